@@ -1,0 +1,89 @@
+"""Global accounts in the public schema (ACC-1): one per person, identified by a mobile number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from accounts.masking import mask_mobile
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, mobile: str, password: str | None = None, **extra: Any) -> User:
+        user = self.model(mobile=mobile, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, mobile: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(mobile, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An account. `is_staff` marks platform operators (ACC-5); enterprise roles live in each
+    enterprise's schema (`enterprise_data.Membership`)."""
+
+    mobile = PhoneNumberField(_("mobile number"), unique=True)
+    nickname = models.CharField(_("nickname"), max_length=64, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    is_staff = models.BooleanField(_("platform operator"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    USERNAME_FIELD = "mobile"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.nickname or self.masked_mobile
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_mobile(str(self.mobile))
+
+    def get_full_name(self) -> str:
+        return self.display_name
+
+    def get_short_name(self) -> str:
+        return self.display_name
+
+
+class SmsCode(models.Model):
+    """A one-time code sent by SMS. Only an HMAC of the code is stored (ACC-1)."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", _("Registration")
+        SENSITIVE = "sensitive", _("Sensitive action")
+
+    mobile = models.CharField(max_length=20)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    sent_to_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mobile", "purpose", "-created_at"], name="smscode_lookup")]
+
+    def __str__(self) -> str:
+        return f"{mask_mobile(self.mobile)} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

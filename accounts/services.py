@@ -1,0 +1,103 @@
+"""Account services (ACC-1): one-time SMS codes and registration."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.models import SmsCode, User
+from accounts.sms import get_sms_sender
+from accounts.validators import normalize_mobile
+
+
+def _code_hash(*, mobile: str, purpose: str, code: str) -> str:
+    # Keyed with SECRET_KEY: a stolen table does not let anyone recover or test codes offline.
+    return salted_hmac("accounts.sms_code", f"{mobile}:{purpose}:{code}", algorithm="sha256").hexdigest()
+
+
+def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCode:
+    """Send a new 6-digit code. Refused (ValidationError on `mobile`) when one was sent less than
+    SMS_CODE_RESEND_SECONDS ago or SMS_CODE_MAX_PER_HOUR were sent in the last hour."""
+    mobile = normalize_mobile(mobile)
+    now = timezone.now()
+    recent = SmsCode.objects.filter(mobile=mobile, purpose=purpose, created_at__gte=now - timedelta(hours=1))
+    last = recent.order_by("-created_at").first()
+    if last is not None:
+        wait = int(settings.SMS_CODE_RESEND_SECONDS - (now - last.created_at).total_seconds())
+        if wait > 0:
+            raise ValidationError(
+                {"mobile": ngettext("Wait %(n)d second before asking for a new code.",
+                                    "Wait %(n)d seconds before asking for a new code.", wait) % {"n": wait}},
+                code="throttled",
+            )
+    if recent.count() >= settings.SMS_CODE_MAX_PER_HOUR:
+        raise ValidationError({"mobile": _("Too many codes were sent to this number. Try again in an hour.")},
+                              code="throttled")
+    code = f"{secrets.randbelow(10**6):06d}"
+    sms_code = SmsCode.objects.create(
+        mobile=mobile,
+        purpose=purpose,
+        code_hash=_code_hash(mobile=mobile, purpose=purpose, code=code),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.SMS_CODE_TTL_SECONDS),
+        sent_to_ip=ip,
+    )
+    get_sms_sender().send(
+        mobile=mobile,
+        text=_("Your verification code is %(code)s. It is valid for 5 minutes. Do not share it.") % {"code": code},
+    )
+    return sms_code
+
+
+def sms_code_verify(*, mobile: str, purpose: str, code: str) -> None:
+    """Check `code` against the newest unexpired code; consume it on success.
+
+    Every wrong try counts (at most SMS_CODE_MAX_ATTEMPTS). Call it outside any atomic block,
+    before writing anything else, so that a failed try is counted and nothing else is written."""
+    mobile = normalize_mobile(mobile)
+    now = timezone.now()
+    sms_code = (
+        SmsCode.objects.filter(mobile=mobile, purpose=purpose, consumed_at__isnull=True, expires_at__gt=now)
+        .order_by("-created_at")
+        .first()
+    )
+    if sms_code is None:
+        raise ValidationError({"code": _("The code has expired or was never sent. Ask for a new code.")},
+                              code="expired")
+    if sms_code.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
+        raise ValidationError({"code": _("Too many wrong codes. Ask for a new code.")}, code="locked")
+    SmsCode.objects.filter(pk=sms_code.pk).update(attempts=F("attempts") + 1)
+    expected = _code_hash(mobile=mobile, purpose=purpose, code=(code or "").strip())
+    if not constant_time_compare(expected, sms_code.code_hash):
+        left = settings.SMS_CODE_MAX_ATTEMPTS - sms_code.attempts - 1
+        raise ValidationError(
+            {"code": ngettext("Wrong code. %(n)d try left.", "Wrong code. %(n)d tries left.", left) % {"n": left}
+             if left > 0 else _("Too many wrong codes. Ask for a new code.")},
+            code="invalid",
+        )
+    SmsCode.objects.filter(pk=sms_code.pk).update(consumed_at=now)
+
+
+def account_register(*, mobile: str, code: str, password: str, nickname: str = "") -> User:
+    """Create an account once its mobile number is confirmed by an SMS code (ACC-1)."""
+    mobile = normalize_mobile(mobile)
+    if User.objects.filter(mobile=mobile).exists():
+        raise ValidationError({"mobile": _("An account with this mobile number already exists. Sign in instead.")},
+                              code="duplicate")
+    try:
+        validate_password(password, user=User(mobile=mobile, nickname=nickname))
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}, code="weak_password") from error
+    sms_code_verify(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, code=code)
+    with transaction.atomic():
+        return User.objects.create_user(mobile, password, nickname=nickname.strip())

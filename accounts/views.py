@@ -1,0 +1,97 @@
+"""Sign-in on every host, registration and the account page on the public host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.generic import FormView, TemplateView
+
+from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
+from accounts.models import SmsCode
+from accounts.services import account_register, sms_code_send
+from tenants.models import MembershipIndex
+
+SIGNUP_MOBILE_KEY = "signup_mobile"
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class LoginView(auth_views.LoginView):
+    form_class = MobileAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = False
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class SignupStartView(FormView):
+    """Step 1: the mobile number; an SMS code is sent (rate-limited)."""
+
+    template_name = "accounts/signup_start.html"
+    form_class = SignupStartForm
+
+    def form_valid(self, form: SignupStartForm) -> HttpResponse:
+        mobile = form.cleaned_data["mobile"]
+        try:
+            sms_code_send(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, ip=self.request.META.get("REMOTE_ADDR"))
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.form_invalid(form)
+        self.request.session[SIGNUP_MOBILE_KEY] = mobile
+        return redirect("signup_verify")
+
+
+class SignupVerifyView(FormView):
+    """Step 2: the code, a nickname and a password; the account is created and signed in."""
+
+    template_name = "accounts/signup_verify.html"
+    form_class = SignupVerifyForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.mobile = request.session.get(SIGNUP_MOBILE_KEY)
+        if not self.mobile:
+            return redirect("signup")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(mobile=self.mobile, **kwargs)
+
+    def form_valid(self, form: SignupVerifyForm) -> HttpResponse:
+        data = form.cleaned_data
+        try:
+            user = account_register(
+                mobile=self.mobile, code=data["code"], password=data["password"], nickname=data["nickname"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.form_invalid(form)
+        self.request.session.pop(SIGNUP_MOBILE_KEY, None)
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(reverse("account"))
+
+
+class AccountView(LoginRequiredMixin, TemplateView):
+    """`/account/` on the public host: the account and its enterprises."""
+
+    template_name = "accounts/account.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        links = (
+            MembershipIndex.objects.filter(account=self.request.user)
+            .select_related("enterprise")
+            .prefetch_related("enterprise__domains")
+            .order_by("enterprise__name")
+        )
+        return super().get_context_data(links=links, **kwargs)

@@ -1,0 +1,19 @@
+"""URLs of the public host: landing, sign-in, registration, /account/, operators' /admin/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+from tenants import views as tenant_views
+
+urlpatterns = [
+    path("", tenant_views.LandingView.as_view(), name="home"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", account_views.LogoutView.as_view(), name="logout"),
+    path("signup/", account_views.SignupStartView.as_view(), name="signup"),
+    path("signup/verify/", account_views.SignupVerifyView.as_view(), name="signup_verify"),
+    path("account/", account_views.AccountView.as_view(), name="account"),
+    path("enterprises/new/", tenant_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

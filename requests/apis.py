@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from tenants.apis import EnterpriseApiView
+
+
+class MeApi(EnterpriseApiView):
+    """The signed-in member as this enterprise knows them."""
+
+    class OutputSerializer(serializers.Serializer):
+        enterprise = serializers.CharField()
+        display_name = serializers.CharField()
+        role = serializers.CharField()
+        mobile = serializers.CharField(help_text="Masked, e.g. 138****1234.")
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Any) -> Response:
+        data = {
+            "enterprise": self.enterprise.name,
+            "display_name": self.membership.display_name,
+            "role": self.membership.role,
+            "mobile": self.membership.account.masked_mobile,
+        }
+        return Response(self.OutputSerializer(data).data)

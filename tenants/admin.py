@@ -1,0 +1,130 @@
+"""Operators' admin for enterprises and domains (public host only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.validators import normalize_mobile
+from tenants.models import Domain, Enterprise
+from tenants.services import enterprise_create, enterprise_reactivate, enterprise_suspend, enterprise_validate_new
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+    fields = ("domain", "is_primary")
+    readonly_fields = ("domain", "is_primary")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EnterpriseAddForm(forms.ModelForm):
+    owner_mobile = forms.CharField(label=_("Owner's mobile number"),
+                                   help_text=_("An existing account; it becomes the enterprise's owner."))
+
+    class Meta:
+        model = Enterprise
+        fields = ("name", "slug")
+
+    def clean_owner_mobile(self) -> User:
+        mobile = normalize_mobile(self.cleaned_data["owner_mobile"])
+        owner = User.objects.filter(mobile=mobile).first()
+        if owner is None:
+            raise ValidationError(_("No account has this mobile number."))
+        return owner
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("name") and data.get("slug"):
+            try:
+                enterprise_validate_new(name=data["name"], slug=data["slug"])
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+        return data
+
+    def validate_unique(self) -> None:  # the service checks uniqueness with clearer messages
+        pass
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "schema_name", "state", "member_count", "created_at")
+    list_filter = ("state",)
+    search_fields = ("name", "slug")
+    inlines = [DomainInline]
+    actions = ["suspend", "reactivate"]
+    readonly_fields = (
+        "schema_name", "slug", "state", "state_reason", "state_changed_at", "termination_notice_at",
+        "termination_effective_at", "created_by", "creator_name", "creator_mobile", "creator_email",
+        "created_at", "member_count", "member_count_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Enterprise]:
+        return super().get_queryset(request).exclude(schema_name="public")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = EnterpriseAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ("name", "slug", "owner_mobile")
+        return ("name",) + self.readonly_fields
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Enterprise, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        created = enterprise_create(
+            name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], owner=form.cleaned_data["owner_mobile"]
+        )
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # enterprises end through termination (TEN-4), never a plain delete
+
+    @admin.action(description=_("Suspend the selected enterprises"))
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
+        for enterprise in queryset:
+            try:
+                enterprise_suspend(enterprise=enterprise, reason=f"Suspended by operator {request.user}")
+            except ValidationError as error:
+                self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(name)s is suspended.") % {"name": enterprise}, messages.SUCCESS)
+
+    @admin.action(description=_("Reactivate the selected enterprises"))
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
+        for enterprise in queryset:
+            try:
+                enterprise_reactivate(enterprise=enterprise)
+            except ValidationError as error:
+                self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(name)s is active again.") % {"name": enterprise}, messages.SUCCESS)
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ("domain", "tenant", "is_primary")
+    search_fields = ("domain", "tenant__name")
+    list_select_related = ("tenant",)

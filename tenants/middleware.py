@@ -1,0 +1,79 @@
+"""Request-level isolation (TEN-5): sessions bound to their schema, membership on every request.
+
+Order (config/settings/base.py): TenantMainMiddleware picks the schema from the host, then
+sessions and authentication, then HostBoundSessionMiddleware, then EnterpriseAccessMiddleware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
+
+from tenants.models import Enterprise
+
+SESSION_SCHEMA_KEY = "_portal_schema"
+
+# Pages any visitor of an enterprise host may reach, signed in or not, member or not.
+OPEN_PATH_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/policy/")
+
+
+class HostBoundSessionMiddleware:
+    """A session signed in on one host (schema) is not a session anywhere else.
+
+    The session cookie is host-only, so browsers never send it elsewhere; this also refuses a
+    session id replayed by hand on another enterprise's host: the request is served as
+    anonymous with an empty session, and the original session is left untouched."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = request.session
+        if session.get(SESSION_KEY) is not None and session.get(SESSION_SCHEMA_KEY) != request.tenant.schema_name:
+            request.session = session.__class__()
+            request.user = AnonymousUser()
+            if hasattr(request, "_cached_user"):
+                del request._cached_user
+        return self.get_response(request)
+
+
+class EnterpriseAccessMiddleware:
+    """On an enterprise host: refuse suspended/terminated enterprises with a clear page, attach
+    `request.enterprise` and `request.membership`, and refuse (403) a signed-in account that is
+    not an active member of this enterprise."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant: Enterprise = request.tenant
+        if tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+            request.enterprise = None
+            request.membership = None
+            return self.get_response(request)
+
+        request.enterprise = tenant
+        if tenant.state in (Enterprise.State.SUSPENDED, Enterprise.State.TERMINATED):
+            status = 410 if tenant.state == Enterprise.State.TERMINATED else 403
+            return render(request, "tenants/unavailable.html", {"enterprise": tenant}, status=status)
+
+        request.membership = SimpleLazyObject(lambda: _membership_of(request))
+        if request.path.startswith(OPEN_PATH_PREFIXES):
+            return self.get_response(request)
+        if request.user.is_authenticated and not request.membership:
+            return render(request, "tenants/not_member.html", {"enterprise": tenant}, status=403)
+        return self.get_response(request)
+
+
+def _membership_of(request: HttpRequest):  # type: ignore[no-untyped-def]
+    from enterprise_data.selectors import membership_for_account
+
+    if not request.user.is_authenticated:
+        return None
+    return membership_for_account(enterprise=request.tenant, account_id=request.user.pk)

@@ -1,0 +1,88 @@
+"""Platform data in the public schema: enterprises (tenants), their domains, and a public index
+of memberships so that an account's enterprises are listed without visiting every schema."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Enterprise(TenantMixin):
+    """One company, the controller of its members' data, with its own PostgreSQL schema (TEN-1)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATING = "terminating", _("Terminating")
+        TERMINATED = "terminated", _("Terminated")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("short name"), max_length=40, unique=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.ACTIVE)
+    state_reason = models.TextField(_("reason for the current state"), blank=True)
+    state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
+    # TEN-4: termination notice (at least 30 days) and when the schema may be dropped.
+    termination_notice_at = models.DateTimeField(_("termination notice given at"), null=True, blank=True)
+    termination_effective_at = models.DateTimeField(_("terminates at"), null=True, blank=True)
+    # TEN-2: who created it, as recorded at sign-up (kept even if the account goes away).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    creator_name = models.CharField(_("creator's name"), max_length=100, blank=True)
+    creator_mobile = models.CharField(_("creator's mobile"), max_length=20, blank=True)
+    creator_email = models.EmailField(_("creator's email"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Kept by the periodic task tenants.tasks.enterprise_refresh_member_count.
+    member_count = models.PositiveIntegerField(_("members"), default=0)
+    member_count_at = models.DateTimeField(_("members counted at"), null=True, blank=True)
+
+    auto_create_schema = True
+    auto_drop_schema = False  # schemas are dropped only by the termination flow
+
+    class Meta:
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class MembershipIndex(models.Model):
+    """Public mirror of `enterprise_data.Membership`: which enterprises an account belongs to.
+
+    Written by the membership services in the same transaction as the membership itself; the
+    enterprise's own schema stays the source of truth for roles and profile data."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_links")
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="account_links")
+    role = models.CharField(max_length=16)
+    joined_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "enterprise"], name="membership_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.enterprise_id}"

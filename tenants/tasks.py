@@ -1,0 +1,45 @@
+"""Periodic work fans out per enterprise (RET-2's pattern).
+
+Beat sends `dispatch_per_enterprise` in the public schema once per tick; it enqueues the named
+task once per active enterprise with that enterprise's schema in the `_schema_name` header, and
+tenant-schemas-celery switches the worker's connection to it before the task runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from config.celery import app
+from tenants.models import Enterprise
+from tenants.selectors import enterprise_list
+
+
+class PublicSchemaRefused(RuntimeError):
+    pass
+
+
+def current_enterprise() -> Enterprise:
+    """The enterprise a per-enterprise task is running for; refuses the public schema."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or connection.schema_name == "public" or not isinstance(tenant, Enterprise):
+        raise PublicSchemaRefused("This task runs only in an enterprise's schema.")
+    return tenant
+
+
+@app.task
+def dispatch_per_enterprise(task_name: str, states: list[str] | None = None, **kwargs: Any) -> list[str]:
+    """Enqueue `task_name` once per enterprise in `states` (default: active). Returns task ids."""
+    task = app.tasks[task_name]
+    schemas = enterprise_list(states=tuple(states or [Enterprise.State.ACTIVE])).values_list("schema_name", flat=True)
+    return [task.apply_async(kwargs=kwargs, headers={"_schema_name": schema}).id for schema in schemas]
+
+
+@app.task
+def enterprise_refresh_member_count() -> dict[str, Any]:
+    """Recompute the enterprise's member count (a real periodic task proving the fan-out)."""
+    from enterprise_data.services import enterprise_refresh_member_count as refresh
+
+    enterprise = current_enterprise()
+    count = refresh(enterprise=enterprise)
+    return {"schema": connection.schema_name, "enterprise_id": enterprise.pk, "member_count": count}
