@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.validators import normalize_mobile
+from accounts.selectors import account_by_mobile
 from tenants.models import Domain, Enterprise
 from tenants.services import enterprise_create, enterprise_reactivate, enterprise_suspend, enterprise_validate_new
 
@@ -37,8 +37,7 @@ class EnterpriseAddForm(forms.ModelForm):
         fields = ("name", "slug")
 
     def clean_owner_mobile(self) -> User:
-        mobile = normalize_mobile(self.cleaned_data["owner_mobile"])
-        owner = User.objects.filter(mobile=mobile).first()
+        owner = account_by_mobile(mobile=self.cleaned_data["owner_mobile"])
         if owner is None:
             raise ValidationError(_("No account has this mobile number."))
         return owner

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
 from tenants.models import Domain, Enterprise
+from tenants.provisioning import clone_names_align
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -108,6 +109,8 @@ def enterprise_create(
             state_changed_at=timezone.now(),
         )
         enterprise.save(verbosity=0)
+        if settings.TENANT_CREATION_FAKES_MIGRATIONS:
+            clone_names_align(template=settings.TENANT_BASE_SCHEMA, clone=enterprise.schema_name)
         Domain.objects.create(domain=host, tenant=enterprise, is_primary=True)
         membership_create(
             enterprise=enterprise, account=owner, role="owner", display_name=creator.name or owner.display_name

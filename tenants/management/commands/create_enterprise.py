@@ -3,8 +3,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import User
-from accounts.validators import normalize_mobile
+from accounts.selectors import account_by_mobile
 from tenants.services import CreatorDetails, enterprise_create
 
 
@@ -20,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            owner = User.objects.filter(mobile=normalize_mobile(options["owner_mobile"])).first()
+            owner = account_by_mobile(mobile=options["owner_mobile"])
             if owner is None:
                 raise ValidationError({"owner_mobile": ["No account has this mobile number."]})
             enterprise = enterprise_create(

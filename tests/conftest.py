@@ -1,0 +1,135 @@
+"""Shared test world, built once per session through the real services (STYLE §8, §9).
+
+Two active enterprises with colliding primary keys (acme, globex) and a suspended one
+(initech); personas: acme's owner Alice, admin Amy and member Bob; globex's owner Gina and
+members Gus, Gail and Gary (globex has one membership more, so one id exists only there);
+Dana, a member of both; Oscar, a member of none; and Olga, a platform operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from accounts.models import User
+from enterprise_data.models import Membership
+from enterprise_data.services import membership_create
+from tenants.middleware import SESSION_SCHEMA_KEY
+from tenants.models import Enterprise
+from tenants.services import (
+    CreatorDetails,
+    enterprise_create,
+    enterprise_suspend,
+    public_tenant_ensure,
+    template_schema_sync,
+)
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@dataclass
+class World:
+    acme: Enterprise
+    globex: Enterprise
+    initech: Enterprise
+    alice: User  # acme owner
+    amy: User  # acme admin
+    bob: User  # acme member
+    gina: User  # globex owner
+    gus: User  # globex member
+    gail: User  # globex member
+    gary: User  # globex member
+    dana: User  # member of acme and globex
+    oscar: User  # member of nothing
+    olga: User  # platform operator
+    ivan: User  # initech owner
+
+
+def _account(mobile: str, nickname: str, **extra: object) -> User:
+    return User.objects.create_user(mobile, PASSWORD, nickname=nickname, **extra)
+
+
+def _build_world() -> World:
+    public_tenant_ensure()
+    template_schema_sync()
+    alice = _account("+8613900000001", "Alice Owner")
+    gina = _account("+8613900000011", "Gina Owner")
+    ivan = _account("+8613900000021", "Ivan Owner")
+    acme = enterprise_create(name="Acme Test", slug="acme", owner=alice, creator=CreatorDetails(name="Alice Owner"))
+    globex = enterprise_create(name="Globex Test", slug="globex", owner=gina, creator=CreatorDetails(name="Gina Owner"))
+    initech = enterprise_create(name="Initech Test", slug="initech", owner=ivan)
+    enterprise_suspend(enterprise=initech, reason="Unpaid invoices")
+    world = World(
+        acme=acme, globex=globex, initech=initech, alice=alice, gina=gina, ivan=ivan,
+        amy=_account("+8613900000002", "Amy Admin"),
+        bob=_account("+8613900000003", "Bob Member"),
+        gus=_account("+8613900000012", "Gus Member"),
+        gail=_account("+8613900000013", "Gail Member"),
+        gary=_account("+8613900000014", "Gary Member"),
+        dana=_account("+8613900000031", "Dana Dual"),
+        oscar=_account("+8613900000041", "Oscar Outsider"),
+        olga=_account("+8613900000051", "Olga Operator", is_staff=True, is_superuser=True),
+    )
+    membership_create(enterprise=acme, account=world.amy, role=Membership.Role.ADMIN)
+    membership_create(enterprise=acme, account=world.bob, role=Membership.Role.MEMBER)
+    membership_create(enterprise=acme, account=world.dana, role=Membership.Role.MEMBER)
+    membership_create(enterprise=globex, account=world.gus, role=Membership.Role.MEMBER)
+    membership_create(enterprise=globex, account=world.gail, role=Membership.Role.MEMBER)
+    membership_create(enterprise=globex, account=world.dana, role=Membership.Role.MEMBER)
+    membership_create(enterprise=globex, account=world.gary, role=Membership.Role.MEMBER)
+    connection.set_schema_to_public()
+    return world
+
+
+_world: World | None = None
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    """Create the test database (pytest-django), then the shared world, committed once."""
+    global _world
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        _world = _build_world()
+    yield
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    assert _world is not None
+    return _world
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_each_test() -> Iterator[None]:
+    yield
+    connection.set_schema_to_public()
+
+
+HOSTS = {"public": "localhost", "acme": "acme.localhost", "globex": "globex.localhost", "initech": "initech.localhost"}
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[..., Client]:
+    """`client_for("acme", user)`: a test client for that host, signed in as `user` if given.
+
+    Signing in uses force_login plus the schema binding a real login writes (the login form
+    itself is tested in tests/accounts)."""
+
+    def make(host: str, user: User | None = None) -> Client:
+        client = Client(HTTP_HOST=HOSTS.get(host, host))
+        if user is not None:
+            sign_in(client, user, "public" if host == "public" else host.split(".")[0])
+        return client
+
+    return make
+
+
+def sign_in(client: Client, user: User, schema: str) -> None:
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[SESSION_SCHEMA_KEY] = schema
+    session.save()
