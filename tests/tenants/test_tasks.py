@@ -1,0 +1,89 @@
+"""Per-enterprise periodic tasks run through a real Celery worker and broker (RET-2's pattern)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from celery.result import AsyncResult
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from enterprise_data.services import membership_count
+from tenants.models import Enterprise
+from tenants.tasks import PublicSchemaRefused, dispatch_per_enterprise, enterprise_refresh_member_count
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    host = quote(db["HOST"], safe="") if db["HOST"].startswith("/") else db["HOST"]
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{host}{port}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen]:
+    """A real worker process on this test run's own queue, against the test database."""
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    log = open(ROOT / ".data" / "test-celery-worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "info",
+         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    log.close()
+    # the worker's connections must be gone before pytest-django drops the test database
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.mark.celery_worker
+def test_dispatcher_runs_the_task_once_per_active_enterprise_in_its_schema(world, celery_worker):
+    # (no writes here: this test's open transaction would hold locks the worker needs)
+    before = timezone.now()
+    child_ids = dispatch_per_enterprise.delay(task_name="tenants.tasks.enterprise_refresh_member_count").get(
+        timeout=90
+    )
+    results = [AsyncResult(task_id).get(timeout=60) for task_id in child_ids]
+    schemas = sorted(result["schema"] for result in results)
+    assert schemas == ["acme", "globex"]  # once each; never public; suspended initech skipped
+    expected = {"acme": membership_count(enterprise=world.acme), "globex": membership_count(enterprise=world.globex)}
+    assert {r["schema"]: r["member_count"] for r in results} == expected == {"acme": 4, "globex": 5}
+    stored = Enterprise.objects.filter(schema_name__in=expected)
+    assert {e.schema_name: e.member_count for e in stored} == expected
+    assert all(e.member_count_at >= before for e in stored)
+    assert Enterprise.objects.get(pk=world.initech.pk).member_count_at is None
+
+
+def test_per_enterprise_task_refuses_the_public_schema(db):
+    assert connection.schema_name == "public"
+    with pytest.raises(PublicSchemaRefused):
+        enterprise_refresh_member_count.apply(headers={"_schema_name": "public"}).get()
+
+
+def test_beat_schedule_uses_the_dispatcher():
+    entry = settings.CELERY_BEAT_SCHEDULE["refresh-member-counts"]
+    assert entry["task"] == "tenants.tasks.dispatch_per_enterprise"
+    assert entry["kwargs"]["task_name"] in dispatch_per_enterprise.app.tasks
