@@ -59,6 +59,8 @@ ROOT_URLCONF = "config.urls_tenants"
 TENANT_BASE_SCHEMA = "enterprise_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Set search_path once per schema switch instead of before every query.
+TENANT_LIMIT_SET_CALLS = True
 # Hosts served by the public schema (landing page, sign-up, /account/, operators' /admin/).
 PUBLIC_DOMAINS = env_list("PORTAL_PUBLIC_DOMAINS", ["localhost", "127.0.0.1"])
 # An enterprise with slug "acme" is served at "acme.<suffix>".

@@ -1,0 +1,54 @@
+"""The administrators' console: enterprise name, member count, directory (query counts constant)."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from enterprise_data.services import membership_create
+
+
+def test_console_shows_the_enterprise_name_and_member_count(world, client_for):
+    response = client_for("acme", world.amy).get("/console/")
+    assert response.status_code == 200
+    assert b"Acme Test" in response.content
+    assert response.context["member_count"] == 4
+    assert b"4 members" in response.content
+
+
+def test_member_list_masks_mobile_numbers(world, client_for):
+    response = client_for("acme", world.alice).get("/console/members/")
+    assert response.status_code == 200
+    assert b"139****0003" in response.content  # Bob
+    assert b"13900000003" not in response.content
+    assert b"Gus Member" not in response.content  # globex's
+
+
+def test_member_list_runs_a_constant_number_of_queries(world, client_for, django_assert_num_queries):
+    client = client_for("acme", world.alice)
+    # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
+    # 5 account, 6 acting membership, 7 member list joined with accounts
+    with django_assert_num_queries(7):
+        assert client.get("/console/members/").status_code == 200
+    for i in range(5):
+        account = User.objects.create_user(f"+86137000001{i:02d}", "x-long-pass-1", nickname=f"Extra {i}")
+        membership_create(enterprise=world.acme, account=account, role="member")
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/console/members/")
+    assert len(response.context["members"]) == 9
+    assert len(queries) == 7
+
+
+def test_member_detail_is_fetched_within_the_enterprise(world, client_for):
+    client = client_for("acme", world.alice)
+    from enterprise_data.models import Membership
+    from tenants.context import enterprise_schema
+
+    with enterprise_schema(world.acme):
+        bob_id = Membership.objects.get(account=world.bob).pk
+    response = client.get(f"/console/members/{bob_id}/")
+    assert response.status_code == 200
+    assert b"Bob Member" in response.content
+    assert client.get("/console/members/999999/").status_code == 404

@@ -1,0 +1,73 @@
+"""Operators' Django admin on the public host (ACC-5, TEN-2, TEN-4)."""
+
+from __future__ import annotations
+
+from django.test import Client
+from django_tenants.utils import schema_exists
+
+from enterprise_data.models import Membership
+from tenants.context import enterprise_schema
+from tenants.models import Enterprise
+from tests.conftest import sign_in
+
+
+def operator_client(world) -> Client:
+    client = Client(HTTP_HOST="localhost")
+    sign_in(client, world.olga, "public")
+    return client
+
+
+def test_accounts_list_masks_mobile_numbers(world):
+    response = operator_client(world).get("/admin/accounts/user/")
+    assert response.status_code == 200
+    assert b"139****0003" in response.content
+    assert b"+8613900000003" not in response.content
+
+
+def test_enterprise_list_shows_state_and_domains(world):
+    client = operator_client(world)
+    response = client.get("/admin/tenants/enterprise/")
+    assert response.status_code == 200
+    assert b"Acme Test" in response.content and b"Suspended" in response.content
+    assert b"Platform" not in response.content  # the public tenant is not an enterprise
+    response = client.get(f"/admin/tenants/enterprise/{world.acme.pk}/change/")
+    assert b"acme.localhost" in response.content
+
+
+def test_operator_creates_an_enterprise_in_the_admin(world):
+    client = operator_client(world)
+    response = client.post(
+        "/admin/tenants/enterprise/add/", {"name": "Wayne Enterprises", "slug": "wayne", "owner_mobile": "13900000041"}
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    enterprise = Enterprise.objects.get(slug="wayne")
+    assert schema_exists("wayne")
+    with enterprise_schema(enterprise):
+        assert Membership.objects.get(account=world.oscar).role == "owner"
+
+
+def test_admin_add_form_refuses_bad_input_and_creates_nothing(world):
+    client = operator_client(world)
+    count = Enterprise.objects.count()
+    response = client.post("/admin/tenants/enterprise/add/", {"name": "W", "slug": "www", "owner_mobile": "123"})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "slug" in errors and "owner_mobile" in errors
+    assert Enterprise.objects.count() == count
+
+
+def test_operator_suspends_and_reactivates(world, client_for):
+    client = operator_client(world)
+    url = "/admin/tenants/enterprise/"
+    client.post(url, {"action": "suspend", "_selected_action": [world.globex.pk]})
+    assert Enterprise.objects.get(pk=world.globex.pk).state == "suspended"
+    assert client_for("globex", world.gus).get("/me/").status_code == 403
+    client.post(url, {"action": "reactivate", "_selected_action": [world.globex.pk]})
+    assert Enterprise.objects.get(pk=world.globex.pk).state == "active"
+    assert client_for("globex", world.gus).get("/me/").status_code == 200
+
+
+def test_admin_is_for_operators_only(world, client_for):
+    response = client_for("public", world.alice).get("/admin/")
+    assert response.status_code == 302
+    assert client_for("acme", world.alice).get("/admin/").status_code == 404  # not on enterprise hosts
