@@ -30,8 +30,8 @@ class MobileAuthenticationForm(AuthenticationForm):
         password = self.cleaned_data.get("password")
         try:
             mobile = normalize_mobile(raw)
-        except ValidationError:
-            raise self.get_invalid_login_error()
+        except ValidationError as error:
+            raise self.get_invalid_login_error() from error
         if password:
             self.user_cache = authenticate(self.request, username=mobile, password=password)
             if self.user_cache is None:

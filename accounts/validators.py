@@ -17,8 +17,10 @@ def normalize_mobile(raw: str) -> str:
         raise ValidationError(_("Enter a mobile number."), code="required")
     try:
         number = phonenumbers.parse(text, "CN")
-    except phonenumbers.NumberParseException:
-        raise ValidationError(_("Enter a valid mobile number, e.g. 13800138000 or +8613800138000."), code="invalid")
+    except phonenumbers.NumberParseException as error:
+        raise ValidationError(
+            _("Enter a valid mobile number, e.g. 13800138000 or +8613800138000."), code="invalid"
+        ) from error
     if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in MOBILE_TYPES:
         raise ValidationError(_("Enter a valid mobile number, e.g. 13800138000 or +8613800138000."), code="invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
 from enterprise_data.models import Membership
-from tenants.context import enterprise_schema
+from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise
 
 
@@ -20,7 +19,7 @@ def membership_for_account(*, enterprise: Enterprise, account_id: int) -> Member
 def membership_list(*, enterprise: Enterprise, actor: Membership) -> QuerySet[Membership]:
     """Members an admin may see in the console (ENT-8 narrows this by scope). The queryset is
     lazy, so it must be built and used in the enterprise's own schema (a console request)."""
-    if connection.schema_name != enterprise.schema_name:
+    if current_schema() != enterprise.schema_name:
         raise RuntimeError("membership_list() used outside the enterprise's schema")
     if not actor.is_admin:
         return Membership.objects.none()

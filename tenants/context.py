@@ -1,20 +1,33 @@
-"""Switching the database connection to an enterprise's schema."""
+"""Switching the database connection to an enterprise's schema (the only place that touches
+django-tenants' connection attributes, which the Django type stubs do not know)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 from django.db import connection
 from django_tenants.utils import tenant_context
 
 from tenants.models import Enterprise
 
+_tenant_connection = cast(Any, connection)
+
+
+def current_schema() -> str:
+    """The schema the default connection is using now."""
+    return str(_tenant_connection.schema_name)
+
+
+def use_public_schema() -> None:
+    _tenant_connection.set_schema_to_public()
+
 
 @contextmanager
 def enterprise_schema(enterprise: Enterprise) -> Iterator[None]:
     """Run the block in `enterprise`'s schema; a no-op when the connection is already there."""
-    if connection.schema_name == enterprise.schema_name:
+    if current_schema() == enterprise.schema_name:
         yield
         return
     with tenant_context(enterprise):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
+from tenants.context import use_public_schema
 from tenants.models import Domain, Enterprise
 from tenants.provisioning import clone_names_align
 
@@ -115,7 +116,7 @@ def enterprise_create(
         membership_create(
             enterprise=enterprise, account=owner, role="owner", display_name=creator.name or owner.display_name
         )
-    connection.set_schema_to_public()
+    use_public_schema()
     return enterprise
 
 
@@ -200,6 +201,6 @@ def template_schema_sync(*, verbosity: int = 0) -> bool:
     pending = created or bool(template_schema_pending_migrations())
     if pending:
         call_command("migrate_schemas", tenant=True, schema_name=name, interactive=False, verbosity=verbosity)
-    connection.set_schema_to_public()
+    use_public_schema()
     _template_checked = False
     return pending

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from tenants.context import current_schema
 from tenants.models import Enterprise
 from tenants.selectors import enterprise_list
 
@@ -22,7 +24,7 @@ class PublicSchemaRefused(RuntimeError):
 def current_enterprise() -> Enterprise:
     """The enterprise a per-enterprise task is running for; refuses the public schema."""
     tenant = getattr(connection, "tenant", None)
-    if tenant is None or connection.schema_name == "public" or not isinstance(tenant, Enterprise):
+    if current_schema() == settings.PUBLIC_SCHEMA_NAME or not isinstance(tenant, Enterprise):
         raise PublicSchemaRefused("This task runs only in an enterprise's schema.")
     return tenant
 
@@ -42,4 +44,4 @@ def enterprise_refresh_member_count() -> dict[str, Any]:
 
     enterprise = current_enterprise()
     count = refresh(enterprise=enterprise)
-    return {"schema": connection.schema_name, "enterprise_id": enterprise.pk, "member_count": count}
+    return {"schema": current_schema(), "enterprise_id": enterprise.pk, "member_count": count}

@@ -34,4 +34,6 @@ class Command(BaseCommand):
                 if hasattr(error, "error_dict") else error.messages
             raise CommandError("Enterprise not created.\n" + "\n".join(lines)) from error
         domain = enterprise.get_primary_domain()
-        self.stdout.write(self.style.SUCCESS(f"Created {enterprise.name} (schema {enterprise.schema_name}) at {domain}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created {enterprise.name} (schema {enterprise.schema_name}) at {domain}")
+        )
