@@ -154,6 +154,15 @@ def is_launcher(pid: int) -> bool:
     return any(part.endswith("launcher.py") for part in cmdline)
 
 
+def launcher_command(pid: int) -> str | None:
+    """The subcommand a launcher process runs ("run", "test", ...), if /proc tells."""
+    cmdline = proc_cmdline(pid) or []
+    for index, part in enumerate(cmdline[:-1]):
+        if part.endswith("launcher.py"):
+            return cmdline[index + 1]
+    return None
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -409,8 +418,9 @@ class Child:
 
 
 class Launcher:
-    def __init__(self, signals: Signals) -> None:
+    def __init__(self, signals: Signals, command: str) -> None:
         self.signals = signals
+        self.command = command
         self.env: dict[str, str] = dict(os.environ)
         self.children: list[Child] = []
         self.postgres: EmbeddedPostgres | None = None
@@ -424,13 +434,15 @@ class Launcher:
         return self.signals.count > 0
 
     def claim_pid_file(self) -> None:
-        """`.data/launcher.pid` names the launcher that owns the embedded servers' state; a
-        second concurrent launcher (say `make test` during `make run`) leaves it alone."""
+        """`.data/launcher.pid` (and `.data/launcher.json`) name one launcher: the `run` one if
+        there is one, else the first of the others. A concurrent `make test` / `make bench`
+        leaves a running one alone; `make run` takes the file over from them."""
         other = read_pid(LAUNCHER_PID_FILE)
         if other is not None and other != os.getpid() and is_launcher(other):
-            say(f"another launcher is running (pid {other}); sharing .data with it")
-            return
-        if other is not None:
+            if self.command != "run" or launcher_command(other) == "run":
+                say(f"another launcher is running (pid {other}); sharing .data with it")
+                return
+        elif other is not None:
             self.reap_stale_children()
         write_atomic(LAUNCHER_PID_FILE, f"{os.getpid()}\n")
         self.owns_pid_file = True
@@ -518,9 +530,11 @@ class Launcher:
             except Exception as exc:  # keep going: the other server must still be stopped
                 say(f"could not stop embedded {name} cleanly: {exc!r}")
         self.valkey = self.postgres = None
-        if self.owns_pid_file:
+        if self.owns_pid_file:  # unless a `make run` has taken them over meanwhile
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if json.loads(STATE_FILE.read_text()).get("pid") == os.getpid():
+                    STATE_FILE.unlink()
             with contextlib.suppress(OSError):
-                STATE_FILE.unlink(missing_ok=True)
                 if read_pid(LAUNCHER_PID_FILE) == os.getpid():
                     LAUNCHER_PID_FILE.unlink()
             self.owns_pid_file = False
@@ -817,7 +831,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "shell-env":
         return cmd_shell_env(args)
 
-    launcher = Launcher(signals)
+    launcher = Launcher(signals, args.command)
     code: int | None = None
     with chdir_root():
         try:
