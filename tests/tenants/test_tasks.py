@@ -37,6 +37,7 @@ test_database_url.__test__ = False  # a helper, not a test
 def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen]:
     """A real worker process on this test run's own queue, against the test database."""
     env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / "test-celery-worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "info",
