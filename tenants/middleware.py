@@ -11,9 +11,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 
 from tenants.models import Enterprise
 
@@ -61,14 +62,24 @@ class EnterpriseAccessMiddleware:
         request.enterprise = tenant
         if tenant.state in (Enterprise.State.SUSPENDED, Enterprise.State.TERMINATED):
             status = 410 if tenant.state == Enterprise.State.TERMINATED else 403
-            return render(request, "tenants/unavailable.html", {"enterprise": tenant}, status=status)
+            return _refuse(request, "tenants/unavailable.html", tenant, status, f"enterprise_{tenant.state}",
+                           _("This enterprise is not available."))
 
         request.membership = SimpleLazyObject(lambda: _membership_of(request))
         if request.path.startswith(OPEN_PATH_PREFIXES):
             return self.get_response(request)
         if request.user.is_authenticated and not request.membership:
-            return render(request, "tenants/not_member.html", {"enterprise": tenant}, status=403)
+            return _refuse(request, "tenants/not_member.html", tenant, 403, "not_member",
+                           _("Your account is not a member of this enterprise."))
         return self.get_response(request)
+
+
+def _refuse(request: HttpRequest, template: str, tenant: Enterprise, status: int, code: str,
+            detail: str) -> HttpResponse:
+    """A page for people, JSON with a stable code for the API."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": detail, "code": code}, status=status)
+    return render(request, template, {"enterprise": tenant}, status=status)
 
 
 def _membership_of(request: HttpRequest):  # type: ignore[no-untyped-def]

@@ -106,6 +106,13 @@ def test_suspended_enterprise_shows_a_clear_page(world, client_for):
             assert b"suspended" in response.content
 
 
+def test_api_refusals_are_json_with_a_stable_code(world, client_for):
+    response = client_for("globex", world.bob).get("/api/v1/me/")
+    assert (response.status_code, response.json()["code"]) == (403, "not_member")
+    response = client_for("initech", world.ivan).get("/api/v1/me/")
+    assert (response.status_code, response.json()["code"]) == (403, "enterprise_suspended")
+
+
 def test_unknown_host_is_not_found(client_for):
     assert client_for("nowhere.localhost").get("/").status_code == 404
 
