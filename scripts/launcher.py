@@ -584,6 +584,7 @@ class Launcher:
                 break
             time.sleep(POLL)
             running = [c for c in running if self._still_running(c)]
+        running = [c for c in running if self._still_running(c)]
         for child in running:
             say(f"{child.name} (pid {child.pid}) did not stop in time; sending SIGKILL")
             if child.own_session:
