@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 # Only for `make messages`: settings need these to import; no server is contacted.
 MESSAGES_ENV := DJANGO_SETTINGS_MODULE=config.settings.local SECRET_KEY=dummy \
-	DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost:6379/0
+	DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost:6379/0 PORTAL_MASTER_KEY=unused
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test bench lint messages clean-data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -11,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.masking import mask_mobile
+
+
+def account_avatar_path(instance: Any, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"avatars/{uuid.uuid4().hex}.{extension}"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -32,9 +38,32 @@ class User(AbstractBaseUser, PermissionsMixin):
     """An account. `is_staff` marks platform operators (ACC-5); enterprise roles live in each
     enterprise's schema (`enterprise_data.Membership`)."""
 
+    class Gender(models.TextChoices):
+        UNKNOWN = "", _("Not stated")
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+
+    class RealNameStatus(models.TextChoices):
+        NONE = "none", _("Not verified")
+        PENDING = "pending", _("Submitted")
+        VERIFIED = "verified", _("Verified")
+
     mobile = PhoneNumberField(_("mobile number"), unique=True)
     nickname = models.CharField(_("nickname"), max_length=64, blank=True)
     email = models.EmailField(_("email"), blank=True)
+    # ACC-2 profile
+    avatar = models.FileField(_("avatar"), upload_to=account_avatar_path, blank=True)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True, default="")
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    # ACC-2 real-name verification: encrypted with the account's data key under the platform key
+    # (accounts.encryption); read-only for the holder once verified.
+    real_name_status = models.CharField(
+        _("real-name status"), max_length=16, choices=RealNameStatus.choices, default=RealNameStatus.NONE
+    )
+    legal_name_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    id_number_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    real_name_verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     is_staff = models.BooleanField(_("platform operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -64,6 +93,31 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+
+class AccountDataKey(models.Model):
+    """The account's data key, wrapped by the platform key (RET-6 for account data)."""
+
+    account = models.OneToOneField(User, on_delete=models.CASCADE, related_name="data_key")
+    wrapped_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class IdDocument(models.Model):
+    """A photo of an identity document for real-name verification, encrypted like the fields."""
+
+    class Side(models.TextChoices):
+        FRONT = "front", _("Front")
+        BACK = "back", _("Back")
+
+    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="id_documents")
+    side = models.CharField(max_length=8, choices=Side.choices)
+    content_type = models.CharField(max_length=32)
+    data_encrypted = models.BinaryField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "side"], name="id_document_one_per_side")]
 
 
 class SmsCode(models.Model):

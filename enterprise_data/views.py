@@ -7,23 +7,30 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from enterprise_data.selectors import get_membership_for, membership_list
+from enterprise_data.categories import ANY_CATEGORY, Category
 from tenants.views import ConsoleView
 
 
 class ConsoleHomeView(ConsoleView):
+    category = ANY_CATEGORY
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        members = membership_list(enterprise=self.enterprise, actor=self.membership)
-        return render(request, "enterprise_data/console_home.html", {"member_count": members.count()})
+        count = self.scope.members(Category.DIRECTORY, include_invited=False).count() \
+            if self.scope.has_category(Category.DIRECTORY) else None
+        return render(request, "enterprise_data/console_home.html", {"member_count": count})
 
 
 class MemberListView(ConsoleView):
+    category = Category.DIRECTORY
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        members = membership_list(enterprise=self.enterprise, actor=self.membership)
+        members = self.scope.members(Category.DIRECTORY).select_related("account").order_by("display_name", "id")
         return render(request, "enterprise_data/member_list.html", {"members": members})
 
 
 class MemberDetailView(ConsoleView):
+    category = Category.DIRECTORY
+
     def get(self, request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
-        member = get_membership_for(enterprise=self.enterprise, actor=self.membership, pk=pk)
+        member = self.scope.member_for(Category.DIRECTORY, pk)
         return render(request, "enterprise_data/member_detail.html", {"member": member})

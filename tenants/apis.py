@@ -9,7 +9,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
+from enterprise_data.categories import ANY_CATEGORY
 from enterprise_data.models import Membership
+from enterprise_data.scopes import AdminScope, admin_scope_for
 from tenants.models import Enterprise
 
 
@@ -20,17 +22,40 @@ class IsEnterpriseMember(BasePermission):
         return bool(request.user and request.user.is_authenticated and getattr(request, "membership", None))
 
 
+class HasAdminCategory(BasePermission):
+    """The acting admin's scope holds the view's declared category (ENT-8)."""
+
+    message = "Your administrator scope does not include this data category."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        scope = admin_scope_for(getattr(request, "membership", None) or None)
+        if scope is None:
+            return False
+        view.scope = scope
+        return view.category == ANY_CATEGORY or scope.has_category(view.category)
+
+
 class EnterpriseApiView(APIView):
-    """Resolves the enterprise and the acting member; refuses everyone else (SEC-1)."""
+    """Base of every API view on an enterprise host: resolves the enterprise and the acting
+    member and refuses everyone else (SEC-1). Self-service views leave `category` None; admin
+    views declare the category they process and get `self.scope` (like ConsoleView)."""
 
     permission_classes = [IsEnterpriseMember]
+    category: str | None = None
     enterprise: Enterprise
     membership: Membership
+    scope: AdminScope
+
+    def get_permissions(self) -> list[BasePermission]:
+        permissions: list[BasePermission] = [IsEnterpriseMember()]
+        if self.category is not None:
+            permissions.append(HasAdminCategory())
+        return permissions
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         django_request: HttpRequest = request._request
         if getattr(django_request, "enterprise", None) is None:
             raise NotFound("Not an enterprise host.")
-        super().initial(request, *args, **kwargs)
         self.enterprise = django_request.enterprise
         self.membership = django_request.membership
+        super().initial(request, *args, **kwargs)

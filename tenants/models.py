@@ -86,3 +86,31 @@ class MembershipIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} @ {self.enterprise_id}"
+
+
+class EnterpriseKey(models.Model):
+    """The salt from which the enterprise key is derived (HKDF over the master key, RET-6).
+    Destroying it (termination, TEN-4) makes every member key of the enterprise unwrappable."""
+
+    enterprise = models.OneToOneField(Enterprise, on_delete=models.PROTECT, related_name="key")
+    salt = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"key of {self.enterprise_id}"
+
+
+class InvitationIndex(models.Model):
+    """Public mirror of pending mobile-number invitations (ENT-3), so an account's `/account/`
+    page lists them without visiting every schema. Written with the invitation itself."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="invitation_links")
+    invitation_id = models.BigIntegerField()
+    mobile = models.CharField(max_length=20, db_index=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "invitation_id"], name="invitation_index_unique"),
+        ]

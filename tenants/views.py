@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from enterprise_data.categories import ANY_CATEGORY
 from enterprise_data.models import Membership
+from enterprise_data.scopes import AdminScope, admin_scope_for
 from tenants.forms import EnterpriseSignupForm
 from tenants.models import Enterprise
 from tenants.services import CreatorDetails, enterprise_create
@@ -42,10 +44,22 @@ class EnterpriseMemberView(LoginRequiredMixin, View):
 
 
 class ConsoleView(EnterpriseMemberView):
-    """Base of the administrators' console: owners and admins only (ENT-8 adds scopes)."""
+    """Base of the administrators' console (ENT-8). Every subclass declares the data `category`
+    it processes (enterprise_data.categories.Category, or ANY_CATEGORY for pages any admin may
+    open); an admin without that category in their scope gets 403. `self.scope` is the acting
+    admin's scope: querysets start from `self.scope.members(category)`."""
+
+    category: str | None = None
+    scope: AdminScope
 
     def has_role(self) -> bool:
-        return self.membership.is_admin
+        if self.category is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} must declare the category it processes.")
+        scope = admin_scope_for(self.membership)
+        if scope is None:
+            return False
+        self.scope = scope
+        return self.category == ANY_CATEGORY or scope.has_category(self.category)
 
 
 class EnterpriseHomeView(View):

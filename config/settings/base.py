@@ -17,6 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / ".data")))
 
 SECRET_KEY = env_str("SECRET_KEY")
+# Root of envelope encryption (RET-6, docs/encryption.md): 32 bytes, urlsafe base64.
+PORTAL_MASTER_KEY = env_str("PORTAL_MASTER_KEY")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [".localhost", "localhost", "127.0.0.1"])
 
@@ -151,6 +153,13 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
+# Uploaded files go under MEDIA_ROOT/<schema>/… (TEN-5): one enterprise's files are never in
+# another's folder. Served only through views that check access, never as static files.
+STORAGES = {
+    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 
 # --- cache: Redis, every key prefixed with the schema it belongs to ------------------------------
 REDIS_URL = env_str("REDIS_URL")

@@ -15,7 +15,9 @@ from tenants.services import enterprise_create
 
 CATALOG_QUERIES = {
     "columns": """
-        SELECT table_name, column_name, ordinal_position, data_type, is_nullable,
+        SELECT table_name, column_name,
+               -- relative order: a dropped column leaves a gap in the migrated schema only
+               row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position), data_type, is_nullable,
                replace(coalesce(column_default, ''), %(schema)s || '.', ''), is_identity,
                coalesce(identity_generation, ''), coalesce(character_maximum_length, 0)
         FROM information_schema.columns WHERE table_schema = %(schema)s ORDER BY 1, 3""",
@@ -23,7 +25,7 @@ CATALOG_QUERIES = {
         SELECT tablename, indexname, replace(indexdef, %(schema)s || '.', 'S.')
         FROM pg_indexes WHERE schemaname = %(schema)s ORDER BY 1, 2""",
     "constraints": """
-        SELECT rel.relname, con.conname, con.contype, pg_get_constraintdef(con.oid)
+        SELECT rel.relname, con.conname, con.contype, replace(pg_get_constraintdef(con.oid), %(schema)s || '.', 'S.')
         FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid
         JOIN pg_namespace ns ON ns.oid = con.connamespace
         WHERE ns.nspname = %(schema)s ORDER BY 1, 2""",
@@ -36,6 +38,13 @@ CATALOG_QUERIES = {
     "sequences": """
         SELECT sequence_name, data_type, start_value, increment
         FROM information_schema.sequences WHERE sequence_schema = %(schema)s ORDER BY 1""",
+    "triggers": """
+        SELECT rel.relname, tg.tgname, replace(pg_get_triggerdef(tg.oid), %(schema)s || '.', 'S.')
+        FROM pg_trigger tg JOIN pg_class rel ON rel.oid = tg.tgrelid JOIN pg_namespace ns ON ns.oid = rel.relnamespace
+        WHERE ns.nspname = %(schema)s AND NOT tg.tgisinternal ORDER BY 1, 2""",
+    "functions": """
+        SELECT p.proname, md5(p.prosrc) FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace
+        WHERE ns.nspname = %(schema)s ORDER BY 1""",
     "migrations": "SELECT app, name FROM {schema}.django_migrations ORDER BY 1, 2",
 }
 
@@ -66,6 +75,7 @@ def test_clone_yields_the_same_schema_as_migrate(world):
     assert {row[0] for row in cloned["columns"]} >= {"enterprise_data_membership", "django_migrations"}
     for part in CATALOG_QUERIES:
         assert cloned[part] == migrated[part], part
+    assert ("enterprise_data_ledgerentry", "ledger_append_only") in {row[:2] for row in cloned["triggers"]}
     # foreign keys to accounts point at the public schema, not at a copy
     assert ("enterprise_data_membership", True, "accounts_user") in {
         (table, public, target) for table, _name, public, target in cloned["foreign_key_targets"]

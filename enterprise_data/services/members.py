@@ -18,12 +18,14 @@ def membership_create(*, enterprise: Enterprise, account: User, role: str, displ
     name = display_name or account.display_name
     with transaction.atomic(), enterprise_schema(enterprise):
         membership, created = Membership.objects.get_or_create(
-            account=account, defaults={"role": role, "display_name": name}
+            account=account,
+            defaults={"role": role, "display_name": name, "mobile": str(account.mobile), "joined_at": timezone.now()},
         )
         if not created and (membership.role != role or not membership.is_active):
             membership.role = role
-            membership.is_active = True
-            membership.save(update_fields=["role", "is_active"])
+            membership.status = Membership.Status.ACTIVE
+            membership.joined_at = membership.joined_at or timezone.now()
+            membership.save(update_fields=["role", "status", "joined_at"])
         MembershipIndex.objects.update_or_create(
             account=account, enterprise=enterprise, defaults={"role": role, "joined_at": membership.joined_at}
         )
@@ -32,7 +34,7 @@ def membership_create(*, enterprise: Enterprise, account: User, role: str, displ
 
 def membership_count(*, enterprise: Enterprise) -> int:
     with enterprise_schema(enterprise):
-        return Membership.objects.filter(is_active=True).count()
+        return Membership.objects.filter(status=Membership.Status.ACTIVE).count()
 
 
 def enterprise_refresh_member_count(*, enterprise: Enterprise) -> int:

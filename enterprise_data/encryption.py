@@ -1,0 +1,83 @@
+"""Field encryption for enterprise data: per-member data keys wrapped by the enterprise key.
+
+`encrypt_for_member` / `decrypt_for_member` are the only way enterprise code stores or reads
+an encrypted field (ID numbers, health details, raw coordinates, biometric templates).
+`member_key_destroy` is crypto-shredding: afterwards every ciphertext of that member, in the
+database and in every backup, is unreadable (RET-6)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from django.db import transaction
+
+from enterprise_data.models import MemberDataKey
+from tenants.context import enterprise_schema
+from tenants.crypto import KeyUnavailable, derive_key, new_key, seal, unseal
+from tenants.models import Enterprise, EnterpriseKey
+
+__all__ = [
+    "KeyUnavailable", "decrypt_for_member", "encrypt_for_member", "enterprise_key", "member_key_destroy",
+]
+
+
+@lru_cache(maxsize=256)
+def _derive_enterprise_key(schema: str, salt: bytes) -> bytes:
+    return derive_key(salt=salt, info=b"portal/enterprise-key/v1/" + schema.encode())
+
+
+def enterprise_key(enterprise: Enterprise) -> bytes:
+    """The enterprise's key-encryption key; its salt is created on first use."""
+    row = EnterpriseKey.objects.filter(enterprise=enterprise).first()
+    if row is None:
+        row, _created = EnterpriseKey.objects.get_or_create(enterprise=enterprise, defaults={"salt": os.urandom(32)})
+    if row.destroyed_at is not None:
+        raise KeyUnavailable(f"The key of {enterprise.schema_name} has been destroyed.")
+    return _derive_enterprise_key(enterprise.schema_name, bytes(row.salt))
+
+
+def _wrap_aad(enterprise: Enterprise, membership_id: int) -> bytes:
+    return f"{enterprise.schema_name}/member-key/{membership_id}".encode()
+
+
+def _field_aad(enterprise: Enterprise, membership_id: int, field: str) -> bytes:
+    return f"{enterprise.schema_name}/{field}/{membership_id}".encode()
+
+
+def _member_key(enterprise: Enterprise, membership_id: int, *, create: bool) -> bytes:
+    with enterprise_schema(enterprise):
+        row = MemberDataKey.objects.filter(membership_id=membership_id).first()
+        if row is None:
+            if not create:
+                raise KeyUnavailable(f"Member {membership_id} has no data key (never created or destroyed).")
+            key = new_key()
+            with transaction.atomic():
+                row, created = MemberDataKey.objects.get_or_create(
+                    membership_id=membership_id,
+                    defaults={"wrapped_key": seal(enterprise_key(enterprise), key,
+                                                  aad=_wrap_aad(enterprise, membership_id))},
+                )
+            if created:
+                return key
+        return unseal(enterprise_key(enterprise), bytes(row.wrapped_key), aad=_wrap_aad(enterprise, membership_id))
+
+
+def encrypt_for_member(*, enterprise: Enterprise, membership_id: int, field: str, value: str | bytes) -> bytes:
+    """Ciphertext of `value`, bound to this enterprise, member and field name."""
+    plaintext = value.encode() if isinstance(value, str) else value
+    key = _member_key(enterprise, membership_id, create=True)
+    return seal(key, plaintext, aad=_field_aad(enterprise, membership_id, field))
+
+
+def decrypt_for_member(*, enterprise: Enterprise, membership_id: int, field: str, blob: bytes) -> bytes:
+    """Plaintext bytes; raises KeyUnavailable after crypto-shredding or on a swapped ciphertext."""
+    key = _member_key(enterprise, membership_id, create=False)
+    return unseal(key, bytes(blob), aad=_field_aad(enterprise, membership_id, field))
+
+
+def member_key_destroy(*, enterprise: Enterprise, membership_id: int) -> bool:
+    """Delete the member's data key (the last step of their erasure). Returns True if one existed."""
+    with enterprise_schema(enterprise):
+        deleted, _rows = MemberDataKey.objects.filter(membership_id=membership_id).delete()
+    return deleted > 0
