@@ -13,4 +13,5 @@ def enterprise(request: HttpRequest) -> dict[str, Any]:
         "current_enterprise": tenant if tenant is not None and not is_public else None,
         "current_membership": getattr(request, "membership", None),
         "on_public_host": is_public,
+        "scope": getattr(request, "admin_scope", None),
     }

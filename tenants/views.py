@@ -59,6 +59,8 @@ class ConsoleView(EnterpriseMemberView):
         if scope is None:
             return False
         self.scope = scope
+        request = self.request
+        request.admin_scope = scope  # type: ignore[attr-defined]  # for templates (context processor)
         return self.category == ANY_CATEGORY or scope.has_category(self.category)
 
 

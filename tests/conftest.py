@@ -1,9 +1,19 @@
 """Shared test world, built once per session through the real services (STYLE §8, §9).
 
 Two active enterprises with colliding primary keys (acme, globex) and a suspended one
-(initech); personas: acme's owner Alice, admin Amy and member Bob; globex's owner Gina and
-members Gus, Gail and Gary (globex has one membership more, so one id exists only there);
-Dana, a member of both; Oscar, a member of none; and Olga, a platform operator.
+(initech). Personas:
+
+acme (departments: Acme Test ⊃ Sales ⊃ Sales East, Acme Test ⊃ Engineering)
+  Alice   owner
+  Amy     full admin (directory, attendance, ledger, retention; no health/biometrics)
+  Sam     scoped admin of Sales (subtree) for directory + health + attendance
+  Bob     member, in Sales East (inside Sam's scope)
+  Erin    member, in Engineering (outside Sam's scope)
+  Dana    member of acme (no department) and of globex
+globex
+  Gina    owner;  Greg  full admin;  Gus, Gail, Gary, Gwen  members (one id more than acme)
+Oscar     a member of nothing
+Olga      platform operator
 """
 
 from __future__ import annotations
@@ -16,8 +26,11 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import User
-from enterprise_data.models import Membership
+from enterprise_data.categories import Category
+from enterprise_data.models import Department, Membership
 from enterprise_data.services import membership_create
+from enterprise_data.services.org import department_create, scope_grant
+from tenants.context import enterprise_schema
 from tenants.middleware import SESSION_SCHEMA_KEY
 from tenants.models import Enterprise
 from tenants.services import (
@@ -47,6 +60,17 @@ class World:
     oscar: User  # member of nothing
     olga: User  # platform operator
     ivan: User  # initech owner
+    sam: User  # acme scoped admin of Sales (directory, health, attendance)
+    erin: User  # acme member in Engineering
+    greg: User  # globex full admin
+    gwen: User  # globex member (the id that exists only in globex)
+    sales: Department
+    sales_east: Department
+    engineering: Department
+
+    def membership(self, enterprise: Enterprise, user: User) -> Membership:
+        with enterprise_schema(enterprise):
+            return Membership.objects.get(account=user)
 
 
 def _account(mobile: str, nickname: str, **extra: object) -> User:
@@ -73,14 +97,32 @@ def _build_world() -> World:
         dana=_account("+8613900000031", "Dana Dual"),
         oscar=_account("+8613900000041", "Oscar Outsider"),
         olga=_account("+8613900000051", "Olga Operator", is_staff=True, is_superuser=True),
+        sam=_account("+8613900000004", "Sam Scoped"),
+        erin=_account("+8613900000005", "Erin Engineer"),
+        greg=_account("+8613900000015", "Greg Admin"),
+        gwen=_account("+8613900000016", "Gwen Member"),
+        sales=None, sales_east=None, engineering=None,  # type: ignore[arg-type]
     )
     membership_create(enterprise=acme, account=world.amy, role=Membership.Role.ADMIN)
-    membership_create(enterprise=acme, account=world.bob, role=Membership.Role.MEMBER)
+    bob = membership_create(enterprise=acme, account=world.bob, role=Membership.Role.MEMBER)
     membership_create(enterprise=acme, account=world.dana, role=Membership.Role.MEMBER)
+    sam = membership_create(enterprise=acme, account=world.sam, role=Membership.Role.MEMBER)
+    erin = membership_create(enterprise=acme, account=world.erin, role=Membership.Role.MEMBER)
+    world.sales = department_create(enterprise=acme, actor=None, name="Sales")
+    world.sales_east = department_create(enterprise=acme, actor=None, name="Sales East", parent=world.sales)
+    world.engineering = department_create(enterprise=acme, actor=None, name="Engineering")
+    with enterprise_schema(acme):
+        bob.departments.add(world.sales_east)
+        sam.departments.add(world.sales)
+        erin.departments.add(world.engineering)
+    scope_grant(enterprise=acme, actor=None, admin=sam, department=world.sales,
+                categories=[Category.DIRECTORY, Category.HEALTH, Category.ATTENDANCE])
     membership_create(enterprise=globex, account=world.gus, role=Membership.Role.MEMBER)
     membership_create(enterprise=globex, account=world.gail, role=Membership.Role.MEMBER)
     membership_create(enterprise=globex, account=world.dana, role=Membership.Role.MEMBER)
     membership_create(enterprise=globex, account=world.gary, role=Membership.Role.MEMBER)
+    membership_create(enterprise=globex, account=world.greg, role=Membership.Role.ADMIN)
+    membership_create(enterprise=globex, account=world.gwen, role=Membership.Role.MEMBER)
     connection.set_schema_to_public()
     return world
 

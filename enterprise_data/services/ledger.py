@@ -83,6 +83,7 @@ def ledger_record(
     request_id: str = "",
     actor_kind: str | None = None,
     actor_device_id: int | None = None,
+    object_id: Any = None,
 ) -> LedgerEntry:
     """Append one entry. Call it inside the service's own transaction, so the entry exists
     exactly when the change does."""
@@ -99,7 +100,7 @@ def ledger_record(
         "subject_membership_id": subject.pk if isinstance(subject, Membership) else subject,
         "purpose": purpose[:200],
         "object_type": obj._meta.label_lower if obj is not None else "",
-        "object_id": str(obj.pk) if obj is not None else "",
+        "object_id": str(obj.pk) if obj is not None else ("" if object_id is None else str(object_id)),
         "details": details or {},
         "request_id": request_id[:64],
     }

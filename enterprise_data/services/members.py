@@ -21,13 +21,14 @@ def membership_create(*, enterprise: Enterprise, account: User, role: str, displ
             account=account,
             defaults={"role": role, "display_name": name, "mobile": str(account.mobile), "joined_at": timezone.now()},
         )
+        joined_at = membership.joined_at or timezone.now()
         if not created and (membership.role != role or not membership.is_active):
             membership.role = role
             membership.status = Membership.Status.ACTIVE
-            membership.joined_at = membership.joined_at or timezone.now()
+            membership.joined_at = joined_at
             membership.save(update_fields=["role", "status", "joined_at"])
         MembershipIndex.objects.update_or_create(
-            account=account, enterprise=enterprise, defaults={"role": role, "joined_at": membership.joined_at}
+            account=account, enterprise=enterprise, defaults={"role": role, "joined_at": joined_at}
         )
     return membership
 

@@ -13,8 +13,8 @@ def test_console_shows_the_enterprise_name_and_member_count(world, client_for):
     response = client_for("acme", world.amy).get("/console/")
     assert response.status_code == 200
     assert b"Acme Test" in response.content
-    assert response.context["member_count"] == 4
-    assert b"4 members" in response.content
+    assert response.context["member_count"] == 6
+    assert b"6 members" in response.content
 
 
 def test_member_list_masks_mobile_numbers(world, client_for):
@@ -37,7 +37,7 @@ def test_member_list_runs_a_constant_number_of_queries(world, client_for, django
     connection.set_schema_to_public()
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/console/members/")
-    assert len(response.context["members"]) == 9
+    assert len(response.context["members"]) == 11
     assert len(queries) == 7
 
 

@@ -71,7 +71,7 @@ def test_dispatcher_runs_the_task_once_per_active_enterprise_in_its_schema(world
     schemas = sorted(result["schema"] for result in results)
     assert schemas == ["acme", "globex"]  # once each; never public; suspended initech skipped
     expected = {"acme": membership_count(enterprise=world.acme), "globex": membership_count(enterprise=world.globex)}
-    assert {r["schema"]: r["member_count"] for r in results} == expected == {"acme": 4, "globex": 5}
+    assert {r["schema"]: r["member_count"] for r in results} == expected == {"acme": 6, "globex": 7}
     stored = Enterprise.objects.filter(schema_name__in=expected)
     assert {e.schema_name: e.member_count for e in stored} == expected
     assert all(e.member_count_at >= before for e in stored)

@@ -1,0 +1,154 @@
+"""Org structure (ENT-1) and administrator scopes (ENT-8)."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext as _
+from guardian.models import UserObjectPermission
+from guardian.shortcuts import assign_perm, remove_perm
+
+from enterprise_data.categories import Category, scope_permission
+from enterprise_data.models import Department, Membership, Position, Rank
+from enterprise_data.services.ledger import Action, ledger_record
+from tenants.context import enterprise_schema
+from tenants.models import Enterprise
+
+
+def department_root(*, enterprise: Enterprise) -> Department:
+    """The root department (the enterprise itself), created on first use."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        root = Department.objects.filter(parent__isnull=True).order_by("id").first()
+        if root is None:
+            root = Department.objects.create(name=enterprise.name[:100], path="/pending/")
+            root.path = f"/{root.pk}/"
+            root.save(update_fields=["path"])
+        return root
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name.")})
+    if len(name) > 100:
+        raise ValidationError({"name": _("At most 100 characters.")})
+    return name
+
+
+def department_create(*, enterprise: Enterprise, actor: Membership | None, name: str,
+                      parent: Department | None = None) -> Department:
+    name = _clean_name(name)
+    with enterprise_schema(enterprise), transaction.atomic():
+        parent = parent or department_root(enterprise=enterprise)
+        if Department.objects.filter(parent=parent, name=name).exists():
+            raise ValidationError({"name": _("A department with this name already exists here.")})
+        department = Department.objects.create(name=name, parent=parent, path="/pending/")
+        department.path = f"{parent.path}{department.pk}/"
+        department.save(update_fields=["path"])
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
+                      obj=department, details={"parent": parent.pk})
+    return department
+
+
+def department_rename(*, enterprise: Enterprise, actor: Membership | None, department: Department,
+                      name: str) -> Department:
+    name = _clean_name(name)
+    with enterprise_schema(enterprise), transaction.atomic():
+        if Department.objects.filter(parent=department.parent_id, name=name).exclude(pk=department.pk).exists():
+            raise ValidationError({"name": _("A department with this name already exists here.")})
+        department.name = name
+        department.save(update_fields=["name"])
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.DIRECTORY,
+                      obj=department, details={"fields": ["name"]})
+    return department
+
+
+def department_move(*, enterprise: Enterprise, actor: Membership | None, department: Department,
+                    new_parent: Department) -> Department:
+    """Move a subtree under `new_parent` with one UPDATE of the paths below it."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        if department.parent_id is None:
+            raise ValidationError({"parent": _("The root department cannot be moved.")})
+        if new_parent.path.startswith(department.path):
+            raise ValidationError({"parent": _("A department cannot move into itself or below itself.")})
+        if Department.objects.filter(parent=new_parent, name=department.name).exists():
+            raise ValidationError({"parent": _("The new parent already has a department with this name.")})
+        old_prefix, new_prefix = department.path, f"{new_parent.path}{department.pk}/"
+        Department.objects.filter(path__startswith=old_prefix).update(
+            path=Concat(Value(new_prefix), Substr(F("path"), len(old_prefix) + 1))
+        )
+        Department.objects.filter(pk=department.pk).update(parent=new_parent)
+        department.refresh_from_db()
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.DIRECTORY,
+                      obj=department, details={"moved_to": new_parent.pk})
+    return department
+
+
+def department_delete(*, enterprise: Enterprise, actor: Membership | None, department: Department) -> None:
+    """Only an empty department (no sub-departments, no members) can be deleted."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        if department.parent_id is None:
+            raise ValidationError({"department": _("The root department cannot be deleted.")})
+        if Department.objects.filter(parent=department).exists() or department.members.exists():
+            raise ValidationError({"department": _("Only an empty department can be deleted: move its "
+                                                   "members and sub-departments first.")})
+        pk = department.pk
+        department.delete()
+        UserObjectPermission.objects.filter(  # scope grants on it go too
+            content_type=ContentType.objects.get_for_model(Department), object_pk=str(pk)
+        ).delete()
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.DIRECTORY,
+                      object_id=pk)
+
+
+def position_create(*, enterprise: Enterprise, actor: Membership | None, name: str) -> Position:
+    name = _clean_name(name)
+    with enterprise_schema(enterprise), transaction.atomic():
+        if Position.objects.filter(name=name).exists():
+            raise ValidationError({"name": _("This position already exists.")})
+        position = Position.objects.create(name=name)
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
+                      obj=position)
+    return position
+
+
+def rank_create(*, enterprise: Enterprise, actor: Membership | None, name: str, level: int = 0) -> Rank:
+    name = _clean_name(name)
+    with enterprise_schema(enterprise), transaction.atomic():
+        if Rank.objects.filter(name=name).exists():
+            raise ValidationError({"name": _("This rank already exists.")})
+        rank = Rank.objects.create(name=name, level=level)
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
+                      obj=rank)
+    return rank
+
+
+def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
+                categories: list[str]) -> None:
+    """Give `admin` the categories over `department`'s subtree (django-guardian object
+    permissions); a member becomes a scoped administrator."""
+    unknown = set(categories) - set(Category.values)
+    if not categories or unknown:
+        raise ValidationError({"categories": _("Choose at least one known data category.")})
+    if admin.account_id is None or not admin.is_active:
+        raise ValidationError({"admin": _("Only an active member can be given an administrator scope.")})
+    with enterprise_schema(enterprise), transaction.atomic():
+        if admin.role == Membership.Role.MEMBER:
+            admin.role = Membership.Role.SCOPED_ADMIN
+            admin.save(update_fields=["role"])
+        for category in categories:
+            assign_perm(f"enterprise_data.{scope_permission(category)}", admin.account, department)
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.GRANT, category=Category.DIRECTORY,
+                      subject=admin, obj=department, details={"categories": sorted(categories)})
+
+
+def scope_revoke(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
+                 categories: list[str]) -> None:
+    with enterprise_schema(enterprise), transaction.atomic():
+        for category in categories:
+            remove_perm(f"enterprise_data.{scope_permission(category)}", admin.account, department)
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVOKE, category=Category.DIRECTORY,
+                      subject=admin, obj=department, details={"categories": sorted(categories)})
