@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from enterprise_data import views
+from enterprise_data.views import directory as views
 
 console_patterns = [
     path("", views.ConsoleHomeView.as_view(), name="console"),
