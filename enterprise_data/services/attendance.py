@@ -1,0 +1,321 @@
+"""Attendance (ENT-4): clock-in/out, geofences, the attendance policy, daily records.
+
+Rules (docs/attendance.md):
+
+- A clock event is *in range* when its coordinates are within the radius of an active geofence
+  (great-circle distance, haversine), or its Wi-Fi BSSID is listed on an active geofence. Events
+  from an attendance device count as in range (the device stands in the office).
+- The event keeps a coarse location cell (coordinates rounded to 2 decimals, about 1 km); the raw
+  coordinates are encrypted with the member's data key in ClockEventLocation, which has its own,
+  shorter retention category ("location detail", RET-1, RET-6).
+- The member's AttendanceDay for the event's local date (settings.TIME_ZONE, Asia/Shanghai) is
+  updated in the same transaction by one upsert: first_in = earliest clock-in, last_out = latest
+  clock-out, exceptions "late" and "out_of_range". `attendance_mark_missing` adds "missing_in"
+  and "missing_out" for a past working day (China's public holidays and weekends are skipped).
+
+A member's own clock-in is the member's own action, not an admin instruction, so it writes no
+ledger entry; geofence and policy changes and revealing raw coordinates do (ENT-10)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import holidays
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enterprise_data.categories import Category
+from enterprise_data.encryption import encrypt_for_member
+from enterprise_data.models import (
+    AttendanceDay,
+    AttendancePolicy,
+    ClockEvent,
+    ClockEventLocation,
+    Device,
+    Geofence,
+    Membership,
+)
+from enterprise_data.services.ledger import Action, ledger_record
+from tenants.context import enterprise_schema
+from tenants.models import Enterprise
+
+COORDINATES_FIELD = "clock_coordinates"  # the encryption context of ClockEventLocation
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+CELL_DECIMALS = 2  # location cell: 0.01° ≈ 1.1 km north-south
+MAX_FUTURE = timedelta(minutes=5)  # clock skew tolerated on occurred_at
+MAX_PAST = timedelta(days=31)  # a device may post events it buffered while offline, not older
+MAX_RADIUS_M = 100_000
+MAX_BSSIDS = 100
+BSSID_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+EXCEPTION_LATE = "late"
+EXCEPTION_MISSING_IN = "missing_in"
+EXCEPTION_MISSING_OUT = "missing_out"
+EXCEPTION_OUT_OF_RANGE = "out_of_range"
+EXCEPTIONS = (EXCEPTION_LATE, EXCEPTION_MISSING_IN, EXCEPTION_MISSING_OUT, EXCEPTION_OUT_OF_RANGE)
+
+
+# --- small pure helpers (unit-tested) ----------------------------------------------------------
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = math.radians(lat2 - lat1), math.radians(lng2 - lng1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def location_cell(latitude: float, longitude: float) -> str:
+    """The coarse cell kept on the event: coordinates rounded to 2 decimals ("31.23,121.47")."""
+    lat, lng = round(latitude, CELL_DECIMALS) + 0.0, round(longitude, CELL_DECIMALS) + 0.0  # no "-0.00"
+    return f"{lat:.{CELL_DECIMALS}f},{lng:.{CELL_DECIMALS}f}"
+
+
+def normalize_bssid(value: str) -> str:
+    return (value or "").strip().lower().replace("-", ":")
+
+
+@dataclass(frozen=True)
+class Classification:
+    within_geofence: bool
+    geofence: Geofence | None
+
+
+def classify(
+    *, geofences: list[Geofence], latitude: float | None, longitude: float | None, wifi_bssid: str | None,
+    from_device: bool = False,
+) -> Classification:
+    """In range when the BSSID is listed on an active geofence or the coordinates are within an
+    active geofence's radius (the nearest such geofence is named); device events are in range."""
+    active = [g for g in geofences if g.is_active]
+    bssid = normalize_bssid(wifi_bssid or "")
+    if bssid:
+        for geofence in active:
+            if bssid in {normalize_bssid(b) for b in geofence.wifi_bssids or []}:
+                return Classification(True, geofence)
+    if latitude is not None and longitude is not None:
+        best: tuple[float, Geofence] | None = None
+        for geofence in active:
+            distance = haversine_m(latitude, longitude, float(geofence.latitude), float(geofence.longitude))
+            if distance <= geofence.radius_m and (best is None or distance < best[0]):
+                best = (distance, geofence)
+        if best is not None:
+            return Classification(True, best[1])
+    return Classification(from_device, None)
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday and not a public holiday of China (the `holidays` package)."""
+    return day.weekday() < 5 and day not in holidays.China(years=day.year)
+
+
+def _number(value: Any, field: str, errors: dict[str, list[str]]) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append(_("Enter a number."))
+        return None
+    if not math.isfinite(number):
+        errors.setdefault(field, []).append(_("Enter a number."))
+        return None
+    return number
+
+
+def _check_coordinates(latitude: float | None, longitude: float | None, errors: dict[str, list[str]]) -> None:
+    if latitude is not None and not -90 <= latitude <= 90:
+        errors.setdefault("latitude", []).append(_("Latitude must be between -90 and 90."))
+    if longitude is not None and not -180 <= longitude <= 180:
+        errors.setdefault("longitude", []).append(_("Longitude must be between -180 and 180."))
+
+
+# --- the attendance policy ----------------------------------------------------------------------
+
+def _policy_defaults() -> AttendancePolicy:
+    """An unsaved policy with the model's defaults (TimeField defaults are strings until saved)."""
+    policy = AttendancePolicy(pk=1)
+    for name in ("work_starts", "work_ends"):
+        value = getattr(policy, name)
+        if isinstance(value, str):
+            setattr(policy, name, time.fromisoformat(value))
+    return policy
+
+
+def attendance_policy_get(*, enterprise: Enterprise) -> AttendancePolicy:
+    """The enterprise's policy (pk=1), or the defaults (unsaved) when none was set."""
+    with enterprise_schema(enterprise):
+        return AttendancePolicy.objects.filter(pk=1).first() or _policy_defaults()
+
+
+def late_threshold(policy: AttendancePolicy, day: date) -> datetime:
+    """A first clock-in after this instant makes the day "late"."""
+    starts = datetime.combine(day, policy.work_starts)
+    return timezone.make_aware(starts, timezone.get_default_timezone()) + timedelta(
+        minutes=policy.late_after_minutes
+    )
+
+
+def attendance_policy_update(
+    *, enterprise: Enterprise, actor: Membership | None, work_starts: time, work_ends: time, late_after_minutes: int,
+) -> AttendancePolicy:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(work_starts, time):
+        errors["work_starts"] = [_("Enter a time.")]
+    if not isinstance(work_ends, time):
+        errors["work_ends"] = [_("Enter a time.")]
+    if not errors and work_ends <= work_starts:
+        errors["work_ends"] = [_("The working day must end after it starts.")]
+    if not isinstance(late_after_minutes, int) or isinstance(late_after_minutes, bool) \
+            or not 0 <= late_after_minutes <= 720:
+        errors["late_after_minutes"] = [_("Enter a number of minutes between 0 and 720.")]
+    if errors:
+        raise ValidationError(errors)
+    with enterprise_schema(enterprise), transaction.atomic():
+        policy = AttendancePolicy.objects.select_for_update().filter(pk=1).first() or _policy_defaults()
+        changed = [
+            name for name, value in (("work_starts", work_starts), ("work_ends", work_ends),
+                                     ("late_after_minutes", late_after_minutes))
+            if getattr(policy, name) != value
+        ]
+        policy.work_starts, policy.work_ends, policy.late_after_minutes = work_starts, work_ends, late_after_minutes
+        policy.save()
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.ATTENDANCE,
+                      obj=policy, details={"fields": changed})
+    return policy
+
+
+# --- clock-in / clock-out ----------------------------------------------------------------------
+
+_DAY_UPSERT = """
+INSERT INTO {day} AS d (membership_id, date, first_in, last_out, exceptions, updated_at)
+VALUES (%(membership)s, %(date)s, %(first_in)s, %(last_out)s,
+        to_jsonb(array_remove(ARRAY[
+            CASE WHEN %(first_in)s::timestamptz > %(late_at)s THEN 'late' END,
+            CASE WHEN %(out_of_range)s THEN 'out_of_range' END
+        ]::text[], NULL)),
+        now())
+ON CONFLICT (membership_id, date) DO UPDATE SET
+    first_in = LEAST(d.first_in, EXCLUDED.first_in),
+    last_out = GREATEST(d.last_out, EXCLUDED.last_out),
+    exceptions = to_jsonb(array_remove(ARRAY[
+        CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) > %(late_at)s THEN 'late' END,
+        CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) IS NULL
+                  AND d.exceptions @> '["missing_in"]'::jsonb THEN 'missing_in' END,
+        CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) IS NOT NULL
+                  AND GREATEST(d.last_out, EXCLUDED.last_out) IS NULL
+                  AND d.exceptions @> '["missing_out"]'::jsonb THEN 'missing_out' END,
+        CASE WHEN d.exceptions @> '["out_of_range"]'::jsonb OR %(out_of_range)s THEN 'out_of_range' END
+    ]::text[], NULL)),
+    updated_at = now()
+"""
+
+
+def _day_upsert(*, event: ClockEvent, policy: AttendancePolicy) -> None:
+    """One statement: insert the day or fold the event into it (safe under concurrent clocks,
+    since ON CONFLICT DO UPDATE sees the latest committed row)."""
+    day = timezone.localdate(event.occurred_at, timezone=timezone.get_default_timezone())
+    params: dict[str, Any] = {
+        "membership": event.membership_id,
+        "date": day,
+        "first_in": event.occurred_at if event.kind == ClockEvent.Kind.IN else None,
+        "last_out": event.occurred_at if event.kind == ClockEvent.Kind.OUT else None,
+        "late_at": late_threshold(policy, day),
+        "out_of_range": not event.within_geofence,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_DAY_UPSERT.format(day=connection.ops.quote_name(AttendanceDay._meta.db_table)), params)
+
+
+def attendance_clock(
+    *,
+    enterprise: Enterprise,
+    membership: Membership,
+    kind: str,
+    source: str,
+    occurred_at: datetime | None = None,
+    latitude: float | Decimal | str | None = None,
+    longitude: float | Decimal | str | None = None,
+    accuracy_m: float | int | Decimal | str | None = None,
+    wifi_bssid: str | None = None,
+    device: Device | None = None,
+) -> ClockEvent:
+    """Record a clock-in or clock-out (ENT-4) and update the member's day, in one transaction.
+
+    Raises ValidationError with field errors (nothing written) for bad input: latitude outside
+    -90..90, longitude outside -180..180, negative accuracy, unknown kind/source, an app event
+    without coordinates, a Wi-Fi event without a BSSID, a device event without a device."""
+    errors: dict[str, list[str]] = {}
+    if kind not in ClockEvent.Kind.values:
+        errors["kind"] = [_("Choose clock in or clock out.")]
+    if source not in ClockEvent.Source.values:
+        errors["source"] = [_("Choose a known source (app, Wi-Fi or device).")]
+    lat = _number(latitude, "latitude", errors)
+    lng = _number(longitude, "longitude", errors)
+    accuracy = _number(accuracy_m, "accuracy_m", errors)
+    _check_coordinates(lat, lng, errors)
+    if accuracy is not None and accuracy < 0:
+        errors.setdefault("accuracy_m", []).append(_("Accuracy cannot be negative."))
+    if (lat is None) != (lng is None) and "latitude" not in errors and "longitude" not in errors:
+        errors.setdefault("latitude" if lat is None else "longitude", []).append(
+            _("Give both latitude and longitude, or neither."))
+    bssid = normalize_bssid(wifi_bssid or "")
+    if bssid and not BSSID_RE.match(bssid):
+        errors["wifi_bssid"] = [_("Enter a BSSID like 00:11:22:aa:bb:cc.")]
+    if source == ClockEvent.Source.APP and (lat is None or lng is None) \
+            and "latitude" not in errors and "longitude" not in errors:
+        errors.setdefault("latitude", []).append(_("A clock-in from the app needs your location."))
+        errors.setdefault("longitude", []).append(_("A clock-in from the app needs your location."))
+    if source == ClockEvent.Source.WIFI and not bssid:
+        errors.setdefault("wifi_bssid", []).append(_("A Wi-Fi clock-in needs the network's BSSID."))
+    if source == ClockEvent.Source.DEVICE and device is None:
+        errors["device"] = [_("A device clock-in needs the device.")]
+    if device is not None and device.revoked_at is not None:
+        errors["device"] = [_("This device has been revoked.")]
+    if not membership.is_active:
+        errors["membership"] = [_("Only an active member can clock in or out.")]
+    now = timezone.now()
+    when = occurred_at or now
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when, timezone.get_default_timezone())
+    if when > now + MAX_FUTURE:
+        errors["occurred_at"] = [_("The time cannot be in the future.")]
+    elif when < now - MAX_PAST:
+        errors["occurred_at"] = [_("The time is too far in the past.")]
+    if errors:
+        raise ValidationError(errors)
+
+    with enterprise_schema(enterprise), transaction.atomic():
+        verdict = classify(
+            geofences=list(Geofence.objects.filter(is_active=True)), latitude=lat, longitude=lng,
+            wifi_bssid=bssid, from_device=source == ClockEvent.Source.DEVICE,
+        )
+        event = ClockEvent.objects.create(
+            membership=membership,
+            kind=kind,
+            source=source,
+            occurred_at=when,
+            within_geofence=verdict.within_geofence,
+            geofence=verdict.geofence,
+            location_cell=location_cell(lat, lng) if lat is not None and lng is not None else "",
+            accuracy_m=round(accuracy) if accuracy is not None else None,
+            device=device,
+        )
+        if lat is not None and lng is not None:
+            raw = json.dumps({"latitude": lat, "longitude": lng, "accuracy_m": accuracy}, separators=(",", ":"))
+            ClockEventLocation.objects.create(
+                event=event,
+                coordinates_encrypted=encrypt_for_member(
+                    enterprise=enterprise, membership_id=membership.pk, field=COORDINATES_FIELD, value=raw
+                ),
+            )
+        _day_upsert(event=event, policy=attendance_policy_get(enterprise=enterprise))
+    return event
