@@ -151,6 +151,7 @@ USE_TZ = True
 # --- static and media (media paths are per enterprise: tenants.storage) -------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # vendored assets (htmx 2.0.11 from the npm registry)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
 # Uploaded files go under MEDIA_ROOT/<schema>/… (TEN-5): one enterprise's files are never in

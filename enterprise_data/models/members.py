@@ -112,3 +112,9 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role in self.ADMIN_ROLES
+
+    @property
+    def masked_mobile(self) -> str:
+        from accounts.masking import mask_mobile
+
+        return mask_mobile(self.mobile) if self.mobile else ""

@@ -1,14 +1,46 @@
-"""The administrators' console (`/console/`)."""
+"""Console pages of the directory and org structure (ENT-1, ENT-2, ENT-8, ENT-9)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from enterprise_data.categories import ANY_CATEGORY, Category
+from enterprise_data.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
+from enterprise_data.models import Department, Membership, Position, Rank
+from enterprise_data.services.directory import (
+    REVEALABLE_FIELDS,
+    member_card_create,
+    member_card_masked,
+    member_card_update,
+    member_field_reveal,
+    member_photo_set,
+)
+from enterprise_data.services.org import (
+    department_create,
+    department_delete,
+    department_move,
+    department_rename,
+    position_create,
+    rank_create,
+    scope_grant,
+    scope_revoke,
+)
 from tenants.views import ConsoleView
+
+PAGE_SIZE = 50
+
+
+def apply_errors(form: Any, error: ValidationError) -> None:
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 class ConsoleHomeView(ConsoleView):
@@ -20,17 +52,199 @@ class ConsoleHomeView(ConsoleView):
         return render(request, "enterprise_data/console_home.html", {"member_count": count})
 
 
-class MemberListView(ConsoleView):
+class DirectoryView(ConsoleView):
     category = Category.DIRECTORY
+
+    def can_manage_org(self) -> bool:
+        """The org structure belongs to the whole enterprise: owners and full admins."""
+        return Category.DIRECTORY in self.scope.whole
+
+
+class MemberListView(DirectoryView):
+    """The department tree beside the member list; filter by department subtree, search."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        members = self.scope.members(Category.DIRECTORY).select_related("account").order_by("display_name", "id")
-        return render(request, "enterprise_data/member_list.html", {"members": members})
+        members = self.scope.members(Category.DIRECTORY)
+        departments = list(self.scope.departments(Category.DIRECTORY))
+        selected = next((d for d in departments if str(d.pk) == request.GET.get("department")), None)
+        if selected is not None:
+            members = members.filter(departments__path__startswith=selected.path).distinct()
+        query = (request.GET.get("q") or "").strip()[:100]
+        if query:
+            members = members.filter(Q(display_name__icontains=query) | Q(mobile__contains=query))
+        page = Paginator(members.order_by("display_name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "enterprise_data/member_list.html", {
+            "page": page, "members": page.object_list, "departments": departments, "selected": selected,
+            "query": query, "can_manage_org": self.can_manage_org(),
+        })
 
 
-class MemberDetailView(ConsoleView):
-    category = Category.DIRECTORY
+class MemberCreateView(DirectoryView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "enterprise_data/member_form.html", {"form": MemberCardForm(scope=self.scope)})
 
-    def get(self, request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = MemberCardForm(request.POST, request.FILES, scope=self.scope)
+        if form.is_valid():
+            try:
+                member = member_card_create(enterprise=self.enterprise, actor=self.membership, data=form.card_data())
+                if form.cleaned_data.get("photo"):
+                    member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                     upload=form.cleaned_data["photo"])
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("%(name)s was added to the directory.") % {"name": member.display_name})
+                return redirect("console_member", pk=member.pk)
+        return render(request, "enterprise_data/member_form.html", {"form": form}, status=400)
+
+
+class MemberDetailView(DirectoryView):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         member = self.scope.member_for(Category.DIRECTORY, pk)
-        return render(request, "enterprise_data/member_detail.html", {"member": member})
+        return render(request, "enterprise_data/member_detail.html", {
+            "member": member,
+            "masked": member_card_masked(enterprise=self.enterprise, membership=member),
+            "departments": member.departments.all(),
+            "can_grant": self.membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN)
+            and member.is_active and member.pk != self.membership.pk,
+            "scope_form": ScopeGrantForm(),
+        })
+
+
+class MemberEditView(DirectoryView):
+    def _form(self, member: Membership, data: Any = None, files: Any = None) -> MemberCardForm:
+        initial = {f: getattr(member, f) for f in (
+            "display_name", "gender", "mobile", "company", "invoice_title", "work_signature", "landline", "email",
+            "position", "rank", "title", "fax", "seat", "secretary", "enterprise_mailbox", "external_fields")}
+        initial["departments"] = list(member.departments.all())
+        return MemberCardForm(data, files, initial=initial, scope=self.scope)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        return render(request, "enterprise_data/member_form.html", {"form": self._form(member), "member": member})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        form = self._form(member, request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                member_card_update(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                   data=form.card_data())
+                if form.cleaned_data.get("photo"):
+                    member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                     upload=form.cleaned_data["photo"])
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The card was saved."))
+                return redirect("console_member", pk=member.pk)
+        return render(request, "enterprise_data/member_form.html", {"form": form, "member": member}, status=400)
+
+
+class MemberRevealView(DirectoryView):
+    """POST (htmx): the full value of one masked field; the ledger records who saw it."""
+
+    def post(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        if field not in REVEALABLE_FIELDS:
+            raise Http404("No such field.")
+        value = member_field_reveal(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                    field=field, purpose=(request.POST.get("purpose") or "")[:200])
+        return render(request, "enterprise_data/_revealed.html", {"value": value, "field": field})
+
+
+class MemberPhotoView(DirectoryView):
+    """Photos are served only through this check, never as public media."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        if not member.photo:
+            raise Http404("No photo.")
+        return FileResponse(member.photo.open("rb"), content_type="image/png" if member.photo.name.endswith(
+            ".png") else "image/jpeg")
+
+
+class ScopeGrantView(DirectoryView):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if self.membership.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+            return render(request, "403.html", status=403)
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        form = ScopeGrantForm(request.POST)
+        revoke = request.POST.get("revoke") == "1"
+        if form.is_valid():
+            try:
+                (scope_revoke if revoke else scope_grant)(
+                    enterprise=self.enterprise, actor=self.membership, admin=member,
+                    department=form.cleaned_data["department"], categories=form.cleaned_data["categories"])
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("The administrator scope was updated."))
+        else:
+            messages.error(request, _("Choose a department and at least one category."))
+        return redirect("console_member", pk=member.pk)
+
+
+class OrgView(DirectoryView):
+    """Departments (tree), positions and ranks; changed by owners and full admins only."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def _render(self, request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+        return render(request, "enterprise_data/org.html", {
+            "departments": self.scope.departments(Category.DIRECTORY),
+            "positions": Position.objects.all(), "ranks": Rank.objects.all(),
+            "can_manage_org": self.can_manage_org(),
+            "department_form": forms.get("department_form") or DepartmentForm(),
+            "name_form": forms.get("name_form") or NameForm(),
+        }, status=status)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not self.can_manage_org():
+            return render(request, "403.html", status=403)
+        action = request.POST.get("action", "")
+        try:
+            if action == "department_create":
+                form = DepartmentForm(request.POST)
+                if not form.is_valid():
+                    return self._render(request, 400, department_form=form)
+                department_create(enterprise=self.enterprise, actor=self.membership,
+                                  name=form.cleaned_data["name"], parent=form.cleaned_data["parent"])
+            elif action in ("department_rename", "department_move", "department_delete"):
+                department = Department.objects.filter(pk=_int(request.POST.get("department"))).first()
+                if department is None:
+                    raise ValidationError({"department": _("Choose an existing department.")})
+                if action == "department_rename":
+                    department_rename(enterprise=self.enterprise, actor=self.membership, department=department,
+                                      name=request.POST.get("name", ""))
+                elif action == "department_move":
+                    parent = Department.objects.filter(pk=_int(request.POST.get("parent"))).first()
+                    if parent is None:
+                        raise ValidationError({"parent": _("Choose an existing department.")})
+                    department_move(enterprise=self.enterprise, actor=self.membership, department=department,
+                                    new_parent=parent)
+                else:
+                    department_delete(enterprise=self.enterprise, actor=self.membership, department=department)
+            elif action in ("position_create", "rank_create"):
+                form = NameForm(request.POST)
+                if not form.is_valid():
+                    return self._render(request, 400, name_form=form)
+                create = position_create if action == "position_create" else rank_create
+                create(enterprise=self.enterprise, actor=self.membership, name=form.cleaned_data["name"])
+            else:
+                raise ValidationError({"action": _("Unknown action.")})
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return self._render(request, 400)
+        messages.success(request, _("Saved."))
+        return redirect("console_org")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

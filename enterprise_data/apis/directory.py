@@ -1,0 +1,377 @@
+"""Directory and org API (ENT-1, ENT-2, ENT-8, ENT-9): the same services as the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from enterprise_data.categories import Category
+from enterprise_data.models import Department, Membership, Position, Rank
+from enterprise_data.services.directory import (
+    REVEALABLE_FIELDS,
+    member_card_create,
+    member_card_masked,
+    member_card_update,
+    member_field_reveal,
+)
+from enterprise_data.services.org import (
+    department_create,
+    department_delete,
+    department_move,
+    department_rename,
+    position_create,
+    rank_create,
+    scope_grant,
+    scope_revoke,
+)
+from tenants.apis import EnterpriseApiView
+
+
+def service_errors(error: DjangoValidationError) -> ValidationError:
+    """A service's field errors as a 400 response body."""
+    return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+CARD_FIELDS = (
+    "display_name", "gender", "mobile", "id_number", "company", "invoice_title", "work_signature", "landline",
+    "email", "position", "rank", "title", "departments", "fax", "seat", "secretary", "enterprise_mailbox",
+    "external_fields",
+)
+
+
+class CardInputSerializer(serializers.Serializer):
+    display_name = serializers.CharField(max_length=100, required=False)
+    gender = serializers.ChoiceField(choices=Membership.Gender.choices, required=False, allow_blank=True)
+    mobile = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True, write_only=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    invoice_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    work_signature = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    landline = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    position = serializers.IntegerField(required=False, allow_null=True)
+    rank = serializers.IntegerField(required=False, allow_null=True)
+    title = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    departments = serializers.ListField(child=serializers.IntegerField(), required=False)
+    fax = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    seat = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    secretary = serializers.IntegerField(required=False, allow_null=True)
+    enterprise_mailbox = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    external_fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=Membership.EXTERNAL_FIELDS), required=False)
+
+
+class MemberListItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    status = serializers.CharField()
+    role = serializers.CharField()
+    mobile = serializers.CharField(help_text="Masked, e.g. 138****1234.")
+    title = serializers.CharField()
+
+
+class MemberDetailSerializer(MemberListItemSerializer):
+    gender = serializers.CharField()
+    id_number = serializers.CharField(help_text="Masked; reveal with POST …/reveal/.")
+    company = serializers.CharField()
+    invoice_title = serializers.CharField()
+    work_signature = serializers.CharField()
+    landline = serializers.CharField()
+    email = serializers.CharField()
+    position = serializers.IntegerField(allow_null=True)
+    rank = serializers.IntegerField(allow_null=True)
+    departments = serializers.ListField(child=serializers.IntegerField())
+    fax = serializers.CharField()
+    seat = serializers.CharField()
+    secretary = serializers.IntegerField(allow_null=True)
+    enterprise_mailbox = serializers.CharField()
+    external_fields = serializers.ListField(child=serializers.CharField())
+    has_photo = serializers.BooleanField()
+
+
+def _list_item(member: Membership) -> dict[str, Any]:
+    from accounts.masking import mask_mobile
+
+    return {"id": member.pk, "display_name": member.display_name, "status": member.status, "role": member.role,
+            "mobile": mask_mobile(member.mobile) if member.mobile else "", "title": member.title}
+
+
+class MemberListApi(EnterpriseApiView):
+    """Members in the caller's directory scope; masked values (ENT-9)."""
+
+    category = Category.DIRECTORY
+
+    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("department", int),
+                               OpenApiParameter("page", int)],
+                   responses=MemberListItemSerializer(many=True))
+    def get(self, request: Any) -> Response:
+        members = self.scope.members(Category.DIRECTORY)
+        department_id = request.query_params.get("department")
+        if department_id:
+            department = self.scope.departments(Category.DIRECTORY).filter(
+                pk=int(department_id) if department_id.isdigit() else 0).first()
+            if department is None:
+                raise ValidationError({"department": ["Choose a department in your scope."]})
+            members = members.filter(departments__path__startswith=department.path).distinct()
+        query = (request.query_params.get("q") or "").strip()[:100]
+        if query:
+            members = members.filter(Q(display_name__icontains=query) | Q(mobile__contains=query))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(members.order_by("display_name", "id"), request, view=self)
+        return paginator.get_paginated_response([_list_item(m) for m in page or []])
+
+    @extend_schema(request=CardInputSerializer, responses={201: MemberDetailSerializer})
+    def post(self, request: Any) -> Response:
+        serializer = CardInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if "display_name" not in serializer.validated_data:
+            raise ValidationError({"display_name": ["This field is required."]})
+        try:
+            member = member_card_create(enterprise=self.enterprise, actor=self.membership,
+                                        data=dict(serializer.validated_data))
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response(_detail(self.enterprise, member), status=status.HTTP_201_CREATED)
+
+
+def _detail(enterprise: Any, member: Membership) -> dict[str, Any]:
+    masked = member_card_masked(enterprise=enterprise, membership=member)
+    return {
+        **_list_item(member), "gender": member.gender, "id_number": masked.id_number, "company": member.company,
+        "invoice_title": member.invoice_title, "work_signature": member.work_signature,
+        "landline": masked.landline, "email": masked.email, "position": member.position_id, "rank": member.rank_id,
+        "departments": [d.pk for d in member.departments.all()], "fax": masked.fax, "seat": member.seat,
+        "secretary": member.secretary_id, "enterprise_mailbox": masked.enterprise_mailbox,
+        "external_fields": member.external_fields, "has_photo": bool(member.photo),
+    }
+
+
+class MemberDetailApi(EnterpriseApiView):
+    category = Category.DIRECTORY
+
+    @extend_schema(responses=MemberDetailSerializer)
+    def get(self, request: Any, pk: int) -> Response:
+        return Response(_detail(self.enterprise, self.scope.member_for(Category.DIRECTORY, pk)))
+
+    @extend_schema(request=CardInputSerializer, responses=MemberDetailSerializer)
+    def patch(self, request: Any, pk: int) -> Response:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        serializer = CardInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        try:
+            member_card_update(enterprise=self.enterprise, actor=self.membership, membership=member,
+                               data=dict(serializer.validated_data))
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response(_detail(self.enterprise, member))
+
+
+class MemberRevealApi(EnterpriseApiView):
+    """The full value of one masked field; recorded in the ledger (ENT-9, ENT-10)."""
+
+    category = Category.DIRECTORY
+
+    class InputSerializer(serializers.Serializer):
+        field = serializers.ChoiceField(choices=REVEALABLE_FIELDS)
+        purpose = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):
+        field = serializers.CharField()
+        value = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Any, pk: int) -> Response:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        field = serializer.validated_data["field"]
+        value = member_field_reveal(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                    field=field, purpose=serializer.validated_data.get("purpose", ""))
+        return Response({"field": field, "value": value})
+
+
+class MemberScopeApi(EnterpriseApiView):
+    """Grant or revoke an administrator scope (owners and full admins)."""
+
+    category = Category.DIRECTORY
+
+    class InputSerializer(serializers.Serializer):
+        department = serializers.IntegerField()
+        categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.values), min_length=1)
+        revoke = serializers.BooleanField(default=False)
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request: Any, pk: int) -> Response:
+        if self.membership.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+            raise PermissionDenied("Only owners and full administrators grant scopes.")
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        department = Department.objects.filter(pk=serializer.validated_data["department"]).first()
+        if department is None:
+            raise ValidationError({"department": ["Choose an existing department."]})
+        service = scope_revoke if serializer.validated_data["revoke"] else scope_grant
+        try:
+            service(enterprise=self.enterprise, actor=self.membership, admin=member, department=department,
+                    categories=serializer.validated_data["categories"])
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DepartmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    parent = serializers.IntegerField(allow_null=True)
+    path = serializers.CharField()
+
+
+def _department(d: Department) -> dict[str, Any]:
+    return {"id": d.pk, "name": d.name, "parent": d.parent_id, "path": d.path}
+
+
+class OrgWriteMixin:
+    scope: Any
+
+    def check_org_manager(self) -> None:
+        if Category.DIRECTORY not in self.scope.whole:
+            raise PermissionDenied("Only owners and full administrators change the org structure.")
+
+
+class DepartmentListApi(OrgWriteMixin, EnterpriseApiView):
+    category = Category.DIRECTORY
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        parent = serializers.IntegerField(required=False, allow_null=True)
+
+    @extend_schema(responses=DepartmentSerializer(many=True))
+    def get(self, request: Any) -> Response:
+        return Response([_department(d) for d in self.scope.departments(Category.DIRECTORY)])
+
+    @extend_schema(request=InputSerializer, responses={201: DepartmentSerializer})
+    def post(self, request: Any) -> Response:
+        self.check_org_manager()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        parent = None
+        if serializer.validated_data.get("parent"):
+            parent = Department.objects.filter(pk=serializer.validated_data["parent"]).first()
+            if parent is None:
+                raise ValidationError({"parent": ["Choose an existing department."]})
+        try:
+            department = department_create(enterprise=self.enterprise, actor=self.membership,
+                                           name=serializer.validated_data["name"], parent=parent)
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response(_department(department), status=status.HTTP_201_CREATED)
+
+
+class DepartmentDetailApi(OrgWriteMixin, EnterpriseApiView):
+    category = Category.DIRECTORY
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100, required=False)
+        parent = serializers.IntegerField(required=False)
+
+    def _get(self, pk: int) -> Department:
+        return get_object_or_404(self.scope.departments(Category.DIRECTORY), pk=pk)
+
+    @extend_schema(responses=DepartmentSerializer)
+    def get(self, request: Any, pk: int) -> Response:
+        return Response(_department(self._get(pk)))
+
+    @extend_schema(request=InputSerializer, responses=DepartmentSerializer)
+    def patch(self, request: Any, pk: int) -> Response:
+        self.check_org_manager()
+        department = self._get(pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        new_parent = None
+        if "parent" in data:
+            new_parent = Department.objects.filter(pk=data["parent"]).first()
+            if new_parent is None:
+                raise ValidationError({"parent": ["Choose an existing department."]})
+        try:
+            if "name" in data:
+                department_rename(enterprise=self.enterprise, actor=self.membership, department=department,
+                                  name=data["name"])
+            if new_parent is not None:
+                department_move(enterprise=self.enterprise, actor=self.membership, department=department,
+                                new_parent=new_parent)
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response(_department(department))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Any, pk: int) -> Response:
+        self.check_org_manager()
+        try:
+            department_delete(enterprise=self.enterprise, actor=self.membership, department=self._get(pk))
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class NameInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class PositionListApi(OrgWriteMixin, EnterpriseApiView):
+    category = Category.DIRECTORY
+
+    @extend_schema(responses=NamedSerializer(many=True))
+    def get(self, request: Any) -> Response:
+        return Response([{"id": p.pk, "name": p.name} for p in Position.objects.all()])
+
+    @extend_schema(request=NameInputSerializer, responses={201: NamedSerializer})
+    def post(self, request: Any) -> Response:
+        self.check_org_manager()
+        serializer = NameInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            position = position_create(enterprise=self.enterprise, actor=self.membership,
+                                       name=serializer.validated_data["name"])
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response({"id": position.pk, "name": position.name}, status=status.HTTP_201_CREATED)
+
+
+class RankListApi(OrgWriteMixin, EnterpriseApiView):
+    category = Category.DIRECTORY
+
+    @extend_schema(responses=NamedSerializer(many=True))
+    def get(self, request: Any) -> Response:
+        return Response([{"id": r.pk, "name": r.name} for r in Rank.objects.all()])
+
+    @extend_schema(request=NameInputSerializer, responses={201: NamedSerializer})
+    def post(self, request: Any) -> Response:
+        self.check_org_manager()
+        serializer = NameInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            rank = rank_create(enterprise=self.enterprise, actor=self.membership,
+                               name=serializer.validated_data["name"])
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        return Response({"id": rank.pk, "name": rank.name}, status=status.HTTP_201_CREATED)
