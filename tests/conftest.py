@@ -175,3 +175,13 @@ def sign_in(client: Client, user: User, schema: str) -> None:
     session = client.session
     session[SESSION_SCHEMA_KEY] = schema
     session.save()
+
+
+def end_other_sessions(django_db_blocker: pytest.FixtureRequest) -> None:
+    """End every other connection to the test database (a worker or server process started by a
+    fixture), so that pytest-django can drop the database at the end."""
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )

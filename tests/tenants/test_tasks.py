@@ -18,6 +18,7 @@ from django.utils import timezone
 from enterprise_data.services import membership_count
 from tenants.models import Enterprise
 from tenants.tasks import PublicSchemaRefused, dispatch_per_enterprise, enterprise_refresh_member_count
+from tests.conftest import end_other_sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,12 +53,7 @@ def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[subproce
         worker.kill()
         worker.wait()
     log.close()
-    # the worker's connections must be gone before pytest-django drops the test database
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        )
+    end_other_sessions(django_db_blocker)  # before pytest-django drops the test database
 
 
 @pytest.mark.celery_worker

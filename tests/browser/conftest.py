@@ -1,0 +1,91 @@
+"""Browser tests: Debian's Chromium driven by Playwright for Python, against a real web server
+(`manage.py runserver`) on the test database. Chromium and the CJK fonts are installed from
+Debian's packages when missing (never `playwright install`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import end_other_sessions
+from tests.tenants.test_tasks import test_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / ".data" / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def ensure_chromium() -> None:
+    if Path(CHROMIUM).exists() and Path("/usr/share/fonts/opentype/noto").exists():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        message = "Debian's chromium and fonts-noto-cjk are needed: apt-get install chromium fonts-noto-cjk"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=True,
+                   capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    ensure_chromium()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's guard against database
+    # calls from async code would fire on the test's own (synchronous) queries.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield instance
+            instance.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def web_server(django_db_setup: None, django_db_blocker) -> Iterator[str]:
+    """A real web server process on the test database; yields 'host suffix' like ':8123'."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTEFACTS / "web-server.log", "w")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
+                               "--insecure"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail("the web server did not start; see .data/test-artifacts/browser/web-server.log")
+    yield f":{port}"
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+    end_other_sessions(django_db_blocker)

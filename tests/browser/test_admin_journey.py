@@ -1,0 +1,83 @@
+"""An administrator's journey in real Chromium (issue 3): sign in, add a department and a
+member, see the masked ID number, reveal it, and find the reveal in the instruction ledger.
+Screenshots go to .data/test-artifacts/browser/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from accounts.models import User
+from enterprise_data.models import LedgerEntry, Membership
+from tenants.context import enterprise_schema
+from tenants.models import Enterprise, EnterpriseKey
+from tenants.services import enterprise_create
+from tests.browser.conftest import ARTEFACTS
+
+PASSWORD = "browser-journey-pass-7"
+ID_NUMBER = "11010519491231002X"
+
+
+@pytest.fixture(scope="module")
+def journey_enterprise(django_db_setup: None, django_db_blocker) -> Iterator[Enterprise]:
+    """A committed enterprise of its own, dropped afterwards, so the shared world is untouched."""
+    with django_db_blocker.unblock():
+        owner = User.objects.create_user("+8613900000099", PASSWORD, nickname="Journey Owner")
+        enterprise = enterprise_create(name="Journey Co", slug="journey", owner=owner)
+    yield enterprise
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        EnterpriseKey.objects.filter(enterprise=enterprise).delete()
+        enterprise.delete(force_drop=True)
+        User.objects.filter(pk=owner.pk).delete()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db
+def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(
+    journey_enterprise, web_server, browser
+):
+    base = f"http://journey.localhost{web_server}"
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "13900000099")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{base}/console/")
+    page.screenshot(path=str(ARTEFACTS / "01-console.png"), full_page=True)
+
+    page.goto(f"{base}/console/org/")
+    page.locator("form:has(input[value=department_create]) input[name=name]").fill("Research")
+    page.locator("form:has(input[value=department_create]) button[type=submit]").click()
+    page.wait_for_url(f"{base}/console/org/")
+    assert page.locator("ul.tree", has_text="Research").count() == 1
+
+    page.goto(f"{base}/console/members/new/")
+    page.fill("input[name=display_name]", "Li Si")
+    page.fill("input[name=mobile]", "13700009999")
+    page.fill("input[name=id_number]", ID_NUMBER)
+    page.locator("label", has_text="Research").locator("input").check()
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{base}/console/members/*/")
+    masked = page.locator("#reveal-id_number .masked")
+    assert masked.inner_text() == "110***********002X"
+    assert ID_NUMBER not in page.content()
+    page.screenshot(path=str(ARTEFACTS / "02-member-masked.png"), full_page=True)
+
+    page.locator("button[data-reveal=id_number]").click()
+    page.locator("[data-revealed=id_number]").wait_for()
+    assert page.locator("[data-revealed=id_number]").inner_text() == ID_NUMBER
+    page.screenshot(path=str(ARTEFACTS / "03-member-revealed.png"), full_page=True)
+
+    page.goto(f"{base}/console/ledger/?action=reveal")
+    page.screenshot(path=str(ARTEFACTS / "04-ledger.png"), full_page=True)
+    assert page.locator("main").filter(has_text="Li Si").count() == 1  # the ledger names whose data
+    context.close()
+
+    with enterprise_schema(journey_enterprise):
+        member = Membership.objects.get(display_name="Li Si")
+        reveal = LedgerEntry.objects.filter(action="reveal", subject_membership_id=member.pk).get()
+    assert reveal.details == {"field": "id_number"} and reveal.category == "directory"
