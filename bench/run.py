@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 # Benchmark id -> module. Later issues add PERF-2..PERF-5 here.
 BENCHMARKS: dict[str, str] = {
     "PERF-1": "bench.provisioning",
+    "PERF-3": "bench.member_list",
 }
 
 SCRATCH_SUFFIX = "_bench"

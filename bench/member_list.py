@@ -1,0 +1,122 @@
+"""PERF-3: the member list (console page and API) with 10,000 members in one enterprise.
+
+Measured in one run, in-process through the whole middleware stack (Django's test client):
+queries per request, and median latency relative to a minimal view on the same database (one
+`SELECT 1`) served on the same enterprise host to the same signed-in admin. Also the
+tenant-routing overhead: that minimal view on an enterprise host vs on the public host.
+The minimal view is added to both URL confs of this process only (bench code, not the product)."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+TITLE = "member list (console and API) vs a minimal view, 10,000 members"
+DEFAULT_MEMBERS = 10_000
+DEFAULT_REQUESTS = 30
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=DEFAULT_MEMBERS, metavar="N",
+                        help=f"PERF-3: members in the enterprise (default {DEFAULT_MEMBERS})")
+    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, metavar="N",
+                        help=f"PERF-3: timed requests per URL (default {DEFAULT_REQUESTS})")
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def _install_minimal_view() -> None:
+    from django.db import connection
+    from django.http import HttpResponse
+    from django.urls import clear_url_caches, path
+
+    from config import urls_public, urls_tenants
+
+    def minimal(request: Any) -> HttpResponse:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return HttpResponse("ok")
+
+    for module in (urls_public, urls_tenants):
+        module.urlpatterns.append(path("bench/minimal/", minimal))
+    clear_url_caches()
+
+
+def _median_ms(client: Any, url: str, requests: int) -> float:
+    for _ in range(3):  # warm-up
+        assert client.get(url).status_code == 200, url
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, url
+    return statistics.median(samples)
+
+
+def _queries(client: Any, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def run(args: argparse.Namespace) -> None:
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.models import User
+    from enterprise_data.models import Department, Membership
+    from enterprise_data.services.org import department_create
+    from tenants.context import enterprise_schema
+    from tenants.middleware import SESSION_SCHEMA_KEY
+    from tenants.services import enterprise_create
+
+    owner = User.objects.create_user("+8613700000000", "bench-pass-123", nickname="Bench Owner")
+    enterprise = enterprise_create(name="Perf Three", slug="perf-three", owner=owner)
+    departments = [department_create(enterprise=enterprise, actor=None, name=f"Dept {i}") for i in range(20)]
+    started = time.perf_counter()
+    with enterprise_schema(enterprise):
+        members = Membership.objects.bulk_create(
+            [Membership(display_name=f"Member {i:05d}", mobile=f"+86137{i:08d}", status="active")
+             for i in range(args.members)], batch_size=2000)
+        through = Membership.departments.through
+        through.objects.bulk_create(
+            [through(membership_id=m.pk, department_id=departments[i % len(departments)].pk)
+             for i, m in enumerate(members)], batch_size=5000)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        assert Department.objects.count() == len(departments) + 1
+    connection.set_schema_to_public()
+    say(f"  {args.members} members created in {time.perf_counter() - started:.1f} s")
+
+    _install_minimal_view()
+    admin = Client(HTTP_HOST="perf-three.localhost")
+    admin.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
+    session = admin.session
+    session[SESSION_SCHEMA_KEY] = "perf_three"
+    session.save()
+
+    page_queries = _queries(admin, "/console/members/")
+    api_queries = _queries(admin, "/api/v1/members/")
+    minimal_ms = _median_ms(admin, "/bench/minimal/", args.requests)
+    page_ms = _median_ms(admin, "/console/members/", args.requests)
+    api_ms = _median_ms(admin, "/api/v1/members/", args.requests)
+    public_minimal_ms = _median_ms(Client(HTTP_HOST="localhost"), "/bench/minimal/", args.requests)
+    tenant_minimal_ms = _median_ms(Client(HTTP_HOST="perf-three.localhost"), "/bench/minimal/", args.requests)
+
+    say(f"PERF-3 members={args.members}")
+    say(f"PERF-3 member_list_queries={page_queries}")
+    say(f"PERF-3 member_api_queries={api_queries}")
+    say(f"PERF-3 minimal_median_ms={minimal_ms:.2f}")
+    say(f"PERF-3 member_list_median_ms={page_ms:.2f}")
+    say(f"PERF-3 member_api_median_ms={api_ms:.2f}")
+    say(f"PERF-3 member_list_vs_minimal={page_ms / minimal_ms:.1f}x")
+    say(f"PERF-3 member_api_vs_minimal={api_ms / minimal_ms:.1f}x")
+    say(f"PERF-3 tenant_routing_overhead={tenant_minimal_ms / public_minimal_ms:.2f}x")
