@@ -2,7 +2,7 @@
 /api/device/v1/ for devices. Each sub-domain of enterprise_data has its own URL module."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger
@@ -32,5 +32,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/device/v1/", include(collect("device_patterns"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
