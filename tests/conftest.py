@@ -180,8 +180,17 @@ def sign_in(client: Client, user: User, schema: str) -> None:
 def end_other_sessions(django_db_blocker: pytest.FixtureRequest) -> None:
     """End every other connection to the test database (a worker or server process started by a
     fixture), so that pytest-django can drop the database at the end."""
+    import time
+
     with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()"
         )
+        # pg_terminate_backend only signals: wait until those backends have really gone
+        for _attempt in range(50):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)

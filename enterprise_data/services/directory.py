@@ -145,7 +145,12 @@ def _clean_card(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def member_card_create(*, enterprise: Enterprise, actor: Membership | None, data: dict[str, Any]) -> Membership:
-    """A new directory card, status invited (the person joins by accepting an invitation, ACC-3)."""
+    """A new directory card, status invited: the person joins by accepting an invitation (ACC-3).
+    With a mobile number the invitation is sent at once (ENT-3); without one the card waits for
+    an invitation link. One transaction; the ledger gets the invitation (or the card's creation)
+    and, when more fields were given, one change entry naming them."""
+    from enterprise_data.services.invitations import invitation_create_by_mobile
+
     with enterprise_schema(enterprise):
         if not (data.get("display_name") or "").strip():
             raise ValidationError({"display_name": _("Enter the member's name.")})
@@ -155,10 +160,24 @@ def member_card_create(*, enterprise: Enterprise, actor: Membership | None, data
         ).exists():
             raise ValidationError({"mobile": _("A member with this mobile number is already in the directory.")})
         with transaction.atomic():
-            membership = Membership.objects.create(status=Membership.Status.INVITED, display_name=clean["display_name"])
-            _apply(enterprise, membership, clean)
-            ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
-                          subject=membership, obj=membership, details={"fields": sorted(clean)})
+            if clean.get("mobile"):
+                invitation = invitation_create_by_mobile(
+                    enterprise=enterprise, actor=actor, mobile=clean["mobile"], display_name=clean["display_name"]
+                )
+                membership = invitation.membership
+                assert membership is not None
+                rest = {k: v for k, v in clean.items() if k not in ("display_name", "mobile")}
+                changed = _apply(enterprise, membership, rest)
+                if changed:
+                    ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE,
+                                  category=Category.DIRECTORY, subject=membership, obj=membership,
+                                  details={"fields": sorted(changed)})
+            else:
+                membership = Membership.objects.create(status=Membership.Status.INVITED,
+                                                       display_name=clean["display_name"])
+                _apply(enterprise, membership, clean)
+                ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
+                              subject=membership, obj=membership, details={"fields": sorted(clean)})
     return membership
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from accounts.models import User
 from enterprise_data.models import LedgerEntry, Membership
@@ -32,6 +32,9 @@ def journey_enterprise(django_db_setup: None, django_db_blocker) -> Iterator[Ent
         EnterpriseKey.objects.filter(enterprise=enterprise).delete()
         enterprise.delete(force_drop=True)
         User.objects.filter(pk=owner.pk).delete()
+        # Playwright's loop gives this code a context of its own, hence a database connection of
+        # its own: close it, or the test database cannot be dropped at the end.
+        connections.close_all()
 
 
 @pytest.mark.browser

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from enterprise_data.models import LedgerEntry, Membership
+from enterprise_data.models import Invitation, LedgerEntry, Membership
 from enterprise_data.services.directory import member_card_update
 from tenants.context import enterprise_schema
 
@@ -101,8 +101,16 @@ def test_create_member_through_the_api(world, client_for):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["id_number"] == "110***********002X" and body["status"] == "invited"
-    assert ledger_count(world.acme) == before + 1
-    assert last_entry(world.acme).action == "create"
+    # the invitation to the mobile number, then the other fields of the card
+    with enterprise_schema(world.acme):
+        entries = list(LedgerEntry.objects.filter(subject_membership_id=body["id"]).order_by("id"))
+        assert Invitation.objects.filter(membership_id=body["id"], mobile="+8613700001111").exists()
+    assert [(e.action, e.details.get("fields")) for e in entries] == [
+        ("invite", ["display_name", "mobile"]), ("change", ["departments", "id_number"])]
+    assert ledger_count(world.acme) == before + 2
+    # without a mobile number: only the card
+    response = client.post("/api/v1/members/", {"display_name": "No Phone"}, content_type="application/json")
+    assert response.status_code == 201 and last_entry(world.acme).action == "create"
 
 
 @pytest.mark.parametrize(("payload", "field"), [
