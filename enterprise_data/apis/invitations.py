@@ -72,6 +72,9 @@ class InvitationListCreateApi(EnterpriseApiView):
             choices=[Membership.Role.MEMBER.value, Membership.Role.ADMIN.value], default=Membership.Role.MEMBER
         )
         days_valid = serializers.IntegerField(min_value=1, max_value=DAYS_VALID_MAX, default=7)
+        membership = serializers.IntegerField(
+            required=False, allow_null=True,
+            help_text="Links only: an existing invited card (in your scope) to attach instead of a new one.")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs["kind"] == Invitation.Kind.MOBILE and not attrs.get("mobile"):
@@ -99,9 +102,11 @@ class InvitationListCreateApi(EnterpriseApiView):
                     display_name=data["display_name"], role=data["role"], days_valid=data["days_valid"],
                 )
             else:
+                card = self.scope.member_for(Category.DIRECTORY, data["membership"]) \
+                    if data.get("membership") else None
                 invitation, token = invitation_create_link(
                     enterprise=self.enterprise, actor=self.membership, display_name=data["display_name"],
-                    role=data["role"], days_valid=data["days_valid"],
+                    role=data["role"], days_valid=data["days_valid"], membership=card,
                 )
                 link = invitation_link_url(enterprise=self.enterprise, token=token, scheme=request.scheme or "http",
                                            port=request._request.get_port())

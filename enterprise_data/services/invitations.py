@@ -192,19 +192,37 @@ def invitation_create_link(
     display_name: str = "",
     role: str = Membership.Role.MEMBER,
     days_valid: int = 7,
+    membership: Membership | None = None,
 ) -> tuple[Invitation, str]:
     """A link invitation (ENT-3): anyone signed in with the link may accept it, once. Returns the
     invitation and its token; only the token's SHA-256 is stored, so the link cannot be shown
-    again (`invitation_link_url`)."""
+    again (`invitation_link_url`).
+
+    A new invited card is created, unless `membership` names an existing invited card without an
+    open invitation (a card added to the directory without a mobile number); the caller
+    authorizes that card (AdminScope.member_for)."""
     name = _clean_display_name(display_name, required=False)
     role = _clean_role(actor=actor, role=role)
     days_valid = _clean_days(days_valid)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with enterprise_schema(enterprise), transaction.atomic():
-        # The card's name is filled from the account on acceptance when left empty here.
-        card = Membership.objects.create(status=Membership.Status.INVITED, account=None, role=role,
-                                         display_name=name)
+        if membership is not None:
+            card = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+            if card is None or card.status != Membership.Status.INVITED or card.account_id is not None:
+                raise ValidationError({"membership": _("Only an invited card can get an invitation link.")},
+                                      code="invalid")
+            if Invitation.objects.filter(membership=card, status=Invitation.Status.PENDING,
+                                         expires_at__gte=now).exists():
+                raise ValidationError({"membership": _("This card already has a pending invitation.")},
+                                      code="pending")
+            if role != card.role:
+                card.role = role
+                card.save(update_fields=["role"])
+        else:
+            # The card's name is filled from the account on acceptance when left empty here.
+            card = Membership.objects.create(status=Membership.Status.INVITED, account=None, role=role,
+                                             display_name=name)
         invitation = Invitation.objects.create(
             kind=Invitation.Kind.LINK, membership=card, token_hash=token_hash(token), role=role, created_by=actor,
             expires_at=now + timedelta(days=days_valid),
@@ -212,7 +230,7 @@ def invitation_create_link(
         ledger_record(enterprise=enterprise, actor=actor, action=Action.INVITE, category=Category.DIRECTORY,
                       subject=card, obj=invitation,
                       details={"kind": Invitation.Kind.LINK, "role": role, "days_valid": days_valid,
-                               "fields": ["display_name"] if name else []})
+                               "fields": ["display_name"] if name and membership is None else []})
     return invitation, token
 
 

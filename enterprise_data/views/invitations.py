@@ -36,12 +36,15 @@ class InviteLinkForm(forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ROLE_CHOICES, initial=Membership.Role.MEMBER)
     days_valid = forms.IntegerField(label=gettext_lazy("Valid for (days)"), min_value=1, max_value=DAYS_VALID_MAX,
                                     initial=7)
+    # An existing invited card (e.g. from the directory's member page) instead of a new one.
+    membership = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class InviteMobileForm(InviteLinkForm):
     mobile = forms.CharField(label=gettext_lazy("Mobile number"), max_length=32,
                              widget=forms.TextInput(attrs={"inputmode": "tel"}))
     display_name = forms.CharField(label=gettext_lazy("Name in the directory"), max_length=100)
+    membership = None  # type: ignore[assignment]
 
     field_order = ["mobile", "display_name", "role", "days_valid"]
 
@@ -96,10 +99,11 @@ class InvitationLinkCreateView(InvitationListView):
         form = InviteLinkForm(request.POST, prefix="link")
         if form.is_valid():
             data = form.cleaned_data
+            card = self.scope.member_for(Category.DIRECTORY, data["membership"]) if data["membership"] else None
             try:
                 invitation, token = invitation_create_link(
                     enterprise=self.enterprise, actor=self.membership, display_name=data["display_name"],
-                    role=data["role"], days_valid=data["days_valid"],
+                    role=data["role"], days_valid=data["days_valid"], membership=card,
                 )
             except ValidationError as error:
                 apply_errors(form, error)

@@ -432,3 +432,44 @@ def test_user_is_not_created_by_an_invitation(world):
     count = User.objects.count()
     invite(world)
     assert User.objects.count() == count
+
+
+def invited_card(world, name: str, department=None) -> Membership:
+    with enterprise_schema(world.acme):
+        card = Membership.objects.create(status="invited", display_name=name)
+        if department is not None:
+            card.departments.add(department)
+    connection.set_schema_to_public()
+    return card
+
+
+def test_a_link_for_an_existing_invited_card(world):
+    card = invited_card(world, "Card Without Mobile")
+    before = counts(world.acme)
+    invitation, _token = invitation_create_link(enterprise=world.acme, actor=None, membership=card)
+    assert invitation.membership_id == card.pk
+    assert counts(world.acme)[:3] == (before[0], before[1] + 1, before[2] + 1)  # no new card
+    with pytest.raises(ValidationError) as raised:  # one open invitation per card
+        invitation_create_link(enterprise=world.acme, actor=None, membership=card)
+    assert "membership" in raised.value.message_dict
+    accepted = invitation_accept(enterprise=world.acme, invitation=invitation, account=world.oscar)
+    assert (accepted.pk, accepted.display_name, accepted.account_id) == (card.pk, "Card Without Mobile", world.oscar.pk)
+    with pytest.raises(ValidationError):  # an active card cannot be invited again
+        invitation_create_link(enterprise=world.acme, actor=None, membership=world.membership(world.acme, world.bob))
+
+
+def test_link_for_a_card_outside_the_scope_is_404(world, client_for):
+    inside = invited_card(world, "Card In Sales", world.sales)
+    outside = invited_card(world, "Card In Engineering", world.engineering)
+    client = client_for("acme", world.sam)
+    before = counts(world.acme)
+    response = client.post("/api/v1/invitations/", {"kind": "link", "membership": outside.pk},
+                           content_type="application/json")
+    assert response.status_code == 404
+    assert client.post("/console/invitations/link/", {"link-role": "member", "link-days_valid": "7",
+                                                      "link-membership": str(outside.pk)}).status_code == 404
+    assert counts(world.acme) == before
+    response = client.post("/api/v1/invitations/", {"kind": "link", "membership": inside.pk},
+                           content_type="application/json")
+    assert response.status_code == 201 and response.json()["membership"] == inside.pk
+    assert response.json()["display_name"] == "Card In Sales"
