@@ -27,13 +27,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import holidays
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enterprise_data.categories import Category
-from enterprise_data.encryption import encrypt_for_member
+from enterprise_data.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member
 from enterprise_data.models import (
     AttendanceDay,
     AttendancePolicy,
@@ -43,6 +43,7 @@ from enterprise_data.models import (
     Geofence,
     Membership,
 )
+from enterprise_data.scopes import admin_scope_for
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -319,3 +320,194 @@ def attendance_clock(
             )
         _day_upsert(event=event, policy=attendance_policy_get(enterprise=enterprise))
     return event
+
+
+# --- geofences ---------------------------------------------------------------------------------
+
+def _clean_geofence(
+    *, name: str | None, latitude: Any, longitude: Any, radius_m: Any, wifi_bssids: Any, is_active: Any,
+    errors: dict[str, list[str]],
+) -> dict[str, Any]:
+    """Validated values of the fields given (None = not given)."""
+    values: dict[str, Any] = {}
+    if name is not None:
+        cleaned = (name or "").strip()
+        if not cleaned:
+            errors["name"] = [_("Enter a name.")]
+        elif len(cleaned) > 100:
+            errors["name"] = [_("At most 100 characters.")]
+        values["name"] = cleaned
+    for field, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        if value is None:
+            continue
+        number = _number(value, field, errors)
+        if number is None:
+            errors.setdefault(field, [_("Enter a number.")])
+        elif not -bound <= number <= bound:
+            errors[field] = [_("Latitude must be between -90 and 90.") if field == "latitude"
+                             else _("Longitude must be between -180 and 180.")]
+        else:
+            values[field] = Decimal(str(number)).quantize(Decimal("0.000001"))
+    if radius_m is not None:
+        if isinstance(radius_m, bool) or not isinstance(radius_m, int) or not 1 <= radius_m <= MAX_RADIUS_M:
+            errors["radius_m"] = [_("Enter a radius between 1 and %(max)s metres.") % {"max": MAX_RADIUS_M}]
+        else:
+            values["radius_m"] = radius_m
+    if wifi_bssids is not None:
+        if isinstance(wifi_bssids, str) or not isinstance(wifi_bssids, list | tuple):
+            errors["wifi_bssids"] = [_("Give a list of BSSIDs.")]
+        else:
+            bssids: list[str] = []
+            for raw in wifi_bssids:
+                bssid = normalize_bssid(raw) if isinstance(raw, str) else ""
+                if not BSSID_RE.match(bssid):
+                    errors["wifi_bssids"] = [_("Enter BSSIDs like 00:11:22:aa:bb:cc.")]
+                    break
+                if bssid not in bssids:
+                    bssids.append(bssid)
+            if len(bssids) > MAX_BSSIDS:
+                errors["wifi_bssids"] = [_("At most %(max)s BSSIDs.") % {"max": MAX_BSSIDS}]
+            values["wifi_bssids"] = bssids
+    if is_active is not None:
+        if not isinstance(is_active, bool):
+            errors["is_active"] = [_("Choose yes or no.")]
+        values["is_active"] = is_active
+    return values
+
+
+def geofence_create(
+    *, enterprise: Enterprise, actor: Membership | None, name: str, latitude: float | Decimal | str,
+    longitude: float | Decimal | str, radius_m: int = 200, wifi_bssids: list[str] | None = None,
+    is_active: bool = True,
+) -> Geofence:
+    """An office: a circle and the Wi-Fi networks inside it (ledger: create, attendance)."""
+    errors: dict[str, list[str]] = {}
+    for field, value in (("latitude", latitude), ("longitude", longitude)):
+        if value is None or value == "":
+            errors[field] = [_("This field is required.")]
+    values = _clean_geofence(name=name or "", latitude=latitude if "latitude" not in errors else None,
+                             longitude=longitude if "longitude" not in errors else None, radius_m=radius_m,
+                             wifi_bssids=wifi_bssids or [], is_active=is_active, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    with enterprise_schema(enterprise), transaction.atomic():
+        geofence = Geofence.objects.create(**values)
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.ATTENDANCE,
+                      obj=geofence, details={"fields": sorted(values)})
+    return geofence
+
+
+def geofence_update(
+    *, enterprise: Enterprise, actor: Membership | None, geofence: Geofence, name: str | None = None,
+    latitude: float | Decimal | str | None = None, longitude: float | Decimal | str | None = None,
+    radius_m: int | None = None, wifi_bssids: list[str] | None = None, is_active: bool | None = None,
+) -> Geofence:
+    """Change the given fields (None = unchanged). One ledger entry naming the changed fields;
+    none when nothing changed."""
+    errors: dict[str, list[str]] = {}
+    values = _clean_geofence(name=name, latitude=latitude, longitude=longitude, radius_m=radius_m,
+                             wifi_bssids=wifi_bssids, is_active=is_active, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    with enterprise_schema(enterprise), transaction.atomic():
+        changed = sorted(field for field, value in values.items() if getattr(geofence, field) != value)
+        if not changed:
+            return geofence
+        for field in changed:
+            setattr(geofence, field, values[field])
+        geofence.save(update_fields=changed)
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.ATTENDANCE,
+                      obj=geofence, details={"fields": changed})
+    return geofence
+
+
+def geofence_delete(*, enterprise: Enterprise, actor: Membership | None, geofence: Geofence) -> None:
+    """Past events keep their in-range flag; their link to the geofence is cleared."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        pk = geofence.pk
+        geofence.delete()
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.ATTENDANCE,
+                      object_id=pk, details={"object_type": "enterprise_data.geofence"})
+
+
+# --- missing clock-ins and clock-outs ------------------------------------------------------------
+
+_MISSING_IN = """
+INSERT INTO {day} AS d (membership_id, date, first_in, last_out, exceptions, updated_at)
+SELECT m.id, %(date)s, NULL, NULL, '["missing_in"]'::jsonb, now()
+FROM {membership} AS m
+WHERE m.status IN ('active', 'left')
+  AND COALESCE(m.joined_at, m.created_at) < %(end)s
+  AND (m.left_at >= %(start)s OR (m.status = 'active' AND m.left_at IS NULL))
+ON CONFLICT (membership_id, date) DO UPDATE
+    SET exceptions = d.exceptions || '["missing_in"]'::jsonb, updated_at = now()
+    WHERE d.first_in IS NULL AND NOT d.exceptions @> '["missing_in"]'::jsonb
+"""
+
+_MISSING_OUT = """
+UPDATE {day} AS d SET exceptions = d.exceptions || '["missing_out"]'::jsonb, updated_at = now()
+WHERE d.date = %(date)s AND d.first_in IS NOT NULL AND d.last_out IS NULL
+  AND NOT d.exceptions @> '["missing_out"]'::jsonb
+"""
+
+
+@dataclass(frozen=True)
+class MissingMarked:
+    day: date
+    working_day: bool
+    missing_in: int = 0
+    missing_out: int = 0
+
+
+def attendance_mark_missing(*, enterprise: Enterprise, day: date) -> MissingMarked:
+    """For a past working day: members active that day without a clock-in get "missing_in"
+    (a day row is created when none exists), days with a first clock-in but no clock-out get
+    "missing_out". Two set-based statements; running it twice changes nothing more."""
+    if day >= timezone.localdate(timezone=timezone.get_default_timezone()):
+        raise ValidationError({"day": _("Missing clock-ins can be marked only for a past day.")})
+    if not is_working_day(day):
+        return MissingMarked(day=day, working_day=False)
+    zone = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime.combine(day, time.min), zone)
+    params: dict[str, Any] = {"date": day, "start": start, "end": start + timedelta(days=1)}
+    names = {"day": connection.ops.quote_name(AttendanceDay._meta.db_table),
+             "membership": connection.ops.quote_name(Membership._meta.db_table)}
+    with enterprise_schema(enterprise), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_MISSING_IN.format(**names), params)
+        missing_in = cursor.rowcount
+        cursor.execute(_MISSING_OUT.format(**names), params)
+        missing_out = cursor.rowcount
+    return MissingMarked(day=day, working_day=True, missing_in=missing_in, missing_out=missing_out)
+
+
+# --- revealing raw coordinates -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RawCoordinates:
+    latitude: float
+    longitude: float
+    accuracy_m: float | None
+
+
+def attendance_reveal_location(
+    *, enterprise: Enterprise, actor: Membership, event: ClockEvent, purpose: str = "",
+) -> RawCoordinates:
+    """The raw coordinates of `event` for an admin whose attendance scope covers its member;
+    recorded in the ledger (action reveal, ENT-9, ENT-10). PermissionDenied otherwise."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        scope = admin_scope_for(actor)
+        if scope is None or not scope.members(Category.ATTENDANCE).filter(pk=event.membership_id).exists():
+            raise PermissionDenied(_("Your administrator scope does not include this member's attendance."))
+        location = ClockEventLocation.objects.filter(event_id=event.pk).first()
+        if location is None:
+            raise ValidationError({"event": _("No raw coordinates are kept for this event (none were sent, "
+                                              "or they have been deleted after their retention period).")})
+        try:
+            raw = json.loads(decrypt_for_member(enterprise=enterprise, membership_id=event.membership_id,
+                                                field=COORDINATES_FIELD, blob=bytes(location.coordinates_encrypted)))
+        except KeyUnavailable as error:
+            raise ValidationError({"event": _("These coordinates can no longer be read: the member's data key "
+                                              "has been destroyed.")}) from error
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVEAL, category=Category.ATTENDANCE,
+                      subject=event.membership_id, obj=event, purpose=purpose, details={"fields": ["coordinates"]})
+    return RawCoordinates(latitude=raw["latitude"], longitude=raw["longitude"], accuracy_m=raw.get("accuracy_m"))

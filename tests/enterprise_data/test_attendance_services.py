@@ -7,21 +7,37 @@ import json
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
 from enterprise_data.encryption import decrypt_for_member
-from enterprise_data.models import AttendanceDay, ClockEvent, ClockEventLocation, Geofence, LedgerEntry
+from enterprise_data.models import (
+    AttendanceDay,
+    ClockEvent,
+    ClockEventLocation,
+    Geofence,
+    LedgerEntry,
+    Membership,
+)
 from enterprise_data.services.attendance import (
     COORDINATES_FIELD,
     attendance_clock,
+    attendance_mark_missing,
+    attendance_policy_get,
+    attendance_policy_update,
+    attendance_reveal_location,
     classify,
+    geofence_create,
+    geofence_delete,
+    geofence_update,
     haversine_m,
     is_working_day,
     location_cell,
 )
+from enterprise_data.tasks_attendance import attendance_mark_missing as attendance_mark_missing_task
 from tenants.context import enterprise_schema
+from tenants.tasks import PublicSchemaRefused
 
 # The Acme office in these tests: People's Square, Shanghai, 200 m, one Wi-Fi network.
 OFFICE = (31.2304, 121.4737)
@@ -188,3 +204,187 @@ def test_raw_coordinates_are_not_stored_in_plaintext(world, office, bob):
     stored = bytes(blob)
     for plaintext in (b"31.234567", b"121.476543", b"31.23", b"latitude"):
         assert plaintext not in stored
+
+
+# --- geofences and the policy (ledger entries exactly when something changes) ----------------------
+
+def ledger_count(enterprise) -> int:
+    with enterprise_schema(enterprise):
+        return LedgerEntry.objects.count()
+
+
+def test_geofence_create_update_delete_write_one_ledger_entry_each(world):
+    amy = world.membership(world.acme, world.amy)
+    before = ledger_count(world.acme)
+    fence = geofence_create(enterprise=world.acme, actor=amy, name=" HQ ", latitude="31.2304", longitude=121.4737,
+                            radius_m=150, wifi_bssids=["00-11-22-AA-BB-CC", "00:11:22:aa:bb:cc"])
+    assert fence.name == "HQ" and fence.wifi_bssids == ["00:11:22:aa:bb:cc"]
+    assert ledger_count(world.acme) == before + 1
+    geofence_update(enterprise=world.acme, actor=amy, geofence=fence, radius_m=300)
+    geofence_update(enterprise=world.acme, actor=amy, geofence=fence, radius_m=300)  # no change: no entry
+    assert ledger_count(world.acme) == before + 2
+    with enterprise_schema(world.acme):
+        entry = LedgerEntry.objects.order_by("-id").first()
+        assert (entry.action, entry.category, entry.details) == ("change", "attendance", {"fields": ["radius_m"]})
+    geofence_delete(enterprise=world.acme, actor=amy, geofence=fence)
+    assert ledger_count(world.acme) == before + 3
+    with enterprise_schema(world.acme):
+        assert not Geofence.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"latitude": 95}, "latitude"),
+        ({"longitude": "east"}, "longitude"),
+        ({"radius_m": 0}, "radius_m"),
+        ({"wifi_bssids": ["nope"]}, "wifi_bssids"),
+    ],
+)
+def test_geofence_create_rejects_bad_input_and_writes_nothing(world, kwargs, field):
+    before = ledger_count(world.acme)
+    values = {"name": "HQ", "latitude": 31.2, "longitude": 121.4, **kwargs}
+    with pytest.raises(ValidationError) as error:
+        geofence_create(enterprise=world.acme, actor=None, **values)
+    assert set(error.value.message_dict) == {field}
+    assert ledger_count(world.acme) == before
+    with enterprise_schema(world.acme):
+        assert not Geofence.objects.exists()
+
+
+def test_policy_update_is_validated_and_recorded_and_moves_the_late_threshold(world, office, bob):
+    amy = world.membership(world.acme, world.amy)
+    before = ledger_count(world.acme)
+    with pytest.raises(ValidationError) as error:
+        attendance_policy_update(enterprise=world.acme, actor=amy, work_starts=time(18), work_ends=time(9),
+                                 late_after_minutes=5)
+    assert set(error.value.message_dict) == {"work_ends"}
+    assert ledger_count(world.acme) == before
+    attendance_policy_update(enterprise=world.acme, actor=amy, work_starts=time(9, 30), work_ends=time(18),
+                             late_after_minutes=0)
+    assert ledger_count(world.acme) == before + 1
+    day = recent_day()
+    attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID,
+                     occurred_at=local(day, 9, 30))
+    assert day_of(world.acme, bob, day).exceptions == []  # exactly at the threshold: not late
+    erin = world.membership(world.acme, world.erin)
+    attendance_clock(enterprise=world.acme, membership=erin, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID,
+                     occurred_at=local(day, 9, 31))
+    assert day_of(world.acme, erin, day).exceptions == ["late"]
+
+
+def test_policy_defaults_without_a_row(world):
+    policy = attendance_policy_get(enterprise=world.acme)
+    assert (policy.work_starts, policy.work_ends, policy.late_after_minutes) == (time(9), time(18), 5)
+
+
+# --- missing clock-ins and clock-outs ---------------------------------------------------------------
+
+def last_working_day(before: date) -> date:
+    day = before - timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def backdate_memberships(enterprise, days: int = 60) -> None:
+    """The world's members joined when the session started; make them members of the past days."""
+    with enterprise_schema(enterprise):
+        Membership.objects.update(joined_at=timezone.now() - timedelta(days=days))
+
+
+def test_mark_missing_marks_missing_in_and_missing_out_set_based(world, office, bob, django_assert_max_num_queries):
+    backdate_memberships(world.acme)
+    day = last_working_day(timezone.localdate())
+    erin = world.membership(world.acme, world.erin)
+    clock = dict(enterprise=world.acme, source="wifi", wifi_bssid=OFFICE_BSSID)
+    attendance_clock(membership=bob, kind="in", occurred_at=local(day, 8, 50), **clock)  # never clocks out
+    attendance_clock(membership=erin, kind="in", occurred_at=local(day, 8, 50), **clock)
+    attendance_clock(membership=erin, kind="out", occurred_at=local(day, 18, 5), **clock)
+    with enterprise_schema(world.acme):
+        active = Membership.objects.filter(status="active").count()
+        with django_assert_max_num_queries(6):  # savepoint + 2 statements (+ schema switches)
+            result = attendance_mark_missing(enterprise=world.acme, day=day)
+    assert result.working_day and result.missing_in == active - 2 and result.missing_out == 1
+    assert day_of(world.acme, bob, day).exceptions == ["missing_out"]
+    assert day_of(world.acme, erin, day).exceptions == []
+    dana = world.membership(world.acme, world.dana)
+    assert day_of(world.acme, dana, day).exceptions == ["missing_in"]
+    again = attendance_mark_missing(enterprise=world.acme, day=day)  # idempotent
+    assert (again.missing_in, again.missing_out) == (0, 0)
+    assert day_of(world.acme, dana, day).exceptions == ["missing_in"]
+    # a late clock-out posted afterwards (a device's buffer) clears "missing_out"
+    attendance_clock(membership=bob, kind="out", occurred_at=local(day, 18, 0), **clock)
+    assert day_of(world.acme, bob, day).exceptions == []
+
+
+def test_mark_missing_skips_weekends_and_holidays_and_members_who_had_not_joined(world):
+    backdate_memberships(world.acme, days=400)
+    saturday = timezone.localdate() - timedelta(days=timezone.localdate().weekday() + 2)
+    assert saturday.weekday() == 5
+    national_day = date(timezone.localdate().year - 1, 10, 1)
+    for day in (saturday, national_day):
+        result = attendance_mark_missing(enterprise=world.acme, day=day)
+        assert not result.working_day and result.missing_in == 0
+        with enterprise_schema(world.acme):
+            assert not AttendanceDay.objects.filter(date=day).exists()
+    with enterprise_schema(world.acme):
+        Membership.objects.update(joined_at=timezone.now())
+    result = attendance_mark_missing(enterprise=world.acme, day=last_working_day(timezone.localdate()))
+    assert result.missing_in == 0
+
+
+def test_mark_missing_refuses_today(world):
+    with pytest.raises(ValidationError):
+        attendance_mark_missing(enterprise=world.acme, day=timezone.localdate())
+
+
+def test_mark_missing_task_runs_in_the_enterprise_schema_only(world):
+    backdate_memberships(world.acme)
+    day = last_working_day(timezone.localdate())
+    with enterprise_schema(world.acme):
+        result = attendance_mark_missing_task(day=day.isoformat())
+    assert result["schema"] == "acme" and result["missing_in"] >= 1
+    connection.set_schema_to_public()
+    with pytest.raises(PublicSchemaRefused):
+        attendance_mark_missing_task()
+
+
+# --- revealing raw coordinates ----------------------------------------------------------------------
+
+def test_reveal_returns_coordinates_and_writes_a_ledger_entry(world, office, bob):
+    event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="app",
+                             latitude=31.231, longitude=121.474, accuracy_m=9)
+    amy = world.membership(world.acme, world.amy)
+    before = ledger_count(world.acme)
+    coordinates = attendance_reveal_location(enterprise=world.acme, actor=amy, event=event, purpose="Dispute")
+    assert (coordinates.latitude, coordinates.longitude, coordinates.accuracy_m) == (31.231, 121.474, 9.0)
+    assert ledger_count(world.acme) == before + 1
+    with enterprise_schema(world.acme):
+        entry = LedgerEntry.objects.order_by("-id").first()
+    assert (entry.action, entry.category, entry.subject_membership_id, entry.purpose) == (
+        "reveal", "attendance", bob.pk, "Dispute")
+    assert "31.231" not in json.dumps(entry.details)
+
+
+def test_reveal_is_refused_outside_the_scope_and_for_members(world, office):
+    erin = world.membership(world.acme, world.erin)
+    event = attendance_clock(enterprise=world.acme, membership=erin, kind="in", source="app",
+                             latitude=31.231, longitude=121.474)
+    before = ledger_count(world.acme)
+    for persona in (world.sam, world.bob):
+        with pytest.raises(PermissionDenied):
+            attendance_reveal_location(enterprise=world.acme, actor=world.membership(world.acme, persona),
+                                       event=event)
+    assert ledger_count(world.acme) == before
+
+
+def test_reveal_without_raw_coordinates_is_a_validation_error(world, office, bob):
+    event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="wifi",
+                             wifi_bssid=OFFICE_BSSID)
+    before = ledger_count(world.acme)
+    with pytest.raises(ValidationError):
+        attendance_reveal_location(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
+                                   event=event)
+    assert ledger_count(world.acme) == before
