@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -99,12 +100,16 @@ class HealthReportsApi(EnterpriseApiView):
         city = serializers.CharField()
         unwell = serializers.BooleanField()
 
-    @extend_schema(parameters=[date_parameter], responses=ListOutputSerializer(many=True))
+    @extend_schema(parameters=[date_parameter], responses=ListOutputSerializer(many=True),
+                   description="Admins with the health category: the day's reports of the members in their scope "
+                               "(name, city, unwell). Details are omitted; see reveal.")
     def get(self, request: Any) -> Response:
         reports = health_reports_for_admin(enterprise=self.enterprise, scope=self.scope, day=_day(request))
         return Response(self.ListOutputSerializer(reports, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses=OwnOutputSerializer)
+    @extend_schema(request=InputSerializer, responses=OwnOutputSerializer,
+                   description="Any member: submit their own report for the day (default today). A second "
+                               "submission for the same day replaces the first.")
     def post(self, request: Any) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -196,4 +201,6 @@ class HealthReportRevealApi(EnterpriseApiView):
         output = {"id": report.pk, "date": report.date, "member": report.membership_id,
                   "name": report.membership.display_name, "city": report.city, "unwell": report.unwell,
                   **details.as_dict()}
-        return Response(self.OutputSerializer(output).data)
+        response = Response(self.OutputSerializer(output).data)
+        add_never_cache_headers(response)
+        return response

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -87,12 +88,14 @@ class HealthReportRevealView(ConsoleView):
         form = RevealForm(request.POST)
         purpose = form.cleaned_data["purpose"] if form.is_valid() else ""
         try:
-            details = health_report_reveal(enterprise=self.enterprise, actor=self.membership, report=report,
-                                           purpose=purpose)
+            details: HealthDetails | None = health_report_reveal(
+                enterprise=self.enterprise, actor=self.membership, report=report, purpose=purpose)
         except KeyUnavailable:
-            return render(request, "enterprise_data/health/report_detail.html",
-                          {"report": report, "details": None}, status=410)
-        return render(request, "enterprise_data/health/report_detail.html", {"report": report, "details": details})
+            details = None
+        response = render(request, "enterprise_data/health/report_detail.html", {"report": report, "details": details},
+                          status=200 if details is not None else 410)
+        add_never_cache_headers(response)  # revealed details must not sit in a browser cache
+        return response
 
 
 class HealthReportForm(forms.Form):

@@ -57,6 +57,22 @@ def test_server_digest_equals_the_documented_client_digest(world):
     assert contact_hash(salt=salt, mobile="+8613900000003") == client_digest(salt, "+8613900000003")
 
 
+def test_the_documented_python_example_matches_the_server(world):
+    """docs/contact-matching.md's example, run as written, agrees with the server's digests."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs/contact-matching.md").read_text()
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "contact-matching.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["digests"] == [contact_hash(salt=namespace["salt"], mobile=m)
+                                    for m in ("+8613800138000", "+8613900000003")]
+    salt = contacts_salt_get(enterprise=world.acme)
+    bob = namespace["contact_digest"](salt, "+8613900000003")
+    assert contacts_match(enterprise=world.acme, hashes=[bob, namespace["contact_digest"](salt, "+8613800138000")]) \
+        == [bob]
+
+
 def test_match_answers_only_active_members_of_this_enterprise(world):
     salt = contacts_salt_get(enterprise=world.acme)
     bob, erin, gus, stranger = (client_digest(salt, m) for m in (

@@ -195,6 +195,7 @@ def test_reveal_returns_details_and_records_one_ledger_entry(world, client_for):
     assert response.status_code == 200
     body = response.json()
     assert (body["name"], body["symptoms"], body["close_contacts"]) == ("Bob Member", SECRET_SYMPTOM, "Wang")
+    assert "no-store" in response["Cache-Control"]
     assert ledger_count(world.acme) == before + 1
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.order_by("-id").first()

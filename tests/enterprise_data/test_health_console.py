@@ -129,6 +129,7 @@ def test_show_details_is_a_post_that_decrypts_and_records_the_reveal(world, clie
     response = client.post(url, {"purpose": "Outbreak tracing"})
     assert response.status_code == 200
     assert SECRET_SYMPTOM in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
     assert ledger_count(world.acme) == before + 1
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.order_by("-id").first()
@@ -232,3 +233,15 @@ def test_me_health_shows_only_the_members_own_last_14(world, client_for, django_
     with django_assert_num_queries(8):
         response = client.get("/me/health/")
     assert len(response.context["recent"]) == 14
+
+
+def test_show_details_after_crypto_shredding_says_so_and_records_nothing(world, client_for):
+    from enterprise_data.encryption import member_key_destroy
+
+    report = submit(world, world.bob, unwell=True, symptoms=SECRET_SYMPTOM)
+    member_key_destroy(enterprise=world.acme, membership_id=report.membership_id)
+    before = ledger_count(world.acme)
+    response = client_for("acme", world.alice).post(f"/console/health/reports/{report.pk}/reveal/")
+    assert response.status_code == 410
+    assert response.context["details"] is None
+    assert ledger_count(world.acme) == before
