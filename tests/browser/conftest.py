@@ -44,8 +44,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Module-scoped: while Playwright's loop runs, Django code gets connections of its own, so
+    the loop must end with the browser tests (see the journey fixture)."""
     ensure_chromium()
     from playwright.sync_api import sync_playwright
 
