@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -26,6 +28,16 @@ from enterprise_data.services.invitations import (
 from tenants.apis import EnterpriseApiView
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class KindField(serializers.ChoiceField):
+    """The invitation kind, `mobile` or `link`. Described as a string: other endpoints' `kind`
+    enums would otherwise collide in the schema's enum names."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "`mobile` (by mobile number) or `link` (by link).")
+        super().__init__(choices=Invitation.Kind.choices, **kwargs)
+
+
 def service_errors(error: DjangoValidationError) -> ValidationError:
     """A service's field errors as a 400 response body."""
     return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
@@ -33,8 +45,8 @@ def service_errors(error: DjangoValidationError) -> ValidationError:
 
 class InvitationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=Invitation.Kind.choices)
-    status = serializers.ChoiceField(choices=Invitation.Status.choices)
+    kind = KindField()
+    status = serializers.CharField(help_text="pending, accepted, declined, revoked or expired.")
     membership = serializers.IntegerField(allow_null=True, help_text="The invited directory card.")
     display_name = serializers.CharField(allow_blank=True)
     mobile = serializers.CharField(allow_blank=True, help_text="Masked, e.g. 138****1234; empty for links.")
@@ -65,7 +77,7 @@ class InvitationListCreateApi(EnterpriseApiView):
     category = Category.DIRECTORY
 
     class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=Invitation.Kind.choices)
+        kind = KindField()
         mobile = serializers.CharField(max_length=32, required=False, allow_blank=True)
         display_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         role = serializers.ChoiceField(
@@ -78,7 +90,7 @@ class InvitationListCreateApi(EnterpriseApiView):
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs["kind"] == Invitation.Kind.MOBILE and not attrs.get("mobile"):
-                raise ValidationError({"mobile": ["Enter the mobile number to invite."]})
+                raise ValidationError({"mobile": [_("Enter the mobile number to invite.")]})
             return attrs
 
     class CreatedSerializer(InvitationOutputSerializer):
