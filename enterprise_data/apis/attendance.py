@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -44,6 +44,15 @@ def _field_errors(error: DjangoValidationError) -> ValidationError:
     return ValidationError({"non_field_errors": error.messages})
 
 
+@extend_schema_field({"type": "string", "pattern": "^(in|out)$", "description": "`in` or `out`."})
+class ClockKindField(serializers.ChoiceField):
+    """`in` / `out`. Documented as a pattern, not an enum: other sub-domains have fields named
+    `kind` with other choices, and drf-spectacular names enum components by field name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=ClockEvent.Kind.choices, **kwargs)
+
+
 class DayOutputSerializer(serializers.Serializer):
     date = serializers.DateField()
     first_in = serializers.DateTimeField(allow_null=True)
@@ -66,7 +75,7 @@ class AttendanceClockApi(EnterpriseApiView):
     Raw coordinates are stored encrypted; the event keeps a ~1 km cell and whether it was in range."""
 
     class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=ClockEvent.Kind.choices)
+        kind = ClockKindField()
         source = serializers.ChoiceField(choices=[ClockEvent.Source.APP, ClockEvent.Source.WIFI],
                                          default=ClockEvent.Source.APP)
         latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
