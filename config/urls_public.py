@@ -12,7 +12,7 @@ urlpatterns = [
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.SignupStartView.as_view(), name="signup"),
     path("signup/verify/", account_views.SignupVerifyView.as_view(), name="signup_verify"),
-    path("account/", account_views.AccountView.as_view(), name="account"),
+    path("", include("accounts.urls_account")),  # /account/…, /invitations/<slug>/<token>/
     path("enterprises/new/", tenant_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

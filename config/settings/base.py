@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.env import db_config, env_bool, env_int, env_list, env_str
@@ -197,6 +198,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,
         "kwargs": {"task_name": "tenants.tasks.enterprise_refresh_member_count"},
     },
+    "attendance-mark-missing": {  # ENT-4: yesterday's missing clock-ins/outs, 01:30 local time
+        "task": "tenants.tasks.dispatch_per_enterprise",
+        "schedule": crontab(hour=1, minute=30),
+        "kwargs": {"task_name": "enterprise_data.tasks_attendance.attendance_mark_missing"},
+    },
 }
 
 # --- REST API ----------------------------------------------------------------------------------
@@ -215,6 +221,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # several models have a field called `kind` with different choices: name each set
+    "ENUM_NAME_OVERRIDES": {
+        "ClockKindEnum": "enterprise_data.models.attendance.ClockEvent.Kind",
+        "DeviceKindEnum": "enterprise_data.models.biometrics.Device.Kind",
+        "InvitationKindEnum": "enterprise_data.models.invitations.Invitation.Kind",
+    },
 }
 
 LOGGING = {

@@ -84,3 +84,13 @@ def test_beat_schedule_uses_the_dispatcher():
     entry = settings.CELERY_BEAT_SCHEDULE["refresh-member-counts"]
     assert entry["task"] == "tenants.tasks.dispatch_per_enterprise"
     assert entry["kwargs"]["task_name"] in dispatch_per_enterprise.app.tasks
+
+
+def test_every_scheduled_per_enterprise_task_is_registered():
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+        if entry["task"] == "tenants.tasks.dispatch_per_enterprise":
+            assert entry["kwargs"]["task_name"] in app.tasks
