@@ -54,6 +54,7 @@ CELL_DECIMALS = 2  # location cell: 0.01° ≈ 1.1 km north-south
 MAX_FUTURE = timedelta(minutes=5)  # clock skew tolerated on occurred_at
 MAX_PAST = timedelta(days=31)  # a device may post events it buffered while offline, not older
 MAX_RADIUS_M = 100_000
+MAX_ACCURACY_M = 1_000_000
 MAX_BSSIDS = 100
 BSSID_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -263,8 +264,9 @@ def attendance_clock(
     lng = _number(longitude, "longitude", errors)
     accuracy = _number(accuracy_m, "accuracy_m", errors)
     _check_coordinates(lat, lng, errors)
-    if accuracy is not None and accuracy < 0:
-        errors.setdefault("accuracy_m", []).append(_("Accuracy cannot be negative."))
+    if accuracy is not None and not 0 <= accuracy <= MAX_ACCURACY_M:
+        errors.setdefault("accuracy_m", []).append(
+            _("Accuracy must be between 0 and %(max)s metres.") % {"max": MAX_ACCURACY_M})
     if (lat is None) != (lng is None) and "latitude" not in errors and "longitude" not in errors:
         errors.setdefault("latitude" if lat is None else "longitude", []).append(
             _("Give both latitude and longitude, or neither."))

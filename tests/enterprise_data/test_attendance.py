@@ -73,6 +73,17 @@ def test_members_and_outsiders_are_refused(world, client_for, url, persona):
     assert client_for("acme", getattr(world, persona)).get(url).status_code == 403
 
 
+def test_pages_render_in_chinese(world, client_for, clocked):
+    """Every string is translatable; the pages render in the default language too."""
+    admin = client_for("acme", world.alice)
+    for url in CONSOLE_PAGES + [f"/console/attendance/members/{clocked['bob'].pk}/",
+                                "/console/attendance/geofences/new/"]:
+        assert admin.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").status_code == 200
+    member = client_for("acme", world.bob)
+    for url in ("/me/", "/me/attendance/"):
+        assert member.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").status_code == 200
+
+
 def test_anonymous_is_sent_to_login(client_for):
     response = client_for("acme").get("/console/attendance/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")

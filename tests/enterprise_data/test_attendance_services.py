@@ -170,6 +170,8 @@ def test_the_day_is_the_local_date(world, office, bob):
         ({"kind": "in", "source": "app", "latitude": 91, "longitude": 121}, {"latitude"}),
         ({"kind": "in", "source": "app", "latitude": 31, "longitude": -181}, {"longitude"}),
         ({"kind": "in", "source": "app", "latitude": 31, "longitude": 121, "accuracy_m": -1}, {"accuracy_m"}),
+        ({"kind": "in", "source": "app", "latitude": 31, "longitude": 121, "accuracy_m": 1e12}, {"accuracy_m"}),
+        ({"kind": "in", "source": "app", "latitude": "nan", "longitude": 121}, {"latitude"}),
         ({"kind": "in", "source": "app"}, {"latitude", "longitude"}),
         ({"kind": "in", "source": "app", "latitude": "north", "longitude": 121}, {"latitude"}),
         ({"kind": "in", "source": "wifi"}, {"wifi_bssid"}),
