@@ -353,6 +353,22 @@ def test_mark_missing_task_runs_in_the_enterprise_schema_only(world):
         attendance_mark_missing_task()
 
 
+def test_mark_missing_task_switches_to_the_schema_in_its_header(world):
+    """What the dispatcher sends (tenants.tasks.dispatch_per_enterprise): the `_schema_name`
+    header picks the enterprise, whatever schema the sender was in."""
+    backdate_memberships(world.acme)
+    day = last_working_day(timezone.localdate())
+    connection.set_schema_to_public()
+    result = attendance_mark_missing_task.apply(kwargs={"day": day.isoformat()}, headers={"_schema_name": "acme"})
+    assert result.get()["schema"] == "acme"
+    with enterprise_schema(world.acme):
+        assert AttendanceDay.objects.filter(date=day, exceptions__contains=["missing_in"]).exists()
+    connection.set_schema_to_public()
+    refused = attendance_mark_missing_task.apply(kwargs={"day": day.isoformat()})
+    with pytest.raises(PublicSchemaRefused):
+        refused.get()
+
+
 # --- revealing raw coordinates ----------------------------------------------------------------------
 
 def test_reveal_returns_coordinates_and_writes_a_ledger_entry(world, office, bob):
