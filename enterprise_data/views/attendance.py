@@ -151,9 +151,8 @@ class ClockEventRevealView(AttendanceView):
         except ValidationError as exc:
             coordinates, error = None, " ".join(exc.messages)
         context = {"event": event, "coordinates": coordinates, "error": error}
-        if getattr(request, "htmx", False):
-            return render(request, "enterprise_data/attendance/_coordinates.html", context,
-                          status=200 if error is None else 400)
+        if getattr(request, "htmx", False):  # htmx swaps only 2xx answers: the error is shown in place
+            return render(request, "enterprise_data/attendance/_coordinates.html", context)
         return render(request, "enterprise_data/attendance/reveal.html", context, status=200 if error is None else 400)
 
 

@@ -208,6 +208,9 @@ def test_reveal_out_of_scope_or_without_coordinates(world, client_for, clocked):
         f"/console/attendance/events/{clocked['bob_event'].pk}/reveal/").status_code == 403
     wifi_only = client_for("acme", world.amy).post(f"/console/attendance/events/{clocked['erin_event'].pk}/reveal/")
     assert wifi_only.status_code == 400
+    in_place = client_for("acme", world.amy).post(f"/console/attendance/events/{clocked['erin_event'].pk}/reveal/",
+                                                  HTTP_HX_REQUEST="true")
+    assert in_place.status_code == 200 and b"No raw coordinates" in in_place.content
     assert ledger_count(world.acme) == before
     assert sam.post(f"/console/attendance/events/{clocked['bob_event'].pk}/reveal/").status_code == 200
     assert ledger_count(world.acme) == before + 1
