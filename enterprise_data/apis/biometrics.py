@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -29,6 +30,44 @@ from enterprise_data.services.biometrics import (
 from tenants.apis import EnterpriseApiView
 
 
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose OpenAPI enum is a component of its own (`enum_name`): other
+    sub-domains have fields named `kind` or `purpose` with other choices, and drf-spectacular
+    would otherwise name enums by field name and warn about the collision."""
+
+    enum_name = ""
+    enum_choices: Any = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=self.enum_choices, **kwargs)
+
+
+class NamedChoiceFieldScheme(OpenApiSerializerFieldExtension):
+    target_class = "enterprise_data.apis.biometrics.NamedChoiceField"
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return str(self.target.enum_name)
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.target.choices)}
+
+
+class DeviceKindField(NamedChoiceField):
+    enum_name = "DeviceKindEnum"
+    enum_choices = Device.Kind.choices
+
+
+class BiometricPurposeField(NamedChoiceField):
+    enum_name = "BiometricPurposeEnum"
+    enum_choices = Purpose.choices
+
+
+class BiometricModalityField(NamedChoiceField):
+    enum_name = "BiometricModalityEnum"
+    enum_choices = BiometricTemplate.Modality.choices
+
+
 def raise_field_errors(error: DjangoValidationError) -> NoReturn:
     """A service's ValidationError as DRF's 400 with field errors."""
     raise ValidationError(error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages})
@@ -37,8 +76,8 @@ def raise_field_errors(error: DjangoValidationError) -> NoReturn:
 class DeviceOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    kind = serializers.CharField()
-    purpose = serializers.CharField()
+    kind = DeviceKindField()
+    purpose = BiometricPurposeField()
     key_prefix = serializers.CharField(help_text="Identifies the key (dev_<prefix>_…); the key itself is not stored.")
     created_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True)
@@ -50,8 +89,8 @@ class EnrolmentOutputSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     membership_id = serializers.IntegerField()
-    modality = serializers.CharField()
-    purpose = serializers.CharField()
+    modality = BiometricModalityField()
+    purpose = BiometricPurposeField()
     enrolled_at = serializers.DateTimeField()
     enrolled_by_id = serializers.IntegerField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
@@ -62,8 +101,8 @@ class DeviceListApi(EnterpriseApiView):
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        kind = serializers.ChoiceField(choices=Device.Kind.choices)
-        purpose = serializers.ChoiceField(choices=Purpose.choices)
+        kind = DeviceKindField()
+        purpose = BiometricPurposeField()
 
     class CreatedSerializer(DeviceOutputSerializer):
         key = serializers.CharField(help_text="The device key. Shown this once: store it in the device now.")
@@ -104,8 +143,8 @@ class MemberBiometricsApi(EnterpriseApiView):
     category = Category.BIOMETRICS
 
     class InputSerializer(serializers.Serializer):
-        modality = serializers.ChoiceField(choices=BiometricTemplate.Modality.choices)
-        purpose = serializers.ChoiceField(choices=Purpose.choices)
+        modality = BiometricModalityField()
+        purpose = BiometricPurposeField()
         template = serializers.CharField(help_text="The template bytes, base64 (1 byte to 64 KiB).",
                                          trim_whitespace=True)
 

@@ -23,8 +23,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enterprise_data.apis.biometrics import BiometricModalityField, BiometricPurposeField, NamedChoiceField
 from enterprise_data.device_auth import DeviceKeyAuthentication
-from enterprise_data.models import Device
+from enterprise_data.models import ClockEvent, Device, TemplateChange
 from enterprise_data.models.biometrics import Purpose
 from enterprise_data.selectors.biometrics import FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT, active_member, device_feed
 from enterprise_data.services.biometrics import device_touch
@@ -66,12 +67,22 @@ class DeviceApiView(APIView):
             device_touch(enterprise=self.enterprise, device=self.device, now=now)
 
 
+class TemplateChangeField(NamedChoiceField):
+    enum_name = "TemplateChangeEnum"
+    enum_choices = TemplateChange.Change.choices
+
+
+class DeviceClockKindField(NamedChoiceField):
+    enum_name = "DeviceClockKindEnum"
+    enum_choices = ClockEvent.Kind.choices
+
+
 class FeedChangeSerializer(serializers.Serializer):
     cursor = serializers.IntegerField()
-    change = serializers.ChoiceField(choices=["upsert", "delete"])
+    change = TemplateChangeField()
     template_id = serializers.IntegerField()
     membership_id = serializers.IntegerField()
-    modality = serializers.CharField(required=False, help_text="Upserts only.")
+    modality = BiometricModalityField(required=False, help_text="Upserts only.")
     template = serializers.CharField(required=False, help_text="Upserts only: the template, base64.")
 
 
@@ -85,7 +96,7 @@ class TemplateFeedApi(DeviceApiView):
         limit = serializers.IntegerField(min_value=1, max_value=FEED_MAX_LIMIT, default=FEED_DEFAULT_LIMIT)
 
     class OutputSerializer(serializers.Serializer):
-        purpose = serializers.ChoiceField(choices=Purpose.choices)
+        purpose = BiometricPurposeField()
         changes = FeedChangeSerializer(many=True)
         next_cursor = serializers.IntegerField()
         has_more = serializers.BooleanField()
@@ -115,13 +126,13 @@ class ClockApi(DeviceApiView):
 
     class InputSerializer(serializers.Serializer):
         membership_id = serializers.IntegerField(min_value=1)
-        kind = serializers.ChoiceField(choices=["in", "out"])
+        kind = DeviceClockKindField()
         occurred_at = serializers.DateTimeField(required=False)
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         membership_id = serializers.IntegerField()
-        kind = serializers.CharField()
+        kind = DeviceClockKindField()
         occurred_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
