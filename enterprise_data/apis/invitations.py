@@ -7,8 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -28,16 +27,6 @@ from enterprise_data.services.invitations import (
 from tenants.apis import EnterpriseApiView
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class KindField(serializers.ChoiceField):
-    """The invitation kind, `mobile` or `link`. Described as a string: other endpoints' `kind`
-    enums would otherwise collide in the schema's enum names."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "`mobile` (by mobile number) or `link` (by link).")
-        super().__init__(choices=Invitation.Kind.choices, **kwargs)
-
-
 def service_errors(error: DjangoValidationError) -> ValidationError:
     """A service's field errors as a 400 response body."""
     return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
@@ -45,8 +34,8 @@ def service_errors(error: DjangoValidationError) -> ValidationError:
 
 class InvitationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = KindField()
-    status = serializers.CharField(help_text="pending, accepted, declined, revoked or expired.")
+    kind = serializers.ChoiceField(choices=Invitation.Kind.choices)
+    status = serializers.ChoiceField(choices=Invitation.Status.choices)
     membership = serializers.IntegerField(allow_null=True, help_text="The invited directory card.")
     display_name = serializers.CharField(allow_blank=True)
     mobile = serializers.CharField(allow_blank=True, help_text="Masked, e.g. 138****1234; empty for links.")
@@ -77,7 +66,7 @@ class InvitationListCreateApi(EnterpriseApiView):
     category = Category.DIRECTORY
 
     class InputSerializer(serializers.Serializer):
-        kind = KindField()
+        kind = serializers.ChoiceField(choices=Invitation.Kind.choices)
         mobile = serializers.CharField(max_length=32, required=False, allow_blank=True)
         display_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         role = serializers.ChoiceField(

@@ -12,10 +12,7 @@ from django.test import Client
 
 from accounts.models import AccountDataKey, IdDocument, User
 from accounts.services_profile import real_name_summary
-from tests.accounts.test_profile_urls import account_urls  # noqa: F401
 from tests.conftest import sign_in
-
-pytestmark = pytest.mark.usefixtures("account_urls")
 
 ID_NUMBER = "110105199003071239"  # born 1990-03-07
 LEGAL_NAME = "张伟测试"

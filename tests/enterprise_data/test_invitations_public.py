@@ -13,9 +13,6 @@ from enterprise_data.models import Invitation, Membership
 from enterprise_data.services.invitations import invitation_create_by_mobile, invitation_create_link
 from tenants.context import enterprise_schema
 from tenants.models import InvitationIndex, MembershipIndex
-from tests.accounts.test_profile_urls import account_urls  # noqa: F401
-
-pytestmark = pytest.mark.usefixtures("account_urls")
 
 
 def invite(world, enterprise, user, *, name: str = "Invitee") -> Invitation:
