@@ -9,7 +9,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 from guardian.models import UserObjectPermission
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.shortcuts import assign_perm, get_perms, remove_perm
 
 from enterprise_data.categories import Category, scope_permission
 from enterprise_data.models import Department, Membership, Position, Rank
@@ -136,13 +136,17 @@ def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Memb
     if admin.account_id is None or not admin.is_active:
         raise ValidationError({"admin": _("Only an active member can be given an administrator scope.")})
     with enterprise_schema(enterprise), transaction.atomic():
+        held = set(get_perms(admin.account, department))
+        missing = sorted(c for c in set(categories) if scope_permission(c) not in held)
+        if not missing:
+            return  # nothing changes, nothing is recorded
         if admin.role == Membership.Role.MEMBER:
             admin.role = Membership.Role.SCOPED_ADMIN
             admin.save(update_fields=["role"])
-        for category in categories:
+        for category in missing:
             assign_perm(f"enterprise_data.{scope_permission(category)}", admin.account, department)
         ledger_record(enterprise=enterprise, actor=actor, action=Action.GRANT, category=Category.DIRECTORY,
-                      subject=admin, obj=department, details={"categories": sorted(categories)})
+                      subject=admin, obj=department, details={"categories": missing})
 
 
 def scope_revoke(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
