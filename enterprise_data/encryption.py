@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 
 from django.db import transaction
+from django.utils import timezone
 
 from enterprise_data.models import MemberDataKey
 from tenants.context import enterprise_schema
@@ -18,7 +19,8 @@ from tenants.crypto import KeyUnavailable, derive_key, new_key, seal, unseal
 from tenants.models import Enterprise, EnterpriseKey
 
 __all__ = [
-    "KeyUnavailable", "decrypt_for_member", "encrypt_for_member", "enterprise_key", "member_key_destroy",
+    "KeyUnavailable", "decrypt_for_member", "encrypt_for_member", "enterprise_key", "enterprise_key_destroy",
+    "member_key_destroy",
 ]
 
 
@@ -32,7 +34,7 @@ def enterprise_key(enterprise: Enterprise) -> bytes:
     row = EnterpriseKey.objects.filter(enterprise=enterprise).first()
     if row is None:
         row, _created = EnterpriseKey.objects.get_or_create(enterprise=enterprise, defaults={"salt": os.urandom(32)})
-    if row.destroyed_at is not None:
+    if row.destroyed_at is not None or not bytes(row.salt):
         raise KeyUnavailable(f"The key of {enterprise.schema_name} has been destroyed.")
     return _derive_enterprise_key(enterprise.schema_name, bytes(row.salt))
 
@@ -81,3 +83,23 @@ def member_key_destroy(*, enterprise: Enterprise, membership_id: int) -> bool:
     with enterprise_schema(enterprise):
         deleted, _rows = MemberDataKey.objects.filter(membership_id=membership_id).delete()
     return deleted > 0
+
+
+def enterprise_key_destroy(*, enterprise: Enterprise) -> bool:
+    """Crypto-shred a whole enterprise (termination, TEN-4, RET-6): mark its key destroyed and
+    overwrite the salt, so the key can never be derived again (clearing `destroyed_at` does not
+    bring it back) and every member key of the enterprise becomes unwrappable. An enterprise
+    that never had a key gets a destroyed row, so no new key is created for it later.
+    Returns True if a usable key existed."""
+    with transaction.atomic():
+        row = EnterpriseKey.objects.select_for_update().filter(enterprise=enterprise).first()
+        if row is None:
+            EnterpriseKey.objects.create(enterprise=enterprise, salt=b"", destroyed_at=timezone.now())
+            existed = False
+        else:
+            existed = row.destroyed_at is None and bool(bytes(row.salt))
+            row.salt = b""
+            row.destroyed_at = row.destroyed_at or timezone.now()
+            row.save(update_fields=["salt", "destroyed_at"])
+    _derive_enterprise_key.cache_clear()
+    return existed
