@@ -326,3 +326,74 @@ def test_an_acme_key_cannot_clock_on_globex(world, client_for):
     connection.set_schema_to_public()
     assert clock(client_for("globex"), key, {"membership_id": gus_id, "kind": "in"}).status_code == 401
     assert clock_events(world.globex) == []
+
+
+def test_a_left_members_templates_are_not_shipped(world, client_for):
+    _device, key = register(world)
+    enrol(world, world.bob, b"left-behind")
+    enrol(world, world.erin, b"still-here")
+    with enterprise_schema(world.acme):
+        from enterprise_data.models import Membership
+
+        Membership.objects.filter(account=world.bob).update(status=Membership.Status.LEFT)
+    connection.set_schema_to_public()
+    changes = feed(client_for("acme"), key).json()["changes"]
+    assert [base64.b64decode(c["template"]) for c in changes] == [b"still-here"]
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_feed_rows_become_visible_in_id_order(world):
+    """Writer A enrols inside an open transaction; writer B's enrolment waits for A's commit (or
+    rollback), so a device can never read B's row and then miss A's smaller id. Both roll back:
+    nothing is left behind."""
+    import threading
+
+    from django.db import connections, transaction
+
+    bob, erin = world.membership(world.acme, world.bob), world.membership(world.acme, world.erin)
+    connection.set_schema_to_public()
+    a_enrolled, a_may_finish = threading.Event(), threading.Event()
+    ids: dict[str, int] = {}
+
+    def run(name, work):
+        outcome: dict[str, object] = {}
+
+        def target():
+            try:
+                work()
+            except Rollback:
+                outcome["ok"] = True
+            except BaseException as error:  # reported by the test
+                outcome["error"] = error
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=target, daemon=True, name=name)
+        thread.start()
+        return thread, outcome
+
+    def writer(name, membership, hold):
+        with enterprise_schema(world.acme), transaction.atomic():
+            template_enroll(enterprise=world.acme, actor=None, membership=membership, modality="face",
+                            purpose="attendance", template=name.encode())
+            ids[name] = TemplateChange.objects.order_by("-id").values_list("id", flat=True).first()
+            if hold:
+                a_enrolled.set()
+                assert a_may_finish.wait(20)
+            raise Rollback
+
+    thread_a, outcome_a = run("A", lambda: writer("A", bob, True))
+    try:
+        assert a_enrolled.wait(20), outcome_a
+        thread_b, outcome_b = run("B", lambda: writer("B", erin, False))
+        thread_b.join(1.0)
+        assert thread_b.is_alive(), "writer B must wait for writer A's transaction"
+    finally:
+        a_may_finish.set()
+    thread_a.join(20)
+    thread_b.join(20)
+    assert outcome_a == {"ok": True} and outcome_b == {"ok": True}, (outcome_a, outcome_b)
+    assert ids["B"] > ids["A"]
