@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,9 +19,11 @@ from tenants.context import enterprise_schema
 from tenants.crypto import KeyUnavailable, derive_key, new_key, seal, unseal
 from tenants.models import Enterprise, EnterpriseKey
 
+K = TypeVar("K")
+
 __all__ = [
-    "KeyUnavailable", "decrypt_for_member", "encrypt_for_member", "enterprise_key", "enterprise_key_destroy",
-    "member_key_destroy",
+    "KeyUnavailable", "decrypt_for_member", "decrypt_many_for_members", "encrypt_for_member", "enterprise_key",
+    "enterprise_key_destroy", "member_key_destroy",
 ]
 
 
@@ -76,6 +79,41 @@ def decrypt_for_member(*, enterprise: Enterprise, membership_id: int, field: str
     """Plaintext bytes; raises KeyUnavailable after crypto-shredding or on a swapped ciphertext."""
     key = _member_key(enterprise, membership_id, create=False)
     return unseal(key, bytes(blob), aad=_field_aad(enterprise, membership_id, field))
+
+
+def decrypt_many_for_members(
+    *, enterprise: Enterprise, field: str, items: list[tuple[K, int, bytes]]
+) -> dict[K, bytes]:
+    """Decrypt many ciphertexts of one field at once: `items` are (key, membership_id, blob);
+    returns {key: plaintext} for those still readable (crypto-shredded ones are left out). Two
+    queries whatever the number of items (the enterprise key, the members' data keys)."""
+    if not items:
+        return {}
+    try:
+        kek = enterprise_key(enterprise)
+    except KeyUnavailable:
+        return {}
+    with enterprise_schema(enterprise):
+        wrapped = dict(MemberDataKey.objects.filter(membership_id__in={mid for _k, mid, _b in items})
+                       .values_list("membership_id", "wrapped_key"))
+    member_keys: dict[int, bytes | None] = {}
+    plaintexts: dict[K, bytes] = {}
+    for key, membership_id, blob in items:
+        if membership_id not in member_keys:
+            try:
+                member_keys[membership_id] = unseal(
+                    kek, bytes(wrapped[membership_id]), aad=_wrap_aad(enterprise, membership_id)
+                ) if membership_id in wrapped else None
+            except KeyUnavailable:
+                member_keys[membership_id] = None
+        data_key = member_keys[membership_id]
+        if data_key is None:
+            continue
+        try:
+            plaintexts[key] = unseal(data_key, bytes(blob), aad=_field_aad(enterprise, membership_id, field))
+        except KeyUnavailable:
+            continue
+    return plaintexts
 
 
 def member_key_destroy(*, enterprise: Enterprise, membership_id: int) -> bool:

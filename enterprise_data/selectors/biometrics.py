@@ -10,8 +10,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from enterprise_data.categories import Category
-from enterprise_data.encryption import _field_aad, _wrap_aad, enterprise_key
-from enterprise_data.models import BiometricTemplate, Device, MemberDataKey, Membership, TemplateChange
+from enterprise_data.encryption import decrypt_many_for_members
+from enterprise_data.models import BiometricTemplate, Device, Membership, TemplateChange
 from enterprise_data.scopes import AdminScope
 from enterprise_data.services.biometrics import (
     TEMPLATE_FIELD,
@@ -20,7 +20,6 @@ from enterprise_data.services.biometrics import (
     device_key_split,
 )
 from tenants.context import current_schema, enterprise_schema
-from tenants.crypto import KeyUnavailable, unseal
 from tenants.models import Enterprise
 
 FEED_DEFAULT_LIMIT = 100
@@ -118,28 +117,11 @@ class FeedPage:
 
 
 def _decrypt_templates(enterprise: Enterprise, rows: list[BiometricTemplate]) -> dict[int, bytes]:
-    """Decrypt many templates with one query for the enterprise key (the member keys came with
-    the templates). Same primitives and associated data as encryption.decrypt_for_member,
-    which would cost two queries per template."""
-    if not rows:
-        return {}
-    try:
-        kek = enterprise_key(enterprise)
-    except KeyUnavailable:  # the enterprise's key is destroyed (terminated): nothing is readable
-        return {}
-    plaintexts: dict[int, bytes] = {}
-    member_keys: dict[int, bytes] = {}
-    for row in rows:
-        mid = row.membership_id
-        try:
-            if mid not in member_keys:
-                data_key = row.membership.data_key  # select_related; missing after crypto-shredding
-                member_keys[mid] = unseal(kek, bytes(data_key.wrapped_key), aad=_wrap_aad(enterprise, mid))
-            plaintexts[row.pk] = unseal(member_keys[mid], bytes(row.template_encrypted),
-                                        aad=_field_aad(enterprise, mid, TEMPLATE_FIELD))
-        except (KeyUnavailable, MemberDataKey.DoesNotExist):
-            continue  # unreadable (shredded): nothing to ship
-    return plaintexts
+    """Decrypt a page of templates in two queries (encryption.decrypt_many_for_members)."""
+    return decrypt_many_for_members(
+        enterprise=enterprise, field=TEMPLATE_FIELD,
+        items=[(row.pk, row.membership_id, bytes(row.template_encrypted)) for row in rows],
+    )
 
 
 def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0,
@@ -169,10 +151,7 @@ def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0,
                     pk__in=upsert_ids, purpose=device.purpose, revoked_at__isnull=True,
                     membership__status=Membership.Status.ACTIVE,
                 )
-                .select_related("membership__data_key")
-                .only("id", "membership_id", "modality", "template_encrypted",
-                      "membership__id", "membership__data_key__wrapped_key",
-                      "membership__data_key__membership_id")
+                .only("id", "membership_id", "modality", "template_encrypted")
             }
         plaintexts = _decrypt_templates(enterprise, list(live.values()))
     items: list[FeedItem] = []

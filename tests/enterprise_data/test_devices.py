@@ -259,8 +259,8 @@ def test_feed_runs_a_constant_number_of_queries(world, client_for, django_assert
     client = client_for("acme")
     assert feed(client, key, limit=1).status_code == 200  # records last_seen_at (at most once a minute)
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 the device by key
-    # prefix, 5 the changes, 6 the live templates with their members' keys, 7 the enterprise key
-    with django_assert_num_queries(7):
+    # prefix, 5 the changes, 6 the live templates, 7 the enterprise key, 8 the members' data keys
+    with django_assert_num_queries(8):
         response = feed(client, key, limit=500)
     assert len(response.json()["changes"]) == rows
 

@@ -225,3 +225,21 @@ def test_account_data_is_not_readable_in_the_database(world):
     stored = User.objects.get(pk=account.pk)
     assert decrypt_for_account(account=account, field="id_number", blob=stored.id_number_encrypted) \
         == ID_NUMBER.encode()
+
+
+def test_decrypt_many_reads_what_is_readable_in_two_queries(world, django_assert_num_queries):
+    from enterprise_data.encryption import decrypt_many_for_members, encrypt_for_member, member_key_destroy
+
+    bob = world.membership(world.acme, world.bob)
+    erin = world.membership(world.acme, world.erin)
+    blobs = [(f"{m.pk}-{i}", m.pk, encrypt_for_member(enterprise=world.acme, membership_id=m.pk, field="batch",
+                                                      value=f"secret {m.pk} {i}"))
+             for m in (bob, erin) for i in range(3)]
+    # 1 SET search_path public, 2 the enterprise key, 3 SET search_path acme, 4 the members' data keys
+    with django_assert_num_queries(4):
+        plain = decrypt_many_for_members(enterprise=world.acme, field="batch", items=blobs)
+    assert plain == {key: f"secret {mid} {key[-1]}".encode() for key, mid, _blob in blobs}
+    member_key_destroy(enterprise=world.acme, membership_id=erin.pk)
+    plain = decrypt_many_for_members(enterprise=world.acme, field="batch", items=blobs)
+    assert set(plain) == {key for key, mid, _blob in blobs if mid == bob.pk}  # Erin's are shredded
+    assert decrypt_many_for_members(enterprise=world.acme, field="other", items=blobs) == {}  # field-bound
