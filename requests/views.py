@@ -3,9 +3,15 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from enterprise_data.selectors.biometrics import enrolments_of
 from tenants.views import EnterpriseMemberView
 
 
 class MeView(EnterpriseMemberView):
+    """The member's own page; each sub-domain's section gets what it shows from its selectors."""
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "requests/me.html", {"member": self.membership})
+        return render(request, "requests/me.html", {
+            "member": self.membership,
+            "enrolments": enrolments_of(membership=self.membership),  # metadata only, one query
+        })
