@@ -46,6 +46,26 @@ class Enterprise(TenantMixin):
     auto_create_schema = True
     auto_drop_schema = False  # schemas are dropped only by the termination flow
 
+    def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
+        """Provision by cloning the template (tenants.provisioning.clone_template_schema) when
+        settings ask for it; otherwise django-tenants' own path (CREATE SCHEMA + migrate)."""
+        from django.db import connection
+        from django_tenants.postgresql_backend.base import _check_schema_name
+        from django_tenants.utils import schema_exists
+
+        from tenants.provisioning import clone_template_schema
+
+        template = settings.TENANT_BASE_SCHEMA
+        if not (sync_schema and settings.TENANT_CREATION_FAKES_MIGRATIONS and schema_exists(template)):
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        _check_schema_name(self.schema_name)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        connection.set_schema_to_public()
+        clone_template_schema(template=template, new=self.schema_name)
+        connection.set_schema_to_public()
+        return True
+
     class Meta:
         verbose_name = _("enterprise")
         verbose_name_plural = _("enterprises")

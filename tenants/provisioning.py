@@ -9,6 +9,7 @@ kind and definition, and renamed. tests/tenants/test_provisioning.py compares th
 from __future__ import annotations
 
 from django.db import connection
+from django_tenants.clone import CloneSchema
 
 _CONSTRAINT_PAIRS = """
     SELECT rel.relname, clone.conname, tmpl.conname
@@ -53,3 +54,23 @@ def clone_names_align(*, template: str, clone: str) -> int:
             cursor.execute(f'ALTER INDEX "{clone}"."{current}" RENAME TO "{wanted}"')
             renamed += 1
     return renamed
+
+
+_clone_function_installed: set[str] = set()
+
+
+def clone_template_schema(*, template: str, new: str) -> None:
+    """Create schema `new` as a copy of `template`, tables, data (the migration records) and all,
+    with the template's constraint and index names (TEN-3).
+
+    django-tenants would re-install its PL/pgSQL `clone_schema` function on every call and then
+    run a fake `migrate` that changes nothing (the records are copied with the data, and
+    `template_schema_check` has made sure the template is current); both cost more than the
+    copy of a small schema, so the function is installed once per process and database."""
+    database = str(connection.settings_dict["NAME"])
+    with connection.cursor() as cursor:
+        if database not in _clone_function_installed:
+            CloneSchema()._create_clone_schema_function()
+            _clone_function_installed.add(database)
+        cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [template, new])
+    clone_names_align(template=template, clone=new)

@@ -16,7 +16,6 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.models import User
 from tenants.context import use_public_schema
 from tenants.models import Domain, Enterprise
-from tenants.provisioning import clone_names_align
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -109,9 +108,7 @@ def enterprise_create(
             creator_email=creator.email,
             state_changed_at=timezone.now(),
         )
-        enterprise.save(verbosity=0)
-        if settings.TENANT_CREATION_FAKES_MIGRATIONS:
-            clone_names_align(template=settings.TENANT_BASE_SCHEMA, clone=enterprise.schema_name)
+        enterprise.save(verbosity=0)  # creates the schema: Enterprise.create_schema
         Domain.objects.create(domain=host, tenant=enterprise, is_primary=True)
         membership_create(
             enterprise=enterprise, account=owner, role="owner", display_name=creator.name or owner.display_name
