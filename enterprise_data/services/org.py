@@ -126,6 +126,26 @@ def rank_create(*, enterprise: Enterprise, actor: Membership | None, name: str, 
     return rank
 
 
+def _check_grantor(*, actor: Membership | None, admin: Membership, department: Department,
+                   categories: list[str]) -> None:
+    """Least privilege (ENT-8): an administrator grants only what they hold themselves over that
+    department, and never to themselves. `actor=None` is the platform itself (demo, tests)."""
+    from enterprise_data.scopes import admin_scope_for
+
+    if actor is None:
+        return
+    if actor.pk == admin.pk:
+        raise ValidationError({"admin": _("Administrators cannot change their own scope.")})
+    scope = admin_scope_for(actor)
+    if scope is None or actor.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+        raise ValidationError({"admin": _("Only owners and full administrators grant scopes.")})
+    lacking = [c for c in categories if c not in scope.whole
+               and not any(department.path.startswith(p) for p in scope.paths.get(c, ()))]
+    if lacking:
+        raise ValidationError({"categories": _("You can only grant categories you hold over this department: "
+                                               "%(categories)s.") % {"categories": ", ".join(sorted(lacking))}})
+
+
 def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
                 categories: list[str]) -> None:
     """Give `admin` the categories over `department`'s subtree (django-guardian object
@@ -135,6 +155,8 @@ def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Memb
         raise ValidationError({"categories": _("Choose at least one known data category.")})
     if admin.account_id is None or not admin.is_active:
         raise ValidationError({"admin": _("Only an active member can be given an administrator scope.")})
+    with enterprise_schema(enterprise):
+        _check_grantor(actor=actor, admin=admin, department=department, categories=categories)
     with enterprise_schema(enterprise), transaction.atomic():
         held = set(get_perms(admin.account, department))
         missing = sorted(c for c in set(categories) if scope_permission(c) not in held)

@@ -278,3 +278,26 @@ def test_scope_grant_makes_a_scoped_admin(world, client_for):
     # console form too
     assert client.post(f"/console/members/{erin.pk}/scopes/", {
         "department": world.engineering.pk, "categories": ["attendance"]}).status_code == 302
+
+
+def test_admins_grant_only_what_they_hold_and_never_to_themselves(world, client_for):
+    """Least privilege (ENT-8): Amy (full admin without health) cannot hand out health, not
+    even to herself; the owner can."""
+    erin = world.membership(world.acme, world.erin)
+    amy = world.membership(world.acme, world.amy)
+    amy_client = client_for("acme", world.amy)
+    before = ledger_count(world.acme)
+    for target in (erin, amy):
+        response = amy_client.post(f"/api/v1/members/{target.pk}/scopes/",
+                                   {"department": world.engineering.pk, "categories": ["health"]},
+                                   content_type="application/json")
+        assert response.status_code == 400
+    assert "categories" in amy_client.post(f"/api/v1/members/{erin.pk}/scopes/", {
+        "department": world.engineering.pk, "categories": ["health"]}, content_type="application/json").json()
+    assert ledger_count(world.acme) == before
+    assert amy_client.post(f"/api/v1/members/{erin.pk}/scopes/", {"department": world.engineering.pk,
+                                                                   "categories": ["directory"]},
+                           content_type="application/json").status_code == 204
+    assert client_for("acme", world.alice).post(f"/api/v1/members/{erin.pk}/scopes/", {
+        "department": world.engineering.pk, "categories": ["health"]},
+        content_type="application/json").status_code == 204
