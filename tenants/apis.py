@@ -4,15 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from enterprise_data.categories import ANY_CATEGORY
 from enterprise_data.models import Membership
 from enterprise_data.scopes import AdminScope, admin_scope_for
 from tenants.models import Enterprise
+
+
+def service_errors(error: DjangoValidationError) -> ValidationError:
+    """A service's ValidationError as DRF's 400 with field errors (SEC-3): `raise
+    service_errors(error) from error`. Errors not tied to a field go under `non_field_errors`."""
+    if hasattr(error, "error_dict"):
+        return ValidationError(error.message_dict)
+    return ValidationError({"non_field_errors": error.messages})
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: a Django ValidationError that reaches an API view
+    unhandled is bad input, answered 400 with field errors, never a 500."""
+    if isinstance(exc, DjangoValidationError):
+        exc = service_errors(exc)
+    return drf_exception_handler(exc, context)
 
 
 class IsEnterpriseMember(BasePermission):

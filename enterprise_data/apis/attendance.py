@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -34,14 +34,7 @@ from enterprise_data.services.attendance import (
     geofence_delete,
     geofence_update,
 )
-from tenants.apis import EnterpriseApiView
-
-
-def _field_errors(error: DjangoValidationError) -> ValidationError:
-    """A service's ValidationError as DRF's 400 with field errors."""
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
+from tenants.apis import EnterpriseApiView, service_errors
 
 
 @extend_schema_field({"type": "string", "pattern": "^(in|out)$", "description": "`in` or `out`."})
@@ -101,7 +94,7 @@ class AttendanceClockApi(EnterpriseApiView):
             event = attendance_clock(enterprise=self.enterprise, membership=self.membership,
                                      **serializer.validated_data)
         except DjangoValidationError as error:
-            raise _field_errors(error) from error
+            raise service_errors(error) from error
         return Response(self.OutputSerializer(event).data, status=status.HTTP_201_CREATED)
 
 
@@ -203,7 +196,7 @@ class GeofenceListApi(_GeofenceAdminApi):
         try:
             geofence = geofence_create(enterprise=self.enterprise, actor=self.membership, **serializer.validated_data)
         except DjangoValidationError as error:
-            raise _field_errors(error) from error
+            raise service_errors(error) from error
         return Response(GeofenceOutputSerializer(geofence).data, status=status.HTTP_201_CREATED)
 
 
@@ -222,7 +215,7 @@ class GeofenceDetailApi(_GeofenceAdminApi):
             geofence = geofence_update(enterprise=self.enterprise, actor=self.membership, geofence=geofence,
                                        **serializer.validated_data)
         except DjangoValidationError as error:
-            raise _field_errors(error) from error
+            raise service_errors(error) from error
         return Response(GeofenceOutputSerializer(geofence).data)
 
     @extend_schema(responses={204: None})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, NoReturn
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from enterprise_data.services.biometrics import (
     template_enroll,
     template_revoke,
 )
-from tenants.apis import EnterpriseApiView
+from tenants.apis import EnterpriseApiView, service_errors
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -67,10 +67,6 @@ class BiometricModalityField(NamedChoiceField):
     enum_name = "BiometricModalityEnum"
     enum_choices = BiometricTemplate.Modality.choices
 
-
-def raise_field_errors(error: DjangoValidationError) -> NoReturn:
-    """A service's ValidationError as DRF's 400 with field errors."""
-    raise ValidationError(error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages})
 
 
 class DeviceOutputSerializer(serializers.Serializer):
@@ -120,7 +116,7 @@ class DeviceListApi(EnterpriseApiView):
             device, key = device_register(enterprise=self.enterprise, actor=self.membership,
                                           **serializer.validated_data)
         except DjangoValidationError as error:
-            raise_field_errors(error)
+            raise service_errors(error) from error
         data = dict(DeviceOutputSerializer(device).data, key=key)
         response = Response(data, status=status.HTTP_201_CREATED)
         response["Cache-Control"] = "no-store"
@@ -167,7 +163,7 @@ class MemberBiometricsApi(EnterpriseApiView):
             record = template_enroll(enterprise=self.enterprise, actor=self.membership, membership=member,
                                      modality=data["modality"], purpose=data["purpose"], template=template)
         except DjangoValidationError as error:
-            raise_field_errors(error)
+            raise service_errors(error) from error
         return Response(EnrolmentOutputSerializer(record).data, status=status.HTTP_201_CREATED)
 
 

@@ -13,9 +13,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from enterprise_data.apis.health import field_errors
 from enterprise_data.services.contacts import MAX_HASHES, contacts_match, contacts_salt_get
-from tenants.apis import EnterpriseApiView
+from tenants.apis import EnterpriseApiView, service_errors
 
 
 class ContactSaltApi(EnterpriseApiView):
@@ -54,5 +53,5 @@ class ContactMatchApi(EnterpriseApiView):
         try:
             matches = contacts_match(enterprise=self.enterprise, hashes=serializer.validated_data["hashes"])
         except DjangoValidationError as error:
-            raise field_errors(error) from None
+            raise service_errors(error) from None
         return Response(self.OutputSerializer({"matches": matches}).data)

@@ -32,12 +32,7 @@ from enterprise_data.services.org import (
     scope_grant,
     scope_revoke,
 )
-from tenants.apis import EnterpriseApiView
-
-
-def service_errors(error: DjangoValidationError) -> ValidationError:
-    """A service's field errors as a 400 response body."""
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
+from tenants.apis import EnterpriseApiView, service_errors
 
 
 class Pagination(PageNumberPagination):

@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
@@ -32,14 +31,7 @@ from enterprise_data.services.health import (
     health_report_reveal,
     health_report_submit,
 )
-from tenants.apis import EnterpriseApiView, IsEnterpriseMember
-
-
-def field_errors(error: DjangoValidationError) -> ApiValidationError:
-    """A service's ValidationError as DRF's 400 with field errors (SEC-3)."""
-    if hasattr(error, "error_dict"):
-        return ApiValidationError(error.message_dict)
-    return ApiValidationError({"non_field_errors": error.messages})
+from tenants.apis import EnterpriseApiView, IsEnterpriseMember, service_errors
 
 
 class DetailsGone(APIException):
@@ -117,7 +109,7 @@ class HealthReportsApi(EnterpriseApiView):
         try:
             report = health_report_submit(enterprise=self.enterprise, membership=self.membership, **data)
         except DjangoValidationError as error:
-            raise field_errors(error) from None
+            raise service_errors(error) from None
         output = {"id": report.pk, "date": report.date, "city": report.city, "unwell": report.unwell,
                   **{name: data.get(name, "").strip() for name in DETAIL_NAMES}}
         return Response(self.OwnOutputSerializer(output).data)

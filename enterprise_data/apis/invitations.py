@@ -24,12 +24,7 @@ from enterprise_data.services.invitations import (
     invitation_link_url,
     invitation_revoke,
 )
-from tenants.apis import EnterpriseApiView
-
-
-def service_errors(error: DjangoValidationError) -> ValidationError:
-    """A service's field errors as a 400 response body."""
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
+from tenants.apis import EnterpriseApiView, service_errors
 
 
 class InvitationOutputSerializer(serializers.Serializer):

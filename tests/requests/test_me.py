@@ -51,3 +51,17 @@ def test_api_docs_page_uses_local_assets(client_for):
     assert response.status_code == 200
     assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in response.content
     assert b"cdn.jsdelivr" not in response.content
+
+
+def test_an_unhandled_service_validation_error_is_a_400_not_a_500():
+    """The API's exception handler: bad input found by a service is a 400 with field errors."""
+    from django.core.exceptions import ValidationError
+    from rest_framework.exceptions import ValidationError as ApiValidationError
+
+    from tenants.apis import exception_handler, service_errors
+
+    response = exception_handler(ValidationError({"mobile": ["Enter a valid mobile number."]}), {})
+    assert (response.status_code, response.data) == (400, {"mobile": ["Enter a valid mobile number."]})
+    response = exception_handler(ValidationError("Not allowed now."), {})
+    assert (response.status_code, response.data) == (400, {"non_field_errors": ["Not allowed now."]})
+    assert isinstance(service_errors(ValidationError({"a": ["b"]})), ApiValidationError)
