@@ -332,12 +332,16 @@ class NameInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
 
 
-class PositionListApi(OrgWriteMixin, EnterpriseApiView):
+class NamedListApi(OrgWriteMixin, EnterpriseApiView):
+    """Positions and ranks: flat lists of names (ENT-1)."""
+
     category = Category.DIRECTORY
+    model: Any
+    create: Any
 
     @extend_schema(responses=NamedSerializer(many=True))
     def get(self, request: Any) -> Response:
-        return Response([{"id": p.pk, "name": p.name} for p in Position.objects.all()])
+        return Response([{"id": item.pk, "name": item.name} for item in self.model.objects.all()])
 
     @extend_schema(request=NameInputSerializer, responses={201: NamedSerializer})
     def post(self, request: Any) -> Response:
@@ -345,28 +349,18 @@ class PositionListApi(OrgWriteMixin, EnterpriseApiView):
         serializer = NameInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            position = position_create(enterprise=self.enterprise, actor=self.membership,
-                                       name=serializer.validated_data["name"])
+            item = type(self).create(enterprise=self.enterprise, actor=self.membership,
+                                     name=serializer.validated_data["name"])
         except DjangoValidationError as error:
             raise service_errors(error) from error
-        return Response({"id": position.pk, "name": position.name}, status=status.HTTP_201_CREATED)
+        return Response({"id": item.pk, "name": item.name}, status=status.HTTP_201_CREATED)
 
 
-class RankListApi(OrgWriteMixin, EnterpriseApiView):
-    category = Category.DIRECTORY
+class PositionListApi(NamedListApi):
+    model = Position
+    create = staticmethod(position_create)
 
-    @extend_schema(responses=NamedSerializer(many=True))
-    def get(self, request: Any) -> Response:
-        return Response([{"id": r.pk, "name": r.name} for r in Rank.objects.all()])
 
-    @extend_schema(request=NameInputSerializer, responses={201: NamedSerializer})
-    def post(self, request: Any) -> Response:
-        self.check_org_manager()
-        serializer = NameInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            rank = rank_create(enterprise=self.enterprise, actor=self.membership,
-                               name=serializer.validated_data["name"])
-        except DjangoValidationError as error:
-            raise service_errors(error) from error
-        return Response({"id": rank.pk, "name": rank.name}, status=status.HTTP_201_CREATED)
+class RankListApi(NamedListApi):
+    model = Rank
+    create = staticmethod(rank_create)
