@@ -41,6 +41,8 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI assets served locally (no CDN)
     "django_htmx",
     "phonenumber_field",
+    # platform policy, device permissions, guardian consent, inbox (public models of a split app)
+    "consent",
 ]
 TENANT_APPS = [
     "enterprise_data",
@@ -62,7 +64,16 @@ ROOT_URLCONF = "config.urls_tenants"
 # migrated. It has no Enterprise row, so `migrate` alone never touches it.
 TENANT_BASE_SCHEMA = "enterprise_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DATABASE_ROUTERS = ("config.routers.PortalRouter",)
+TENANT_SYNC_ROUTER = "config.routers.PortalRouter"
+# Apps in both SHARED_APPS and TENANT_APPS: which of their models live in the public schema
+# (the rest live in enterprise schemas). config/routers.py.
+SPLIT_APP_PUBLIC_MODELS = {
+    "consent": {
+        "policyversion", "policyacceptance", "policynoticedismissal", "devicepermission",
+        "devicepermissionevent", "guardianconsent", "notification",
+    },
+}
 # Set search_path once per schema switch instead of before every query.
 TENANT_LIMIT_SET_CALLS = True
 # Hosts served by the public schema (landing page, sign-up, /account/, operators' /admin/).

@@ -1,0 +1,150 @@
+"""Platform-level consent data, in the public schema (CON-1, CON-2, CON-5, ACC-4, SEC-5 inbox)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PolicyVersion(models.Model):
+    """A version of the platform privacy policy (CON-1). Published versions are immutable and stay
+    readable at /policy/<version>/; publishing is a service (consent.services.policy), not a save."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    class Level(models.TextChoices):
+        MINOR = "minor", _("Minor change")
+        MAJOR = "major", _("Major change")
+
+    class MajorKind(models.TextChoices):
+        PURPOSE = "purpose", _("Purpose, categories or use of personal data")
+        OWNERSHIP = "ownership", _("Ownership of the platform")
+        RECIPIENTS = "recipients", _("Recipients of personal data")
+        RIGHTS = "rights", _("Users' rights and how to exercise them")
+        CONTACT = "contact", _("Responsible contact")
+        RISK = "risk", _("High-risk impact assessment")
+
+    version = models.CharField(_("version"), max_length=32, unique=True)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    title_zh = models.CharField(_("title (Simplified Chinese)"), max_length=200)
+    body_en = models.TextField(_("text (English)"))
+    body_zh = models.TextField(_("text (Simplified Chinese)"))
+    level = models.CharField(_("change"), max_length=8, choices=Level.choices, default=Level.MINOR)
+    major_kinds = models.JSONField(_("kinds of major change"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    effective_at = models.DateTimeField(_("effective from"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("privacy policy version")
+        verbose_name_plural = _("privacy policy versions")
+        ordering = ["-effective_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class PolicyAcceptance(models.Model):
+    """An account accepted a policy version (CON-1): when, through which channel, from where."""
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web")
+        API = "api", _("API")
+        APP = "app", _("App")
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acceptances")
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField()
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "version"], name="policy_accepted_once")]
+        ordering = ["-accepted_at"]
+
+
+class PolicyNoticeDismissal(models.Model):
+    """An account dismissed the notice of a minor version (CON-2)."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+")
+    dismissed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "version"], name="policy_notice_dismissed_once")]
+
+
+class DevicePermission(models.Model):
+    """An account's current device permission (CON-5); off unless a grant is recorded. The history
+    of grants and revocations is DevicePermissionEvent."""
+
+    class Kind(models.TextChoices):
+        CAMERA = "camera", _("Camera")
+        MICROPHONE = "microphone", _("Microphone")
+        CALENDAR = "calendar", _("Calendar")
+        CONTACTS = "contacts", _("Contacts")
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="device_permissions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    granted = models.BooleanField(default=False)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "kind"], name="device_permission_one_per_kind")]
+
+
+class DevicePermissionEvent(models.Model):
+    class Action(models.TextChoices):
+        GRANT = "grant", _("Granted")
+        REVOKE = "revoke", _("Revoked")
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=DevicePermission.Kind.choices)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    channel = models.CharField(max_length=8, choices=PolicyAcceptance.Channel.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+
+class GuardianConsent(models.Model):
+    """A guardian's consent for an account under 14 (ACC-4), needed before any enterprise may
+    process the account's data."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian_consents")
+    guardian_name = models.CharField(_("guardian's name"), max_length=100)
+    relation = models.CharField(_("relation"), max_length=50)
+    contact = models.CharField(_("guardian's contact"), max_length=100)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+
+class Notification(models.Model):
+    """The in-app inbox (SEC-5 will add SMS/email delivery): one message to one account."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    enterprise_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.title
