@@ -13,6 +13,7 @@ urlpatterns = [
     path("signup/", account_views.SignupStartView.as_view(), name="signup"),
     path("signup/verify/", account_views.SignupVerifyView.as_view(), name="signup_verify"),
     path("", include("accounts.urls_account")),  # /account/…, /invitations/<slug>/<token>/
+    path("", include("consent.urls_permissions")),  # /account/permissions/ (CON-5)
     path("enterprises/new/", tenant_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
+from consent import urls_permissions as consent_permissions
 from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger
 from requests import apis as self_service_apis
 from requests import views as self_service_views
@@ -19,6 +20,7 @@ def collect(kind: str) -> list:
 
 api_v1 = [
     path("me/", self_service_apis.MeApi.as_view(), name="api_me"),
+    *consent_permissions.api_patterns,  # /api/v1/me/permissions/ (CON-5)
     *collect("api_patterns"),
 ]
 

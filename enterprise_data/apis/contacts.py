@@ -11,8 +11,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from consent.services.permissions import DevicePermissionRequired
 from enterprise_data.services.contacts import MAX_HASHES, contacts_match, contacts_salt_get
 from tenants.apis import EnterpriseApiView, service_errors
 
@@ -34,7 +36,8 @@ class ContactSaltApi(EnterpriseApiView):
 
 
 class ContactMatchApi(EnterpriseApiView):
-    """Which of the given digests belong to active members of this enterprise."""
+    """Which of the given digests belong to active members of this enterprise. Needs the account's
+    `contacts` device permission (CON-5): otherwise 403 with code "device_permission_required"."""
 
     class InputSerializer(serializers.Serializer):
         hashes = serializers.ListField(
@@ -51,7 +54,11 @@ class ContactMatchApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            matches = contacts_match(enterprise=self.enterprise, hashes=serializer.validated_data["hashes"])
+            matches = contacts_match(enterprise=self.enterprise, account=request.user,
+                                     hashes=serializer.validated_data["hashes"])
         except DjangoValidationError as error:
             raise service_errors(error) from None
+        except DevicePermissionRequired as refused:
+            # CON-5: 403 with a stable machine-readable code and the permission to ask for.
+            raise PermissionDenied({"detail": refused.message, "code": refused.code, "kind": refused.kind}) from None
         return Response(self.OutputSerializer({"matches": matches}).data)

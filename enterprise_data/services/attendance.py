@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member
 from enterprise_data.models import (
@@ -255,6 +256,7 @@ def attendance_clock(
     Raises ValidationError with field errors (nothing written) for bad input: latitude outside
     -90..90, longitude outside -180..180, negative accuracy, unknown kind/source, an app event
     without coordinates, a Wi-Fi event without a BSSID, a device event without a device."""
+    require_processable(membership.account if membership.account_id else None)  # ACC-4
     errors: dict[str, list[str]] = {}
     if kind not in ClockEvent.Kind.values:
         errors["kind"] = [_("Choose clock in or clock out.")]

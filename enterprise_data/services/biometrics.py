@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import encrypt_for_member
 from enterprise_data.models import BiometricTemplate, Device, Membership, TemplateChange
@@ -139,6 +140,7 @@ def template_enroll(*, enterprise: Enterprise, actor: Membership | None, members
                     purpose: str, template: bytes) -> BiometricTemplate:
     """Enrol a template for `membership` and `purpose` (ENT-6): encrypted with the member's data
     key, announced to the purpose's devices in the same transaction, recorded in the ledger."""
+    require_processable(membership.account if membership.account_id else None)  # ACC-4
     errors: dict[str, str] = {}
     if modality not in BiometricTemplate.Modality.values:
         errors["modality"] = _("Choose a known modality.")

@@ -17,6 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from consent.models.platform import DevicePermission
+from consent.services.permissions import device_permission_require
 from enterprise_data.models import EnterpriseSettings, Membership
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -62,10 +65,15 @@ def _clean_hashes(hashes: object) -> list[str]:
     return list(hashes)
 
 
-def contacts_match(*, enterprise: Enterprise, hashes: list[str]) -> list[str]:
+def contacts_match(*, enterprise: Enterprise, account: User, hashes: list[str]) -> list[str]:
     """The subset of `hashes` (in the order given, without repeats) that equal the digest of an
     active member's mobile number. At most MAX_HASHES digests of 64 lower-case hex characters,
-    or a ValidationError with field errors. One query for the salt, one for the mobiles."""
+    or a ValidationError with field errors. One query for the salt, one for the mobiles.
+
+    The asking `account` must have granted the `contacts` device permission (CON-5), checked on
+    every call (one query) so that a revocation takes effect at once: else
+    DevicePermissionRequired (code "device_permission_required")."""
+    device_permission_require(account=account, kind=DevicePermission.Kind.CONTACTS)
     wanted = _clean_hashes(hashes)
     if not wanted:
         return []

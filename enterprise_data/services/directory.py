@@ -20,6 +20,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from accounts.masking import mask_email, mask_id_number, mask_mobile, mask_phone
 from accounts.validators import normalize_mobile
+from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import decrypt_for_member, encrypt_for_member
 from enterprise_data.models import Department, Membership, Position, Rank
@@ -209,6 +210,8 @@ def _apply(enterprise: Enterprise, membership: Membership, clean: dict[str, Any]
 def member_card_update(*, enterprise: Enterprise, actor: Membership | None, membership: Membership,
                        data: dict[str, Any], purpose: str = "") -> list[str]:
     """Change a card; returns the changed field names. No change, no ledger entry."""
+    if data.get(ID_NUMBER_FIELD) and membership.account_id:
+        require_processable(membership.account)  # ACC-4
     with enterprise_schema(enterprise):
         clean = _clean_card(data)
         if clean.get("mobile") and Membership.objects.filter(

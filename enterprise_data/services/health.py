@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import decrypt_for_member, encrypt_for_member
 from enterprise_data.models import HealthReport, Membership
@@ -96,6 +97,7 @@ def health_report_submit(
     """The member's report for `date` (default today): one per member per day, so a second
     submission the same day replaces the first (upsert). Field errors as ValidationError, nothing
     written. The member's own action: no ledger entry."""
+    require_processable(membership.account if membership.account_id else None)  # ACC-4
     date = date or timezone.localdate()
     city, details = _clean(
         membership=membership, date=date, city=city, unwell=bool(unwell), symptoms=symptoms,

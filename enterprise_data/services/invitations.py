@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.sms import get_sms_sender
 from accounts.validators import normalize_mobile
+from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.models import Invitation, Membership
 from enterprise_data.services.ledger import Action, ledger_record
@@ -274,6 +275,7 @@ def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account
     number, the enterprise is not active, or the account is already a member. An account that
     left the enterprise earlier gets its old membership back (one card per account); the new
     card then leaves the directory."""
+    require_processable(account)  # ACC-4
     if enterprise.state != Enterprise.State.ACTIVE:
         raise ValidationError({"invitation": _("This enterprise is not available.")}, code="unavailable")
     now = timezone.now()

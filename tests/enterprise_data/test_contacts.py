@@ -12,12 +12,27 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from accounts.models import User
+from consent.services.permissions import device_permission_set
 from enterprise_data.models import EnterpriseSettings, LedgerEntry, Membership
 from enterprise_data.services.contacts import contact_hash, contacts_match, contacts_salt_get
 from tenants.context import enterprise_schema
 
 SALT = "/api/v1/contacts/salt/"
 MATCH = "/api/v1/contacts/match/"
+
+
+@pytest.fixture(autouse=True)
+def contacts_permission_granted(world):
+    """Contact matching needs the `contacts` device permission (CON-5): every persona grants it
+    here; tests/consent/test_permissions.py covers the refusal."""
+    for account in User.objects.all():
+        device_permission_set(account=account, kind="contacts", granted=True, channel="app")
+
+
+def match(world, *, hashes):
+    """Bob (who granted the contacts permission) asks acme."""
+    return contacts_match(enterprise=world.acme, account=world.bob, hashes=hashes)
 
 
 def client_digest(salt: str, e164: str) -> str:
@@ -69,7 +84,7 @@ def test_the_documented_python_example_matches_the_server(world):
                                     for m in ("+8613800138000", "+8613900000003")]
     salt = contacts_salt_get(enterprise=world.acme)
     bob = namespace["contact_digest"](salt, "+8613900000003")
-    assert contacts_match(enterprise=world.acme, hashes=[bob, namespace["contact_digest"](salt, "+8613800138000")]) \
+    assert match(world, hashes=[bob, namespace["contact_digest"](salt, "+8613800138000")]) \
         == [bob]
 
 
@@ -77,13 +92,13 @@ def test_match_answers_only_active_members_of_this_enterprise(world):
     salt = contacts_salt_get(enterprise=world.acme)
     bob, erin, gus, stranger = (client_digest(salt, m) for m in (
         "+8613900000003", "+8613900000005", "+8613900000012", "+8613800009999"))
-    assert contacts_match(enterprise=world.acme, hashes=[stranger, erin, gus, bob, erin]) == [erin, bob]
+    assert match(world, hashes=[stranger, erin, gus, bob, erin]) == [erin, bob]
     with enterprise_schema(world.acme):
         Membership.objects.filter(account=world.erin).update(status=Membership.Status.LEFT)
-    assert contacts_match(enterprise=world.acme, hashes=[erin, bob]) == [bob]
+    assert match(world, hashes=[erin, bob]) == [bob]
     # a digest under another enterprise's salt matches nothing here
     globex_salt = contacts_salt_get(enterprise=world.globex)
-    assert contacts_match(enterprise=world.acme, hashes=[client_digest(globex_salt, "+8613900000003")]) == []
+    assert match(world, hashes=[client_digest(globex_salt, "+8613900000003")]) == []
 
 
 @pytest.mark.parametrize("hashes", [
@@ -97,7 +112,7 @@ def test_match_answers_only_active_members_of_this_enterprise(world):
 ])
 def test_service_refuses_bad_input_with_field_errors(world, hashes):
     with pytest.raises(ValidationError) as caught:
-        contacts_match(enterprise=world.acme, hashes=hashes)
+        match(world, hashes=hashes)
     assert "hashes" in caught.value.message_dict
 
 
@@ -192,8 +207,9 @@ def test_match_runs_a_constant_number_of_queries(world, client_for, django_asser
     salt = client.get(SALT).json()["salt"]
     hashes = [client_digest(salt, f"+86138000{i:05d}") for i in range(n)]
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
-    # 6 membership, 7 the salt, 8 active members' mobile numbers
-    with django_assert_num_queries(8):
+    # 6 membership, 7 the contacts device permission (CON-5), 8 the salt,
+    # 9 active members' mobile numbers
+    with django_assert_num_queries(9):
         assert client.post(MATCH, {"hashes": hashes}, content_type="application/json").json() == {"matches": []}
 
 

@@ -1,0 +1,1 @@
+"""Services of the consent app (SPEC §5, ACC-4)."""
