@@ -65,6 +65,10 @@ class SignupVerifyForm(forms.Form):
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password_again = forms.CharField(label=_("Password again"), widget=forms.PasswordInput(
         attrs={"autocomplete": "new-password"}))
+    accept_policy = forms.BooleanField(
+        label=_("I have read and accept the privacy policy"), required=True,
+        error_messages={"required": _("Accept the privacy policy to create an account.")},
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

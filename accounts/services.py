@@ -88,8 +88,17 @@ def sms_code_verify(*, mobile: str, purpose: str, code: str) -> None:
     SmsCode.objects.filter(pk=sms_code.pk).update(consumed_at=now)
 
 
-def account_register(*, mobile: str, code: str, password: str, nickname: str = "") -> User:
-    """Create an account once its mobile number is confirmed by an SMS code (ACC-1)."""
+def account_register(*, mobile: str, code: str, password: str, nickname: str = "", policy_accepted: bool,
+                     ip: str | None = None, channel: str = "web") -> User:
+    """Create an account once its mobile number is confirmed by an SMS code (ACC-1).
+
+    The person must accept the privacy policy in force (CON-1): without `policy_accepted` nothing
+    is written (field error on `accept_policy`); with it, the acceptance of the current version
+    (channel, IP) is recorded in the same transaction as the account. Before the first version
+    is published there is nothing to record."""
+    if not policy_accepted:
+        raise ValidationError({"accept_policy": _("Accept the privacy policy to create an account.")},
+                              code="policy_not_accepted")
     mobile = normalize_mobile(mobile)
     if User.objects.filter(mobile=mobile).exists():
         raise ValidationError({"mobile": _("An account with this mobile number already exists. Sign in instead.")},
@@ -99,5 +108,11 @@ def account_register(*, mobile: str, code: str, password: str, nickname: str = "
     except ValidationError as error:
         raise ValidationError({"password": error.messages}, code="weak_password") from error
     sms_code_verify(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, code=code)
+    from consent.services.policy import policy_accept, policy_current
+
     with transaction.atomic():
-        return User.objects.create_user(mobile, password, nickname=nickname.strip())
+        user = User.objects.create_user(mobile, password, nickname=nickname.strip())
+        current = policy_current()
+        if current is not None:
+            policy_accept(account=user, version=current, channel=channel, ip=ip)
+        return user

@@ -54,7 +54,8 @@ class SignupStartView(FormView):
 
 
 class SignupVerifyView(FormView):
-    """Step 2: the code, a nickname and a password; the account is created and signed in."""
+    """Step 2: the code, a nickname, a password and accepting the privacy policy in force (CON-1);
+    the account is created (with the acceptance) and signed in."""
 
     template_name = "accounts/signup_verify.html"
     form_class = SignupVerifyForm
@@ -66,13 +67,16 @@ class SignupVerifyView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(mobile=self.mobile, **kwargs)
+        from consent.services.policy import policy_current
+
+        return super().get_context_data(mobile=self.mobile, policy=policy_current(), **kwargs)
 
     def form_valid(self, form: SignupVerifyForm) -> HttpResponse:
         data = form.cleaned_data
         try:
             user = account_register(
-                mobile=self.mobile, code=data["code"], password=data["password"], nickname=data["nickname"]
+                mobile=self.mobile, code=data["code"], password=data["password"], nickname=data["nickname"],
+                policy_accepted=data["accept_policy"], ip=self.request.META.get("REMOTE_ADDR"), channel="web",
             )
         except ValidationError as error:
             _apply_errors(form, error)

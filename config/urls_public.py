@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from consent import urls as consent_urls
 from tenants import views as tenant_views
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("signup/verify/", account_views.SignupVerifyView.as_view(), name="signup_verify"),
     path("", include("accounts.urls_account")),  # /account/…, /invitations/<slug>/<token>/
     path("", include("consent.urls_permissions")),  # /account/permissions/ (CON-5)
+    path("", include(consent_urls.public_patterns)),  # /policy/…, /account/inbox/
     path("enterprises/new/", tenant_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

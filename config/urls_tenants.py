@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
+from consent import urls as consent_urls
 from consent import urls_permissions as consent_permissions
 from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger
 from requests import apis as self_service_apis
@@ -31,6 +32,7 @@ urlpatterns = [
     path("me/", self_service_views.MeView.as_view(), name="me"),
     path("me/", include(collect("me_patterns"))),
     path("console/", include(collect("console_patterns"))),
+    path("", include(consent_urls.tenant_patterns)),  # /policy/…, /me/inbox/, /api/v1/me/notifications/…
     path("api/v1/", include(api_v1)),
     path("api/device/v1/", include(collect("device_patterns"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -35,7 +35,8 @@ def test_register_through_the_pages(db):
     code = last_code(NEW_MOBILE)
     response = client.post(
         "/signup/verify/",
-        {"code": code, "nickname": "Newbie", "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42"},
+        {"code": code, "nickname": "Newbie", "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42",
+         "accept_policy": "on"},
     )
     assert response.status_code == 302
     user = User.objects.get(mobile=NEW_MOBILE)
@@ -127,7 +128,7 @@ def test_bad_verify_input_changes_nothing(db):
         ({"code": "12", "password": "", "password_again": ""}, "code"),
     ]
     for data, field in cases:
-        response = client.post("/signup/verify/", data)
+        response = client.post("/signup/verify/", {**data, "accept_policy": "on"})
         assert response.status_code == 200
         assert field in response.context["form"].errors, (data, response.context["form"].errors)
     assert not User.objects.filter(mobile=NEW_MOBILE).exists()
@@ -139,7 +140,8 @@ def test_existing_account_cannot_register_again(world):
     code = last_code("+8613900000003")
     response = client.post(
         "/signup/verify/",
-        {"code": code, "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42"},
+        {"code": code, "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42",
+         "accept_policy": "on"},
     )
     assert response.status_code == 200
     assert "mobile" in str(response.context["form"].errors) or response.context["form"].non_field_errors()

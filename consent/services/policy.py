@@ -1,0 +1,153 @@
+"""The platform privacy policy (CON-1, CON-2): publishing versions, the current version,
+acceptances and the minor-change notice.
+
+A version is written as a draft in the operators' admin; `policy_version_publish` is the only way
+to publish it, after which it never changes (the admin shows it read-only). Publishing puts one
+message in every active account's inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from consent.models import PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
+from consent.services.inbox import notify_many
+
+NOTIFICATION_KIND = "policy"
+TEXT_FIELDS = ("title_en", "title_zh", "body_en", "body_zh")
+_CLOCK_SKEW = timedelta(minutes=1)  # "now" typed in the admin a moment ago is not the past
+
+
+def _publish_errors(version: PolicyVersion, effective_at: datetime, now: datetime) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if version.status != PolicyVersion.Status.DRAFT:
+        errors["status"] = [_("Version %(version)s is already published; published versions never change.")
+                            % {"version": version.version}]
+        return errors
+    for field in TEXT_FIELDS:
+        if not (getattr(version, field) or "").strip():
+            errors[field] = [_("Required in both languages before publishing.")]
+    kinds = list(version.major_kinds or [])
+    valid_kinds = set(PolicyVersion.MajorKind.values)
+    if version.level == PolicyVersion.Level.MAJOR:
+        if not kinds:
+            errors["major_kinds"] = [_("A major version names at least one kind of major change.")]
+        elif not set(kinds) <= valid_kinds or len(set(kinds)) != len(kinds):
+            errors["major_kinds"] = [_("Choose kinds of major change from the list, each once.")]
+    elif version.level == PolicyVersion.Level.MINOR:
+        if kinds:
+            errors["major_kinds"] = [_("A minor version names no kind of major change.")]
+    else:
+        errors["level"] = [_("Choose minor or major.")]
+    if effective_at < now - _CLOCK_SKEW:
+        errors["effective_at"] = [_("The effective date cannot be in the past.")]
+    else:
+        latest = (PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED)
+                  .order_by("-effective_at").values_list("effective_at", flat=True).first())
+        if latest is not None and effective_at < latest:
+            errors["effective_at"] = [_("A version cannot take effect before a version already published.")]
+    return errors
+
+
+def policy_version_publish(*, version: PolicyVersion, effective_at: datetime | None = None,
+                           actor: User | None) -> PolicyVersion:
+    """Publish a draft (CON-1): effective now, or at a future `effective_at`.
+
+    Refused with field errors, and nothing changed, when the version is already published, a title
+    or text is missing in either language, a major version names no kind of change (or a minor
+    one names any), or the date is in the past or before an already published version's. On
+    success every active account gets one inbox message (CON-2), in the same transaction.
+    `actor` is the operator (the Django admin's LogEntry records who did it)."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = PolicyVersion.objects.select_for_update().filter(pk=version.pk).first()
+        if locked is None:
+            raise ValidationError({"version": [_("This version no longer exists.")]}, code="missing")
+        when = effective_at or now
+        errors = _publish_errors(locked, when, now)
+        if errors:
+            raise ValidationError(errors, code="invalid")
+        locked.status = PolicyVersion.Status.PUBLISHED
+        locked.effective_at = when
+        locked.published_at = now
+        locked.save(update_fields=["status", "effective_at", "published_at"])
+        _notify_everyone(locked)
+    version.status, version.effective_at, version.published_at = locked.status, when, now
+    return locked
+
+
+def _notify_everyone(version: PolicyVersion) -> int:
+    if version.level == PolicyVersion.Level.MAJOR:
+        title = _("Privacy policy %(version)s: major change — please read and accept it") % {
+            "version": version.version}
+        body = _("A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a major "
+                 "change: you will be asked to accept it before continuing.")
+    else:
+        title = _("Privacy policy %(version)s: minor change") % {"version": version.version}
+        body = _("A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a minor "
+                 "change.")
+    body = body % {"version": version.version, "date": timezone.localtime(version.effective_at).strftime("%Y-%m-%d")}
+    account_ids = User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
+    return notify_many(account_ids=account_ids.iterator(chunk_size=2000), kind=NOTIFICATION_KIND, title=title,
+                       body=body, url=f"/policy/{version.version}/")
+
+
+def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:
+    """The version in force at `at` (default now): the published one with the latest
+    effective_at not after it; None before the first publication."""
+    return (PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED, effective_at__lte=at or timezone.now())
+            .order_by("-effective_at", "-id").first())
+
+
+def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: str | None = None) -> PolicyAcceptance:
+    """Record that `account` accepted `version` (CON-1). Idempotent: accepting again returns the
+    first acceptance unchanged. Only published versions can be accepted."""
+    if version.status != PolicyVersion.Status.PUBLISHED:
+        raise ValidationError({"version": [_("Only a published version can be accepted.")]}, code="draft")
+    if channel not in PolicyAcceptance.Channel.values:
+        raise ValidationError({"channel": [_("Unknown channel.")]}, code="invalid")
+    existing = PolicyAcceptance.objects.filter(account=account, version=version).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return PolicyAcceptance.objects.create(account=account, version=version, accepted_at=timezone.now(),
+                                                   channel=channel, ip=ip or None)
+    except IntegrityError:  # a concurrent request recorded it first
+        return PolicyAcceptance.objects.get(account=account, version=version)
+
+
+def policy_notice_dismiss(*, account: User, version: PolicyVersion) -> None:
+    """`account` closed the notice of a minor version (CON-2). Idempotent."""
+    if version.status != PolicyVersion.Status.PUBLISHED:
+        raise ValidationError({"version": [_("Only a published version has a notice.")]}, code="draft")
+    PolicyNoticeDismissal.objects.get_or_create(account=account, version=version,
+                                                defaults={"dismissed_at": timezone.now()})
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    current: PolicyVersion | None
+    accepted: bool
+    needs_reacceptance: bool  # current is major and not accepted: the interstitial (next session) stops the account
+    show_notice: bool  # current is minor, not accepted and its notice not dismissed
+
+
+def policy_status(*, account: User) -> PolicyStatus:
+    """Where `account` stands with the current version (CON-2). At most three queries."""
+    current = policy_current()
+    if current is None:
+        return PolicyStatus(current=None, accepted=False, needs_reacceptance=False, show_notice=False)
+    accepted = PolicyAcceptance.objects.filter(account=account, version=current).exists()
+    if accepted:
+        return PolicyStatus(current=current, accepted=True, needs_reacceptance=False, show_notice=False)
+    if current.level == PolicyVersion.Level.MAJOR:
+        return PolicyStatus(current=current, accepted=False, needs_reacceptance=True, show_notice=False)
+    dismissed = PolicyNoticeDismissal.objects.filter(account=account, version=current).exists()
+    return PolicyStatus(current=current, accepted=False, needs_reacceptance=False, show_notice=not dismissed)
