@@ -74,6 +74,8 @@ class PolicyView(View):
             "title": (shown.title_zh if zh else shown.title_en) if shown else "",
             "body": (shown.body_zh if zh else shown.body_en) if shown else "",
             "is_current": shown is not None and current is not None and shown.pk == current.pk,
+            "superseded": (shown is not None and current is not None and shown.effective_at is not None
+                           and current.effective_at is not None and shown.effective_at < current.effective_at),
             "current": current,
             "acceptance": accepted,
             "versions": policy_versions_published(),

@@ -107,11 +107,17 @@ def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:
 
 def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: str | None = None) -> PolicyAcceptance:
     """Record that `account` accepted `version` (CON-1). Idempotent: accepting again returns the
-    first acceptance unchanged. Only published versions can be accepted."""
+    first acceptance unchanged. Only published versions can be accepted: the one in force or one
+    announced for a later date, never one already replaced."""
     if version.status != PolicyVersion.Status.PUBLISHED:
         raise ValidationError({"version": [_("Only a published version can be accepted.")]}, code="draft")
     if channel not in PolicyAcceptance.Channel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]}, code="invalid")
+    current = policy_current()
+    if (current is not None and current.effective_at is not None and version.effective_at is not None
+            and version.effective_at < current.effective_at):
+        raise ValidationError({"version": [_("Version %(version)s has been replaced; accept the version in force.")
+                                           % {"version": version.version}]}, code="superseded")
     existing = PolicyAcceptance.objects.filter(account=account, version=version).first()
     if existing is not None:
         return existing
@@ -125,8 +131,9 @@ def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: st
 
 def policy_notice_dismiss(*, account: User, version: PolicyVersion) -> None:
     """`account` closed the notice of a minor version (CON-2). Idempotent."""
-    if version.status != PolicyVersion.Status.PUBLISHED:
-        raise ValidationError({"version": [_("Only a published version has a notice.")]}, code="draft")
+    if version.status != PolicyVersion.Status.PUBLISHED or version.level != PolicyVersion.Level.MINOR:
+        raise ValidationError({"version": [_("Only a published minor version has a notice to close.")]},
+                              code="not_minor")
     PolicyNoticeDismissal.objects.get_or_create(account=account, version=version,
                                                 defaults={"dismissed_at": timezone.now()})
 

@@ -202,3 +202,24 @@ def test_status_ignores_a_version_not_yet_in_force(world):
                            effective_at=timezone.now() + timedelta(days=3), actor=None)
     status = policy_status(account=world.bob)
     assert status.current == current and status.accepted and not status.needs_reacceptance
+
+
+def test_a_replaced_version_cannot_be_accepted_but_a_future_one_can(world):
+    old = published("1.0", ago=timedelta(days=10))
+    published("2.0", ago=timedelta(days=1))
+    with pytest.raises(ValidationError) as excinfo:
+        policy_accept(account=world.bob, version=old, channel="web")
+    assert "version" in excinfo.value.message_dict
+    future = draft("3.0")
+    policy_version_publish(version=future, effective_at=timezone.now() + timedelta(days=2), actor=None)
+    assert policy_accept(account=world.bob, version=future, channel="web").version == future
+    assert PolicyAcceptance.objects.filter(account=world.bob).count() == 1
+
+
+def test_only_a_minor_version_has_a_notice_to_dismiss(world):
+    major = published("2.0", level=PolicyVersion.Level.MAJOR, kinds=[Kind.OWNERSHIP])
+    with pytest.raises(ValidationError):
+        policy_notice_dismiss(account=world.bob, version=major)
+    with pytest.raises(ValidationError):
+        policy_notice_dismiss(account=world.bob, version=draft("3.0"))
+    assert not PolicyNoticeDismissal.objects.exists()

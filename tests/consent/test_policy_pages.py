@@ -229,3 +229,23 @@ def test_admin_lists_acceptances_and_notifications_masked_and_read_only(world):
 def test_publishing_without_a_service_call_is_impossible_from_the_add_form(world):
     operator(world).post("/admin/consent/policyversion/add/", {**FORM, "version": "8.0", "status": "published"})
     assert PolicyVersion.objects.get(version="8.0").status == "draft"
+
+
+def test_a_replaced_version_offers_no_acceptance(client_for, versions, world):
+    client = client_for("public", world.bob)
+    response = client.get("/policy/1.0/")
+    assert b"I accept" not in response.content
+    response = client.post("/policy/1.0/", {"action": "accept"}, follow=True)
+    assert b"has been replaced" in response.content
+    assert not PolicyAcceptance.objects.filter(account=world.bob).exists()
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_policy_page_runs_constant_queries(client_for, world, django_assert_num_queries, count):
+    for number in range(count):
+        published(f"0.{number}", ago=timedelta(days=count - number))
+    client = client_for("public", world.bob)
+    # 1 SET search_path public, 2 domain -> tenant, 3 SET search_path public (the public tenant's),
+    # 4 session, 5 account, 6 current version, 7 this account's acceptance of it, 8 published versions
+    with django_assert_num_queries(8):
+        assert client.get("/policy/").status_code == 200
