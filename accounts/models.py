@@ -64,6 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     legal_name_encrypted = models.BinaryField(null=True, blank=True, editable=False)
     id_number_encrypted = models.BinaryField(null=True, blank=True, editable=False)
     real_name_verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    # CON-2: set for every account when a major policy version takes effect, cleared when the
+    # account accepts it; loaded with the user, so the interstitial costs no query.
+    policy_acceptance_required = models.BooleanField(default=False, editable=False)
     is_staff = models.BooleanField(_("platform operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.HostBoundSessionMiddleware",
+    "consent.middleware.PolicyInterstitialMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -208,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.dispatch_per_enterprise",
         "schedule": 15 * 60,
         "kwargs": {"task_name": "tenants.tasks.enterprise_refresh_member_count"},
+    },
+    "policy-activate-due": {  # CON-2: policy versions take effect (public schema)
+        "task": "consent.tasks.policy_activate_due",
+        "schedule": 5 * 60,
     },
     "attendance-mark-missing": {  # ENT-4: yesterday's missing clock-ins/outs, 01:30 local time
         "task": "tenants.tasks.dispatch_per_enterprise",

@@ -37,6 +37,8 @@ class PolicyVersion(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     effective_at = models.DateTimeField(_("effective from"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # When it took effect for accounts (consent.services.interstitial.policy_activate_due).
+    activated_at = models.DateTimeField(_("took effect at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from consent.models import PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
 from consent.services.inbox import notify_many
+from consent.services.interstitial import policy_acceptance_recorded, policy_activate_due
 
 NOTIFICATION_KIND = "policy"
 TEXT_FIELDS = ("title_en", "title_zh", "body_en", "body_zh")
@@ -78,6 +79,8 @@ def policy_version_publish(*, version: PolicyVersion, effective_at: datetime | N
         locked.published_at = now
         locked.save(update_fields=["status", "effective_at", "published_at"])
         _notify_everyone(locked)
+        if when <= now:  # in force at once: a major version stops every account now (interstitial)
+            policy_activate_due(now=now)
     version.status, version.effective_at, version.published_at = locked.status, when, now
     return locked
 
@@ -119,14 +122,15 @@ def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: st
         raise ValidationError({"version": [_("Version %(version)s has been replaced; accept the version in force.")
                                            % {"version": version.version}]}, code="superseded")
     existing = PolicyAcceptance.objects.filter(account=account, version=version).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return PolicyAcceptance.objects.create(account=account, version=version, accepted_at=timezone.now(),
-                                                   channel=channel, ip=ip or None)
-    except IntegrityError:  # a concurrent request recorded it first
-        return PolicyAcceptance.objects.get(account=account, version=version)
+    if existing is None:
+        try:
+            with transaction.atomic():
+                existing = PolicyAcceptance.objects.create(account=account, version=version,
+                                                           accepted_at=timezone.now(), channel=channel, ip=ip or None)
+        except IntegrityError:  # a concurrent request recorded it first
+            existing = PolicyAcceptance.objects.get(account=account, version=version)
+    policy_acceptance_recorded(account=account, version=version)
+    return existing
 
 
 def policy_notice_dismiss(*, account: User, version: PolicyVersion) -> None:
