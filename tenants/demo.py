@@ -159,6 +159,46 @@ def _seed_biometrics(enterprise: Enterprise, owner: Membership, members: list[Me
     return lines
 
 
+DEMO_POLICY = {
+    "version": "1.0",
+    "title_en": "Privacy policy of the personal-data portal",
+    "title_zh": "个人信息门户隐私政策",
+    "body_en": (
+        "Each enterprise on this platform is the controller of its members' personal data; the platform "
+        "processes that data only on the enterprise's recorded instructions.\n\n"
+        "We collect your mobile number to identify your account, and what your enterprises record about you "
+        "(directory card, attendance, health reports, biometric templates) with your separate consent where "
+        "the law requires it. Sensitive data is encrypted with a key of your own, which is destroyed when the "
+        "data must be erased.\n\n"
+        "You can see, export and correct your data, withdraw consents, leave an enterprise and delete your "
+        "account on the self-service pages."
+    ),
+    "body_zh": (
+        "平台上的每家企业是其成员个人信息的处理者；平台仅按企业记录在案的指示处理这些信息。\n\n"
+        "我们收集您的手机号以识别您的账号，并在法律要求时经您单独同意，处理企业为您记录的信息（通讯录名片、考勤、"
+        "健康申报、生物识别模板）。敏感个人信息以您专属的密钥加密，须删除时该密钥即被销毁。\n\n"
+        "您可以在自助页面查看、导出和更正您的信息，撤回同意，退出企业以及注销账号。"
+    ),
+}
+
+
+def _seed_policy() -> None:
+    """A published policy 1.0, accepted by the demo accounts (an operator can publish a major
+    2.0 in the admin to see the interstitial)."""
+    from consent.models import PolicyAcceptance, PolicyVersion
+    from consent.services.policy import policy_accept, policy_version_publish
+
+    version = PolicyVersion.objects.filter(version=DEMO_POLICY["version"]).first()
+    if version is None:
+        version = PolicyVersion.objects.create(level=PolicyVersion.Level.MINOR, **DEMO_POLICY)
+        policy_version_publish(version=version, actor=None)
+    if version.status != PolicyVersion.Status.PUBLISHED:
+        return
+    accepted = set(PolicyAcceptance.objects.filter(version=version).values_list("account_id", flat=True))
+    for account in User.objects.filter(mobile__startswith="+86138000").exclude(pk__in=accepted):
+        policy_accept(account=account, version=version, channel=PolicyAcceptance.Channel.WEB)
+
+
 def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
     """Create whatever of the demo is missing. Returns (host, person) pairs and notes to print."""
     people: list[tuple[str, DemoPerson]] = [("localhost", OPERATOR)]
@@ -207,4 +247,5 @@ def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
                                                     display_name=display_name)
                         notes.append(f"  {display_name} has a pending invitation from {name} (see /account/)")
         use_public_schema()
+        _seed_policy()
     return people, notes

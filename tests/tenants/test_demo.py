@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.core.management import call_command
 
 from accounts.models import User
+from consent.models import PolicyAcceptance, PolicyVersion
 from enterprise_data.models import (
     AttendanceDay,
     BiometricTemplate,
@@ -33,6 +34,8 @@ def snapshot() -> dict:
         "domains": Domain.objects.count(),
         "index": MembershipIndex.objects.count(),
         "invitation_index": InvitationIndex.objects.count(),
+        "policy_versions": PolicyVersion.objects.count(),
+        "policy_acceptances": PolicyAcceptance.objects.count(),
     }
     for slug in DEMO_ENTERPRISES:
         with enterprise_schema(Enterprise.objects.get(slug=slug)):
@@ -66,3 +69,4 @@ def test_seed_demo_runs_twice_without_duplicates(db, capsys):
         assert "Chen Jing" in names and "Sun Li" not in names  # Sales East is under Sales; Engineering is not
         assert AttendanceDay.objects.filter(exceptions__contains=["late"]).exists()
     assert InvitationIndex.objects.filter(mobile="+8613800000103").exists()
+    assert PolicyAcceptance.objects.filter(version__version="1.0", account=operator).exists()
