@@ -121,3 +121,5 @@ class NotificationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("account"))
     def masked_account(self, obj: Notification) -> str:
         return mask_mobile(str(obj.account.mobile))
+
+from consent import admin_minors  # noqa: E402, F401  (ACC-4: guardian consents in the operators' admin)

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from consent.services.minors import is_minor
 from enterprise_data.categories import ANY_CATEGORY, Category
 from enterprise_data.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
 from enterprise_data.models import Department, Membership, Position, Rank
@@ -104,6 +105,7 @@ class MemberDetailView(DirectoryView):
         member = self.scope.member_for(Category.DIRECTORY, pk)
         return render(request, "enterprise_data/member_detail.html", {
             "member": member,
+            "is_minor": member.account is not None and is_minor(account=member.account),  # ACC-4 flag
             "masked": member_card_masked(enterprise=self.enterprise, membership=member),
             "departments": member.departments.all(),
             "can_grant": self.membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN)

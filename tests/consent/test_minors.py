@@ -236,3 +236,25 @@ def test_an_invited_card_without_an_account_is_not_checked(world):
         card = Membership.objects.create(status=Membership.Status.INVITED, display_name="Card only")
     member_card_update(enterprise=world.acme, actor=None, membership=card,
                        data={"id_number": id_number_born(years_ago(10))})
+
+
+def test_members_under_18_are_flagged_on_their_console_page(world, client_for):
+    """ACC-4: under 18 is flagged in the console (the member page)."""
+    from datetime import date
+
+    from accounts.models import User
+
+    bob = world.membership(world.acme, world.bob)
+    client = client_for("acme", world.alice)
+    assert b"Under 18" not in client.get(f"/console/members/{bob.pk}/").content
+    today = date.today()
+    User.objects.filter(pk=world.bob.pk).update(birthday=date(today.year - 16, 1, 1))
+    assert b"Under 18" in client.get(f"/console/members/{bob.pk}/").content
+
+
+def test_guardian_consents_are_in_the_operators_admin(world):
+    from django.contrib import admin
+
+    from consent.models import GuardianConsent
+
+    assert admin.site.is_registered(GuardianConsent)
