@@ -142,8 +142,9 @@ def _check_grantor(*, actor: Membership | None, admin: Membership, department: D
     lacking = [c for c in categories if c not in scope.whole
                and not any(department.path.startswith(p) for p in scope.paths.get(c, ()))]
     if lacking:
+        labels = ", ".join(str(Category(c).label) for c in sorted(lacking))  # translated names, not codes
         raise ValidationError({"categories": _("You can only grant categories you hold over this department: "
-                                               "%(categories)s.") % {"categories": ", ".join(sorted(lacking))}})
+                                               "%(categories)s.") % {"categories": labels}})
 
 
 def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
