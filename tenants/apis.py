@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +17,14 @@ from enterprise_data.categories import ANY_CATEGORY
 from enterprise_data.models import Membership
 from enterprise_data.scopes import AdminScope, admin_scope_for
 from tenants.models import Enterprise
+
+
+class Pagination(PageNumberPagination):
+    """The API's list pages: 50 rows, `?page_size=` up to 200."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
 
 
 def service_errors(error: DjangoValidationError) -> ValidationError:

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from enterprise_data.categories import Category
@@ -34,7 +33,7 @@ from enterprise_data.services.attendance import (
     geofence_delete,
     geofence_update,
 )
-from tenants.apis import EnterpriseApiView, service_errors
+from tenants.apis import EnterpriseApiView, Pagination, service_errors
 
 
 @extend_schema_field({"type": "string", "pattern": "^(in|out)$", "description": "`in` or `out`."})
@@ -123,11 +122,6 @@ class DayPageOutputSerializer(serializers.Serializer):
     results = DayRowOutputSerializer(many=True)
 
 
-class DayPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
 
 class AttendanceDayListApi(EnterpriseApiView):
     """One row per active member in the admin's attendance scope, with that day's record
@@ -154,7 +148,7 @@ class AttendanceDayListApi(EnterpriseApiView):
         day = filters.validated_data.get("date") or timezone.localdate(timezone=timezone.get_default_timezone())
         rows = attendance_overview(scope=self.scope, day=day,
                                    exceptions_only=filters.validated_data["exceptions_only"])
-        paginator = DayPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, view=self) or []
         data = [
             {"pk": row.pk, "display_name": row.display_name, "date": day, "first_in": row.first_in,

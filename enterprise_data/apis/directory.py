@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from enterprise_data.categories import Category
@@ -32,14 +31,7 @@ from enterprise_data.services.org import (
     scope_grant,
     scope_revoke,
 )
-from tenants.apis import EnterpriseApiView, service_errors
-
-
-class Pagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
+from tenants.apis import EnterpriseApiView, Pagination, service_errors
 
 CARD_FIELDS = (
     "display_name", "gender", "mobile", "id_number", "company", "invoice_title", "work_signature", "landline",
