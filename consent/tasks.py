@@ -11,3 +11,15 @@ def policy_activate_due() -> list[str]:
     from consent.services.interstitial import policy_activate_due as activate
 
     return [version.version for version in activate()]
+
+
+@app.task(name="consent.tasks.consent_withdrawal_erase", acks_late=True)
+def consent_withdrawal_erase(record_id: int) -> dict[str, object]:
+    """CON-6: delete what a withdrawn consent (or an ended legal basis) covered, in the schema the
+    task was sent from (tenant-schemas-celery's `_schema_name` header). Idempotent."""
+    from consent.services.consents import withdrawn_data_erase
+    from tenants.tasks import current_enterprise
+
+    enterprise = current_enterprise()
+    counts = withdrawn_data_erase(enterprise=enterprise, record_id=record_id)
+    return {"schema": enterprise.schema_name, "record_id": record_id, "counts": counts}

@@ -11,13 +11,16 @@ class Category(models.TextChoices):
     BIOMETRICS = "biometrics", _("Biometrics")
     LEDGER = "ledger", _("Instruction ledger")
     RETENTION = "retention", _("Retention settings")
+    CONSENT = "consent", _("Notices and consents")
 
 
 # Owners hold every category over the whole enterprise. Full administrators hold these; health
 # and biometric data stay invisible to them unless granted explicitly (least privilege, ENT-8).
-FULL_ADMIN_CATEGORIES = frozenset({Category.DIRECTORY, Category.ATTENDANCE, Category.LEDGER, Category.RETENTION})
+FULL_ADMIN_CATEGORIES = frozenset({
+    Category.DIRECTORY, Category.ATTENDANCE, Category.LEDGER, Category.RETENTION, Category.CONSENT,
+})
 # Categories that are not about members of a department: granted on the root department only.
-ENTERPRISE_WIDE_CATEGORIES = frozenset({Category.LEDGER, Category.RETENTION})
+ENTERPRISE_WIDE_CATEGORIES = frozenset({Category.LEDGER, Category.RETENTION, Category.CONSENT})
 
 
 def scope_permission(category: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -27,9 +27,20 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
-def service_errors(error: DjangoValidationError) -> ValidationError:
+# Service errors that are refusals, not bad input: 403 with the code as a stable machine-readable
+# `code` (and the error's params, e.g. the sensitive category and purpose of "consent_required").
+REFUSAL_CODES = frozenset({"consent_required", "guardian_consent_required"})
+
+
+def service_errors(error: DjangoValidationError) -> ValidationError | PermissionDenied:
     """A service's ValidationError as DRF's 400 with field errors (SEC-3): `raise
-    service_errors(error) from error`. Errors not tied to a field go under `non_field_errors`."""
+    service_errors(error) from error`. Errors not tied to a field go under `non_field_errors`.
+    A refusal (REFUSAL_CODES: no consent, no guardian consent) is a 403 with `code` instead."""
+    for item in error.error_list if not hasattr(error, "error_dict") else \
+            [e for errors in error.error_dict.values() for e in errors]:
+        if item.code in REFUSAL_CODES:
+            message = item.message % item.params if item.params and "%(" in item.message else item.message
+            return PermissionDenied({"code": item.code, "detail": str(message), **(item.params or {})})
     if hasattr(error, "error_dict"):
         return ValidationError(error.message_dict)
     return ValidationError({"non_field_errors": error.messages})

@@ -12,6 +12,9 @@ from django.utils import timezone
 from stdnum.cn import ric
 
 from accounts.models import User
+from consent.models import PURPOSES
+from consent.services.consents import consent_give
+from consent.services.notices import notice_acknowledge, notice_publish_default
 from enterprise_data.categories import Category
 from enterprise_data.models import (
     BiometricTemplate,
@@ -199,6 +202,16 @@ def _seed_policy() -> None:
         policy_accept(account=account, version=version, channel=PolicyAcceptance.Channel.WEB)
 
 
+def _consent_everything(enterprise: Enterprise, membership: Membership) -> None:
+    """Demo members acknowledged the notice and gave every separate consent (CON-3, CON-4)."""
+    if membership.notice_acknowledged < enterprise.notice_version:
+        notice_acknowledge(enterprise=enterprise, membership=membership, version=enterprise.notice_version)
+    for category, purposes in PURPOSES.items():
+        for purpose in purposes:
+            consent_give(enterprise=enterprise, membership=membership, category=category, purpose=purpose,
+                         notice_version=enterprise.notice_version)
+
+
 def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
     """Create whatever of the demo is missing. Returns (host, person) pairs and notes to print."""
     people: list[tuple[str, DemoPerson]] = [("localhost", OPERATOR)]
@@ -211,11 +224,14 @@ def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
             enterprise = Enterprise.objects.filter(slug=slug).first() or enterprise_create(
                 name=name, slug=slug, owner=_account(owner_person), creator=CreatorDetails(name=owner_person.name)
             )
+            if not enterprise.notice_version:
+                notice_publish_default(enterprise=enterprise, actor=None, contact=f"privacy@{slug}.example.com")
             members = []
             for person in persons:
                 membership = membership_create(
                     enterprise=enterprise, account=_account(person), role=person.role, display_name=person.name
                 )
+                _consent_everything(enterprise, membership)
                 with enterprise_schema(enterprise):
                     if person.department and not membership.departments.exists():
                         membership.departments.add(_department(enterprise, person.department))

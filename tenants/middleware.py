@@ -21,7 +21,8 @@ from tenants.models import Enterprise
 SESSION_SCHEMA_KEY = "_portal_schema"
 
 # Pages any visitor of an enterprise host may reach, signed in or not, member or not.
-OPEN_PATH_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/api/schema/", "/api/docs/")
+OPEN_PATH_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/notice/", "/api/schema/",
+                      "/api/docs/")
 
 
 class HostBoundSessionMiddleware:

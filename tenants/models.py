@@ -40,6 +40,9 @@ class Enterprise(TenantMixin):
     creator_email = models.EmailField(_("creator's email"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Kept by the periodic task tenants.tasks.enterprise_refresh_member_count.
+    # The enterprise's published notice version (CON-3), 0 before the first; kept here so the
+    # acknowledgement check costs no query (consent.middleware).
+    notice_version = models.PositiveIntegerField(_("current notice version"), default=0, editable=False)
     member_count = models.PositiveIntegerField(_("members"), default=0)
     member_count_at = models.DateTimeField(_("members counted at"), null=True, blank=True)
 

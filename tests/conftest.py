@@ -26,6 +26,9 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import User
+from consent.models import PURPOSES, Notification
+from consent.services.consents import consent_give
+from consent.services.notices import NOTICE_KIND, notice_acknowledge, notice_publish_default
 from enterprise_data.categories import Category
 from enterprise_data.models import Department, Membership
 from enterprise_data.services import membership_create
@@ -123,8 +126,27 @@ def _build_world() -> World:
     membership_create(enterprise=globex, account=world.gary, role=Membership.Role.MEMBER)
     membership_create(enterprise=globex, account=world.greg, role=Membership.Role.ADMIN)
     membership_create(enterprise=globex, account=world.gwen, role=Membership.Role.MEMBER)
+    # CON-3/CON-4: both enterprises publish the template notice; every member acknowledged it and
+    # gave every separate consent (tests of refusals withdraw one or use a fresh member).
+    for enterprise in (acme, globex):
+        notice_publish_default(enterprise=enterprise, actor=None, contact="privacy@example.com")
+        with enterprise_schema(enterprise):
+            members = list(Membership.objects.filter(account__isnull=False))
+        for member in members:
+            consent_everything(enterprise, member)
     connection.set_schema_to_public()
+    Notification.objects.filter(kind=NOTICE_KIND).delete()  # tests start with empty inboxes
     return world
+
+
+def consent_everything(enterprise: Enterprise, membership: Membership) -> None:
+    """`membership` acknowledges the current notice and gives every separate consent (CON-3/4)."""
+    version = enterprise.notice_version
+    notice_acknowledge(enterprise=enterprise, membership=membership, version=version)
+    for category, purposes in PURPOSES.items():
+        for purpose in purposes:
+            consent_give(enterprise=enterprise, membership=membership, category=category, purpose=purpose,
+                         notice_version=version)
 
 
 _world: World | None = None

@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.EnterpriseAccessMiddleware",
+    "consent.middleware.NoticeInterstitialMiddleware",
 ]
 
 TEMPLATES = [

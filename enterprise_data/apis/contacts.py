@@ -55,7 +55,7 @@ class ContactMatchApi(EnterpriseApiView):
         serializer.is_valid(raise_exception=True)
         try:
             matches = contacts_match(enterprise=self.enterprise, account=request.user,
-                                     hashes=serializer.validated_data["hashes"])
+                                     hashes=serializer.validated_data["hashes"], membership=self.membership)
         except DjangoValidationError as error:
             raise service_errors(error) from None
         except DevicePermissionRequired as refused:

@@ -90,6 +90,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     joined_at = models.DateTimeField(_("joined"), null=True, blank=True)
     left_at = models.DateTimeField(_("left"), null=True, blank=True)
+    # The newest enterprise notice version this member acknowledged (CON-3), 0 for none.
+    notice_acknowledged = models.PositiveIntegerField(_("notice acknowledged"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("membership")

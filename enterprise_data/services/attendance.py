@@ -32,6 +32,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.models import ConsentPurpose, SensitiveCategory
+from consent.services.consents import require_basis
 from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member
@@ -297,6 +299,9 @@ def attendance_clock(
         errors["occurred_at"] = [_("The time is too far in the past.")]
     if errors:
         raise ValidationError(errors)
+    if lat is not None and lng is not None:  # raw coordinates are precise location (CON-4)
+        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.PRECISE_LOCATION,
+                      purpose=ConsentPurpose.ATTENDANCE)
 
     with enterprise_schema(enterprise), transaction.atomic():
         verdict = classify(

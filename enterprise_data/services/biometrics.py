@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from consent.models import SensitiveCategory
+from consent.services.consents import require_basis
 from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import encrypt_for_member
@@ -152,6 +154,8 @@ def template_enroll(*, enterprise: Enterprise, actor: Membership | None, members
         errors["membership"] = _("Templates can be enrolled for active members only.")
     if errors:
         raise ValidationError(errors)
+    require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.BIOMETRICS,
+                  purpose=purpose)  # CON-4: a consent per purpose
     with enterprise_schema(enterprise), transaction.atomic():
         ciphertext = encrypt_for_member(enterprise=enterprise, membership_id=membership.pk, field=TEMPLATE_FIELD,
                                         value=bytes(template))
@@ -205,17 +209,23 @@ def template_delete(*, enterprise: Enterprise, actor: Membership | None, templat
 
 
 def templates_delete_for_member(*, enterprise: Enterprise, actor: Membership | None,
-                                membership: Membership) -> int:
-    """Delete every template held for a member (a leaver, DSR-5): one ledger entry, one delete
-    row per template that devices still hold. Returns the number of templates deleted."""
+                                membership: Membership, purpose: str | None = None, reason: str = "") -> int:
+    """Delete every template held for a member (a leaver, DSR-5), or only those for `purpose`
+    (a withdrawn consent, CON-6): one ledger entry, one delete row per template that devices
+    still hold. Returns the number of templates deleted."""
     with enterprise_schema(enterprise), transaction.atomic():
-        rows = list(BiometricTemplate.objects.select_for_update().filter(membership_id=membership.pk)
-                    .order_by("id").values_list("id", "purpose", "revoked_at"))
+        templates = BiometricTemplate.objects.select_for_update().filter(membership_id=membership.pk)
+        if purpose is not None:
+            templates = templates.filter(purpose=purpose)
+        rows = list(templates.order_by("id").values_list("id", "purpose", "revoked_at"))
         if not rows:
             return 0
         BiometricTemplate.objects.filter(id__in=[pk for pk, _p, _r in rows]).delete()
+        details: dict[str, object] = {"templates": len(rows)}
+        if purpose is not None:
+            details["consent_purpose"] = purpose
         ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.BIOMETRICS,
-                      subject=membership.pk, details={"templates": len(rows)})
+                      subject=membership.pk, purpose=reason, details=details)
         active = [(pk, purpose) for pk, purpose, revoked_at in rows if revoked_at is None]
         if active:
             _lock_feed()

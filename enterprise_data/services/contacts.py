@@ -18,7 +18,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from consent.models import ConsentPurpose, SensitiveCategory
 from consent.models.platform import DevicePermission
+from consent.services.consents import require_basis
 from consent.services.permissions import device_permission_require
 from enterprise_data.models import EnterpriseSettings, Membership
 from tenants.context import enterprise_schema
@@ -65,16 +67,27 @@ def _clean_hashes(hashes: object) -> list[str]:
     return list(hashes)
 
 
-def contacts_match(*, enterprise: Enterprise, account: User, hashes: list[str]) -> list[str]:
+def contacts_match(*, enterprise: Enterprise, account: User, hashes: list[str],
+                   membership: Membership | None = None) -> list[str]:
     """The subset of `hashes` (in the order given, without repeats) that equal the digest of an
     active member's mobile number. At most MAX_HASHES digests of 64 lower-case hex characters,
     or a ValidationError with field errors. One query for the salt, one for the mobiles.
 
     The asking `account` must have granted the `contacts` device permission (CON-5), checked on
     every call (one query) so that a revocation takes effect at once: else
-    DevicePermissionRequired (code "device_permission_required")."""
+    DevicePermissionRequired (code "device_permission_required"). The asking member (looked up
+    unless given as `membership`) needs the separate consent for contacts (CON-4): else
+    ConsentRequired (code "consent_required")."""
     device_permission_require(account=account, kind=DevicePermission.Kind.CONTACTS)
     wanted = _clean_hashes(hashes)
+    asking = membership
+    if asking is None:
+        with enterprise_schema(enterprise):
+            asking = Membership.objects.filter(account=account, status=Membership.Status.ACTIVE).first()
+    if asking is None or asking.account_id != account.pk:
+        raise ValidationError({"account": [_("Only an active member can match contacts.")]})
+    require_basis(enterprise=enterprise, membership=asking, category=SensitiveCategory.CONTACTS,
+                  purpose=ConsentPurpose.CONTACT_MATCHING)  # CON-4
     if not wanted:
         return []
     salt = contacts_salt_get(enterprise=enterprise)

@@ -20,6 +20,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from accounts.masking import mask_email, mask_id_number, mask_mobile, mask_phone
 from accounts.validators import normalize_mobile
+from consent.models import ConsentPurpose, SensitiveCategory
+from consent.services.consents import ConsentRequired, require_basis
 from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import decrypt_for_member, encrypt_for_member
@@ -156,6 +158,8 @@ def member_card_create(*, enterprise: Enterprise, actor: Membership | None, data
         if not (data.get("display_name") or "").strip():
             raise ValidationError({"display_name": _("Enter the member's name.")})
         clean = _clean_card(data)
+        if clean.get(ID_NUMBER_FIELD):  # no consent can exist before the person has joined (CON-4)
+            raise ConsentRequired(category=SensitiveCategory.ID_DOCUMENTS, purpose=ConsentPurpose.HR_RECORDS)
         if clean.get("mobile") and Membership.objects.filter(
             mobile=clean["mobile"], status__in=[Membership.Status.ACTIVE, Membership.Status.INVITED]
         ).exists():
@@ -214,6 +218,9 @@ def member_card_update(*, enterprise: Enterprise, actor: Membership | None, memb
         require_processable(membership.account)  # ACC-4
     with enterprise_schema(enterprise):
         clean = _clean_card(data)
+        if clean.get(ID_NUMBER_FIELD):  # CON-4
+            require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.ID_DOCUMENTS,
+                          purpose=ConsentPurpose.HR_RECORDS)
         if clean.get("mobile") and Membership.objects.filter(
             mobile=clean["mobile"], status__in=[Membership.Status.ACTIVE, Membership.Status.INVITED]
         ).exclude(pk=membership.pk).exists():

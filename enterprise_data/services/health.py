@@ -18,6 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.models import ConsentPurpose, SensitiveCategory
+from consent.services.consents import require_basis
 from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import decrypt_for_member, encrypt_for_member
@@ -103,6 +105,8 @@ def health_report_submit(
         membership=membership, date=date, city=city, unwell=bool(unwell), symptoms=symptoms,
         close_contacts=close_contacts, special_circumstances=special_circumstances,
     )
+    require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.HEALTH,
+                  purpose=ConsentPurpose.HEALTH_MONITORING)  # CON-4
     with enterprise_schema(enterprise), transaction.atomic():
         blob = encrypt_for_member(
             enterprise=enterprise, membership_id=membership.pk, field=DETAILS_FIELD,

@@ -27,7 +27,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.sms import get_sms_sender
 from accounts.validators import normalize_mobile
+from consent.models import NoticeAcknowledgement
 from consent.services.minors import require_processable
+from consent.services.notices import notice_acknowledge
 from enterprise_data.categories import Category
 from enterprise_data.models import Invitation, Membership
 from enterprise_data.services.ledger import Action, ledger_record
@@ -266,7 +268,8 @@ def _check_invitee(invitation: Invitation, account: User) -> None:
         )
 
 
-def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account: User) -> Membership:
+def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account: User,
+                      notice_version: int | None = None) -> Membership:
     """The invitee accepts (ACC-3): the invitation's card becomes `account`'s active membership
     with the invited role; the invitation is marked accepted, its public index row removed and
     the public MembershipIndex row written, all in one transaction.
@@ -274,7 +277,11 @@ def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account
     Refused (nothing changed) when the invitation is not open, was sent to another mobile
     number, the enterprise is not active, or the account is already a member. An account that
     left the enterprise earlier gets its old membership back (one card per account); the new
-    card then leaves the directory."""
+    card then leaves the directory.
+
+    Joining acknowledges the enterprise's current notice (CON-3; the accept pages show it): pass
+    the version the page displayed as `notice_version`, refused with code "stale_notice" if a
+    newer one was published meanwhile."""
     require_processable(account)  # ACC-4
     if enterprise.state != Enterprise.State.ACTIVE:
         raise ValidationError({"invitation": _("This enterprise is not available.")}, code="unavailable")
@@ -308,6 +315,10 @@ def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account
         MembershipIndex.objects.update_or_create(
             account=account, enterprise=enterprise, defaults={"role": card.role, "joined_at": now}
         )
+        if enterprise.notice_version or notice_version is not None:
+            notice_acknowledge(enterprise=enterprise, membership=card,
+                               version=enterprise.notice_version if notice_version is None else notice_version,
+                               channel=NoticeAcknowledgement.Channel.INVITATION)
     return card
 
 

@@ -17,6 +17,7 @@ from accounts.encryption import encrypt_for_account
 from accounts.models import User
 from consent.admin_minors import GuardianConsentAdmin
 from consent.models.platform import GuardianConsent
+from consent.services.consents import legal_basis_record
 from consent.services.minors import (
     GUARDIAN_CONSENT_REQUIRED,
     account_age,
@@ -35,6 +36,7 @@ from enterprise_data.services.health import health_report_submit
 from enterprise_data.services.invitations import invitation_accept, invitation_create_by_mobile
 from enterprise_data.services.members import membership_create
 from tenants.context import enterprise_schema
+from tests.conftest import consent_everything
 
 TODAY = date(2026, 11, 24)
 
@@ -199,6 +201,7 @@ def _written(world, membership) -> tuple[int, ...]:
 def test_collecting_services_refuse_an_under_14_member_until_guardian_consent(world, collect):
     kid = account(birthday=years_ago(12))
     membership = membership_create(enterprise=world.acme, account=kid, role=Membership.Role.MEMBER)
+    consent_everything(world.acme, membership)  # CON-4 is not what this test is about
     before = _written(world, membership)
     with pytest.raises(ValidationError) as caught:
         collect(world, membership)
@@ -213,6 +216,7 @@ def test_collecting_services_refuse_an_under_14_member_until_guardian_consent(wo
 def test_14_to_17_are_flagged_but_not_blocked(world, collect):
     teen = account(birthday=years_ago(15))
     membership = membership_create(enterprise=world.acme, account=teen, role=Membership.Role.MEMBER)
+    consent_everything(world.acme, membership)
     assert is_minor(account=teen)
     collect(world, membership)
 
@@ -234,6 +238,9 @@ def test_an_under_14_account_cannot_accept_an_invitation_until_guardian_consent(
 def test_an_invited_card_without_an_account_is_not_checked(world):
     with enterprise_schema(world.acme):
         card = Membership.objects.create(status=Membership.Status.INVITED, display_name="Card only")
+    legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice), member_id=card.pk,
+                       category="id_documents", purpose="hr_records", basis="hr_necessity",
+                       reason="Employment contract needs the ID number")  # CON-4
     member_card_update(enterprise=world.acme, actor=None, membership=card,
                        data={"id_number": id_number_born(years_ago(10))})
 

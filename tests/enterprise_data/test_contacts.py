@@ -207,9 +207,9 @@ def test_match_runs_a_constant_number_of_queries(world, client_for, django_asser
     salt = client.get(SALT).json()["salt"]
     hashes = [client_digest(salt, f"+86138000{i:05d}") for i in range(n)]
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
-    # 6 membership, 7 the contacts device permission (CON-5), 8 the salt,
-    # 9 active members' mobile numbers
-    with django_assert_num_queries(9):
+    # 6 membership, 7 the contacts device permission (CON-5), 8 the member's contacts consent
+    # (CON-4), 9 the salt, 10 active members' mobile numbers
+    with django_assert_num_queries(10):
         assert client.post(MATCH, {"hashes": hashes}, content_type="application/json").json() == {"matches": []}
 
 

@@ -95,18 +95,23 @@ def test_member_list_page_and_api_run_constant_queries(world, client_for, django
 def test_create_member_through_the_api(world, client_for):
     client = client_for("acme", world.amy)
     before = ledger_count(world.acme)
+    # CON-4: no one can have consented to an ID number on a card that is only being created
+    refused = client.post("/api/v1/members/", {"display_name": "New Hire", "mobile": "13700001111",
+                                               "id_number": VALID_ID}, content_type="application/json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "consent_required")
+    assert ledger_count(world.acme) == before
     response = client.post("/api/v1/members/", {"display_name": "New Hire", "mobile": "13700001111",
-                                                "id_number": VALID_ID, "departments": [world.sales.pk]},
+                                                "departments": [world.sales.pk]},
                            content_type="application/json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["id_number"] == "110***********002X" and body["status"] == "invited"
+    assert body["id_number"] == "" and body["status"] == "invited"
     # the invitation to the mobile number, then the other fields of the card
     with enterprise_schema(world.acme):
         entries = list(LedgerEntry.objects.filter(subject_membership_id=body["id"]).order_by("id"))
         assert Invitation.objects.filter(membership_id=body["id"], mobile="+8613700001111").exists()
     assert [(e.action, e.details.get("fields")) for e in entries] == [
-        ("invite", ["display_name", "mobile"]), ("change", ["departments", "id_number"])]
+        ("invite", ["display_name", "mobile"]), ("change", ["departments"])]
     assert ledger_count(world.acme) == before + 2
     # without a mobile number: only the card
     response = client.post("/api/v1/members/", {"display_name": "No Phone"}, content_type="application/json")
