@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from consent import urls as consent_urls
+from consent import urls_console as consent_console
+from consent import urls_me as consent_me
 from consent import urls_permissions as consent_permissions
 from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger
 from requests import apis as self_service_apis
@@ -22,6 +24,8 @@ def collect(kind: str) -> list:
 api_v1 = [
     path("me/", self_service_apis.MeApi.as_view(), name="api_me"),
     *consent_permissions.api_patterns,  # /api/v1/me/permissions/ (CON-5)
+    *consent_me.api_patterns,  # /api/v1/me/notice/, /api/v1/me/consents/ (CON-3, CON-4)
+    *consent_console.api_patterns,  # /api/v1/notices/, /api/v1/consents/
     *collect("api_patterns"),
 ]
 
@@ -31,7 +35,10 @@ urlpatterns = [
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("me/", self_service_views.MeView.as_view(), name="me"),
     path("me/", include(collect("me_patterns"))),
+    path("me/", include(consent_me.me_patterns)),
     path("console/", include(collect("console_patterns"))),
+    path("console/", include(consent_console.console_patterns)),
+    path("", include(consent_me.open_patterns)),  # /notice/…
     path("", include(consent_urls.tenant_patterns)),  # /policy/…, /me/inbox/, /api/v1/me/notifications/…
     path("api/v1/", include(api_v1)),
     path("api/device/v1/", include(collect("device_patterns"))),
