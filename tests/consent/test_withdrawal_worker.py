@@ -1,0 +1,99 @@
+"""CON-6 end to end through a real Celery worker on the real broker: a withdrawal committed by the
+portal schedules the deletion, and the worker — a separate process — performs it in the right
+enterprise's schema.
+
+A worker cannot see rows written inside a test's transaction, so this test writes committed data
+from a thread with its own database connection, and removes it again at the end."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from accounts.models import User
+from consent.models import ConsentRecord
+from consent.services.consents import consent_withdraw
+from enterprise_data.models import HealthReport, Membership
+from enterprise_data.services.health import health_report_submit
+from enterprise_data.services.members import membership_create
+from tenants.context import enterprise_schema
+from tenants.models import MembershipIndex
+from tests.conftest import consent_everything
+from tests.tenants.test_tasks import celery_worker  # noqa: F401  (the module's real worker)
+
+
+def committed(fn: Callable[[], Any]) -> Any:
+    """Run `fn` in a thread on its own (autocommit) connection, so its writes are committed."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as error:  # re-raised in the test's thread
+            box["error"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@pytest.mark.celery_worker
+def test_a_withdrawal_is_executed_by_the_worker_in_that_enterprise(world, celery_worker):  # noqa: F811
+    acme, globex = world.acme, world.globex
+    gus = world.membership(globex, world.gus)
+
+    def setup() -> tuple[int, int]:
+        account = User.objects.create_user("+8613700077001", "a-long-pass-42", nickname="Wendy Worker")
+        member = membership_create(enterprise=acme, account=account, role=Membership.Role.MEMBER)
+        consent_everything(acme, member)
+        for day in (date(2026, 11, 20), date(2026, 11, 21)):
+            health_report_submit(enterprise=acme, membership=member, date=day, city="Shanghai", unwell=False)
+        with enterprise_schema(acme):
+            record = ConsentRecord.objects.get(membership=member, category="health", withdrawn_at__isnull=True)
+        return account.pk, record.pk
+
+    def globex_reports() -> int:
+        with enterprise_schema(globex):
+            return HealthReport.objects.filter(membership=gus).count()
+
+    account_id, record_id = committed(setup)
+    try:
+        globex_before = committed(globex_reports)
+
+        def withdraw() -> None:  # commits, so on_commit sends the task to the broker
+            with enterprise_schema(acme):
+                member = Membership.objects.get(account_id=account_id)
+            consent_withdraw(enterprise=acme, membership=member, record_id=record_id)
+
+        committed(withdraw)
+
+        def state() -> tuple[str, int, dict]:
+            with enterprise_schema(acme):
+                record = ConsentRecord.objects.get(pk=record_id)
+                return record.erasure, HealthReport.objects.filter(membership_id=record.membership_id).count(), \
+                    record.erased_counts
+
+        deadline = time.monotonic() + 60
+        while (current := committed(state))[0] != ConsentRecord.Erasure.DONE and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert current == (ConsentRecord.Erasure.DONE, 0, {"health_reports": 2})
+        assert committed(globex_reports) == globex_before
+    finally:
+        def cleanup() -> None:
+            with enterprise_schema(acme):
+                Membership.objects.filter(account_id=account_id).delete()
+            MembershipIndex.objects.filter(account_id=account_id).delete()
+            User.objects.filter(pk=account_id).delete()
+
+        committed(cleanup)
