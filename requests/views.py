@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from consent.services.policy import policy_status
 from enterprise_data.selectors.biometrics import enrolments_of
 from tenants.views import EnterpriseMemberView
 
@@ -14,4 +15,5 @@ class MeView(EnterpriseMemberView):
         return render(request, "requests/me.html", {
             "member": self.membership,
             "enrolments": enrolments_of(membership=self.membership),  # metadata only, one query
+            "policy_status": policy_status(account=request.user),  # CON-2: a minor version's notice
         })
