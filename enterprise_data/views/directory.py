@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from consent.services.minors import is_minor
+from consent.services.minors import is_minor, minor_account_ids
 from enterprise_data.categories import ANY_CATEGORY, Category
 from enterprise_data.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
 from enterprise_data.models import Department, Membership, Position, Rank
@@ -74,9 +74,12 @@ class MemberListView(DirectoryView):
         if query:
             members = members.filter(Q(display_name__icontains=query) | Q(mobile__contains=query))
         page = Paginator(members.order_by("display_name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
         return render(request, "enterprise_data/member_list.html", {
-            "page": page, "members": page.object_list, "departments": departments, "selected": selected,
+            "page": page, "members": rows, "departments": departments, "selected": selected,
             "query": query, "can_manage_org": self.can_manage_org(),
+            # ACC-4: under-18 badge, set-based (two queries for the whole page)
+            "minor_ids": minor_account_ids(account_ids=[m.account_id for m in rows]),
         })
 
 

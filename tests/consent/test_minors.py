@@ -109,9 +109,14 @@ def test_unknown_age_is_neither_flagged_nor_blocked(db):
     require_processable(None)  # a card without an account is not checked
 
 
-def test_minor_account_ids_for_the_console_badge(world):
+def test_minor_account_ids_for_the_console_badge(world, django_assert_num_queries):
     kid, teen, adult = account(birthday=years_ago(10)), account(birthday=years_ago(16)), account(birthday=years_ago(30))
-    assert minor_account_ids(account_ids=[kid.pk, teen.pk, adult.pk, world.bob.pk, None]) == {kid.pk, teen.pk}
+    # the verified ID number wins over the birthday, both ways
+    verified_teen = account(birthday=years_ago(30), verified_born=years_ago(15))
+    verified_adult = account(birthday=years_ago(12), verified_born=years_ago(40))
+    ids = [kid.pk, teen.pk, adult.pk, verified_teen.pk, verified_adult.pk, world.bob.pk, None]
+    with django_assert_num_queries(2):  # set-based: the accounts, then the verified ones' keys
+        assert minor_account_ids(account_ids=ids) == {kid.pk, teen.pk, verified_teen.pk}
     assert minor_account_ids(account_ids=[]) == set()
 
 
@@ -255,8 +260,11 @@ def test_members_under_18_are_flagged_on_their_console_page(world, client_for):
     client = client_for("acme", world.alice)
     assert b"Under 18" not in client.get(f"/console/members/{bob.pk}/").content
     today = date.today()
+    assert b"Under 18" not in client.get("/console/members/").content
     User.objects.filter(pk=world.bob.pk).update(birthday=date(today.year - 16, 1, 1))
     assert b"Under 18" in client.get(f"/console/members/{bob.pk}/").content
+    listing = client.get("/console/members/").content.decode()  # the list flags bob, and only bob
+    assert listing.count("Under 18") == 1 and listing.index("Bob Member") < listing.index("Under 18")
 
 
 def test_guardian_consents_are_in_the_operators_admin(world):
