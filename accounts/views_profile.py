@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
@@ -39,7 +40,7 @@ from enterprise_data.services.invitations import (
     invitation_effective_status,
     invitation_is_open,
 )
-from tenants.models import Enterprise
+from tenants.models import Domain, Enterprise
 
 ANSWERS = ("accept", "decline")
 
@@ -55,6 +56,12 @@ def _error_messages(request: HttpRequest, error: ValidationError) -> None:
             messages.error(request, message)
 
 
+def _port_suffix(request: HttpRequest) -> str:
+    """`:8000` in development, empty behind the standard ports (links to enterprise hosts)."""
+    port = request.get_port()
+    return "" if port in ("80", "443") else f":{port}"
+
+
 def _active_enterprise(**lookup: Any) -> Enterprise:
     enterprise = (
         Enterprise.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
@@ -66,12 +73,30 @@ def _active_enterprise(**lookup: Any) -> Enterprise:
     return enterprise
 
 
+def _notice_version_shown(request: HttpRequest, enterprise: Enterprise) -> int | None:
+    """The notice version the accept form displayed (CON-3: joining acknowledges it). Absent: None
+    (the service takes the current one). A number the enterprise no longer has as its current
+    version, or garbage, is passed on so that the service refuses it ("stale_notice"); 0 means the
+    page showed no notice, which is fine only while there is still none."""
+    raw = request.POST.get("notice_version")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        shown = int(raw)
+    except ValueError:
+        return -1
+    if shown == 0 and not enterprise.notice_version:
+        return None
+    return shown
+
+
 def _answer(request: HttpRequest, *, enterprise: Enterprise, invitation: Invitation, answer: str) -> bool:
     """Accept or decline with the services; report the outcome as a message."""
     user: User = request.user  # type: ignore[assignment]
     try:
         if answer == "accept":
-            invitation_accept(enterprise=enterprise, invitation=invitation, account=user)
+            invitation_accept(enterprise=enterprise, invitation=invitation, account=user,
+                              notice_version=_notice_version_shown(request, enterprise))
             messages.success(request, _("You joined %(enterprise)s. Open it from your enterprises below.")
                              % {"enterprise": enterprise.name})
         else:
@@ -90,9 +115,13 @@ class AccountView(account_views.AccountView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user: User = self.request.user  # type: ignore[assignment]
-        return super().get_context_data(
-            invitations=list(pending_invitations_for_account(account=user)), **kwargs
-        )
+        # Each row links the enterprise's notice on its host (CON-3): the primary host name is
+        # read in the same query as the invitations.
+        primary_host = Domain.objects.filter(tenant_id=OuterRef("enterprise_id"), is_primary=True).order_by("id")
+        invitations = pending_invitations_for_account(account=user).annotate(
+            notice_host=Subquery(primary_host.values("domain")[:1]))
+        return super().get_context_data(invitations=list(invitations), port_suffix=_port_suffix(self.request),
+                                        **kwargs)
 
 
 class InvitationAnswerView(LoginRequiredMixin, View):
@@ -148,8 +177,10 @@ class LinkInvitationView(View):
 
     def render_page(self, status: int | None = None) -> HttpResponse:
         is_open = invitation_is_open(self.invitation)
+        host = self.enterprise.domains.filter(is_primary=True).values_list("domain", flat=True).first()
         return render(self.request, self.template_name, {
             "enterprise": self.enterprise,
+            "notice_url": f"{self.request.scheme}://{host}{_port_suffix(self.request)}/notice/" if host else "",
             "invitation": self.invitation,
             "is_open": is_open,
             "effective_status": invitation_effective_status(self.invitation),
