@@ -125,6 +125,8 @@ def test_give_from_the_page(world, client_for):
     health = record_of(world, world.acme, world.bob, "health", "health_monitoring")
     client = client_for("acme", world.bob)
     assert client.post(f"/me/consents/{health.pk}/withdraw/").status_code == 302
+    refused = client.post(HEALTH_API, {"city": "Nanjing", "unwell": False}, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["code"] == "consent_required"
     page = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Not given." in page and "Give my consent" in page
     assert 'name="category" value="health"' in page and 'name="notice_version" value="1"' in page
