@@ -371,3 +371,23 @@ def test_globex_lines_are_globex_records(world, client_for):
     connection.set_schema_to_public()
     lines = client_for("globex", world.gus).get(API).json()["lines"]
     assert {line["consent"]["id"] for line in lines} == ids
+
+
+def test_absurd_input_is_a_4xx_never_a_500(world, client_for):
+    client = client_for("acme", world.bob)
+    big = "9" * 25
+    before = state(world.acme)
+    assert client.get(f"/me/consents/{big}/withdraw/").status_code == 404
+    assert client.post(f"/me/consents/{big}/withdraw/").status_code == 404
+    assert client.get(f"/api/v1/me/consents/{big}/withdrawal/").status_code == 404
+    assert client.post(f"/api/v1/me/consents/{big}/withdrawal/").status_code == 400
+    assert client.post(PAGE, {"category": "health", "purpose": "health_monitoring", "notice_version": big}
+                       ).status_code == 400
+    assert client.post(API, {"category": "health", "purpose": "health_monitoring", "notice_version": int(big)},
+                       content_type="application/json").status_code == 400
+    assert client.post(API, "[1, 2]", content_type="application/json").status_code == 400
+    assert client.post("/api/v1/me/notice/acknowledge/", "null", content_type="application/json").status_code == 400
+    assert client.post("/api/v1/me/notice/acknowledge/", {"version": int(big)},
+                       content_type="application/json").status_code == 400
+    assert client_for("acme").get(f"/notice/{big}/").status_code == 404
+    assert state(world.acme) == before
