@@ -35,7 +35,7 @@ class PolicyInterstitialMiddleware:
 
 # Reachable while a member has not acknowledged the enterprise's current notice: the notice
 # itself, the policy, signing out, language, assets, the inbox, and devices (not members).
-NOTICE_ALLOWED_PREFIXES = (*ALLOWED_PREFIXES, "/me/notice/", "/api/v1/me/notice/", "/me/inbox/",
+NOTICE_ALLOWED_PREFIXES = (*ALLOWED_PREFIXES, "/notice/", "/me/notice/", "/api/v1/me/notice/", "/me/inbox/",
                            "/api/v1/me/notifications/", "/api/device/")
 
 

@@ -23,3 +23,14 @@ def consent_withdrawal_erase(record_id: int) -> dict[str, object]:
     enterprise = current_enterprise()
     counts = withdrawn_data_erase(enterprise=enterprise, record_id=record_id)
     return {"schema": enterprise.schema_name, "record_id": record_id, "counts": counts}
+
+
+@app.task(name="consent.tasks.notification_deliver", bind=True, max_retries=5, acks_late=True)
+def notification_deliver(self, delivery_ids: list[int]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """SEC-5: send SMS/e-mail copies; retry the failed ones with exponential back-off."""
+    from consent.services.delivery import deliveries_attempt
+
+    pending = deliveries_attempt(delivery_ids=delivery_ids)
+    if pending:
+        raise self.retry(kwargs={"delivery_ids": pending}, countdown=30 * 2 ** self.request.retries)
+    return {"sent_or_skipped": len(delivery_ids)}

@@ -164,6 +164,10 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
 @pytest.fixture
 def world(db: None) -> World:
     assert _world is not None
+    # A test may publish a notice, which bumps the shared Enterprise objects' notice_version in
+    # memory; its transaction is rolled back, so read the committed value again.
+    for enterprise in (_world.acme, _world.globex):
+        enterprise.refresh_from_db(fields=["notice_version"])
     return _world
 
 

@@ -71,7 +71,7 @@ TENANT_SYNC_ROUTER = "config.routers.PortalRouter"
 SPLIT_APP_PUBLIC_MODELS = {
     "consent": {
         "policyversion", "policyacceptance", "policynoticedismissal", "devicepermission",
-        "devicepermissionevent", "guardianconsent", "notification",
+        "devicepermissionevent", "guardianconsent", "notification", "notificationdelivery",
     },
 }
 # Set search_path once per schema switch instead of before every query.
@@ -144,6 +144,8 @@ GUARDIAN_ANONYMOUS_USER_NAME = None  # no anonymous account row: the user model 
 
 # One-time SMS codes (ACC-1): a pluggable sender, codes stored hashed.
 SMS_SENDER = env_str("SMS_SENDER", "accounts.sms.ConsoleSmsSender")
+# Notifications by e-mail (SEC-5): Django's EMAIL_* settings; the sender address.
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@portal.localhost")
 SMS_CODE_TTL_SECONDS = 5 * 60
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_CODE_RESEND_SECONDS = 60

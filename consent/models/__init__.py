@@ -17,6 +17,7 @@ from consent.models.platform import (
     DevicePermissionEvent,
     GuardianConsent,
     Notification,
+    NotificationDelivery,
     PolicyAcceptance,
     PolicyNoticeDismissal,
     PolicyVersion,
@@ -26,6 +27,6 @@ __all__ = [
     "PURPOSES",
     "ConsentPurpose", "ConsentRecord", "EnterpriseNotice", "NoticeAcknowledgement", "NoticeCategory", "NoticeItem",
     "SensitiveCategory",
-    "DevicePermission", "DevicePermissionEvent", "GuardianConsent", "Notification", "PolicyAcceptance",
-    "PolicyNoticeDismissal", "PolicyVersion",
+    "DevicePermission", "DevicePermissionEvent", "GuardianConsent", "Notification", "NotificationDelivery",
+    "PolicyAcceptance", "PolicyNoticeDismissal", "PolicyVersion",
 ]

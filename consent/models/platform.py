@@ -133,7 +133,8 @@ class GuardianConsent(models.Model):
 
 
 class Notification(models.Model):
-    """The in-app inbox (SEC-5 will add SMS/email delivery): one message to one account."""
+    """The in-app inbox (SEC-5): one message to one account. Its SMS and e-mail copies, if any,
+    are NotificationDelivery rows."""
 
     account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=32)
@@ -150,3 +151,39 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NotificationDelivery(models.Model):
+    """One SMS or e-mail to send (SEC-5): a copy of an inbox notification, or a message to an
+    address without an account (an invitation to a mobile number). Sent by Celery with retries
+    (consent.tasks.notification_deliver); the row records the outcome."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("E-mail")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.CASCADE,
+                                      related_name="deliveries")
+    kind = models.CharField(max_length=32)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    address = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        indexes = [models.Index(fields=["status", "id"], name="delivery_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} {self.status}"

@@ -1,7 +1,10 @@
-"""The in-app inbox (CON-2 notifications; SEC-5 will add SMS and e-mail delivery).
+"""The notification service (SEC-5): the in-app inbox, plus SMS and e-mail copies on request.
 
 `notify` writes one message to one account; `notify_many` writes the same message to many
-accounts with set-based inserts (one INSERT per batch, never one query per account)."""
+accounts with set-based inserts (one INSERT per batch, never one query per account). With
+`channels=("sms", "email")` (either or both) each recipient also gets an SMS to their mobile
+number and/or an e-mail to their address, sent by Celery after the commit with retries
+(consent.services.delivery)."""
 
 from __future__ import annotations
 
@@ -12,33 +15,54 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from consent.models import Notification
+from consent.models import Notification, NotificationDelivery
 from consent.selectors import notifications_for
+from consent.services.delivery import clean_channels, deliveries_schedule, delivery_rows
 
 BATCH_SIZE = 1000
 
 
 def notify(*, account: User, kind: str, title: str, body: str = "", url: str = "",
-           enterprise_id: int | None = None) -> Notification:
-    """One message in `account`'s inbox."""
-    return Notification.objects.create(account=account, kind=kind, title=title[:200], body=body, url=url[:300],
-                                       enterprise_id=enterprise_id)
+           enterprise_id: int | None = None, channels: Iterable[str] = ()) -> Notification:
+    """One message in `account`'s inbox, and its SMS/e-mail copies if `channels` asks."""
+    wanted = clean_channels(channels)
+    with transaction.atomic():
+        notification = Notification.objects.create(account=account, kind=kind, title=title[:200], body=body,
+                                                   url=url[:300], enterprise_id=enterprise_id)
+        if wanted:
+            rows = NotificationDelivery.objects.bulk_create(delivery_rows(
+                notification_id=notification.pk, kind=kind, channels=wanted, mobile=str(account.mobile or ""),
+                email=account.email, title=title, body=body, url=url))
+            deliveries_schedule(rows)
+    return notification
 
 
 def notify_many(*, account_ids: Iterable[int], kind: str, title: str, body: str = "", url: str = "",
-                enterprise_id: int | None = None) -> int:
+                enterprise_id: int | None = None, channels: Iterable[str] = ()) -> int:
     """The same message in every listed account's inbox, `BATCH_SIZE` rows per INSERT; returns the
-    number written. `account_ids` may be a lazy iterator (e.g. `values_list(...).iterator()`)."""
+    number written. `account_ids` may be a lazy iterator (e.g. `values_list(...).iterator()`).
+    With `channels`, one more query per batch reads the addresses and one INSERT writes the
+    deliveries."""
+    wanted = clean_channels(channels)
     ids = iter(account_ids)
     written = 0
     with transaction.atomic():
         while batch := list(islice(ids, BATCH_SIZE)):
-            Notification.objects.bulk_create([
+            created = Notification.objects.bulk_create([
                 Notification(account_id=account_id, kind=kind, title=title[:200], body=body, url=url[:300],
                              enterprise_id=enterprise_id)
                 for account_id in batch
             ])
             written += len(batch)
+            if wanted:
+                addresses = {pk: (str(mobile or ""), email) for pk, mobile, email in
+                             User.objects.filter(pk__in=batch, is_active=True).values_list("pk", "mobile", "email")}
+                rows = [row for notification in created if notification.account_id in addresses
+                        for row in delivery_rows(notification_id=notification.pk, kind=kind, channels=wanted,
+                                                 mobile=addresses[notification.account_id][0],
+                                                 email=addresses[notification.account_id][1],
+                                                 title=title, body=body, url=url)]
+                deliveries_schedule(NotificationDelivery.objects.bulk_create(rows))
     return written
 
 

@@ -97,8 +97,10 @@ def _notify_everyone(version: PolicyVersion) -> int:
                  "change.")
     body = body % {"version": version.version, "date": timezone.localtime(version.effective_at).strftime("%Y-%m-%d")}
     account_ids = User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
+    # SEC-5: a major change also goes out by e-mail to accounts that gave an address
+    channels = ("email",) if version.level == PolicyVersion.Level.MAJOR else ()
     return notify_many(account_ids=account_ids.iterator(chunk_size=2000), kind=NOTIFICATION_KIND, title=title,
-                       body=body, url=f"/policy/{version.version}/")
+                       body=body, url=f"/policy/{version.version}/", channels=channels)
 
 
 def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:

@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.sms import get_sms_sender
 from accounts.validators import normalize_mobile
-from consent.models import NoticeAcknowledgement
+from consent.models import NoticeAcknowledgement, NotificationDelivery
+from consent.services.delivery import send_to_address
 from consent.services.minors import require_processable
 from consent.services.notices import notice_acknowledge
 from enterprise_data.categories import Category
@@ -184,7 +184,8 @@ def invitation_create_by_mobile(
                                "fields": ["display_name", "mobile"]})
         text = _("%(enterprise)s invites you to join it on the personal-data portal. Sign in or register "
                  "with this mobile number to accept or decline.") % {"enterprise": enterprise.name}
-        transaction.on_commit(lambda: get_sms_sender().send(mobile=mobile, text=text))
+        # SEC-5: an SMS delivery row, sent by Celery after the commit (with retries)
+        send_to_address(channel=NotificationDelivery.Channel.SMS, address=mobile, kind="invitation", text=text)
     return invitation
 
 

@@ -14,18 +14,20 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import User
 from consent.models import ConsentRecord
 from consent.services.consents import consent_withdraw
-from enterprise_data.models import HealthReport, Membership
+from enterprise_data.models import HealthReport, LedgerEntry, Membership
 from enterprise_data.services.health import health_report_submit
 from enterprise_data.services.members import membership_create
 from tenants.context import enterprise_schema
 from tenants.models import MembershipIndex
 from tests.conftest import consent_everything
 from tests.tenants.test_tasks import celery_worker  # noqa: F401  (the module's real worker)
+
+MOBILE = "+8613700077001"
 
 
 def committed(fn: Callable[[], Any]) -> Any:
@@ -54,7 +56,7 @@ def test_a_withdrawal_is_executed_by_the_worker_in_that_enterprise(world, celery
     gus = world.membership(globex, world.gus)
 
     def setup() -> tuple[int, int]:
-        account = User.objects.create_user("+8613700077001", "a-long-pass-42", nickname="Wendy Worker")
+        account = User.objects.create_user(MOBILE, "a-long-pass-42", nickname="Wendy Worker")
         member = membership_create(enterprise=acme, account=account, role=Membership.Role.MEMBER)
         consent_everything(acme, member)
         for day in (date(2026, 11, 20), date(2026, 11, 21)):
@@ -67,8 +69,13 @@ def test_a_withdrawal_is_executed_by_the_worker_in_that_enterprise(world, celery
         with enterprise_schema(globex):
             return HealthReport.objects.filter(membership=gus).count()
 
-    account_id, record_id = committed(setup)
+    def ledger_head() -> int:
+        with enterprise_schema(acme):
+            return LedgerEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    head = committed(ledger_head)
     try:
+        account_id, record_id = committed(setup)
         globex_before = committed(globex_reports)
 
         def withdraw() -> None:  # commits, so on_commit sends the task to the broker
@@ -91,9 +98,18 @@ def test_a_withdrawal_is_executed_by_the_worker_in_that_enterprise(world, celery
         assert committed(globex_reports) == globex_before
     finally:
         def cleanup() -> None:
-            with enterprise_schema(acme):
-                Membership.objects.filter(account_id=account_id).delete()
-            MembershipIndex.objects.filter(account_id=account_id).delete()
-            User.objects.filter(pk=account_id).delete()
+            """Leave the World as it was: the member, its account, and the ledger's new tail (the
+            append-only trigger lets a transaction that sets portal.ledger_purge delete rows; the
+            chain stays valid because only entries after `head` go)."""
+            account = User.objects.filter(mobile=MOBILE).first()
+            with enterprise_schema(acme), transaction.atomic():
+                if account is not None:
+                    Membership.objects.filter(account_id=account.pk).delete()
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
+                LedgerEntry.objects.filter(id__gt=head).delete()
+            if account is not None:
+                MembershipIndex.objects.filter(account_id=account.pk).delete()
+                account.delete()
 
         committed(cleanup)
