@@ -234,6 +234,10 @@ class NoticeDraftForms:
 
     def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None,
                  rows: list[dict[str, Any]] | None = None) -> None:
+        if data is not None:  # a row whose category was not posted is that row's category
+            data = data.copy()
+            for index, category in enumerate(NoticeCategory.values):
+                data.setdefault(f"items-{index}-category", category)
         self.notice = NoticeForm(data, initial=initial)
         self.rows = [NoticeItemForm(data, prefix=f"items-{index}", initial=(rows or [{}] * self.ROWS)[index])
                      for index in range(self.ROWS)]
@@ -426,7 +430,8 @@ class DepartmentFilterForm(forms.Form):
 
     def __init__(self, *args: Any, departments: list[Department], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["department"].choices = [("", _("Everyone in my scope"))] + [
+        field: Any = self.fields["department"]
+        field.choices = [("", _("Everyone in my scope"))] + [
             (d.pk, "\u2003" * max(d.depth - 1, 0) + d.name) for d in departments]
 
 
@@ -466,9 +471,10 @@ class LegalBasisForm(forms.Form):
         # Every known pair parses (the service answers for the scope); only the admin's are offered.
         self.all_pairs = [(f"{c}:{p}", f"{SensitiveCategory(c).label} — {ConsentPurpose(p).label}")
                           for c, purposes in PURPOSES.items() for p in purposes]
-        self.fields["line"].choices = self.all_pairs
+        field: Any = self.fields["line"]
+        field.choices = self.all_pairs
         self.offered = [(value, label) for value, label in self.all_pairs if value.split(":")[0] in visible]
-        self.fields["line"].widget.choices = self.offered
+        field.widget.choices = self.offered
 
     def pair(self) -> tuple[str, str]:
         category, purpose = self.cleaned_data["line"].split(":")

@@ -212,6 +212,13 @@ def test_bad_input_is_a_400_with_field_errors_and_nothing_written(world, client_
     assert notices(world.acme) == [(1, "published"), (2, "draft")]
 
 
+def test_a_row_without_a_posted_category_is_that_rows_category(world, client_for):
+    """A hand-made POST may leave out the hidden category fields: row n is the n-th category."""
+    data = {k: v for k, v in draft_post().items() if not k.endswith("-category")}
+    assert client_for("acme", world.amy).post("/console/notices/draft/", data).status_code == 302
+    assert draft_state(world.acme)[2] == [("directory", 90), ("health", 90)]
+
+
 def test_bad_input_without_a_draft_creates_none(world, client_for):
     response = client_for("acme", world.amy).post("/console/notices/draft/", draft_post(contact=""))
     assert response.status_code == 400
