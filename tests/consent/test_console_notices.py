@@ -127,6 +127,28 @@ def test_list_runs_a_constant_number_of_queries(world, client_for):
     assert len(four_versions) == len(one_version)
 
 
+def test_api_list_runs_a_constant_number_of_queries(world, client_for):
+    """The versions with their counts (one query) and all their items (one query)."""
+    from consent.services.notices import notice_draft, notice_publish
+
+    client = client_for("acme", world.alice)
+    with CaptureQueriesContext(connection) as one_version:
+        assert len(client.get("/api/v1/notices/").json()) == 1
+    acme = Enterprise.objects.get(pk=world.acme.pk)
+    for n in range(3):
+        notice_draft_save(enterprise=acme, actor=None, summary_zh=f"版本 {n}", summary_en="",
+                          contact="x@example.com", items=[_item()])
+        notice_publish(enterprise=acme, actor=None, notice=notice_draft(enterprise=acme))
+    with enterprise_schema(world.acme):
+        from enterprise_data.models import Membership
+
+        Membership.objects.update(notice_acknowledged=4)
+    client = client_for("acme", world.alice)
+    with CaptureQueriesContext(connection) as four_versions:
+        assert len(client.get("/api/v1/notices/").json()) == 4
+    assert len(four_versions) == len(one_version)
+
+
 def test_a_version_is_readable_and_a_missing_one_is_404(world, client_for):
     client = client_for("acme", world.amy)
     response = client.get("/console/notices/1/")
