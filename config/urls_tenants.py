@@ -10,6 +10,7 @@ from consent import urls_console as consent_console
 from consent import urls_me as consent_me
 from consent import urls_permissions as consent_permissions
 from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger
+from incidents import urls as incident_urls
 from requests import apis as self_service_apis
 from requests import views as self_service_views
 from tenants import views as tenant_views
@@ -38,6 +39,8 @@ urlpatterns = [
     path("me/", include(consent_me.me_patterns)),
     path("console/", include(collect("console_patterns"))),
     path("console/", include(consent_console.console_patterns)),
+    path("console/", include(incident_urls.console_patterns)),  # /console/incidents/ (SEC-4)
+    path("", include(incident_urls.patterns)),  # /incidents/<id>/
     path("", include(consent_me.open_patterns)),  # /notice/…
     path("", include(consent_urls.tenant_patterns)),  # /policy/…, /me/inbox/, /api/v1/me/notifications/…
     path("api/v1/", include(api_v1)),

@@ -43,6 +43,7 @@ SHARED_APPS = [
     "phonenumber_field",
     # platform policy, device permissions, guardian consent, inbox (public models of a split app)
     "consent",
+    "incidents",  # SEC-4, public schema only
 ]
 TENANT_APPS = [
     "enterprise_data",

@@ -12,7 +12,7 @@ in tests, a provider in production) and Django's EMAIL_BACKEND."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -69,9 +69,11 @@ def deliveries_schedule(rows: Sequence[NotificationDelivery]) -> None:
         return
     from consent.tasks import notification_deliver
 
+    def sender(batch: list[int]) -> Callable[[], None]:
+        return lambda: notification_deliver.apply_async(kwargs={"delivery_ids": batch})
+
     for start in range(0, len(ids), BATCH_SIZE):
-        batch = ids[start:start + BATCH_SIZE]
-        transaction.on_commit(lambda batch=batch: notification_deliver.apply_async(kwargs={"delivery_ids": batch}))
+        transaction.on_commit(sender(ids[start:start + BATCH_SIZE]))
 
 
 def send_to_address(*, channel: str, address: str, kind: str, text: str, subject: str = "") -> NotificationDelivery:

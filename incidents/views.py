@@ -1,0 +1,41 @@
+"""Incident pages (SEC-4): `/incidents/<id>/` on every host for an affected account, and the
+console's `/console/incidents/` list of incidents that concern the enterprise."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+from django.views import View
+
+from enterprise_data.categories import ANY_CATEGORY
+from incidents.services import incidents_for_account, incidents_for_enterprise
+from tenants.views import ConsoleView
+
+
+def _in_chinese() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
+class IncidentDetailView(LoginRequiredMixin, View):
+    """An incident the signed-in account is affected by; on an enterprise host, also one that
+    concerns that enterprise for its administrators. Anything else is 404."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        incident = incidents_for_account(account=request.user).filter(pk=pk).first()  # type: ignore[arg-type]
+        enterprise = getattr(request, "enterprise", None)
+        membership = getattr(request, "membership", None)
+        if incident is None and enterprise is not None and membership and membership.is_admin:
+            incident = incidents_for_enterprise(enterprise=enterprise).filter(pk=pk).first()
+        if incident is None:
+            raise Http404("No such incident.")
+        return render(request, "incidents/detail.html", {"incident": incident, "zh": _in_chinese()})
+
+
+class ConsoleIncidentListView(ConsoleView):
+    category = ANY_CATEGORY
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "incidents/console_list.html", {
+            "incidents": list(incidents_for_enterprise(enterprise=self.enterprise)[:100]), "zh": _in_chinese()})
