@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from accounts.views_2fa import TwoFactorView
 from consent import urls as consent_urls
 from incidents import urls as incident_urls
 from tenants import views as tenant_views
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", include("consent.urls_permissions")),  # /account/permissions/ (CON-5)
     path("", include(consent_urls.public_patterns)),  # /policy/…, /account/inbox/
     path("", include(incident_urls.patterns)),  # /incidents/<id>/ (SEC-4)
+    path("security/two-factor/", TwoFactorView.as_view(), name="two_factor"),  # SEC-2
     path("enterprises/new/", tenant_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

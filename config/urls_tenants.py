@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
+from accounts.views_2fa import TwoFactorView
 from consent import urls as consent_urls
 from consent import urls_console as consent_console
 from consent import urls_me as consent_me
@@ -41,6 +42,7 @@ urlpatterns = [
     path("console/", include(consent_console.console_patterns)),
     path("console/", include(incident_urls.console_patterns)),  # /console/incidents/ (SEC-4)
     path("", include(incident_urls.patterns)),  # /incidents/<id>/
+    path("security/two-factor/", TwoFactorView.as_view(), name="two_factor"),  # SEC-2
     path("", include(consent_me.open_patterns)),  # /notice/…
     path("", include(consent_urls.tenant_patterns)),  # /policy/…, /me/inbox/, /api/v1/me/notifications/…
     path("api/v1/", include(api_v1)),

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from consent.models import PURPOSES, Notification
@@ -136,6 +138,9 @@ def _build_world() -> World:
             consent_everything(enterprise, member)
     connection.set_schema_to_public()
     Notification.objects.filter(kind=NOTICE_KIND).delete()  # tests start with empty inboxes
+    # SEC-2: administrators and the operator have an authenticator app
+    for admin in (alice, gina, ivan, world.amy, world.sam, world.greg, world.olga):
+        TOTPDevice.objects.create(user=admin, name="authenticator", confirmed=True)
     return world
 
 
@@ -187,20 +192,43 @@ def client_for(db: None) -> Callable[..., Client]:
     Signing in uses force_login plus the schema binding a real login writes (the login form
     itself is tested in tests/accounts)."""
 
-    def make(host: str, user: User | None = None) -> Client:
+    def make(host: str, user: User | None = None, *, two_factor: bool = True) -> Client:
         client = Client(HTTP_HOST=HOSTS.get(host, host))
         if user is not None:
-            sign_in(client, user, "public" if host == "public" else host.split(".")[0])
+            sign_in(client, user, "public" if host == "public" else host.split(".")[0], two_factor=two_factor)
         return client
 
     return make
 
 
-def sign_in(client: Client, user: User, schema: str) -> None:
+def sign_in(client: Client, user: User, schema: str, *, two_factor: bool = True) -> None:
+    """Signed in as `user` on `schema`'s host; with `two_factor` (the default) the session has also
+    passed the second factor (SEC-2), as an administrator's would after entering a code — the
+    account gets an authenticator if it has none. Tests of the two-factor flow pass False."""
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     session = client.session
     session[SESSION_SCHEMA_KEY] = schema
+    if two_factor and _needs_two_factor(user, schema):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def _needs_two_factor(user: User, schema: str) -> bool:
+    """Operators, and administrators of the enterprise whose host this is (SEC-2)."""
+    if user.is_staff:
+        return True
+    if schema == "public":
+        return False
+    enterprise = Enterprise.objects.filter(schema_name=schema).first()
+    if enterprise is None:
+        return False
+    with enterprise_schema(enterprise):
+        membership = Membership.objects.filter(account=user).first()
+    connection.set_schema_to_public()
+    return membership is not None and membership.is_admin
 
 
 def end_other_sessions(django_db_blocker: pytest.FixtureRequest) -> None:

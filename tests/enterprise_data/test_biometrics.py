@@ -246,17 +246,17 @@ def test_console_lists_run_a_constant_number_of_queries(world, client_for, djang
     connection.set_schema_to_public()
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
     # 5 account, 6 acting membership, 7 the devices
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get("/console/biometrics/devices/")
     assert len(response.context["devices"]) == rows
     # ... 7 the members with their active template counts
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get("/console/biometrics/members/")
     assert len(response.context["members"]) == rows + 6
     bob_id = member(world, world.bob).pk
     connection.set_schema_to_public()
     # ... 7 the member, 8 the enrolments with who enrolled them
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(f"/console/biometrics/members/{bob_id}/")
     assert len(response.context["enrolments"]) == rows
 
@@ -371,12 +371,12 @@ def test_api_lists_run_a_constant_number_of_queries(world, client_for, django_as
     connection.set_schema_to_public()
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
     # 5 account, 6 acting membership, 7 the devices
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert len(client.get("/api/v1/devices/").json()) == rows
     bob_id = member(world, world.bob).pk
     connection.set_schema_to_public()
     # ... 7 the member within scope, 8 the enrolments
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert len(client.get(f"/api/v1/members/{bob_id}/biometrics/").json()) == rows
 
 

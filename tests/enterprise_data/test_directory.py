@@ -84,10 +84,10 @@ def test_member_list_page_and_api_run_constant_queries(world, client_for, django
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
     # 5 account, 6 acting membership, 7 departments in scope, 8 page count, 9 page rows,
     # 10 the page's accounts for the under-18 badge (ACC-4; +1 for keys if any is real-name verified)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         assert client.get("/console/members/").status_code == 200
     # API: 1-6 as above, 7 page count, 8 page rows
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert client.get("/api/v1/members/").status_code == 200
 
 

