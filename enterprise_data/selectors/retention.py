@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils.functional import Promise
 
-from enterprise_data.models import RetentionSetting
+from enterprise_data.models import PurgeRun, PurgeStep, RetentionSetting
 from enterprise_data.retention import BOUNDS, RetentionCategory
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -45,3 +46,23 @@ def retention_effective(*, enterprise: Enterprise) -> list[RetentionRow]:
 def retention_days_for(enterprise: Enterprise) -> dict[str, int]:
     """{category: days kept} for the enterprise (what its notice shows, CON-3). One query."""
     return {row.category: row.days for row in retention_effective(enterprise=enterprise)}
+
+
+@dataclass(frozen=True)
+class PurgeSummary:
+    run_id: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    rows: dict[str, int]
+
+
+def purge_last_run(*, enterprise: Enterprise) -> PurgeSummary | None:
+    """The newest purge run with the rows each category lost (two queries), or None."""
+    with enterprise_schema(enterprise):
+        run = PurgeRun.objects.order_by("-id").first()
+        if run is None:
+            return None
+        rows = dict(PurgeStep.objects.filter(run=run).order_by("position").values_list("category", "rows"))
+    return PurgeSummary(run_id=run.pk, status=run.status, started_at=run.started_at, finished_at=run.finished_at,
+                        rows=rows)

@@ -38,11 +38,9 @@ def _update(*, enterprise: Enterprise, actor: Membership | None, category: str, 
     """Write one setting inside the caller's transaction; False when nothing changed."""
     setting = RetentionSetting.objects.select_for_update().filter(category=category).first()
     before = setting.days if setting is not None else BOUNDS[category].default
-    if setting is not None and setting.days == days:
+    if days == before:  # unchanged (an unset category keeping its default stays unset)
         return False
     if setting is None:
-        # choosing the default explicitly is stored too: a later change of the platform default
-        # does not move a period the enterprise chose
         setting = RetentionSetting(category=category)
     setting.days = days
     setting.updated_by = actor
