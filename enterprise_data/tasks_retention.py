@@ -1,4 +1,5 @@
-"""The daily retention purge (RET-2..RET-5), one task per enterprise.
+"""The daily retention purge (RET-2..RET-5) and scheduled erasures (DSR-5/DSR-6), one task per
+enterprise.
 
 Beat sends `tenants.tasks.dispatch_per_enterprise(task_name="enterprise_data.tasks_retention.retention_purge",
 states=PURGE_STATES)`; tenant-schemas-celery runs each task in its enterprise's schema and
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.celery import app
+from enterprise_data.services.erasure import erasure_plans_run_due
 from enterprise_data.services.purge import purge_run
 from tenants.models import Enterprise
 from tenants.tasks import current_enterprise
@@ -27,3 +29,12 @@ def retention_purge() -> dict[str, Any]:
     if enterprise.state not in PURGE_STATES:
         return {"schema": enterprise.schema_name, "status": "skipped", "reason": enterprise.state}
     return purge_run(enterprise=enterprise).as_dict()
+
+
+@app.task(name="enterprise_data.tasks_retention.erasure_plans_run", acks_late=True, reject_on_worker_lost=True)
+def erasure_plans_run() -> dict[str, Any]:
+    """Run the current enterprise's erasure plans that are due (and finish any a dead worker left)."""
+    enterprise = current_enterprise()
+    if enterprise.state not in PURGE_STATES:
+        return {"schema": enterprise.schema_name, "completed": [], "reason": enterprise.state}
+    return {"schema": enterprise.schema_name, "completed": erasure_plans_run_due(enterprise=enterprise)}

@@ -230,6 +230,12 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"task_name": "enterprise_data.tasks_retention.retention_purge",
                    "states": ["active", "suspended", "terminating"]},
     },
+    "erasure-plans": {  # DSR-5/DSR-6: scheduled erasures that are due, every 10 minutes
+        "task": "tenants.tasks.dispatch_per_enterprise",
+        "schedule": 10 * 60,
+        "kwargs": {"task_name": "enterprise_data.tasks_retention.erasure_plans_run",
+                   "states": ["active", "suspended", "terminating"]},
+    },
 }
 
 # --- REST API ----------------------------------------------------------------------------------

@@ -70,3 +70,39 @@ class PurgeStep(models.Model):
     class Meta:
         ordering = ["run_id", "position"]
         constraints = [models.UniqueConstraint(fields=["run", "category"], name="purge_step_unique")]
+
+
+class ErasurePlan(models.Model):
+    """A scheduled erasure of one member's data in this enterprise (a leaver's profile after the
+    grace period, DSR-5; an account deletion after its cooling-off, DSR-6). Plans are rows, so a
+    restart loses nothing; a cancelled plan never runs (enterprise_data.services.erasure)."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    id = models.BigAutoField(primary_key=True)
+    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.PROTECT,
+                                   related_name="erasure_plans")
+    # {"steps": [{"category": …, "action": …}, …]} (enterprise_data.services.erasure.ERASURE_STEPS)
+    plan = models.JSONField()
+    reason = models.CharField(max_length=200, blank=True)
+    not_before = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("enterprise_data.Membership", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["not_before", "id"]
+        indexes = [models.Index(fields=["status", "not_before"], name="erasure_plan_due")]
+
+    def __str__(self) -> str:
+        return f"erasure plan {self.pk} ({self.status})"

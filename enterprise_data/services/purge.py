@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -48,6 +47,7 @@ from enterprise_data.models import (
 )
 from enterprise_data.retention import BOUNDS, PURGE_ORDER, RetentionCategory
 from enterprise_data.selectors.retention import retention_days_for
+from enterprise_data.services.erasure import CARDS_LEFT_BEFORE, cards_anonymise
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise, InvitationIndex, PurgeReceipt
@@ -121,21 +121,6 @@ DELETE FROM {invitation} WHERE id IN (
     SELECT id FROM {invitation} WHERE coalesce(responded_at, expires_at) < %(cutoff)s ORDER BY id LIMIT %(limit)s)
 RETURNING id
 """
-# Every identifying field of the card is emptied; the name becomes a random pseudonym.
-_DEPARTED_PROFILES = """
-WITH due AS (SELECT id, photo FROM {member}
-             WHERE status = 'left' AND left_at < %(cutoff)s AND anonymised_at IS NULL
-             ORDER BY id LIMIT %(limit)s FOR UPDATE),
-     unfiled AS (DELETE FROM {member_departments} WHERE membership_id IN (SELECT id FROM due))
-UPDATE {member} AS m SET
-    display_name = 'former-' || substr(md5(random()::text || clock_timestamp()::text), 1, 12),
-    photo = '', gender = '', mobile = '', id_number_encrypted = NULL, company = '', invoice_title = '',
-    work_signature = '', landline = '', email = '', position_id = NULL, rank_id = NULL, title = '', fax = '',
-    seat = '', secretary_id = NULL, enterprise_mailbox = '', external_fields = '[]'::jsonb, account_id = NULL,
-    anonymised_at = now()
-FROM due WHERE m.id = due.id
-RETURNING due.photo
-"""
 # The longest prefix of the chain (in id order, at most `limit` entries) whose entries are all due.
 _LEDGER_PREFIX = """
 WITH head AS (SELECT id, entry_hash, created_at < %(cutoff)s AS due FROM {entry} ORDER BY id LIMIT %(limit)s),
@@ -153,7 +138,6 @@ def _sql(template: str) -> str:
         loc=quote(ClockEventLocation._meta.db_table), event=quote(ClockEvent._meta.db_table),
         day=quote(AttendanceDay._meta.db_table), report=quote(HealthReport._meta.db_table),
         template=quote(BiometricTemplate._meta.db_table), member=quote(Membership._meta.db_table),
-        member_departments=quote(Membership.departments.through._meta.db_table),
         invitation=quote(Invitation._meta.db_table), entry=quote(LedgerEntry._meta.db_table),
     )
 
@@ -216,23 +200,13 @@ def _invitations(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[
     return len(ids), len(ids) == limit
 
 
-def _delete_photo(name: str) -> Callable[[], None]:
-    return lambda: default_storage.delete(name)
-
-
 def _departed_profiles(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
     """Anonymise the cards of members who left (and of invitations never accepted) before the
-    cut-off: every identifying field is emptied, the name becomes a random pseudonym, the account
-    link and department memberships go, the photo file is deleted once the batch commits. The
-    row stays: attendance kept under its own period and the ledger refer to it by id, which
-    identifies no one once the card is empty."""
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(_DEPARTED_PROFILES), {"cutoff": cutoff, "limit": limit})
-        photos = [row[0] for row in cursor.fetchall()]
-    for name in photos:
-        if name:
-            transaction.on_commit(_delete_photo(name))
-    return len(photos), len(photos) == limit
+    cut-off (enterprise_data.services.erasure.cards_anonymise). The rows stay: attendance kept
+    under its own period and the ledger refer to them by id, which identifies no one once the
+    card is empty."""
+    done = cards_anonymise(condition=CARDS_LEFT_BEFORE, params={"cutoff": cutoff}, limit=limit)
+    return len(done), len(done) == limit
 
 
 def _ledger(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
