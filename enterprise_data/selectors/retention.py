@@ -28,7 +28,8 @@ class RetentionRow:
 
 def retention_effective(*, enterprise: Enterprise) -> list[RetentionRow]:
     """Every category with its effective period (the enterprise's setting, else the platform
-    default) and bounds, in the categories' declared order. One query."""
+    default) and bounds, in the categories' declared order. One query. A setting stored under
+    older bounds counts as the nearest bound of today's (the platform's bounds always win)."""
     with enterprise_schema(enterprise):
         stored = dict(RetentionSetting.objects.values_list("category", "days"))
     rows = []
@@ -37,7 +38,8 @@ def retention_effective(*, enterprise: Enterprise) -> list[RetentionRow]:
         days = stored.get(category)
         rows.append(RetentionRow(
             category=category, label=str(label), description=bounds.description,
-            days=bounds.default if days is None else days, default=bounds.default, min_days=bounds.min_days,
+            days=bounds.default if days is None else min(max(days, bounds.min_days), bounds.max_days),
+            default=bounds.default, min_days=bounds.min_days,
             max_days=bounds.max_days, is_default=days is None, purged=bounds.purged,
         ))
     return rows

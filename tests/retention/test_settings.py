@@ -51,6 +51,15 @@ def test_effective_periods_are_the_defaults_until_set_in_one_query(world, django
     assert retention_days_for(world.globex) == DEFAULTS  # another enterprise's setting
 
 
+def test_a_setting_outside_todays_bounds_counts_as_the_nearest_bound(world):
+    with enterprise_schema(world.acme):  # stored when the platform allowed it
+        RetentionSetting.objects.create(category="health_reports", days=365)
+        RetentionSetting.objects.create(category="attendance", days=365)
+    days = retention_days_for(world.acme)
+    assert days["health_reports"] == BOUNDS["health_reports"].max_days
+    assert days["attendance"] == BOUNDS["attendance"].min_days
+
+
 # --- the service ----------------------------------------------------------------------------------
 
 def test_a_change_is_recorded_in_the_ledger(world):
