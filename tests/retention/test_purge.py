@@ -345,3 +345,20 @@ def test_a_suspended_enterprise_is_purged_and_a_terminated_one_skipped(world):
     assert result["status"] == "skipped" and result["reason"] == "terminated"
     with enterprise_schema(world.globex):
         assert not PurgeRun.objects.exists()
+
+
+def test_the_management_command_purges_now(world):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    seed(world.acme, world.membership(world.acme, world.bob), per_side=1)
+    out = StringIO()
+    call_command("purge_retention", "--schema", "acme", "--batch-size", "10", stdout=out)
+    assert out.getvalue().startswith("acme: run ") and "health_reports 1" in out.getvalue()
+    out = StringIO()
+    call_command("purge_retention", stdout=out)
+    assert [line.split(":")[0] for line in out.getvalue().splitlines()] == ["acme", "globex", "initech"]
+    for bad in (["--schema", "public"], ["--schema", "nope"], ["--batch-size", "0"]):
+        with pytest.raises(CommandError):
+            call_command("purge_retention", *bad, stdout=StringIO())
