@@ -13,7 +13,7 @@ from typing import Any
 
 from config.celery import app
 from enterprise_data.services.erasure import erasure_plans_run_due
-from enterprise_data.services.purge import purge_run
+from enterprise_data.services.purge import BATCH_SIZE, purge_run
 from tenants.models import Enterprise
 from tenants.tasks import current_enterprise
 
@@ -23,12 +23,12 @@ PURGE_STATES = [Enterprise.State.ACTIVE, Enterprise.State.SUSPENDED, Enterprise.
 
 
 @app.task(name="enterprise_data.tasks_retention.retention_purge", acks_late=True, reject_on_worker_lost=True)
-def retention_purge() -> dict[str, Any]:
+def retention_purge(batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     """Purge every retention category of the current enterprise past its cut-off."""
     enterprise = current_enterprise()
     if enterprise.state not in PURGE_STATES:
         return {"schema": enterprise.schema_name, "status": "skipped", "reason": enterprise.state}
-    return purge_run(enterprise=enterprise).as_dict()
+    return purge_run(enterprise=enterprise, batch_size=batch_size).as_dict()
 
 
 @app.task(name="enterprise_data.tasks_retention.erasure_plans_run", acks_late=True, reject_on_worker_lost=True)
