@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from celery.result import AsyncResult
 from django.utils import timezone
 
 from enterprise_data.models import HealthReport, LedgerEntry, PurgeRun, PurgeStep
