@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from enterprise_data.models import (
@@ -84,8 +84,12 @@ def _try_lock(schema: str) -> bool:
 
 
 def _unlock(schema: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, schema])
+    """Release the lock; if the connection broke, its session (and the lock) are gone already."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, schema])
+    except DatabaseError:
+        connection.close()
 
 
 # --- one batch per category -------------------------------------------------------------------
@@ -119,7 +123,7 @@ RETURNING id, membership_id, purpose, revoked_at IS NULL
 _INVITATIONS = """
 DELETE FROM {invitation} WHERE id IN (
     SELECT id FROM {invitation} WHERE coalesce(responded_at, expires_at) < %(cutoff)s ORDER BY id LIMIT %(limit)s)
-RETURNING id
+RETURNING id, membership_id
 """
 # The longest prefix of the chain (in id order, at most `limit` entries) whose entries are all due.
 _LEDGER_PREFIX = """
@@ -191,13 +195,21 @@ def _biometric_templates(enterprise: Enterprise, cutoff: datetime, limit: int) -
 
 def _invitations(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
     """Closed invitations (answered, withdrawn or expired) by the answer or expiry time; their
-    rows in the public index of pending invitations go with them."""
+    rows in the public index of pending invitations go with them. The card of an invitation that
+    expired unanswered (still "invited", with no other invitation open) leaves the directory, as
+    expiring it would have done; departed profiles then anonymise it."""
     with connection.cursor() as cursor:
         cursor.execute(_sql(_INVITATIONS), {"cutoff": cutoff, "limit": limit})
-        ids = [row[0] for row in cursor.fetchall()]
-    if ids:
+        deleted = cursor.fetchall()
+    if deleted:
+        ids = [pk for pk, _card in deleted]
         InvitationIndex.objects.filter(enterprise_id=enterprise.pk, invitation_id__in=ids).delete()
-    return len(ids), len(ids) == limit
+        cards = {card for _pk, card in deleted if card is not None}
+        open_invitations = Invitation.objects.filter(membership_id=OuterRef("pk"), status=Invitation.Status.PENDING,
+                                                     expires_at__gte=timezone.now())
+        Membership.objects.filter(pk__in=cards, status=Membership.Status.INVITED).exclude(
+            Exists(open_invitations)).update(status=Membership.Status.LEFT, left_at=timezone.now())
+    return len(deleted), len(deleted) == limit
 
 
 def _departed_profiles(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:

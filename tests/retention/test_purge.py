@@ -15,6 +15,7 @@ from django.utils import timezone
 from enterprise_data.models import (
     BiometricTemplate,
     Department,
+    Invitation,
     LedgerCheckpoint,
     LedgerEntry,
     Membership,
@@ -362,3 +363,29 @@ def test_the_management_command_purges_now(world):
     for bad in (["--schema", "public"], ["--schema", "nope"], ["--batch-size", "0"]):
         with pytest.raises(CommandError):
             call_command("purge_retention", *bad, stdout=StringIO())
+
+
+def test_the_card_of_an_invitation_that_expired_unanswered_leaves_the_directory(world):
+    now = timezone.now()
+    with enterprise_schema(world.acme):
+        card = Membership.objects.create(display_name="Never Answered", status=Membership.Status.INVITED,
+                                         mobile="+8613700000005")
+        stale = Invitation.objects.create(kind="mobile", mobile="+8613700000005", membership=card,
+                                          expires_at=now - timedelta(days=100))
+        again = Membership.objects.create(display_name="Invited Again", status=Membership.Status.INVITED)
+        Invitation.objects.create(kind="mobile", mobile="+8613700000006", membership=again,
+                                  expires_at=now - timedelta(days=100))
+        Invitation.objects.create(kind="mobile", mobile="+8613700000006", membership=again,
+                                  expires_at=now + timedelta(days=3))  # a new one, still open
+    outcome = purge_run(enterprise=world.acme)
+    assert outcome.rows["invitations"] == 2
+    with enterprise_schema(world.acme):
+        assert not Invitation.objects.filter(pk=stale.pk).exists()
+        closed = Membership.objects.get(pk=card.pk)
+        assert closed.status == "left" and closed.left_at is not None
+        assert Membership.objects.get(pk=again.pk).status == "invited"
+    # departed profiles anonymise it once its own period has passed
+    later = purge_run(enterprise=world.acme, now=timezone.now() + timedelta(days=31))
+    assert later.rows["departed_profiles"] == 1
+    with enterprise_schema(world.acme):
+        assert Membership.objects.get(pk=card.pk).mobile == ""
