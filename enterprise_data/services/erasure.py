@@ -28,7 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -303,5 +303,8 @@ def erasure_plans_run_due(*, enterprise: Enterprise, now: datetime | None = None
                                                               finished_at=timezone.now(), result=result)
                 completed.append(plan.pk)
         finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, schema])
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, schema])
+            except DatabaseError:  # the connection broke: its session, and the lock, are gone already
+                connection.close()
