@@ -172,7 +172,10 @@ def test_api_lists_and_patches(world, client_for):
     ({"raw_coordinates": 7, "health_reports": 1000}, "health_reports"),
     ({"health_reports": "soon"}, "health_reports"),
     ({"photos": 30}, "photos"),
+    ({"health_reports": None}, "health_reports"),
+    ({"health_reports": 10**20}, "health_reports"),
     ({}, "non_field_errors"),
+    ([{"health_reports": 10}], "non_field_errors"),
 ])
 def test_api_refuses_bad_input_with_field_errors(world, client_for, body, field):
     response = client_for("acme", world.alice).patch("/api/v1/retention/", body, content_type="application/json")
