@@ -201,6 +201,28 @@ def _clean_plan(plan: Any) -> dict[str, Any]:
     return {"steps": cleaned}
 
 
+def erasure_plan_counts(*, enterprise: Enterprise, membership_id: int,
+                        plan: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """What `plan` would remove for the member if it ran now, per step ("category:action"), for
+    the page a member confirms before leaving or deleting their account (DSR-5, DSR-6)."""
+    cleaned = _clean_plan(plan)
+    counts: dict[str, dict[str, int]] = {}
+    with enterprise_schema(enterprise):
+        for step in cleaned["steps"]:
+            category, action = step["category"], step["action"]
+            if (category, action) == ("profile", "anonymise"):
+                due = Membership.objects.filter(pk=membership_id, anonymised_at__isnull=True).count()
+                counts[f"{category}:{action}"] = {"profiles": due}
+            elif (category, action) == ("biometric_templates", "delete"):
+                counts[f"{category}:{action}"] = {
+                    "templates": BiometricTemplate.objects.filter(membership_id=membership_id).count()}
+            else:
+                sensitive, purpose = _SENSITIVE_STEP[category]
+                counts[f"{category}:{action}"] = sensitive_data_counts(
+                    enterprise=enterprise, membership_id=membership_id, category=sensitive, purpose=purpose)
+    return counts
+
+
 def schedule_member_erasure(*, enterprise: Enterprise, member: Membership, plan: dict[str, Any],
                             not_before: datetime, actor: Membership | None = None,
                             reason: str = "") -> ErasurePlan:

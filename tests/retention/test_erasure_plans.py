@@ -14,6 +14,7 @@ from enterprise_data.models import BiometricTemplate, ErasurePlan, HealthReport,
 from enterprise_data.services.erasure import (
     ERASURE_LOCK_CLASS,
     erasure_plan_cancel,
+    erasure_plan_counts,
     erasure_plans_run_due,
     schedule_member_erasure,
 )
@@ -193,3 +194,15 @@ def test_the_task_refuses_the_public_schema_and_runs_in_its_enterprise(world):
     assert erasure_plans_run.apply(headers={"_schema_name": "globex"}).get()["completed"] == []
     assert erasure_plans_run.apply(headers={"_schema_name": "acme"}).get() == {"schema": "acme",
                                                                                "completed": [plan.pk]}
+
+
+def test_the_counts_preview_what_the_plan_would_remove(world):
+    leaver = _leaver(world.acme)
+    preview = erasure_plan_counts(enterprise=world.acme, membership_id=leaver.pk, plan=LEAVER_PLAN)
+    assert preview == {"health_reports:delete": {"health_reports": 2}, "biometric_templates:delete": {"templates": 1},
+                       "id_documents:delete": {"id_numbers": 1}, "profile:anonymise": {"profiles": 1}}
+    plan = schedule_member_erasure(enterprise=world.acme, member=leaver, plan=LEAVER_PLAN, not_before=timezone.now())
+    erasure_plans_run_due(enterprise=world.acme)
+    assert _status(world.acme, plan).result == preview  # what was shown is what happened
+    with pytest.raises(ValidationError):
+        erasure_plan_counts(enterprise=world.acme, membership_id=leaver.pk, plan={"steps": [{"category": "x"}]})
