@@ -10,13 +10,13 @@ from consent import urls as consent_urls
 from consent import urls_console as consent_console
 from consent import urls_me as consent_me
 from consent import urls_permissions as consent_permissions
-from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger
+from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger, retention
 from incidents import urls as incident_urls
 from requests import apis as self_service_apis
 from requests import views as self_service_views
 from tenants import views as tenant_views
 
-SUBDOMAINS = (directory, invitations, attendance, health, biometrics, ledger)
+SUBDOMAINS = (directory, invitations, attendance, health, biometrics, ledger, retention)
 
 
 def collect(kind: str) -> list:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import account_by_mobile
-from tenants.models import Domain, Enterprise
+from tenants.models import Domain, Enterprise, PurgeReceipt
 from tenants.services import enterprise_create, enterprise_reactivate, enterprise_suspend, enterprise_validate_new
 
 
@@ -127,3 +127,25 @@ class DomainAdmin(admin.ModelAdmin):
     list_display = ("domain", "tenant", "is_primary")
     search_fields = ("domain", "tenant__name")
     list_select_related = ("tenant",)
+
+
+@admin.register(PurgeReceipt)
+class PurgeReceiptAdmin(admin.ModelAdmin):
+    """Receipts of retention purges (RET-5): what each enterprise's purge removed, read-only."""
+
+    list_display = ("finished_at", "enterprise", "category", "rows", "cutoff", "retention_days", "run_id")
+    list_filter = ("category", "enterprise")
+    search_fields = ("enterprise__name", "schema_name")
+    list_select_related = ("enterprise",)
+    date_hierarchy = "finished_at"
+    readonly_fields = ("enterprise", "schema_name", "run_id", "category", "cutoff", "rows", "retention_days",
+                       "started_at", "finished_at", "ledger_entry_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

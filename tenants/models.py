@@ -137,3 +137,32 @@ class InvitationIndex(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["enterprise", "invitation_id"], name="invitation_index_unique"),
         ]
+
+
+class PurgeReceipt(models.Model):
+    """The operators' copy of a purge receipt (RET-5): one per (enterprise, run, category).
+    Written in the same transaction as the enterprise's own record of the step (its PurgeStep
+    and ledger entry), never changed afterwards (read-only in the admin)."""
+
+    enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT,
+                                   related_name="purge_receipts")
+    schema_name = models.CharField(_("schema"), max_length=63)
+    run_id = models.BigIntegerField(_("run"))
+    category = models.CharField(_("category"), max_length=32)
+    cutoff = models.DateTimeField(_("cut-off"))
+    rows = models.BigIntegerField(_("rows"))
+    retention_days = models.PositiveIntegerField(_("policy (days kept)"))
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"))
+    ledger_entry_id = models.BigIntegerField(_("ledger entry"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("purge receipt")
+        verbose_name_plural = _("purge receipts")
+        ordering = ["-finished_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "run_id", "category"], name="purge_receipt_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} run {self.run_id} {self.category}: {self.rows}"

@@ -228,6 +228,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=30),
         "kwargs": {"task_name": "enterprise_data.tasks_attendance.attendance_mark_missing"},
     },
+    "retention-purge": {  # RET-2..RET-5: daily purge of what is past its retention period, 02:30 local time
+        "task": "tenants.tasks.dispatch_per_enterprise",
+        "schedule": crontab(hour=2, minute=30),
+        # suspended and terminating enterprises too: minimisation does not pause (docs/retention.md)
+        "kwargs": {"task_name": "enterprise_data.tasks_retention.retention_purge",
+                   "states": ["active", "suspended", "terminating"]},
+    },
+    "erasure-plans": {  # DSR-5/DSR-6: scheduled erasures that are due, every 10 minutes
+        "task": "tenants.tasks.dispatch_per_enterprise",
+        "schedule": 10 * 60,
+        "kwargs": {"task_name": "enterprise_data.tasks_retention.erasure_plans_run",
+                   "states": ["active", "suspended", "terminating"]},
+    },
 }
 
 # --- REST API ----------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ from enterprise_data.models.keys import EnterpriseSettings, MemberDataKey
 from enterprise_data.models.ledger import LedgerCheckpoint, LedgerEntry
 from enterprise_data.models.members import Membership
 from enterprise_data.models.org import Department, Position, Rank
+from enterprise_data.models.retention import ErasurePlan, PurgeRun, PurgeStep, RetentionSetting
 
 __all__ = [
     "AttendanceDay", "AttendancePolicy", "BiometricTemplate", "ClockEvent", "ClockEventLocation", "Department",
+    "ErasurePlan",
     "Device", "EnterpriseSettings", "Geofence", "HealthReport", "Invitation", "LedgerCheckpoint", "LedgerEntry",
-    "MemberDataKey", "Membership", "Position", "Rank", "TemplateChange",
+    "MemberDataKey", "Membership", "Position", "PurgeRun", "PurgeStep", "Rank", "RetentionSetting", "TemplateChange",
 ]

@@ -90,6 +90,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     joined_at = models.DateTimeField(_("joined"), null=True, blank=True)
     left_at = models.DateTimeField(_("left"), null=True, blank=True)
+    # Set when the card of a departed member was anonymised (retention "departed profiles").
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
     # The newest enterprise notice version this member acknowledged (CON-3), 0 for none.
     notice_acknowledged = models.PositiveIntegerField(_("notice acknowledged"), default=0, editable=False)
 

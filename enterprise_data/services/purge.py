@@ -1,0 +1,345 @@
+"""Retention purges (RET-2..RET-5): every category past its cut-off, set-based, in batches.
+
+`purge_run(enterprise=…)` is what the daily per-enterprise task calls:
+
+1. **Lock** (RET-4): a session-level `pg_try_advisory_lock(PURGE_LOCK_CLASS, hashtext(schema))`.
+   A second run for the same enterprise — another beat, another worker — does not wait: it
+   returns `skipped`. A worker that dies loses its connection and with it the lock.
+2. **Plan**: an unfinished run (status running: its worker crashed or was killed) is resumed with
+   the cut-offs it was started with; otherwise a new run fixes one cut-off per category
+   (start time − the enterprise's retention period) in PurgeStep rows, committed before any row
+   is deleted. A re-run therefore deletes exactly what was due when the run started.
+3. **Batches** (RET-3): each category deletes (or, for departed members' cards, anonymises) at
+   most `batch_size` rows per statement — `DELETE … WHERE id IN (SELECT id … ORDER BY id LIMIT
+   n)` — and commits each batch together with the step's running row count. No ORM object is
+   loaded; only the ids the feed or the public index need come back, one batch at a time.
+4. **Receipts** (RET-5): when a category is done, one transaction marks its step finished,
+   appends a ledger entry (when rows were removed) and writes the operators' PurgeReceipt in
+   the public schema. A crash before that commit replays the (now empty) last batch and writes
+   the receipt once.
+
+The categories, their order and bounds are in enterprise_data.retention; docs/retention.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from enterprise_data.models import (
+    AttendanceDay,
+    BiometricTemplate,
+    ClockEvent,
+    ClockEventLocation,
+    HealthReport,
+    Invitation,
+    LedgerCheckpoint,
+    LedgerEntry,
+    Membership,
+    PurgeRun,
+    PurgeStep,
+    TemplateChange,
+)
+from enterprise_data.retention import BOUNDS, PURGE_ORDER, RetentionCategory
+from enterprise_data.selectors.retention import retention_days_for
+from enterprise_data.services.erasure import CARDS_LEFT_BEFORE, cards_anonymise
+from enterprise_data.services.ledger import Action, ledger_record
+from tenants.context import current_schema, enterprise_schema
+from tenants.models import Enterprise, InvitationIndex, PurgeReceipt
+
+BATCH_SIZE = 5000
+# The first key of the two-key advisory lock: a lock space of its own ("RP").
+PURGE_LOCK_CLASS = 0x5250
+RECEIPT_PURPOSE = "retention purge"
+
+# Called after each committed batch with (category, rows so far in this step); tests raise from
+# it to simulate a crash between batches.
+AfterBatch = Callable[[str, int], None]
+
+
+@dataclass
+class PurgeOutcome:
+    schema: str
+    status: str  # "done" or "skipped" (another run holds the enterprise's lock)
+    run_id: int | None = None
+    resumed: bool = False
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema, "status": self.status, "run_id": self.run_id, "resumed": self.resumed,
+                "rows": self.rows}
+
+
+# --- the lock ---------------------------------------------------------------------------------
+
+def _try_lock(schema: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, schema])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(schema: str) -> None:
+    """Release the lock; if the connection broke, its session (and the lock) are gone already."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, schema])
+    except DatabaseError:
+        connection.close()
+
+
+# --- one batch per category -------------------------------------------------------------------
+# Each function removes at most `limit` due rows of its part of a category, in the caller's
+# transaction, and returns how many it removed and whether more may be due. The statements are
+# templates over the tables' names ({loc}, {event} …, filled by _sql); values are parameters.
+
+_RAW_COORDINATES = """
+DELETE FROM {loc} WHERE id IN (SELECT id FROM {loc} WHERE created_at < %(cutoff)s ORDER BY id LIMIT %(limit)s)
+"""
+# an event's raw coordinates go with it (normally long gone under their own, shorter period)
+_CLOCK_EVENTS = """
+WITH due AS (SELECT id FROM {event} WHERE occurred_at < %(cutoff)s ORDER BY id LIMIT %(limit)s),
+     coordinates AS (DELETE FROM {loc} WHERE event_id IN (SELECT id FROM due))
+DELETE FROM {event} WHERE id IN (SELECT id FROM due)
+"""
+_ATTENDANCE_DAYS = """
+DELETE FROM {day} WHERE id IN (SELECT id FROM {day} WHERE date < %(day)s ORDER BY id LIMIT %(limit)s)
+"""
+_HEALTH_REPORTS = """
+DELETE FROM {report} WHERE id IN (SELECT id FROM {report} WHERE date < %(day)s ORDER BY id LIMIT %(limit)s)
+"""
+_BIOMETRIC_TEMPLATES = """
+DELETE FROM {template} WHERE id IN (
+    SELECT t.id FROM {template} t
+    WHERE t.revoked_at < %(cutoff)s
+       OR t.membership_id IN (SELECT id FROM {member} WHERE status = 'left' AND left_at < %(cutoff)s)
+    ORDER BY t.id LIMIT %(limit)s)
+RETURNING id, membership_id, purpose, revoked_at IS NULL
+"""
+_INVITATIONS = """
+DELETE FROM {invitation} WHERE id IN (
+    SELECT id FROM {invitation} WHERE coalesce(responded_at, expires_at) < %(cutoff)s ORDER BY id LIMIT %(limit)s)
+RETURNING id, membership_id
+"""
+# The longest prefix of the chain (in id order, at most `limit` entries) whose entries are all due.
+_LEDGER_PREFIX = """
+WITH head AS (SELECT id, entry_hash, created_at < %(cutoff)s AS due FROM {entry} ORDER BY id LIMIT %(limit)s),
+     stop AS (SELECT min(id) AS id FROM head WHERE NOT due)
+SELECT id, entry_hash, (SELECT id FROM stop) IS NOT NULL FROM head
+WHERE due AND id < coalesce((SELECT id FROM stop), 9223372036854775807)
+ORDER BY id DESC LIMIT 1
+"""
+_LEDGER_DELETE = "DELETE FROM {entry} WHERE id <= %(upto)s"
+
+
+def _sql(template: str) -> str:
+    quote = connection.ops.quote_name
+    return template.format(
+        loc=quote(ClockEventLocation._meta.db_table), event=quote(ClockEvent._meta.db_table),
+        day=quote(AttendanceDay._meta.db_table), report=quote(HealthReport._meta.db_table),
+        template=quote(BiometricTemplate._meta.db_table), member=quote(Membership._meta.db_table),
+        invitation=quote(Invitation._meta.db_table), entry=quote(LedgerEntry._meta.db_table),
+    )
+
+
+def _execute(template: str, params: dict[str, Any]) -> tuple[int, bool]:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(template), params)
+        removed = int(cursor.rowcount)
+    return removed, removed == params["limit"]
+
+
+def _local_date(moment: datetime) -> date:
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()
+
+
+def _raw_coordinates(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    return _execute(_RAW_COORDINATES, {"cutoff": cutoff, "limit": limit})
+
+
+def _clock_events(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    return _execute(_CLOCK_EVENTS, {"cutoff": cutoff, "limit": limit})
+
+
+def _attendance_days(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    return _execute(_ATTENDANCE_DAYS, {"day": _local_date(cutoff), "limit": limit})
+
+
+def _health_reports(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    return _execute(_HEALTH_REPORTS, {"day": _local_date(cutoff), "limit": limit})
+
+
+def _biometric_templates(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    """Withdrawn templates, and templates still held for members who left (DSR-5 deletes them at
+    once; this catches any left behind). Devices still holding a deleted template — one that was
+    not withdrawn before — get a delete row in their change feed (ENT-6)."""
+    from enterprise_data.services.biometrics import _lock_feed
+
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_BIOMETRIC_TEMPLATES), {"cutoff": cutoff, "limit": limit})
+        deleted = cursor.fetchall()
+    held = [(pk, membership_id, purpose) for pk, membership_id, purpose, active in deleted if active]
+    if held:
+        _lock_feed()
+        TemplateChange.objects.bulk_create([
+            TemplateChange(template_id=pk, membership_id=membership_id, purpose=purpose,
+                           change=TemplateChange.Change.DELETE)
+            for pk, membership_id, purpose in sorted(held)
+        ])
+    return len(deleted), len(deleted) == limit
+
+
+def _invitations(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    """Closed invitations (answered, withdrawn or expired) by the answer or expiry time; their
+    rows in the public index of pending invitations go with them. The card of an invitation that
+    expired unanswered (still "invited", with no other invitation open) leaves the directory, as
+    expiring it would have done; departed profiles then anonymise it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_INVITATIONS), {"cutoff": cutoff, "limit": limit})
+        deleted = cursor.fetchall()
+    if deleted:
+        ids = [pk for pk, _card in deleted]
+        InvitationIndex.objects.filter(enterprise_id=enterprise.pk, invitation_id__in=ids).delete()
+        cards = {card for _pk, card in deleted if card is not None}
+        open_invitations = Invitation.objects.filter(membership_id=OuterRef("pk"), status=Invitation.Status.PENDING,
+                                                     expires_at__gte=timezone.now())
+        Membership.objects.filter(pk__in=cards, status=Membership.Status.INVITED).exclude(
+            Exists(open_invitations)).update(status=Membership.Status.LEFT, left_at=timezone.now())
+    return len(deleted), len(deleted) == limit
+
+
+def _departed_profiles(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    """Anonymise the cards of members who left (and of invitations never accepted) before the
+    cut-off (enterprise_data.services.erasure.cards_anonymise). The rows stay: attendance kept
+    under its own period and the ledger refer to them by id, which identifies no one once the
+    card is empty."""
+    done = cards_anonymise(condition=CARDS_LEFT_BEFORE, params={"cutoff": cutoff}, limit=limit)
+    return len(done), len(done) == limit
+
+
+def _ledger(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    """The oldest entries, always a prefix of the chain (ids in order up to the first entry that
+    is not due), deleted under the chain's lock with the trigger's purge switch on for this
+    statement only; a LedgerCheckpoint records where the chain now starts (ENT-10)."""
+    from enterprise_data.services.ledger import _lock_chain
+
+    _lock_chain()
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_LEDGER_PREFIX), {"cutoff": cutoff, "limit": limit})
+        last = cursor.fetchone()
+        if last is None:
+            return 0, False
+        upto_id, upto_hash, stopped = last
+        cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
+        cursor.execute(_sql(_LEDGER_DELETE), {"upto": upto_id})
+        rows = int(cursor.rowcount)
+        cursor.execute("SET LOCAL portal.ledger_purge = 'off'")
+    LedgerCheckpoint.objects.create(upto_id=upto_id, upto_hash=upto_hash, rows_purged=rows)
+    # a batch cut short by an entry that is not due yet is the last one
+    return rows, rows == limit and not stopped
+
+
+Part = Callable[[Enterprise, datetime, int], tuple[int, bool]]
+PARTS: dict[str, tuple[Part, ...]] = {
+    RetentionCategory.RAW_COORDINATES: (_raw_coordinates,),
+    RetentionCategory.ATTENDANCE: (_clock_events, _attendance_days),
+    RetentionCategory.HEALTH_REPORTS: (_health_reports,),
+    RetentionCategory.BIOMETRIC_TEMPLATES: (_biometric_templates,),
+    RetentionCategory.INVITATIONS: (_invitations,),
+    RetentionCategory.DEPARTED_PROFILES: (_departed_profiles,),
+    RetentionCategory.LEDGER: (_ledger,),
+}
+assert set(PARTS) == set(PURGE_ORDER)
+
+
+# --- runs and steps ---------------------------------------------------------------------------
+
+def _start_or_resume(*, enterprise: Enterprise, now: datetime | None) -> tuple[PurgeRun, bool]:
+    with transaction.atomic():
+        run = PurgeRun.objects.select_for_update().filter(status=PurgeRun.Status.RUNNING).first()
+        if run is not None:
+            PurgeRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1)
+            return run, True
+        started = now or timezone.now()
+        days = retention_days_for(enterprise)
+        run = PurgeRun.objects.create(started_at=started)
+        PurgeStep.objects.bulk_create([
+            PurgeStep(run=run, category=category, position=position, retention_days=days[category],
+                      cutoff=started - timedelta(days=days[category]))
+            for position, category in enumerate(PURGE_ORDER)
+        ])
+    return run, False
+
+
+def _purge_step(*, enterprise: Enterprise, step: PurgeStep, batch_size: int, after_batch: AfterBatch | None) -> int:
+    if step.started_at is None:
+        step.started_at = timezone.now()
+        PurgeStep.objects.filter(pk=step.pk).update(started_at=step.started_at)
+    for part in PARTS[step.category]:
+        while True:
+            with transaction.atomic():
+                removed, more = part(enterprise, step.cutoff, batch_size)
+                if removed:
+                    PurgeStep.objects.filter(pk=step.pk).update(rows=F("rows") + removed, batches=F("batches") + 1)
+            step.rows += removed
+            if removed and after_batch is not None:
+                after_batch(step.category, step.rows)
+            if not more:
+                break
+    _finish_step(enterprise=enterprise, step=step)
+    return step.rows
+
+
+def _finish_step(*, enterprise: Enterprise, step: PurgeStep) -> None:
+    """The receipt (RET-5), in one transaction: the step is finished, the ledger has an entry
+    (when rows were removed) and the operators' PurgeReceipt exists — all or none."""
+    with transaction.atomic():
+        locked = PurgeStep.objects.select_for_update().get(pk=step.pk)
+        if locked.finished_at is not None:
+            return
+        finished = timezone.now()
+        entry_id = None
+        if locked.rows:
+            entry = ledger_record(
+                enterprise=enterprise, actor=None, action=Action.DELETE,
+                category=BOUNDS[locked.category].admin_category, purpose=RECEIPT_PURPOSE, obj=locked,
+                details={"retention_category": locked.category, "rows": locked.rows,
+                         "cutoff": locked.cutoff.isoformat(), "retention_days": locked.retention_days,
+                         "run": locked.run_id, "started_at": (locked.started_at or finished).isoformat(),
+                         "finished_at": finished.isoformat()},
+            )
+            entry_id = entry.pk
+        locked.finished_at, locked.ledger_entry_id = finished, entry_id
+        locked.save(update_fields=["finished_at", "ledger_entry_id"])
+        PurgeReceipt.objects.create(
+            enterprise_id=enterprise.pk, schema_name=enterprise.schema_name, run_id=locked.run_id,
+            category=locked.category, cutoff=locked.cutoff, rows=locked.rows,
+            retention_days=locked.retention_days, started_at=locked.started_at or finished, finished_at=finished,
+            ledger_entry_id=entry_id,
+        )
+    step.finished_at = locked.finished_at
+
+
+def purge_run(*, enterprise: Enterprise, batch_size: int = BATCH_SIZE, now: datetime | None = None,
+              after_batch: AfterBatch | None = None) -> PurgeOutcome:
+    """Purge every category of `enterprise` past its cut-off (see the module docstring).
+    `now` fixes the start of a new run (tests); a resumed run keeps its own."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    with enterprise_schema(enterprise):
+        schema = current_schema()
+        if not _try_lock(schema):
+            return PurgeOutcome(schema=schema, status="skipped")
+        try:
+            run, resumed = _start_or_resume(enterprise=enterprise, now=now)
+            for step in PurgeStep.objects.filter(run=run, finished_at__isnull=True).order_by("position"):
+                _purge_step(enterprise=enterprise, step=step, batch_size=batch_size, after_batch=after_batch)
+            PurgeRun.objects.filter(pk=run.pk).update(status=PurgeRun.Status.DONE, finished_at=timezone.now())
+            rows = dict(PurgeStep.objects.filter(run=run).order_by("position").values_list("category", "rows"))
+            return PurgeOutcome(schema=schema, status="done", run_id=run.pk, resumed=resumed, rows=rows)
+        finally:
+            _unlock(schema)
