@@ -231,12 +231,13 @@ def test_operators_see_receipts_read_only(world):
 def test_console_page_and_api_run_a_constant_number_of_queries(world, client_for, django_assert_num_queries):
     client = client_for("acme", world.alice)
     client.get("/console/retention/")  # warm the per-process caches (notice check, template loading)
-    # search_path public; domain; search_path acme; session; account; membership; settings; last run
-    with django_assert_num_queries(8):
+    # search_path public; domain; search_path acme; session; account; membership; the session's
+    # second factor (SEC-2); settings; last run
+    with django_assert_num_queries(9):
         assert client.get("/console/retention/").status_code == 200
     purge_run(enterprise=world.acme)
-    with django_assert_num_queries(9):  # … and the last run's steps
+    with django_assert_num_queries(10):  # … and the last run's steps
         assert client.get("/console/retention/").status_code == 200
-    # search_path public; domain; search_path acme; session; account; membership; settings
-    with django_assert_num_queries(7):
+    # search_path public; domain; search_path acme; session; account; membership; second factor; settings
+    with django_assert_num_queries(8):
         assert client.get("/api/v1/retention/").status_code == 200
