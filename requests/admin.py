@@ -61,6 +61,9 @@ class RequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # read-only: decisions go through the actions and the Decide page
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

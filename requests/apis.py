@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from enterprise_data.categories import ANY_CATEGORY
-from requests.models import REQUEST_CATEGORIES, RefusalGround, Request, RequestKind
+from requests.models import REQUEST_CATEGORY_CHOICES, RefusalGround, Request, RequestKind
 from requests.selectors import (
     State,
     queue_order,
@@ -115,7 +115,7 @@ class MyRequestsApi(EnterpriseApiView):
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FORM_KINDS])
-        category = serializers.ChoiceField(choices=[(c.value, c.label) for c in REQUEST_CATEGORIES])
+        category = serializers.ChoiceField(choices=REQUEST_CATEGORY_CHOICES)
         description = serializers.CharField(max_length=TEXT_MAX_LENGTH, allow_blank=True, required=False,
                                             default="")
 

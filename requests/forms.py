@@ -7,12 +7,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from requests.models import REQUEST_CATEGORIES, RefusalGround
+from requests.models import REQUEST_CATEGORY_CHOICES, RefusalGround
 from requests.selectors import State
 from requests.services.workflow import DECISION_CHOICES, FORM_KINDS, TEXT_MAX_LENGTH
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in FORM_KINDS]
-CATEGORY_CHOICES = [(category.value, category.label) for category in REQUEST_CATEGORIES]
 
 
 class AccountRequestForm(forms.Form):
@@ -27,7 +26,7 @@ class MemberRequestForm(AccountRequestForm):
     """A request about the member's data in this enterprise: which category it concerns decides
     which administrators handle it."""
 
-    category = forms.ChoiceField(label=_("About which of my data"), choices=CATEGORY_CHOICES)
+    category = forms.ChoiceField(label=_("About which of my data"), choices=REQUEST_CATEGORY_CHOICES)
     field_order = ["kind", "category", "description"]
 
 

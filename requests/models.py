@@ -53,6 +53,7 @@ class RefusalGround(models.TextChoices):
 # hold that category over the member handle it (ENT-8).
 REQUEST_CATEGORIES = (Category.DIRECTORY, Category.ATTENDANCE, Category.HEALTH, Category.BIOMETRICS,
                       Category.CONSENT)
+REQUEST_CATEGORY_CHOICES = [(category.value, category.label) for category in REQUEST_CATEGORIES]
 
 
 class Request(models.Model):
@@ -83,7 +84,7 @@ class Request(models.Model):
         db_constraint=False, related_name="+",
     )
     category = models.CharField(_("data category"), max_length=20, blank=True, default="",
-                                choices=[(c.value, c.label) for c in REQUEST_CATEGORIES])
+                                choices=REQUEST_CATEGORY_CHOICES)
     description = models.TextField(_("description"), blank=True)
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
     verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)

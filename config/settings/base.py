@@ -265,6 +265,8 @@ SPECTACULAR_SETTINGS = {
         "DeviceKindEnum": "enterprise_data.models.biometrics.Device.Kind",
         "InvitationKindEnum": "enterprise_data.models.invitations.Invitation.Kind",
         "InvitationStatusEnum": "enterprise_data.models.invitations.Invitation.Status",
+        "RequestCategoryEnum": "requests.models.REQUEST_CATEGORY_CHOICES",
+        "SensitiveCategoryEnum": "consent.models.enterprise.SensitiveCategory",
         "RequestKindEnum": "requests.models.RequestKind",
         "RequestStatusEnum": "requests.models.Request.Status",
     },

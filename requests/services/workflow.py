@@ -120,6 +120,10 @@ def _request_url(request: Request) -> str:
     return f"/me/requests/{request.pk}/" if request.membership_id else f"/account/requests/{request.pk}/"
 
 
+# Statuses the requester must learn about outside the app too (SEC-5): an answer, or a question.
+SMS_EMAIL_STATUSES = frozenset({S.COMPLETED, S.REFUSED, S.AWAITING_INFORMATION})
+
+
 def _notify_requester(request: Request, enterprise: Enterprise | None) -> None:
     labels = dict(Request.Status.choices)
     notify(
@@ -130,6 +134,7 @@ def _notify_requester(request: Request, enterprise: Enterprise | None) -> None:
         body=request.resolution if request.status in Request.CLOSED_STATUSES else "",
         url=_request_url(request),
         enterprise_id=enterprise.pk if enterprise is not None else None,
+        channels=("sms", "email") if request.status in SMS_EMAIL_STATUSES else (),
     )
 
 

@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from consent.models import Notification
+from consent.models import Notification, NotificationDelivery
 from enterprise_data.models import LedgerEntry
 from enterprise_data.scopes import admin_scope_for
 from enterprise_data.services.ledger import Action
@@ -114,6 +114,9 @@ def test_refusal_needs_a_recognised_ground_and_an_explanation(world, submit):
         assert refused.status == Request.Status.REFUSED and refused.refusal_ground == "legal_obligation"
         assert refused.events.last().refusal_ground == "legal_obligation"
     assert "Refused" in _inbox(world.bob)[0]
+    # SEC-5: the answer also goes out by SMS (Bob has no e-mail address)
+    sms = NotificationDelivery.objects.filter(notification__account=world.bob, notification__kind="request")
+    assert list(sms.values_list("channel", "address")) == [("sms", "+8613900000003")]
 
 
 @pytest.mark.parametrize(("field", "kwargs"), [
