@@ -8,6 +8,7 @@ filtered, and are counted on the admin index (templates/admin/index.html)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.contrib import admin, messages
@@ -19,14 +20,18 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.masking import mask_mobile
 from requests.forms import DecisionForm
 from requests.models import HolidayOverride, Request
-from requests.selectors import request_history, requests_for_operator
-from requests.services.calendar import library_is_working_day
+from requests.selectors import days_left, request_history, requests_for_operator
+from requests.services.calendar import WorkingCalendar, library_is_working_day
 from requests.services.workflow import Decision, request_decide
+
+# The working-day calendar of the changelist being rendered (one overrides query per page).
+_page = threading.local()
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -80,13 +85,30 @@ class RequestAdmin(admin.ModelAdmin):
     def masked_account(self, obj: Request) -> str:
         return mask_mobile(str(obj.account.mobile))
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        _page.calendar = None
+        try:
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # while the page's calendar is set
+            return response
+        finally:
+            _page.calendar = None
+
     @admin.display(description=_("deadline"))
     def deadline(self, obj: Request) -> str:
-        if obj.status in Request.RUNNING_STATUSES and obj.due_on is not None and obj.due_on < timezone.localdate():
+        """Working days left (DSR-4); overdue in red; paused while awaiting information."""
+        today = timezone.localdate()
+        if obj.status in Request.RUNNING_STATUSES and obj.due_on is not None and obj.due_on < today:
             return format_html('<strong style="color:#b91c1c">{}</strong>', _("Overdue"))
+        if obj.status in Request.CLOSED_STATUSES or obj.due_on is None:
+            return "—"
+        if getattr(_page, "calendar", None) is None:
+            _page.calendar = WorkingCalendar()
+        left = days_left(obj, today=today, calendar=_page.calendar)
         if obj.status == Request.Status.AWAITING_INFORMATION:
-            return str(_("Paused"))
-        return "—" if obj.status in Request.CLOSED_STATUSES or obj.due_on is None else str(_("Running"))
+            return gettext("Paused (%(n)d working days left)") % {"n": left}
+        return gettext("%(n)d working days left") % {"n": left}
 
     @admin.display(description=_("decide"))
     def decide(self, obj: Request) -> str:

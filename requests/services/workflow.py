@@ -199,8 +199,8 @@ def request_submit(*, enterprise: Enterprise | None, account: User, membership: 
             request.status = S.IDENTITY_VERIFIED
             _start_clock(request, now)
             request.save(update_fields=["status", "verified_at", "due_on"])
-            _event(request, RequestEvent.Action.IDENTITY_VERIFIED, actor_kind=RequestEvent.ActorKind.SYSTEM,
-                   note=_("Submitted by the signed-in requester."))
+            # the sign-in verified the requester (the history pages say so in the reader's language)
+            _event(request, RequestEvent.Action.IDENTITY_VERIFIED, actor_kind=RequestEvent.ActorKind.SYSTEM)
         _notify_responsible(request, enterprise, _("New request #%(id)s (%(kind)s) to answer") % {
             "id": request.pk, "kind": request.get_kind_display()})
     return request

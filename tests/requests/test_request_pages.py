@@ -47,6 +47,7 @@ def test_member_submits_a_correction_and_sees_it_with_history_and_days_left(worl
     assert page.status_code == 200
     assert b"My seat number is wrong." in page.content and b"working days left" in page.content
     assert b"Identity verified" in page.content and b"Submitted" in page.content
+    assert b"by signing in to make the request" in page.content
     listing = client.get(reverse("me_requests"))
     assert f"#{request.pk}".encode() in listing.content and b"Correction" in listing.content
     assert b"/me/requests/" in client.get("/me/").content  # linked from the member's page
@@ -268,6 +269,7 @@ def test_operators_answer_account_requests_in_the_admin(world, client_for, submi
     admin = operator()
     listing = admin.get("/admin/requests/request/")
     assert listing.status_code == 200 and b"139****0041" in listing.content and b"+8613900000041" not in listing.content
+    assert b"15 working days left" in listing.content  # the deadline column (DSR-4)
     response = admin.post("/admin/requests/request/", {"action": "verify_identity", "_selected_action": [waiting.pk]})
     assert response.status_code == 302
     waiting.refresh_from_db()

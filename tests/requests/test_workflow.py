@@ -294,3 +294,17 @@ def test_recent_count_of_a_kind_for_the_export_limit(world):
         assert requests_recent_count(bob, "export", days=40) == 2
         assert requests_recent_count(bob, "complaint") == 0
         assert requests_recent_count(world.membership(world.acme, world.erin), "export") == 0
+
+
+def test_beat_sends_the_reminders_every_day():
+    """RET-2: one dispatcher per enterprise for enterprise requests, one task in public."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    per_enterprise = schedule["request-reminders"]
+    assert per_enterprise["task"] == "tenants.tasks.dispatch_per_enterprise"
+    assert per_enterprise["kwargs"]["task_name"] == tasks.request_send_reminders.name
+    assert schedule["account-request-reminders"]["task"] == tasks.account_request_send_reminders.name
+    assert {tasks.request_send_reminders.name, tasks.account_request_send_reminders.name} <= set(app.tasks)
