@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -20,6 +21,8 @@ from enterprise_data.models import Membership
 from enterprise_data.scopes import AdminScope, admin_scope_for
 from requests.models import REQUEST_CATEGORIES, Request, RequestEvent
 from requests.services.calendar import WorkingCalendar
+from tenants.models import Enterprise
+from tenants.selectors import enterprise_list
 
 
 class State:
@@ -142,6 +145,31 @@ def requests_for_operator(*, state: str = State.ALL) -> QuerySet[Request]:
 def overdue_requests(*, today: date | None = None) -> QuerySet[Request]:
     """Open requests past their deadline whose clock is running (not paused), current schema."""
     return Request.objects.filter(status__in=Request.RUNNING_STATUSES, due_on__lt=today or timezone.localdate())
+
+
+def overdue_counts_by_enterprise(*, today: date | None = None) -> list[tuple[Enterprise, int]] | None:
+    """Operators' oversight (DSR-4): the enterprises with overdue requests and how many — counts
+    only, nothing about the requests — in one UNION ALL query over the enterprises' schemas.
+    None when a schema cannot be read (e.g. mid-deployment, before its migration)."""
+    enterprises = list(enterprise_list(states=(Enterprise.State.ACTIVE, Enterprise.State.SUSPENDED,
+                                               Enterprise.State.TERMINATING)).order_by("name", "pk"))
+    if not enterprises:
+        return []
+    today = today or timezone.localdate()
+    parts: list[str] = []
+    params: list[int | str | date] = []
+    for index, enterprise in enumerate(enterprises):
+        # the schema name is an identifier from the Enterprise table, quoted; values are parameters
+        table = f"{connection.ops.quote_name(enterprise.schema_name)}.requests_request"
+        parts.append(f"SELECT %s, count(*) FROM {table} WHERE status IN (%s, %s) AND due_on < %s")  # noqa: S608
+        params += [index, *Request.RUNNING_STATUSES, today]
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            counts = dict(cursor.fetchall())
+    except DatabaseError:
+        return None
+    return [(enterprise, counts[index]) for index, enterprise in enumerate(enterprises) if counts.get(index)]
 
 
 def responsible_account_ids(*, requests: list[Request]) -> dict[int, set[int]]:

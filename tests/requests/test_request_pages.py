@@ -297,6 +297,19 @@ def test_overdue_account_requests_stand_out_and_are_counted_on_the_admin_index(w
     assert index.status_code == 200 and b"1 request is overdue" in index.content
     listing = admin.get("/admin/requests/request/?deadline=overdue")
     assert f"#{late.pk}".encode() in listing.content and b"Overdue" in listing.content
+    assert b"none overdue." in index.content  # no enterprise has an overdue request
+
+
+def test_operators_see_how_many_enterprise_requests_are_overdue_but_nothing_else(world, submit):
+    late = [submit("acme", world.bob, category="directory", description="Secret detail of Bob"),
+            submit("acme", world.erin, category="health")]
+    on_time = submit("globex", world.gus, category="directory")
+    with enterprise_schema(world.acme):
+        Request.objects.filter(pk__in=[r.pk for r in late]).update(due_on=timezone.localdate() - timedelta(days=1))
+    index = operator().get("/admin/").content
+    assert b"Acme Test: 2 overdue" in index and b"Globex Test" not in index
+    assert b"Secret detail of Bob" not in index and b"Bob Member" not in index
+    assert on_time.status == "identity_verified"
 
 
 def test_operators_edit_working_day_overrides(world):

@@ -308,3 +308,13 @@ def test_beat_sends_the_reminders_every_day():
     assert per_enterprise["kwargs"]["task_name"] == tasks.request_send_reminders.name
     assert schedule["account-request-reminders"]["task"] == tasks.account_request_send_reminders.name
     assert {tasks.request_send_reminders.name, tasks.account_request_send_reminders.name} <= set(app.tasks)
+
+
+def test_oversight_counts_are_unavailable_rather_than_an_error_when_a_schema_cannot_be_read(world, monkeypatch):
+    from requests import selectors
+    from tenants.models import Enterprise
+
+    monkeypatch.setattr(selectors, "enterprise_list", lambda **kwargs: Enterprise.objects.filter(
+        pk__in=[world.acme.pk]).extra(select={"schema_name": "'no_such_schema'"}))
+    assert selectors.overdue_counts_by_enterprise() is None
+    assert Request.objects.count() >= 0  # the connection is still usable
