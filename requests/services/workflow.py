@@ -124,14 +124,15 @@ def _request_url(request: Request) -> str:
 SMS_EMAIL_STATUSES = frozenset({S.COMPLETED, S.REFUSED, S.AWAITING_INFORMATION})
 
 
-def _notify_requester(request: Request, enterprise: Enterprise | None) -> None:
+def _notify_requester(request: Request, enterprise: Enterprise | None, note: str) -> None:
+    """The decision, with the note to the requester (the answer, or the question asked)."""
     labels = dict(Request.Status.choices)
     notify(
         account=request.account,
         kind=NOTIFICATION_KIND,
         title=_("Your request #%(id)s (%(kind)s): %(status)s") % {
             "id": request.pk, "kind": request.get_kind_display(), "status": labels[request.status]},
-        body=request.resolution if request.status in Request.CLOSED_STATUSES else "",
+        body=note,
         url=_request_url(request),
         enterprise_id=enterprise.pk if enterprise is not None else None,
         channels=("sms", "email") if request.status in SMS_EMAIL_STATUSES else (),
@@ -322,5 +323,5 @@ def request_decide(*, enterprise: Enterprise | None, request: Request, actor: Me
                           subject=locked.membership_id, obj=locked,
                           purpose=f"DSR {locked.kind} request: {action}",
                           details={"action": action, "from": previous, "to": locked.status, "ground": ground})
-        _notify_requester(locked, enterprise)
+        _notify_requester(locked, enterprise, note)
     return locked

@@ -78,6 +78,8 @@ def test_admin_queue_and_decisions_through_the_api(world, client_for, submit):
     assert sam.post(decide, {"action": "start_review"}, content_type="application/json").status_code == 200
     asked = sam.post(decide, {"action": "ask_information", "note": "Which city?"}, content_type="application/json")
     assert asked.json()["status"] == "awaiting_information"
+    question = Notification.objects.filter(account=world.bob, kind="request").first()
+    assert question.body == "Which city?" and question.url == f"/me/requests/{request.pk}/"
     bob = client_for("acme", world.bob)
     bad = bob.post(reverse("api_me_request_information", args=[request.pk]), {"note": ""},
                    content_type="application/json")
