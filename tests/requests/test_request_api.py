@@ -140,3 +140,14 @@ def test_api_lists_run_a_constant_number_of_queries(world, client_for, submit, d
         assert len(bob.get("/api/v1/me/requests/").json()["results"]) == 4
     with django_assert_num_queries(LIST_QUERIES):
         assert len(alice.get("/api/v1/requests/").json()["results"]) == 4
+
+
+@pytest.mark.parametrize("pk", ["0", "99999999999999999999999"])
+def test_absurd_ids_are_404_never_500(world, client_for, pk):
+    alice = client_for("acme", world.alice)
+    for path in (f"/me/requests/{pk}/", f"/console/requests/{pk}/", f"/api/v1/me/requests/{pk}/",
+                 f"/api/v1/requests/{pk}/"):
+        assert alice.get(path).status_code == 404, path
+    for path in (f"/api/v1/me/requests/{pk}/cancel/", f"/api/v1/requests/{pk}/decide/"):
+        assert alice.post(path, {"action": "start_review"}, content_type="application/json").status_code == 404, path
+    assert client_for("public", world.olga).get(f"/account/requests/{pk}/").status_code == 404
