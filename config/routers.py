@@ -3,8 +3,9 @@ both platform and enterprise data.
 
 An app listed in both SHARED_APPS and TENANT_APPS would get every table in every schema.
 `SPLIT_APP_PUBLIC_MODELS` names, per such app, the models that live in the public schema only;
-its other models live in enterprise schemas only. One app, one migration history, and each
-schema gets exactly its own tables (tests/test_routing.py checks the catalogues)."""
+its other models live in enterprise schemas only, except those named in
+`SPLIT_APP_BOTH_MODELS`, which get a table in every schema. One app, one migration history, and
+each schema gets exactly its own tables (tests/test_routing.py checks the catalogues)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class PortalRouter(TenantSyncRouter):
         allowed = super().allow_migrate(db, app_label, model_name, **hints)
         public_models = settings.SPLIT_APP_PUBLIC_MODELS.get(app_label)
         if allowed is False or public_models is None or model_name is None:
+            return allowed
+        if model_name.lower() in getattr(settings, "SPLIT_APP_BOTH_MODELS", {}).get(app_label, ()):
             return allowed
         from django.db import connections
 

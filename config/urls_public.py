@@ -7,6 +7,7 @@ from accounts import views as account_views
 from accounts.views_2fa import TwoFactorView
 from consent import urls as consent_urls
 from incidents import urls as incident_urls
+from requests import urls as request_urls
 from tenants import views as tenant_views
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("", include(consent_urls.public_patterns)),  # /policy/…, /account/inbox/
     path("", include(incident_urls.patterns)),  # /incidents/<id>/ (SEC-4)
     path("security/two-factor/", TwoFactorView.as_view(), name="two_factor"),  # SEC-2
+    path("", include(request_urls.public_patterns)),  # /account/requests/… (DSR-1, DSR-3)
     path("enterprises/new/", tenant_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -13,6 +13,7 @@ from consent import urls_permissions as consent_permissions
 from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger, retention
 from incidents import urls as incident_urls
 from requests import apis as self_service_apis
+from requests import urls as request_urls
 from requests import views as self_service_views
 from tenants import views as tenant_views
 
@@ -29,6 +30,7 @@ api_v1 = [
     *consent_me.api_patterns,  # /api/v1/me/notice/, /api/v1/me/consents/ (CON-3, CON-4)
     *consent_console.api_patterns,  # /api/v1/notices/, /api/v1/consents/
     *collect("api_patterns"),
+    *request_urls.api_patterns,  # /api/v1/me/requests/…, /api/v1/requests/… (DSR-1, DSR-3)
 ]
 
 urlpatterns = [
@@ -38,11 +40,13 @@ urlpatterns = [
     path("me/", self_service_views.MeView.as_view(), name="me"),
     path("me/", include(collect("me_patterns"))),
     path("me/", include(consent_me.me_patterns)),
+    path("me/", include(request_urls.me_patterns)),
     path("console/", include(collect("console_patterns"))),
     path("console/", include(consent_console.console_patterns)),
     path("console/", include(incident_urls.console_patterns)),  # /console/incidents/ (SEC-4)
     path("", include(incident_urls.patterns)),  # /incidents/<id>/
     path("security/two-factor/", TwoFactorView.as_view(), name="two_factor"),  # SEC-2
+    path("console/", include(request_urls.console_patterns)),
     path("", include(consent_me.open_patterns)),  # /notice/…
     path("", include(consent_urls.tenant_patterns)),  # /policy/…, /me/inbox/, /api/v1/me/notifications/…
     path("api/v1/", include(api_v1)),

@@ -48,6 +48,8 @@ SHARED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # account-data requests and the working-day calendar (public parts of a split app)
+    "requests",
 ]
 TENANT_APPS = [
     "enterprise_data",
@@ -78,6 +80,12 @@ SPLIT_APP_PUBLIC_MODELS = {
         "policyversion", "policyacceptance", "policynoticedismissal", "devicepermission",
         "devicepermissionevent", "guardianconsent", "notification", "notificationdelivery",
     },
+    "requests": {"holidayoverride"},
+}
+# Models of split apps that have a table in the public schema AND in every enterprise schema:
+# requests about account data live in public, requests about an enterprise's data in its schema.
+SPLIT_APP_BOTH_MODELS = {
+    "requests": {"request", "requestevent"},
 }
 # Set search_path once per schema switch instead of before every query.
 TENANT_LIMIT_SET_CALLS = True
@@ -241,6 +249,15 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"task_name": "enterprise_data.tasks_retention.erasure_plans_run",
                    "states": ["active", "suspended", "terminating"]},
     },
+    "request-reminders": {  # DSR-4: reminders at 5 and 2 working days left, per enterprise, 08:00
+        "task": "tenants.tasks.dispatch_per_enterprise",
+        "schedule": crontab(hour=8, minute=0),
+        "kwargs": {"task_name": "requests.tasks.request_send_reminders"},
+    },
+    "account-request-reminders": {  # DSR-4: the same for account-data requests (public schema)
+        "task": "requests.tasks.account_request_send_reminders",
+        "schedule": crontab(hour=8, minute=5),
+    },
 }
 
 # --- REST API ----------------------------------------------------------------------------------
@@ -265,6 +282,11 @@ SPECTACULAR_SETTINGS = {
         "ClockKindEnum": "enterprise_data.models.attendance.ClockEvent.Kind",
         "DeviceKindEnum": "enterprise_data.models.biometrics.Device.Kind",
         "InvitationKindEnum": "enterprise_data.models.invitations.Invitation.Kind",
+        "InvitationStatusEnum": "enterprise_data.models.invitations.Invitation.Status",
+        "RequestCategoryEnum": "requests.models.REQUEST_CATEGORY_CHOICES",
+        "SensitiveCategoryEnum": "consent.models.enterprise.SensitiveCategory",
+        "RequestKindEnum": "requests.models.RequestKind",
+        "RequestStatusEnum": "requests.models.Request.Status",
     },
 }
 

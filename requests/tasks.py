@@ -1,0 +1,30 @@
+"""Periodic work of data-subject requests (DSR-4, RET-2's fan-out pattern).
+
+`request_send_reminders` runs in one enterprise's schema (beat reaches every active enterprise
+through `tenants.tasks.dispatch_per_enterprise`); `account_request_send_reminders` runs in the
+public schema for account-data requests. Both are safe to run twice (reminders are claimed)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from config.celery import app
+
+
+@app.task(name="requests.tasks.request_send_reminders")
+def request_send_reminders(day: str | None = None) -> dict[str, Any]:
+    from requests.services.reminders import request_send_reminders as send
+    from tenants.tasks import current_enterprise
+
+    enterprise = current_enterprise()
+    sent = send(enterprise=enterprise, today=date.fromisoformat(day) if day else None)
+    return {"schema": enterprise.schema_name, "reminded": sent}
+
+
+@app.task(name="requests.tasks.account_request_send_reminders")
+def account_request_send_reminders(day: str | None = None) -> dict[str, Any]:
+    from requests.services.reminders import request_send_reminders as send
+
+    sent = send(enterprise=None, today=date.fromisoformat(day) if day else None)
+    return {"schema": "public", "reminded": sent}

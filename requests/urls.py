@@ -1,0 +1,32 @@
+"""Routes of data-subject requests (DSR-1, DSR-3, DSR-4).
+
+config/urls_tenants.py mounts `me_patterns` under /me/, `console_patterns` under /console/ and
+`api_patterns` under /api/v1/; config/urls_public.py includes `public_patterns` (/account/…)."""
+
+from django.urls import path
+
+from requests import apis
+from requests import views_requests as views
+
+me_patterns = [
+    path("requests/", views.MeRequestListView.as_view(), name="me_requests"),
+    path("requests/<int:pk>/", views.MeRequestDetailView.as_view(), name="me_request"),
+]
+console_patterns = [
+    path("requests/", views.ConsoleRequestListView.as_view(), name="console_requests"),
+    path("requests/<int:pk>/", views.ConsoleRequestDetailView.as_view(), name="console_request"),
+]
+api_patterns = [
+    path("me/requests/", apis.MyRequestsApi.as_view(), name="api_me_requests"),
+    path("me/requests/<int:pk>/", apis.MyRequestApi.as_view(), name="api_me_request"),
+    path("me/requests/<int:pk>/cancel/", apis.MyRequestCancelApi.as_view(), name="api_me_request_cancel"),
+    path("me/requests/<int:pk>/information/", apis.MyRequestInformationApi.as_view(),
+         name="api_me_request_information"),
+    path("requests/", apis.RequestQueueApi.as_view(), name="api_requests"),
+    path("requests/<int:pk>/", apis.RequestDetailApi.as_view(), name="api_request"),
+    path("requests/<int:pk>/decide/", apis.RequestDecideApi.as_view(), name="api_request_decide"),
+]
+public_patterns = [
+    path("account/requests/", views.AccountRequestListView.as_view(), name="account_requests"),
+    path("account/requests/<int:pk>/", views.AccountRequestDetailView.as_view(), name="account_request"),
+]
