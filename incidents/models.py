@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SecurityIncident(models.Model):
@@ -18,7 +19,7 @@ class SecurityIncident(models.Model):
     class Regulator(models.TextChoices):
         NOT_REQUIRED = "not_required", _("No report required")
         PENDING = "pending", _("Report pending")
-        REPORTED = "reported", _("Reported")
+        REPORTED = "reported", pgettext_lazy("report to the regulator", "Reported")
 
     title_zh = models.CharField(_("title (Simplified Chinese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=200)

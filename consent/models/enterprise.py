@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SensitiveCategory(models.TextChoices):
     """The categories that need a separate consent (CON-4)."""
 
     BIOMETRICS = "biometrics", _("Biometrics")
-    HEALTH = "health", _("Health")
+    HEALTH = "health", pgettext_lazy("sensitive personal data", "Health")
     PRECISE_LOCATION = "precise_location", _("Precise location")
     ID_DOCUMENTS = "id_documents", _("ID documents")
     CONTACTS = "contacts", _("Contacts")
