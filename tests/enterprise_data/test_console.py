@@ -53,3 +53,19 @@ def test_member_detail_is_fetched_within_the_enterprise(world, client_for):
     assert response.status_code == 200
     assert b"Bob Member" in response.content
     assert client.get("/console/members/999999/").status_code == 404
+
+
+def test_console_home_for_a_scoped_admin_without_the_directory(world, client_for):
+    """A ledger-only scoped admin sees the console home without a member count (was a 500)."""
+    from enterprise_data.categories import Category
+    from enterprise_data.models import Department
+    from enterprise_data.services.org import scope_grant
+    from tenants.context import enterprise_schema
+
+    with enterprise_schema(world.acme):
+        root = Department.objects.order_by("path").first()
+    scope_grant(enterprise=world.acme, actor=None, admin=world.membership(world.acme, world.erin), department=root,
+                categories=[Category.LEDGER])
+    response = client_for("acme", world.erin).get("/console/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and response.context["member_count"] is None
+    assert b'href="/console/members/"' not in response.content  # not hers to open
