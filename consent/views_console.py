@@ -44,6 +44,7 @@ from consent.services.notices import (
     notice_draft_discard,
     notice_draft_save,
     notice_publish,
+    notice_retention_days,
 )
 from enterprise_data.categories import ANY_CATEGORY, Category
 from enterprise_data.models import Department, Membership
@@ -275,19 +276,21 @@ def _draft_prefill(enterprise: Any) -> tuple[str, EnterpriseNotice | None, dict[
     the platform's template."""
     draft = notice_draft(enterprise=enterprise)
     source, notice = ("draft", draft) if draft is not None else ("current", notice_current(enterprise=enterprise))
+    # RET-1: a new version starts from the retention settings in force; a draft keeps its edits
+    periods = notice_retention_days(enterprise=enterprise) if source != "draft" or notice is None else {}
     if notice is not None:
         initial = {"summary_zh": notice.summary_zh, "summary_en": notice.summary_en, "contact": notice.contact}
         items = {item.category: item for item in notice.items.all()}
         rows = [{"category": c, "collected": c in items, "purpose_zh": items[c].purpose_zh if c in items else "",
                  "purpose_en": items[c].purpose_en if c in items else "",
-                 "retention_days": items[c].retention_days if c in items else ""}
+                 "retention_days": periods.get(c, items[c].retention_days if c in items else "")}
                 for c in NoticeCategory.values]
         return source, notice, initial, rows
     defaults = {item.category: item for item in DEFAULT_ITEMS}
     rows = [{"category": c, "collected": c in defaults,
              "purpose_zh": defaults[c].purpose_zh if c in defaults else "",
              "purpose_en": defaults[c].purpose_en if c in defaults else "",
-             "retention_days": defaults[c].retention_days if c in defaults else ""}
+             "retention_days": periods.get(c, defaults[c].retention_days if c in defaults else "")}
             for c in NoticeCategory.values]
     return "template", None, {"summary_zh": DEFAULT_SUMMARY_ZH, "summary_en": DEFAULT_SUMMARY_EN, "contact": ""}, rows
 

@@ -217,5 +217,34 @@ DEFAULT_SUMMARY_EN = ("As the controller of your personal data, the enterprise p
 def notice_publish_default(*, enterprise: Enterprise, actor: Membership | None, contact: str) -> EnterpriseNotice:
     """Save the platform's template as the draft and publish it (the demo data and the tests)."""
     draft = notice_draft_save(enterprise=enterprise, actor=actor, summary_zh=DEFAULT_SUMMARY_ZH,
-                              summary_en=DEFAULT_SUMMARY_EN, contact=contact, items=list(DEFAULT_ITEMS))
+                              summary_en=DEFAULT_SUMMARY_EN, contact=contact,
+                              items=notice_default_items(enterprise=enterprise))
     return notice_publish(enterprise=enterprise, actor=actor, notice=draft)
+
+
+# Which retention category (RET-1) gives the "kept for" of each notice category.
+RETENTION_OF_NOTICE_CATEGORY = {
+    NoticeCategory.DIRECTORY: "departed_profiles",
+    NoticeCategory.ATTENDANCE: "attendance",
+    NoticeCategory.PRECISE_LOCATION: "raw_coordinates",
+    NoticeCategory.HEALTH: "health_reports",
+    NoticeCategory.BIOMETRICS: "biometric_templates",
+    NoticeCategory.ID_DOCUMENTS: "departed_profiles",
+}
+
+
+def notice_retention_days(*, enterprise: Enterprise) -> dict[str, int]:
+    """{notice category: days} from the enterprise's retention settings (RET-1), so that a new
+    notice states the periods the purges actually apply (one query). Contacts are not kept."""
+    from enterprise_data.selectors.retention import retention_days_for
+
+    periods = retention_days_for(enterprise)
+    return {category: periods[retention] for category, retention in RETENTION_OF_NOTICE_CATEGORY.items()
+            if retention in periods}
+
+
+def notice_default_items(*, enterprise: Enterprise) -> list[NoticeItemInput]:
+    """The platform template with the enterprise's own retention periods."""
+    days = notice_retention_days(enterprise=enterprise)
+    return [NoticeItemInput(item.category, item.purpose_zh, item.purpose_en,
+                            days.get(item.category, item.retention_days)) for item in DEFAULT_ITEMS]

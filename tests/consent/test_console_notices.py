@@ -358,3 +358,14 @@ def test_an_acme_session_is_refused_on_globex(world, client_for):
     assert client.post("/console/notices/draft/publish/", {"confirm": "on"}).status_code == 302
     assert client.get("/api/v1/notices/").status_code == 403
     assert notices(world.globex) == [(1, "published")]
+
+
+def test_a_new_version_starts_from_the_retention_settings(world, client_for):
+    """CON-3 + RET-1: the notice states the periods the purges apply."""
+    from enterprise_data.services.retention import retention_setting_update
+
+    retention_setting_update(enterprise=world.acme, actor=None, category="health_reports", days=21)
+    response = client_for("acme", world.alice).get("/console/notices/draft/")
+    rows = {row.initial["category"]: row.initial for row in response.context["forms"].rows}
+    assert rows["health"]["retention_days"] == 21
+    assert rows["contacts"]["retention_days"] == 1  # nothing kept: the template's value
