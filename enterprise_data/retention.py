@@ -17,7 +17,7 @@ from enterprise_data.categories import Category
 
 class RetentionCategory(models.TextChoices):
     ATTENDANCE = "attendance", _("Attendance records")
-    RAW_COORDINATES = "raw_coordinates", _("Raw clock-in coordinates")
+    RAW_COORDINATES = "raw_coordinates", _("Raw clock-in coordinates and photos")
     HEALTH_REPORTS = "health_reports", _("Health reports")
     BIOMETRIC_TEMPLATES = "biometric_templates", _("Withdrawn biometric templates")
     INVITATIONS = "invitations", _("Closed invitations")

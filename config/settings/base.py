@@ -260,6 +260,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# A request body may carry a 2 MB photo as base64 (clock-in photos, ENT-4/CON-5): the services
+# check the real limits and answer with field errors.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -8,6 +8,8 @@ enterprise (a scoped admin of one department gets 403)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,6 +20,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from consent.services.permissions import DevicePermissionRequired
 from enterprise_data.categories import Category
 from enterprise_data.models import ClockEvent
 from enterprise_data.selectors.attendance import (
@@ -74,6 +77,16 @@ class AttendanceClockApi(EnterpriseApiView):
         longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
         accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1_000_000)
         wifi_bssid = serializers.CharField(required=False, allow_blank=True, max_length=32)
+        photo = serializers.CharField(
+            required=False, max_length=3_000_000,
+            help_text="Base64 of a JPEG or PNG (at most 2 MB) taken at clock-in; needs the camera device "
+                      "permission (CON-5) and the biometrics consent for attendance (CON-4).")
+
+        def validate_photo(self, value: str) -> bytes:
+            try:
+                return base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise serializers.ValidationError("Send the photo as base64.") from error
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -94,6 +107,8 @@ class AttendanceClockApi(EnterpriseApiView):
                                      **serializer.validated_data)
         except DjangoValidationError as error:
             raise service_errors(error) from error
+        except DevicePermissionRequired as refused:  # CON-5: 403 with a stable code
+            raise PermissionDenied({"detail": refused.message, "code": refused.code, "kind": refused.kind}) from None
         return Response(self.OutputSerializer(event).data, status=status.HTTP_201_CREATED)
 
 

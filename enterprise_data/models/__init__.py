@@ -1,6 +1,13 @@
 """Data each enterprise controls, in the enterprise's own schema (§4), by sub-domain."""
 
-from enterprise_data.models.attendance import AttendanceDay, AttendancePolicy, ClockEvent, ClockEventLocation, Geofence
+from enterprise_data.models.attendance import (
+    AttendanceDay,
+    AttendancePolicy,
+    ClockEvent,
+    ClockEventLocation,
+    ClockEventPhoto,
+    Geofence,
+)
 from enterprise_data.models.biometrics import BiometricTemplate, Device, TemplateChange
 from enterprise_data.models.health import HealthReport
 from enterprise_data.models.invitations import Invitation
@@ -11,7 +18,8 @@ from enterprise_data.models.org import Department, Position, Rank
 from enterprise_data.models.retention import ErasurePlan, PurgeRun, PurgeStep, RetentionSetting
 
 __all__ = [
-    "AttendanceDay", "AttendancePolicy", "BiometricTemplate", "ClockEvent", "ClockEventLocation", "Department",
+    "AttendanceDay", "AttendancePolicy", "BiometricTemplate", "ClockEvent", "ClockEventLocation", "ClockEventPhoto",
+    "Department",
     "ErasurePlan",
     "Device", "EnterpriseSettings", "Geofence", "HealthReport", "Invitation", "LedgerCheckpoint", "LedgerEntry",
     "MemberDataKey", "Membership", "Position", "PurgeRun", "PurgeStep", "Rank", "RetentionSetting", "TemplateChange",

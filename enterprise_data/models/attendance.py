@@ -73,6 +73,17 @@ class ClockEventLocation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+class ClockEventPhoto(models.Model):
+    """A photo taken at clock-in by the app (needs the camera device permission, CON-5, and the
+    member's biometrics consent for attendance, CON-4), encrypted with the member's data key and
+    purged with the raw location detail (retention category "raw coordinates")."""
+
+    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="photo")
+    photo_encrypted = models.BinaryField()
+    content_type = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class AttendanceDay(models.Model):
     """A member's day: first in, last out and exceptions (late, missing_in, missing_out,
     out_of_range)."""

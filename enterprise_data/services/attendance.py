@@ -32,9 +32,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent.models import ConsentPurpose, SensitiveCategory
+from accounts.services_profile import image_content_type
+from consent.models import ConsentPurpose, DevicePermission, SensitiveCategory
 from consent.services.consents import require_basis
 from consent.services.minors import require_processable
+from consent.services.permissions import device_permission_require
 from enterprise_data.categories import Category
 from enterprise_data.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member
 from enterprise_data.models import (
@@ -42,6 +44,7 @@ from enterprise_data.models import (
     AttendancePolicy,
     ClockEvent,
     ClockEventLocation,
+    ClockEventPhoto,
     Device,
     Geofence,
     Membership,
@@ -52,6 +55,8 @@ from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 
 COORDINATES_FIELD = "clock_coordinates"  # the encryption context of ClockEventLocation
+PHOTO_FIELD = "clock_photo"  # the encryption context of ClockEventPhoto
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 CELL_DECIMALS = 2  # location cell: 0.01° ≈ 1.1 km north-south
 MAX_FUTURE = timedelta(minutes=5)  # clock skew tolerated on occurred_at
@@ -252,12 +257,18 @@ def attendance_clock(
     accuracy_m: float | int | Decimal | str | None = None,
     wifi_bssid: str | None = None,
     device: Device | None = None,
+    photo: bytes | None = None,
 ) -> ClockEvent:
     """Record a clock-in or clock-out (ENT-4) and update the member's day, in one transaction.
 
     Raises ValidationError with field errors (nothing written) for bad input: latitude outside
     -90..90, longitude outside -180..180, negative accuracy, unknown kind/source, an app event
-    without coordinates, a Wi-Fi event without a BSSID, a device event without a device."""
+    without coordinates, a Wi-Fi event without a BSSID, a device event without a device, a photo
+    that is not a JPEG or PNG of at most 2 MB.
+
+    Raw coordinates need the member's precise-location consent (CON-4). A photo (the app's camera
+    at clock-in) needs the account's camera device permission (CON-5, checked on every call, so a
+    revocation is effective at once) and the member's biometrics consent for attendance."""
     require_processable(membership.account if membership.account_id else None)  # ACC-4
     errors: dict[str, list[str]] = {}
     if kind not in ClockEvent.Kind.values:
@@ -297,10 +308,23 @@ def attendance_clock(
         errors["occurred_at"] = [_("The time cannot be in the future.")]
     elif when < now - MAX_PAST:
         errors["occurred_at"] = [_("The time is too far in the past.")]
+    photo_type = None
+    if photo is not None:
+        photo_type = image_content_type(bytes(photo[:16]))
+        if not photo or len(photo) > MAX_PHOTO_BYTES or photo_type is None:
+            errors["photo"] = [_("Send a JPEG or PNG photo of at most 2 MB.")]
+        elif source != ClockEvent.Source.APP:
+            errors["photo"] = [_("Only the app takes a photo at clock-in.")]
     if errors:
         raise ValidationError(errors)
     if lat is not None and lng is not None:  # raw coordinates are precise location (CON-4)
         require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.PRECISE_LOCATION,
+                      purpose=ConsentPurpose.ATTENDANCE)
+    if photo is not None:  # CON-5 camera, then CON-4: a face photo is biometric
+        if membership.account is None:
+            raise ValidationError({"photo": [_("Only a member with an account can send a photo.")]})
+        device_permission_require(account=membership.account, kind=DevicePermission.Kind.CAMERA)
+        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.BIOMETRICS,
                       purpose=ConsentPurpose.ATTENDANCE)
 
     with enterprise_schema(enterprise), transaction.atomic():
@@ -326,6 +350,12 @@ def attendance_clock(
                 coordinates_encrypted=encrypt_for_member(
                     enterprise=enterprise, membership_id=membership.pk, field=COORDINATES_FIELD, value=raw
                 ),
+            )
+        if photo is not None and photo_type is not None:
+            ClockEventPhoto.objects.create(
+                event=event, content_type=photo_type,
+                photo_encrypted=encrypt_for_member(enterprise=enterprise, membership_id=membership.pk,
+                                                   field=PHOTO_FIELD, value=bytes(photo)),
             )
         _day_upsert(event=event, policy=attendance_policy_get(enterprise=enterprise))
     return event

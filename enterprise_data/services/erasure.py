@@ -33,12 +33,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent.models import SensitiveCategory
+from consent.models import ConsentPurpose, SensitiveCategory
 from enterprise_data.categories import Category
 from enterprise_data.models import (
     BiometricTemplate,
     ClockEvent,
     ClockEventLocation,
+    ClockEventPhoto,
     ErasurePlan,
     HealthReport,
     Membership,
@@ -62,7 +63,11 @@ def sensitive_data_counts(*, enterprise: Enterprise, membership_id: int, categor
     """How many items of each kind `sensitive_data_erase` would remove now (one query per kind)."""
     with enterprise_schema(enterprise):
         if category == SensitiveCategory.BIOMETRICS:
-            return {"templates": BiometricTemplate.objects.filter(membership_id=membership_id, purpose=purpose).count()}
+            counts = {"templates": BiometricTemplate.objects.filter(membership_id=membership_id,
+                                                                    purpose=purpose).count()}
+            if purpose == ConsentPurpose.ATTENDANCE:
+                counts["clock_photos"] = ClockEventPhoto.objects.filter(event__membership_id=membership_id).count()
+            return counts
         if category == SensitiveCategory.HEALTH:
             return {"health_reports": HealthReport.objects.filter(membership_id=membership_id).count()}
         if category == SensitiveCategory.PRECISE_LOCATION:
@@ -90,7 +95,18 @@ def sensitive_data_erase(*, enterprise: Enterprise, membership_id: int, category
             member = Membership.objects.get(pk=membership_id)
             counts["templates"] = templates_delete_for_member(enterprise=enterprise, actor=actor, membership=member,
                                                               purpose=purpose, reason=reason)
-            return counts  # templates_delete_for_member writes its own ledger entry
+            if purpose != ConsentPurpose.ATTENDANCE:
+                return counts  # templates_delete_for_member writes its own ledger entry
+            # the clock-in photos (faces, taken for attendance) go with the attendance consent
+            counts = {"clock_photos": ClockEventPhoto.objects.filter(
+                event__in=ClockEvent.objects.filter(membership_id=membership_id).values("pk")).delete()[0],
+                **counts}
+            if counts["clock_photos"]:
+                ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.ATTENDANCE,
+                              subject=membership_id, purpose=reason,
+                              details={"sensitive_category": category, "consent_purpose": purpose,
+                                       "clock_photos": counts["clock_photos"]})
+            return counts
         if category == SensitiveCategory.HEALTH:
             counts["health_reports"] = HealthReport.objects.filter(membership_id=membership_id).delete()[0]
         elif category == SensitiveCategory.PRECISE_LOCATION:

@@ -36,6 +36,7 @@ from enterprise_data.models import (
     BiometricTemplate,
     ClockEvent,
     ClockEventLocation,
+    ClockEventPhoto,
     HealthReport,
     Invitation,
     LedgerCheckpoint,
@@ -100,10 +101,14 @@ def _unlock(schema: str) -> None:
 _RAW_COORDINATES = """
 DELETE FROM {loc} WHERE id IN (SELECT id FROM {loc} WHERE created_at < %(cutoff)s ORDER BY id LIMIT %(limit)s)
 """
-# an event's raw coordinates go with it (normally long gone under their own, shorter period)
+_CLOCK_PHOTOS = """
+DELETE FROM {photo} WHERE id IN (SELECT id FROM {photo} WHERE created_at < %(cutoff)s ORDER BY id LIMIT %(limit)s)
+"""
+# an event's raw coordinates and photo go with it (normally long gone under their own, shorter period)
 _CLOCK_EVENTS = """
 WITH due AS (SELECT id FROM {event} WHERE occurred_at < %(cutoff)s ORDER BY id LIMIT %(limit)s),
-     coordinates AS (DELETE FROM {loc} WHERE event_id IN (SELECT id FROM due))
+     coordinates AS (DELETE FROM {loc} WHERE event_id IN (SELECT id FROM due)),
+     photos AS (DELETE FROM {photo} WHERE event_id IN (SELECT id FROM due))
 DELETE FROM {event} WHERE id IN (SELECT id FROM due)
 """
 _ATTENDANCE_DAYS = """
@@ -140,6 +145,7 @@ def _sql(template: str) -> str:
     quote = connection.ops.quote_name
     return template.format(
         loc=quote(ClockEventLocation._meta.db_table), event=quote(ClockEvent._meta.db_table),
+        photo=quote(ClockEventPhoto._meta.db_table),
         day=quote(AttendanceDay._meta.db_table), report=quote(HealthReport._meta.db_table),
         template=quote(BiometricTemplate._meta.db_table), member=quote(Membership._meta.db_table),
         invitation=quote(Invitation._meta.db_table), entry=quote(LedgerEntry._meta.db_table),
@@ -159,6 +165,10 @@ def _local_date(moment: datetime) -> date:
 
 def _raw_coordinates(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
     return _execute(_RAW_COORDINATES, {"cutoff": cutoff, "limit": limit})
+
+
+def _clock_photos(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    return _execute(_CLOCK_PHOTOS, {"cutoff": cutoff, "limit": limit})
 
 
 def _clock_events(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
@@ -245,7 +255,7 @@ def _ledger(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, 
 
 Part = Callable[[Enterprise, datetime, int], tuple[int, bool]]
 PARTS: dict[str, tuple[Part, ...]] = {
-    RetentionCategory.RAW_COORDINATES: (_raw_coordinates,),
+    RetentionCategory.RAW_COORDINATES: (_raw_coordinates, _clock_photos),
     RetentionCategory.ATTENDANCE: (_clock_events, _attendance_days),
     RetentionCategory.HEALTH_REPORTS: (_health_reports,),
     RetentionCategory.BIOMETRIC_TEMPLATES: (_biometric_templates,),

@@ -25,8 +25,16 @@ from consent.services.consents import (
     withdrawal_preview,
 )
 from consent.services.notices import DEFAULT_ITEMS, notice_draft_save, notice_publish
+from consent.services.permissions import device_permission_set
 from consent.tasks import consent_withdrawal_erase
-from enterprise_data.models import BiometricTemplate, ClockEvent, ClockEventLocation, HealthReport, LedgerEntry
+from enterprise_data.models import (
+    BiometricTemplate,
+    ClockEvent,
+    ClockEventLocation,
+    ClockEventPhoto,
+    HealthReport,
+    LedgerEntry,
+)
 from enterprise_data.services.attendance import attendance_clock
 from enterprise_data.services.biometrics import template_enroll
 from enterprise_data.services.directory import member_card_update
@@ -35,6 +43,7 @@ from tenants.context import enterprise_schema
 
 VALID_ID = "11010519491231002X"
 TEMPLATE = b"\x10\x20\x30 secret template"
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"a face" * 20
 
 
 def record_of(world, enterprise, user, category: str, purpose: str) -> ConsentRecord:
@@ -214,6 +223,9 @@ def _seed(world) -> None:
             template_enroll(enterprise=enterprise, actor=None, membership=member, modality="face", purpose=purpose,
                             template=TEMPLATE)
         member_card_update(enterprise=enterprise, actor=None, membership=member, data={"id_number": VALID_ID})
+        device_permission_set(account=user, kind="camera", granted=True, channel="web")
+        attendance_clock(enterprise=enterprise, membership=member, kind="out", source="app", latitude=31.2305,
+                         longitude=121.4738, photo=PHOTO)
 
 
 def _snapshot(world) -> dict:
@@ -233,18 +245,21 @@ def _snapshot(world) -> dict:
                     "templates_door_access": BiometricTemplate.objects.filter(membership=member,
                                                                               purpose="door_access").count(),
                     "id_numbers": int(member.id_number_encrypted is not None),
+                    "clock_photos": ClockEventPhoto.objects.filter(event__membership=member).count(),
                 }
     return rows
 
 
-EXPECTED_GONE = {
-    ("health", "health_monitoring"): {"health_reports"},
-    ("precise_location", "attendance"): {"raw_locations", "location_cells"},
-    ("biometrics", "attendance"): {"templates_attendance"},
-    ("biometrics", "door_access"): {"templates_door_access"},
-    ("id_documents", "hr_records"): {"id_numbers"},
-    ("contacts", "contact_matching"): set(),
+# what each withdrawal removes: {count in the task's result: the snapshot's column}
+REMOVED = {
+    ("health", "health_monitoring"): {"health_reports": "health_reports"},
+    ("precise_location", "attendance"): {"raw_locations": "raw_locations", "location_cells": "location_cells"},
+    ("biometrics", "attendance"): {"templates": "templates_attendance", "clock_photos": "clock_photos"},
+    ("biometrics", "door_access"): {"templates": "templates_door_access"},
+    ("id_documents", "hr_records"): {"id_numbers": "id_numbers"},
+    ("contacts", "contact_matching"): {},
 }
+EXPECTED_GONE = {pair: set(columns.values()) for pair, columns in REMOVED.items()}
 
 
 @pytest.mark.parametrize(("category", "purpose"), list(EXPECTED_GONE), ids=lambda v: str(v))
@@ -268,13 +283,9 @@ def test_withdrawal_deletes_exactly_that_members_data_of_that_category(
             expected = 0 if key == bob and kind in gone else value
             assert after[key][kind] == expected, (key, kind)
     assert after[bob]["events"] == before[bob]["events"]  # attendance records stay (another category)
-    assert result["counts"] == preview == {k: v for k, v in (
-        ("templates", before[bob].get(f"templates_{purpose}", 0) if category == "biometrics" else None),
-        ("health_reports", before[bob]["health_reports"] if category == "health" else None),
-        ("raw_locations", before[bob]["raw_locations"] if category == "precise_location" else None),
-        ("location_cells", before[bob]["location_cells"] if category == "precise_location" else None),
-        ("id_numbers", before[bob]["id_numbers"] if category == "id_documents" else None),
-    ) if v is not None}
+    assert result["counts"] == preview == {kind: before[bob][column]
+                                           for kind, column in REMOVED[(category, purpose)].items()}
+    assert all(before[bob][column] for column in gone)  # there was something to delete
     with enterprise_schema(world.acme):
         record.refresh_from_db()
         assert record.erasure == ConsentRecord.Erasure.DONE and record.erased_counts == result["counts"]
