@@ -13,8 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import account_by_mobile
-from tenants.models import Domain, Enterprise, PurgeReceipt
+from tenants.models import Domain, Enterprise, PurgeReceipt, TerminationReceipt
 from tenants.services import enterprise_create, enterprise_reactivate, enterprise_suspend, enterprise_validate_new
+from tenants.termination import (
+    enterprise_termination_cancel,
+    enterprise_termination_execute,
+    enterprise_termination_start,
+)
 
 
 class DomainInline(admin.TabularInline):
@@ -62,7 +67,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     search_fields = ("name", "slug")
     inlines = [DomainInline]
-    actions = ["suspend", "reactivate"]
+    actions = ["suspend", "reactivate", "give_termination_notice", "cancel_termination", "execute_termination"]
     readonly_fields = (
         "schema_name", "slug", "state", "state_reason", "state_changed_at", "termination_notice_at",
         "termination_effective_at", "created_by", "creator_name", "creator_mobile", "creator_email",
@@ -111,6 +116,37 @@ class EnterpriseAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _("%(name)s is suspended.") % {"name": enterprise}, messages.SUCCESS)
 
+    @admin.action(description=_("Give 30 days' notice of termination to the selected enterprises"))
+    def give_termination_notice(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
+        for enterprise in queryset:
+            try:
+                enterprise_termination_start(enterprise=enterprise,
+                                             reason=f"Termination notice given by operator {request.user}")
+            except ValidationError as error:
+                self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(name)s: notice given; it closes on %(date)s.") % {
+                    "name": enterprise.name, "date": enterprise.termination_effective_at.date()}, messages.SUCCESS)
+
+    @admin.action(description=_("Cancel the termination of the selected enterprises"))
+    def cancel_termination(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
+        for enterprise in queryset:
+            try:
+                enterprise_termination_cancel(enterprise=enterprise, reason=f"Kept by operator {request.user}")
+            except ValidationError as error:
+                self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
+
+    @admin.action(description=_("Execute the due terminations among the selected enterprises"))
+    def execute_termination(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
+        for enterprise in queryset:
+            try:
+                enterprise_termination_execute(enterprise=enterprise)
+            except ValidationError as error:
+                self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(name)s: terminated; its key is destroyed and its schema dropped.")
+                                  % {"name": enterprise.name}, messages.SUCCESS)
+
     @admin.action(description=_("Reactivate the selected enterprises"))
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
         for enterprise in queryset:
@@ -140,6 +176,21 @@ class PurgeReceiptAdmin(admin.ModelAdmin):
     date_hierarchy = "finished_at"
     readonly_fields = ("enterprise", "schema_name", "run_id", "category", "cutoff", "rows", "retention_days",
                        "started_at", "finished_at", "ledger_entry_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TerminationReceipt)
+class TerminationReceiptAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "notice_at", "effective_at", "executed_at", "members", "key_destroyed",
+                    "schema_dropped")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

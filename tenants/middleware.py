@@ -21,6 +21,8 @@ from tenants.models import Enterprise
 SESSION_SCHEMA_KEY = "_portal_schema"
 
 # Pages any visitor of an enterprise host may reach, signed in or not, member or not.
+# What still accepts a POST while an enterprise is under notice of termination (TEN-4).
+READ_ONLY_ALLOWED = ("/login/", "/logout/", "/i18n/", "/security/two-factor/")
 OPEN_PATH_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/notice/", "/api/schema/",
                       "/api/docs/")
 
@@ -67,6 +69,12 @@ class EnterpriseAccessMiddleware:
                            _("This enterprise is not available."))
 
         request.membership = SimpleLazyObject(lambda: _membership_of(request))
+        if (tenant.state == Enterprise.State.TERMINATING and request.method not in ("GET", "HEAD", "OPTIONS")
+                and not request.path.startswith(READ_ONLY_ALLOWED)):
+            # TEN-4: under notice of termination the enterprise is read-only (members can still copy
+            # their data); nothing can be changed
+            return _refuse(request, "tenants/unavailable.html", tenant, 403, "enterprise_read_only",
+                           _("This enterprise is closing: its data can be read, not changed."))
         if request.path.startswith(OPEN_PATH_PREFIXES):
             return self.get_response(request)
         if request.user.is_authenticated and not request.membership:

@@ -166,3 +166,27 @@ class PurgeReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name} run {self.run_id} {self.category}: {self.rows}"
+
+
+class TerminationReceipt(models.Model):
+    """What remains in public of a terminated enterprise (TEN-4, RET-6): when notice was given, when
+    it was executed, that its key was destroyed and its schema dropped. No personal data."""
+
+    enterprise_id = models.BigIntegerField(_("enterprise id"))
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.CharField(_("short name"), max_length=40)
+    schema_name = models.CharField(_("schema"), max_length=63)
+    notice_at = models.DateTimeField(_("notice given at"))
+    effective_at = models.DateTimeField(_("effective at"))
+    executed_at = models.DateTimeField(_("executed at"))
+    members = models.PositiveIntegerField(_("members at termination"))
+    key_destroyed = models.BooleanField(_("enterprise key destroyed"))
+    schema_dropped = models.BooleanField(_("schema dropped"))
+
+    class Meta:
+        verbose_name = _("termination receipt")
+        verbose_name_plural = _("termination receipts")
+        ordering = ["-executed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} {self.executed_at:%Y-%m-%d}"

@@ -45,3 +45,11 @@ def enterprise_refresh_member_count() -> dict[str, Any]:
     enterprise = current_enterprise()
     count = refresh(enterprise=enterprise)
     return {"schema": current_schema(), "enterprise_id": enterprise.pk, "member_count": count}
+
+
+@app.task(name="tenants.tasks.terminations_execute_due")
+def terminations_execute_due() -> list[str]:
+    """Beat, daily (public schema): execute the terminations whose notice has run out (TEN-4)."""
+    from tenants.termination import enterprise_termination_execute, terminations_due
+
+    return [enterprise_termination_execute(enterprise=enterprise).slug for enterprise in terminations_due()]

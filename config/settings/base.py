@@ -254,6 +254,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=8, minute=0),
         "kwargs": {"task_name": "requests.tasks.request_send_reminders"},
     },
+    "terminations": {  # TEN-4: terminations whose notice has run out, 03:30 local time (public schema)
+        "task": "tenants.tasks.terminations_execute_due",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "account-request-reminders": {  # DSR-4: the same for account-data requests (public schema)
         "task": "requests.tasks.account_request_send_reminders",
         "schedule": crontab(hour=8, minute=5),
