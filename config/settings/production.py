@@ -31,7 +31,7 @@ if _missing:
     )
 
 from .base import *  # noqa: E402, F403
-from .base import SMS_SENDER  # noqa: E402
+from .base import DEFAULT_FROM_EMAIL, SMS_SENDER  # noqa: E402
 
 DEBUG = False
 
@@ -53,8 +53,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SERVER_EMAIL = DEFAULT_FROM_EMAIL  # DEFAULT_FROM_EMAIL: base, from the environment
 if EMAIL_HOST_USER and not EMAIL_HOST_PASSWORD:
     raise ImproperlyConfigured("EMAIL_HOST_USER is set but EMAIL_HOST_PASSWORD is not: set it in the environment.")
 # A real SMS provider's sender class (SMS_SENDER) reads its credentials from these.
