@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory, override_settings
 
 from config.middleware import NoStoreMiddleware
 
@@ -70,6 +70,24 @@ def test_the_production_settings_are_hardened():
     result = run_python(["-c", f"import django; django.setup(); {script}"], production_environment())
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[-2] == "False True True True True ('HTTP_X_FORWARDED_PROTO', 'https') 1"
+
+
+def test_behind_the_proxy_plain_http_is_redirected_and_https_gets_hsts(db):
+    production = {
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+    }
+    with override_settings(**production):
+        plain = Client(HTTP_HOST="acme.localhost").get("/policy/")
+        assert plain.status_code == 301
+        assert plain["Location"] == "https://acme.localhost/policy/"
+        secure = Client(HTTP_HOST="acme.localhost", HTTP_X_FORWARDED_PROTO="https").get("/policy/")
+        assert secure.status_code == 200
+        assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+        assert secure["X-Content-Type-Options"] == "nosniff" and secure["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "PORTAL_MASTER_KEY", "DATABASE_URL", "REDIS_URL"])
