@@ -251,3 +251,5 @@ def test_no_secret_is_committed():
     ignored = subprocess.run(["git", "check-ignore", ".data/secret_key", ".data/master_key", ".env"], cwd=ROOT,
                              capture_output=True, text=True).stdout.split()
     assert ignored == [".data/secret_key", ".data/master_key", ".env"]
+    # nor are the development secrets copied into the Docker image
+    assert {".data", ".env"} <= set((ROOT / ".dockerignore").read_text().split())
