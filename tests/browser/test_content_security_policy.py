@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
 from django.db import connection, connections
+from django_otp.oath import totp
 
 from accounts.models import User
 from tenants.models import Enterprise, EnterpriseKey
@@ -44,6 +46,12 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
     page.fill("input[name=username]", "13900000098")
     page.fill("input[name=password]", PASSWORD)
     page.locator("main form button[type=submit]").click()
+    # the two-factor enrolment page (SEC-2) works under the policy too
+    page.wait_for_url(f"{base}/security/two-factor/**")
+    secret = page.locator("#totp-secret").inner_text()
+    page.fill("input[name=token]", f"{totp(base64.b32decode(secret)):06d}")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#continue").click()
     page.wait_for_url(f"{base}/console/")
 
     # htmx (served from /static/, its injected styles carrying the nonce): reveal a masked field
