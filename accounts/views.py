@@ -9,8 +9,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
 from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
@@ -30,6 +31,22 @@ class LoginView(auth_views.LoginView):
     form_class = MobileAuthenticationForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = False
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE (SEC-2, accounts/throttling.py): the sign-in page again, status 429,
+    saying why, and no form error that would suggest the password was the problem."""
+    form = MobileAuthenticationForm(request, initial={"username": request.POST.get("username", "")})
+    form.cleaned_data = {}
+    form.add_error(None, ValidationError(
+        _("Too many failed sign-ins: signing in to this account or from this network is blocked for an "
+          "hour. Try again later."),
+        code="locked_out",
+    ))
+    context = {"form": form, "next": request.POST.get("next", request.GET.get("next", ""))}
+    return render(request, "accounts/login.html", context, status=429)
 
 
 class LogoutView(auth_views.LogoutView):

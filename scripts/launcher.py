@@ -35,7 +35,7 @@ import time
 import traceback
 import types
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -244,6 +244,18 @@ def new_secret_key() -> str:
 
 def new_master_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def development_secrets(env: Mapping[str, str], data: Path = DATA) -> dict[str, str]:
+    """SECRET_KEY and PORTAL_MASTER_KEY for development (SEC-6): the environment's values, or
+    else the ones generated into `data` on first use (`secret_key`, `master_key`, mode 0600)
+    and reused afterwards. Nothing secret is ever committed; production settings have no
+    fallback (config/settings/production.py)."""
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or read_or_create_secret(data / SECRET_KEY_FILE.name, new_secret_key),
+        "PORTAL_MASTER_KEY": env.get("PORTAL_MASTER_KEY")
+        or read_or_create_secret(data / MASTER_KEY_FILE.name, new_master_key),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,10 +482,7 @@ class Launcher:
         DATA.mkdir(exist_ok=True)
         self.claim_pid_file()
 
-        if not self.env.get("SECRET_KEY"):
-            self.env["SECRET_KEY"] = read_or_create_secret(SECRET_KEY_FILE, new_secret_key)
-        if not self.env.get("PORTAL_MASTER_KEY"):
-            self.env["PORTAL_MASTER_KEY"] = read_or_create_secret(MASTER_KEY_FILE, new_master_key)
+        self.env.update(development_secrets(self.env))
 
         need_pg = not self.env.get("DATABASE_URL")
         need_valkey = not self.env.get("REDIS_URL")
@@ -777,9 +786,7 @@ def cmd_shell_env(args: argparse.Namespace) -> int:
     values = {
         "DATABASE_URL": state["DATABASE_URL"],
         "REDIS_URL": state["REDIS_URL"],
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or read_or_create_secret(SECRET_KEY_FILE, new_secret_key),
-        "PORTAL_MASTER_KEY": os.environ.get("PORTAL_MASTER_KEY")
-        or read_or_create_secret(MASTER_KEY_FILE, new_master_key),
+        **development_secrets(os.environ),
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local"),
     }
     print("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in values.items()))

@@ -7,9 +7,11 @@ tables in each enterprise's own schema. `contenttypes` and `auth` are shared onl
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from config.env import db_config, env_bool, env_int, env_list, env_str
@@ -50,6 +52,7 @@ SHARED_APPS = [
     "django_otp.plugins.otp_static",
     # account-data requests and the working-day calendar (public parts of a split app)
     "requests",
+    "axes",  # failed sign-ins (SEC-2): one table for every host, so limits hold across enterprises
 ]
 TENANT_APPS = [
     "enterprise_data",
@@ -100,6 +103,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,6 +118,7 @@ MIDDLEWARE = [
     "tenants.middleware.EnterpriseAccessMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "consent.middleware.NoticeInterstitialMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a sign-in lockout into the lockout page
 ]
 
 TEMPLATES = [
@@ -136,6 +142,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 # --- accounts (ACC-1) --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out clients (SEC-2)
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -165,11 +172,51 @@ SMS_CODE_MAX_ATTEMPTS = 5
 SMS_CODE_RESEND_SECONDS = 60
 SMS_CODE_MAX_PER_HOUR = 5
 
+# --- sign-in throttling (SEC-2, accounts/throttling.py, docs/security.md) -----------------------
+AXES_FAILURE_LIMIT = 10  # failed sign-ins per account (normalised mobile number), over every IP
+PORTAL_LOGIN_FAILURE_LIMIT_PER_IP = 30  # failed sign-ins per client IP address, over every account
+AXES_COOLOFF_TIME = timedelta(hours=1)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout lifts an hour after it began
+AXES_HANDLER = "accounts.throttling.LoginThrottleHandler"
+AXES_USERNAME_CALLABLE = "accounts.throttling.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # no per-login history of accounts and addresses to keep
+# Reverse proxies in front of the portal whose X-Forwarded-For is trusted (production: 1).
+PORTAL_TRUSTED_PROXY_COUNT = env_int("PORTAL_TRUSTED_PROXY_COUNT", 0)
+
 # --- sessions: host-only cookies, bound to the issuing host by tenants.middleware ----------------
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
+
+# --- HTTP hardening (docs/security.md) ----------------------------------------------------------
+# Content-Security-Policy (django-csp) everywhere, so development shows what production blocks:
+# scripts and <style> elements only from this origin or carrying the response's nonce
+# (`nonce="{{ request.csp_nonce }}"`); style="…" attributes (tree indentation) are allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# `Cache-Control: no-store` on everything under these paths (config.middleware.NoStoreMiddleware).
+PORTAL_NO_STORE_PATH_PREFIXES = ["/me/", "/console/", "/account/", "/api/", "/admin/", "/invitations/", "/signup/"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # --- i18n --------------------------------------------------------------------------------------
 LANGUAGE_CODE = env_str("PORTAL_LANGUAGE", "zh-hans")

@@ -1,0 +1,90 @@
+"""The Content-Security-Policy in real Chromium (SEC-2, docs/security.md): the pages still work
+(an htmx reveal, the language switch, the Swagger UI) and the browser reports no violation."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection, connections
+from django_otp.oath import totp
+
+from accounts.models import User
+from consent.models import NotificationDelivery
+from tenants.models import Enterprise, EnterpriseKey
+from tenants.services import enterprise_create
+
+PASSWORD = "browser-csp-pass-7"
+MEMBER_MOBILE = "+8613700008888"
+
+
+@pytest.fixture(scope="module")
+def csp_enterprise(django_db_setup: None, django_db_blocker) -> Iterator[Enterprise]:
+    """A committed enterprise of its own, dropped afterwards, so the shared world is untouched."""
+    with django_db_blocker.unblock():
+        owner = User.objects.create_user("+8613900000098", PASSWORD, nickname="Policy Owner")
+        enterprise = enterprise_create(name="Policy Co", slug="policyco", owner=owner)
+    yield enterprise
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        EnterpriseKey.objects.filter(enterprise=enterprise).delete()
+        enterprise.delete(force_drop=True)
+        User.objects.filter(pk=owner.pk).delete()
+        NotificationDelivery.objects.filter(address=MEMBER_MOBILE).delete()  # the invitation SMS (SEC-5)
+        connections.close_all()  # see test_admin_journey.py
+
+
+@pytest.mark.browser
+@pytest.mark.django_db
+def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
+    base = f"http://policyco.localhost{web_server}"
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "13900000098")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    # the two-factor enrolment page (SEC-2) works under the policy too
+    page.wait_for_url(f"{base}/security/two-factor/**")
+    secret = page.locator("#totp-secret").inner_text()
+    page.fill("input[name=token]", f"{totp(base64.b32decode(secret)):06d}")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#continue").click()
+    page.wait_for_url(f"{base}/console/")
+
+    # htmx (served from /static/, its injected styles carrying the nonce): reveal a masked field
+    page.goto(f"{base}/console/members/new/")
+    page.fill("input[name=display_name]", "Wang Wu")
+    page.fill("input[name=mobile]", MEMBER_MOBILE)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{base}/console/members/*/")
+    button = page.locator("button[data-reveal]").first
+    field = button.get_attribute("data-reveal")
+    button.click()
+    page.locator(f"[data-revealed={field}]").wait_for()
+    assert page.locator(f"[data-revealed={field}]").inner_text() == MEMBER_MOBILE
+
+    # pages with the nonced <style> and scripts, and the Swagger UI's inline script
+    for path in ("/console/", "/console/org/", "/me/", "/api/docs/"):
+        response = page.goto(f"{base}{path}")
+        assert response is not None and response.status < 400, path
+    page.locator("#swagger-ui .info").wait_for()
+
+    # the language switch submits on change without an inline handler (static/js/portal.js)
+    page.goto(f"{base}/console/")
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_function("document.documentElement.lang === 'zh-hans'")
+    assert violations == []
+
+    # and the browser does report what the policy blocks: an injected inline script
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+                  " document.body.appendChild(s); }")
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.injected") is None
+    assert violations
+    context.close()
