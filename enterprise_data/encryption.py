@@ -117,7 +117,12 @@ def decrypt_many_for_members(
 
 
 def member_key_destroy(*, enterprise: Enterprise, membership_id: int) -> bool:
-    """Delete the member's data key (the last step of their erasure). Returns True if one existed."""
+    """Delete the member's data key. Returns True if one existed.
+
+    The low-level primitive, with no guard and no ledger entry: erasure calls
+    `enterprise_data.services.erasure.departed_data_keys_destroy`, which destroys the key as the
+    last step of a member's erasure, only once their card is anonymised (never an active
+    member's), and records it in the ledger (RET-6, docs/encryption.md)."""
     with enterprise_schema(enterprise):
         deleted, _rows = MemberDataKey.objects.filter(membership_id=membership_id).delete()
     return deleted > 0

@@ -15,10 +15,12 @@ What each (category, purpose) covers:
 `sensitive_data_erase` deletes it and writes one ledger entry with the counts.
 
 Also here: anonymising departed members' directory cards (`cards_anonymise`, used by the
-retention purge, and `member_profile_anonymise` for one member), and scheduled erasures
-(`schedule_member_erasure`, `erasure_plan_cancel`, `erasure_plans_run_due`): plans are
-ErasurePlan rows run by a beat-dispatched task once due, so a restart loses nothing and a
-cancelled plan never runs (docs/retention.md)."""
+retention purge, and `member_profile_anonymise` for one member), crypto-shredding
+(`departed_data_keys_destroy`: the data key of a member whose card is anonymised is destroyed as
+the final step of their erasure, RET-6), and scheduled erasures (`schedule_member_erasure`,
+`erasure_plan_cancel`, `erasure_plans_run_due`): plans are ErasurePlan rows run by a
+beat-dispatched task once due, so a restart loses nothing and a cancelled plan never runs
+(docs/retention.md, docs/encryption.md)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from enterprise_data.models import (
     ClockEventPhoto,
     ErasurePlan,
     HealthReport,
+    MemberDataKey,
     Membership,
 )
 from enterprise_data.services.ledger import Action, ledger_record
@@ -172,15 +175,66 @@ def cards_anonymise(*, condition: str, params: dict[str, Any], limit: int) -> li
 
 
 def member_profile_anonymise(*, enterprise: Enterprise, membership_id: int, actor: Membership | None = None,
-                             reason: str = "") -> bool:
-    """Anonymise one departed member's card now (one ledger entry). Idempotent; a member who is
-    not (or no longer) departed is left alone. Returns whether the card was anonymised."""
+                             reason: str = "", destroy_key: bool = True) -> bool:
+    """Anonymise one departed member's card now (one ledger entry), then — unless `destroy_key`
+    is False (a plan destroys it after its last step) — destroy the member's data key
+    (`departed_data_keys_destroy`, RET-6). Idempotent; a member who is not (or no longer)
+    departed is left alone. Returns whether the card was anonymised."""
     with enterprise_schema(enterprise), transaction.atomic():
         done = cards_anonymise(condition=CARD_WITH_ID, params={"membership_id": membership_id}, limit=1)
         if done:
             ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.DIRECTORY,
                           subject=membership_id, purpose=reason, details={"anonymised": "profile"})
+        if destroy_key:
+            departed_data_keys_destroy(enterprise=enterprise, membership_ids=[membership_id], reason=reason)
     return bool(done)
+
+
+# --- crypto-shredding (RET-6) ------------------------------------------------------------------
+
+# The data keys of members whose card is anonymised — never of an active or invited member, nor
+# of one who left but is not anonymised yet (they may come back within the grace period, and
+# their card still carries their data). `{ids}` is empty or a fixed "AND m.id = ANY(…)" fragment.
+_DATA_KEYS_DESTROY = """
+DELETE FROM {key} WHERE membership_id IN (
+    SELECT k.membership_id FROM {key} AS k JOIN {member} AS m ON m.id = k.membership_id
+    WHERE m.status = 'left' AND m.anonymised_at IS NOT NULL {ids}
+    ORDER BY k.membership_id LIMIT %(limit)s FOR UPDATE OF k)
+RETURNING membership_id
+"""
+DATA_KEY_DESTROYED = {"data_key": "destroyed"}
+
+
+def departed_data_keys_destroy(*, enterprise: Enterprise, membership_ids: list[int] | None = None,
+                               limit: int = 5000, reason: str = "") -> list[int]:
+    """Crypto-shredding as the final step of a member's erasure (RET-6): delete the data key
+    (MemberDataKey) of each member in `membership_ids` — or, with None, of any member — whose
+    card is anonymised (status left, `anonymised_at` set), at most `limit`, with one statement,
+    in the caller's transaction (so after the rows themselves are gone or anonymised). Every
+    ciphertext of those members — ID number, raw coordinates, health details, biometric
+    templates, clock-in photos, in the database and in every later copy of it — is unreadable
+    from then on, although the enterprise key is intact.
+
+    An active (or invited, or departed but not yet anonymised) member's key is never destroyed:
+    they still produce or may come back to their encrypted data; a member is shredded once their
+    card is anonymised, which only happens after they left. Each destroyed key gets one ledger
+    entry (action delete, the system as actor, details {"data_key": "destroyed"} — no personal
+    value). Idempotent: a key already destroyed is not counted or recorded again. Returns the
+    membership ids whose key was destroyed."""
+    if limit < 1 or (membership_ids is not None and not membership_ids):
+        return []
+    quote = connection.ops.quote_name
+    sql = _DATA_KEYS_DESTROY.format(key=quote(MemberDataKey._meta.db_table), member=quote(Membership._meta.db_table),
+                                    ids="" if membership_ids is None else "AND m.id = ANY(%(ids)s)")
+    params: dict[str, Any] = {"limit": limit, "ids": [int(pk) for pk in membership_ids or []]}
+    with enterprise_schema(enterprise), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            destroyed = sorted(pk for (pk,) in cursor.fetchall())
+        for membership_id in destroyed:
+            ledger_record(enterprise=enterprise, actor=None, action=Action.DELETE, category=Category.DIRECTORY,
+                          subject=membership_id, purpose=reason, details=dict(DATA_KEY_DESTROYED))
+    return destroyed
 
 
 # --- scheduled erasures (DSR-5, DSR-6) -----------------------------------------------------------
@@ -199,6 +253,7 @@ _SENSITIVE_STEP = {
     "raw_coordinates": (SensitiveCategory.PRECISE_LOCATION, "attendance"),
     "id_documents": (SensitiveCategory.ID_DOCUMENTS, "hr_records"),
 }
+PROFILE_STEP = {"category": "profile", "action": "anonymise"}
 ERASURE_LOCK_CLASS = 0x4550  # "EP": the key space of the per-enterprise plan runner's lock
 
 
@@ -277,8 +332,9 @@ def erasure_plan_cancel(*, enterprise: Enterprise, plan: ErasurePlan) -> Erasure
 def _execute_step(*, enterprise: Enterprise, plan: ErasurePlan, category: str, action: str) -> dict[str, int]:
     """One step; every step is idempotent, so a plan re-run after a crash repeats them safely."""
     reason = plan.reason or "scheduled erasure"
-    if (category, action) == ("profile", "anonymise"):
-        done = member_profile_anonymise(enterprise=enterprise, membership_id=plan.membership_id, reason=reason)
+    if (category, action) == ("profile", "anonymise"):  # the data key goes after the last step
+        done = member_profile_anonymise(enterprise=enterprise, membership_id=plan.membership_id, reason=reason,
+                                        destroy_key=False)
         return {"profiles": int(done)}
     if (category, action) == ("biometric_templates", "delete"):
         from enterprise_data.services.biometrics import templates_delete_for_member
@@ -305,7 +361,10 @@ def erasure_plans_run_due(*, enterprise: Enterprise, now: datetime | None = None
     """Run every plan of `enterprise` that is due (and any left running by a crashed worker), one
     at a time, under a per-enterprise advisory lock (a second runner returns at once). A plan is
     claimed by a conditional UPDATE (scheduled → running), so a plan cancelled before that moment
-    never runs. Returns the ids of the plans completed. `before_step` is a test hook."""
+    never runs. A plan with the `profile/anonymise` step ends by destroying the member's data key
+    (crypto-shredding, RET-6) in the transaction that marks it done — only if the card is now
+    anonymised; the result then holds `data_key:destroy`. Returns the ids of the plans
+    completed. `before_step` is a test hook."""
     now = now or timezone.now()
     completed: list[int] = []
     with enterprise_schema(enterprise):
@@ -337,8 +396,13 @@ def erasure_plans_run_due(*, enterprise: Enterprise, now: datetime | None = None
                     counts = _execute_step(enterprise=enterprise, plan=plan, category=step["category"],
                                            action=step["action"])
                     result[f"{step['category']}:{step['action']}"] = counts
-                ErasurePlan.objects.filter(pk=plan.pk).update(status=ErasurePlan.Status.DONE,
-                                                              finished_at=timezone.now(), result=result)
+                with transaction.atomic():  # RET-6: the key goes last, once the rows are gone, with the plan
+                    if PROFILE_STEP in plan.plan["steps"] and departed_data_keys_destroy(
+                            enterprise=enterprise, membership_ids=[plan.membership_id],
+                            reason=plan.reason or "scheduled erasure"):
+                        result["data_key:destroy"] = {"data_keys": 1}
+                    ErasurePlan.objects.filter(pk=plan.pk).update(status=ErasurePlan.Status.DONE,
+                                                                  finished_at=timezone.now(), result=result)
                 completed.append(plan.pk)
         finally:
             try:

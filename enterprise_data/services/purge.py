@@ -48,7 +48,7 @@ from enterprise_data.models import (
 )
 from enterprise_data.retention import BOUNDS, PURGE_ORDER, RetentionCategory
 from enterprise_data.selectors.retention import retention_days_for
-from enterprise_data.services.erasure import CARDS_LEFT_BEFORE, cards_anonymise
+from enterprise_data.services.erasure import CARDS_LEFT_BEFORE, cards_anonymise, departed_data_keys_destroy
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise, InvitationIndex, PurgeReceipt
@@ -226,9 +226,12 @@ def _departed_profiles(enterprise: Enterprise, cutoff: datetime, limit: int) -> 
     """Anonymise the cards of members who left (and of invitations never accepted) before the
     cut-off (enterprise_data.services.erasure.cards_anonymise). The rows stay: attendance kept
     under its own period and the ledger refer to them by id, which identifies no one once the
-    card is empty."""
+    card is empty. Their data keys are destroyed in the same batch (crypto-shredding, RET-6)."""
     done = cards_anonymise(condition=CARDS_LEFT_BEFORE, params={"cutoff": cutoff}, limit=limit)
-    return len(done), len(done) == limit
+    # RET-6: in the same batch, after the cards: the data keys of anonymised members (these and
+    # any an earlier run left behind) are destroyed, one ledger entry each
+    shredded = departed_data_keys_destroy(enterprise=enterprise, limit=limit, reason=RECEIPT_PURPOSE)
+    return len(done), len(done) == limit or len(shredded) == limit
 
 
 def _ledger(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
