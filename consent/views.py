@@ -34,7 +34,7 @@ from consent.selectors import (
 )
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
 from consent.services.policy import policy_accept, policy_current, policy_notice_dismiss
-from tenants.apis import EnterpriseApiView, service_errors
+from tenants.apis import EnterpriseApiView, paginated, service_errors
 from tenants.views import EnterpriseMemberView
 
 INBOX_PAGE_SIZE = 20
@@ -180,7 +180,9 @@ class NotificationListApi(EnterpriseApiView):
     class OutputSerializer(NotificationOutputSerializer):
         pass
 
-    @extend_schema(parameters=[OpenApiParameter("page", int)], responses=OutputSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("page", int)],
+                   responses=paginated(OutputSerializer, "NotificationPage"),
+                   operation_id="v1_me_notifications_list")
     def get(self, request: Any) -> Response:
         paginator = NotificationPagination()
         rows = notifications_for(account=request.user, enterprise_id=self.enterprise.pk)

@@ -28,7 +28,7 @@ from requests.services.workflow import (
     request_provide_information,
     request_submit,
 )
-from tenants.apis import EnterpriseApiView, Pagination, service_errors
+from tenants.apis import EnterpriseApiView, Pagination, paginated, service_errors
 
 
 class MeApi(EnterpriseApiView):
@@ -122,7 +122,8 @@ class MyRequestsApi(EnterpriseApiView):
     class OutputSerializer(RequestOutputSerializer):
         pass
 
-    @extend_schema(parameters=[OpenApiParameter("page", int)], responses=OutputSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("page", int)], responses=paginated(OutputSerializer, "MyRequestPage"),
+                   operation_id="v1_me_requests_list")
     def get(self, request: Any) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(requests_of_member(membership=self.membership), request, view=self) or []
@@ -200,7 +201,7 @@ class RequestQueueApi(EnterpriseApiView):
         pass
 
     @extend_schema(parameters=[state_parameter, OpenApiParameter("page", int)],
-                   responses=OutputSerializer(many=True))
+                   responses=paginated(OutputSerializer, "RequestQueuePage"), operation_id="v1_requests_list")
     def get(self, request: Any) -> Response:
         query = StateInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -6,10 +6,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
+from drf_spectacular.utils import inline_serializer
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.fields import CharField, IntegerField
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -25,6 +28,15 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def paginated(child: type[Serializer], name: str) -> Serializer:
+    """The OpenAPI shape of a Pagination page of `child` rows, for `extend_schema(responses=…)` of
+    views that paginate by hand (SEC-3: the documented response is the one sent)."""
+    return inline_serializer(name=name, fields={
+        "count": IntegerField(), "next": CharField(allow_null=True), "previous": CharField(allow_null=True),
+        "results": child(many=True),
+    })
 
 
 # Service errors that are refusals, not bad input: 403 with the code as a stable machine-readable

@@ -31,7 +31,7 @@ from enterprise_data.services.org import (
     scope_grant,
     scope_revoke,
 )
-from tenants.apis import EnterpriseApiView, Pagination, service_errors
+from tenants.apis import EnterpriseApiView, Pagination, paginated, service_errors
 
 CARD_FIELDS = (
     "display_name", "gender", "mobile", "id_number", "company", "invoice_title", "work_signature", "landline",
@@ -104,7 +104,7 @@ class MemberListApi(EnterpriseApiView):
 
     @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("department", int),
                                OpenApiParameter("page", int)],
-                   responses=MemberListItemSerializer(many=True))
+                   responses=paginated(MemberListItemSerializer, "MemberPage"), operation_id="v1_members_list")
     def get(self, request: Any) -> Response:
         members = self.scope.members(Category.DIRECTORY)
         department_id = request.query_params.get("department")

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from enterprise_data.categories import Category
 from enterprise_data.selectors.ledger import ACTIONS, PAGE_SIZE, LedgerFilters, ledger_page
 from enterprise_data.services.ledger import ledger_verify
-from enterprise_data.views.ledger import ledger_export_response, verification_reason
+from enterprise_data.views.ledger import MAX_ID, ledger_export_response, verification_reason
 from tenants.apis import EnterpriseApiView
 
 
@@ -27,8 +27,10 @@ class LedgerFilterInput(serializers.Serializer):
 
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
     action = serializers.ChoiceField(choices=ACTIONS, required=False, allow_blank=True)
-    subject = serializers.IntegerField(required=False, min_value=1, help_text=_("Whose data: a membership id."))
-    actor = serializers.IntegerField(required=False, min_value=1, help_text=_("Who acted: a membership id."))
+    subject = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                       help_text=_("Whose data: a membership id."))
+    actor = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                     help_text=_("Who acted: a membership id."))
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
@@ -74,7 +76,8 @@ class LedgerListApi(EnterpriseApiView):
     category = Category.LEDGER
 
     class InputSerializer(LedgerFilterInput):
-        before = serializers.IntegerField(required=False, min_value=1, help_text=_("Entries older than this id."))
+        before = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                        help_text=_("Entries older than this id."))
         limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=PAGE_SIZE)
 
     class OutputSerializer(serializers.Serializer):

@@ -95,12 +95,15 @@ class _LedgerConsoleView(ConsoleView):
         return render(request, "enterprise_data/ledger/list.html", context, status=status)
 
 
+MAX_ID = 2**63 - 1  # ids are bigint: a larger number can only be nobody's (SEC-3)
+
+
 def _positive_int(raw: str | None) -> int | None:
     try:
         value = int(raw or "")
     except ValueError:
         return None
-    return value if value > 0 else None
+    return value if 0 < value <= MAX_ID else None
 
 
 class LedgerListView(_LedgerConsoleView):
