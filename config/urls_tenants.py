@@ -13,6 +13,7 @@ from consent import urls_permissions as consent_permissions
 from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger, retention
 from incidents import urls as incident_urls
 from requests import apis as self_service_apis
+from requests import apis_leave, views_leave
 from requests import urls as request_urls
 from requests import views as self_service_views
 from tenants import views as tenant_views
@@ -31,6 +32,7 @@ api_v1 = [
     *consent_console.api_patterns,  # /api/v1/notices/, /api/v1/consents/
     *collect("api_patterns"),
     *request_urls.api_patterns,  # /api/v1/me/requests/…, /api/v1/requests/… (DSR-1, DSR-3)
+    path("me/leave/", apis_leave.MyLeaveApi.as_view(), name="api_me_leave"),  # DSR-5
 ]
 
 urlpatterns = [
@@ -41,6 +43,7 @@ urlpatterns = [
     path("me/", include(collect("me_patterns"))),
     path("me/", include(consent_me.me_patterns)),
     path("me/", include(request_urls.me_patterns)),
+    path("me/leave/", views_leave.MeLeaveView.as_view(), name="me_leave"),  # DSR-5
     path("console/", include(collect("console_patterns"))),
     path("console/", include(consent_console.console_patterns)),
     path("console/", include(incident_urls.console_patterns)),  # /console/incidents/ (SEC-4)
