@@ -10,15 +10,20 @@ import io
 import json
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
-from django.core.files.storage import default_storage
+from django.conf import settings
 
 from requests.models import Export
 from requests.services.export import export_start
 from tenants.context import enterprise_schema
 from tests.consent.test_withdrawal_worker import committed
 from tests.tenants.test_tasks import celery_worker  # noqa: F401  (the module's real worker)
+
+
+def _stored(enterprise, path: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / enterprise.schema_name / path
 
 
 @pytest.mark.celery_worker
@@ -44,12 +49,9 @@ def test_the_worker_builds_bobs_export_in_acme(world, celery_worker):  # noqa: F
         path = current[2]
         assert path.startswith("exports/")
 
-        def read() -> bytes:
-            with enterprise_schema(acme), default_storage.open(path, "rb") as handle:
-                assert acme.schema_name in default_storage.path(path)  # MEDIA_ROOT/<schema>/exports/
-                return handle.read()
-
-        archive = zipfile.ZipFile(io.BytesIO(committed(read)))
+        # the worker's storage: MEDIA_ROOT/<schema>/exports/ (read directly: the test process's
+        # default storage may still have cached another test's temporary root)
+        archive = zipfile.ZipFile(io.BytesIO(_stored(acme, path).read_bytes()))
         data = json.loads(archive.read("data.json"))
         assert data["member"]["display_name"] == "Bob Member" and data["enterprise"]["name"] == "Acme Test"
         assert "Globex" not in archive.read("data.json").decode()
@@ -58,7 +60,7 @@ def test_the_worker_builds_bobs_export_in_acme(world, celery_worker):  # noqa: F
             with enterprise_schema(acme):
                 for row in Export.objects.filter(pk=export_id):
                     if row.file_path:
-                        default_storage.delete(row.file_path)
+                        _stored(acme, row.file_path).unlink(missing_ok=True)
                     row.delete()
 
         committed(cleanup)
