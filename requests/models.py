@@ -173,3 +173,37 @@ class HolidayOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {'working' if self.is_working_day else 'day off'}"
+
+
+class Export(models.Model):
+    """A member's copy of their data in this enterprise (DSR-2), built by a Celery task into a
+    zip under the enterprise's own media folder. Enterprise schemas only. The download link's
+    token is random and only its hash is kept; the link works once, for its owner, until
+    `expires_at`. Exports are themselves a retention category (RetentionCategory.EXPORTS)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Being prepared")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    language = models.CharField(_("language"), max_length=16, default="zh-hans")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    file_path = models.CharField(max_length=200, blank=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    expires_at = models.DateTimeField(_("expires"))
+    downloaded_at = models.DateTimeField(_("downloaded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["membership", "created_at"], name="export_member_created")]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} {self.state}"

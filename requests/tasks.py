@@ -28,3 +28,14 @@ def account_request_send_reminders(day: str | None = None) -> dict[str, Any]:
 
     sent = send(enterprise=None, today=date.fromisoformat(day) if day else None)
     return {"schema": "public", "reminded": sent}
+
+
+@app.task(name="requests.tasks.export_build", acks_late=True)
+def export_build(export_id: int) -> dict[str, Any]:
+    """DSR-2: build a member's export in the schema the task was sent from (`_schema_name`)."""
+    from requests.services.export import export_build as build
+    from tenants.tasks import current_enterprise
+
+    enterprise = current_enterprise()
+    export = build(enterprise=enterprise, export_id=export_id)
+    return {"schema": enterprise.schema_name, "export_id": export_id, "state": export.state}

@@ -5,18 +5,24 @@ config/urls_tenants.py mounts `me_patterns` under /me/, `console_patterns` under
 
 from django.urls import path
 
-from requests import apis
+from requests import apis, apis_export, views_export
 from requests import views_requests as views
 
 me_patterns = [
     path("requests/", views.MeRequestListView.as_view(), name="me_requests"),
     path("requests/<int:pk>/", views.MeRequestDetailView.as_view(), name="me_request"),
+    path("export/", views_export.MeExportView.as_view(), name="me_export"),  # DSR-2, DSR-7
+    path("export/<int:pk>/status/", views_export.MeExportStatusView.as_view(), name="me_export_status"),
+    path("export/<int:pk>/download/<str:token>/", views_export.MeExportDownloadView.as_view(),
+         name="me_export_download"),
 ]
 console_patterns = [
     path("requests/", views.ConsoleRequestListView.as_view(), name="console_requests"),
     path("requests/<int:pk>/", views.ConsoleRequestDetailView.as_view(), name="console_request"),
 ]
 api_patterns = [
+    path("me/exports/", apis_export.MyExportsApi.as_view(), name="api_me_exports"),
+    path("me/exports/<int:pk>/", apis_export.MyExportApi.as_view(), name="api_me_export"),
     path("me/requests/", apis.MyRequestsApi.as_view(), name="api_me_requests"),
     path("me/requests/<int:pk>/", apis.MyRequestApi.as_view(), name="api_me_request"),
     path("me/requests/<int:pk>/cancel/", apis.MyRequestCancelApi.as_view(), name="api_me_request_cancel"),
