@@ -75,7 +75,6 @@ BOUNDS: dict[str, RetentionBounds] = {
     RetentionCategory.EXPORTS: RetentionBounds(
         7, 1, 30, Category.DIRECTORY,
         _("Files of data exports made for members, counted from when they were made."),
-        purged=False,
     ),
 }
 
@@ -84,7 +83,7 @@ BOUNDS: dict[str, RetentionBounds] = {
 PURGE_ORDER: tuple[str, ...] = (
     RetentionCategory.RAW_COORDINATES, RetentionCategory.ATTENDANCE, RetentionCategory.HEALTH_REPORTS,
     RetentionCategory.BIOMETRIC_TEMPLATES, RetentionCategory.INVITATIONS, RetentionCategory.DEPARTED_PROFILES,
-    RetentionCategory.LEDGER,
+    RetentionCategory.EXPORTS, RetentionCategory.LEDGER,
 )
 
 assert set(BOUNDS) == set(RetentionCategory.values)

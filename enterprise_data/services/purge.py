@@ -167,6 +167,12 @@ def _raw_coordinates(enterprise: Enterprise, cutoff: datetime, limit: int) -> tu
     return _execute(_RAW_COORDINATES, {"cutoff": cutoff, "limit": limit})
 
 
+def _exports(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    from requests.services.export import exports_purge_expired
+
+    return exports_purge_expired(enterprise=enterprise, cutoff=cutoff, limit=limit)
+
+
 def _clock_photos(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
     return _execute(_CLOCK_PHOTOS, {"cutoff": cutoff, "limit": limit})
 
@@ -259,6 +265,7 @@ def _ledger(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, 
 Part = Callable[[Enterprise, datetime, int], tuple[int, bool]]
 PARTS: dict[str, tuple[Part, ...]] = {
     RetentionCategory.RAW_COORDINATES: (_raw_coordinates, _clock_photos),
+    RetentionCategory.EXPORTS: (_exports,),
     RetentionCategory.ATTENDANCE: (_clock_events, _attendance_days),
     RetentionCategory.HEALTH_REPORTS: (_health_reports,),
     RetentionCategory.BIOMETRIC_TEMPLATES: (_biometric_templates,),

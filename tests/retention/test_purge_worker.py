@@ -84,7 +84,7 @@ def test_beat_dispatch_purges_each_enterprise_once_in_its_schema(world, celery_w
 
         left, receipts, entries = committed(check)
         assert left == sorted(seeded["kept"])
-        assert receipts["health_reports"] == 3 and len(receipts) == 7
+        assert receipts["health_reports"] == 3 and len(receipts) == 8
         assert entries == 1
     finally:
         def clean() -> None:

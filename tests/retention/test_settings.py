@@ -36,7 +36,7 @@ def test_bounds_follow_the_documented_rules():
     assert BOUNDS["ledger"].min_days >= 3 * 365  # PIPL art. 56: processing records three years
     assert BOUNDS["departed_profiles"].default == 30 and BOUNDS["departed_profiles"].max_days == 90  # DSR-5
     assert BOUNDS["raw_coordinates"].max_days < BOUNDS["attendance"].min_days
-    assert not BOUNDS["exports"].purged
+    assert BOUNDS["exports"].purged  # by requests.services.export.exports_purge_expired
 
 
 def test_effective_periods_are_the_defaults_until_set_in_one_query(world, django_assert_num_queries):

@@ -79,6 +79,8 @@ def test_notice_notifies_members_and_makes_the_host_read_only(closing, client_fo
                           content_type="application/json")
     assert (refused.status_code, refused.json()["code"]) == (403, "enterprise_read_only")
     assert client.post("/me/health/", {"city": "Shanghai"}).status_code == 403
+    exported = client.post("/api/v1/me/exports/", content_type="application/json")
+    assert exported.status_code == 201  # a copy of one's data can still be made (TEN-4)
     assert client.post("/logout/").status_code == 302  # signing out still works
 
 
