@@ -11,10 +11,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.db import connection, connections
 
+from accounts.models import User
+from consent.models import NotificationDelivery
+from tenants.models import Enterprise, EnterpriseKey
+from tenants.services import enterprise_create
 from tests.conftest import end_other_sessions
 from tests.tenants.test_tasks import test_database_url
 
@@ -91,3 +97,23 @@ def web_server(django_db_setup: None, django_db_blocker) -> Iterator[str]:
     server.wait(timeout=20)
     log.close()
     end_other_sessions(django_db_blocker)
+
+
+@contextmanager
+def own_enterprise(django_db_blocker, *, owner_mobile: str, password: str, name: str, slug: str,
+                   sms_to: tuple[str, ...] = ()) -> Iterator[Enterprise]:
+    """A committed enterprise of its own for a browser test module, dropped afterwards with its
+    owner and the SMS deliveries sent to `sms_to` (invitations), so the shared world is untouched."""
+    with django_db_blocker.unblock():
+        owner = User.objects.create_user(owner_mobile, password, nickname=f"{name} Owner")
+        enterprise = enterprise_create(name=name, slug=slug, owner=owner)
+    yield enterprise
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        EnterpriseKey.objects.filter(enterprise=enterprise).delete()
+        enterprise.delete(force_drop=True)
+        User.objects.filter(pk=owner.pk).delete()
+        NotificationDelivery.objects.filter(address__in=sms_to).delete()
+        # Playwright's loop gives this code a context of its own, hence a database connection of
+        # its own: close it, or the test database cannot be dropped at the end.
+        connections.close_all()

@@ -8,15 +8,12 @@ import base64
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection, connections
 from django_otp.oath import totp
 
-from accounts.models import User
 from enterprise_data.models import LedgerEntry, Membership
 from tenants.context import enterprise_schema
-from tenants.models import Enterprise, EnterpriseKey
-from tenants.services import enterprise_create
-from tests.browser.conftest import ARTEFACTS
+from tenants.models import Enterprise
+from tests.browser.conftest import ARTEFACTS, own_enterprise
 
 PASSWORD = "browser-journey-pass-7"
 ID_NUMBER = "11010519491231002X"
@@ -24,19 +21,9 @@ ID_NUMBER = "11010519491231002X"
 
 @pytest.fixture(scope="module")
 def journey_enterprise(django_db_setup: None, django_db_blocker) -> Iterator[Enterprise]:
-    """A committed enterprise of its own, dropped afterwards, so the shared world is untouched."""
-    with django_db_blocker.unblock():
-        owner = User.objects.create_user("+8613900000099", PASSWORD, nickname="Journey Owner")
-        enterprise = enterprise_create(name="Journey Co", slug="journey", owner=owner)
-    yield enterprise
-    with django_db_blocker.unblock():
-        connection.set_schema_to_public()
-        EnterpriseKey.objects.filter(enterprise=enterprise).delete()
-        enterprise.delete(force_drop=True)
-        User.objects.filter(pk=owner.pk).delete()
-        # Playwright's loop gives this code a context of its own, hence a database connection of
-        # its own: close it, or the test database cannot be dropped at the end.
-        connections.close_all()
+    with own_enterprise(django_db_blocker, owner_mobile="+8613900000099", password=PASSWORD, name="Journey Co",
+                        slug="journey", sms_to=("+8613700009999",)) as enterprise:
+        yield enterprise
 
 
 @pytest.mark.browser

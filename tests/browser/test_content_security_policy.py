@@ -7,13 +7,10 @@ import base64
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection, connections
 from django_otp.oath import totp
 
-from accounts.models import User
-from consent.models import NotificationDelivery
-from tenants.models import Enterprise, EnterpriseKey
-from tenants.services import enterprise_create
+from tenants.models import Enterprise
+from tests.browser.conftest import own_enterprise
 
 PASSWORD = "browser-csp-pass-7"
 MEMBER_MOBILE = "+8613700008888"
@@ -21,18 +18,9 @@ MEMBER_MOBILE = "+8613700008888"
 
 @pytest.fixture(scope="module")
 def csp_enterprise(django_db_setup: None, django_db_blocker) -> Iterator[Enterprise]:
-    """A committed enterprise of its own, dropped afterwards, so the shared world is untouched."""
-    with django_db_blocker.unblock():
-        owner = User.objects.create_user("+8613900000098", PASSWORD, nickname="Policy Owner")
-        enterprise = enterprise_create(name="Policy Co", slug="policyco", owner=owner)
-    yield enterprise
-    with django_db_blocker.unblock():
-        connection.set_schema_to_public()
-        EnterpriseKey.objects.filter(enterprise=enterprise).delete()
-        enterprise.delete(force_drop=True)
-        User.objects.filter(pk=owner.pk).delete()
-        NotificationDelivery.objects.filter(address=MEMBER_MOBILE).delete()  # the invitation SMS (SEC-5)
-        connections.close_all()  # see test_admin_journey.py
+    with own_enterprise(django_db_blocker, owner_mobile="+8613900000098", password=PASSWORD, name="Policy Co",
+                        slug="policyco", sms_to=(MEMBER_MOBILE,)) as enterprise:
+        yield enterprise
 
 
 @pytest.mark.browser
