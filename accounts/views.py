@@ -18,13 +18,11 @@ from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVeri
 from accounts.models import SmsCode
 from accounts.services import account_register, sms_code_send
 from tenants.models import MembershipIndex
+from tenants.views import apply_service_errors
 
 SIGNUP_MOBILE_KEY = "signup_mobile"
 
 
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
 
 
 class LoginView(auth_views.LoginView):
@@ -64,7 +62,7 @@ class SignupStartView(FormView):
         try:
             sms_code_send(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, ip=self.request.META.get("REMOTE_ADDR"))
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.form_invalid(form)
         self.request.session[SIGNUP_MOBILE_KEY] = mobile
         return redirect("signup_verify")
@@ -96,7 +94,7 @@ class SignupVerifyView(FormView):
                 policy_accepted=data["accept_policy"], ip=self.request.META.get("REMOTE_ADDR"), channel="web",
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.form_invalid(form)
         self.request.session.pop(SIGNUP_MOBILE_KEY, None)
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -10,7 +10,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django_otp import login as otp_login
 
@@ -23,13 +22,11 @@ from accounts.services_2fa import (
     two_factor_enrolment_start,
     two_factor_verify,
 )
+from tenants.views import safe_next
 
 
 def _next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return ""
+    return safe_next(request, request.POST.get("next") or request.GET.get("next")) or ""
 
 
 class TwoFactorView(LoginRequiredMixin, View):

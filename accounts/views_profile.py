@@ -41,13 +41,11 @@ from enterprise_data.services.invitations import (
     invitation_is_open,
 )
 from tenants.models import Domain, Enterprise
+from tenants.views import apply_service_errors
 
 ANSWERS = ("accept", "decline")
 
 
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _error_messages(request: HttpRequest, error: ValidationError) -> None:
@@ -210,7 +208,7 @@ class ProfileView(LoginRequiredMixin, View):
                     avatar=data["avatar"], avatar_clear=data["avatar_clear"],
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("Your profile was saved."))
                 return redirect("account_profile")
@@ -268,7 +266,7 @@ class RealNameView(LoginRequiredMixin, View):
                 real_name_submit(account=user, legal_name=data["legal_name"], id_number=data["id_number"],
                                  id_front=data["id_front"], id_back=data["id_back"])
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("Your real-name data was submitted. An operator will check it."))
                 return redirect("account_real_name")

@@ -212,8 +212,7 @@ class MyConsentWithdrawalApi(EnterpriseApiView):
     @extend_schema(request=None, responses=MyConsentRecordOutputSerializer)
     def post(self, request: Any, record_id: int) -> Response:
         try:
-            record = consent_withdraw(enterprise=self.enterprise, membership=self.membership, record_id=record_id,
-                                      channel=ConsentRecord.Channel.API)
+            record = consent_withdraw(enterprise=self.enterprise, membership=self.membership, record_id=record_id)
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(_record_data(record))

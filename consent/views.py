@@ -16,8 +16,6 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -35,13 +33,9 @@ from consent.selectors import (
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
 from consent.services.policy import policy_accept, policy_current, policy_notice_dismiss
 from tenants.apis import EnterpriseApiView, paginated, service_errors
-from tenants.views import EnterpriseMemberView
+from tenants.views import EnterpriseMemberView, in_chinese, safe_next
 
 INBOX_PAGE_SIZE = 20
-
-
-def _in_chinese() -> bool:
-    return (translation.get_language() or "").lower().startswith("zh")
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -68,7 +62,7 @@ class PolicyView(View):
         if shown is not None and request.user.is_authenticated:
             accepted = PolicyAcceptance.objects.filter(account=request.user, version=shown).first()
         current = shown if version is None else policy_current()
-        zh = _in_chinese()
+        zh = in_chinese()
         return render(request, "consent/policy.html", {
             "policy": shown,
             "title": (shown.title_zh if zh else shown.title_en) if shown else "",
@@ -99,11 +93,7 @@ class PolicyView(View):
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
-        target = request.POST.get("next") or ""
-        local = target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-        if not local:
-            target = request.path
-        return redirect(target)
+        return redirect(safe_next(request, request.POST.get("next")) or request.path)
 
 
 # --- inbox pages ------------------------------------------------------------------------------

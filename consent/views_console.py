@@ -50,7 +50,7 @@ from enterprise_data.categories import ANY_CATEGORY, Category
 from enterprise_data.models import Department, Membership
 from enterprise_data.scopes import AdminScope
 from enterprise_data.services.erasure import ADMIN_CATEGORY
-from tenants.views import ConsoleView
+from tenants.views import ConsoleView, apply_service_errors
 
 PAGE_SIZE = 50
 
@@ -193,9 +193,6 @@ def consent_rows(members: list[Membership], columns: list[ConsentColumn], held: 
     return rows
 
 
-def apply_errors(form: forms.Form, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- notices (CON-3) -------------------------------------------------------------------------
@@ -259,7 +256,7 @@ class NoticeDraftForms:
                                          purpose_en=data["purpose_en"], retention_days=data["retention_days"]))
         return items
 
-    def apply_errors(self, error: ValidationError) -> None:
+    def apply_service_errors(self, error: ValidationError) -> None:
         """The service's field errors: `items-<k>-<field>` names the k-th submitted item."""
         for key, errors in error.message_dict.items():
             parts = key.split("-")
@@ -346,7 +343,7 @@ class NoticeDraftView(NoticeConsoleView):
                                           summary_zh=data["summary_zh"], summary_en=data["summary_en"],
                                           contact=data["contact"], items=forms_.items())
             except ValidationError as error:
-                forms_.apply_errors(error)
+                forms_.apply_service_errors(error)
             else:
                 messages.success(request, _("The draft of version %(version)d was saved. Members see it only "
                                             "once it is published.") % {"version": draft.version})
@@ -503,7 +500,7 @@ class MemberConsentsView(ConsentConsoleView):
             except PermissionDenied:
                 return render(request, "403.html", status=403)
             except ValidationError as error:
-                apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The legal basis was recorded in the instruction ledger."))
                 return redirect("console_member_consents", member_id=member.pk)

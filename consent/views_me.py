@@ -23,8 +23,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -42,13 +40,11 @@ from consent.services.consents import ConsentLine, consent_give, consent_lines, 
 from consent.services.notices import notice_acknowledge
 from enterprise_data.models import Membership
 from tenants.models import Enterprise
-from tenants.views import EnterpriseMemberView
+from tenants.views import EnterpriseMemberView, apply_service_errors, in_chinese, safe_next
 
 # --- selectors (reads for these pages and the API; the acting member is an argument) -----------
 
 
-def in_chinese() -> bool:
-    return (translation.get_language() or "").lower().startswith("zh")
 
 
 def localized(zh: str, en: str) -> str:
@@ -140,17 +136,8 @@ def preview_lines(counts: dict[str, int]) -> list[PreviewLine]:
             for kind, count in counts.items()]
 
 
-def safe_next(request: HttpRequest, target: str | None) -> str | None:
-    """`target` if it is a path on this host, else None (never an open redirect)."""
-    if target and target.startswith("/") and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return None
 
 
-def _add_errors(form: forms.Form, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- the notice -------------------------------------------------------------------------------
@@ -219,7 +206,7 @@ class MeNoticeView(EnterpriseMemberView):
             ack = notice_acknowledge(enterprise=self.enterprise, membership=self.membership,
                                      version=form.cleaned_data["version"], channel=NoticeAcknowledgement.Channel.WEB)
         except ValidationError as error:
-            _add_errors(form, error)
+            apply_service_errors(form, error)
             return self._render(request, form=form, status=400)
         messages.success(request, _("You acknowledged the notice, version %(version)d.") % {
             "version": ack.notice.version})
@@ -275,7 +262,7 @@ class MeConsentsView(EnterpriseMemberView):
                                   purpose=data["purpose"], notice_version=data["notice_version"],
                                   channel=ConsentRecord.Channel.WEB)
         except ValidationError as error:
-            _add_errors(form, error)
+            apply_service_errors(form, error)
             return self._render(request, form=form, status=400)
         messages.success(request, _("You gave your consent: %(category)s for %(purpose)s.") % {
             "category": SensitiveCategory(record.category).label, "purpose": ConsentPurpose(record.purpose).label})
@@ -310,8 +297,7 @@ class MeConsentWithdrawView(EnterpriseMemberView):
     def post(self, request: HttpRequest, record_id: int) -> HttpResponse:
         record = consent_of_member(membership=self.membership, record_id=record_id)
         try:
-            closed = consent_withdraw(enterprise=self.enterprise, membership=self.membership, record_id=record.pk,
-                                      channel=ConsentRecord.Channel.WEB)
+            closed = consent_withdraw(enterprise=self.enterprise, membership=self.membership, record_id=record.pk)
         except ValidationError as error:
             return self._render(request, record, errors=error.messages, status=400)
         labels = {"category": SensitiveCategory(closed.category).label,

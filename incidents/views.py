@@ -6,16 +6,11 @@ from __future__ import annotations
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
 from django.views import View
 
 from enterprise_data.categories import ANY_CATEGORY
 from incidents.services import incidents_for_account, incidents_for_enterprise
-from tenants.views import ConsoleView
-
-
-def _in_chinese() -> bool:
-    return (get_language() or "").lower().startswith("zh")
+from tenants.views import ConsoleView, in_chinese
 
 
 class IncidentDetailView(LoginRequiredMixin, View):
@@ -30,7 +25,7 @@ class IncidentDetailView(LoginRequiredMixin, View):
             incident = incidents_for_enterprise(enterprise=enterprise).filter(pk=pk).first()
         if incident is None:
             raise Http404("No such incident.")
-        return render(request, "incidents/detail.html", {"incident": incident, "zh": _in_chinese()})
+        return render(request, "incidents/detail.html", {"incident": incident, "zh": in_chinese()})
 
 
 class ConsoleIncidentListView(ConsoleView):
@@ -38,4 +33,4 @@ class ConsoleIncidentListView(ConsoleView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "incidents/console_list.html", {
-            "incidents": list(incidents_for_enterprise(enterprise=self.enterprise)[:100]), "zh": _in_chinese()})
+            "incidents": list(incidents_for_enterprise(enterprise=self.enterprise)[:100]), "zh": in_chinese()})

@@ -44,14 +44,11 @@ from requests.services.workflow import (
     request_submit,
 )
 from tenants.models import Enterprise
-from tenants.views import ConsoleView, EnterpriseMemberView
+from tenants.views import ConsoleView, EnterpriseMemberView, apply_service_errors
 
 PAGE_SIZE = 50
 
 
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _error_messages(request: HttpRequest, error: ValidationError) -> None:
@@ -104,7 +101,7 @@ class _RequesterPages:
         try:
             row = self.submit(form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.render_list(form, status=400)
         messages.success(self.request, _("Your request #%(id)s was sent. It will be answered within 15 working "
                                          "days.") % {"id": row.pk})
@@ -129,7 +126,7 @@ class _RequesterPages:
                 request_provide_information(enterprise=self.enterprise_or_none(), request=row, account=account,
                                             note=form.cleaned_data["note"])
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
                 return self.render_detail(row, form, status=400)
             messages.success(self.request, _("Thank you: the information was sent and the request is back in "
                                              "review."))
@@ -262,7 +259,7 @@ class ConsoleRequestDetailView(ConsoleView):
         try:
             request_decide(enterprise=self.enterprise, request=row, actor=self.membership, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self._render(row, form, status=400)
         messages.success(request, _("Request #%(id)s updated.") % {"id": row.pk})
         return redirect("console_request", pk=row.pk)

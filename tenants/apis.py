@@ -51,8 +51,7 @@ def service_errors(error: DjangoValidationError) -> ValidationError | Permission
     for item in error.error_list if not hasattr(error, "error_dict") else \
             [e for errors in error.error_dict.values() for e in errors]:
         if item.code in REFUSAL_CODES:
-            message = item.message % item.params if item.params and "%(" in item.message else item.message
-            return PermissionDenied({"code": item.code, "detail": str(message), **(item.params or {})})
+            return PermissionDenied({"code": item.code, "detail": item.messages[0], **(item.params or {})})
     if hasattr(error, "error_dict"):
         return ValidationError(error.message_dict)
     return ValidationError({"non_field_errors": error.messages})

@@ -202,8 +202,9 @@ def _seed_policy() -> None:
         policy_accept(account=account, version=version, channel=PolicyAcceptance.Channel.WEB)
 
 
-def _consent_everything(enterprise: Enterprise, membership: Membership) -> None:
-    """Demo members acknowledged the notice and gave every separate consent (CON-3, CON-4)."""
+def consent_everything(enterprise: Enterprise, membership: Membership) -> None:
+    """`membership` acknowledges the current notice and gives every separate consent (CON-3, CON-4):
+    the demo members, and the tests' World."""
     if membership.notice_acknowledged < enterprise.notice_version:
         notice_acknowledge(enterprise=enterprise, membership=membership, version=enterprise.notice_version)
     for category, purposes in PURPOSES.items():
@@ -231,7 +232,7 @@ def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
                 membership = membership_create(
                     enterprise=enterprise, account=_account(person), role=person.role, display_name=person.name
                 )
-                _consent_everything(enterprise, membership)
+                consent_everything(enterprise, membership)
                 with enterprise_schema(enterprise):
                     if person.department and not membership.departments.exists():
                         membership.departments.add(_department(enterprise, person.department))

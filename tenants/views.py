@@ -8,6 +8,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -18,6 +20,25 @@ from tenants.forms import EnterpriseSignupForm
 from tenants.models import Enterprise
 from tenants.services import CreatorDetails, enterprise_create
 
+
+def apply_service_errors(form: Any, error: ValidationError) -> None:
+    """Show a service's ValidationError on `form`: each field's errors on that field, the rest
+    (and errors about fields the form does not have) as non-field errors."""
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def safe_next(request: HttpRequest, target: str | None) -> str | None:
+    """`target` if it is a path on this host, else None (never an open redirect)."""
+    if target and target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return None
+
+
+def in_chinese() -> bool:
+    """The request's language is Chinese (texts stored in both languages pick their `_zh` side)."""
+    return (translation.get_language() or "").lower().startswith("zh")
 
 class EnterpriseMemberView(LoginRequiredMixin, View):
     """Base of every page on an enterprise host: the enterprise and the acting member are

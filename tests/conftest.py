@@ -28,14 +28,14 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
-from consent.models import PURPOSES, Notification
-from consent.services.consents import consent_give
-from consent.services.notices import NOTICE_KIND, notice_acknowledge, notice_publish_default
+from consent.models import Notification
+from consent.services.notices import NOTICE_KIND, notice_publish_default
 from enterprise_data.categories import Category
 from enterprise_data.models import Department, Membership
 from enterprise_data.services import membership_create
 from enterprise_data.services.org import department_create, scope_grant
 from tenants.context import enterprise_schema
+from tenants.demo import consent_everything
 from tenants.middleware import SESSION_SCHEMA_KEY
 from tenants.models import Enterprise
 from tenants.services import (
@@ -142,16 +142,6 @@ def _build_world() -> World:
     for admin in (alice, gina, ivan, world.amy, world.sam, world.greg, world.olga):
         TOTPDevice.objects.create(user=admin, name="authenticator", confirmed=True)
     return world
-
-
-def consent_everything(enterprise: Enterprise, membership: Membership) -> None:
-    """`membership` acknowledges the current notice and gives every separate consent (CON-3/4)."""
-    version = enterprise.notice_version
-    notice_acknowledge(enterprise=enterprise, membership=membership, version=version)
-    for category, purposes in PURPOSES.items():
-        for purpose in purposes:
-            consent_give(enterprise=enterprise, membership=membership, category=category, purpose=purpose,
-                         notice_version=version)
 
 
 _world: World | None = None

@@ -35,6 +35,7 @@ from enterprise_data.scopes import admin_scope_for
 from enterprise_data.services.erasure import ADMIN_CATEGORY, sensitive_data_counts, sensitive_data_erase
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import enterprise_schema
+from tenants.ids import object_id
 from tenants.models import Enterprise
 
 CONSENT_REQUIRED = "consent_required"
@@ -192,25 +193,16 @@ def _close(*, enterprise: Enterprise, record: ConsentRecord, by: Membership | No
     return locked
 
 
-def consent_withdraw(*, enterprise: Enterprise, membership: Membership, record_id: Any,
-                     channel: str = ConsentRecord.Channel.WEB) -> ConsentRecord:
+def consent_withdraw(*, enterprise: Enterprise, membership: Membership, record_id: Any) -> ConsentRecord:
     """The member withdraws their own consent (CON-6), effective at once. Field errors for a
     record that is not theirs, not a consent (a legal basis is not theirs to withdraw), or
     already withdrawn."""
-    del channel  # recorded implicitly: the member acted through their own session
     with enterprise_schema(enterprise), transaction.atomic():
-        record = ConsentRecord.objects.filter(pk=_int(record_id), membership=membership,
+        record = ConsentRecord.objects.filter(pk=object_id(record_id) or 0, membership=membership,
                                               basis=ConsentRecord.Basis.CONSENT).first()
         if record is None:
             raise ValidationError({"consent": [_("You have no such consent to withdraw.")]})
         return _close(enterprise=enterprise, record=record, by=membership)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return 0
 
 
 def _admin_member(*, actor: Membership, category: str, member_id: Any) -> Membership:
@@ -218,7 +210,7 @@ def _admin_member(*, actor: Membership, category: str, member_id: Any) -> Member
     admin_category = ADMIN_CATEGORY[SensitiveCategory(category)]
     if scope is None or not scope.has_category(admin_category):
         raise PermissionDenied(_("Your administrator scope does not include this data category."))
-    member = scope.members(admin_category).filter(pk=_int(member_id)).first()
+    member = scope.members(admin_category).filter(pk=object_id(member_id) or 0).first()
     if member is None:
         raise ValidationError({"member": [_("Choose a member within your administrator scope.")]})
     return member
@@ -263,7 +255,7 @@ def legal_basis_end(*, enterprise: Enterprise, actor: Membership, record_id: Any
     of that category and purpose is then deleted unless another basis covers it."""
     with enterprise_schema(enterprise), transaction.atomic():
         record = (ConsentRecord.objects.exclude(basis=ConsentRecord.Basis.CONSENT)
-                  .filter(pk=_int(record_id)).first())
+                  .filter(pk=object_id(record_id) or 0).first())
         if record is None:
             raise ValidationError({"record": [_("No such legal basis.")]})
         _admin_member(actor=actor, category=record.category, member_id=record.membership_id)

@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from enterprise_data.categories import Category
 from enterprise_data.selectors.ledger import ACTIONS, PAGE_SIZE, LedgerFilters, ledger_page
 from enterprise_data.services.ledger import ledger_verify
-from enterprise_data.views.ledger import MAX_ID, ledger_export_response, verification_reason
+from enterprise_data.views.ledger import ledger_export_response, verification_reason
 from tenants.apis import EnterpriseApiView
+from tenants.ids import MAX_ID
 
 
 class LedgerFilterInput(serializers.Serializer):

@@ -28,6 +28,7 @@ from enterprise_data.encryption import decrypt_for_member, encrypt_for_member
 from enterprise_data.models import Department, Membership, Position, Rank
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import enterprise_schema
+from tenants.ids import object_id
 from tenants.models import Enterprise
 
 ID_NUMBER_FIELD = "id_number"
@@ -53,14 +54,6 @@ def validate_id_number(value: str) -> str:
                                               "included).")}) from error
 
 
-def _pk(value: Any) -> int | None:
-    """An id from a form or JSON value (or a model instance); None when it is not one."""
-    value = getattr(value, "pk", value)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
 
 
 def _clean_card(data: dict[str, Any]) -> dict[str, Any]:
@@ -115,14 +108,14 @@ def _clean_card(data: dict[str, Any]) -> dict[str, Any]:
             if value in (None, ""):
                 clean[field] = None
             else:
-                pk = _pk(value)
+                pk = object_id(value)
                 found = model.objects.filter(pk=pk).first() if pk else None
                 if found is None:
                     fail(field, _("Choose an existing entry."))
                 clean[field] = found
     if "departments" in data:
         raw = data["departments"] or []
-        ids = {_pk(d) for d in ([raw] if isinstance(raw, str | int) else raw)}
+        ids = {object_id(d) for d in ([raw] if isinstance(raw, str | int) else raw)}
         departments = list(Department.objects.filter(pk__in=[pk for pk in ids if pk is not None]))
         if None in ids or len(departments) != len(ids):
             fail("departments", _("Choose existing departments."))
@@ -132,7 +125,7 @@ def _clean_card(data: dict[str, Any]) -> dict[str, Any]:
         if value in (None, ""):
             clean["secretary"] = None
         else:
-            pk = _pk(value)
+            pk = object_id(value)
             secretary = Membership.objects.filter(pk=pk, status=Membership.Status.ACTIVE).first() if pk else None
             if secretary is None:
                 fail("secretary", _("Choose an active member of this enterprise."))

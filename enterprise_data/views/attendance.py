@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,14 +41,11 @@ from enterprise_data.services.attendance import (
     geofence_delete,
     geofence_update,
 )
-from tenants.views import ConsoleView, EnterpriseMemberView
+from tenants.views import ConsoleView, EnterpriseMemberView, apply_service_errors, safe_next
 
 PAGE_SIZE = 50
 
 
-def _apply_errors(form: forms.Form, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- forms ---------------------------------------------------------------------------------------
@@ -178,7 +174,7 @@ class GeofenceCreateView(AttendanceView):
                                 latitude=data["latitude"], longitude=data["longitude"], radius_m=data["radius_m"],
                                 wifi_bssids=form.bssids(), is_active=data["is_active"])
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The geofence was created."))
                 return redirect("console_geofences")
@@ -209,7 +205,7 @@ class GeofenceEditView(AttendanceView):
                                 name=data["name"], latitude=data["latitude"], longitude=data["longitude"],
                                 radius_m=data["radius_m"], wifi_bssids=form.bssids(), is_active=data["is_active"])
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The geofence was saved."))
                 return redirect("console_geofences")
@@ -244,7 +240,7 @@ class AttendancePolicyView(AttendanceView):
             try:
                 attendance_policy_update(enterprise=self.enterprise, actor=self.membership, **form.cleaned_data)
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The attendance policy was saved."))
                 return redirect("console_attendance_policy")
@@ -283,7 +279,7 @@ class MyClockView(MyAttendanceView):
                                          source=ClockEvent.Source.APP, latitude=data["latitude"],
                                          longitude=data["longitude"], accuracy_m=data["accuracy_m"])
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 if event.within_geofence:
                     text = _("Clocked in.") if event.kind == ClockEvent.Kind.IN else _("Clocked out.")
@@ -291,9 +287,5 @@ class MyClockView(MyAttendanceView):
                     text = (_("Clocked in, outside the office's range.") if event.kind == ClockEvent.Kind.IN
                             else _("Clocked out, outside the office's range."))
                 messages.success(request, text)
-                target = request.POST.get("next") or ""
-                if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                       require_https=request.is_secure()):
-                    target = reverse("me_attendance")
-                return redirect(target)
+                return redirect(safe_next(request, request.POST.get("next")) or reverse("me_attendance"))
         return self.render_page(request, form, status=400)

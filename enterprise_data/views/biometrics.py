@@ -26,7 +26,7 @@ from enterprise_data.services.biometrics import (
     template_enroll,
     template_revoke,
 )
-from tenants.views import ConsoleView
+from tenants.views import ConsoleView, apply_service_errors
 
 
 class DeviceForm(forms.Form):
@@ -42,9 +42,6 @@ class EnrolForm(forms.Form):
                                help_text=gettext_lazy("As exported by the enrolment device; at most 64 KiB."))
 
 
-def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class DeviceListView(ConsoleView):
@@ -66,7 +63,7 @@ class DeviceListView(ConsoleView):
             try:
                 device, key = device_register(enterprise=self.enterprise, actor=self.membership, **form.cleaned_data)
             except ValidationError as error:
-                _add_service_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 response = render(request, "enterprise_data/biometrics/device_created.html",
                                   {"device": device, "key": key})
@@ -118,7 +115,7 @@ class BiometricMemberView(ConsoleView):
                                 modality=form.cleaned_data["modality"], purpose=form.cleaned_data["purpose"],
                                 template=template)
             except ValidationError as error:
-                _add_service_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The template is enrolled and sent to the devices."))
                 return redirect("biometrics_member", pk=member.pk)

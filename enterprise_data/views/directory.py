@@ -34,14 +34,11 @@ from enterprise_data.services.org import (
     scope_grant,
     scope_revoke,
 )
-from tenants.views import ConsoleView
+from tenants.views import ConsoleView, apply_service_errors
 
 PAGE_SIZE = 50
 
 
-def apply_errors(form: Any, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class ConsoleHomeView(ConsoleView):
@@ -96,7 +93,7 @@ class MemberCreateView(DirectoryView):
                     member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
                                      upload=form.cleaned_data["photo"])
             except ValidationError as error:
-                apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("%(name)s was added to the directory.") % {"name": member.display_name})
                 return redirect("console_member", pk=member.pk)
@@ -140,7 +137,7 @@ class MemberEditView(DirectoryView):
                     member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
                                      upload=form.cleaned_data["photo"])
             except ValidationError as error:
-                apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The card was saved."))
                 return redirect("console_member", pk=member.pk)

@@ -25,7 +25,7 @@ from enterprise_data.services.invitations import (
     invitation_link_url,
     invitation_revoke,
 )
-from tenants.views import ConsoleView
+from tenants.views import ConsoleView, apply_service_errors
 
 ROLE_CHOICES = [(Membership.Role.MEMBER.value, Membership.Role.MEMBER.label),
                 (Membership.Role.ADMIN.value, Membership.Role.ADMIN.label)]
@@ -49,9 +49,6 @@ class InviteMobileForm(InviteLinkForm):
     field_order = ["mobile", "display_name", "role", "days_valid"]
 
 
-def apply_errors(form: forms.Form, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class InvitationListView(ConsoleView):
@@ -84,7 +81,7 @@ class InvitationMobileCreateView(InvitationListView):
                     display_name=data["display_name"], role=data["role"], days_valid=data["days_valid"],
                 )
             except ValidationError as error:
-                apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The invitation was sent to %(mobile)s.")
                                  % {"mobile": mask_mobile(form.cleaned_data["mobile"])})
@@ -106,7 +103,7 @@ class InvitationLinkCreateView(InvitationListView):
                     role=data["role"], days_valid=data["days_valid"], membership=card,
                 )
             except ValidationError as error:
-                apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 url = invitation_link_url(enterprise=self.enterprise, token=token, scheme=request.scheme or "http",
                                           port=request.get_port())

@@ -27,6 +27,7 @@ from enterprise_data.selectors.ledger import (
     ledger_page,
 )
 from enterprise_data.services.ledger import Action, ledger_record, ledger_verify
+from tenants.ids import object_id
 from tenants.models import Enterprise
 from tenants.views import ConsoleView
 
@@ -81,7 +82,7 @@ class _LedgerConsoleView(ConsoleView):
             status = max(status, 400)
         else:
             filters = form.filters() if form.is_bound else LedgerFilters()
-            before = _positive_int(request.GET.get("before"))
+            before = object_id(request.GET.get("before"))
             page = ledger_page(enterprise=self.enterprise, scope=self.scope, filters=filters, before=before)
             query = request.GET.copy()
             query.pop("before", None)
@@ -95,15 +96,6 @@ class _LedgerConsoleView(ConsoleView):
         return render(request, "enterprise_data/ledger/list.html", context, status=status)
 
 
-MAX_ID = 2**63 - 1  # ids are bigint: a larger number can only be nobody's (SEC-3)
-
-
-def _positive_int(raw: str | None) -> int | None:
-    try:
-        value = int(raw or "")
-    except ValueError:
-        return None
-    return value if 0 < value <= MAX_ID else None
 
 
 class LedgerListView(_LedgerConsoleView):

@@ -291,8 +291,7 @@ def test_withdrawal_deletes_exactly_that_members_data_of_that_category(
         assert record.erasure == ConsentRecord.Erasure.DONE and record.erased_counts == result["counts"]
         if gone:  # the deletion is in the ledger, with the system as actor
             entry = LedgerEntry.objects.filter(action="delete", subject_membership_id=record.membership_id).latest("id")
-            assert entry.actor_kind == "system" and entry.details["sensitive_category" if category != "biometrics"
-                                                                   else "consent_purpose"] in (category, purpose)
+            assert entry.actor_kind == "system" and entry.details["consent_purpose"] == purpose
     assert run_erasure(world.acme, record)["counts"] is None  # idempotent: a second run does nothing
 
 
@@ -349,13 +348,13 @@ def test_consent_under_an_expired_notice_version_is_refused(world):
 
 
 def test_withdrawing_what_was_never_given_or_is_not_yours_is_refused(world):
-    bob, erin = _bob(world), world.membership(world.acme, world.erin)
+    bob = _bob(world)
     erins = record_of(world, world.acme, world.erin, "health", "health_monitoring")
     legal = legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
                                member_id=bob.pk, category="health", purpose="health_monitoring",
                                basis="hr_necessity", reason="Occupational health duty of care")
     before = _records(world.acme)
-    for record_id in (erins.pk, legal.pk, 999_999, "x", None):
+    for record_id in (erins.pk, legal.pk, 999_999, "99999999999999999999999", "x", None):
         with pytest.raises(ValidationError):
             consent_withdraw(enterprise=world.acme, membership=bob, record_id=record_id)
     own = record_of(world, world.acme, world.bob, "health", "health_monitoring")
@@ -365,7 +364,6 @@ def test_withdrawing_what_was_never_given_or_is_not_yours_is_refused(world):
         consent_withdraw(enterprise=world.acme, membership=bob, record_id=own.pk)
     assert _records(world.acme) == changed
     assert [r for r in before if r[0] != own.pk] == [r for r in changed if r[0] != own.pk]
-    assert erin.pk != bob.pk
 
 
 def test_legal_basis_needs_a_reason_the_category_and_the_member_in_scope(world):
