@@ -8,7 +8,8 @@ birth date checked with python-stdnum) and photos of both sides of the ID card (
 5 MB each). Everything is encrypted with the account's data key (accounts.encryption) and the
 status becomes `pending`; a platform operator marks it verified or rejects it in the Django
 admin (accounts.admin_profile). Once verified, the legal name and ID number are read-only for
-the holder: a change is a correction request (a self-service request, later issue)."""
+the holder: a change is a correction request to the operators (requests.services.correction,
+`/account/profile/correction/`)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ MAX_AVATAR_BYTES = 2 * 1024 * 1024
 MAX_ID_PHOTO_BYTES = 5 * 1024 * 1024
 IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 VERIFIED_REFUSAL = gettext_lazy(
-    "A change to verified real-name data is a correction request; this will be available in the self-service "
-    "requests."
+    "A change to verified real-name data is a correction request: the platform's operators check it against "
+    "your documents (Request a correction)."
 )
 # Field names given to encrypt_for_account (part of each value's authenticated data).
 LEGAL_NAME_FIELD = "legal_name"

@@ -5,10 +5,13 @@ config/urls_tenants.py mounts `me_patterns` under /me/, `console_patterns` under
 
 from django.urls import path
 
-from requests import apis, apis_export, views_export
+from requests import apis, apis_data, apis_export, views_correction, views_data, views_export
 from requests import views_requests as views
 
 me_patterns = [
+    path("data/", views_data.MeDataView.as_view(), name="me_data"),  # DSR-2
+    path("profile/", views_correction.MeProfileView.as_view(), name="me_profile"),  # DSR-3
+    path("profile/correction/", views_correction.MeCorrectionView.as_view(), name="me_correction"),
     path("requests/", views.MeRequestListView.as_view(), name="me_requests"),
     path("requests/<int:pk>/", views.MeRequestDetailView.as_view(), name="me_request"),
     path("export/", views_export.MeExportView.as_view(), name="me_export"),  # DSR-2, DSR-7
@@ -21,6 +24,11 @@ console_patterns = [
     path("requests/<int:pk>/", views.ConsoleRequestDetailView.as_view(), name="console_request"),
 ]
 api_patterns = [
+    path("me/data/", apis_data.MyDataApi.as_view(), name="api_me_data"),  # DSR-2
+    path("me/account/", apis_data.MyAccountApi.as_view(), name="api_me_account"),
+    path("me/account/corrections/", apis_data.MyAccountCorrectionsApi.as_view(), name="api_me_account_corrections"),
+    path("me/profile/", apis_data.MyProfileApi.as_view(), name="api_me_profile"),  # DSR-3
+    path("me/profile/corrections/", apis_data.MyProfileCorrectionsApi.as_view(), name="api_me_profile_corrections"),
     path("me/exports/", apis_export.MyExportsApi.as_view(), name="api_me_exports"),
     path("me/exports/<int:pk>/", apis_export.MyExportApi.as_view(), name="api_me_export"),
     path("me/requests/", apis.MyRequestsApi.as_view(), name="api_me_requests"),
@@ -33,6 +41,9 @@ api_patterns = [
     path("requests/<int:pk>/decide/", apis.RequestDecideApi.as_view(), name="api_request_decide"),
 ]
 public_patterns = [
+    path("account/data/", views_data.AccountDataView.as_view(), name="account_data"),  # DSR-2
+    path("account/profile/correction/", views_correction.AccountCorrectionView.as_view(),
+         name="account_correction"),  # DSR-3
     path("account/requests/", views.AccountRequestListView.as_view(), name="account_requests"),
     path("account/requests/<int:pk>/", views.AccountRequestDetailView.as_view(), name="account_request"),
 ]

@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from consent.services.policy import policy_status
 from enterprise_data.selectors.biometrics import enrolments_of
+from requests.views_data import platform_url
 from tenants.views import EnterpriseMemberView
 
 
@@ -16,4 +17,7 @@ class MeView(EnterpriseMemberView):
             "member": self.membership,
             "enrolments": enrolments_of(membership=self.membership),  # metadata only, one query
             "policy_status": policy_status(account=request.user),  # CON-2: a minor version's notice
+            "member_enterprise_name": self.enterprise.name,
+            # a complaint about the platform (the processor) is an account-data request, on its host
+            "platform_complaint_url": platform_url(request, "account_requests", "kind=complaint"),
         })

@@ -92,7 +92,11 @@ class _RequesterPages:
         }, status=status)
 
     def list_get(self) -> HttpResponse:
-        return self.render_list(self.form_class())
+        """`?kind=complaint` (the "Complain to …" links) and `?category=` preselect the form."""
+        form = self.form_class()
+        initial = {name: self.request.GET[name] for name in ("kind", "category")
+                   if name in form.fields and self.request.GET.get(name) in dict(form.fields[name].choices)}
+        return self.render_list(self.form_class(initial=initial))
 
     def list_post(self) -> HttpResponse:
         form = self.form_class(self.request.POST)

@@ -205,8 +205,10 @@ def _apply(enterprise: Enterprise, membership: Membership, clean: dict[str, Any]
 
 
 def member_card_update(*, enterprise: Enterprise, actor: Membership | None, membership: Membership,
-                       data: dict[str, Any], purpose: str = "") -> list[str]:
-    """Change a card; returns the changed field names. No change, no ledger entry."""
+                       data: dict[str, Any], purpose: str = "", actor_kind: str | None = None) -> list[str]:
+    """Change a card; returns the changed field names. No change, no ledger entry. `actor_kind`
+    overrides the ledger's actor kind (a member editing their own card is `member` even when
+    they are also an administrator: requests.services.correction)."""
     if data.get(ID_NUMBER_FIELD) and membership.account_id:
         require_processable(membership.account)  # ACC-4
     with enterprise_schema(enterprise):
@@ -222,7 +224,8 @@ def member_card_update(*, enterprise: Enterprise, actor: Membership | None, memb
             changed = _apply(enterprise, membership, clean)
             if changed:
                 ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.DIRECTORY,
-                              subject=membership, obj=membership, purpose=purpose, details={"fields": sorted(changed)})
+                              subject=membership, obj=membership, purpose=purpose, details={"fields": sorted(changed)},
+                              actor_kind=actor_kind)
     return changed
 
 

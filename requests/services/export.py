@@ -34,22 +34,28 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent.models import ConsentRecord, DevicePermission, DevicePermissionEvent, NoticeAcknowledgement
 from enterprise_data.encryption import KeyUnavailable, decrypt_for_member, decrypt_many_for_members
-from enterprise_data.models import (
-    AttendanceDay,
-    BiometricTemplate,
-    ClockEvent,
-    ClockEventLocation,
-    HealthReport,
-    Invitation,
-    LedgerEntry,
-    Membership,
-)
+from enterprise_data.models import Membership
 from enterprise_data.services.attendance import COORDINATES_FIELD
 from enterprise_data.services.directory import ID_NUMBER_FIELD
 from enterprise_data.services.health import DETAIL_NAMES, DETAILS_FIELD
-from requests.models import Export, RefusalGround, Request, RequestEvent
+from requests.models import Export, RefusalGround
+from requests.selectors_data import (
+    attendance_days_of,
+    card_of,
+    clock_events_of,
+    clock_locations_of,
+    consents_of,
+    device_permission_events_of,
+    device_permissions_of,
+    enrolments_metadata_of,
+    health_reports_of,
+    invitations_of,
+    ledger_entries_about,
+    notice_acknowledgements_of,
+    request_events_of,
+    requests_of,
+)
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 
@@ -167,8 +173,8 @@ def _card(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
 
 
 def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
-    events = list(ClockEvent.objects.filter(membership=member).order_by("occurred_at", "id"))
-    locations = {loc.event_id: loc for loc in ClockEventLocation.objects.filter(event__membership=member)}
+    events = list(clock_events_of(membership=member))
+    locations = {loc.event_id: loc for loc in clock_locations_of(membership=member)}
     plain = decrypt_many_for_members(enterprise=enterprise, field=COORDINATES_FIELD, items=[
         (event_id, member.pk, bytes(loc.coordinates_encrypted)) for event_id, loc in locations.items()])
     rows = []
@@ -177,13 +183,12 @@ def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
         raw = plain.get(event.pk)
         row["raw_location"] = json.loads(raw.decode()) if raw is not None else None
         rows.append(row)
-    days = [_row(day, exclude=("membership",))
-            for day in AttendanceDay.objects.filter(membership=member).order_by("date")]
+    days = [_row(day, exclude=("membership",)) for day in attendance_days_of(membership=member)]
     return {"events": rows, "days": days}
 
 
 def _health(enterprise: Enterprise, member: Membership) -> list[dict[str, Any]]:
-    reports = list(HealthReport.objects.filter(membership=member).order_by("date"))
+    reports = list(health_reports_of(membership=member))
     plain = decrypt_many_for_members(enterprise=enterprise, field=DETAILS_FIELD, items=[
         (report.pk, member.pk, bytes(report.details_encrypted)) for report in reports])
     rows = []
@@ -197,9 +202,9 @@ def _health(enterprise: Enterprise, member: Membership) -> list[dict[str, Any]]:
 
 
 def _requests(member: Membership) -> list[dict[str, Any]]:
-    requests = list(Request.objects.filter(membership=member).order_by("submitted_at", "id"))
+    requests = list(requests_of(membership=member))
     events: dict[int, list[dict[str, Any]]] = {}
-    for event in RequestEvent.objects.filter(request__membership=member).order_by("created_at", "id"):
+    for event in request_events_of(membership=member):
         # who acted is kept as a kind only: another person's identity is not the member's data
         events.setdefault(event.request_id, []).append(
             _row(event, exclude=("request", "actor_account", "actor_membership")))
@@ -221,37 +226,32 @@ def export_collect(*, enterprise: Enterprise, membership: Membership,
     """Everything held about `membership` in `enterprise`, as JSON-ready data (schema in
     docs/export.md). Only rows whose subject is this member: never anyone else's data."""
     with enterprise_schema(enterprise):
-        member = Membership.objects.select_related("position", "rank").get(pk=membership.pk)
+        member = card_of(membership=membership)
         account_id = member.account_id
         builders = {
             "member": lambda: _card(enterprise, member),
             "attendance": lambda: _attendance(enterprise, member),
             "health_reports": lambda: _health(enterprise, member),
             "biometric_enrolments": lambda: [  # metadata only, never the template
-                _row(template, exclude=("membership", "enrolled_by"))
-                for template in BiometricTemplate.objects.filter(membership=member).order_by("enrolled_at")],
+                _row(template, exclude=("membership", "enrolled_by", "template_encrypted"))
+                for template in enrolments_metadata_of(membership=member)],
             "consents": lambda: [
                 _row(record, exclude=("membership", "recorded_by", "withdrawn_by"))
-                for record in ConsentRecord.objects.filter(membership=member).order_by("given_at", "id")],
+                for record in consents_of(membership=member)],
             "notice_acknowledgements": lambda: [
                 {**_row(ack, exclude=("membership",)), "notice_version": ack.notice.version}
-                for ack in NoticeAcknowledgement.objects.filter(membership=member).select_related("notice")
-                .order_by("acknowledged_at", "id")],
+                for ack in notice_acknowledgements_of(membership=member)],
             "device_permissions": lambda: {
-                "current": [_row(p, exclude=("account",))
-                            for p in DevicePermission.objects.filter(account_id=account_id).order_by("kind")],
-                "history": [_row(e, exclude=("account",)) for e in DevicePermissionEvent.objects.filter(
-                    account_id=account_id).order_by("at", "id")],
-            } if account_id else {"current": [], "history": []},
+                "current": [_row(p, exclude=("account",)) for p in device_permissions_of(account_id=account_id)],
+                "history": [_row(e, exclude=("account",))
+                            for e in device_permission_events_of(account_id=account_id)],
+            },
             "invitations": lambda: [
                 _row(invitation, exclude=("membership", "token_hash", "created_by", "accepted_account_id"))
-                for invitation in Invitation.objects.filter(
-                    models.Q(membership=member) | models.Q(accepted_account_id=account_id) if account_id
-                    else models.Q(membership=member)).order_by("created_at", "id")],
+                for invitation in invitations_of(membership=member)],
             "requests": lambda: _requests(member),
-            "ledger": lambda: [
-                _row(entry, exclude=("prev_hash",))
-                for entry in LedgerEntry.objects.filter(subject_membership_id=member.pk).order_by("id")],
+            "ledger": lambda: [_row(entry, exclude=("prev_hash",))
+                               for entry in ledger_entries_about(membership=member)],
         }
         data: dict[str, Any] = {
             "format": FORMAT,
