@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.services_profile import real_name_submit, real_name_verify
 from enterprise_data.encryption import encrypt_for_member
 from enterprise_data.models import AttendanceDay, ClockEvent, HealthReport
@@ -230,8 +231,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 32
 
 
 def _verified(user, legal_name: str, id_number: str) -> None:
+    """Real-name data submitted and verified, on a fresh copy of the account: the world's shared
+    User objects outlive each test's rolled-back transaction, so they must not be changed."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    user = User.objects.get(pk=user.pk)
     real_name_submit(account=user, legal_name=legal_name, id_number=id_number,
                      id_front=SimpleUploadedFile("f.png", PNG), id_back=SimpleUploadedFile("b.png", PNG))
     real_name_verify(account=user)
