@@ -1,5 +1,6 @@
 """The member's export page (DSR-2, DSR-7): `/me/export/` starts an export and shows its state;
-`/me/export/<id>/status/` is the small fragment htmx polls every 2 s until the export is ready;
+`/me/export/<id>/status/` is the small fragment htmx polls every 2 s until the export is ready
+(it also refreshes the export's state in the table, out of band);
 `/me/export/<id>/download/<token>/` hands the zip out once, to its owner, before it expires."""
 
 from __future__ import annotations
@@ -40,8 +41,15 @@ def download_url(export: Export, token: str) -> str:
 def _status_context(request: HttpRequest, export: Export) -> dict[str, Any]:
     state = export_effective_state(export)
     token = request.session.get(SESSION_KEY, {}).get(str(export.pk))
-    return {"export": export, "state": state, "polling": state in (Export.State.QUEUED, Export.State.RUNNING),
+    return {"export": export, "state": state, "state_label": Export.State(state).label,
+            "polling": state in (Export.State.QUEUED, Export.State.RUNNING),
             "download_url": download_url(export, token) if token and state == Export.State.DONE else ""}
+
+
+def _rows(exports: list[Export]) -> list[dict[str, Any]]:
+    """The table of exports, with the state a member sees (a used or run-out link is expired)."""
+    return [{"export": export, "state_label": Export.State(export_effective_state(export)).label}
+            for export in exports]
 
 
 class MeExportView(EnterpriseMemberView):
@@ -49,7 +57,7 @@ class MeExportView(EnterpriseMemberView):
         exports = list(Export.objects.filter(membership=self.membership)[:10])
         latest = exports[0] if exports else None
         return render(request, "requests/me_export.html", {
-            "exports": exports, "latest": _status_context(request, latest) if latest else None,
+            "exports": _rows(exports), "latest": _status_context(request, latest) if latest else None,
             "limit": EXPORT_LIMIT, "days": LIMIT_DAYS,
         })
 
@@ -60,7 +68,7 @@ class MeExportView(EnterpriseMemberView):
             messages.error(request, error.messages[0])
             exports = list(Export.objects.filter(membership=self.membership)[:10])
             return render(request, "requests/me_export.html", {
-                "exports": exports, "latest": None, "limit": EXPORT_LIMIT, "days": LIMIT_DAYS,
+                "exports": _rows(exports), "latest": None, "limit": EXPORT_LIMIT, "days": LIMIT_DAYS,
                 "refused": True}, status=429)
         remember_token(request, export, token)
         return redirect("me_export")
@@ -69,7 +77,8 @@ class MeExportView(EnterpriseMemberView):
 class MeExportStatusView(EnterpriseMemberView):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         export = export_for_member(membership=self.membership, pk=pk)
-        return render(request, "requests/_export_status.html", _status_context(request, export))
+        # `oob`: the fragment also updates the export's row in the table below it (hx-swap-oob)
+        return render(request, "requests/_export_status.html", {**_status_context(request, export), "oob": True})
 
 
 class MeExportDownloadView(EnterpriseMemberView):

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db import connection, connections
 
 from accounts.models import User
@@ -101,9 +103,11 @@ def web_server(django_db_setup: None, django_db_blocker) -> Iterator[str]:
 
 @contextmanager
 def own_enterprise(django_db_blocker, *, owner_mobile: str, password: str, name: str, slug: str,
-                   sms_to: tuple[str, ...] = ()) -> Iterator[Enterprise]:
+                   sms_to: tuple[str, ...] = (), accounts: tuple[str, ...] = ()) -> Iterator[Enterprise]:
     """A committed enterprise of its own for a browser test module, dropped afterwards with its
-    owner and the SMS deliveries sent to `sms_to` (invitations), so the shared world is untouched."""
+    owner, the accounts with the mobile numbers in `accounts` (members the module created, with
+    their sign-in attempts), the SMS deliveries sent to `sms_to` (invitations) and its media folder
+    (MEDIA_ROOT/<schema>/, e.g. exports), so the shared world is untouched."""
     with django_db_blocker.unblock():
         owner = User.objects.create_user(owner_mobile, password, nickname=f"{name} Owner")
         enterprise = enterprise_create(name=name, slug=slug, owner=owner)
@@ -113,6 +117,9 @@ def own_enterprise(django_db_blocker, *, owner_mobile: str, password: str, name:
         EnterpriseKey.objects.filter(enterprise=enterprise).delete()
         enterprise.delete(force_drop=True)
         User.objects.filter(pk=owner.pk).delete()
+        User.objects.filter(mobile__in=accounts).delete()
+        AccessAttempt.objects.filter(username__in=(owner_mobile, *accounts)).delete()
+        shutil.rmtree(Path(settings.MEDIA_ROOT) / enterprise.schema_name, ignore_errors=True)
         NotificationDelivery.objects.filter(address__in=sms_to).delete()
         # Playwright's loop gives this code a context of its own, hence a database connection of
         # its own: close it, or the test database cannot be dropped at the end.

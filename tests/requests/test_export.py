@@ -165,6 +165,27 @@ def test_bob_exports_everything_about_him_and_nothing_about_anyone_else(seeded, 
     assert "hx-trigger" not in client.get(reverse("me_export_status", args=[export.pk])).content.decode()
 
 
+def test_the_polled_fragment_also_updates_the_exports_row_in_the_table(world, client_for):
+    """Regression (browser journey, issue 6): the status fragment swapped in by htmx showed the link
+    while the table below still said "Queued". The fragment now carries the row's state out of band
+    (hx-swap-oob), and the table shows the state the member sees (a used link is expired)."""
+    client = client_for("acme", world.bob)
+    _start_on_page(client)
+    with enterprise_schema(world.acme):
+        pk = Export.objects.get().pk
+    connection.set_schema_to_public()
+    cell = f'<span id="export-state-{pk}">Queued</span>'
+    assert cell in client.get(reverse("me_export"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    _build(world)
+    fragment = client.get(reverse("me_export_status", args=[pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'<span id="export-state-{pk}" hx-swap-oob="true">Ready</span>' in fragment
+    assert "hx-swap-oob" not in client.get(reverse("me_export")).content.decode()  # only in the fragment
+    link = fragment.split('href="')[1].split('"')[0]
+    assert client.get(link).status_code == 200
+    page = client.get(reverse("me_export"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'<span id="export-state-{pk}">Expired</span>' in page
+
+
 @pytest.mark.parametrize("language, marker", [("en", 'lang="en"'), ("zh-hans", 'lang="zh-hans"')])
 def test_index_html_is_in_the_members_language(world, client_for, language, marker):
     client = client_for("acme", world.bob)

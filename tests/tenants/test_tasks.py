@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,25 +35,36 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture(scope="module")
-def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen]:
-    """A real worker process on this test run's own queue, against the test database."""
+@contextmanager
+def worker_process(log_path: Path | None = None) -> Iterator[subprocess.Popen]:
+    """A real worker process on this test run's own queue, against the test database, stopped on
+    exit. Callers end its database sessions afterwards (`end_other_sessions`)."""
     env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    (ROOT / ".data").mkdir(exist_ok=True)
-    log = open(ROOT / ".data" / "test-celery-worker.log", "w")  # noqa: SIM115
+    log_path = log_path or ROOT / ".data" / "test-celery-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "info",
          "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    yield worker
-    worker.terminate()
     try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
-    log.close()
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen]:
+    """A real worker process on this test run's own queue, against the test database."""
+    with worker_process() as worker:
+        yield worker
     end_other_sessions(django_db_blocker)  # before pytest-django drops the test database
 
 
