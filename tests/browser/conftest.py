@@ -65,9 +65,14 @@ def browser() -> Iterator[object]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
+            # Django code running under Playwright's loop has a database connection of its own; one
+            # left from an earlier module's loop may have been ended by `end_other_sessions`, so
+            # start without it, and close the one this module opened before the loop stops.
+            connections.close_all()
             instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield instance
             instance.close()
+            connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
