@@ -1,19 +1,19 @@
-"""A member's self-service journey in real Chromium (issue 6; DSR-2, DSR-5, DSR-7), in the Chinese UI:
-sign in through the login page, open /me/, export (the queued state, then — by htmx polling, no
-reload — the ready state with the link), download the zip once (data.json holds the member's data
-and nothing of a colleague's; a second use of the link is refused), then read the leave plan on
-/me/leave/, confirm with the password, be signed out, and find that signing in to that enterprise
-again is refused. Screenshots go to .data/test-artifacts/browser/self-service-NN-<step>.png.
+"""A member's self-service journey in real Chromium (issue 6; DSR-2, DSR-5, DSR-7), in the
+Chinese UI on a phone-sized screen: sign in through the login page, open /me/ and see everything
+held (/me/data/), export (the queued state, then — by htmx polling, no reload — the ready state
+with the link), download the zip once (data.json holds the member's data and nothing of a
+colleague's; a second use of the link is refused), then read the leave plan on /me/leave/, confirm
+with the password, be signed out, and find that signing in to that enterprise again is refused.
+Screenshots go to .data/test-artifacts/browser/self-service-NN-<step>.png.
 
 The export is built by a real Celery worker on this run's queue, started only after the page has
 shown the queued state: a member's export takes well under a second, so with a worker already
 running the queued state would be a race, not something the test can see every time.
 
 Extending the journey: every step is a function of `Journey` (screenshots are numbered as they
-are taken, so a step can be inserted anywhere). The see-everything page (/me/data/) belongs after
-`open_me`; account deletion (DSR-6, on the public host) is a journey of its own — seed another
-member with `seed_member` in `self_service` (add its mobile number to `accounts`) and reuse
-`sign_in` with the public host's base URL."""
+are taken, so a step can be inserted anywhere). Account deletion (DSR-6, on the public host) is a
+journey of its own — seed another member with `seed_member` in `self_service` (add its mobile
+number to `accounts`) and reuse `sign_in` with the public host's base URL."""
 
 from __future__ import annotations
 
@@ -154,6 +154,28 @@ def open_me(journey: Journey) -> None:
     page.wait_for_url(f"{journey.base}/me/")  # a member lands on their page
     expect(page.locator("main h1")).to_have_text(f"{journey.person.name}，您好")
     journey.shot("me")
+
+
+def see_everything(journey: Journey) -> None:
+    """DSR-2: /me/data/ shows every category held about the member, grouped (the page:
+    docs/self-service.md); the ID number masked, nothing of a colleague."""
+    page, person = journey.page, journey.person
+    page.locator("#my-rights a[href='/me/data/']").click()
+    page.wait_for_url(f"{journey.base}/me/data/")
+    expect(page.locator("main h1")).to_have_text(f"{ENTERPRISE_NAME}持有的您的全部信息")
+    for section in ("directory", "membership", "attendance", "health", "biometrics", "consents", "invitations",
+                    "requests", "ledger", "exports"):
+        expect(page.locator(f"main section#{section} h2")).to_be_visible()
+    expect(page.locator("#directory")).to_contain_text(person.name)
+    expect(page.locator("#health tbody tr")).to_have_count(2)
+    expect(page.locator("#health tbody")).to_contain_text(person.symptoms)
+    expect(page.locator("#biometrics tbody tr")).to_have_count(1)
+    text = page.locator("main").inner_text()
+    assert person.id_number not in text and person.id_number[-4:] in text  # masked
+    assert COLLEAGUE.name not in text and COLLEAGUE.symptoms not in text
+    journey.shot("data")
+    page.locator("main a[href='/me/']").first.click()
+    page.wait_for_url(f"{journey.base}/me/")
 
 
 def export_and_download(journey: Journey, start_worker: Callable[[], None], tmp_path: Path) -> None:
@@ -299,7 +321,7 @@ def test_a_member_exports_their_data_and_leaves_the_enterprise(self_service, web
     try:
         sign_in(journey)
         open_me(journey)
-        # (the see-everything page, /me/data/, goes here)
+        see_everything(journey)
         export_and_download(journey, start_worker, tmp_path)
         leave(journey, enterprise)
         sign_in_refused(journey)
