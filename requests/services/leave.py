@@ -12,7 +12,9 @@ reports are deleted, the card becomes `left` (access ends at once: every request
 active membership), the public MembershipIndex row goes (so /account/ no longer lists the
 enterprise), the rest is scheduled with the erasure engine at now + grace, one ledger entry
 records the leaving and a completed `leave` request records it in the member's request history.
-The member is told in their inbox (in the same transaction). See docs/leave.md."""
+The member is told in their inbox (in the same transaction). Everything after the password check
+is `membership_leave`, which account deletion (DSR-6, requests.services.account_deletion) runs
+for every membership of the account. See docs/leave.md."""
 
 from __future__ import annotations
 
@@ -77,7 +79,7 @@ class LeavePlan:
         return not self.sole_owner
 
 
-def _is_sole_owner(membership: Membership) -> bool:
+def is_sole_owner(membership: Membership) -> bool:
     """In the current schema: `membership` is an active owner and no other active owner exists."""
     if membership.role != Membership.Role.OWNER:
         return False
@@ -97,7 +99,7 @@ def leave_plan(*, enterprise: Enterprise, membership: Membership, now: datetime 
         attendance_events = ClockEvent.objects.filter(membership_id=membership.pk).count()
         attendance_days = AttendanceDay.objects.filter(membership_id=membership.pk).count()
         ledger_entries = LedgerEntry.objects.filter(subject_membership_id=membership.pk).count()
-        sole_owner = _is_sole_owner(membership)
+        sole_owner = is_sole_owner(membership)
     return LeavePlan(
         templates=now_counts["biometric_templates:delete"]["templates"],
         health_reports=now_counts["health_reports:delete"]["health_reports"],
@@ -133,6 +135,18 @@ def member_leave(*, enterprise: Enterprise, membership: Membership, account: Use
         raise ValidationError(_("Only the member themself can leave."), code="invalid")
     if not isinstance(password, str) or not password or not account.check_password(password):
         raise ValidationError({"password": _("The password is not correct.")}, code="invalid")
+    return membership_leave(enterprise=enterprise, membership=membership, account=account, now=now)
+
+
+def membership_leave(*, enterprise: Enterprise, membership: Membership, account: User,
+                     now: datetime | None = None, reason: str = LEAVE_REASON,
+                     notify_member: bool = True) -> LeaveResult:
+    """Leave `enterprise` once the member has confirmed it (the password for DSR-5, the account
+    deletion's re-authentication for DSR-6): everything `member_leave` does after its password
+    check. Refused (ValidationError, nothing changed) for a membership that is not the account's
+    active one, or the only owner (code `sole_owner`). `reason` is recorded in the ledger, the
+    erasure plan and the completed `leave` request; without `notify_member` no inbox message is
+    written (account deletion sends its own final notice)."""
     now = now or timezone.now()
     grace = retention_days_for(enterprise)[RetentionCategory.DEPARTED_PROFILES]
     anonymise_at = now + timedelta(days=grace)
@@ -142,21 +156,21 @@ def member_leave(*, enterprise: Enterprise, membership: Membership, account: Use
         member = Membership.objects.select_for_update().get(pk=membership.pk)
         if member.status != Membership.Status.ACTIVE or member.account_id != account.pk:
             raise ValidationError(_("You are not an active member of this enterprise."), code="invalid")
-        if _is_sole_owner(member):
+        if is_sole_owner(member):
             raise ValidationError(str(SOLE_OWNER_MESSAGE), code="sole_owner")
         templates = templates_delete_for_member(enterprise=enterprise, actor=member, membership=member,
-                                                reason=LEAVE_REASON)
+                                                reason=reason)
         health = sensitive_data_erase(enterprise=enterprise, membership_id=member.pk,
                                       category=SensitiveCategory.HEALTH, purpose="health_monitoring",
-                                      actor=member, reason=LEAVE_REASON)["health_reports"]
+                                      actor=member, reason=reason)["health_reports"]
         member.status = Membership.Status.LEFT
         member.left_at = now
         member.save(update_fields=["status", "left_at"])
         MembershipIndex.objects.filter(account=account, enterprise=enterprise).delete()
         plan: ErasurePlan = schedule_member_erasure(enterprise=enterprise, member=member, plan=SCHEDULED_PLAN,
-                                                    not_before=anonymise_at, actor=member, reason=LEAVE_REASON)
+                                                    not_before=anonymise_at, actor=member, reason=reason)
         ledger_record(enterprise=enterprise, actor=member, action=Action.CHANGE, category=Category.DIRECTORY,
-                      subject=member, purpose=LEAVE_REASON, actor_kind=LedgerEntry.ActorKind.MEMBER, details={
+                      subject=member, purpose=reason, actor_kind=LedgerEntry.ActorKind.MEMBER, details={
                           "status": "left", "templates_deleted": templates, "health_reports_deleted": health,
                           "erasure_plan": plan.pk, "anonymise_after_days": grace})
         request = Request.objects.create(
@@ -173,8 +187,8 @@ def member_leave(*, enterprise: Enterprise, membership: Membership, account: Use
             RequestEvent(request=request, created_at=now, action=RequestEvent.Action.COMPLETED,
                          status=Request.Status.COMPLETED, actor_kind=RequestEvent.ActorKind.SYSTEM),
         ])
-        # the message exists exactly when the leaving does
-        _notify_left(enterprise, account, templates, health, grace, anonymise_at)
+        if notify_member:  # the message exists exactly when the leaving does
+            _notify_left(enterprise, account, templates, health, grace, anonymise_at)
     enterprise_refresh_member_count(enterprise=enterprise)
     return LeaveResult(templates=templates, health_reports=health, erasure_plan_id=plan.pk,
                        anonymise_at=anonymise_at, request_id=request.pk)
