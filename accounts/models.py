@@ -49,7 +49,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         PENDING = "pending", _("Submitted")
         VERIFIED = "verified", _("Verified")
 
-    mobile = PhoneNumberField(_("mobile number"), unique=True)
+    # Empty only for the tombstone of a deleted account (DSR-6): the number is freed for a new account.
+    mobile = PhoneNumberField(_("mobile number"), unique=True, null=True)
     nickname = models.CharField(_("nickname"), max_length=64, blank=True)
     email = models.EmailField(_("email"), blank=True)
     # ACC-2 profile
@@ -67,6 +68,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # CON-2: set for every account when a major policy version takes effect, cleared when the
     # account accepts it; loaded with the user, so the interstitial costs no query.
     policy_acceptance_required = models.BooleanField(default=False, editable=False)
+    # DSR-6: set while the account's deletion is cooling off (or executing): the account can sign
+    # in only to cancel it. Loaded with the user, so the check costs no query
+    # (requests.middleware.AccountDeletionCoolingOffMiddleware).
+    deletion_pending = models.BooleanField(default=False, editable=False)
     is_staff = models.BooleanField(_("platform operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -85,11 +90,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
+        if not self.mobile:  # the tombstone of a deleted account (DSR-6) holds no name
+            return str(_("deleted account"))
         return self.nickname or self.masked_mobile
 
     @property
     def masked_mobile(self) -> str:
-        return mask_mobile(str(self.mobile))
+        return mask_mobile(str(self.mobile)) if self.mobile else ""
 
     def get_full_name(self) -> str:
         return self.display_name
@@ -129,6 +136,7 @@ class SmsCode(models.Model):
     class Purpose(models.TextChoices):
         REGISTER = "register", _("Registration")
         SENSITIVE = "sensitive", _("Sensitive action")
+        ACCOUNT_DELETION = "account_deletion", _("Account deletion")
 
     mobile = models.CharField(max_length=20)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)

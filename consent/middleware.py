@@ -11,8 +11,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-# Reachable while acceptance is pending: the policy itself, signing out, language, assets.
-ALLOWED_PREFIXES = ("/policy/", "/logout/", "/login/", "/i18n/", "/static/", "/api/schema/", "/api/docs/")
+# Reachable while acceptance is pending: the policy itself, signing out, language, assets, and
+# deleting the account (DSR-6: someone who does not accept the new policy may leave instead).
+ALLOWED_PREFIXES = ("/policy/", "/logout/", "/login/", "/i18n/", "/static/", "/api/schema/", "/api/docs/",
+                    "/account/delete/", "/api/v1/me/account-deletion/")
 
 
 class PolicyInterstitialMiddleware:

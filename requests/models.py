@@ -207,3 +207,58 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"export #{self.pk} {self.state}"
+
+
+class AccountDeletion(models.Model):
+    """An account's deletion (DSR-6), public schema only: requested after re-authentication,
+    cancellable during the cooling-off period, then executed by beat
+    (requests.services.account_deletion). The row is the progress record, so an execution cut
+    short resumes where it stopped. It stays after execution, pointing at the account's
+    tombstone, as the record that (and when) the account was deleted."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Cooling off")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXECUTING = "executing", _("Being executed")
+        BLOCKED = "blocked", _("Stopped by a blocker")
+        DONE = "done", _("Executed")
+
+    PENDING_STATUSES = (Status.SCHEDULED, Status.EXECUTING)
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    not_before = models.DateTimeField(_("executed after"))
+    # The language of the pages the account used: the notices sent later are written in it.
+    language = models.CharField(_("language"), max_length=16, default="zh-hans")
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    started_at = models.DateTimeField(_("execution started"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("execution attempts"), default=0)
+    # What execution has done so far: one entry per enterprise left ({enterprise id, name,
+    # anonymisation date, erasure plan}), written in the transaction of that leaving.
+    enterprises_left = models.JSONField(_("enterprises left"), default=list, blank=True, editable=False)
+    final_notice_at = models.DateTimeField(_("final notice sent"), null=True, blank=True)
+    executed_at = models.DateTimeField(_("executed"), null=True, blank=True)
+    # Why execution stopped (BLOCKED): which enterprise would have been left without an owner.
+    blocked_reason = models.TextField(_("blocker"), blank=True)
+    # The completed (or cancelled) `account_deletion` request that records it in the history.
+    request = models.ForeignKey(Request, verbose_name=_("request"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("account deletion")
+        verbose_name_plural = _("account deletions")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account"], condition=models.Q(status__in=["scheduled", "executing"]),
+                                    name="account_deletion_one_pending"),
+        ]
+        indexes = [models.Index(fields=["status", "not_before"], name="account_deletion_due")]
+
+    def __str__(self) -> str:
+        return f"account deletion #{self.pk} {self.status}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING_STATUSES

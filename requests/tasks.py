@@ -39,3 +39,12 @@ def export_build(export_id: int) -> dict[str, Any]:
     enterprise = current_enterprise()
     export = build(enterprise=enterprise, export_id=export_id)
     return {"schema": enterprise.schema_name, "export_id": export_id, "state": export.state}
+
+
+@app.task(name="requests.tasks.account_deletions_execute", acks_late=True, reject_on_worker_lost=True)
+def account_deletions_execute() -> dict[str, Any]:
+    """DSR-6, beat every 10 minutes (public schema): execute the account deletions whose
+    cooling-off is over, and finish any a lost worker left half done. Safe to run twice."""
+    from requests.services.account_deletion import account_deletions_execute_due
+
+    return {"schema": "public", "executed": account_deletions_execute_due()}

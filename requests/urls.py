@@ -5,7 +5,16 @@ config/urls_tenants.py mounts `me_patterns` under /me/, `console_patterns` under
 
 from django.urls import path
 
-from requests import apis, apis_data, apis_export, views_correction, views_data, views_export
+from requests import (
+    apis,
+    apis_account_deletion,
+    apis_data,
+    apis_export,
+    views_account_deletion,
+    views_correction,
+    views_data,
+    views_export,
+)
 from requests import views_requests as views
 
 me_patterns = [
@@ -39,6 +48,12 @@ api_patterns = [
     path("requests/", apis.RequestQueueApi.as_view(), name="api_requests"),
     path("requests/<int:pk>/", apis.RequestDetailApi.as_view(), name="api_request"),
     path("requests/<int:pk>/decide/", apis.RequestDecideApi.as_view(), name="api_request_decide"),
+    # DSR-6 (the account's deletion, reachable from any of its enterprises' hosts)
+    path("me/account-deletion/", apis_account_deletion.MyAccountDeletionApi.as_view(), name="api_me_account_deletion"),
+    path("me/account-deletion/code/", apis_account_deletion.MyAccountDeletionCodeApi.as_view(),
+         name="api_me_account_deletion_code"),
+    path("me/account-deletion/cancel/", apis_account_deletion.MyAccountDeletionCancelApi.as_view(),
+         name="api_me_account_deletion_cancel"),
 ]
 public_patterns = [
     path("account/data/", views_data.AccountDataView.as_view(), name="account_data"),  # DSR-2
@@ -46,4 +61,5 @@ public_patterns = [
          name="account_correction"),  # DSR-3
     path("account/requests/", views.AccountRequestListView.as_view(), name="account_requests"),
     path("account/requests/<int:pk>/", views.AccountRequestDetailView.as_view(), name="account_request"),
+    path("account/delete/", views_account_deletion.AccountDeletionView.as_view(), name="account_delete"),  # DSR-6
 ]

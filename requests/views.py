@@ -20,4 +20,5 @@ class MeView(EnterpriseMemberView):
             "member_enterprise_name": self.enterprise.name,
             # a complaint about the platform (the processor) is an account-data request, on its host
             "platform_complaint_url": platform_url(request, "account_requests", "kind=complaint"),
+            "account_deletion_url": platform_url(request, "account_delete"),  # DSR-6, on the public host
         })

@@ -83,7 +83,7 @@ SPLIT_APP_PUBLIC_MODELS = {
         "policyversion", "policyacceptance", "policynoticedismissal", "devicepermission",
         "devicepermissionevent", "guardianconsent", "notification", "notificationdelivery",
     },
-    "requests": {"holidayoverride"},
+    "requests": {"holidayoverride", "accountdeletion"},
 }
 # Models of split apps that have a table in the public schema AND in every enterprise schema:
 # requests about account data live in public, requests about an enterprise's data in its schema.
@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.EnterpriseAccessMiddleware",
+    "requests.middleware.AccountDeletionCoolingOffMiddleware",  # DSR-6: only the cancel page
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "consent.middleware.NoticeInterstitialMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a sign-in lockout into the lockout page
@@ -171,6 +172,8 @@ SMS_CODE_TTL_SECONDS = 5 * 60
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_CODE_RESEND_SECONDS = 60
 SMS_CODE_MAX_PER_HOUR = 5
+# DSR-6: days between asking for an account's deletion and its execution (cancellable meanwhile).
+ACCOUNT_DELETION_COOLING_OFF_DAYS = env_int("ACCOUNT_DELETION_COOLING_OFF_DAYS", 7)
 
 # --- sign-in throttling (SEC-2, accounts/throttling.py, docs/security.md) -----------------------
 AXES_FAILURE_LIMIT = 10  # failed sign-ins per account (normalised mobile number), over every IP
@@ -308,6 +311,11 @@ CELERY_BEAT_SCHEDULE = {
     "account-request-reminders": {  # DSR-4: the same for account-data requests (public schema)
         "task": "requests.tasks.account_request_send_reminders",
         "schedule": crontab(hour=8, minute=5),
+    },
+    "account-deletions": {  # DSR-6: account deletions whose cooling-off is over (public schema; it
+        # switches to each enterprise's schema to leave it), every 10 minutes
+        "task": "requests.tasks.account_deletions_execute",
+        "schedule": 10 * 60,
     },
 }
 
