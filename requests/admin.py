@@ -195,3 +195,6 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
         if obj.date is None:
             return "—"
         return str(_("working day") if library_is_working_day(obj.date) else _("day off"))
+
+
+from requests import admin_account_deletion  # noqa: E402, F401  (registers the account deletions' admin, DSR-6)

@@ -599,3 +599,31 @@ def test_an_owner_left_alone_during_the_cooling_off_stops_the_execution_before_a
     assert Notification.objects.filter(account=amy, title="Your account could not be deleted").exists()
     page = client_for("public", amy).get("/account/delete/")
     assert page.status_code == 200 and b"stopped before anything was deleted" in page.content
+
+
+# --- routes and the operators' view ---------------------------------------------------------------------
+
+def test_the_routes_have_their_names():
+    from django.urls import reverse
+
+    assert reverse("account_delete", urlconf="config.urls_public") == "/account/delete/"
+    assert reverse("api_me_account_deletion") == API
+    assert reverse("api_me_account_deletion_code") == API + "code/"
+    assert reverse("api_me_account_deletion_cancel") == API + "cancel/"
+
+
+def test_operators_see_deletions_read_only(world, pat, client_for, monkeypatch):
+    assert _start_by_api(client_for("acme", pat), pat).status_code == 201
+    operator = client_for("public", world.olga)
+    listing = operator.get("/admin/requests/accountdeletion/")
+    assert listing.status_code == 200
+    assert b"139****0077" in listing.content and MOBILE.encode() not in listing.content
+    deletion = AccountDeletion.objects.get(account=pat)
+    assert operator.get(f"/admin/requests/accountdeletion/{deletion.pk}/change/").status_code == 200
+    assert operator.post(f"/admin/requests/accountdeletion/{deletion.pk}/delete/").status_code == 403
+    assert operator.get("/admin/requests/accountdeletion/add/").status_code == 403
+
+    assert _execute_at(monkeypatch, deletion.not_before + timedelta(minutes=1)) == [deletion.pk]
+    monkeypatch.undo()  # the operator's session must not look expired
+    listing = client_for("public", world.olga).get("/admin/requests/accountdeletion/")
+    assert f"#{pat.pk}".encode() in listing.content and b"Acme Test, Globex Test" in listing.content
