@@ -22,7 +22,9 @@ SESSION_SCHEMA_KEY = "_portal_schema"
 
 # Pages any visitor of an enterprise host may reach, signed in or not, member or not.
 # What still accepts a POST while an enterprise is under notice of termination (TEN-4).
-READ_ONLY_ALLOWED = ("/login/", "/logout/", "/i18n/", "/security/two-factor/", "/me/export/", "/api/v1/me/exports/")
+# Deleting (or cancelling the deletion of) the account concerns the account, not this enterprise (DSR-6).
+READ_ONLY_ALLOWED = ("/login/", "/logout/", "/i18n/", "/security/two-factor/", "/me/export/", "/api/v1/me/exports/",
+                     "/api/v1/me/account-deletion/")
 OPEN_PATH_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/notice/", "/api/schema/",
                       "/api/docs/")
 

@@ -627,3 +627,16 @@ def test_operators_see_deletions_read_only(world, pat, client_for, monkeypatch):
     monkeypatch.undo()  # the operator's session must not look expired
     listing = client_for("public", world.olga).get("/admin/requests/accountdeletion/")
     assert f"#{pat.pk}".encode() in listing.content and b"Acme Test, Globex Test" in listing.content
+
+
+def test_a_closing_enterprises_member_can_still_ask_for_and_cancel_the_deletion(world, pat, client_for):
+    """TEN-4 makes a closing enterprise read-only; the account's own deletion is not its data."""
+    from tenants.termination import enterprise_termination_start
+
+    enterprise_termination_start(enterprise=world.acme, reason="Closing down")
+    client = client_for("acme", pat)
+    assert client.post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json"
+                       ).status_code == 403  # read-only otherwise
+    assert _start_by_api(client, pat).status_code == 201
+    assert client.delete(API).status_code == 200
+    assert AccountDeletion.objects.get(account=pat).status == AccountDeletion.Status.CANCELLED
