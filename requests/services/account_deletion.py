@@ -373,13 +373,18 @@ def account_deletion_execute(*, deletion_id: int, now: datetime | None = None,
 
 def _stop(deletion: AccountDeletion, account: User, blockers: list[Blocker], now: datetime) -> AccountDeletion:
     reason = "\n".join(blocker.message for blocker in blockers)
+    left = ", ".join(entry["name"] for entry in deletion.enterprises_left)
+    # Normally nothing has happened yet; only a race (an owner leaving while this execution was
+    # leaving the enterprises) can stop it after some were left, and the notice says which.
+    done = (_("You have already left: %(enterprises)s; nothing else was deleted") % {"enterprises": left} if left
+            else _("Nothing was deleted"))
     with transaction.atomic():
         AccountDeletion.objects.filter(pk=deletion.pk).update(status=S.BLOCKED, blocked_reason=reason)
         User.objects.filter(pk=account.pk).update(deletion_pending=False)
         notify(account=account, kind=NOTIFICATION_KIND, url="/account/delete/", channels=CHANNELS,
                title=_("Your account could not be deleted"),
-               body=_("Nothing was deleted and your account can be used as before. %(reason)s Then ask for the "
-                      "deletion again.") % {"reason": reason})
+               body=_("%(done)s, and your account can be used as before. %(reason)s Then ask for the deletion "
+                      "again.") % {"done": done, "reason": reason})
     deletion.refresh_from_db()
     return deletion
 

@@ -118,6 +118,9 @@ def test_the_page_explains_what_happens_and_asks_for_code_and_password(world, pa
     assert 'name="code"' in text and 'name="password"' in text
     assert "139****0077" in text  # where the code goes, masked
 
+    chinese = client_for("public", pat).get("/account/delete/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.status_code == 200 and '<html lang="zh-hans">' in chinese.content.decode()
+
     status = client_for("acme", pat).get(API).json()
     assert status["can_delete"] is True and status["pending"] is False and status["blockers"] == []
     assert status["cooling_off_days"] == 7 and status["deletion"] is None
@@ -596,7 +599,8 @@ def test_an_owner_left_alone_during_the_cooling_off_stops_the_execution_before_a
     amy = User.objects.get(pk=world.amy.pk)
     assert amy.deletion_pending is False and amy.is_active and amy.mobile
     assert world.membership(world.acme, world.amy).status == Membership.Status.ACTIVE
-    assert Notification.objects.filter(account=amy, title="Your account could not be deleted").exists()
+    [notice] = Notification.objects.filter(account=amy, title="Your account could not be deleted")
+    assert notice.body.startswith("Nothing was deleted")
     page = client_for("public", amy).get("/account/delete/")
     assert page.status_code == 200 and b"stopped before anything was deleted" in page.content
 
