@@ -73,9 +73,10 @@ class AccountDeletionView(LoginRequiredMixin, View):
                 account_deletion_cancel(account=user)
                 messages.success(request, _("The deletion of your account was cancelled."))
                 return redirect("account")
-            form.is_valid()  # both fields are optional here: the service says what is missing
-            account_deletion_start(account=user, password=form.cleaned_data.get("password", ""),
-                                   code=form.cleaned_data.get("code", ""), language=get_language() or "")
+            if not form.is_valid():  # too long; what is missing or wrong is the service's to say
+                return self.page(form, status=400)
+            account_deletion_start(account=user, password=form.cleaned_data["password"],
+                                   code=form.cleaned_data["code"], language=get_language() or "")
         except ValidationError as error:
             if action == "start" and hasattr(error, "error_dict"):
                 apply_service_errors(form, error)

@@ -262,8 +262,12 @@ def test_bad_api_input_is_400(world, pat, client_for, body):
     _nothing_started(pat)
 
 
-def test_an_unknown_action_is_400(world, pat, client_for):
-    assert client_for("public", pat).post("/account/delete/", {"action": "explode"}).status_code == 400
+def test_an_unknown_action_or_oversized_input_on_the_page_is_400(world, pat, client_for):
+    client = client_for("public", pat)
+    assert client.post("/account/delete/", {"action": "explode"}).status_code == 400
+    response = client.post("/account/delete/", {"action": "start", "password": "x" * 500, "code": "1" * 50})
+    assert response.status_code == 400
+    assert {"password", "code"} <= set(response.context["form"].errors)
     _nothing_started(pat)
 
 
