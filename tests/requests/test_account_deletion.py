@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -30,7 +31,8 @@ from requests.services.workflow import request_schema
 from requests.tasks import account_deletions_execute
 from tenants.context import enterprise_schema
 from tenants.demo import consent_everything
-from tenants.models import MembershipIndex
+from tenants.models import Enterprise, MembershipIndex
+from tenants.termination import enterprise_termination_start
 from tests.conftest import PASSWORD
 from tests.requests.test_leave import _give_data
 
@@ -612,8 +614,6 @@ def test_an_owner_left_alone_during_the_cooling_off_stops_the_execution_before_a
 # --- routes and the operators' view ---------------------------------------------------------------------
 
 def test_the_routes_have_their_names():
-    from django.urls import reverse
-
     assert reverse("account_delete", urlconf="config.urls_public") == "/account/delete/"
     assert reverse("api_me_account_deletion") == API
     assert reverse("api_me_account_deletion_code") == API + "code/"
@@ -639,9 +639,8 @@ def test_operators_see_deletions_read_only(world, pat, client_for, monkeypatch):
 
 def test_a_closing_enterprises_member_can_still_ask_for_and_cancel_the_deletion(world, pat, client_for):
     """TEN-4 makes a closing enterprise read-only; the account's own deletion is not its data."""
-    from tenants.termination import enterprise_termination_start
-
-    enterprise_termination_start(enterprise=world.acme, reason="Closing down")
+    # a fresh copy: the session-wide world's object must not stay "terminating" for later tests
+    enterprise_termination_start(enterprise=Enterprise.objects.get(pk=world.acme.pk), reason="Closing down")
     client = client_for("acme", pat)
     assert client.post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json"
                        ).status_code == 403  # read-only otherwise
