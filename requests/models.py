@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from enterprise_data.categories import Category
 
@@ -185,7 +186,7 @@ class Export(models.Model):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Being prepared")
         DONE = "done", _("Ready")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", pgettext_lazy("export state", "Failed")
         EXPIRED = "expired", _("Expired")
 
     membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.CASCADE, related_name="+")

@@ -284,7 +284,8 @@ def leave(journey: Journey, enterprise: Enterprise) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.locator("main form button[type=submit]").click()
     expect(main.locator("h1")).to_have_text(f"您已退出{ENTERPRISE_NAME}")
-    expect(main).to_contain_text("已删除：1 个生物识别模板和 2 份健康申报")
+    expect(main).to_contain_text("立即删除：")
+    expect(main.locator("li")).to_have_text(["1 个生物识别模板", "2 份健康申报"])
     journey.shot("left")
 
     # signed out: the member's page asks for a sign-in
