@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import connection
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
 from tenants.models import Enterprise
 
@@ -31,4 +32,14 @@ def enterprise_schema(enterprise: Enterprise) -> Iterator[None]:
         yield
         return
     with tenant_context(enterprise):
+        yield
+
+
+@contextmanager
+def public_schema() -> Iterator[None]:
+    """Run the block in the public schema, then return to the schema the connection was in."""
+    if current_schema() == settings.PUBLIC_SCHEMA_NAME:
+        yield
+        return
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
         yield

@@ -140,12 +140,14 @@ class InvitationIndex(models.Model):
 
 
 class PurgeReceipt(models.Model):
-    """The operators' copy of a purge receipt (RET-5): one per (enterprise, run, category).
+    """The operators' copy of a purge receipt (RET-5): one per (enterprise, run, category), or
+    per (run, category) of the platform's own purge of the public schema.
     Written in the same transaction as the enterprise's own record of the step (its PurgeStep
     and ledger entry), never changed afterwards (read-only in the admin)."""
 
+    # Empty for the platform's own purge of the public schema (tenants.platform_purge).
     enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT,
-                                   related_name="purge_receipts")
+                                   null=True, blank=True, related_name="purge_receipts")
     schema_name = models.CharField(_("schema"), max_length=63)
     run_id = models.BigIntegerField(_("run"))
     category = models.CharField(_("category"), max_length=32)

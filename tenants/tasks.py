@@ -53,3 +53,11 @@ def terminations_execute_due() -> list[str]:
     from tenants.termination import enterprise_termination_execute, terminations_due
 
     return [enterprise_termination_execute(enterprise=enterprise).slug for enterprise in terminations_due()]
+
+
+@app.task(name="tenants.tasks.platform_purge")
+def platform_purge() -> dict[str, Any]:
+    """Beat, daily (public schema): the platform's own short-lived personal data past its period."""
+    from tenants.platform_purge import platform_purge as purge
+
+    return purge().as_dict()

@@ -169,6 +169,11 @@ SMS_SENDER = env_str("SMS_SENDER", "accounts.sms.ConsoleSmsSender")
 # Notifications by e-mail (SEC-5): Django's EMAIL_* settings; the sender address.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@portal.localhost")
 SMS_CODE_TTL_SECONDS = 5 * 60
+# Days the platform keeps its own short-lived personal data (tenants.platform_purge,
+# docs/retention.md): SMS codes outlive their 5 minutes only for the hourly send limit; the
+# SMS/e-mail copies of messages (number or address and text) for questions about delivery; the
+# in-app inbox for a year.
+PLATFORM_RETENTION_DAYS = {"sms_codes": 1, "notification_deliveries": 90, "notifications": 365}
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_CODE_RESEND_SECONDS = 60
 SMS_CODE_MAX_PER_HOUR = 5
@@ -303,6 +308,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.dispatch_per_enterprise",
         "schedule": crontab(hour=8, minute=0),
         "kwargs": {"task_name": "requests.tasks.request_send_reminders"},
+    },
+    "platform-purge": {  # RET-2 for the public schema: SMS codes, inbox, SMS/e-mail copies, 02:45
+        "task": "tenants.tasks.platform_purge",
+        "schedule": crontab(hour=2, minute=45),
     },
     "terminations": {  # TEN-4: terminations whose notice has run out, 03:30 local time (public schema)
         "task": "tenants.tasks.terminations_execute_due",

@@ -1,0 +1,121 @@
+"""The platform's own retention purge (RET-2..RET-5 for the public schema): SMS codes, the inbox
+and the SMS/e-mail copies of messages are deleted past their periods, nothing younger, with a
+receipt per category; a concurrent run is skipped; the task works from an enterprise's schema too."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.test import override_settings
+from django.utils import timezone
+
+from accounts.models import SmsCode
+from accounts.services import sms_code_send
+from consent.models import Notification, NotificationDelivery
+from consent.services.inbox import notify
+from tenants.context import enterprise_schema, public_schema
+from tenants.models import PurgeReceipt
+from tenants.platform_purge import PLATFORM_PURGE_LOCK, platform_purge
+from tenants.tasks import platform_purge as platform_purge_task
+
+DAYS = {"sms_codes": 1, "notification_deliveries": 90, "notifications": 365}
+
+
+def _age(model, pks, days: float) -> None:
+    model.objects.filter(pk__in=pks).update(created_at=timezone.now() - timedelta(days=days))
+
+
+@pytest.fixture
+def aged(world):
+    """For each category: rows just past the period (due) and just inside it (kept), for two accounts."""
+    due, kept = {}, {}
+    codes = [sms_code_send(mobile=str(user.mobile), purpose=SmsCode.Purpose.REGISTER).pk
+             for user in (world.bob, world.gus)]
+    _age(SmsCode, codes[:1], 1.01)
+    _age(SmsCode, codes[1:], 0.99)
+    due["sms_codes"], kept["sms_codes"] = codes[:1], codes[1:]
+
+    old = [notify(account=user, kind="test", title="old", channels=["sms"]) for user in (world.bob, world.gus)]
+    new = [notify(account=user, kind="test", title="new", channels=["sms"]) for user in (world.bob, world.gus)]
+    # Inbox messages: the old ones are past 365 days; their SMS copies too (past 90).
+    _age(Notification, [n.pk for n in old], 366)
+    _age(Notification, [n.pk for n in new], 364)
+    old_copies = list(NotificationDelivery.objects.filter(notification__in=old).values_list("pk", flat=True))
+    new_copies = list(NotificationDelivery.objects.filter(notification__in=new).values_list("pk", flat=True))
+    _age(NotificationDelivery, old_copies, 91)
+    _age(NotificationDelivery, new_copies, 89)
+    due["notifications"], kept["notifications"] = [n.pk for n in old], [n.pk for n in new]
+    due["notification_deliveries"], kept["notification_deliveries"] = old_copies, new_copies
+    assert all(due.values()) and all(kept.values())
+    return due, kept
+
+
+MODELS = {"sms_codes": SmsCode, "notification_deliveries": NotificationDelivery, "notifications": Notification}
+
+
+@override_settings(PLATFORM_RETENTION_DAYS=DAYS)
+def test_rows_past_the_period_are_deleted_younger_rows_stay_and_receipts_count_them(aged):
+    due, kept = aged
+    before = {category: model.objects.count() for category, model in MODELS.items()}
+
+    outcome = platform_purge(batch_size=1)
+
+    assert outcome.status == "done"
+    assert outcome.rows == {category: len(pks) for category, pks in due.items()}
+    for category, model in MODELS.items():
+        assert not model.objects.filter(pk__in=due[category]).exists(), category
+        assert model.objects.filter(pk__in=kept[category]).count() == len(kept[category]), category
+        assert model.objects.count() == before[category] - len(due[category]), category
+    receipts = PurgeReceipt.objects.filter(enterprise=None, schema_name="public")
+    assert dict(receipts.values_list("category", "rows")) == outcome.rows
+    assert {r.category: r.retention_days for r in receipts} == DAYS
+
+    assert platform_purge().rows == dict.fromkeys(MODELS, 0)  # a second run has nothing left
+
+
+@override_settings(PLATFORM_RETENTION_DAYS=DAYS)
+def test_the_task_purges_the_public_schema_even_from_an_enterprise_schema(world, aged):
+    due, _ = aged
+    with enterprise_schema(world.acme):
+        result = platform_purge_task.apply().get()
+        assert connection.schema_name == world.acme.schema_name  # switched back afterwards
+    assert result == {"status": "done", "rows": {category: len(pks) for category, pks in due.items()}}
+
+
+@override_settings(PLATFORM_RETENTION_DAYS=DAYS)
+def test_a_second_run_while_one_holds_the_lock_is_skipped_and_deletes_nothing(aged):
+    due, _ = aged
+    held, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s, %s)", PLATFORM_PURGE_LOCK)
+                held.set()
+                release.wait(10)
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", PLATFORM_PURGE_LOCK)
+        finally:
+            connections["default"].close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert held.wait(10)
+        assert platform_purge().status == "skipped"
+        assert SmsCode.objects.filter(pk__in=due["sms_codes"]).exists()
+    finally:
+        release.set()
+        thread.join()
+    assert platform_purge().status == "done"
+
+
+@pytest.mark.parametrize("days", [{"sms_codes": 0, "notification_deliveries": 90, "notifications": 365},
+                                  {"sms_codes": 1, "notifications": 365}])
+def test_bad_settings_are_refused_before_anything_is_deleted(aged, days):
+    with override_settings(PLATFORM_RETENTION_DAYS=days), pytest.raises(ValueError):
+        platform_purge()
+    with public_schema():
+        assert SmsCode.objects.filter(pk__in=aged[0]["sms_codes"]).exists()
