@@ -12,12 +12,13 @@ MESSAGES_ENV := DJANGO_SETTINGS_MODULE=config.settings.local SECRET_KEY=dummy \
 	DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost:6379/0 PORTAL_MASTER_KEY=unused
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench lint messages clean-data
+.PHONY: help venv run test bench fuzz lint messages clean-data
 
 help:
 	@echo "make run          migrate, seed the demo and run web + worker + beat (Ctrl-C stops all)"
 	@echo "make test         run the tests (PYTEST_ARGS='-k something -x' to narrow them)"
 	@echo "make bench        run bench/run.py (BENCH_ARGS='...' to pass arguments)"
+	@echo "make fuzz         fuzz the API with schemathesis on a scratch database (FUZZ_ARGS='--help')"
 	@echo "make lint         ruff check + mypy"
 	@echo "make messages     update and compile the zh_Hans translations"
 	@echo "make clean-data   delete .data/ (local database, Redis data, generated keys)"
@@ -41,6 +42,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/launcher.py bench $(BENCH_ARGS)
+
+# SEC-3: schemathesis from its own virtualenv (.data/fuzz-venv, made on first use) against a
+# portal on a scratch database; see docs/security.md.
+fuzz: $(STAMP)
+	$(PY) scripts/launcher.py fuzz $(FUZZ_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

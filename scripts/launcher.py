@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Process supervisor for local development: `make run`, `make test`, `make bench`.
+"""Process supervisor for local development: `make run`, `make test`, `make bench`, `make fuzz`.
 
 Deliberately standard library only (plus the two embedded-server packages, imported lazily),
 and it never imports Django: it prepares an environment and runs Django in child processes.
@@ -773,6 +773,11 @@ def cmd_bench(launcher: Launcher, args: argparse.Namespace) -> int:
     return launcher.run_foreground([PY, "bench/run.py", *args.args])
 
 
+def cmd_fuzz(launcher: Launcher, args: argparse.Namespace) -> int:
+    """SEC-3: scripts/fuzz.py makes its own scratch database on this PostgreSQL (docs/security.md)."""
+    return launcher.run_foreground([PY, "scripts/fuzz.py", *args.args])
+
+
 def cmd_shell_env(args: argparse.Namespace) -> int:
     """Print `export ...` for the servers of the running launcher: eval "$(... shell-env)"."""
     pid = read_pid(LAUNCHER_PID_FILE)
@@ -801,12 +806,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, seed the demo, then run web + worker + beat")
-    # Everything after `test` / `bench` belongs to pytest / bench/run.py, `--help` included.
+    # Everything after `test` / `bench` / `fuzz` belongs to pytest / bench/run.py / scripts/fuzz.py,
+    # `--help` included.
     sub.add_parser("test", help="run pytest (all further arguments go to pytest)", add_help=False)
     sub.add_parser("bench", help="run bench/run.py (all further arguments go to it)", add_help=False)
+    sub.add_parser("fuzz", help="run scripts/fuzz.py (all further arguments go to it)", add_help=False)
     sub.add_parser("shell-env", help="print `export DATABASE_URL=... REDIS_URL=...` for a running launcher")
     argv = list(argv)
-    if argv and argv[0] in ("test", "bench"):
+    if argv and argv[0] in ("test", "bench", "fuzz"):
         namespace = parser.parse_args(argv[:1])
         namespace.args = argv[1:]
         return namespace
@@ -817,6 +824,7 @@ COMMANDS: dict[str, Callable[[Launcher, argparse.Namespace], int]] = {
     "run": cmd_run,
     "test": cmd_test,
     "bench": cmd_bench,
+    "fuzz": cmd_fuzz,
 }
 
 

@@ -1,8 +1,12 @@
 """`manage.py session_for <mobile> <host>`: a signed-in session for a development or fuzzing run
 (SEC-3's schemathesis step signs in its personas this way). Prints `sessionid csrftoken`.
 
-Refused unless DEBUG is on or --allow is given with PORTAL_ALLOW_SESSION_FOR=1 in the environment:
-it is a way around the password, for local tools only."""
+The session has passed the second factor (the account gets a confirmed authenticator if it has
+none), as an administrator's would after entering a code; `--password-only` gives a plain
+password session instead (a member's; an administrator's would be sent to two-factor first).
+
+Refused unless DEBUG is on or PORTAL_ALLOW_SESSION_FOR=1 is in the environment: it is a way
+around the password, for local tools only."""
 
 from __future__ import annotations
 
@@ -23,11 +27,13 @@ from tenants.models import Domain
 
 
 class Command(BaseCommand):
-    help = "Create a signed-in session (second factor passed) for a local tool; prints sessionid and csrftoken."
+    help = "Create a signed-in session for a local tool; prints sessionid and csrftoken."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("mobile")
         parser.add_argument("host", help="e.g. acme.localhost (the session is bound to its schema)")
+        parser.add_argument("--password-only", action="store_true",
+                            help="no second factor: a plain password sign-in")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and os.environ.get("PORTAL_ALLOW_SESSION_FOR") != "1":
@@ -38,13 +44,14 @@ class Command(BaseCommand):
         domain = Domain.objects.select_related("tenant").filter(domain=options["host"]).first()
         if domain is None:
             raise CommandError("No such host.")
-        device = TOTPDevice.objects.filter(user=account, confirmed=True).first() or TOTPDevice.objects.create(
-            user=account, name="authenticator", confirmed=True)
         session = SessionStore()
         session[SESSION_KEY] = str(account.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = account.get_session_auth_hash()
         session[SESSION_SCHEMA_KEY] = domain.tenant.schema_name
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        if not options["password_only"]:
+            device = TOTPDevice.objects.filter(user=account, confirmed=True).first() or TOTPDevice.objects.create(
+                user=account, name="authenticator", confirmed=True)
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.create()
         self.stdout.write(f"{session.session_key} {_get_new_csrf_string()}")
