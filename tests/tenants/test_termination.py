@@ -4,10 +4,14 @@ receipt kept in public — and no other enterprise is touched."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
@@ -131,6 +135,29 @@ def test_execution_destroys_the_key_drops_the_schema_and_keeps_a_receipt(closing
     with enterprise_schema(world.acme):
         assert Membership.objects.filter(account=world.dana).exists()
     assert terminations_execute_due.apply().get() == []  # nothing twice
+
+
+def test_execution_deletes_the_enterprises_files_and_no_others(closing, world, django_capture_on_commit_callbacks):
+    """Member photos and exports are files under MEDIA_ROOT/<schema>/ (TEN-5): they go with the
+    schema, once the termination is committed; another enterprise's folder stays."""
+    enterprise, _owner, _member = closing
+    with enterprise_schema(enterprise):
+        folder = Path(default_storage.location)
+        photo = default_storage.save("members/photos/closing.png", ContentFile(b"\x89PNG\r\n\x1a\n photo"))
+    with enterprise_schema(world.acme):
+        acme_file = Path(default_storage.path(default_storage.save("termination/keep.txt", ContentFile(b"acme"))))
+    try:
+        assert folder.name == "closing" and (folder / photo).exists()
+        enterprise_termination_start(enterprise=enterprise, reason="Contract ended")
+        Enterprise.objects.filter(pk=enterprise.pk).update(termination_effective_at=timezone.now() - timedelta(1))
+        with django_capture_on_commit_callbacks(execute=True):
+            enterprise_termination_execute(enterprise=enterprise)
+        assert not folder.exists()
+        assert acme_file.read_bytes() == b"acme"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        acme_file.unlink(missing_ok=True)
+        acme_file.parent.rmdir()
 
 
 def test_operators_give_notice_from_the_admin(closing, client_for, world):
