@@ -16,7 +16,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import get_language
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -81,6 +82,25 @@ class RefusalSerializer(serializers.Serializer):
     blockers = BlockerSerializer(many=True, required=False)
 
 
+class FieldErrorsSerializer(serializers.Serializer):
+    """DRF's usual 400: each invalid field (or `non_field_errors`) with its messages."""
+
+
+class FieldErrorsSerializerExtension(OpenApiSerializerExtension):
+    target_class = FieldErrorsSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "object", "description": "Field errors: each invalid field with its messages.",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+
+
+# SEC-3 (found by the API fuzzing): a 400 is a refusal with its `code` (a string) or field errors,
+# among them those of the input field `code` (a list of messages, e.g. "wait 60 s").
+REFUSAL_OR_FIELD_ERRORS = PolymorphicProxySerializer(
+    component_name="AccountDeletionError", serializers=[RefusalSerializer, FieldErrorsSerializer],
+    resource_type_field_name=None)
+
+
 def _status(user: User) -> dict[str, Any]:
     pending = account_deletion_pending(account=user)
     blockers = [] if pending else account_deletion_blockers(account=user)
@@ -117,7 +137,7 @@ class MyAccountDeletionApi(EnterpriseApiView):
     def get(self, request: Any) -> Response:
         return Response(_status(request.user))
 
-    @extend_schema(request=InputSerializer, responses={201: StatusSerializer, 400: RefusalSerializer})
+    @extend_schema(request=InputSerializer, responses={201: StatusSerializer, 400: REFUSAL_OR_FIELD_ERRORS})
     def post(self, request: Any) -> Response:
         user: User = request.user
         serializer = self.InputSerializer(data=request.data)
@@ -129,7 +149,7 @@ class MyAccountDeletionApi(EnterpriseApiView):
             return _refusal(error, user)
         return Response(_status(user), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: StatusSerializer, 400: RefusalSerializer})
+    @extend_schema(request=None, responses={200: StatusSerializer, 400: REFUSAL_OR_FIELD_ERRORS})
     def delete(self, request: Any) -> Response:
         return _cancel(request.user)
 
@@ -145,7 +165,7 @@ def _cancel(user: User) -> Response:
 class MyAccountDeletionCancelApi(EnterpriseApiView):
     """Cancel the account's deletion during its cooling-off (as DELETE on the deletion)."""
 
-    @extend_schema(request=None, responses={200: StatusSerializer, 400: RefusalSerializer})
+    @extend_schema(request=None, responses={200: StatusSerializer, 400: REFUSAL_OR_FIELD_ERRORS})
     def post(self, request: Any) -> Response:
         return _cancel(request.user)
 
@@ -157,7 +177,7 @@ class MyAccountDeletionCodeApi(EnterpriseApiView):
         sent_to = serializers.CharField(help_text="The masked mobile number.")
         expires_at = serializers.DateTimeField()
 
-    @extend_schema(request=None, responses={202: OutputSerializer, 400: RefusalSerializer})
+    @extend_schema(request=None, responses={202: OutputSerializer, 400: REFUSAL_OR_FIELD_ERRORS})
     def post(self, request: Any) -> Response:
         user: User = request.user
         try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import jsonschema
+import jsonschema.protocols
 import pytest
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -135,6 +137,46 @@ def test_the_api_is_in_the_openapi_schema(world, client_for):
     for path in (API, API + "code/", API + "cancel/"):
         assert path in schema
     assert "account_deletion_blocked" in schema
+
+
+def _json_schema(node: object) -> object:
+    """OpenAPI 3.0's `nullable: true` in JSON Schema terms (the rest is the same)."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _json_schema(value) for key, value in node.items() if key != "nullable"}
+    if node.get("nullable"):
+        if "type" in converted:
+            converted["type"] = [converted["type"], "null"]
+        else:
+            converted = {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+def _documented_400(doc: dict, path: str, method: str) -> jsonschema.protocols.Validator:
+    schema = doc["paths"][path][method]["responses"]["400"]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator(_json_schema({**schema, "components": doc["components"]}))
+
+
+def test_every_400_is_what_the_schema_documents(world, pat, client_for):
+    """Found by the API fuzzing (SEC-3): a 400 is a refusal (`code` a string) or field errors (the
+    input field `code` among them: a list of messages); the schema said refusal only."""
+    client = client_for("acme", pat)
+    doc = client.get("/api/schema/?format=json").json()
+    assert client.post(API + "code/").status_code == 202
+    answers = [
+        (API, "post", client.post(API, {}, content_type="application/json")),  # field errors
+        (API + "code/", "post", client.post(API + "code/")),  # "wait before asking again" on `code`
+        (API, "delete", client.delete(API)),  # refusal: not_pending
+        (API + "cancel/", "post", client.post(API + "cancel/")),
+        (API + "code/", "post", client_for("acme", world.alice).post(API + "code/")),  # blocked: sole owner
+    ]
+    for path, method, response in answers:
+        assert response.status_code == 400, (path, method, response.status_code)
+        _documented_400(doc, path, method).validate(response.json())
+    assert isinstance(answers[0][2].json()["code"], list) and answers[2][2].json()["code"] == "not_pending"
+    assert answers[4][2].json()["code"] == "account_deletion_blocked" and answers[4][2].json()["blockers"]
 
 
 def test_beat_runs_the_executor_every_few_minutes():
