@@ -288,6 +288,12 @@ def test_traversal_in_a_download_token_is_not_found(world, client_for, token):
 # --- (c) Celery tasks --------------------------------------------------------------------------------
 
 
+def worker_folder(enterprise) -> Path:  # type: ignore[no-untyped-def]
+    """The enterprise's media folder in the worker process (MEDIA_ROOT from the environment: this
+    process's default storage may still hold the temporary root of an earlier test)."""
+    return Path(settings.MEDIA_ROOT) / enterprise.schema_name
+
+
 SHARED_EXPORT_ID = 880_001  # an Export id that exists in both acme and globex for this test
 GLOBEX_EXPORT_ID = 880_002  # one that exists only in globex
 
@@ -334,7 +340,7 @@ def test_a_task_for_acme_reads_acme_rows_only(world, celery_worker):  # noqa: F8
         acme_rows = committed(lambda: rows(acme))
         state, progress, path = acme_rows[SHARED_EXPORT_ID]
         assert (state, progress, set(acme_rows)) == ("done", 100, {SHARED_EXPORT_ID})
-        archive = (folder(acme) / path).read_bytes()
+        archive = (worker_folder(acme) / path).read_bytes()
         data = zipfile.ZipFile(io.BytesIO(archive)).read("data.json").decode()
         assert "Bob Member" in data and "Gus Member" not in data and "Globex" not in data
         assert committed(lambda: rows(globex)) == {SHARED_EXPORT_ID: ("queued", 0, ""),
@@ -345,7 +351,7 @@ def test_a_task_for_acme_reads_acme_rows_only(world, celery_worker):  # noqa: F8
                 with enterprise_schema(enterprise):
                     for export in Export.objects.filter(pk__in=[SHARED_EXPORT_ID, GLOBEX_EXPORT_ID]):
                         if export.file_path:
-                            (folder(enterprise) / export.file_path).unlink(missing_ok=True)
+                            (worker_folder(enterprise) / export.file_path).unlink(missing_ok=True)
                         export.delete()
 
         committed(cleanup)
