@@ -33,11 +33,15 @@ def account_request_send_reminders(day: str | None = None) -> dict[str, Any]:
 @app.task(name="requests.tasks.export_build", acks_late=True)
 def export_build(export_id: int) -> dict[str, Any]:
     """DSR-2: build a member's export in the schema the task was sent from (`_schema_name`)."""
+    from requests.models import Export
     from requests.services.export import export_build as build
     from tenants.tasks import current_enterprise
 
     enterprise = current_enterprise()
-    export = build(enterprise=enterprise, export_id=export_id)
+    try:
+        export = build(enterprise=enterprise, export_id=export_id)
+    except Export.DoesNotExist:  # gone (purged, the member left) or never in this schema: nothing to do
+        return {"schema": enterprise.schema_name, "export_id": export_id, "state": "missing"}
     return {"schema": enterprise.schema_name, "export_id": export_id, "state": export.state}
 
 
