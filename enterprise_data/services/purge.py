@@ -116,9 +116,9 @@ def _asynchronous_commits() -> Iterator[None]:
     attempt resumes it and redoes exactly the lost part (RET-4). The run's final update commits
     synchronously, which makes the whole run durable before the task reports it done."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('synchronous_commit')")
+        # (the target list is evaluated in order: the current value, then the change)
+        cursor.execute("SELECT current_setting('synchronous_commit'), set_config('synchronous_commit', 'off', false)")
         previous = cursor.fetchone()[0]
-        cursor.execute("SELECT set_config('synchronous_commit', 'off', false)")
     try:
         yield
     finally:
@@ -312,21 +312,22 @@ assert set(PARTS) == set(PURGE_ORDER)
 
 # --- runs and steps ---------------------------------------------------------------------------
 
-def _start_or_resume(*, enterprise: Enterprise, now: datetime | None) -> tuple[PurgeRun, bool]:
+def _start_or_resume(*, enterprise: Enterprise, now: datetime | None) -> tuple[PurgeRun, bool, list[PurgeStep]]:
+    """(the run, whether it is resumed, its steps in order)."""
     with transaction.atomic():
         run = PurgeRun.objects.select_for_update().filter(status=PurgeRun.Status.RUNNING).first()
         if run is not None:
             PurgeRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1)
-            return run, True
+            return run, True, list(PurgeStep.objects.filter(run=run).order_by("position"))
         started = now or timezone.now()
         days = retention_days_for(enterprise)
         run = PurgeRun.objects.create(started_at=started)
-        PurgeStep.objects.bulk_create([
+        steps = PurgeStep.objects.bulk_create([
             PurgeStep(run=run, category=category, position=position, retention_days=days[category],
                       cutoff=started - timedelta(days=days[category]))
             for position, category in enumerate(PURGE_ORDER)
         ])
-    return run, False
+    return run, False, steps
 
 
 # The step's bookkeeping, in each batch's transaction (plain SQL: it runs once per batch, where
@@ -411,12 +412,13 @@ def purge_run(*, enterprise: Enterprise, batch_size: int = BATCH_SIZE, now: date
             return PurgeOutcome(schema=schema, status="skipped")
         try:
             with _asynchronous_commits():
-                run, resumed = _start_or_resume(enterprise=enterprise, now=now)
-                for step in PurgeStep.objects.filter(run=run, finished_at__isnull=True).order_by("position"):
-                    _purge_step(enterprise=enterprise, step=step, batch_size=batch_size, after_batch=after_batch)
+                run, resumed, steps = _start_or_resume(enterprise=enterprise, now=now)
+                for step in steps:
+                    if step.finished_at is None:
+                        _purge_step(enterprise=enterprise, step=step, batch_size=batch_size, after_batch=after_batch)
             # a synchronous commit: it flushes the WAL of every transaction of the run before it
             PurgeRun.objects.filter(pk=run.pk).update(status=PurgeRun.Status.DONE, finished_at=timezone.now())
-            rows = dict(PurgeStep.objects.filter(run=run).order_by("position").values_list("category", "rows"))
+            rows = {step.category: step.rows for step in steps}
             return PurgeOutcome(schema=schema, status="done", run_id=run.pk, resumed=resumed, rows=rows)
         finally:
             _unlock(schema)
