@@ -15,18 +15,24 @@ every run must leave both tables empty, or the benchmark stops with an error.
 - **purge**: a child process (the worker: its own interpreter, `django.setup()`) runs the real
   task `enterprise_data.tasks_retention.retention_purge` once per enterprise, as Celery would
   (`apply()` with the `_schema_name` header, so tenant-schemas-celery switches the schema; the
-  task calls enterprise_data.services.purge.purge_run: lock, plan, batches of 5,000, receipts
-  in the ledger and the public schema). It is timed inside the child around the loop and reports
-  its own peak RSS (`getrusage(RUSAGE_SELF).ru_maxrss`). It runs at N/10 and at N rows, which
-  gives the two memory figures.
+  task calls enterprise_data.services.purge.purge_run: lock, plan, batches, receipts in the
+  ledger and the public schema). Before the timed loop it purges one extra enterprise that has
+  nothing due, untimed: the process's first-use costs (imports, Celery's and Django's first
+  calls), which a running worker has long paid, are not a purge's. It is timed inside the child
+  around the loop and reports its own peak RSS (`getrusage(RUSAGE_SELF).ru_maxrss`). It runs at
+  N/10 and at N rows, which gives the two memory figures.
 - **raw DELETE**: per enterprise one statement, in autocommit, deleting the due events and
   their coordinates (`WITH loc AS (DELETE … WHERE event_id IN (due)) DELETE FROM event WHERE
-  occurred_at < cut-off`).
+  occurred_at < cut-off`), on a new connection (like the worker's, a backend that has not
+  touched these schemas' tables yet).
 - **ORM**: per enterprise `ClockEvent.objects.filter(occurred_at__lt=cutoff).delete()` (the
-  collector loads the events and cascades to the coordinates and photos). Slow, so by default
-  it runs on a sample (`--perf2-orm-rows`, 20,000: the first enterprises' full share) and the
-  figure compares rows per second. The purge is also run on that same sample and the
-  like-for-like ratio printed.
+  collector loads the events and cascades to the coordinates and photos: the models'
+  `on_delete=CASCADE`), on a new connection too. Slow, so by default it runs on a sample
+  (`--perf2-orm-rows`, 20,000: the first enterprises' full share) and the figure compares rows
+  per second. The purge is also run on that same sample and the like-for-like ratio printed.
+
+All three delete from the same tables, with the same triggers: a clock event's details are tied
+to it by set-based triggers, not foreign keys (enterprise_data migration 0008, docs/retention.md).
 
 Throughput is ClockEvent rows per second (each also takes its ClockEventLocation row with it
 in every method). Prints one figure per line, e.g.:
@@ -121,8 +127,9 @@ def _sql(template: str, schema: str) -> str:
 
 # --- the data ---------------------------------------------------------------------------------
 
-def enterprises_create(count: int) -> list[Any]:
-    """`count` enterprises by the real service, each with MEMBERS_PER_ENTERPRISE members."""
+def enterprises_create(count: int) -> tuple[list[Any], Any]:
+    """`count` enterprises by the real service, each with MEMBERS_PER_ENTERPRISE members, and one
+    more that never gets expired rows: the worker's warm-up."""
     from accounts.models import User
     from enterprise_data.models import Membership
     from tenants.context import enterprise_schema
@@ -130,15 +137,16 @@ def enterprises_create(count: int) -> list[Any]:
 
     owner = User.objects.create_user(mobile=OWNER_MOBILE, password=None, nickname="Bench purge owner")
     enterprises = []
-    for index in range(count):
-        enterprise = enterprise_create(name=f"Purge {index:03d}", slug=f"perf2-{index:03d}", owner=owner)
+    for index in range(count + 1):
+        slug = f"perf2-{index:03d}" if index < count else "perf2-warmup"
+        enterprise = enterprise_create(name=f"Purge {index:03d}", slug=slug, owner=owner)
         with enterprise_schema(enterprise):
             extra = MEMBERS_PER_ENTERPRISE - Membership.objects.count()
             Membership.objects.bulk_create([
                 Membership(display_name=f"Member {index:03d}-{i:03d}", mobile=f"+86139{index:03d}{i:05d}",
                            status="active") for i in range(extra)])
         enterprises.append(enterprise)
-    return enterprises
+    return enterprises[:count], enterprises[count]
 
 
 # One statement per schema: the events, spread over its members, and one coordinates row each
@@ -234,6 +242,8 @@ def raw_delete(schemas: list[str]) -> float:
     from django.db import connection
 
     cutoff = _cutoff()
+    connection.close()  # a new backend, like the worker's: no table of these schemas in its caches yet
+    connection.ensure_connection()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         for schema in schemas:
@@ -243,10 +253,14 @@ def raw_delete(schemas: list[str]) -> float:
 
 def orm_delete(enterprises: list[Any]) -> float:
     """Seconds for `QuerySet.delete()` over the due events, per enterprise."""
+    from django.db import connection
+
     from enterprise_data.models import ClockEvent
     from tenants.context import enterprise_schema
 
     cutoff = _cutoff()
+    connection.close()  # a new backend, as for the other methods
+    connection.ensure_connection()
     started = time.perf_counter()
     for enterprise in enterprises:
         with enterprise_schema(enterprise):
@@ -262,7 +276,7 @@ def worker_main() -> None:
     one JSON line (seconds, rows, peak RSS)."""
     import resource
 
-    schemas, expected_database = json.loads(sys.argv[1]), sys.argv[2]
+    schemas, warmup, expected_database = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
     import django
     from django.conf import settings
 
@@ -276,6 +290,9 @@ def worker_main() -> None:
 
     connection.ensure_connection()
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # untimed: a purge of an enterprise with nothing due pays the process's first-use costs
+    # (imports, Celery's task set-up, Django's query compilation paths) a running worker has paid
+    retention_purge.apply(headers={"_schema_name": warmup}, throw=True).get()
     rows = 0
     started = time.perf_counter()
     for schema in schemas:
@@ -288,12 +305,13 @@ def worker_main() -> None:
                       "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
 
 
-def purge_in_worker(schemas: list[str]) -> dict[str, Any]:
-    """Run the purges in a fresh child process; its JSON report."""
+def purge_in_worker(schemas: list[str], warmup: str) -> dict[str, Any]:
+    """Run the purges in a fresh child process (after one untimed purge of `warmup`); its JSON
+    report."""
     from django.conf import settings
 
     completed = subprocess.run(
-        [sys.executable, "-c", WORKER, json.dumps(schemas), settings.DATABASES["default"]["NAME"]],
+        [sys.executable, "-c", WORKER, json.dumps(schemas), warmup, settings.DATABASES["default"]["NAME"]],
         cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, check=False,
     )
     if completed.returncode != 0:
@@ -311,14 +329,15 @@ def run(args: argparse.Namespace) -> None:
     orm_enterprises = min(count, math.ceil(args.perf2_orm_rows / per_enterprise))
 
     started = time.perf_counter()
-    enterprises = enterprises_create(count)
+    enterprises, warmup_enterprise = enterprises_create(count)
     schemas = [enterprise.schema_name for enterprise in enterprises]
-    say(f"  {count} enterprises with {MEMBERS_PER_ENTERPRISE} members each created "
+    warmup = warmup_enterprise.schema_name
+    say(f"  {count} enterprises (and a warm-up one) with {MEMBERS_PER_ENTERPRISE} members each created "
         f"({time.perf_counter() - started:.1f} s); {per_enterprise} expired events each")
 
     # Memory at N/10 (and a first, untimed-for-the-ratio purge).
     load(schemas, small)
-    report_small = purge_in_worker(schemas)
+    report_small = purge_in_worker(schemas, warmup)
     check_empty(schemas, "the purge")
     say(f"  purge of {small * count} rows in the worker: {report_small['seconds']:.1f} s, "
         f"baseline {report_small['baseline_kb'] / 1024:.0f} MB, peak {report_small['peak_kb'] / 1024:.0f} MB")
@@ -335,7 +354,7 @@ def run(args: argparse.Namespace) -> None:
         say(f"  [{attempt}] raw DELETE of {total} rows: {seconds:.1f} s ({total / seconds:,.0f} rows/s)")
 
         load(schemas, per_enterprise)
-        report = purge_in_worker(schemas)
+        report = purge_in_worker(schemas, warmup)
         check_empty(schemas, "the purge")
         if report["rows"] != total:
             raise RuntimeError(f"PERF-2: the purge reported {report['rows']} attendance rows, expected {total}")
@@ -359,7 +378,7 @@ def run(args: argparse.Namespace) -> None:
         say(f"  [{attempt}] QuerySet.delete() of {sample} rows ({orm_enterprises} enterprise(s)): {seconds:.1f} s "
             f"({sample / seconds:,.0f} rows/s)")
         load(sample_schemas, per_enterprise)
-        sample_report = purge_in_worker(sample_schemas)
+        sample_report = purge_in_worker(sample_schemas, warmup)
         check_empty(sample_schemas, "the purge")
         sample_purge_seconds.append(sample_report["seconds"])
         say(f"  [{attempt}] purge of the same {sample} rows in the worker: {sample_report['seconds']:.1f} s "

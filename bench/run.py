@@ -39,11 +39,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# Benchmark id -> module. Later issues add PERF-4 and PERF-5 here.
+# Benchmark id -> module. A later issue adds PERF-4 here.
 BENCHMARKS: dict[str, str] = {
     "PERF-1": "bench.provisioning",
     "PERF-2": "bench.purge",
     "PERF-3": "bench.member_list",
+    "PERF-5": "bench.export",
 }
 
 SCRATCH_SUFFIX = "_bench"

@@ -68,7 +68,10 @@ class ClockEventLocation(models.Model):
     """Raw coordinates of a clock event, encrypted with the member's data key; purged sooner
     than the event itself (retention category "raw coordinates")."""
 
-    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="raw_location")
+    # No foreign-key constraint: triggers keep the link instead, set-based (migration 0008,
+    # docs/retention.md "Clock events and their details"). on_delete is what Django's collector does.
+    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="raw_location",
+                                 db_constraint=False)
     coordinates_encrypted = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -78,7 +81,8 @@ class ClockEventPhoto(models.Model):
     member's biometrics consent for attendance, CON-4), encrypted with the member's data key and
     purged with the raw location detail (retention category "raw coordinates")."""
 
-    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="photo")
+    # linked like ClockEventLocation.event: triggers, no foreign-key constraint (migration 0008)
+    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="photo", db_constraint=False)
     photo_encrypted = models.BinaryField()
     content_type = models.CharField(max_length=16)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -225,6 +225,31 @@ def test_a_crash_inside_a_batch_rolls_that_batch_back(world, monkeypatch):
     assert outcome.resumed and outcome.rows["health_reports"] == 3
 
 
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        return cursor.fetchone()[0]
+
+
+def test_batches_commit_asynchronously_and_the_session_setting_comes_back(world):
+    """The run's batches do not wait for the disk; the setting is restored afterwards, also after
+    a crash (the run's final, synchronous commit makes the run durable: docs/retention.md)."""
+    seed(world.acme, world.membership(world.acme, world.bob), per_side=3)
+    during: list[str] = []
+
+    def hook(category: str, rows: int) -> None:
+        during.append(_synchronous_commit())
+
+    assert _synchronous_commit() == "on"
+    purge_run(enterprise=world.acme, batch_size=2, after_batch=hook)
+    assert during and set(during) == {"off"}
+    assert _synchronous_commit() == "on"
+    seed(world.acme, world.membership(world.acme, world.erin), per_side=3)
+    with pytest.raises(Crash):
+        purge_run(enterprise=world.acme, batch_size=2, after_batch=_crash_after("attendance", 1))
+    assert _synchronous_commit() == "on"
+
+
 # --- concurrency ----------------------------------------------------------------------------------
 
 def test_a_purge_holding_the_enterprise_lock_makes_another_skip(world):
