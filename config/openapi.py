@@ -3,13 +3,68 @@
 STYLE.md has each API view declare its own nested `InputSerializer` / `OutputSerializer`. Left
 alone, drf-spectacular names every one of them "Input" / "Output" and the components overwrite
 each other. Nested serializers are named after the class that holds them instead:
-`MemberRevealApi.InputSerializer` -> `MemberRevealInput`."""
+`MemberRevealApi.InputSerializer` -> `MemberRevealInput`.
+
+SEC-3: the error responses are documented here for the whole API, not view by view, so that the
+fuzzing can check every status code (schemathesis' `status_code_conformance`). Each operation gets
+those of the following that it can answer and does not document itself
+(`PortalAutoSchema.error_responses`, docs/security.md):
+
+- 400 `BadRequest`: field errors (`FieldErrors`: each invalid field, or `non_field_errors`, with
+  its messages; nested objects and lists for nested input) or an `Error` (`detail`, e.g. a
+  request body that is not JSON) — on every method that takes input: any but GET, and GET with
+  query parameters;
+- 401 `Error`: where the view's first authentication answers with `WWW-Authenticate` (the device
+  API); session authentication answers 403 instead;
+- 403 `Error`: `detail`, with a stable `code` for the refusals of the middleware and services
+  (`two_factor_required`, `not_member`, `consent_required`, …) and that code's parameters;
+- 404 `Error`: operations with a path parameter (another enterprise's id, or none, is not found);
+- 410 `Error`: every operation (`enterprise_terminated`, tenants.middleware)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from rest_framework import serializers
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """DRF's usual 400: each invalid field (or `non_field_errors`) with its messages."""
+
+
+class FieldErrorsSerializerExtension(OpenApiSerializerExtension):
+    target_class = FieldErrorsSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        itself = {"$ref": "#/components/schemas/FieldErrors"}
+        return {
+            "type": "object",
+            "description": "Field errors: each invalid field (errors not tied to one field under "
+                           "`non_field_errors`) with its messages; a nested object's or a list's errors "
+                           "are nested the same way.",
+            "additionalProperties": {"anyOf": [
+                {"type": "array", "items": {"anyOf": [{"type": "string"}, itself]}},
+                itself,
+            ]},
+        }
+
+
+class ErrorSerializer(serializers.Serializer):
+    """A refusal: `detail` for people; `code`, when present, stable for programs."""
+
+    detail = serializers.CharField(help_text="What went wrong, in the request's language.")
+    code = serializers.CharField(required=False, help_text="A stable code (e.g. `two_factor_required`, "
+                                 "`not_member`, `consent_required`); the code's parameters may follow.")
+
+
+BAD_REQUEST = PolymorphicProxySerializer(
+    component_name="BadRequest", serializers=[FieldErrorsSerializer, ErrorSerializer],
+    resource_type_field_name=None)
 
 
 class PortalAutoSchema(AutoSchema):
@@ -20,3 +75,33 @@ class PortalAutoSchema(AutoSchema):
             owner = parts[-2].removesuffix("Api").removesuffix("View")
             return owner + parts[-1]
         return super().get_serializer_name(serializer, direction)
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        for code, (serializer, description) in self.error_responses(operation.get("parameters", [])).items():
+            if code not in responses:  # an operation's own documented error wins
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(response=serializer, description=description), code)
+        return operation
+
+    def error_responses(self, parameters: list[dict[str, Any]]) -> dict[str, tuple[Any, str]]:
+        """The error responses this operation can answer (see the module's docstring)."""
+        where = {parameter["in"] for parameter in parameters}
+        errors: dict[str, tuple[Any, str]] = {}
+        if self.method not in SAFE_METHODS or "query" in where:
+            errors["400"] = (BAD_REQUEST, "Bad input: field errors, or what is wrong with the request.")
+        if self._authenticate_header():
+            errors["401"] = (ErrorSerializer, "Not authenticated, or the credentials are invalid.")
+        errors["403"] = (ErrorSerializer, "Refused: not signed in (session), not allowed, or a condition to "
+                         "meet first (`code`).")
+        if "path" in where:
+            errors["404"] = (ErrorSerializer, "Not found (in this enterprise).")
+        errors["410"] = (ErrorSerializer, "The enterprise has been terminated.")
+        return errors
+
+    def _authenticate_header(self) -> str:
+        authenticators = self.view.get_authenticators()
+        return authenticators[0].authenticate_header(self.view.request) if authenticators else ""

@@ -16,12 +16,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import get_language
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
+from config.openapi import FieldErrorsSerializer
 from requests.models import AccountDeletion
 from requests.services.account_deletion import (
     account_deletion_blockers,
@@ -80,18 +80,6 @@ class RefusalSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=sorted(REFUSAL_CODES))
     non_field_errors = serializers.ListField(child=serializers.CharField())
     blockers = BlockerSerializer(many=True, required=False)
-
-
-class FieldErrorsSerializer(serializers.Serializer):
-    """DRF's usual 400: each invalid field (or `non_field_errors`) with its messages."""
-
-
-class FieldErrorsSerializerExtension(OpenApiSerializerExtension):
-    target_class = FieldErrorsSerializer
-
-    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        return {"type": "object", "description": "Field errors: each invalid field with its messages.",
-                "additionalProperties": {"type": "array", "items": {"type": "string"}}}
 
 
 # SEC-3 (found by the API fuzzing): a 400 is a refusal with its `code` (a string) or field errors,
