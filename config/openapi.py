@@ -18,7 +18,9 @@ those of the following that it can answer and does not document itself
   API); session authentication answers 403 instead;
 - 403 `Error`: `detail`, with a stable `code` for the refusals of the middleware and services
   (`two_factor_required`, `not_member`, `consent_required`, …) and that code's parameters;
-- 404 `Error`: operations with a path parameter (another enterprise's id, or none, is not found);
+- 404 `Error`: operations with a path parameter (another enterprise's id, or none, is not found),
+  or a `page` (beyond the last: DRF's pagination) or `format` (no such renderer: DRF's content
+  negotiation) query parameter; a view whose query refers to an object documents its own 404;
 - 410 `Error`: every operation (`enterprise_terminated`, tenants.middleware)."""
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# DRF answers these with 404: a page beyond the last (PageNumberPagination), a format without a
+# renderer (content negotiation, URL_FORMAT_OVERRIDE)
+NOT_FOUND_QUERY_PARAMETERS = frozenset({"page", "format"})
 
 
 class FieldErrorsSerializer(serializers.Serializer):
@@ -90,6 +95,7 @@ class PortalAutoSchema(AutoSchema):
     def error_responses(self, parameters: list[dict[str, Any]]) -> dict[str, tuple[Any, str]]:
         """The error responses this operation can answer (see the module's docstring)."""
         where = {parameter["in"] for parameter in parameters}
+        query = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
         errors: dict[str, tuple[Any, str]] = {}
         if self.method not in SAFE_METHODS or "query" in where:
             errors["400"] = (BAD_REQUEST, "Bad input: field errors, or what is wrong with the request.")
@@ -97,7 +103,7 @@ class PortalAutoSchema(AutoSchema):
             errors["401"] = (ErrorSerializer, "Not authenticated, or the credentials are invalid.")
         errors["403"] = (ErrorSerializer, "Refused: not signed in (session), not allowed, or a condition to "
                          "meet first (`code`).")
-        if "path" in where:
+        if "path" in where or query & NOT_FOUND_QUERY_PARAMETERS:
             errors["404"] = (ErrorSerializer, "Not found (in this enterprise).")
         errors["410"] = (ErrorSerializer, "The enterprise has been terminated.")
         return errors

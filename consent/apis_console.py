@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from config.openapi import ErrorSerializer
 from consent.models import ConsentPurpose, ConsentRecord, SensitiveCategory
 from consent.services.consents import legal_basis_end, legal_basis_record
 from consent.views_console import (
@@ -131,7 +132,7 @@ class MemberConsentsApi(ConsentAdminApi):
         name = serializers.CharField(source="member.display_name")
         lines = AdminConsentLineOutput(many=True)
 
-    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    @extend_schema(parameters=[InputSerializer], responses={200: OutputSerializer, 404: ErrorSerializer})
     def get(self, request: Any) -> Response:
         serializer = self.InputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)

@@ -20,8 +20,9 @@ REDIS_URL, SECRET_KEY and PORTAL_MASTER_KEY (embedded servers when none are set)
    - `member`: Xu Yan, a plain member of globex, on globex.localhost, password only;
    - `device`: globex's lobby attendance machine, `Authorization: Device <key>`, device API only.
    Sessions come from `manage.py session_for` (allowed by PORTAL_ALLOW_SESSION_FOR=1).
-   Checks: no 5xx (`not_a_server_error`) and every response matches the schema
-   (`response_schema_conformance`); a fixed seed and a bounded number of examples.
+   Checks: no 5xx (`not_a_server_error`), every response matches the schema
+   (`response_schema_conformance`) and its status code is documented (`status_code_conformance`:
+   config/openapi.py documents the error responses); a fixed seed and a bounded number of examples.
 5. Whatever happens (failure, Ctrl-C, SIGTERM), the schemathesis processes and the server are
    stopped, the scratch database is dropped, this run's Redis keys and media are deleted.
    Logs stay in `.data/fuzz/` (server.log, one <persona>.log each).
@@ -60,7 +61,7 @@ PY = sys.executable  # the app's own virtualenv (the Makefile runs the launcher 
 
 SERVER_WAIT = 90.0  # seconds for gunicorn to answer
 STOP_WAIT = 10.0  # seconds between SIGTERM and SIGKILL
-CHECKS = "not_a_server_error,response_schema_conformance"
+CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 # .data/fuzz/access.log: host, method, path, status (which persona reached what)
 ACCESS_LOG_FORMAT = '%({host}i)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
