@@ -21,7 +21,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
-from config.openapi import FieldErrorsSerializer
+from config.openapi import ErrorSerializer, FieldErrorsSerializer
 from requests.models import AccountDeletion
 from requests.services.account_deletion import (
     account_deletion_blockers,
@@ -83,9 +83,10 @@ class RefusalSerializer(serializers.Serializer):
 
 
 # SEC-3 (found by the API fuzzing): a 400 is a refusal with its `code` (a string) or field errors,
-# among them those of the input field `code` (a list of messages, e.g. "wait 60 s").
+# among them those of the input field `code` (a list of messages, e.g. "wait 60 s"), or DRF's
+# `detail` (a body that is not JSON)
 REFUSAL_OR_FIELD_ERRORS = PolymorphicProxySerializer(
-    component_name="AccountDeletionError", serializers=[RefusalSerializer, FieldErrorsSerializer],
+    component_name="AccountDeletionError", serializers=[RefusalSerializer, FieldErrorsSerializer, ErrorSerializer],
     resource_type_field_name=None)
 
 

@@ -22,7 +22,8 @@ REDIS_URL, SECRET_KEY and PORTAL_MASTER_KEY (embedded servers when none are set)
    Sessions come from `manage.py session_for` (allowed by PORTAL_ALLOW_SESSION_FOR=1).
    Checks: no 5xx (`not_a_server_error`), every response matches the schema
    (`response_schema_conformance`) and its status code is documented (`status_code_conformance`:
-   config/openapi.py documents the error responses); a fixed seed and a bounded number of examples.
+   config/openapi.py documents the error responses); a fixed seed and a bounded number of examples;
+   per-operation settings in scripts/fuzz-schemathesis.toml.
 5. Whatever happens (failure, Ctrl-C, SIGTERM), the schemathesis processes and the server are
    stopped, the scratch database is dropped, this run's Redis keys and media are deleted.
    Logs stay in `.data/fuzz/` (server.log, one <persona>.log each).
@@ -56,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 VENV = DATA / "fuzz-venv"
 REQUIREMENTS = ROOT / "scripts" / "fuzz-requirements.txt"
+CONFIG = ROOT / "scripts" / "fuzz-schemathesis.toml"  # per-operation settings (see the file)
 LOGS = DATA / "fuzz"
 PY = sys.executable  # the app's own virtualenv (the Makefile runs the launcher with it)
 
@@ -275,7 +277,8 @@ def persona_headers(persona: Persona, env: dict[str, str], keys: dict[tuple[str,
 
 
 def schemathesis_argv(persona: Persona, port: int, headers: list[str], args: argparse.Namespace) -> list[str]:
-    argv = [str(VENV / "bin" / "schemathesis"), "run", f"http://127.0.0.1:{port}/api/schema/",
+    argv = [str(VENV / "bin" / "schemathesis"), "--config-file", str(CONFIG), "run",
+            f"http://127.0.0.1:{port}/api/schema/",
             "--checks", args.checks, "--max-examples", str(args.max_examples), "--seed", str(args.seed),
             "--workers", "1", "--generation-database", "none", "--request-timeout", "30",
             "--no-color", "--warnings", "off"]

@@ -44,6 +44,8 @@ def test_real_error_responses_are_what_the_schema_documents(world, client_for):
         (400, "/api/v1/members/", "post", admin.post("/api/v1/members/", {"departments": ["x"]},
                                                      content_type="application/json")),
         (400, "/api/v1/departments/", "post", admin.post("/api/v1/departments/", "{", content_type="application/json")),
+        (400, "/api/v1/me/account-deletion/", "post", member.post("/api/v1/me/account-deletion/", "[",
+                                                                  content_type="application/json")),
         (400, "/api/v1/ledger/", "get", admin.get("/api/v1/ledger/", {"date_from": "2026-02-01",
                                                                      "date_to": "2026-01-01"})),
         (400, "/api/device/v1/clock/", "post", device.post("/api/device/v1/clock/", {"kind": "sideways"},
