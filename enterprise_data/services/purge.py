@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -50,6 +51,7 @@ from enterprise_data.models import (
     Invitation,
     LedgerCheckpoint,
     LedgerEntry,
+    MemberDataKey,
     Membership,
     PurgeRun,
     PurgeStep,
@@ -137,26 +139,36 @@ def _asynchronous_commits() -> Iterator[None]:
 # Due rows by ctid: a TID scan over at most `limit` rows found by the inner scan (no sort, no
 # join). Each statement is one batch; see _plain_delete.
 _BY_CTID = "DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE {due} LIMIT %(limit)s))"
-_RAW_COORDINATES = _BY_CTID.format(table="{loc}", due="created_at < %(cutoff)s")
-_CLOCK_PHOTOS = _BY_CTID.format(table="{photo}", due="created_at < %(cutoff)s")
+# Each part's due rows are a WHERE condition over its table; the statement and the run's check
+# for anything due (_DUE, below) share it, so they cannot disagree.
+_DUE_RAW_COORDINATES = ("{loc}", "created_at < %(cutoff)s")
+_DUE_CLOCK_PHOTOS = ("{photo}", "created_at < %(cutoff)s")
+_DUE_CLOCK_EVENTS = ("{event}", "occurred_at < %(cutoff)s")
+_DUE_ATTENDANCE_DAYS = ("{day}", "date < %(day)s")
+_DUE_HEALTH_REPORTS = ("{report}", "date < %(day)s")
+_DUE_BIOMETRIC_TEMPLATES = ("{template} t", """t.revoked_at < %(cutoff)s
+       OR t.membership_id IN (SELECT id FROM {member} WHERE status = 'left' AND left_at < %(cutoff)s)""")
+_DUE_INVITATIONS = ("{invitation}", "coalesce(responded_at, expires_at) < %(cutoff)s")
+_RAW_COORDINATES = _BY_CTID.format(table="{loc}", due=_DUE_RAW_COORDINATES[1])
+_CLOCK_PHOTOS = _BY_CTID.format(table="{photo}", due=_DUE_CLOCK_PHOTOS[1])
 # an event's raw coordinates and photo, if any are left (normally long gone under their own,
 # shorter period), are deleted with it by the trigger clock_event_details_delete (migration 0008)
-_CLOCK_EVENTS = _BY_CTID.format(table="{event}", due="occurred_at < %(cutoff)s")
-_ATTENDANCE_DAYS = _BY_CTID.format(table="{day}", due="date < %(day)s")
-_HEALTH_REPORTS = _BY_CTID.format(table="{report}", due="date < %(day)s")
-_BIOMETRIC_TEMPLATES = """
-DELETE FROM {template} WHERE id IN (
-    SELECT t.id FROM {template} t
-    WHERE t.revoked_at < %(cutoff)s
-       OR t.membership_id IN (SELECT id FROM {member} WHERE status = 'left' AND left_at < %(cutoff)s)
+_CLOCK_EVENTS = _BY_CTID.format(table="{event}", due=_DUE_CLOCK_EVENTS[1])
+_ATTENDANCE_DAYS = _BY_CTID.format(table="{day}", due=_DUE_ATTENDANCE_DAYS[1])
+_HEALTH_REPORTS = _BY_CTID.format(table="{report}", due=_DUE_HEALTH_REPORTS[1])
+# (S608: the fragments are the constants above, not input)
+_BIOMETRIC_TEMPLATES = f"""
+DELETE FROM {{template}} WHERE id IN (
+    SELECT t.id FROM {_DUE_BIOMETRIC_TEMPLATES[0]}
+    WHERE {_DUE_BIOMETRIC_TEMPLATES[1]}
     ORDER BY t.id LIMIT %(limit)s)
 RETURNING id, membership_id, purpose, revoked_at IS NULL
-"""
-_INVITATIONS = """
-DELETE FROM {invitation} WHERE id IN (
-    SELECT id FROM {invitation} WHERE coalesce(responded_at, expires_at) < %(cutoff)s ORDER BY id LIMIT %(limit)s)
+"""  # noqa: S608
+_INVITATIONS = f"""
+DELETE FROM {{invitation}} WHERE id IN (
+    SELECT id FROM {_DUE_INVITATIONS[0]} WHERE {_DUE_INVITATIONS[1]} ORDER BY id LIMIT %(limit)s)
 RETURNING id, membership_id
-"""
+"""  # noqa: S608
 # The longest prefix of the chain (in id order, at most `limit` entries) whose entries are all due.
 _LEDGER_PREFIX = """
 WITH head AS (SELECT id, entry_hash, created_at < %(cutoff)s AS due FROM {entry} ORDER BY id LIMIT %(limit)s),
@@ -177,6 +189,7 @@ def _sql(template: str) -> str:
         template=quote(BiometricTemplate._meta.db_table), member=quote(Membership._meta.db_table),
         invitation=quote(Invitation._meta.db_table), entry=quote(LedgerEntry._meta.db_table),
         step=quote(PurgeStep._meta.db_table), receipt=quote(PurgeReceipt._meta.db_table),
+        key=quote(MemberDataKey._meta.db_table), export=quote(apps.get_model("requests", "Export")._meta.db_table),
     )
 
 
@@ -310,24 +323,127 @@ PARTS: dict[str, tuple[Part, ...]] = {
 assert set(PARTS) == set(PURGE_ORDER)
 
 
+def _exists(due: tuple[str, str]) -> str:
+    return f"EXISTS (SELECT 1 FROM {due[0]} WHERE {due[1]})"  # noqa: S608 — constants above
+
+
+# Whether a part may have anything due, as one boolean SQL expression (parameters `cutoff` and
+# `day`, as its statement's). The run asks for all of them in one query (_parts_due) and skips the
+# parts that have nothing due; a category none of whose parts has anything due is finished with
+# the other empty ones in bulk, without a batch of its own. An expression may say "due" when a
+# batch then removes nothing (the part just runs), never "nothing" when there is something.
+_DUE: dict[Part, str] = {
+    _raw_coordinates: _exists(_DUE_RAW_COORDINATES),
+    _clock_photos: _exists(_DUE_CLOCK_PHOTOS),
+    _clock_events: _exists(_DUE_CLOCK_EVENTS),
+    _attendance_days: _exists(_DUE_ATTENDANCE_DAYS),
+    _health_reports: _exists(_DUE_HEALTH_REPORTS),
+    _biometric_templates: _exists(_DUE_BIOMETRIC_TEMPLATES),
+    _invitations: _exists(_DUE_INVITATIONS),
+    # requests.services.export.exports_purge_expired: links expired with their file still kept
+    # (as of this query; one expiring during the run is caught by the next run), or made before
+    # the cut-off
+    _exports: "EXISTS (SELECT 1 FROM {export} WHERE (expires_at <= now() AND file_path <> '') "
+              "OR created_at < %(cutoff)s)",
+    # enterprise_data.services.erasure: cards_anonymise(CARDS_LEFT_BEFORE), then
+    # departed_data_keys_destroy (the keys of any anonymised member)
+    _departed_profiles: "(EXISTS (SELECT 1 FROM {member} WHERE status = 'left' AND anonymised_at IS NULL "
+                        "AND left_at < %(cutoff)s) OR EXISTS (SELECT 1 FROM {key} k JOIN {member} m "
+                        "ON m.id = k.membership_id WHERE m.status = 'left' AND m.anonymised_at IS NOT NULL))",
+    # _LEDGER_PREFIX: the chain's first entry is due
+    _ledger: "EXISTS (SELECT 1 FROM (SELECT created_at FROM {entry} ORDER BY id LIMIT 1) AS head "
+             "WHERE head.created_at < %(cutoff)s)",
+}
+assert set(_DUE) == {part for parts in PARTS.values() for part in parts}
+
+
+def _parts_due(steps: list[PurgeStep]) -> dict[int, tuple[Part, ...]]:
+    """{step id: its parts that may have rows due, in order} for the unfinished steps, with one
+    query. A step whose batches removed rows but which is not finished (a crash between its last
+    batches) keeps at least its last part, whose empty batch finishes it with its ledger entry."""
+    columns: list[str] = []
+    params: dict[str, Any] = {}
+    keys: list[tuple[PurgeStep, Part]] = []
+    for step in steps:
+        if step.finished_at is not None:
+            continue
+        names = {"cutoff": f"cutoff_{step.pk}", "day": f"day_{step.pk}"}
+        params[names["cutoff"]], params[names["day"]] = step.cutoff, _local_date(step.cutoff)
+        for part in PARTS[step.category]:
+            # (a part without an expression — none in PARTS, a test's stand-in — is always run)
+            columns.append(_DUE.get(part, "true").replace("%(cutoff)s", f"%({names['cutoff']})s")
+                           .replace("%(day)s", f"%({names['day']})s"))
+            keys.append((step, part))
+    if not columns:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("SELECT " + ", ".join(columns)), params)
+        flags = cursor.fetchone()
+    due: dict[int, tuple[Part, ...]] = {}
+    for step in steps:
+        if step.finished_at is None:
+            parts = tuple(part for (s, part), flag in zip(keys, flags, strict=True) if s is step and flag)
+            due[step.pk] = parts or (PARTS[step.category][-1:] if step.rows else ())
+    return due
+
+
+# The categories with nothing due, finished together: their steps and their (empty) receipts.
+_STEPS_FINISH_EMPTY = """
+UPDATE {step} SET started_at = coalesce(started_at, %(finished)s), finished_at = %(finished)s
+WHERE id = ANY(%(ids)s) AND finished_at IS NULL AND rows = 0
+RETURNING id
+"""
+
+
+def _finish_empty(*, enterprise: Enterprise, steps: list[PurgeStep]) -> None:
+    """Finish `steps` (nothing removed, nothing due) in the caller's transaction: one update of
+    the steps and one insert of their receipts (RET-5: a receipt per category, with 0 rows and no
+    ledger entry, as an empty batch would have written it)."""
+    if not steps:
+        return
+    finished = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_STEPS_FINISH_EMPTY), {"finished": finished, "ids": [step.pk for step in steps]})
+        counted = {pk for (pk,) in cursor.fetchall()}
+        done = [step for step in steps if step.pk in counted]  # (all of them under the lock)
+        if not done:
+            return
+        values, params = [], {"enterprise": enterprise.pk, "schema": enterprise.schema_name, "finished": finished}
+        for step in done:
+            step.started_at, step.finished_at = step.started_at or finished, finished
+            n = step.pk
+            values.append(f"(%(enterprise)s, %(schema)s, %(run_{n})s, %(category_{n})s, %(cutoff_{n})s, 0, "
+                          f"%(days_{n})s, %(started_{n})s, %(finished)s, NULL)")
+            params.update({f"run_{n}": step.run_id, f"category_{n}": step.category, f"cutoff_{n}": step.cutoff,
+                           f"days_{n}": step.retention_days, f"started_{n}": step.started_at})
+        cursor.execute(_sql(_RECEIPTS_HEAD) + ", ".join(values), params)
+
+
 # --- runs and steps ---------------------------------------------------------------------------
 
-def _start_or_resume(*, enterprise: Enterprise, now: datetime | None) -> tuple[PurgeRun, bool, list[PurgeStep]]:
-    """(the run, whether it is resumed, its steps in order)."""
+def _start_or_resume(*, enterprise: Enterprise,
+                     now: datetime | None) -> tuple[PurgeRun, bool, list[PurgeStep], dict[int, tuple[Part, ...]]]:
+    """(the run, whether it is resumed, its steps in order, {unfinished step id: its parts that
+    may have rows due}). In the same transaction, the steps with nothing due are finished with
+    their receipts (_finish_empty)."""
     with transaction.atomic():
         run = PurgeRun.objects.select_for_update().filter(status=PurgeRun.Status.RUNNING).first()
+        resumed = run is not None
         if run is not None:
             PurgeRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1)
-            return run, True, list(PurgeStep.objects.filter(run=run).order_by("position"))
-        started = now or timezone.now()
-        days = retention_days_for(enterprise)
-        run = PurgeRun.objects.create(started_at=started)
-        steps = PurgeStep.objects.bulk_create([
-            PurgeStep(run=run, category=category, position=position, retention_days=days[category],
-                      cutoff=started - timedelta(days=days[category]))
-            for position, category in enumerate(PURGE_ORDER)
-        ])
-    return run, False, steps
+            steps = list(PurgeStep.objects.filter(run=run).order_by("position"))
+        else:
+            started = now or timezone.now()
+            days = retention_days_for(enterprise)
+            run = PurgeRun.objects.create(started_at=started)
+            steps = PurgeStep.objects.bulk_create([
+                PurgeStep(run=run, category=category, position=position, retention_days=days[category],
+                          cutoff=started - timedelta(days=days[category]))
+                for position, category in enumerate(PURGE_ORDER)
+            ])
+        due = _parts_due(steps)
+        _finish_empty(enterprise=enterprise, steps=[step for step in steps if due.get(step.pk) == ()])
+    return run, resumed, steps, due
 
 
 # The step's bookkeeping, in each batch's transaction (plain SQL: it runs once per batch, where
@@ -338,20 +454,21 @@ UPDATE {step} SET rows = rows + %(removed)s, batches = batches + %(batches)s,
 WHERE id = %(id)s AND finished_at IS NULL
 """
 _STEP_LEDGER_ENTRY = "UPDATE {step} SET ledger_entry_id = %(entry)s WHERE id = %(id)s"
-_RECEIPT = """
+_RECEIPTS_HEAD = """
 INSERT INTO {receipt} (enterprise_id, schema_name, run_id, category, cutoff, rows, retention_days, started_at,
                        finished_at, ledger_entry_id)
-VALUES (%(enterprise)s, %(schema)s, %(run)s, %(category)s, %(cutoff)s, %(rows)s, %(days)s, %(started)s,
-        %(finished)s, %(entry)s)
+VALUES """
+_RECEIPT = _RECEIPTS_HEAD + """(%(enterprise)s, %(schema)s, %(run)s, %(category)s, %(cutoff)s, %(rows)s, %(days)s,
+        %(started)s, %(finished)s, %(entry)s)
 """
 
 
-def _purge_step(*, enterprise: Enterprise, step: PurgeStep, batch_size: int, after_batch: AfterBatch | None) -> int:
-    """Run the step's parts batch by batch, one transaction each, the step's counters updated in
-    the batch's transaction; the batch that finds the last part done also finishes the step (its
-    receipt), in the same transaction."""
+def _purge_step(*, enterprise: Enterprise, step: PurgeStep, parts: tuple[Part, ...], batch_size: int,
+                after_batch: AfterBatch | None) -> int:
+    """Run `parts` (the step's parts that may have rows due, _parts_due) batch by batch, one
+    transaction each, the step's counters updated in the batch's transaction; the batch that
+    finds the last of them done also finishes the step (its receipt), in the same transaction."""
     began = step.started_at or timezone.now()
-    parts = PARTS[step.category]
     for position, part in enumerate(parts):
         while True:
             with transaction.atomic():
@@ -412,10 +529,11 @@ def purge_run(*, enterprise: Enterprise, batch_size: int = BATCH_SIZE, now: date
             return PurgeOutcome(schema=schema, status="skipped")
         try:
             with _asynchronous_commits():
-                run, resumed, steps = _start_or_resume(enterprise=enterprise, now=now)
+                run, resumed, steps, due = _start_or_resume(enterprise=enterprise, now=now)
                 for step in steps:
                     if step.finished_at is None:
-                        _purge_step(enterprise=enterprise, step=step, batch_size=batch_size, after_batch=after_batch)
+                        _purge_step(enterprise=enterprise, step=step, parts=due[step.pk], batch_size=batch_size,
+                                    after_batch=after_batch)
             # a synchronous commit: it flushes the WAL of every transaction of the run before it
             PurgeRun.objects.filter(pk=run.pk).update(status=PurgeRun.Status.DONE, finished_at=timezone.now())
             rows = {step.category: step.rows for step in steps}
