@@ -8,7 +8,10 @@
 2. **Plan**: an unfinished run (status running: its worker crashed or was killed) is resumed with
    the cut-offs it was started with; otherwise a new run fixes one cut-off per category
    (start time − the enterprise's retention period) in PurgeStep rows, committed before any row
-   is deleted. A re-run therefore deletes exactly what was due when the run started.
+   is deleted. A re-run therefore deletes exactly what was due when the run started. In the same
+   transaction one query asks which parts of the unfinished steps have anything due (_DUE,
+   _parts_due); the categories with nothing due are finished there at once, their empty
+   receipts written in one statement (_finish_empty), and only the parts with rows due run.
 3. **Batches** (RET-3): each category deletes (or, for departed members' cards, anonymises) at
    most `batch_size` rows per statement and commits each batch together with the step's running
    row count and start. The plain deletions address the due rows by `ctid` — `DELETE … WHERE
@@ -450,17 +453,25 @@ def _start_or_resume(*, enterprise: Enterprise,
 # the ORM's query compilation would cost more than the statement).
 _STEP_COUNT = """
 UPDATE {step} SET rows = rows + %(removed)s, batches = batches + %(batches)s,
-    started_at = coalesce(started_at, %(began)s), finished_at = coalesce(%(finished)s, finished_at)
+    started_at = coalesce(started_at, %(began)s)
 WHERE id = %(id)s AND finished_at IS NULL
 """
-_STEP_LEDGER_ENTRY = "UPDATE {step} SET ledger_entry_id = %(entry)s WHERE id = %(id)s"
+# A step's last batch: counted, the step finished, and its receipt written from the updated row.
+_STEP_FINISH = """
+WITH step AS (
+    UPDATE {step} SET rows = rows + %(removed)s, batches = batches + %(batches)s,
+        started_at = coalesce(started_at, %(began)s), finished_at = %(finished)s, ledger_entry_id = %(entry)s
+    WHERE id = %(id)s AND finished_at IS NULL
+    RETURNING run_id, category, cutoff, rows, retention_days, started_at, finished_at, ledger_entry_id)
+INSERT INTO {receipt} (enterprise_id, schema_name, run_id, category, cutoff, rows, retention_days, started_at,
+                       finished_at, ledger_entry_id)
+SELECT %(enterprise)s, %(schema)s, run_id, category, cutoff, rows, retention_days, started_at, finished_at,
+       ledger_entry_id FROM step
+"""
 _RECEIPTS_HEAD = """
 INSERT INTO {receipt} (enterprise_id, schema_name, run_id, category, cutoff, rows, retention_days, started_at,
                        finished_at, ledger_entry_id)
 VALUES """
-_RECEIPT = _RECEIPTS_HEAD + """(%(enterprise)s, %(schema)s, %(run)s, %(category)s, %(cutoff)s, %(rows)s, %(days)s,
-        %(started)s, %(finished)s, %(entry)s)
-"""
 
 
 def _purge_step(*, enterprise: Enterprise, step: PurgeStep, parts: tuple[Part, ...], batch_size: int,
@@ -473,18 +484,14 @@ def _purge_step(*, enterprise: Enterprise, step: PurgeStep, parts: tuple[Part, .
         while True:
             with transaction.atomic():
                 removed, more = part(enterprise, step.cutoff, batch_size)
-                finishing = not more and position == len(parts) - 1
-                if removed or finishing:
-                    finished = timezone.now() if finishing else None
+                if not more and position == len(parts) - 1:
+                    _finish_step(enterprise=enterprise, step=step, removed=removed, began=began)
+                elif removed:
                     with connection.cursor() as cursor:
-                        cursor.execute(_sql(_STEP_COUNT), {"removed": removed, "batches": 1 if removed else 0,
-                                                           "began": began, "finished": finished, "id": step.pk})
-                        counted = cursor.rowcount == 1
+                        cursor.execute(_sql(_STEP_COUNT), {"removed": removed, "batches": 1, "began": began,
+                                                           "id": step.pk})
                     step.rows += removed
                     step.started_at = step.started_at or began
-                    # (not counted: the step was finished already — impossible under the lock)
-                    if finished is not None and counted:
-                        _finish_step(enterprise=enterprise, step=step, finished=finished)
             if removed and after_batch is not None:
                 after_batch(step.category, step.rows)
             if not more:
@@ -492,29 +499,31 @@ def _purge_step(*, enterprise: Enterprise, step: PurgeStep, parts: tuple[Part, .
     return step.rows
 
 
-def _finish_step(*, enterprise: Enterprise, step: PurgeStep, finished: datetime) -> None:
-    """The receipt (RET-5), in the caller's transaction — the step's last batch, whose update
-    has just marked the step finished: the ledger entry (when rows were removed) and the
-    operators' PurgeReceipt commit with it, all or none."""
-    started = step.started_at or finished
+def _finish_step(*, enterprise: Enterprise, step: PurgeStep, removed: int, began: datetime) -> None:
+    """The step's last batch (which removed `removed` rows) finishes it, in the batch's
+    transaction: the ledger entry (RET-5, when the step removed rows), then one statement that
+    counts the batch, marks the step finished with the entry's id and writes the operators'
+    PurgeReceipt from the updated step — all commit with the batch, or none."""
+    finished = timezone.now()
+    rows, started = step.rows + removed, step.started_at or began
     entry_id = None
-    if step.rows:
-        entry = ledger_record(
+    if rows:
+        entry_id = ledger_record(
             enterprise=enterprise, actor=None, action=Action.DELETE,
             category=BOUNDS[step.category].admin_category, purpose=RECEIPT_PURPOSE, obj=step,
-            details={"retention_category": step.category, "rows": step.rows,
+            details={"retention_category": step.category, "rows": rows,
                      "cutoff": step.cutoff.isoformat(), "retention_days": step.retention_days,
                      "run": step.run_id, "started_at": started.isoformat(), "finished_at": finished.isoformat()},
-        )
-        entry_id = entry.pk
+        ).pk
     with connection.cursor() as cursor:
-        if entry_id is not None:
-            cursor.execute(_sql(_STEP_LEDGER_ENTRY), {"entry": entry_id, "id": step.pk})
-        cursor.execute(_sql(_RECEIPT), {
-            "enterprise": enterprise.pk, "schema": enterprise.schema_name, "run": step.run_id,
-            "category": step.category, "cutoff": step.cutoff, "rows": step.rows, "days": step.retention_days,
-            "started": started, "finished": finished, "entry": entry_id})
-    step.finished_at, step.ledger_entry_id = finished, entry_id
+        cursor.execute(_sql(_STEP_FINISH), {
+            "removed": removed, "batches": 1 if removed else 0, "began": began, "finished": finished,
+            "entry": entry_id, "id": step.pk, "enterprise": enterprise.pk, "schema": enterprise.schema_name})
+        if cursor.rowcount != 1:
+            # the step was finished already: impossible under the run's lock; roll the batch back
+            # (and the ledger entry with it) rather than count it twice
+            raise RuntimeError(f"purge step {step.pk} is finished already")
+    step.rows, step.started_at, step.finished_at, step.ledger_entry_id = rows, started, finished, entry_id
 
 
 def purge_run(*, enterprise: Enterprise, batch_size: int = BATCH_SIZE, now: datetime | None = None,

@@ -417,3 +417,31 @@ def test_the_card_of_an_invitation_that_expired_unanswered_leaves_the_directory(
     assert later.rows["departed_profiles"] == 1
     with enterprise_schema(world.acme):
         assert Membership.objects.get(pk=card.pk).mobile == ""
+
+
+def test_the_runs_check_for_due_rows_finds_expired_export_links_and_old_exports(world):
+    """RET-2/PERF-2: the run skips parts with nothing due (one existence query); both conditions of
+    the exports part are seen through the run: a link that expired with its file kept, and an
+    export made before the cut-off."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from requests.models import Export
+
+    bob = world.membership(world.acme, world.bob)
+    with enterprise_schema(world.acme):
+        path = default_storage.save("exports/purge-check.zip", ContentFile(b"zip"))
+        link = Export.objects.create(membership=bob, token_hash="a" * 64, state=Export.State.DONE, file_path=path,
+                                     expires_at=timezone.now() - timedelta(hours=1))
+    first = purge_run(enterprise=world.acme)
+    assert first.rows["exports"] == 0
+    with enterprise_schema(world.acme):
+        assert not default_storage.exists(path)
+        assert Export.objects.get(pk=link.pk).file_path == ""
+        old = Export.objects.create(membership=bob, token_hash="b" * 64, state=Export.State.EXPIRED,
+                                    expires_at=timezone.now(),
+                                    created_at=timezone.now() - timedelta(days=BOUNDS["exports"].default + 1))
+    second = purge_run(enterprise=world.acme)
+    assert second.rows["exports"] == 1 and _receipts(world.acme, second.run_id)["exports"] == 1
+    with enterprise_schema(world.acme):
+        assert not Export.objects.filter(pk=old.pk).exists() and Export.objects.filter(pk=link.pk).exists()
