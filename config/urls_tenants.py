@@ -58,3 +58,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = "tenants.views.not_found"  # JSON for /api/… (SEC-3)

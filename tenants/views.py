@@ -6,11 +6,13 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views import View
+from django.views.defaults import page_not_found
 from django.views.generic import FormView, TemplateView
 
 from enterprise_data.categories import ANY_CATEGORY
@@ -121,3 +123,12 @@ class EnterpriseSignupView(LoginRequiredMixin, FormView):
         suffix = "" if port in ("80", "443") else f":{port}"
         url = f"{self.request.scheme}://{enterprise.get_primary_domain()}{suffix}/login/"
         return render(self.request, "tenants/enterprise_created.html", {"enterprise": enterprise, "url": url})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404 of every host: the API answers in JSON, as its schema documents
+    (`{"detail": …}`, config/openapi.py), also for URLs no route matches (e.g. a non-numeric id);
+    pages get Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": gettext("Not found.")}, status=404)
+    return page_not_found(request, exception)

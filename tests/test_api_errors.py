@@ -74,6 +74,8 @@ def test_real_error_responses_are_what_the_schema_documents(world, client_for):
         (404, "/api/v1/me/requests/{id}/", "get", member.get(f"/api/v1/me/requests/{10 ** 30}/")),
         (404, "/api/v1/me/requests/", "get", member.get("/api/v1/me/requests/", {"page": 0})),
         (404, "/api/v1/ledger/export/", "get", admin.get("/api/v1/ledger/export/", {"format": "AAA"})),
+        # an id no route accepts: the API's JSON 404 (tenants.views.not_found), not Django's page
+        (404, "/api/v1/departments/{id}/", "get", admin.get("/api/v1/departments/abc/")),
     ]
     for status, path, method, response in answers:
         assert response.status_code == status, (status, method, path, response.status_code, response.content)
@@ -101,3 +103,15 @@ def test_every_operation_documents_its_errors(client_for):
     deletion = doc["paths"]["/api/v1/me/account-deletion/"]["post"]["responses"]["400"]
     assert deletion["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/AccountDeletionError"}
     assert doc["paths"]["/api/v1/me/exports/"]["post"]["responses"]["429"]
+
+
+def test_a_url_no_route_matches_is_a_json_404_under_the_api_and_a_page_elsewhere(world, client_for):
+    admin = client_for("acme", world.alice)
+    for path in ("/api/v1/departments/abc/", "/api/v1/no-such-thing/", "/api/device/v1/x/"):
+        response = admin.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+        assert set(response.json()) == {"detail"}
+    page = admin.get("/console/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+    public = client_for("public").get("/api/v1/me/")
+    assert public.status_code == 404 and public.json() == {"detail": public.json()["detail"]}
