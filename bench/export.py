@@ -39,13 +39,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
+
+from bench.common import positive_int, say, worker_report
 
 TITLE = "one member's full export (two years of daily attendance and health reports) in the worker"
 
@@ -55,14 +54,6 @@ LOCATION_DAYS = 90  # RET-1: raw coordinates are kept at most 90 days
 TARGET_S = 2.0
 OWNER_MOBILE = "+8613700000000"
 MEMBER_MOBILE = "+8613700000001"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,10 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"PERF-5: days of attendance and health reports (default {DEFAULT_DAYS})")
     parser.add_argument("--perf5-runs", type=positive_int, default=DEFAULT_RUNS, metavar="N",
                         help=f"PERF-5: exports built in the worker, the first one included (default {DEFAULT_RUNS})")
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
 
 
 # --- the data ---------------------------------------------------------------------------------
@@ -243,15 +230,7 @@ def worker_main() -> None:
 
 
 def exports_in_worker(ids: list[int], schema: str) -> dict[str, Any]:
-    from django.conf import settings
-
-    completed = subprocess.run(
-        [sys.executable, "-c", WORKER, json.dumps(ids), schema, settings.DATABASES["default"]["NAME"]],
-        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"PERF-5 worker failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return worker_report("PERF-5", WORKER, json.dumps(ids), schema)
 
 
 # --- the benchmark ----------------------------------------------------------------------------

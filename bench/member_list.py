@@ -13,6 +13,8 @@ import statistics
 import time
 from typing import Any
 
+from bench.common import say
+
 TITLE = "member list (console and API) vs a minimal view, 10,000 members"
 DEFAULT_MEMBERS = 10_000
 DEFAULT_REQUESTS = 30
@@ -23,10 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"PERF-3: members in the enterprise (default {DEFAULT_MEMBERS})")
     parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, metavar="N",
                         help=f"PERF-3: timed requests per URL (default {DEFAULT_REQUESTS})")
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
 
 
 def _install_minimal_view() -> None:

@@ -23,6 +23,8 @@ import argparse
 import statistics
 import time
 
+from bench.common import positive_int, say
+
 ID = "PERF-1"
 TITLE = "enterprise provisioning: clone the template schema vs. migrate a new schema"
 
@@ -30,13 +32,6 @@ DEFAULT_N = 10
 TARGET_CLONE_MEDIAN_S = 1.0
 TARGET_RATIO = 5.0
 OWNER_MOBILE = "+8613800138000"
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,10 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"PERF-1: enterprises provisioned per path, after one warm-up each (default {DEFAULT_N})",
     )
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
 
 
 def tenant_migration_counts() -> tuple[int, int]:

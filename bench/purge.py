@@ -52,13 +52,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
+
+from bench.common import positive_int, say, worker_report
 
 TITLE = "retention purge (1,000,000 expired attendance rows over 50 enterprises) vs DELETE and QuerySet.delete()"
 
@@ -74,14 +73,6 @@ TARGET_VS_RAW = 0.5
 TARGET_VS_ORM = 10.0
 TARGET_MEMORY_GROWTH = 1.10  # "flat": the peak at N within 10 % of the peak at N/10
 OWNER_MOBILE = "+8613900000000"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,10 +87,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--perf2-repeat", type=positive_int, default=DEFAULT_REPEAT, metavar="N",
                         help="PERF-2: timed runs of each method, interleaved; medians "
                              f"(default {DEFAULT_REPEAT})")
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
 
 
 def size_label(rows: int) -> str:
@@ -308,15 +295,7 @@ def worker_main() -> None:
 def purge_in_worker(schemas: list[str], warmup: str) -> dict[str, Any]:
     """Run the purges in a fresh child process (after one untimed purge of `warmup`); its JSON
     report."""
-    from django.conf import settings
-
-    completed = subprocess.run(
-        [sys.executable, "-c", WORKER, json.dumps(schemas), warmup, settings.DATABASES["default"]["NAME"]],
-        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"PERF-2 worker failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return worker_report("PERF-2", WORKER, json.dumps(schemas), warmup)
 
 
 # --- the benchmark ----------------------------------------------------------------------------
