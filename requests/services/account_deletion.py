@@ -111,47 +111,62 @@ def _active_membership(account: User) -> Membership | None:
     return Membership.objects.filter(account_id=account.pk, status=Membership.Status.ACTIVE).first()
 
 
+def _sole_owner_blocker(account: User, link: MembershipIndex) -> Blocker | None:
+    """In `link`'s enterprise schema: a blocker when the account is its only active owner."""
+    member = _active_membership(account)
+    if member is None or not is_sole_owner(member):
+        return None
+    return Blocker(code="sole_owner", enterprise=link.enterprise, message=_(
+        "You are the only owner of %(enterprise)s: make another member an owner first (or ask the platform to close "
+        "the enterprise).") % {"enterprise": link.enterprise.name})
+
+
 def _sole_owner_blockers(account: User, links: list[MembershipIndex]) -> list[Blocker]:
     blockers = []
     for link in links:
         with enterprise_schema(link.enterprise):
-            member = _active_membership(account)
-            if member is not None and is_sole_owner(member):
-                blockers.append(Blocker(
-                    code="sole_owner", enterprise=link.enterprise,
-                    message=_("You are the only owner of %(enterprise)s: make another member an owner first (or ask "
-                              "the platform to close the enterprise).") % {"enterprise": link.enterprise.name}))
+            if blocker := _sole_owner_blocker(account, link):
+                blockers.append(blocker)
     return blockers
 
 
 def account_deletion_blockers(*, account: User) -> list[Blocker]:
-    """Why `account` cannot be deleted now (empty: it can). One query per enterprise of the
-    account for ownership and open requests, plus two on the platform."""
+    """Why `account` cannot be deleted now (empty: it can): operator role, sole ownership, then
+    open requests on the platform and in each enterprise. One visit to each enterprise's schema
+    (its card and its open requests), plus two queries on the platform."""
     links = _links(account)
+    owner_blockers: list[Blocker] = []
+    enterprise_requests: list[tuple[Enterprise, Request]] = []
+    for link in links:
+        with enterprise_schema(link.enterprise):
+            if blocker := _sole_owner_blocker(account, link):
+                owner_blockers.append(blocker)
+            enterprise_requests += [(link.enterprise, request) for request in _open_requests(account)]
+    with request_schema(None):
+        public_open = _open_requests(account)
     blockers: list[Blocker] = []
     if account.is_staff:
         blockers.append(Blocker(code="operator", message=_(
             "This is a platform operator's account: another operator closes it (remove the operator role first).")))
-    blockers += _sole_owner_blockers(account, links)
-    with request_schema(None):
-        public_open = list(Request.objects.filter(account_id=account.pk, status__in=Request.OPEN_STATUSES)
-                           .order_by("submitted_at", "id"))
+    blockers += owner_blockers
     for request in public_open:
         blockers.append(Blocker(
             code="open_request", request_id=request.pk, request_kind=request.kind,
             message=_("Your request #%(id)s (%(kind)s) about your account is still open: cancel it or wait for the "
                       "answer.") % {"id": request.pk, "kind": request.get_kind_display()}))
-    for link in links:
-        with enterprise_schema(link.enterprise):
-            open_requests = list(Request.objects.filter(account_id=account.pk, status__in=Request.OPEN_STATUSES)
-                                 .order_by("submitted_at", "id"))
-        for request in open_requests:
-            blockers.append(Blocker(
-                code="open_request", enterprise=link.enterprise, request_id=request.pk, request_kind=request.kind,
-                message=_("Your request #%(id)s (%(kind)s) in %(enterprise)s is still open: cancel it or wait for "
-                          "the answer.") % {"id": request.pk, "kind": request.get_kind_display(),
-                                            "enterprise": link.enterprise.name}))
+    for enterprise, request in enterprise_requests:
+        blockers.append(Blocker(
+            code="open_request", enterprise=enterprise, request_id=request.pk, request_kind=request.kind,
+            message=_("Your request #%(id)s (%(kind)s) in %(enterprise)s is still open: cancel it or wait for "
+                      "the answer.") % {"id": request.pk, "kind": request.get_kind_display(),
+                                        "enterprise": enterprise.name}))
     return blockers
+
+
+def _open_requests(account: User) -> list[Request]:
+    """The account's open requests in the current schema."""
+    return list(Request.objects.filter(account_id=account.pk, status__in=Request.OPEN_STATUSES)
+                .order_by("submitted_at", "id"))
 
 
 def account_deletion_plan(*, account: User, now: datetime | None = None) -> list[EnterprisePlan]:

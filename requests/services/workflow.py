@@ -18,13 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_tenants.utils import schema_context
 
 from accounts.models import User
 from consent.services.inbox import notify, notify_many
@@ -34,7 +32,7 @@ from enterprise_data.services.ledger import Action, ledger_record
 from requests.models import REQUEST_CATEGORIES, RefusalGround, Request, RequestEvent, RequestKind
 from requests.selectors import requests_for_admin, responsible_account_ids
 from requests.services.calendar import WorkingCalendar
-from tenants.context import enterprise_schema
+from tenants.context import enterprise_schema, public_schema
 from tenants.models import Enterprise
 
 DEADLINE_WORKING_DAYS = 15  # DSR-4
@@ -91,7 +89,7 @@ NOTE_REQUIRED = frozenset({Decision.ASK_INFORMATION, Decision.REFUSE})
 def request_schema(enterprise: Enterprise | None) -> Iterator[None]:
     """Requests about an enterprise's data are in its schema, account-data requests in public."""
     if enterprise is None:
-        with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        with public_schema():
             yield
     else:
         with enterprise_schema(enterprise):
