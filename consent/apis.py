@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from consent.models.platform import DevicePermission, PolicyAcceptance
 from consent.services.permissions import device_permission_history, device_permission_set, device_permissions_for
+from enterprise_data.access import SelfService
 from tenants.apis import EnterpriseApiView, service_errors
 
 
@@ -34,6 +35,8 @@ class PermissionEventOutputSerializer(serializers.Serializer):
 
 class MyPermissionsApi(EnterpriseApiView):
     """The caller's device permissions (off unless granted) and their history, newest first."""
+
+    access = SelfService()
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=DevicePermission.Kind.choices)

@@ -26,6 +26,7 @@ from consent.views_console import (
     notice_version_or_404,
     notice_versions,
 )
+from enterprise_data.access import Manage, Read
 from enterprise_data.categories import ANY_CATEGORY, Category
 from tenants.apis import EnterpriseApiView, service_errors
 
@@ -56,7 +57,7 @@ class AdminNoticeOutput(serializers.Serializer):
 class NoticeListApi(EnterpriseApiView):
     """`GET notices/`: every version, newest first, the draft included (2 queries)."""
 
-    category = Category.CONSENT
+    access = Read(Category.CONSENT)
 
     @extend_schema(responses=AdminNoticeOutput(many=True),
                    description="Admins with the consent category: the published versions and the draft, newest "
@@ -69,7 +70,7 @@ class NoticeListApi(EnterpriseApiView):
 class NoticeApi(EnterpriseApiView):
     """`GET notices/<version>/`: one version (404 when there is none)."""
 
-    category = Category.CONSENT
+    access = Read(Category.CONSENT)
 
     @extend_schema(responses=AdminNoticeOutput)
     def get(self, request: Any, version: int) -> Response:
@@ -109,7 +110,7 @@ class ConsentAdminApi(EnterpriseApiView):
     """Admins holding at least one administrator category that covers a sensitive category
     (`self.held`); everyone else 403."""
 
-    category = ANY_CATEGORY
+    access = Read(ANY_CATEGORY)
     held: tuple[str, ...]
 
     def check_permissions(self, request: Any) -> None:
@@ -145,6 +146,8 @@ class LegalBasisRecordApi(ConsentAdminApi):
     """`POST consents/legal-bases/`: record a non-consent legal basis for a member's sensitive
     category and purpose (CON-4), with a reason written to the ledger (ENT-10)."""
 
+    access = Manage(ANY_CATEGORY)
+
     class InputSerializer(serializers.Serializer):
         member = serializers.IntegerField(min_value=1, help_text=_("A membership id."))
         category = serializers.ChoiceField(choices=SensitiveCategory.choices)
@@ -173,6 +176,8 @@ class LegalBasisRecordApi(ConsentAdminApi):
 class LegalBasisEndApi(ConsentAdminApi):
     """`POST consents/legal-bases/<id>/end/`: end a legal basis (404 when missing, already ended
     or outside the scope). Unless another basis covers the data, its deletion is scheduled."""
+
+    access = Manage(ANY_CATEGORY)
 
     @extend_schema(request=None, responses=AdminLegalBasisOutput)
     def post(self, request: Any, pk: int) -> Response:

@@ -36,6 +36,7 @@ from consent.views_me import (
     other_bases_of,
     preview_lines,
 )
+from enterprise_data.access import SelfService
 from tenants.apis import EnterpriseApiView, service_errors
 
 # --- shared output shapes ---------------------------------------------------------------------
@@ -102,6 +103,8 @@ class MyNoticeApi(EnterpriseApiView):
     """The enterprise's current notice (null before the first version) and whether the caller has
     acknowledged it."""
 
+    access = SelfService()
+
     class OutputSerializer(serializers.Serializer):
         notice = MyNoticeVersionOutputSerializer(allow_null=True)
         acknowledged = serializers.BooleanField()
@@ -127,6 +130,8 @@ class MyNoticeApi(EnterpriseApiView):
 class MyNoticeAcknowledgeApi(EnterpriseApiView):
     """Acknowledge the current notice: `version` is the number the caller read; another number
     (a newer version was published meanwhile) is a 400 on `version` with code stale_notice."""
+
+    access = SelfService()
 
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField()
@@ -156,6 +161,8 @@ class MyConsentsApi(EnterpriseApiView):
     """GET: every (sensitive category, purpose) with the caller's active consent and the legal
     bases the enterprise recorded (constant queries). POST: give a consent under the current
     notice (201; 200 with the existing one when it is already active)."""
+
+    access = SelfService()
 
     class InputSerializer(serializers.Serializer):
         category = serializers.ChoiceField(choices=SensitiveCategory.choices)
@@ -196,6 +203,8 @@ class MyConsentWithdrawalApi(EnterpriseApiView):
     a legal basis the enterprise recorded still covers the data, listed in `kept_by`). Another
     member's record, a legal basis or a withdrawn consent is 404. POST: withdraw at once (400 on
     `consent` when it is not the caller's active consent); deletion is scheduled."""
+
+    access = SelfService()
 
     class OutputSerializer(serializers.Serializer):
         consent = MyConsentRecordOutputSerializer()

@@ -32,6 +32,7 @@ from consent.selectors import (
 )
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
 from consent.services.policy import policy_accept, policy_current, policy_notice_dismiss
+from enterprise_data.access import SelfService
 from tenants.apis import EnterpriseApiView, paginated, service_errors
 from tenants.views import EnterpriseMemberView, in_chinese, safe_next
 
@@ -141,6 +142,8 @@ class AccountInboxView(LoginRequiredMixin, _InboxMixin, View):
 class MeInboxView(_InboxMixin, EnterpriseMemberView):
     """`/me/inbox/` on an enterprise host: platform-wide notifications and this enterprise's."""
 
+    access = SelfService()
+
     def enterprise_id(self) -> int | None:
         return self.enterprise.pk
 
@@ -165,7 +168,7 @@ class NotificationListApi(EnterpriseApiView):
     """`GET /api/v1/me/notifications/`: the signed-in account's notifications (platform-wide and
     this enterprise's), newest first, paginated."""
 
-    category = None
+    access = SelfService()
 
     class OutputSerializer(NotificationOutputSerializer):
         pass
@@ -184,7 +187,7 @@ class NotificationReadApi(EnterpriseApiView):
     """`POST /api/v1/me/notifications/<id>/read/`: mark one of the account's notifications read;
     another account's (or a missing) id is 404."""
 
-    category = None
+    access = SelfService()
 
     class OutputSerializer(NotificationOutputSerializer):
         pass

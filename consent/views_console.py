@@ -46,6 +46,7 @@ from consent.services.notices import (
     notice_publish,
     notice_retention_days,
 )
+from enterprise_data.access import Manage, Read
 from enterprise_data.categories import ANY_CATEGORY, Category
 from enterprise_data.models import Department, Membership
 from enterprise_data.scopes import AdminScope
@@ -293,7 +294,7 @@ def _draft_prefill(enterprise: Any) -> tuple[str, EnterpriseNotice | None, dict[
 
 
 class NoticeConsoleView(ConsoleView):
-    category = Category.CONSENT
+    access = Read(Category.CONSENT)
 
     def render_list(self, request: HttpRequest, status: int = 200) -> HttpResponse:
         versions = list(notice_versions())
@@ -319,6 +320,8 @@ class PublishForm(forms.Form):
 class NoticeDraftView(NoticeConsoleView):
     """GET: the draft's form, prefilled. POST: save the draft (400 with field errors, nothing
     written, on bad input)."""
+
+    access = Manage(Category.CONSENT, enterprise_wide=True)
 
     template_name = "consent/console_notice_draft.html"
 
@@ -379,6 +382,8 @@ class NoticePublishView(NoticeDraftView):
 class NoticeDiscardView(NoticeConsoleView):
     """POST only: delete the draft (published versions are never changed)."""
 
+    access = Manage(Category.CONSENT, enterprise_wide=True)
+
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -406,7 +411,7 @@ class ConsentConsoleView(ConsoleView):
     """Open to admins holding any administrator category that covers a sensitive category
     (directory, attendance, health, biometrics): `self.held` lists those they hold."""
 
-    category = ANY_CATEGORY
+    access = Read(ANY_CATEGORY)
     held: tuple[str, ...]
 
     def has_role(self) -> bool:
@@ -485,6 +490,8 @@ class MemberConsentsView(ConsentConsoleView):
     """One member's lines (the categories the admin holds over them), the legal bases with reason
     and who recorded them, an End button each, and the form to record a legal basis (POST)."""
 
+    access = Manage(ANY_CATEGORY)
+
     def get(self, request: HttpRequest, member_id: int) -> HttpResponse:
         return self.render_member(request, consent_member_for(self.scope, self.held, member_id))
 
@@ -509,6 +516,8 @@ class MemberConsentsView(ConsentConsoleView):
 
 class LegalBasisEndView(ConsentConsoleView):
     """POST only: end one legal basis (404 when missing, already ended or outside the scope)."""
+
+    access = Manage(ANY_CATEGORY)
 
     http_method_names = ["post"]
 

@@ -38,6 +38,7 @@ from consent.models import (
 )
 from consent.services.consents import ConsentLine, consent_give, consent_lines, consent_withdraw, withdrawal_preview
 from consent.services.notices import notice_acknowledge
+from enterprise_data.access import SelfService
 from enterprise_data.models import Membership
 from tenants.models import Enterprise
 from tenants.views import EnterpriseMemberView, apply_service_errors, in_chinese, safe_next
@@ -178,6 +179,8 @@ class MeNoticeView(EnterpriseMemberView):
     not acknowledged (POST `version`, the number shown; a newer one published meanwhile is a 400
     with the field error and nothing written), or when they acknowledged it."""
 
+    access = SelfService()
+
     template_name = "consent/me_notice.html"
 
     def _render(self, request: HttpRequest, form: AcknowledgeForm | None = None, status: int = 200) -> HttpResponse:
@@ -240,6 +243,8 @@ class MeConsentsView(EnterpriseMemberView):
     the notice version shown (field errors: unknown category, a purpose not of that category, a
     stale version, a category the notice does not list)."""
 
+    access = SelfService()
+
     template_name = "consent/me_consents.html"
 
     def _render(self, request: HttpRequest, form: GiveForm | None = None, status: int = 200) -> HttpResponse:
@@ -274,6 +279,8 @@ class MeConsentWithdrawView(EnterpriseMemberView):
     basis the enterprise recorded still covers the data) and asks for confirmation; POST withdraws
     at once and schedules the deletion. Another member's record, a legal basis or a withdrawn
     consent is 404."""
+
+    access = SelfService()
 
     template_name = "consent/me_consent_withdraw.html"
 

@@ -66,11 +66,19 @@ class NameForm(forms.Form):
 
 class DepartmentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-    parent = forms.ModelChoiceField(label=_("Parent department"), queryset=Department.objects.all(), required=False)
+    parent = forms.ModelChoiceField(label=_("Parent department"), queryset=Department.objects.none(), required=False)
+
+    def __init__(self, *args: Any, scope: AdminScope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = scope.departments(Category.DIRECTORY)  # type: ignore[attr-defined]
 
 
 class ScopeGrantForm(forms.Form):
     department = forms.ModelChoiceField(label=_("Department (with its sub-departments)"),
-                                        queryset=Department.objects.all())
+                                        queryset=Department.objects.none())
     categories = forms.MultipleChoiceField(label=_("Data categories"), choices=Category.choices,
                                            widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, scope: AdminScope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = scope.departments(Category.DIRECTORY)  # type: ignore[attr-defined]

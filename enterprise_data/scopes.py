@@ -29,7 +29,7 @@ SCOPE_PREFIX = "scope_"
 
 @dataclass(frozen=True)
 class AdminScope:
-    membership: Membership
+    membership: Membership | None  # None: the platform itself (dangerously_whole_enterprise)
     whole: frozenset[str] = frozenset()
     paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -69,6 +69,12 @@ class AdminScope:
         if member is None:
             raise Http404("No such member.")
         return member
+
+
+def dangerously_whole_enterprise() -> AdminScope:
+    """Every category over the whole enterprise, for the platform's own writes (demo data, data
+    migrations, tests that set up a world). Never for a request: a view passes `self.scope`."""
+    return AdminScope(None, whole=frozenset(Category.values))
 
 
 def admin_scope_for(membership: Membership | None) -> AdminScope | None:

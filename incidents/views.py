@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
+from enterprise_data.access import Read
 from enterprise_data.categories import ANY_CATEGORY
 from incidents.services import incidents_for_account, incidents_for_enterprise
 from tenants.views import ConsoleView, in_chinese
@@ -29,7 +30,7 @@ class IncidentDetailView(LoginRequiredMixin, View):
 
 
 class ConsoleIncidentListView(ConsoleView):
-    category = ANY_CATEGORY
+    access = Read(ANY_CATEGORY)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "incidents/console_list.html", {

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from enterprise_data.access import Manage, Read, SelfService
 from enterprise_data.categories import ANY_CATEGORY
 from requests.models import REQUEST_CATEGORY_CHOICES, RefusalGround, Request, RequestKind
 from requests.selectors import (
@@ -33,6 +34,8 @@ from tenants.apis import EnterpriseApiView, Pagination, paginated, service_error
 
 class MeApi(EnterpriseApiView):
     """The signed-in member as this enterprise knows them."""
+
+    access = SelfService()
 
     class OutputSerializer(serializers.Serializer):
         enterprise = serializers.CharField()
@@ -113,6 +116,8 @@ class MyRequestsApi(EnterpriseApiView):
     left. POST: a new request about their data of one category (a correction, a deletion or a
     complaint); their sign-in verifies their identity, so the 15-working-day clock starts."""
 
+    access = SelfService()
+
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FORM_KINDS])
         category = serializers.ChoiceField(choices=REQUEST_CATEGORY_CHOICES)
@@ -144,6 +149,8 @@ class MyRequestsApi(EnterpriseApiView):
 class MyRequestApi(EnterpriseApiView):
     """One of the member's own requests with its history (another's, or a missing one: 404)."""
 
+    access = SelfService()
+
     class OutputSerializer(RequestDetailOutputSerializer):
         pass
 
@@ -155,6 +162,8 @@ class MyRequestApi(EnterpriseApiView):
 
 class MyRequestCancelApi(EnterpriseApiView):
     """The member cancels one of their open requests."""
+
+    access = SelfService()
 
     class OutputSerializer(RequestDetailOutputSerializer):
         pass
@@ -171,6 +180,8 @@ class MyRequestCancelApi(EnterpriseApiView):
 
 class MyRequestInformationApi(EnterpriseApiView):
     """The member sends the information an administrator asked for; the clock resumes."""
+
+    access = SelfService()
 
     class InputSerializer(serializers.Serializer):
         note = serializers.CharField(max_length=TEXT_MAX_LENGTH)
@@ -195,7 +206,7 @@ class RequestQueueApi(EnterpriseApiView):
     """The administrators' queue: requests whose data category the admin holds over the
     requester (ENT-8), soonest deadline first. Any admin may call it; the rows are scoped."""
 
-    category = ANY_CATEGORY
+    access = Read(ANY_CATEGORY)
 
     class OutputSerializer(AdminRequestOutputSerializer):
         pass
@@ -214,7 +225,7 @@ class RequestQueueApi(EnterpriseApiView):
 class RequestDetailApi(EnterpriseApiView):
     """One request within the admin's scope (404 otherwise) with its history."""
 
-    category = ANY_CATEGORY
+    access = Read(ANY_CATEGORY)
 
     class OutputSerializer(AdminRequestDetailOutputSerializer):
         pass
@@ -230,7 +241,7 @@ class RequestDecideApi(EnterpriseApiView):
     complete, refuse (`ground`, one of DSR-3's, and `note`). Recorded in the ledger; the
     requester is told in their inbox. An impossible transition is a 400, nothing changed."""
 
-    category = ANY_CATEGORY
+    access = Manage(ANY_CATEGORY)
 
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=DECISION_CHOICES)

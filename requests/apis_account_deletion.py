@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from config.openapi import ErrorSerializer, FieldErrorsSerializer
+from enterprise_data.access import SelfService
 from requests.models import AccountDeletion
 from requests.services.account_deletion import (
     account_deletion_blockers,
@@ -118,6 +119,8 @@ def _refusal(error: DjangoValidationError, user: User) -> Response:
 class MyAccountDeletionApi(EnterpriseApiView):
     """The signed-in account's deletion (the account, not only this enterprise's membership)."""
 
+    access = SelfService()
+
     class InputSerializer(serializers.Serializer):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         code = serializers.CharField(max_length=12, help_text="The code sent by POST …/account-deletion/code/.")
@@ -154,6 +157,8 @@ def _cancel(user: User) -> Response:
 class MyAccountDeletionCancelApi(EnterpriseApiView):
     """Cancel the account's deletion during its cooling-off (as DELETE on the deletion)."""
 
+    access = SelfService()
+
     @extend_schema(request=None, responses={200: StatusSerializer, 400: REFUSAL_OR_FIELD_ERRORS})
     def post(self, request: Any) -> Response:
         return _cancel(request.user)
@@ -161,6 +166,8 @@ class MyAccountDeletionCancelApi(EnterpriseApiView):
 
 class MyAccountDeletionCodeApi(EnterpriseApiView):
     """Send the one-time code that confirms the deletion to the account's mobile number."""
+
+    access = SelfService()
 
     class OutputSerializer(serializers.Serializer):
         sent_to = serializers.CharField(help_text="The masked mobile number.")

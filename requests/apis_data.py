@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from enterprise_data.access import SelfService
 from enterprise_data.models import Membership
 from requests.apis import RequestOutputSerializer
 from requests.selectors import with_deadlines
@@ -316,6 +317,8 @@ class MyDataApi(EnterpriseApiView):
     """Everything this enterprise holds about the signed-in member (DSR-2), by category, each with
     its retention period in words; the long lists one page (20 rows, newest first) at a time."""
 
+    access = SelfService()
+
     @extend_schema(parameters=[OpenApiParameter(name, int, description=f"Page of `{name}` (default 1).")
                                for name in PAGED], responses=DataOverviewSerializer)
     def get(self, request: Any) -> Response:
@@ -391,6 +394,8 @@ class MyAccountApi(EnterpriseApiView):
     """What the platform holds about the signed-in account (as /account/data/ on the platform's
     host): profile, real-name status (masked), policy acceptances, memberships, permissions."""
 
+    access = SelfService()
+
     @extend_schema(responses=AccountOverviewSerializer)
     def get(self, request: Any) -> Response:
         return Response(AccountOverviewSerializer(account_overview(account=request.user)).data)
@@ -420,6 +425,8 @@ class MyProfileApi(EnterpriseApiView):
     """GET: the member's card. PATCH: change self-editable fields (work_signature, landline,
     email, fax, seat, external_fields) at once — recorded in the ledger as the member's own
     instruction. Any other field is a 400 naming it (request a correction instead)."""
+
+    access = SelfService()
 
     class InputSerializer(S.Serializer):
         work_signature = S.CharField(required=False, allow_blank=True, max_length=200)
@@ -453,6 +460,8 @@ class MyProfileCorrectionsApi(EnterpriseApiView):
     """A correction request for a field the enterprise keeps (DSR-3): goes to the administrators
     holding the directory over the member; 201 with the request."""
 
+    access = SelfService()
+
     class InputSerializer(S.Serializer):
         field = S.ChoiceField(choices=CONTROLLED)
         value = S.CharField(max_length=VALUE_MAX_LENGTH)
@@ -473,6 +482,8 @@ class MyProfileCorrectionsApi(EnterpriseApiView):
 class MyAccountCorrectionsApi(EnterpriseApiView):
     """A correction request for the account's verified real-name data or mobile number (DSR-3):
     an account-data request answered by the platform's operators; 201 with the request."""
+
+    access = SelfService()
 
     class InputSerializer(S.Serializer):
         field = S.ChoiceField(choices=ACCOUNT_CONTROLLED)

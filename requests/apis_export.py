@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from enterprise_data.access import SelfService
 from requests.models import Export
 from requests.services.export import (
     LIMIT_CODE,
@@ -40,6 +41,7 @@ def _output(export: Export) -> dict[str, Any]:
 
 
 class MyExportsApi(EnterpriseApiView):
+    access = SelfService()
     class ExportCreatedOutputSerializer(ExportOutputSerializer):
         download_url = serializers.CharField(help_text="Single-use; works once the state is `done`. Shown only here.")
 
@@ -66,6 +68,7 @@ class MyExportsApi(EnterpriseApiView):
 
 
 class MyExportApi(EnterpriseApiView):
+    access = SelfService()
     @extend_schema(responses=ExportOutputSerializer)
     def get(self, request: Any, pk: int) -> Response:
         return Response(_output(export_for_member(membership=self.membership, pk=pk)))

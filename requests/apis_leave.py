@@ -10,12 +10,15 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import User
+from enterprise_data.access import SelfService
 from requests.services.leave import leave_plan, member_leave
 from tenants.apis import EnterpriseApiView, service_errors
 
 
 class MyLeaveApi(EnterpriseApiView):
     """Leaving this enterprise: the plan (GET), then leaving with the password (POST)."""
+
+    access = SelfService()
 
     class OutputSerializer(serializers.Serializer):
         can_leave = serializers.BooleanField(help_text="False for the only owner, who must hand over first.")

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from consent.services.policy import policy_status
+from enterprise_data.access import SelfService
 from enterprise_data.selectors.biometrics import enrolments_of
 from requests.views_data import platform_url
 from tenants.views import EnterpriseMemberView
@@ -11,6 +12,8 @@ from tenants.views import EnterpriseMemberView
 
 class MeView(EnterpriseMemberView):
     """The member's own page; each sub-domain's section gets what it shows from its selectors."""
+
+    access = SelfService()
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "requests/me.html", {

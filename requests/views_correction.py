@@ -23,6 +23,7 @@ from django.views import View
 
 from accounts.models import User
 from accounts.services_profile import real_name_summary
+from enterprise_data.access import SelfService
 from enterprise_data.services.directory import member_card_masked
 from requests.forms_correction import AccountCorrectionForm, CorrectionForm, SelfProfileForm
 from requests.models import Request
@@ -60,6 +61,8 @@ def _controlled_values(view: EnterpriseMemberView) -> list[dict[str, str]]:
 
 class MeProfileView(EnterpriseMemberView):
     """The member's own card: self-editable fields in a form, the others with a correction link."""
+
+    access = SelfService()
 
     template_name = "requests/me_profile.html"
 
@@ -125,6 +128,7 @@ class _CorrectionPage:
 
 
 class MeCorrectionView(_CorrectionPage, EnterpriseMemberView):
+    access = SelfService()
     back_url = "me_profile"
     detail_url = "me_request"
 

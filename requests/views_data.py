@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views import View
 
 from accounts.models import User
+from enterprise_data.access import SelfService
 from requests.services.overview import PAGED, account_overview, clean_pages, data_overview
 from tenants.views import EnterpriseMemberView
 
@@ -54,6 +55,8 @@ def _page_links(pages: dict[str, int], data: dict[str, Any]) -> dict[str, dict[s
 
 class MeDataView(EnterpriseMemberView):
     """Everything this enterprise holds about the signed-in member, by category, with retention."""
+
+    access = SelfService()
 
     def get(self, request: HttpRequest) -> HttpResponse:
         pages = clean_pages(request.GET)

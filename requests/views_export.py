@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from enterprise_data.access import SelfService
 from requests.models import Export
 from requests.services.export import (
     EXPORT_LIMIT,
@@ -53,6 +54,7 @@ def _rows(exports: list[Export]) -> list[dict[str, Any]]:
 
 
 class MeExportView(EnterpriseMemberView):
+    access = SelfService()
     def get(self, request: HttpRequest) -> HttpResponse:
         exports = list(Export.objects.filter(membership=self.membership)[:10])
         latest = exports[0] if exports else None
@@ -75,6 +77,7 @@ class MeExportView(EnterpriseMemberView):
 
 
 class MeExportStatusView(EnterpriseMemberView):
+    access = SelfService()
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         export = export_for_member(membership=self.membership, pk=pk)
         # `oob`: the fragment also updates the export's row in the table below it (hx-swap-oob)
@@ -82,6 +85,7 @@ class MeExportStatusView(EnterpriseMemberView):
 
 
 class MeExportDownloadView(EnterpriseMemberView):
+    access = SelfService()
     def get(self, request: HttpRequest, pk: int, token: str) -> HttpResponse:
         content = export_claim_download(enterprise=self.enterprise, membership=self.membership, pk=pk, token=token)
         tokens = dict(request.session.get(SESSION_KEY, {}))

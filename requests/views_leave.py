@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from enterprise_data.access import SelfService
 from requests.services.leave import leave_plan, member_leave
 from tenants.views import EnterpriseMemberView
 
@@ -23,6 +24,7 @@ class LeaveForm(forms.Form):
 
 
 class MeLeaveView(EnterpriseMemberView):
+    access = SelfService()
     template_name = "requests/leave.html"
 
     def _render(self, request: HttpRequest, form: LeaveForm, status: int = 200) -> HttpResponse:

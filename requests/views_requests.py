@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import User
+from enterprise_data.access import Manage, Read, SelfService
 from enterprise_data.categories import ANY_CATEGORY
 from requests.forms import AccountRequestForm, DecisionForm, InformationForm, MemberRequestForm, StateForm
 from requests.models import Request
@@ -143,6 +144,7 @@ class _RequesterPages:
 # --- the member (enterprise host) -------------------------------------------------------------
 
 class _MemberPages(_RequesterPages, EnterpriseMemberView):
+    access = SelfService()
     list_template = "requests/me_requests.html"
     detail_template = "requests/me_request_detail.html"
     form_class = MemberRequestForm
@@ -227,7 +229,7 @@ class AccountRequestDetailView(_AccountPages):
 class ConsoleRequestListView(ConsoleView):
     """The queue: requests within the admin's scope, soonest deadline first; overdue stand out."""
 
-    category = ANY_CATEGORY
+    access = Read(ANY_CATEGORY)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         form = StateForm(request.GET)
@@ -245,7 +247,7 @@ class ConsoleRequestListView(ConsoleView):
 class ConsoleRequestDetailView(ConsoleView):
     """One request within the admin's scope (404 otherwise), its history and the decisions."""
 
-    category = ANY_CATEGORY
+    access = Manage(ANY_CATEGORY)
 
     def _render(self, row: Request, form: DecisionForm, status: int = 200) -> HttpResponse:
         return render(self.request, "requests/console_detail.html", {

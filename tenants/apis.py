@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
@@ -16,9 +16,9 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from enterprise_data.categories import ANY_CATEGORY
+from enterprise_data.access import Access, Kind, access_scope, declared_access
 from enterprise_data.models import Membership
-from enterprise_data.scopes import AdminScope, admin_scope_for
+from enterprise_data.scopes import AdminScope
 from tenants.models import Enterprise
 
 
@@ -72,35 +72,37 @@ class IsEnterpriseMember(BasePermission):
         return bool(request.user and request.user.is_authenticated and getattr(request, "membership", None))
 
 
-class HasAdminCategory(BasePermission):
-    """The acting admin's scope holds the view's declared category (ENT-8)."""
+class DeclaredAccess(BasePermission):
+    """The view's access declaration for this request's method (ENT-8): enterprise_data.access
+    decides; an admin view gets `view.scope`."""
 
     message = "Your administrator scope does not include this data category."
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        scope = admin_scope_for(getattr(request, "membership", None) or None)
-        if scope is None:
-            return False
-        view.scope = scope
-        return view.category == ANY_CATEGORY or scope.has_category(view.category)
+        allowed, scope = access_scope(view.access, getattr(request, "membership", None) or None, request.method)
+        if scope is not None:
+            view.scope = scope
+        return allowed
 
 
 class EnterpriseApiView(APIView):
     """Base of every API view on an enterprise host: resolves the enterprise and the acting
-    member and refuses everyone else (SEC-1). Self-service views leave `category` None; admin
-    views declare the category they process and get `self.scope` (like ConsoleView)."""
+    member and refuses everyone else (SEC-1). Every subclass declares its `access`
+    (enterprise_data.access: SelfService(), Read(category), Manage(category), ByMethod(…)); a
+    route to a class that declares nothing fails when the URLs load. Admin views get
+    `self.scope` (like ConsoleView)."""
 
-    permission_classes = [IsEnterpriseMember]
-    category: str | None = None
+    permission_classes = [IsEnterpriseMember, DeclaredAccess]
+    allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.SELF_SERVICE, Kind.ADMIN})
+    access: Access
     enterprise: Enterprise
     membership: Membership
     scope: AdminScope
 
-    def get_permissions(self) -> list[BasePermission]:
-        permissions: list[BasePermission] = [IsEnterpriseMember()]
-        if self.category is not None:
-            permissions.append(HasAdminCategory())
-        return permissions
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        declared_access(cls, allowed=cls.allowed_kinds)
+        return super().as_view(**initkwargs)
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         django_request: HttpRequest = request._request

@@ -26,6 +26,7 @@ from enterprise_data.models import (
     Invitation,
     Membership,
 )
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services import membership_create
 from enterprise_data.services.attendance import attendance_clock, geofence_create, is_working_day
 from enterprise_data.services.biometrics import device_register, template_enroll
@@ -237,7 +238,8 @@ def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
                     if person.department and not membership.departments.exists():
                         membership.departments.add(_department(enterprise, person.department))
                     if not membership.id_number_encrypted:
-                        member_card_update(enterprise=enterprise, actor=None, membership=membership,
+                        member_card_update(enterprise=enterprise, actor=None, scope=dangerously_whole_enterprise(),
+                                           membership=membership,
                                            data={"id_number": _id_number(rng), "title": person.note.title()})
                 members.append(membership)
                 people.append((enterprise.get_primary_domain().domain, person))

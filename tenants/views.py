@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -15,9 +15,9 @@ from django.views import View
 from django.views.defaults import page_not_found
 from django.views.generic import FormView, TemplateView
 
-from enterprise_data.categories import ANY_CATEGORY
+from enterprise_data.access import Access, Kind, Public, access_scope, declared_access
 from enterprise_data.models import Membership
-from enterprise_data.scopes import AdminScope, admin_scope_for
+from enterprise_data.scopes import AdminScope
 from tenants.forms import EnterpriseSignupForm
 from tenants.models import Enterprise
 from tenants.services import CreatorDetails, enterprise_create
@@ -44,10 +44,21 @@ def in_chinese() -> bool:
 
 class EnterpriseMemberView(LoginRequiredMixin, View):
     """Base of every page on an enterprise host: the enterprise and the acting member are
-    resolved here (by EnterpriseAccessMiddleware) and required; nothing below may skip it."""
+    resolved here (by EnterpriseAccessMiddleware) and required; nothing below may skip it.
+    Every subclass declares its `access` (enterprise_data.access: SelfService() for a member's
+    own pages, Read/Manage(category) for the console); a route to a class that declares nothing
+    fails when the URLs load, and the declaration is enforced on every request (ENT-8)."""
 
     enterprise: Enterprise
     membership: Membership
+    access: Access
+    scope: AdminScope
+    allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.SELF_SERVICE, Kind.ADMIN})
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        declared_access(cls, allowed=cls.allowed_kinds)
+        return super().as_view(**initkwargs)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if getattr(request, "enterprise", None) is None:
@@ -63,32 +74,34 @@ class EnterpriseMemberView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def has_role(self) -> bool:
-        return True
+        """The class's access declaration, for this request's method (access_scope decides)."""
+        allowed, scope = access_scope(self.access, self.membership, self.request.method or "GET")
+        if scope is not None:
+            self.scope = scope
+            self.request.admin_scope = scope  # type: ignore[attr-defined]  # for templates (context processor)
+        return allowed
+
+    def may(self, view_class: type[EnterpriseMemberView] | None = None, method: str = "POST") -> bool:
+        """Whether the acting member may use `view_class` (default: this one) with `method`: the
+        same decision as a request's, for showing or hiding a page's buttons."""
+        access = (view_class or type(self)).access
+        return access_scope(access, self.membership, method, getattr(self, "scope", None))[0]
 
 
 class ConsoleView(EnterpriseMemberView):
-    """Base of the administrators' console (ENT-8). Every subclass declares the data `category`
-    it processes (enterprise_data.categories.Category, or ANY_CATEGORY for pages any admin may
-    open); an admin without that category in their scope gets 403. `self.scope` is the acting
-    admin's scope: querysets start from `self.scope.members(category)`."""
+    """Base of the administrators' console (ENT-8). Every subclass declares `access =
+    Read(category)` or `Manage(category[, enterprise_wide=True])` (ANY_CATEGORY for pages any
+    admin may open); an admin without that category in their scope gets 403. `self.scope` is the
+    acting admin's scope: querysets start from `self.scope.members(category)` and every id named
+    in a request is fetched through it."""
 
-    category: str | None = None
-    scope: AdminScope
-
-    def has_role(self) -> bool:
-        if self.category is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} must declare the category it processes.")
-        scope = admin_scope_for(self.membership)
-        if scope is None:
-            return False
-        self.scope = scope
-        request = self.request
-        request.admin_scope = scope  # type: ignore[attr-defined]  # for templates (context processor)
-        return self.category == ANY_CATEGORY or scope.has_category(self.category)
+    allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.ADMIN})
 
 
 class EnterpriseHomeView(View):
     """`/` on an enterprise host: members go to their page, others to the login form."""
+
+    access = Public()
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated and request.membership:
@@ -97,6 +110,7 @@ class EnterpriseHomeView(View):
 
 
 class LandingView(TemplateView):
+    access = Public()
     template_name = "tenants/landing.html"
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from consent.services.permissions import DevicePermissionRequired
+from enterprise_data.access import Manage, Read, SelfService
 from enterprise_data.categories import Category
 from enterprise_data.models import ClockEvent
 from enterprise_data.selectors.attendance import (
@@ -69,6 +69,8 @@ class AttendanceClockApi(EnterpriseApiView):
     """Clock in or out. `source` app needs latitude and longitude; wifi needs wifi_bssid.
     Raw coordinates are stored encrypted; the event keeps a ~1 km cell and whether it was in range."""
 
+    access = SelfService()
+
     class InputSerializer(serializers.Serializer):
         kind = ClockKindField()
         source = serializers.ChoiceField(choices=[ClockEvent.Source.APP, ClockEvent.Source.WIFI],
@@ -115,6 +117,8 @@ class AttendanceClockApi(EnterpriseApiView):
 class AttendanceMeApi(EnterpriseApiView):
     """The signed-in member's daily records of the last 30 days, newest first."""
 
+    access = SelfService()
+
     @extend_schema(responses=DayOutputSerializer(many=True))
     def get(self, request: Any) -> Response:
         days = attendance_days_for_member(membership=self.membership)
@@ -142,7 +146,7 @@ class AttendanceDayListApi(EnterpriseApiView):
     """One row per active member in the admin's attendance scope, with that day's record
     (first_in, last_out and exceptions are null/empty when there is none)."""
 
-    category = Category.ATTENDANCE
+    access = Read(Category.ATTENDANCE)
 
     class FilterSerializer(serializers.Serializer):
         date = serializers.DateField(required=False)
@@ -183,11 +187,7 @@ class GeofenceInputSerializer(serializers.Serializer):
 
 
 class _GeofenceAdminApi(EnterpriseApiView):
-    category = Category.ATTENDANCE
-
-    def require_manage(self) -> None:
-        if Category.ATTENDANCE not in self.scope.whole:
-            raise PermissionDenied(_("Only an administrator of the whole enterprise's attendance may change this."))
+    access = Manage(Category.ATTENDANCE, enterprise_wide=True)
 
 
 class GeofenceListApi(_GeofenceAdminApi):
@@ -199,7 +199,6 @@ class GeofenceListApi(_GeofenceAdminApi):
 
     @extend_schema(request=GeofenceInputSerializer, responses={201: GeofenceOutputSerializer})
     def post(self, request: Any) -> Response:
-        self.require_manage()
         serializer = GeofenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -216,7 +215,6 @@ class GeofenceDetailApi(_GeofenceAdminApi):
 
     @extend_schema(request=GeofenceInputSerializer(partial=True), responses=GeofenceOutputSerializer)
     def patch(self, request: Any, pk: int) -> Response:
-        self.require_manage()
         geofence = geofence_for(pk=pk)
         serializer = GeofenceInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -229,6 +227,5 @@ class GeofenceDetailApi(_GeofenceAdminApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Any, pk: int) -> Response:
-        self.require_manage()
         geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence_for(pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

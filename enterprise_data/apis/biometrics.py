@@ -16,6 +16,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from enterprise_data.access import Manage
 from enterprise_data.categories import Category
 from enterprise_data.models import BiometricTemplate, Device
 from enterprise_data.models.biometrics import Purpose
@@ -93,7 +94,7 @@ class EnrolmentOutputSerializer(serializers.Serializer):
 
 
 class DeviceListApi(EnterpriseApiView):
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS, enterprise_wide=True)
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
@@ -124,7 +125,7 @@ class DeviceListApi(EnterpriseApiView):
 
 
 class DeviceRevokeApi(EnterpriseApiView):
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS, enterprise_wide=True)
 
     @extend_schema(request=None, responses=DeviceOutputSerializer)
     def post(self, request: Any, pk: int) -> Response:
@@ -136,7 +137,7 @@ class DeviceRevokeApi(EnterpriseApiView):
 class MemberBiometricsApi(EnterpriseApiView):
     """A member's enrolments (metadata) and enrolling a new template."""
 
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS)
 
     class InputSerializer(serializers.Serializer):
         modality = BiometricModalityField()
@@ -170,7 +171,7 @@ class MemberBiometricsApi(EnterpriseApiView):
 class BiometricDetailApi(EnterpriseApiView):
     """Delete an enrolment: it leaves every device at once (the feed's delete row)."""
 
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Any, pk: int) -> Response:
@@ -182,7 +183,7 @@ class BiometricDetailApi(EnterpriseApiView):
 class BiometricRevokeApi(EnterpriseApiView):
     """Revoke an enrolment: devices drop it at once, the ciphertext is erased, metadata stays."""
 
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS)
 
     @extend_schema(request=None, responses=EnrolmentOutputSerializer)
     def post(self, request: Any, pk: int) -> Response:

@@ -15,12 +15,15 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from consent.services.permissions import DevicePermissionRequired
+from enterprise_data.access import SelfService
 from enterprise_data.services.contacts import MAX_HASHES, contacts_match, contacts_salt_get
 from tenants.apis import EnterpriseApiView, service_errors
 
 
 class ContactSaltApi(EnterpriseApiView):
     """The enterprise's contact-hash salt and how to use it."""
+
+    access = SelfService()
 
     class OutputSerializer(serializers.Serializer):
         salt = serializers.CharField()
@@ -38,6 +41,8 @@ class ContactSaltApi(EnterpriseApiView):
 class ContactMatchApi(EnterpriseApiView):
     """Which of the given digests belong to active members of this enterprise. Needs the account's
     `contacts` device permission (CON-5): otherwise 403 with code "device_permission_required"."""
+
+    access = SelfService()
 
     class InputSerializer(serializers.Serializer):
         hashes = serializers.ListField(

@@ -9,11 +9,13 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from enterprise_data.access import Manage
 from enterprise_data.categories import Category
 from enterprise_data.models import Department, Membership, Position, Rank
+from enterprise_data.selectors.scoped import get_department_for
 from enterprise_data.services.directory import (
     REVEALABLE_FIELDS,
     member_card_create,
@@ -100,7 +102,7 @@ def _list_item(member: Membership) -> dict[str, Any]:
 class MemberListApi(EnterpriseApiView):
     """Members in the caller's directory scope; masked values (ENT-9)."""
 
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY)
 
     @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("department", int),
                                OpenApiParameter("page", int)],
@@ -128,7 +130,7 @@ class MemberListApi(EnterpriseApiView):
         if "display_name" not in serializer.validated_data:
             raise ValidationError({"display_name": ["This field is required."]})
         try:
-            member = member_card_create(enterprise=self.enterprise, actor=self.membership,
+            member = member_card_create(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
                                         data=dict(serializer.validated_data))
         except DjangoValidationError as error:
             raise service_errors(error) from error
@@ -148,7 +150,7 @@ def _detail(enterprise: Any, member: Membership) -> dict[str, Any]:
 
 
 class MemberDetailApi(EnterpriseApiView):
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY)
 
     @extend_schema(responses=MemberDetailSerializer)
     def get(self, request: Any, pk: int) -> Response:
@@ -160,7 +162,7 @@ class MemberDetailApi(EnterpriseApiView):
         serializer = CardInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
-            member_card_update(enterprise=self.enterprise, actor=self.membership, membership=member,
+            member_card_update(enterprise=self.enterprise, actor=self.membership, scope=self.scope, membership=member,
                                data=dict(serializer.validated_data))
         except DjangoValidationError as error:
             raise service_errors(error) from error
@@ -170,7 +172,7 @@ class MemberDetailApi(EnterpriseApiView):
 class MemberRevealApi(EnterpriseApiView):
     """The full value of one masked field; recorded in the ledger (ENT-9, ENT-10)."""
 
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY)
 
     class InputSerializer(serializers.Serializer):
         field = serializers.ChoiceField(choices=REVEALABLE_FIELDS)
@@ -194,7 +196,7 @@ class MemberRevealApi(EnterpriseApiView):
 class MemberScopeApi(EnterpriseApiView):
     """Grant or revoke an administrator scope (owners and full admins)."""
 
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
 
     class InputSerializer(serializers.Serializer):
         department = serializers.IntegerField()
@@ -203,12 +205,10 @@ class MemberScopeApi(EnterpriseApiView):
 
     @extend_schema(request=InputSerializer, responses={204: None})
     def post(self, request: Any, pk: int) -> Response:
-        if self.membership.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
-            raise PermissionDenied("Only owners and full administrators grant scopes.")
         member = self.scope.member_for(Category.DIRECTORY, pk)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        department = Department.objects.filter(pk=serializer.validated_data["department"]).first()
+        department = get_department_for(self.scope, Category.DIRECTORY, serializer.validated_data["department"])
         if department is None:
             raise ValidationError({"department": ["Choose an existing department."]})
         service = scope_revoke if serializer.validated_data["revoke"] else scope_grant
@@ -231,16 +231,8 @@ def _department(d: Department) -> dict[str, Any]:
     return {"id": d.pk, "name": d.name, "parent": d.parent_id, "path": d.path}
 
 
-class OrgWriteMixin:
-    scope: Any
-
-    def check_org_manager(self) -> None:
-        if Category.DIRECTORY not in self.scope.whole:
-            raise PermissionDenied("Only owners and full administrators change the org structure.")
-
-
-class DepartmentListApi(OrgWriteMixin, EnterpriseApiView):
-    category = Category.DIRECTORY
+class DepartmentListApi(EnterpriseApiView):
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
@@ -252,12 +244,11 @@ class DepartmentListApi(OrgWriteMixin, EnterpriseApiView):
 
     @extend_schema(request=InputSerializer, responses={201: DepartmentSerializer})
     def post(self, request: Any) -> Response:
-        self.check_org_manager()
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         parent = None
         if serializer.validated_data.get("parent"):
-            parent = Department.objects.filter(pk=serializer.validated_data["parent"]).first()
+            parent = get_department_for(self.scope, Category.DIRECTORY, serializer.validated_data["parent"])
             if parent is None:
                 raise ValidationError({"parent": ["Choose an existing department."]})
         try:
@@ -268,8 +259,8 @@ class DepartmentListApi(OrgWriteMixin, EnterpriseApiView):
         return Response(_department(department), status=status.HTTP_201_CREATED)
 
 
-class DepartmentDetailApi(OrgWriteMixin, EnterpriseApiView):
-    category = Category.DIRECTORY
+class DepartmentDetailApi(EnterpriseApiView):
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
@@ -284,14 +275,13 @@ class DepartmentDetailApi(OrgWriteMixin, EnterpriseApiView):
 
     @extend_schema(request=InputSerializer, responses=DepartmentSerializer)
     def patch(self, request: Any, pk: int) -> Response:
-        self.check_org_manager()
         department = self._get(pk)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         new_parent = None
         if "parent" in data:
-            new_parent = Department.objects.filter(pk=data["parent"]).first()
+            new_parent = get_department_for(self.scope, Category.DIRECTORY, data["parent"])
             if new_parent is None:
                 raise ValidationError({"parent": ["Choose an existing department."]})
         try:
@@ -307,7 +297,6 @@ class DepartmentDetailApi(OrgWriteMixin, EnterpriseApiView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Any, pk: int) -> Response:
-        self.check_org_manager()
         try:
             department_delete(enterprise=self.enterprise, actor=self.membership, department=self._get(pk))
         except DjangoValidationError as error:
@@ -324,10 +313,10 @@ class NameInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
 
 
-class NamedListApi(OrgWriteMixin, EnterpriseApiView):
+class NamedListApi(EnterpriseApiView):
     """Positions and ranks: flat lists of names (ENT-1)."""
 
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
     model: Any
     create: Any
 
@@ -337,7 +326,6 @@ class NamedListApi(OrgWriteMixin, EnterpriseApiView):
 
     @extend_schema(request=NameInputSerializer, responses={201: NamedSerializer})
     def post(self, request: Any) -> Response:
-        self.check_org_manager()
         serializer = NameInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:

@@ -16,6 +16,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from enterprise_data.access import ByMethod, Manage, Read, SelfService
 from enterprise_data.categories import Category
 from enterprise_data.encryption import KeyUnavailable
 from enterprise_data.selectors.health import (
@@ -57,7 +58,7 @@ class HealthReportsApi(EnterpriseApiView):
     """GET: the day's reports of the members in the admin's health scope (name, city, unwell;
     details omitted). POST: the signed-in member submits their own report (upsert of the day)."""
 
-    category = Category.HEALTH
+    access = ByMethod(get=Read(Category.HEALTH), post=SelfService())
     self_service_methods = frozenset({"POST"})
 
     def get_permissions(self) -> list[BasePermission]:
@@ -118,6 +119,8 @@ class HealthReportsApi(EnterpriseApiView):
 class MyHealthReportsApi(EnterpriseApiView):
     """The signed-in member's own last 14 reports (date, city, unwell), newest first."""
 
+    access = SelfService()
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         date = serializers.DateField()
@@ -133,7 +136,7 @@ class MyHealthReportsApi(EnterpriseApiView):
 class HealthSummaryApi(EnterpriseApiView):
     """Per department in the admin's health scope, for one day: counts and cities, no names."""
 
-    category = Category.HEALTH
+    access = Read(Category.HEALTH)
 
     class OutputSerializer(serializers.Serializer):
         date = serializers.DateField(source="day")
@@ -164,7 +167,7 @@ class HealthReportRevealApi(EnterpriseApiView):
     """Decrypt one report's details (a member in the admin's health scope; 404 otherwise) and
     record the reveal in the ledger."""
 
-    category = Category.HEALTH
+    access = Manage(Category.HEALTH)
 
     class InputSerializer(serializers.Serializer):
         purpose = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

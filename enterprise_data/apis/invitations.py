@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.masking import mask_mobile
+from enterprise_data.access import Manage
 from enterprise_data.categories import Category
 from enterprise_data.models import Invitation, Membership
 from enterprise_data.selectors.invitations import invitation_for_admin, invitation_list_pending
@@ -58,7 +59,7 @@ class InvitationListCreateApi(EnterpriseApiView):
     """Pending invitations; invite by mobile number or create a link (the link is in this
     response only: just its hash is stored)."""
 
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY)
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Invitation.Kind.choices)
@@ -117,7 +118,7 @@ class InvitationListCreateApi(EnterpriseApiView):
 class InvitationRevokeApi(EnterpriseApiView):
     """Withdraw a pending invitation; 404 for one that is missing or out of scope."""
 
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY)
 
     @extend_schema(request=None, responses=InvitationOutputSerializer)
     def post(self, request: Any, pk: int) -> Response:

@@ -15,6 +15,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from enterprise_data.access import Read
 from enterprise_data.categories import Category
 from enterprise_data.selectors.ledger import ACTIONS, PAGE_SIZE, LedgerFilters, ledger_page
 from enterprise_data.services.ledger import ledger_verify
@@ -74,7 +75,7 @@ class LedgerEntryOutput(serializers.Serializer):
 class LedgerListApi(EnterpriseApiView):
     """`GET ledger/`: entries newest first; `next` is the URL of the older page (keyset)."""
 
-    category = Category.LEDGER
+    access = Read(Category.LEDGER)
 
     class InputSerializer(LedgerFilterInput):
         before = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
@@ -114,7 +115,7 @@ class LedgerExportApi(EnterpriseApiView):
     """`GET ledger/export/`: the filtered entries as a streamed CSV; the export itself is
     recorded in the ledger first (action export, category ledger)."""
 
-    category = Category.LEDGER
+    access = Read(Category.LEDGER)
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     class InputSerializer(LedgerFilterInput):
@@ -132,7 +133,7 @@ class LedgerExportApi(EnterpriseApiView):
 class LedgerVerifyApi(EnterpriseApiView):
     """`GET ledger/verify/`: recompute the hash chain."""
 
-    category = Category.LEDGER
+    access = Read(Category.LEDGER)
 
     class OutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()

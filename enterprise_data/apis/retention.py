@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from enterprise_data.access import Manage
 from enterprise_data.categories import Category
 from enterprise_data.retention import RetentionCategory
 from enterprise_data.selectors.retention import retention_effective
@@ -36,7 +37,7 @@ class RetentionRowOutput(serializers.Serializer):
 class RetentionApi(EnterpriseApiView):
     """Every category's retention period and bounds; PATCH changes some of them."""
 
-    category = Category.RETENTION
+    access = Manage(Category.RETENTION, enterprise_wide=True)
 
     class InputSerializer(serializers.Serializer):
         def get_fields(self) -> dict[str, Any]:

@@ -25,10 +25,11 @@ from consent.services.consents import ConsentRequired, require_basis
 from consent.services.minors import require_processable
 from enterprise_data.categories import Category
 from enterprise_data.encryption import decrypt_for_member, encrypt_for_member
-from enterprise_data.models import Department, Membership, Position, Rank
+from enterprise_data.models import Membership
+from enterprise_data.scopes import AdminScope
+from enterprise_data.selectors.scoped import get_departments_for, get_member_for, get_position_for, get_rank_for
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import enterprise_schema
-from tenants.ids import object_id
 from tenants.models import Enterprise
 
 ID_NUMBER_FIELD = "id_number"
@@ -56,9 +57,11 @@ def validate_id_number(value: str) -> str:
 
 
 
-def _clean_card(data: dict[str, Any]) -> dict[str, Any]:
+def _clean_card(data: dict[str, Any], scope: AdminScope) -> dict[str, Any]:
     """Validate the card fields present in `data`; return model-ready values. Raises one
-    ValidationError listing every bad field."""
+    ValidationError listing every bad field. Every object the card names (departments,
+    secretary, position, rank) is fetched through the acting admin's `scope`: one outside it is
+    refused exactly like one that does not exist (ENT-8)."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
 
@@ -102,31 +105,32 @@ def _clean_card(data: dict[str, Any]) -> dict[str, Any]:
             clean[ID_NUMBER_FIELD] = validate_id_number(str(data[ID_NUMBER_FIELD]).strip())
         except ValidationError as error:
             fail(ID_NUMBER_FIELD, error.message_dict[ID_NUMBER_FIELD][0])
-    for field, model in (("position", Position), ("rank", Rank)):
+    for field, get in (("position", get_position_for), ("rank", get_rank_for)):
         if field in data:
             value = data[field]
             if value in (None, ""):
                 clean[field] = None
             else:
-                pk = object_id(value)
-                found = model.objects.filter(pk=pk).first() if pk else None
+                found = get(scope, value)
                 if found is None:
                     fail(field, _("Choose an existing entry."))
                 clean[field] = found
     if "departments" in data:
         raw = data["departments"] or []
-        ids = {object_id(d) for d in ([raw] if isinstance(raw, str | int) else raw)}
-        departments = list(Department.objects.filter(pk__in=[pk for pk in ids if pk is not None]))
-        if None in ids or len(departments) != len(ids):
+        values = [raw] if isinstance(raw, str | int) else list(raw)
+        departments = get_departments_for(scope, Category.DIRECTORY, values)
+        if departments is None:
             fail("departments", _("Choose existing departments."))
-        clean["departments"] = departments
+        elif not departments and Category.DIRECTORY not in scope.whole:
+            # a card without a department is outside every department scope (ENT-8)
+            fail("departments", _("Choose at least one department in your scope."))
+        clean["departments"] = departments or []
     if "secretary" in data:
         value = data["secretary"]
         if value in (None, ""):
             clean["secretary"] = None
         else:
-            pk = object_id(value)
-            secretary = Membership.objects.filter(pk=pk, status=Membership.Status.ACTIVE).first() if pk else None
+            secretary = get_member_for(scope, Category.DIRECTORY, value, active=True)
             if secretary is None:
                 fail("secretary", _("Choose an active member of this enterprise."))
             clean["secretary"] = secretary
@@ -140,7 +144,8 @@ def _clean_card(data: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def member_card_create(*, enterprise: Enterprise, actor: Membership | None, data: dict[str, Any]) -> Membership:
+def member_card_create(*, enterprise: Enterprise, actor: Membership | None, scope: AdminScope,
+                       data: dict[str, Any]) -> Membership:
     """A new directory card, status invited: the person joins by accepting an invitation (ACC-3).
     With a mobile number the invitation is sent at once (ENT-3); without one the card waits for
     an invitation link. One transaction; the ledger gets the invitation (or the card's creation)
@@ -150,7 +155,9 @@ def member_card_create(*, enterprise: Enterprise, actor: Membership | None, data
     with enterprise_schema(enterprise):
         if not (data.get("display_name") or "").strip():
             raise ValidationError({"display_name": _("Enter the member's name.")})
-        clean = _clean_card(data)
+        if Category.DIRECTORY not in scope.whole and "departments" not in data:
+            data = {**data, "departments": []}  # refused below: the new card must be in the scope
+        clean = _clean_card(data, scope)
         if clean.get(ID_NUMBER_FIELD):  # no consent can exist before the person has joined (CON-4)
             raise ConsentRequired(category=SensitiveCategory.ID_DOCUMENTS, purpose=ConsentPurpose.HR_RECORDS)
         if clean.get("mobile") and Membership.objects.filter(
@@ -204,15 +211,23 @@ def _apply(enterprise: Enterprise, membership: Membership, clean: dict[str, Any]
     return changed
 
 
-def member_card_update(*, enterprise: Enterprise, actor: Membership | None, membership: Membership,
-                       data: dict[str, Any], purpose: str = "", actor_kind: str | None = None) -> list[str]:
-    """Change a card; returns the changed field names. No change, no ledger entry. `actor_kind`
-    overrides the ledger's actor kind (a member editing their own card is `member` even when
-    they are also an administrator: requests.services.correction)."""
+def member_card_update(*, enterprise: Enterprise, actor: Membership | None, scope: AdminScope,
+                       membership: Membership, data: dict[str, Any], purpose: str = "",
+                       actor_kind: str | None = None) -> list[str]:
+    """Change a card (fetched through `scope` by the caller); returns the changed field names.
+    No change, no ledger entry. `scope` is the acting admin's: the objects the card names are
+    fetched through it, and departments outside it that the card already has are kept (a scoped
+    admin changes only the part of the card they administer). `actor_kind` overrides the ledger's
+    actor kind (a member editing their own card is `member` even when they are also an
+    administrator: requests.services.correction)."""
     if data.get(ID_NUMBER_FIELD) and membership.account_id:
         require_processable(membership.account)  # ACC-4
     with enterprise_schema(enterprise):
-        clean = _clean_card(data)
+        clean = _clean_card(data, scope)
+        if "departments" in clean and Category.DIRECTORY not in scope.whole:
+            in_scope = set(scope.departments(Category.DIRECTORY).values_list("pk", flat=True))
+            kept = [d for d in membership.departments.all() if d.pk not in in_scope]
+            clean["departments"] = [*clean["departments"], *kept]
         if clean.get(ID_NUMBER_FIELD):  # CON-4
             require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.ID_DOCUMENTS,
                           purpose=ConsentPurpose.HR_RECORDS)

@@ -126,6 +126,11 @@ def rank_create(*, enterprise: Enterprise, actor: Membership | None, name: str, 
     return rank
 
 
+def may_grant_scopes(actor: Membership) -> bool:
+    """Owners and full administrators change administrator scopes (ENT-8)."""
+    return actor.is_active and actor.role in (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
 def _check_grantor(*, actor: Membership | None, admin: Membership, department: Department,
                    categories: list[str]) -> None:
     """Least privilege (ENT-8): an administrator grants only what they hold themselves over that
@@ -137,7 +142,7 @@ def _check_grantor(*, actor: Membership | None, admin: Membership, department: D
     if actor.pk == admin.pk:
         raise ValidationError({"admin": _("Administrators cannot change their own scope.")})
     scope = admin_scope_for(actor)
-    if scope is None or actor.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+    if scope is None or not may_grant_scopes(actor):
         raise ValidationError({"admin": _("Only owners and full administrators grant scopes.")})
     lacking = [c for c in categories if c not in scope.whole
                and not any(department.path.startswith(p) for p in scope.paths.get(c, ()))]
@@ -174,6 +179,16 @@ def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Memb
 
 def scope_revoke(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
                  categories: list[str]) -> None:
+    """Take categories over `department`'s subtree back from `admin`. The acting admin is checked
+    as for a grant (ENT-8): an owner or full administrator, never about themselves, and only
+    categories they hold over that department."""
+    unknown = set(categories) - set(Category.values)
+    if not categories or unknown:
+        raise ValidationError({"categories": _("Choose at least one known data category.")})
+    if admin.account_id is None:
+        raise ValidationError({"admin": _("Only an active member can be given an administrator scope.")})
+    with enterprise_schema(enterprise):
+        _check_grantor(actor=actor, admin=admin, department=department, categories=categories)
     with enterprise_schema(enterprise), transaction.atomic():
         for category in categories:
             remove_perm(f"enterprise_data.{scope_permission(category)}", admin.account, department)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from enterprise_data.access import Manage, Read, SelfService
 from enterprise_data.categories import Category
 from enterprise_data.models import ClockEvent, Geofence
 from enterprise_data.selectors.attendance import (
@@ -88,16 +89,7 @@ class ClockForm(forms.Form):
 # --- console -------------------------------------------------------------------------------------
 
 class AttendanceView(ConsoleView):
-    category = Category.ATTENDANCE
-
-    @property
-    def can_manage(self) -> bool:
-        """Enterprise-wide settings (geofences, policy) need attendance over the whole enterprise."""
-        return Category.ATTENDANCE in self.scope.whole
-
-    def require_manage(self) -> None:
-        if not self.can_manage:
-            raise PermissionDenied(_("Only an administrator of the whole enterprise's attendance may change this."))
+    access = Read(Category.ATTENDANCE)
 
 
 class AttendanceOverviewView(AttendanceView):
@@ -136,6 +128,8 @@ class AttendanceMemberView(AttendanceView):
 class ClockEventRevealView(AttendanceView):
     """POST: show an event's raw coordinates (recorded in the ledger as a reveal)."""
 
+    access = Manage(Category.ATTENDANCE)
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         event = clock_event_for(scope=self.scope, pk=pk)
         try:
@@ -155,17 +149,17 @@ class ClockEventRevealView(AttendanceView):
 class GeofenceListView(AttendanceView):
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "enterprise_data/attendance/geofences.html", {
-            "geofences": geofence_list(), "can_manage": self.can_manage,
+            "geofences": geofence_list(), "can_manage": self.may(GeofenceCreateView),
         })
 
 
 class GeofenceCreateView(AttendanceView):
+    access = Manage(Category.ATTENDANCE, enterprise_wide=True, form=True)
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        self.require_manage()
         return render(request, "enterprise_data/attendance/geofence_form.html", {"form": GeofenceForm()})
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        self.require_manage()
         form = GeofenceForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -182,20 +176,20 @@ class GeofenceCreateView(AttendanceView):
 
 
 class GeofenceEditView(AttendanceView):
+    access = Manage(Category.ATTENDANCE, enterprise_wide=True, form=True)
+
     def _initial(self, geofence: Geofence) -> dict[str, Any]:
         return {"name": geofence.name, "latitude": geofence.latitude, "longitude": geofence.longitude,
                 "radius_m": geofence.radius_m, "wifi_bssids": "\n".join(geofence.wifi_bssids or []),
                 "is_active": geofence.is_active}
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        self.require_manage()
         geofence = geofence_for(pk=pk)
         return render(request, "enterprise_data/attendance/geofence_form.html", {
             "form": GeofenceForm(initial=self._initial(geofence)), "geofence": geofence,
         })
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        self.require_manage()
         geofence = geofence_for(pk=pk)
         form = GeofenceForm(request.POST)
         if form.is_valid():
@@ -214,27 +208,28 @@ class GeofenceEditView(AttendanceView):
 
 
 class GeofenceDeleteView(AttendanceView):
+    access = Manage(Category.ATTENDANCE, enterprise_wide=True, form=True)
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        self.require_manage()
         return render(request, "enterprise_data/attendance/geofence_delete.html", {"geofence": geofence_for(pk=pk)})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        self.require_manage()
         geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence_for(pk=pk))
         messages.success(request, _("The geofence was deleted."))
         return redirect("console_geofences")
 
 
 class AttendancePolicyView(AttendanceView):
+    access = Manage(Category.ATTENDANCE, enterprise_wide=True)
+
     def get(self, request: HttpRequest) -> HttpResponse:
         policy = attendance_policy_get(enterprise=self.enterprise)
         form = PolicyForm(initial={"work_starts": policy.work_starts, "work_ends": policy.work_ends,
                                    "late_after_minutes": policy.late_after_minutes})
         return render(request, "enterprise_data/attendance/policy.html",
-                      {"form": form, "can_manage": self.can_manage})
+                      {"form": form, "can_manage": self.may()})
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        self.require_manage()
         form = PolicyForm(request.POST)
         if form.is_valid():
             try:
@@ -252,6 +247,8 @@ class AttendancePolicyView(AttendanceView):
 
 class MyAttendanceView(EnterpriseMemberView):
     """The member's own last 30 days and today's clock-in form."""
+
+    access = SelfService()
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render_page(request, ClockForm())

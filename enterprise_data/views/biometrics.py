@@ -14,6 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from enterprise_data.access import Manage, Read
 from enterprise_data.categories import Category
 from enterprise_data.models import BiometricTemplate, Device
 from enterprise_data.models.biometrics import Purpose
@@ -47,7 +48,7 @@ class EnrolForm(forms.Form):
 class DeviceListView(ConsoleView):
     """Devices, and registering one (its key is shown once, on the result page)."""
 
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS, enterprise_wide=True)
 
     def _render(self, form: DeviceForm, status: int = 200) -> HttpResponse:
         devices = device_list(enterprise=self.enterprise)
@@ -73,7 +74,7 @@ class DeviceListView(ConsoleView):
 
 
 class DeviceRevokeView(ConsoleView):
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS, enterprise_wide=True)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         device = device_revoke(enterprise=self.enterprise, actor=self.membership,
@@ -85,7 +86,7 @@ class DeviceRevokeView(ConsoleView):
 class BiometricMemberListView(ConsoleView):
     """Members within the admin's biometrics scope, with their number of active enrolments."""
 
-    category = Category.BIOMETRICS
+    access = Read(Category.BIOMETRICS)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "enterprise_data/biometrics/member_list.html",
@@ -95,7 +96,7 @@ class BiometricMemberListView(ConsoleView):
 class BiometricMemberView(ConsoleView):
     """One member's enrolments (metadata only) and enrolling a template from a file."""
 
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS)
 
     def _render(self, member: Any, form: EnrolForm, status: int = 200) -> HttpResponse:
         return render(self.request, "enterprise_data/biometrics/member_detail.html",
@@ -123,7 +124,7 @@ class BiometricMemberView(ConsoleView):
 
 
 class TemplateRevokeView(ConsoleView):
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         template = template_for(scope=self.scope, pk=pk)
@@ -133,7 +134,7 @@ class TemplateRevokeView(ConsoleView):
 
 
 class TemplateDeleteView(ConsoleView):
-    category = Category.BIOMETRICS
+    access = Manage(Category.BIOMETRICS)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         template = template_for(scope=self.scope, pk=pk)

@@ -13,9 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from consent.services.minors import is_minor, minor_account_ids
+from enterprise_data.access import Manage, Read
 from enterprise_data.categories import ANY_CATEGORY, Category
 from enterprise_data.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
-from enterprise_data.models import Department, Membership, Position, Rank
+from enterprise_data.models import Membership, Position, Rank
+from enterprise_data.selectors.scoped import get_department_for
 from enterprise_data.services.directory import (
     REVEALABLE_FIELDS,
     member_card_create,
@@ -29,6 +31,7 @@ from enterprise_data.services.org import (
     department_delete,
     department_move,
     department_rename,
+    may_grant_scopes,
     position_create,
     rank_create,
     scope_grant,
@@ -42,7 +45,7 @@ PAGE_SIZE = 50
 
 
 class ConsoleHomeView(ConsoleView):
-    category = ANY_CATEGORY
+    access = Read(ANY_CATEGORY)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         count = self.scope.members(Category.DIRECTORY, include_invited=False).count() \
@@ -51,11 +54,7 @@ class ConsoleHomeView(ConsoleView):
 
 
 class DirectoryView(ConsoleView):
-    category = Category.DIRECTORY
-
-    def can_manage_org(self) -> bool:
-        """The org structure belongs to the whole enterprise: owners and full admins."""
-        return Category.DIRECTORY in self.scope.whole
+    access = Read(Category.DIRECTORY)
 
 
 class MemberListView(DirectoryView):
@@ -74,13 +73,14 @@ class MemberListView(DirectoryView):
         rows = list(page.object_list)
         return render(request, "enterprise_data/member_list.html", {
             "page": page, "members": rows, "departments": departments, "selected": selected,
-            "query": query, "can_manage_org": self.can_manage_org(),
+            "query": query, "can_manage_org": self.may(OrgView),
             # ACC-4: under-18 badge, set-based (two queries for the whole page)
             "minor_ids": minor_account_ids(account_ids=[m.account_id for m in rows]),
         })
 
 
 class MemberCreateView(DirectoryView):
+    access = Manage(Category.DIRECTORY)
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "enterprise_data/member_form.html", {"form": MemberCardForm(scope=self.scope)})
 
@@ -88,7 +88,8 @@ class MemberCreateView(DirectoryView):
         form = MemberCardForm(request.POST, request.FILES, scope=self.scope)
         if form.is_valid():
             try:
-                member = member_card_create(enterprise=self.enterprise, actor=self.membership, data=form.card_data())
+                member = member_card_create(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
+                                            data=form.card_data())
                 if form.cleaned_data.get("photo"):
                     member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
                                      upload=form.cleaned_data["photo"])
@@ -108,13 +109,14 @@ class MemberDetailView(DirectoryView):
             "is_minor": member.account is not None and is_minor(account=member.account),  # ACC-4 flag
             "masked": member_card_masked(enterprise=self.enterprise, membership=member),
             "departments": member.departments.all(),
-            "can_grant": self.membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN)
+            "can_grant": self.may(ScopeGrantView) and may_grant_scopes(self.membership)
             and member.is_active and member.pk != self.membership.pk,
-            "scope_form": ScopeGrantForm(),
+            "scope_form": ScopeGrantForm(scope=self.scope),
         })
 
 
 class MemberEditView(DirectoryView):
+    access = Manage(Category.DIRECTORY)
     def _form(self, member: Membership, data: Any = None, files: Any = None) -> MemberCardForm:
         initial = {f: getattr(member, f) for f in (
             "display_name", "gender", "mobile", "company", "invoice_title", "work_signature", "landline", "email",
@@ -131,8 +133,8 @@ class MemberEditView(DirectoryView):
         form = self._form(member, request.POST, request.FILES)
         if form.is_valid():
             try:
-                member_card_update(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                   data=form.card_data())
+                member_card_update(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
+                                   membership=member, data=form.card_data())
                 if form.cleaned_data.get("photo"):
                     member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
                                      upload=form.cleaned_data["photo"])
@@ -146,6 +148,8 @@ class MemberEditView(DirectoryView):
 
 class MemberRevealView(DirectoryView):
     """POST (htmx): the full value of one masked field; the ledger records who saw it."""
+
+    access = Manage(Category.DIRECTORY)
 
     def post(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
         member = self.scope.member_for(Category.DIRECTORY, pk)
@@ -168,11 +172,10 @@ class MemberPhotoView(DirectoryView):
 
 
 class ScopeGrantView(DirectoryView):
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if self.membership.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
-            return render(request, "403.html", status=403)
         member = self.scope.member_for(Category.DIRECTORY, pk)
-        form = ScopeGrantForm(request.POST)
+        form = ScopeGrantForm(request.POST, scope=self.scope)
         revoke = request.POST.get("revoke") == "1"
         if form.is_valid():
             try:
@@ -191,6 +194,8 @@ class ScopeGrantView(DirectoryView):
 class OrgView(DirectoryView):
     """Departments (tree), positions and ranks; changed by owners and full admins only."""
 
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
+
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request)
 
@@ -198,31 +203,29 @@ class OrgView(DirectoryView):
         return render(request, "enterprise_data/org.html", {
             "departments": self.scope.departments(Category.DIRECTORY),
             "positions": Position.objects.all(), "ranks": Rank.objects.all(),
-            "can_manage_org": self.can_manage_org(),
-            "department_form": forms.get("department_form") or DepartmentForm(),
+            "can_manage_org": self.may(),
+            "department_form": forms.get("department_form") or DepartmentForm(scope=self.scope),
             "name_form": forms.get("name_form") or NameForm(),
         }, status=status)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        if not self.can_manage_org():
-            return render(request, "403.html", status=403)
         action = request.POST.get("action", "")
         try:
             if action == "department_create":
-                form = DepartmentForm(request.POST)
+                form = DepartmentForm(request.POST, scope=self.scope)
                 if not form.is_valid():
                     return self._render(request, 400, department_form=form)
                 department_create(enterprise=self.enterprise, actor=self.membership,
                                   name=form.cleaned_data["name"], parent=form.cleaned_data["parent"])
             elif action in ("department_rename", "department_move", "department_delete"):
-                department = Department.objects.filter(pk=_int(request.POST.get("department"))).first()
+                department = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("department"))
                 if department is None:
                     raise ValidationError({"department": _("Choose an existing department.")})
                 if action == "department_rename":
                     department_rename(enterprise=self.enterprise, actor=self.membership, department=department,
                                       name=request.POST.get("name", ""))
                 elif action == "department_move":
-                    parent = Department.objects.filter(pk=_int(request.POST.get("parent"))).first()
+                    parent = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("parent"))
                     if parent is None:
                         raise ValidationError({"parent": _("Choose an existing department.")})
                     department_move(enterprise=self.enterprise, actor=self.membership, department=department,
@@ -244,9 +247,3 @@ class OrgView(DirectoryView):
         messages.success(request, _("Saved."))
         return redirect("console_org")
 
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -16,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from enterprise_data.access import Manage, Read, SelfService
 from enterprise_data.categories import Category
 from enterprise_data.encryption import KeyUnavailable
 from enterprise_data.selectors.health import (
@@ -55,7 +56,7 @@ class RevealForm(forms.Form):
 class HealthSummaryView(ConsoleView):
     """Aggregates per department for one day: counts and cities, no names."""
 
-    category = Category.HEALTH
+    access = Read(Category.HEALTH)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         day, form = _day(request)
@@ -68,7 +69,7 @@ class HealthReportListView(ConsoleView):
     """The day's reports by name within the admin's scope: city and unwell only; details behind
     a POST that records the reveal."""
 
-    category = Category.HEALTH
+    access = Read(Category.HEALTH)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         day, form = _day(request)
@@ -80,7 +81,7 @@ class HealthReportListView(ConsoleView):
 class HealthReportRevealView(ConsoleView):
     """POST only: decrypt one report's details, record the reveal in the ledger, show them once."""
 
-    category = Category.HEALTH
+    access = Manage(Category.HEALTH)
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
@@ -115,6 +116,8 @@ class HealthReportForm(forms.Form):
 
 class MeHealthView(EnterpriseMemberView):
     """/me/health/: today's report (prefilled when already submitted) and the last 14 reports."""
+
+    access = SelfService()
 
     template_name = "enterprise_data/health/me.html"
 

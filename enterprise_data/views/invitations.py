@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.masking import mask_mobile
+from enterprise_data.access import Manage, Read
 from enterprise_data.categories import Category
 from enterprise_data.models import Membership
 from enterprise_data.selectors.invitations import invitation_for_admin, invitation_list_pending
@@ -54,7 +55,7 @@ class InviteMobileForm(InviteLinkForm):
 class InvitationListView(ConsoleView):
     """Open invitations with the two invite forms."""
 
-    category = Category.DIRECTORY
+    access = Read(Category.DIRECTORY)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render_page(InviteMobileForm(prefix="mobile"), InviteLinkForm(prefix="link"))
@@ -69,6 +70,7 @@ class InvitationListView(ConsoleView):
 
 
 class InvitationMobileCreateView(InvitationListView):
+    access = Manage(Category.DIRECTORY)
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -90,6 +92,7 @@ class InvitationMobileCreateView(InvitationListView):
 
 
 class InvitationLinkCreateView(InvitationListView):
+    access = Manage(Category.DIRECTORY)
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -116,7 +119,7 @@ class InvitationLinkCreateView(InvitationListView):
 
 
 class InvitationRevokeView(ConsoleView):
-    category = Category.DIRECTORY
+    access = Manage(Category.DIRECTORY)
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:

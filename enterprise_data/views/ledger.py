@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enterprise_data.access import Read
 from enterprise_data.categories import Category
 from enterprise_data.models import Membership
 from enterprise_data.scopes import AdminScope
@@ -69,7 +70,7 @@ class LedgerFilterForm(forms.Form):
 
 
 class _LedgerConsoleView(ConsoleView):
-    category = Category.LEDGER
+    access = Read(Category.LEDGER)
 
     def filter_form(self, request: HttpRequest) -> LedgerFilterForm:
         members = ledger_member_choices(enterprise=self.enterprise, scope=self.scope)

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from enterprise_data.access import Manage
 from enterprise_data.categories import Category
 from enterprise_data.selectors.retention import RetentionRow, purge_last_run, retention_effective
 from enterprise_data.services.retention import retention_settings_update
@@ -35,7 +36,7 @@ class RetentionForm(forms.Form):
 
 
 class RetentionSettingsView(ConsoleView):
-    category = Category.RETENTION
+    access = Manage(Category.RETENTION, enterprise_wide=True)
 
     def render_page(self, request: HttpRequest, form: RetentionForm, *, status: int = 200) -> HttpResponse:
         last_run = purge_last_run(enterprise=self.enterprise)

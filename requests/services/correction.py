@@ -37,6 +37,7 @@ from accounts.services_profile import clean_id_number
 from accounts.validators import normalize_mobile
 from enterprise_data.categories import Category
 from enterprise_data.models import LedgerEntry, Membership
+from enterprise_data.scopes import AdminScope
 from enterprise_data.services.directory import member_card_update, validate_id_number
 from requests.models import Request, RequestKind
 from requests.services.workflow import TEXT_MAX_LENGTH, request_submit
@@ -89,7 +90,8 @@ def member_profile_update(*, enterprise: Enterprise, membership: Membership, dat
                                                              status=Membership.Status.ACTIVE).first()
         if card is None:  # left in the meantime
             raise ValidationError({"membership": [_("Only an active member can change their card.")]})
-        return member_card_update(enterprise=enterprise, actor=card, membership=card, data=dict(data),
+        return member_card_update(enterprise=enterprise, actor=card, scope=AdminScope(card), membership=card,
+                                  data=dict(data),
                                   purpose=SELF_EDIT_PURPOSE, actor_kind=LedgerEntry.ActorKind.MEMBER)
 
 

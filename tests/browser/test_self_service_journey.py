@@ -34,6 +34,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from consent.services.notices import notice_publish_default
 from enterprise_data.models import BiometricTemplate, ErasurePlan, HealthReport, Membership
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.attendance import attendance_clock
 from enterprise_data.services.biometrics import template_enroll
 from enterprise_data.services.directory import member_card_update
@@ -79,7 +80,8 @@ def seed_member(enterprise: Enterprise, owner: Membership, person: Person, *, re
     member = membership_create(enterprise=enterprise, account=account, role=Membership.Role.MEMBER,
                                display_name=person.name)
     consent_everything(enterprise, member)
-    member_card_update(enterprise=enterprise, actor=owner, membership=member, data={"id_number": person.id_number})
+    member_card_update(scope=dangerously_whole_enterprise(),
+            enterprise=enterprise, actor=owner, membership=member, data={"id_number": person.id_number})
     attendance_clock(enterprise=enterprise, membership=member, kind="in", source="app", latitude="22.5431",
                      longitude="114.0579", accuracy_m=10)
     today = timezone.localdate()

@@ -35,6 +35,7 @@ from enterprise_data.models import (
     HealthReport,
     LedgerEntry,
 )
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.attendance import attendance_clock
 from enterprise_data.services.biometrics import template_enroll
 from enterprise_data.services.directory import member_card_update
@@ -222,7 +223,8 @@ def _seed(world) -> None:
         for purpose in ("attendance", "door_access"):
             template_enroll(enterprise=enterprise, actor=None, membership=member, modality="face", purpose=purpose,
                             template=TEMPLATE)
-        member_card_update(enterprise=enterprise, actor=None, membership=member, data={"id_number": VALID_ID})
+        member_card_update(scope=dangerously_whole_enterprise(),
+                enterprise=enterprise, actor=None, membership=member, data={"id_number": VALID_ID})
         device_permission_set(account=user, kind="camera", granted=True, channel="web")
         attendance_clock(enterprise=enterprise, membership=member, kind="out", source="app", latitude=31.2305,
                          longitude=121.4738, photo=PHOTO)

@@ -29,6 +29,7 @@ from consent.services.minors import (
     require_processable,
 )
 from enterprise_data.models import BiometricTemplate, ClockEvent, HealthReport, Membership
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.attendance import attendance_clock
 from enterprise_data.services.biometrics import template_enroll
 from enterprise_data.services.directory import member_card_update
@@ -189,7 +190,8 @@ def _enrol(world, membership):
 
 
 def _id_number(world, membership):
-    return member_card_update(enterprise=world.acme, actor=None, membership=membership,
+    return member_card_update(scope=dangerously_whole_enterprise(),
+            enterprise=world.acme, actor=None, membership=membership,
                               data={"id_number": id_number_born(years_ago(10))})
 
 
@@ -246,7 +248,7 @@ def test_an_invited_card_without_an_account_is_not_checked(world):
     legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice), member_id=card.pk,
                        category="id_documents", purpose="hr_records", basis="hr_necessity",
                        reason="Employment contract needs the ID number")  # CON-4
-    member_card_update(enterprise=world.acme, actor=None, membership=card,
+    member_card_update(scope=dangerously_whole_enterprise(), enterprise=world.acme, actor=None, membership=card,
                        data={"id_number": id_number_born(years_ago(10))})
 
 

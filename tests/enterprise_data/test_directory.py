@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from enterprise_data.models import Invitation, LedgerEntry, Membership
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.directory import member_card_update
 from tenants.context import enterprise_schema
 
@@ -201,7 +202,8 @@ def test_console_add_member(world, client_for):
 
 def test_id_number_is_masked_encrypted_and_revealed_with_a_ledger_entry(world, client_for):
     bob = world.membership(world.acme, world.bob)
-    member_card_update(enterprise=world.acme, actor=None, membership=bob, data={"id_number": VALID_ID})
+    member_card_update(scope=dangerously_whole_enterprise(),
+            enterprise=world.acme, actor=None, membership=bob, data={"id_number": VALID_ID})
     with connection.cursor() as cursor:
         cursor.execute("SELECT id_number_encrypted FROM acme.enterprise_data_membership WHERE id = %s", [bob.pk])
         raw = bytes(cursor.fetchone()[0])

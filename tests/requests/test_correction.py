@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import connection
 
 from enterprise_data.models import LedgerEntry, Membership
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.directory import member_card_update
 from requests.models import Request
 from requests.services.correction import SELF_EDIT_PURPOSE
@@ -288,7 +289,8 @@ def test_another_enterprises_host_session_and_ids_are_refused(world, client_for)
 def test_a_card_changed_by_an_admin_meanwhile_is_not_overwritten(world, client_for):
     """The page edits the fields it shows; the enterprise's own changes to other fields stay."""
     bob = world.membership(world.acme, world.bob)
-    member_card_update(enterprise=world.acme, actor=world.membership(world.acme, world.alice), membership=bob,
+    member_card_update(scope=dangerously_whole_enterprise(),
+            enterprise=world.acme, actor=world.membership(world.acme, world.alice), membership=bob,
                        data={"title": "Account manager"})
     connection.set_schema_to_public()
     assert client_for("acme", world.bob).post("/me/profile/", PROFILE).status_code == 302

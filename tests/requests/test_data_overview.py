@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.services_profile import real_name_submit, real_name_verify
 from enterprise_data.encryption import encrypt_for_member
 from enterprise_data.models import AttendanceDay, ClockEvent, HealthReport
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.attendance import attendance_clock
 from enterprise_data.services.biometrics import template_enroll
 from enterprise_data.services.directory import member_card_update
@@ -43,7 +44,7 @@ def _seed_bob(world) -> None:
                                             (world.acme, world.erin, ERIN_ID, "erin-marker"),
                                             (world.globex, world.dana, DANA_ID, "dana-marker")):
         member = world.membership(enterprise, user)
-        member_card_update(enterprise=enterprise, actor=None, membership=member,
+        member_card_update(scope=dangerously_whole_enterprise(), enterprise=enterprise, actor=None, membership=member,
                            data={"id_number": id_no, "title": f"{marker} title"})
         health_report_submit(enterprise=enterprise, membership=member, city="Beijing", unwell=True,
                              symptoms=f"{marker} cough")

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enterprise_data.models import LedgerEntry
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.attendance import attendance_clock
 from enterprise_data.services.biometrics import template_enroll
 from enterprise_data.services.directory import member_card_update
@@ -56,7 +57,8 @@ def remove_export_files(world):
 
 def _seed(world, enterprise, user, *, id_no: str, symptoms: str, latitude: str, longitude: str) -> None:
     member = world.membership(enterprise, user)
-    member_card_update(enterprise=enterprise, actor=None, membership=member, data={"id_number": id_no})
+    member_card_update(scope=dangerously_whole_enterprise(),
+            enterprise=enterprise, actor=None, membership=member, data={"id_number": id_no})
     health_report_submit(enterprise=enterprise, membership=member, city="Beijing", unwell=True, symptoms=symptoms)
     attendance_clock(enterprise=enterprise, membership=member, kind="in", source="app", latitude=latitude,
                      longitude=longitude, accuracy_m=12)

@@ -35,6 +35,7 @@ from enterprise_data.models import (
     MemberDataKey,
     Membership,
 )
+from enterprise_data.scopes import dangerously_whole_enterprise
 from enterprise_data.services.attendance import attendance_clock
 from enterprise_data.services.directory import member_card_update
 from enterprise_data.services.erasure import (
@@ -70,7 +71,8 @@ def _member_with_encrypted_fields(enterprise, account: User) -> Membership:
     clock-in — each stored only as ciphertext under the member's data key."""
     member = membership_create(enterprise=enterprise, account=account, role=Membership.Role.MEMBER)
     consent_everything(enterprise, member)
-    member_card_update(enterprise=enterprise, actor=None, membership=member, data={"id_number": ID_NUMBER})
+    member_card_update(scope=dangerously_whole_enterprise(),
+            enterprise=enterprise, actor=None, membership=member, data={"id_number": ID_NUMBER})
     health_report_submit(enterprise=enterprise, membership=member, city="Beijing", unwell=True, symptoms=SYMPTOMS)
     with enterprise_schema(enterprise):
         member.refresh_from_db()
