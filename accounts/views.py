@@ -17,6 +17,7 @@ from django.views.generic import FormView, TemplateView
 from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
 from accounts.models import SmsCode
 from accounts.services import account_register, sms_code_send
+from enterprise_data.access import Public
 from tenants.models import MembershipIndex
 from tenants.views import apply_service_errors
 
@@ -26,6 +27,8 @@ SIGNUP_MOBILE_KEY = "signup_mobile"
 
 
 class LoginView(auth_views.LoginView):
+    access = Public()
+
     form_class = MobileAuthenticationForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = False
@@ -48,7 +51,7 @@ def login_locked_out(
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    access = Public()
 
 
 class SignupStartView(FormView):

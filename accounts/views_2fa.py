@@ -22,6 +22,7 @@ from accounts.services_2fa import (
     two_factor_enrolment_start,
     two_factor_verify,
 )
+from enterprise_data.access import Account
 from tenants.views import safe_next
 
 
@@ -30,6 +31,8 @@ def _next(request: HttpRequest) -> str:
 
 
 class TwoFactorView(LoginRequiredMixin, View):
+    access = Account()
+
     template_name = "accounts/two_factor.html"
 
     def _render(self, request: HttpRequest, *, errors: list[str] | None = None, codes: list[str] | None = None,

@@ -32,7 +32,7 @@ from consent.selectors import (
 )
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
 from consent.services.policy import policy_accept, policy_current, policy_notice_dismiss
-from enterprise_data.access import SelfService
+from enterprise_data.access import Public, SelfService
 from tenants.apis import EnterpriseApiView, paginated, service_errors
 from tenants.views import EnterpriseMemberView, in_chinese, safe_next
 
@@ -51,6 +51,8 @@ class PolicyView(View):
     stable URL forever; drafts are 404), in the request's language, with the list of versions.
     POST (signed in): `action=accept` records the acceptance (channel web, the request's IP);
     `action=dismiss` closes the notice of a minor version."""
+
+    access = Public()
 
     def get_version(self, version: str | None) -> PolicyVersion | None:
         if version is None:

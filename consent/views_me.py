@@ -38,7 +38,7 @@ from consent.models import (
 )
 from consent.services.consents import ConsentLine, consent_give, consent_lines, consent_withdraw, withdrawal_preview
 from consent.services.notices import notice_acknowledge
-from enterprise_data.access import SelfService
+from enterprise_data.access import Public, SelfService
 from enterprise_data.models import Membership
 from tenants.models import Enterprise
 from tenants.views import EnterpriseMemberView, apply_service_errors, in_chinese, safe_next
@@ -158,6 +158,8 @@ def _notice_context(notice: EnterpriseNotice | None) -> dict[str, Any]:
 class NoticeView(View):
     """`/notice/` (the current version) and `/notice/<version>/` (any published version at a
     stable address; drafts and unknown numbers are 404), open to anyone on the enterprise host."""
+
+    access = Public()
 
     def get(self, request: HttpRequest, version: int | None = None) -> HttpResponse:
         enterprise = getattr(request, "enterprise", None)

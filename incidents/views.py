@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
-from enterprise_data.access import Read
+from enterprise_data.access import Account, Read
 from enterprise_data.categories import ANY_CATEGORY
 from incidents.services import incidents_for_account, incidents_for_enterprise
 from tenants.views import ConsoleView, in_chinese
@@ -17,6 +17,8 @@ from tenants.views import ConsoleView, in_chinese
 class IncidentDetailView(LoginRequiredMixin, View):
     """An incident the signed-in account is affected by; on an enterprise host, also one that
     concerns that enterprise for its administrators. Anything else is 404."""
+
+    access = Account()
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = incidents_for_account(account=request.user).filter(pk=pk).first()  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enterprise_data.access import DeviceKey
 from enterprise_data.apis.biometrics import BiometricModalityField, BiometricPurposeField, NamedChoiceField
 from enterprise_data.device_auth import DeviceKeyAuthentication
 from enterprise_data.models import ClockEvent, Device, TemplateChange
@@ -45,6 +46,8 @@ class IsDevice(BasePermission):
 class DeviceApiView(APIView):
     """Base of every device endpoint: the host's enterprise must be active and the request must
     carry a valid, unrevoked key of a device of that enterprise. `self.device` is that device."""
+
+    access = DeviceKey()
 
     authentication_classes = [DeviceKeyAuthentication]
     permission_classes = [IsDevice]
