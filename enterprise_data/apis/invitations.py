@@ -23,6 +23,7 @@ from enterprise_data.services.invitations import (
     invitation_create_link,
     invitation_effective_status,
     invitation_link_url,
+    invitation_new_card_check,
     invitation_revoke,
 )
 from tenants.apis import EnterpriseApiView, service_errors
@@ -94,6 +95,7 @@ class InvitationListCreateApi(EnterpriseApiView):
         link = None
         try:
             if data["kind"] == Invitation.Kind.MOBILE:
+                invitation_new_card_check(scope=self.scope)
                 invitation = invitation_create_by_mobile(
                     enterprise=self.enterprise, actor=self.membership, mobile=data["mobile"],
                     display_name=data["display_name"], role=data["role"], days_valid=data["days_valid"],
@@ -101,6 +103,8 @@ class InvitationListCreateApi(EnterpriseApiView):
             else:
                 card = self.scope.member_for(Category.DIRECTORY, data["membership"]) \
                     if data.get("membership") else None
+                if card is None:
+                    invitation_new_card_check(scope=self.scope)
                 invitation, token = invitation_create_link(
                     enterprise=self.enterprise, actor=self.membership, display_name=data["display_name"],
                     role=data["role"], days_valid=data["days_valid"], membership=card,

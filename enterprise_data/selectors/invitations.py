@@ -13,17 +13,26 @@ from enterprise_data.models import Invitation
 from enterprise_data.scopes import AdminScope
 from enterprise_data.services.invitations import token_hash
 from tenants.context import enterprise_schema
+from tenants.ids import object_id
 from tenants.models import Enterprise, InvitationIndex
 
 
-def invitation_list_pending(*, scope: AdminScope) -> QuerySet[Invitation]:
-    """Open invitations of the current enterprise for an admin holding the directory category
-    (owner, full admins, and scoped admins with directory all see every one of them: an
-    invited card has no department yet). Evaluate it in the enterprise's schema."""
+def invitations_in_scope(scope: AdminScope) -> QuerySet[Invitation]:
+    """Invitations an admin administers (ENT-8): with the directory category over the whole
+    enterprise, all of them; with it over some departments, those whose invited card is in
+    them (a card without a department belongs to the whole enterprise's administrators)."""
+    if Category.DIRECTORY in scope.whole:
+        return Invitation.objects.all()
     if not scope.has_category(Category.DIRECTORY):
         return Invitation.objects.none()
+    return Invitation.objects.filter(membership__in=scope.members(Category.DIRECTORY).values("pk"))
+
+
+def invitation_list_pending(*, scope: AdminScope) -> QuerySet[Invitation]:
+    """Open invitations of the current enterprise in the admin's scope. Evaluate it in the
+    enterprise's schema."""
     return (
-        Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__gte=timezone.now())
+        invitations_in_scope(scope).filter(status=Invitation.Status.PENDING, expires_at__gte=timezone.now())
         .select_related("membership", "created_by")
         .order_by("-created_at", "-id")
     )
@@ -31,10 +40,8 @@ def invitation_list_pending(*, scope: AdminScope) -> QuerySet[Invitation]:
 
 def invitation_for_admin(*, scope: AdminScope, pk: int) -> Invitation:
     """Fetch-and-authorize one invitation of the current enterprise: 404 when it is missing or
-    the admin lacks the directory category."""
-    invitation = None
-    if scope.has_category(Category.DIRECTORY):
-        invitation = Invitation.objects.select_related("membership").filter(pk=pk).first()
+    outside the admin's scope."""
+    invitation = invitations_in_scope(scope).select_related("membership").filter(pk=object_id(pk) or 0).first()
     if invitation is None:
         raise Http404("No such invitation.")
     return invitation

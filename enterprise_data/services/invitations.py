@@ -32,6 +32,7 @@ from consent.services.minors import require_processable
 from consent.services.notices import notice_acknowledge
 from enterprise_data.categories import Category
 from enterprise_data.models import Invitation, Membership
+from enterprise_data.scopes import AdminScope
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, InvitationIndex, MembershipIndex
@@ -132,6 +133,15 @@ def _advisory_lock(key: str) -> None:
 
 
 # --- create ------------------------------------------------------------------------------------
+
+
+def invitation_new_card_check(*, scope: AdminScope) -> None:
+    """An invitation without an existing card makes a card without a department, which belongs
+    to the whole enterprise's directory administrators (ENT-8): a scoped administrator adds the
+    person to one of their departments first (the card's mobile number sends the invitation)."""
+    if Category.DIRECTORY not in scope.whole:
+        raise ValidationError({"membership": _("Add the person to the directory in one of your departments first: "
+                                               "the invitation is sent from their card.")})
 
 
 def invitation_create_by_mobile(

@@ -24,6 +24,7 @@ from enterprise_data.services.invitations import (
     invitation_create_by_mobile,
     invitation_create_link,
     invitation_link_url,
+    invitation_new_card_check,
     invitation_revoke,
 )
 from tenants.views import ConsoleView, apply_service_errors
@@ -78,6 +79,7 @@ class InvitationMobileCreateView(InvitationListView):
         if form.is_valid():
             data = form.cleaned_data
             try:
+                invitation_new_card_check(scope=self.scope)
                 invitation_create_by_mobile(
                     enterprise=self.enterprise, actor=self.membership, mobile=data["mobile"],
                     display_name=data["display_name"], role=data["role"], days_valid=data["days_valid"],
@@ -101,6 +103,8 @@ class InvitationLinkCreateView(InvitationListView):
             data = form.cleaned_data
             card = self.scope.member_for(Category.DIRECTORY, data["membership"]) if data["membership"] else None
             try:
+                if card is None:
+                    invitation_new_card_check(scope=self.scope)
                 invitation, token = invitation_create_link(
                     enterprise=self.enterprise, actor=self.membership, display_name=data["display_name"],
                     role=data["role"], days_valid=data["days_valid"], membership=card,

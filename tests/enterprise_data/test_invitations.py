@@ -250,7 +250,8 @@ def test_console_list_for_allowed_and_refused_personas(world, client_for):
     for user in (world.alice, world.amy, world.sam):
         response = client_for("acme", user).get("/console/invitations/")
         assert response.status_code == 200, user
-        assert b"New Person" in response.content and b"137****9001" in response.content
+        # ENT-8: the new card has no department; only the whole enterprise's directory admins see it
+        assert (b"New Person" in response.content and b"137****9001" in response.content) == (user != world.sam)
         assert b"13700009001" not in response.content
         assert b"Erin Engineer" not in response.content
     assert client_for("acme", world.bob).get("/console/invitations/").status_code == 403
@@ -320,8 +321,10 @@ def test_console_revoke(world, client_for):
     invitation = invite(world)
     assert client_for("acme", world.bob).post(f"/console/invitations/{invitation.pk}/revoke/").status_code == 403
     assert client_for("acme", world.greg).post(f"/console/invitations/{invitation.pk}/revoke/").status_code == 403
-    client = client_for("acme", world.sam)
-    assert client.post("/console/invitations/999999/revoke/").status_code == 404
+    sam = client_for("acme", world.sam)  # ENT-8: the card has no department, outside Sam's scope
+    assert sam.post("/console/invitations/999999/revoke/").status_code == 404
+    assert sam.post(f"/console/invitations/{invitation.pk}/revoke/").status_code == 404
+    client = client_for("acme", world.amy)
     before = counts(world.acme)
     response = client.post(f"/console/invitations/{invitation.pk}/revoke/")
     assert response.status_code == 302
@@ -332,6 +335,8 @@ def test_console_revoke(world, client_for):
 
 def test_scoped_admin_cannot_revoke_an_administrators_invitation(world, client_for):
     invitation = invite(world, role="admin")
+    with enterprise_schema(world.acme):  # in Sam's scope, so that the role is what refuses
+        invitation.membership.departments.add(world.sales)
     before = counts(world.acme)
     response = client_for("acme", world.sam).post(f"/console/invitations/{invitation.pk}/revoke/", follow=True)
     assert b"Only the owner and full administrators" in response.content
