@@ -387,8 +387,12 @@ def test_rows_with_id_zero_or_below_are_reported_by_id_when_the_check_is_dropped
     assert body["ok"] is False and body["first_broken_id"] == -7 and body["problem_count"] == 2
     assert [p["id"] for p in body["problems"]] == [-7, 0]
     assert all("not positive" in p["reason"] for p in body["problems"])
-    page = client_for("acme", world.alice).get("/console/ledger/verify/")
+    page = client_for("acme", world.alice).get("/console/ledger/verify/", HTTP_ACCEPT_LANGUAGE="en")
     assert b"#-7" in page.content and b"#0:" in page.content
+    assert "2 entries are not part of the verified chain" in page.content.decode()
+    chinese = client_for("acme", world.alice).get("/console/ledger/verify/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "2 个条目不属于已校验的哈希链" in chinese.content.decode()
+    assert "该条目的编号不是正数" in chinese.content.decode()
 
 
 def test_every_damaged_entry_is_named_not_only_the_first(world):
