@@ -7,10 +7,12 @@ ledger). The services that collect those categories call `require_basis` first; 
 they refuse with code "consent_required" (a console message; 403 with that code on the API).
 
 Withdrawal takes effect in the same transaction: the record closes, so `require_basis` refuses
-from the next call on, and unless another basis still covers the data, deletion of the member's
+from the next call on, and unless another basis still covers the data, what runs without asking
+`require_basis` stops before the request answers (`sensitive_processing_stop`: the member's
+templates of that purpose are revoked and leave the devices' feed) and deletion of the member's
 data of that category and purpose is scheduled as a Celery task
-(consent.tasks.consent_withdrawal_erase → enterprise_data.services.erasure). The closed record
-stays: earlier processing remains documented."""
+(consent.tasks.consent_withdrawal_erase → enterprise_data.services.erasure), which only erases
+what remains. The closed record stays: earlier processing remains documented."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +35,12 @@ from consent.models import (
 from consent.services.notices import STALE_NOTICE
 from enterprise_data.models import Membership
 from enterprise_data.scopes import admin_scope_for
-from enterprise_data.services.erasure import ADMIN_CATEGORY, sensitive_data_counts, sensitive_data_erase
+from enterprise_data.services.erasure import (
+    ADMIN_CATEGORY,
+    sensitive_data_counts,
+    sensitive_data_erase,
+    sensitive_processing_stop,
+)
 from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import enterprise_schema
 from tenants.ids import object_id
@@ -72,6 +80,16 @@ def has_basis(*, membership_id: int, category: str, purpose: str) -> bool:
     """An active consent or legal basis exists (one query, in the current schema)."""
     return ConsentRecord.objects.filter(membership_id=membership_id, category=category, purpose=purpose,
                                         withdrawn_at__isnull=True).exists()
+
+
+def basis_exists(*, category: str, purpose: Any, membership: Any = None) -> Exists:
+    """A subquery expression for querysets of rows carrying a `membership_id`: true when that
+    member has an active consent or legal basis for (`category`, `purpose`). `purpose` and
+    `membership` may be values or OuterRef/F expressions (default: the row's `membership_id`),
+    so a read can keep only what may still be processed, in the same query."""
+    return Exists(ConsentRecord.objects.filter(
+        membership_id=OuterRef("membership_id") if membership is None else membership, category=category,
+        purpose=purpose, withdrawn_at__isnull=True))
 
 
 def require_basis(*, enterprise: Enterprise, membership: Membership, category: str, purpose: str) -> None:
@@ -172,6 +190,11 @@ def withdrawal_preview(*, enterprise: Enterprise, record: ConsentRecord) -> dict
                                  category=record.category, purpose=record.purpose)
 
 
+def _withdrawal_reason(record: ConsentRecord) -> str:
+    """The stated purpose of the ledger entries a withdrawal causes."""
+    return _("Consent withdrawn") if record.basis == ConsentRecord.Basis.CONSENT else _("Legal basis ended")
+
+
 def _close(*, enterprise: Enterprise, record: ConsentRecord, by: Membership | None) -> ConsentRecord:
     """Close an active record in the caller's transaction and schedule the erasure after commit."""
     locked = ConsentRecord.objects.select_for_update().get(pk=record.pk)
@@ -185,6 +208,11 @@ def _close(*, enterprise: Enterprise, record: ConsentRecord, by: Membership | No
     locked.erasure = ConsentRecord.Erasure.NOT_NEEDED if still_covered else ConsentRecord.Erasure.SCHEDULED
     locked.save(update_fields=["withdrawn_at", "withdrawn_by", "erasure"])
     if locked.erasure == ConsentRecord.Erasure.SCHEDULED:
+        # CON-6 "at once": what runs without asking require_basis stops before this answers
+        # (devices' templates are revoked and leave the feed), worker or no worker
+        sensitive_processing_stop(enterprise=enterprise, membership_id=locked.membership_id,
+                                  category=locked.category, purpose=locked.purpose,
+                                  reason=_withdrawal_reason(locked))
         from consent.tasks import consent_withdrawal_erase
 
         schema = enterprise.schema_name
@@ -285,8 +313,7 @@ def withdrawn_data_erase(*, enterprise: Enterprise, record_id: int) -> dict[str,
         else:
             counts = sensitive_data_erase(
                 enterprise=enterprise, membership_id=record.membership_id, category=record.category,
-                purpose=record.purpose, reason=_("Consent withdrawn") if record.basis == ConsentRecord.Basis.CONSENT
-                else _("Legal basis ended"))
+                purpose=record.purpose, reason=_withdrawal_reason(record))
             record.erasure = ConsentRecord.Erasure.DONE
         record.erased_at = timezone.now()
         record.erased_counts = counts

@@ -30,6 +30,7 @@ from enterprise_data.models import ClockEvent, Device, TemplateChange
 from enterprise_data.models.biometrics import Purpose
 from enterprise_data.selectors.biometrics import FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT, active_member, device_feed
 from enterprise_data.services.biometrics import device_touch
+from tenants.apis import service_errors
 from tenants.models import Enterprise
 
 # last_seen_at is written at most once per this interval, not on every poll.
@@ -153,8 +154,8 @@ class ClockApi(DeviceApiView):
         try:
             event = attendance_clock(enterprise=self.enterprise, membership=membership, kind=data["kind"],
                                      source="device", occurred_at=data.get("occurred_at"), device=self.device)
-        except DjangoValidationError as error:
-            raise ValidationError(error.message_dict) from error
+        except DjangoValidationError as error:  # 400 with field errors; 403 consent_required (CON-6)
+            raise service_errors(error) from error
         return Response(self.OutputSerializer({"id": event.pk, "membership_id": membership.pk, "kind": event.kind,
                                                "occurred_at": event.occurred_at}).data,
                         status=status.HTTP_201_CREATED)

@@ -130,6 +130,13 @@ class LedgerExportApi(EnterpriseApiView):
                                       purpose=query.validated_data.get("purpose", "").strip())
 
 
+class LedgerProblemOutput(serializers.Serializer):
+    """A row that is not part of the verified chain, and why."""
+
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
 class LedgerVerifyApi(EnterpriseApiView):
     """`GET ledger/verify/`: recompute the hash chain."""
 
@@ -137,9 +144,12 @@ class LedgerVerifyApi(EnterpriseApiView):
 
     class OutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
-        entries = serializers.IntegerField(help_text=_("Entries checked (up to the first broken one)."))
+        entries = serializers.IntegerField(help_text=_("Entries checked: every row of the ledger."))
         first_broken_id = serializers.IntegerField(allow_null=True)
         reason = serializers.CharField(allow_blank=True)
+        problem_count = serializers.IntegerField(
+            help_text=_("Entries that are not part of the verified chain (outside it, or damaged)."))
+        problems = LedgerProblemOutput(many=True, help_text=_("The first 100 of them by id, each with its reason."))
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
@@ -147,4 +157,7 @@ class LedgerVerifyApi(EnterpriseApiView):
         return Response(self.OutputSerializer({
             "ok": result.ok, "entries": result.entries, "first_broken_id": result.first_broken_id,
             "reason": verification_reason(result.reason) if result.reason else "",
+            "problem_count": result.problem_count,
+            "problems": [{"id": problem.id, "reason": verification_reason(problem.reason)}
+                         for problem in result.problems],
         }).data)

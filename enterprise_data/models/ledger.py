@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 class LedgerEntry(models.Model):
     """One processing instruction. PostgreSQL refuses UPDATE and DELETE on this table (trigger
-    in migration 0002) unless the transaction set `portal.ledger_purge = 'on'` (the retention
+    in migration 0003) unless the transaction set `portal.ledger_purge = 'on'` (the retention
     purge, which leaves a LedgerCheckpoint so the chain stays verifiable)."""
 
     class ActorKind(models.TextChoices):
@@ -41,6 +41,9 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("ledger entries")
         ordering = ["-id"]
         indexes = [models.Index(fields=["category", "-id"], name="ledger_category_recent")]
+        # The chain is verified over ids > 0 (after the newest checkpoint); a row with id <= 0
+        # could only be written by hand. Verification still reports one if this is dropped.
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="ledger_entry_id_positive")]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.action} {self.category}"

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from consent.models import SensitiveCategory
+from consent.services.consents import basis_exists
 from enterprise_data.categories import Category
 from enterprise_data.encryption import decrypt_many_for_members
 from enterprise_data.models import BiometricTemplate, Device, Membership, TemplateChange
@@ -129,10 +131,13 @@ def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0,
     """Changes for the device's purpose with id > `after`, in id order, at most `limit`.
 
     Upsert rows carry the decrypted template, but only while that template is still active,
-    of an active member and of this purpose; an upsert whose template has since been revoked or
-    deleted is skipped (its later delete row follows). Delete rows carry only ids. Queries:
-    the changes, then (only if there are upserts) the live templates with their members' keys,
-    then the enterprise key."""
+    of an active member who has an active consent or legal basis for biometrics of this purpose
+    (CON-4, CON-6), and of this purpose; any other upsert is skipped: one whose template has since
+    been revoked or deleted (its later delete row follows) or whose member's basis has ended
+    (withdrawal revokes the templates in its own request, so their delete rows follow too; the
+    basis check holds even if a template was somehow left active). Delete rows carry only ids.
+    Queries: the changes, then (only if there are upserts) the live templates with their
+    members' keys and the basis check, then the enterprise key."""
     limit = max(1, min(limit, FEED_MAX_LIMIT))
     with enterprise_schema(enterprise):
         changes = list(
@@ -148,6 +153,7 @@ def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0,
             live = {
                 row.pk: row
                 for row in BiometricTemplate.objects.filter(
+                    basis_exists(category=SensitiveCategory.BIOMETRICS, purpose=device.purpose),
                     pk__in=upsert_ids, purpose=device.purpose, revoked_at__isnull=True,
                     membership__status=Membership.Status.ACTIVE,
                 )

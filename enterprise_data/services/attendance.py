@@ -268,7 +268,9 @@ def attendance_clock(
 
     Raw coordinates need the member's precise-location consent (CON-4). A photo (the app's camera
     at clock-in) needs the account's camera device permission (CON-5, checked on every call, so a
-    revocation is effective at once) and the member's biometrics consent for attendance."""
+    revocation is effective at once) and the member's biometrics consent for attendance. So does
+    an event from an attendance device (source "device"): the device recognised the member by
+    their template, so once the basis is gone (CON-6) a device still holding it is refused."""
     require_processable(membership.account if membership.account_id else None)  # ACC-4
     errors: dict[str, list[str]] = {}
     if kind not in ClockEvent.Kind.values:
@@ -320,6 +322,9 @@ def attendance_clock(
     if lat is not None and lng is not None:  # raw coordinates are precise location (CON-4)
         require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.PRECISE_LOCATION,
                       purpose=ConsentPurpose.ATTENDANCE)
+    if source == ClockEvent.Source.DEVICE:  # ENT-6: the device recognised the member by a template
+        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.BIOMETRICS,
+                      purpose=ConsentPurpose.ATTENDANCE)  # CON-6: a device that has not polled yet
     if photo is not None:  # CON-5 camera, then CON-4: a face photo is biometric
         if membership.account is None:
             raise ValidationError({"photo": [_("Only a member with an account can send a photo.")]})

@@ -208,6 +208,33 @@ def template_delete(*, enterprise: Enterprise, actor: Membership | None, templat
                            change=TemplateChange.Change.DELETE)
 
 
+def templates_revoke_for_member(*, enterprise: Enterprise, actor: Membership | None, membership_id: int,
+                                purpose: str, reason: str = "") -> int:
+    """Revoke, at once, every active template of a member for `purpose` (CON-6: the member's last
+    basis for biometrics of that purpose has just ended), in the caller's transaction: each
+    ciphertext is erased, each gets a delete row in the feed of that purpose's devices, one
+    ledger entry records the count. The rows themselves are deleted later by the scheduled
+    erasure (templates_delete_for_member, which sends no second delete row). Idempotent: returns
+    the number revoked now (0 when none was active)."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        ids = list(BiometricTemplate.objects.select_for_update().filter(
+            membership_id=membership_id, purpose=purpose, revoked_at__isnull=True).order_by("id")
+            .values_list("id", flat=True))
+        if not ids:
+            return 0
+        BiometricTemplate.objects.filter(id__in=ids).update(revoked_at=timezone.now(), template_encrypted=b"")
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVOKE, category=Category.BIOMETRICS,
+                      subject=membership_id, purpose=reason,
+                      details={"templates": len(ids), "consent_purpose": purpose})
+        _lock_feed()  # after the ledger's lock, as everywhere
+        TemplateChange.objects.bulk_create([
+            TemplateChange(template_id=pk, membership_id=membership_id, purpose=purpose,
+                           change=TemplateChange.Change.DELETE)
+            for pk in ids
+        ])
+    return len(ids)
+
+
 def templates_delete_for_member(*, enterprise: Enterprise, actor: Membership | None,
                                 membership: Membership, purpose: str | None = None, reason: str = "") -> int:
     """Delete every template held for a member (a leaver, DSR-5), or only those for `purpose`

@@ -12,7 +12,9 @@ What each (category, purpose) covers:
 - contacts / contact_matching: nothing — matching keeps none of the hashes (ENT-7).
 
 `sensitive_data_counts` answers "what would be deleted" for the member's confirmation page;
-`sensitive_data_erase` deletes it and writes one ledger entry with the counts.
+`sensitive_processing_stop` stops, in the withdrawal's own transaction, what would otherwise go on
+until the deletion runs (devices' templates); `sensitive_data_erase` deletes it and writes one
+ledger entry with the counts.
 
 Also here: anonymising departed members' directory cards (`cards_anonymise`, used by the
 retention purge, and `member_profile_anonymise` for one member), crypto-shredding
@@ -83,6 +85,25 @@ def sensitive_data_counts(*, enterprise: Enterprise, membership_id: int, categor
             return {"id_numbers": Membership.objects.filter(pk=membership_id, id_number_encrypted__isnull=False)
                     .count()}
         return {}
+
+
+def sensitive_processing_stop(*, enterprise: Enterprise, membership_id: int, category: str, purpose: str,
+                              actor: Membership | None = None, reason: str = "") -> dict[str, int]:
+    """What must stop before a withdrawal (or the end of a legal basis) answers, when no basis for
+    (`category`, `purpose`) is left (CON-6), in the caller's transaction. Collection needs nothing
+    here: every collecting service asks `require_basis` on each call, which refuses from the moment
+    the record closes (health reports, raw coordinates, clock-in photos, enrolments, ID numbers,
+    contact matching). What runs without asking is the devices' use of templates they already
+    hold: biometrics templates of that purpose are revoked now — ciphertext erased, a delete row in
+    the feed of that purpose's devices — so the device's next poll drops them, worker or no
+    worker (the feed also never ships a template without a basis, selectors.biometrics). The
+    scheduled erasure (`sensitive_data_erase`) deletes the rest later. Returns counts per kind."""
+    if category != SensitiveCategory.BIOMETRICS:
+        return {}
+    from enterprise_data.services.biometrics import templates_revoke_for_member
+
+    return {"templates_revoked": templates_revoke_for_member(
+        enterprise=enterprise, actor=actor, membership_id=membership_id, purpose=purpose, reason=reason)}
 
 
 def sensitive_data_erase(*, enterprise: Enterprise, membership_id: int, category: str, purpose: str,

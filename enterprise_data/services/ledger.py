@@ -4,7 +4,8 @@ Each entry's hash is SHA-256 over the previous entry's hash and a canonical JSON
 fields; the first entry follows GENESIS (or the newest LedgerCheckpoint after a purge).
 Entries of one enterprise are appended under a transaction-level advisory lock, so two
 concurrent writers can never fork the chain. PostgreSQL refuses UPDATE and DELETE on the table
-(trigger in migration 0002); `verify_ledger` recomputes the chain."""
+(trigger in migration 0003) and ids <= 0 (CHECK, migration 0009); `ledger_verify` recomputes the
+chain and reports every row that is not part of it by id (docs/ledger.md)."""
 
 from __future__ import annotations
 
@@ -110,37 +111,82 @@ def ledger_record(
         return LedgerEntry.objects.create(prev_hash=prev, entry_hash=entry_hash(prev, values), **values)
 
 
+# Why a row is not part of the verified chain (translated for people by views.ledger).
+REASON_LINK = "its previous-hash does not match the entry before it"
+REASON_CONTENT = "its content does not match its hash"
+REASON_ID_NOT_POSITIVE = "its id is not positive, so it lies outside the chain"
+REASON_BELOW_CHECKPOINT = "it lies at or below the newest purge checkpoint, where no entry may remain"
+MAX_REPORTED = 100  # problems listed by id; `problem_count` counts them all
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    id: int
+    reason: str
+
+
 @dataclass(frozen=True)
 class LedgerVerification:
+    """The outcome of `ledger_verify`. Every row of the table is either part of the verified
+    chain or one of the problems: `problems` lists the first MAX_REPORTED by id (in id order),
+    `problem_count` counts them all; `first_broken_id`/`reason` are the first of them."""
+
     schema: str
     entries: int
     first_broken_id: int | None
     reason: str = ""
+    problems: tuple[LedgerProblem, ...] = ()
+    problem_count: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.first_broken_id is None
+        return self.problem_count == 0 and self.first_broken_id is None
 
 
 def ledger_verify(*, enterprise: Enterprise, batch_size: int = 5000) -> LedgerVerification:
-    """Recompute the chain in id order, in batches; report the first entry that does not fit."""
+    """Check every row of the enterprise's ledger (ENT-10); none is left unseen.
+
+    - Rows with an id at or below the chain's start — 0 without a checkpoint, else the newest
+      checkpoint's `upto_id` — cannot be part of the chain: ids <= 0 (the CHECK constraint refuses
+      them, but a superuser may drop it) and rows a purge should have removed (an entry altered or
+      inserted below the checkpoint). Each is reported by id.
+    - The rest is recomputed in id order, in batches: a row whose previous-hash is not the hash of
+      the row before it (a removal or insertion) or whose content does not match its own hash (a
+      change) is reported, and the check goes on from that row's stored hash, so every damaged row
+      is named, not only the first."""
+    problems: list[LedgerProblem] = []
+    problem_count = 0
+
+    def report(pk: int, reason: str) -> None:
+        nonlocal problem_count
+        problem_count += 1
+        if len(problems) < MAX_REPORTED:
+            problems.append(LedgerProblem(pk, reason))
+
     with enterprise_schema(enterprise):
         checkpoint = LedgerCheckpoint.objects.order_by("-upto_id").first()
         prev = checkpoint.upto_hash if checkpoint else GENESIS
-        last_id = checkpoint.upto_id if checkpoint else 0
-        count = 0
+        floor = max(checkpoint.upto_id, 0) if checkpoint else 0
+        outside = LedgerEntry.objects.filter(id__lte=floor)
+        problem_count = count = outside.count()
+        problems.extend(LedgerProblem(pk, REASON_ID_NOT_POSITIVE if pk <= 0 else REASON_BELOW_CHECKPOINT)
+                        for pk in outside.order_by("id").values_list("id", flat=True)[:MAX_REPORTED])
+        last_id = floor
         while True:
             batch = list(LedgerEntry.objects.filter(id__gt=last_id).order_by("id").values(
                 "id", "prev_hash", "entry_hash", *HASHED_FIELDS)[:batch_size])
             if not batch:
-                return LedgerVerification(enterprise.schema_name, count, None)
+                break
             for row in batch:
                 count += 1
                 if row["prev_hash"] != prev:
-                    return LedgerVerification(enterprise.schema_name, count, row["id"],
-                                              "its previous-hash does not match the entry before it")
-                if entry_hash(prev, row) != row["entry_hash"]:
-                    return LedgerVerification(enterprise.schema_name, count, row["id"],
-                                              "its content does not match its hash")
+                    report(row["id"], REASON_LINK)
+                elif entry_hash(row["prev_hash"], row) != row["entry_hash"]:
+                    report(row["id"], REASON_CONTENT)
                 prev = row["entry_hash"]
                 last_id = row["id"]
+    first = problems[0] if problems else None
+    return LedgerVerification(
+        schema=enterprise.schema_name, entries=count, first_broken_id=first.id if first else None,
+        reason=first.reason if first else "", problems=tuple(problems), problem_count=problem_count,
+    )

@@ -27,7 +27,15 @@ from enterprise_data.selectors.ledger import (
     ledger_member_choices,
     ledger_page,
 )
-from enterprise_data.services.ledger import Action, ledger_record, ledger_verify
+from enterprise_data.services.ledger import (
+    REASON_BELOW_CHECKPOINT,
+    REASON_CONTENT,
+    REASON_ID_NOT_POSITIVE,
+    REASON_LINK,
+    Action,
+    ledger_record,
+    ledger_verify,
+)
 from tenants.ids import object_id
 from tenants.models import Enterprise
 from tenants.views import ConsoleView
@@ -154,15 +162,19 @@ class LedgerVerifyView(_LedgerConsoleView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         result = ledger_verify(enterprise=self.enterprise)
-        return render(request, "enterprise_data/ledger/verify.html",
-                      {"result": result, "reason": verification_reason(result.reason)})
+        return render(request, "enterprise_data/ledger/verify.html", {
+            "result": result, "reason": verification_reason(result.reason),
+            "problems": [(problem.id, verification_reason(problem.reason)) for problem in result.problems],
+            "unlisted": result.problem_count - len(result.problems)})
 
 
 def verification_reason(reason: str) -> str:
     """The translated text of a reason given by services.ledger.ledger_verify."""
     reasons = {
-        "its previous-hash does not match the entry before it":
-            _("its previous-hash does not match the entry before it (an entry was removed or inserted)"),
-        "its content does not match its hash": _("its content does not match its hash (the entry was changed)"),
+        REASON_LINK: _("its previous-hash does not match the entry before it (an entry was removed or inserted)"),
+        REASON_CONTENT: _("its content does not match its hash (the entry was changed)"),
+        REASON_ID_NOT_POSITIVE: _("its id is not positive, so it lies outside the chain (it was inserted by hand)"),
+        REASON_BELOW_CHECKPOINT: _("it lies at or below the newest purge checkpoint, where no entry may remain "
+                                   "(it was inserted or kept back after a purge)"),
     }
     return str(reasons.get(reason, reason))

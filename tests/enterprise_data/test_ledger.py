@@ -306,7 +306,8 @@ def test_verify_page_and_endpoint_report_an_intact_chain(world, client_for):
     assert response.context["result"].entries == count
     assert b"the chain is intact" in response.content
     body = client_for("acme", world.amy).get("/api/v1/ledger/verify/").json()
-    assert body == {"ok": True, "entries": count, "first_broken_id": None, "reason": ""}
+    assert body == {"ok": True, "entries": count, "first_broken_id": None, "reason": "", "problem_count": 0,
+                    "problems": []}
 
 
 def test_verify_reports_a_tampered_entry(world, client_for):
@@ -323,6 +324,7 @@ def test_verify_reports_a_tampered_entry(world, client_for):
     body = client_for("acme", world.alice).get("/api/v1/ledger/verify/").json()
     assert body["ok"] is False and body["first_broken_id"] == entries[1].id
     assert "does not match its hash" in body["reason"]
+    assert body["problem_count"] == 1 and [p["id"] for p in body["problems"]] == [entries[1].id]
 
 
 def test_openapi_schema_lists_the_ledger_endpoints(client_for):

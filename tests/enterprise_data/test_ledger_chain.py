@@ -310,3 +310,164 @@ def test_two_concurrent_writers_never_fork_the_chain(world):
     finally:
         if ids:
             purge_committed(world, min(ids))
+
+
+# --- (e) no row is left unseen: ids <= 0 and rows below a checkpoint (issue 14) --------------------
+
+def insert_copy(world, new_id: int, of_id: int) -> None:
+    """A superuser's hand-written INSERT with triggers off: a copy of entry `of_id` under `new_id`
+    (with a hash of its own, the column is unique)."""
+    with enterprise_schema(world.acme), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        columns = "created_at, actor_kind, actor_membership_id, actor_device_id, action, category, " \
+                  "subject_membership_id, purpose, object_type, object_id, details, request_id, prev_hash"
+        cursor.execute(f"INSERT INTO enterprise_data_ledgerentry (id, {columns}, entry_hash) "  # noqa: S608
+                       f"SELECT %s, {columns}, md5(random()::text) || md5(random()::text) "
+                       "FROM enterprise_data_ledgerentry WHERE id = %s", [new_id, of_id])
+        assert cursor.rowcount == 1
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    connection.set_schema_to_public()
+
+
+def drop_id_check(world) -> None:
+    """A superuser drops the CHECK constraint (inside the test's transaction: rolled back after)."""
+    with enterprise_schema(world.acme), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE enterprise_data_ledgerentry DROP CONSTRAINT ledger_entry_id_positive")
+    connection.set_schema_to_public()
+
+
+def verify_output(schema: str = "acme") -> tuple[str, str]:
+    out = StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command("verify_ledger", schema=schema, stdout=out)
+    return out.getvalue(), str(error.value)
+
+
+@pytest.mark.parametrize("enterprise", ["acme", "globex"])
+def test_an_id_of_zero_or_below_is_refused_by_the_database(world, enterprise):
+    """CHECK (id > 0) in every enterprise schema (globex is a clone of the template), whatever the
+    triggers: session_replication_role = replica does not switch CHECK constraints off."""
+    tenant = getattr(world, enterprise)
+    entry = ledger_record(enterprise=tenant, actor=None, action=Action.CREATE, category=Category.DIRECTORY)
+    with enterprise_schema(tenant), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        for bad_id in (0, -1):
+            message = refused(cursor, "INSERT INTO enterprise_data_ledgerentry (id, created_at, actor_kind, action, "
+                                      "category, purpose, object_type, object_id, details, request_id, prev_hash, "
+                                      "entry_hash) SELECT %s, created_at, actor_kind, action, category, purpose, "
+                                      "object_type, object_id, details, request_id, prev_hash, 'x' || id "
+                                      "FROM enterprise_data_ledgerentry WHERE id = %s", [bad_id, entry.id])
+            assert "ledger_entry_id_positive" in message
+        cursor.execute("SET LOCAL session_replication_role = origin")
+        assert not LedgerEntry.objects.filter(id__lte=0).exists()
+
+
+def test_rows_with_id_zero_or_below_are_reported_by_id_when_the_check_is_dropped(world, client_for):
+    """The issue: such rows were listed by the API and the export, yet verification said intact."""
+    entries = record(world, 2)
+    drop_id_check(world)
+    insert_copy(world, 0, entries[0].id)
+    insert_copy(world, -7, entries[1].id)
+    with enterprise_schema(world.acme):
+        total = LedgerEntry.objects.count()
+    # the list API shows them ...
+    listed = client_for("acme", world.alice).get("/api/v1/ledger/", {"limit": 200}).json()["results"]
+    assert {0, -7} <= {row["id"] for row in listed}
+    # ... and every verification names them
+    result = ledger_verify(enterprise=world.acme)
+    assert not result.ok and result.entries == total
+    assert [(p.id, p.reason) for p in result.problems] == [
+        (-7, "its id is not positive, so it lies outside the chain"),
+        (0, "its id is not positive, so it lies outside the chain")]
+    out, error = verify_output()
+    assert out.splitlines() == ["acme: BROKEN at entry #-7: its id is not positive, so it lies outside the chain",
+                                "acme: also entry #0: its id is not positive, so it lies outside the chain"]
+    assert "#-7" in error and "#0" in error
+    body = client_for("acme", world.alice).get("/api/v1/ledger/verify/").json()
+    assert body["ok"] is False and body["first_broken_id"] == -7 and body["problem_count"] == 2
+    assert [p["id"] for p in body["problems"]] == [-7, 0]
+    assert all("not positive" in p["reason"] for p in body["problems"])
+    page = client_for("acme", world.alice).get("/console/ledger/verify/", HTTP_ACCEPT_LANGUAGE="en")
+    assert b"#-7" in page.content and b"#0:" in page.content
+    assert "2 entries are not part of the verified chain" in page.content.decode()
+    chinese = client_for("acme", world.alice).get("/console/ledger/verify/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "2 个条目不属于已校验的哈希链" in chinese.content.decode()
+    assert "该条目的编号不是正数" in chinese.content.decode()
+
+
+def test_every_damaged_entry_is_named_not_only_the_first(world):
+    entries = record(world, 5)
+    tamper(world, "UPDATE enterprise_data_ledgerentry SET purpose = 'Nothing happened' WHERE id = %s",
+           [entries[1].id])
+    tamper(world, "DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [entries[3].id])
+    result = ledger_verify(enterprise=world.acme)
+    assert [(p.id, p.reason) for p in result.problems] == [
+        (entries[1].id, "its content does not match its hash"),
+        (entries[4].id, "its previous-hash does not match the entry before it")]
+    out, error = verify_output()
+    assert out.splitlines()[1] == f"acme: also entry #{entries[4].id}: its previous-hash does not match the " \
+                                  "entry before it"
+    assert f"#{entries[1].id}" in error and f"#{entries[4].id}" in error
+
+
+def purge_upto(world, upto: LedgerEntry) -> None:
+    """What the retention purge does: delete a prefix through the hatch and leave a checkpoint."""
+    from enterprise_data.models import LedgerCheckpoint
+
+    with enterprise_schema(world.acme), connection.cursor() as cursor, transaction.atomic():
+        cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
+        cursor.execute("DELETE FROM enterprise_data_ledgerentry WHERE id <= %s", [upto.id])
+        purged = cursor.rowcount
+        cursor.execute("SET LOCAL portal.ledger_purge = 'off'")
+        LedgerCheckpoint.objects.create(upto_id=upto.id, upto_hash=upto.entry_hash, rows_purged=purged)
+    connection.set_schema_to_public()
+
+
+def test_an_entry_inserted_below_the_checkpoint_is_reported(world, client_for):
+    entries = record(world, 3)
+    purge_upto(world, entries[0])
+    assert ledger_verify(enterprise=world.acme).ok
+    insert_copy(world, entries[0].id, entries[1].id)  # an id the purge removed comes back
+    result = ledger_verify(enterprise=world.acme)
+    assert [(p.id, p.reason) for p in result.problems] == [
+        (entries[0].id, "it lies at or below the newest purge checkpoint, where no entry may remain")]
+    out, _error = verify_output()
+    assert out == f"acme: BROKEN at entry #{entries[0].id}: it lies at or below the newest purge checkpoint, " \
+                  "where no entry may remain\n"
+    body = client_for("acme", world.alice).get("/api/v1/ledger/verify/").json()
+    assert (body["ok"], body["problem_count"], body["first_broken_id"]) == (False, 1, entries[0].id)
+
+
+def test_an_entry_changed_and_hidden_behind_a_forged_checkpoint_is_reported(world, client_for):
+    """Change an entry, then write a checkpoint past it without purging: the old verification
+    started after the checkpoint and never saw the changed entry."""
+    from enterprise_data.models import LedgerCheckpoint
+
+    entries = record(world, 4)
+    purge_upto(world, entries[0])
+    tamper(world, "UPDATE enterprise_data_ledgerentry SET purpose = 'Nothing happened' WHERE id = %s",
+           [entries[1].id])
+    with enterprise_schema(world.acme):
+        LedgerCheckpoint.objects.create(upto_id=entries[2].id, upto_hash=entries[2].entry_hash, rows_purged=0)
+    result = ledger_verify(enterprise=world.acme)
+    assert [p.id for p in result.problems] == [entries[1].id, entries[2].id]
+    assert {p.reason for p in result.problems} == {
+        "it lies at or below the newest purge checkpoint, where no entry may remain"}
+    assert result.entries == 3  # entries 1-3: two outside the chain, one verified after the checkpoint
+    out, error = verify_output()
+    assert f"#{entries[1].id}" in out and f"#{entries[2].id}" in out and f"#{entries[1].id}" in error
+    body = client_for("acme", world.alice).get("/api/v1/ledger/verify/").json()
+    assert [p["id"] for p in body["problems"]] == [entries[1].id, entries[2].id]
+
+
+def test_more_problems_than_listed_are_counted(world):
+    from enterprise_data.services.ledger import MAX_REPORTED
+
+    entries = record(world, 1)
+    drop_id_check(world)
+    for n in range(MAX_REPORTED + 3):
+        insert_copy(world, -1 - n, entries[0].id)
+    result = ledger_verify(enterprise=world.acme)
+    assert result.problem_count == MAX_REPORTED + 3 and len(result.problems) == MAX_REPORTED
+    out, _error = verify_output()
+    assert out.splitlines()[-1] == "acme: and 3 more entries not listed"

@@ -1,7 +1,10 @@
 """`manage.py verify_ledger [--schema NAME]`: recompute every enterprise's ledger hash chain (ENT-10).
 
-One line per enterprise; exits non-zero (CommandError) when any chain is broken, so it can run
-from cron or CI and alert."""
+One line per enterprise, and one more per further entry that is not part of the verified chain
+(every row of the table is either in the chain or named by id: ids <= 0, rows below the newest
+purge checkpoint, removed/inserted/changed entries; at most services.ledger.MAX_REPORTED listed).
+Exits non-zero (CommandError naming the entries) when any chain is broken, so it can run from
+cron or CI and alert."""
 
 from __future__ import annotations
 
@@ -42,8 +45,15 @@ class Command(BaseCommand):
             if result.ok:
                 self.stdout.write(f"{result.schema}: {result.entries} entries, chain intact")
             else:
-                line = f"{result.schema}: BROKEN at entry #{result.first_broken_id}: {result.reason}"
-                self.stdout.write(line)
-                broken.append(line)
+                first, *others = result.problems
+                self.stdout.write(f"{result.schema}: BROKEN at entry #{first.id}: {first.reason}")
+                for problem in others:
+                    self.stdout.write(f"{result.schema}: also entry #{problem.id}: {problem.reason}")
+                unlisted = result.problem_count - len(result.problems)
+                if unlisted:
+                    self.stdout.write(f"{result.schema}: and {unlisted} more entries not listed")
+                ids = ", ".join(f"#{problem.id}" for problem in result.problems)
+                broken.append(f"{result.schema}: {result.problem_count} entries outside the chain or damaged "
+                              f"({ids}{', …' if unlisted else ''})")
         if broken:
             raise CommandError("Ledger chain broken: " + "; ".join(broken))
