@@ -50,6 +50,7 @@ TITLE = "one member's full export (two years of daily attendance and health repo
 
 DEFAULT_DAYS = 730
 DEFAULT_RUNS = 5
+SMALL = {"perf5_days": 30, "perf5_runs": 2}  # `--small` (bench/run.py): CI's quick run
 LOCATION_DAYS = 90  # RET-1: raw coordinates are kept at most 90 days
 TARGET_S = 2.0
 OWNER_MOBILE = "+8613700000000"

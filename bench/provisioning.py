@@ -29,6 +29,7 @@ ID = "PERF-1"
 TITLE = "enterprise provisioning: clone the template schema vs. migrate a new schema"
 
 DEFAULT_N = 10
+SMALL = {"n": 1}  # `--small` (bench/run.py): CI's quick run
 TARGET_CLONE_MEDIAN_S = 1.0
 TARGET_RATIO = 5.0
 OWNER_MOBILE = "+8613800138000"

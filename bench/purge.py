@@ -65,6 +65,8 @@ DEFAULT_ROWS = 1_000_000
 DEFAULT_ENTERPRISES = 50
 DEFAULT_ORM_ROWS = 20_000
 DEFAULT_REPEAT = 1
+# `--small` (bench/run.py): CI's quick run, 1,000 rows in each of two enterprises
+SMALL = {"perf2_rows": 2000, "perf2_enterprises": 2, "perf2_orm_rows": 1000, "perf2_repeat": 1}
 MEMBERS_PER_ENTERPRISE = 100
 # Rows are spread back in time from this age, one every 37 minutes per enterprise: all older
 # than the attendance maximum (5 years) would also do; the default period is 2 years.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the performance benchmarks (SPEC §10): `make bench [--only PERF-1] [--n 10]`.
+"""Run the performance benchmarks (SPEC §10): `make bench [--only PERF-1] [--n 10] [--small]`.
 
 Normally started by `scripts/launcher.py bench`, which provides DATABASE_URL, REDIS_URL,
 SECRET_KEY and DJANGO_SETTINGS_MODULE. Directly:
@@ -12,10 +12,15 @@ database `<name>_bench` on the same server (dropping a leftover one first), poin
 before `django.setup()`, migrates it (plus the public tenant and the template schema), runs
 the benchmarks and drops it again, also on errors and on SIGINT / SIGTERM / SIGHUP.
 
-Each benchmark is a module under bench/ with `ID`, `TITLE`, `add_arguments(parser)` and
-`run(args)`; it prints its results as `PERF-n key=value` lines (one figure per line, nothing
-else on lines starting with `PERF-`). Targets are reported, not asserted: the exit code is 0
-when every benchmark ran, non-zero on errors.
+Each benchmark is a module under bench/ with `TITLE`, `SMALL`, `add_arguments(parser)` and
+`run(args)`; it prints its results with `bench.common.say` as `PERF-n key=value` lines (one
+figure per line, nothing else on lines starting with `PERF-`). `SMALL` maps its options (argparse
+`dest`) to the tiny sizes `--small` uses (CI's `make bench BENCH_ARGS=--small`: every benchmark
+once, in a minute or two); options given explicitly still win.
+
+Targets are reported, not asserted. A benchmark that raises, or that prints no `PERF-n` line of
+its own id, is reported as failed and the next one still runs; the exit code is 0 when every
+benchmark ran and printed its figures, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -72,8 +77,19 @@ def parse_args(argv: list[str], modules: dict[str, types.ModuleType]) -> argpars
         metavar="PERF-n",
         help=f"run only this benchmark (repeatable; known: {', '.join(BENCHMARKS)})",
     )
+    parser.add_argument(
+        "--small",
+        action="store_true",
+        help="tiny sizes and one repetition for every benchmark (CI: checks that each runs to the end; "
+             "the figures mean little); explicit options still win",
+    )
     for module in modules.values():
         module.add_arguments(parser)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--small", action="store_true")
+    if pre.parse_known_args(argv)[0].small:
+        for module in modules.values():
+            parser.set_defaults(**module.SMALL)
     args = parser.parse_args(argv)
     if args.only:
         wanted = [item.strip().upper() for value in args.only for item in value.split(",") if item.strip()]
@@ -182,6 +198,33 @@ def describe_environment(params: dict, scratch: str) -> None:
 # --- main -------------------------------------------------------------------------------------
 
 
+def run_one(bench_id: str, module: types.ModuleType, args: argparse.Namespace) -> bool:
+    """Run one benchmark; False when it raised or printed no `PERF-n` line of its own id. Each
+    starts in the public schema (requests through the test client leave the connection in the
+    last enterprise's schema); after a failure the connection is also closed (a broken
+    transaction), so that the next benchmark still runs."""
+    from django.db import connection
+
+    from bench.common import PRINTED
+
+    say(f"bench: {bench_id} {module.TITLE}")
+    started = time.perf_counter()
+    connection.set_schema_to_public()
+    try:
+        module.run(args)
+    except Exception:
+        traceback.print_exc()
+        say(f"bench: {bench_id} failed after {time.perf_counter() - started:.1f} s")
+        connection.close()
+        connection.set_schema_to_public()
+        return False
+    if bench_id not in PRINTED:
+        say(f"bench: {bench_id} printed no {bench_id} line")
+        return False
+    say(f"bench: {bench_id} done in {time.perf_counter() - started:.1f} s")
+    return True
+
+
 class Stop(BaseException):
     """Raised by the signal handler so that `finally` blocks (dropping the database) run."""
 
@@ -219,10 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         django_setup(scratch)
         describe_environment(params, scratch)
         database_prepare()
-        for bench_id in args.only:
-            module = modules[bench_id]
-            say(f"bench: {bench_id} {module.TITLE}")
-            module.run(args)
+        failed = [bench_id for bench_id in args.only if not run_one(bench_id, modules[bench_id], args)]
+        if failed:
+            say(f"bench: failed: {', '.join(failed)} (of {', '.join(args.only)})")
+            return 1
+        say(f"bench: every benchmark ran: {', '.join(args.only)}")
         return 0
     except Stop as stop:
         say(f"bench: interrupted by {signal.Signals(stop.signum).name}")
