@@ -211,11 +211,11 @@ class GeofenceListApi(_GeofenceAdminApi):
 class GeofenceDetailApi(_GeofenceAdminApi):
     @extend_schema(responses=GeofenceOutputSerializer)
     def get(self, request: Any, pk: int) -> Response:
-        return Response(GeofenceOutputSerializer(geofence_for(pk=pk)).data)
+        return Response(GeofenceOutputSerializer(geofence_for(scope=self.scope, pk=pk)).data)
 
     @extend_schema(request=GeofenceInputSerializer(partial=True), responses=GeofenceOutputSerializer)
     def patch(self, request: Any, pk: int) -> Response:
-        geofence = geofence_for(pk=pk)
+        geofence = geofence_for(scope=self.scope, pk=pk)
         serializer = GeofenceInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
@@ -227,5 +227,6 @@ class GeofenceDetailApi(_GeofenceAdminApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Any, pk: int) -> Response:
-        geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence_for(pk=pk))
+        geofence = geofence_for(scope=self.scope, pk=pk)
+        geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence)
         return Response(status=status.HTTP_204_NO_CONTENT)

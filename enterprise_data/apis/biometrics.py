@@ -130,7 +130,7 @@ class DeviceRevokeApi(EnterpriseApiView):
     @extend_schema(request=None, responses=DeviceOutputSerializer)
     def post(self, request: Any, pk: int) -> Response:
         device = device_revoke(enterprise=self.enterprise, actor=self.membership,
-                               device=device_for(enterprise=self.enterprise, pk=pk))
+                               device=device_for(enterprise=self.enterprise, scope=self.scope, pk=pk))
         return Response(DeviceOutputSerializer(device).data)
 
 

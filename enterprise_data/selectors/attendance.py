@@ -14,6 +14,7 @@ from django.utils import timezone
 from enterprise_data.categories import Category
 from enterprise_data.models import AttendanceDay, ClockEvent, ClockEventLocation, Geofence, Membership
 from enterprise_data.scopes import AdminScope
+from tenants.ids import object_id
 
 HISTORY_DAYS = 30
 
@@ -75,8 +76,12 @@ def geofence_list() -> QuerySet[Geofence]:
     return Geofence.objects.order_by("name", "id")
 
 
-def geofence_for(*, pk: int) -> Geofence:
-    geofence = Geofence.objects.filter(pk=pk).first()
+def geofence_for(*, scope: AdminScope, pk: int) -> Geofence:
+    """Fetch-and-authorize (ENT-8): geofences belong to the whole enterprise, so the scope is
+    the attendance category; 404 when missing or not in the scope."""
+    geofence = None
+    if scope.has_category(Category.ATTENDANCE):
+        geofence = Geofence.objects.filter(pk=object_id(pk) or 0).first()
     if geofence is None:
         raise Http404("No such geofence.")
     return geofence

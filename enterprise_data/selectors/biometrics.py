@@ -22,6 +22,7 @@ from enterprise_data.services.biometrics import (
     device_key_split,
 )
 from tenants.context import current_schema, enterprise_schema
+from tenants.ids import object_id
 from tenants.models import Enterprise
 
 FEED_DEFAULT_LIMIT = 100
@@ -39,9 +40,13 @@ def device_list(*, enterprise: Enterprise) -> QuerySet[Device]:
         return Device.objects.defer("key_hash").order_by("revoked_at", "name", "id")
 
 
-def device_for(*, enterprise: Enterprise, pk: int) -> Device:
-    with enterprise_schema(enterprise):
-        device = Device.objects.filter(pk=pk).first()
+def device_for(*, enterprise: Enterprise, scope: AdminScope, pk: int) -> Device:
+    """Fetch-and-authorize (ENT-8): devices belong to the whole enterprise, so the scope is the
+    biometrics category; 404 when missing or not in the scope."""
+    device = None
+    if scope.has_category(Category.BIOMETRICS):
+        with enterprise_schema(enterprise):
+            device = Device.objects.filter(pk=object_id(pk) or 0).first()
     if device is None:
         raise Http404("No such device.")
     return device

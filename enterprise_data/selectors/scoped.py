@@ -25,8 +25,9 @@ def get_department_for(scope: AdminScope, category: str, value: Any) -> Departme
 
 def get_departments_for(scope: AdminScope, category: str, values: Iterable[Any]) -> list[Department] | None:
     """All of them, or None if any one is missing or outside the scope."""
-    ids = {object_id(value) for value in values}
-    if None in ids:
+    parsed = [object_id(value) for value in values]
+    ids = {pk for pk in parsed if pk is not None}
+    if len(ids) != len(set(parsed)):
         return None
     found = list(scope.departments(category).filter(pk__in=ids))
     return found if len(found) == len(ids) else None

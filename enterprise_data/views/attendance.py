@@ -184,13 +184,13 @@ class GeofenceEditView(AttendanceView):
                 "is_active": geofence.is_active}
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        geofence = geofence_for(pk=pk)
+        geofence = geofence_for(scope=self.scope, pk=pk)
         return render(request, "enterprise_data/attendance/geofence_form.html", {
             "form": GeofenceForm(initial=self._initial(geofence)), "geofence": geofence,
         })
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        geofence = geofence_for(pk=pk)
+        geofence = geofence_for(scope=self.scope, pk=pk)
         form = GeofenceForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -211,10 +211,12 @@ class GeofenceDeleteView(AttendanceView):
     access = Manage(Category.ATTENDANCE, enterprise_wide=True, form=True)
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return render(request, "enterprise_data/attendance/geofence_delete.html", {"geofence": geofence_for(pk=pk)})
+        return render(request, "enterprise_data/attendance/geofence_delete.html",
+                      {"geofence": geofence_for(scope=self.scope, pk=pk)})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence_for(pk=pk))
+        geofence = geofence_for(scope=self.scope, pk=pk)
+        geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence)
         messages.success(request, _("The geofence was deleted."))
         return redirect("console_geofences")
 

@@ -78,7 +78,7 @@ class DeviceRevokeView(ConsoleView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         device = device_revoke(enterprise=self.enterprise, actor=self.membership,
-                               device=device_for(enterprise=self.enterprise, pk=pk))
+                               device=device_for(enterprise=self.enterprise, scope=self.scope, pk=pk))
         messages.success(request, _("The key of “%(name)s” is revoked.") % {"name": device.name})
         return redirect("biometrics_devices")
 
