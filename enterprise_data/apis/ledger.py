@@ -1,4 +1,4 @@
-"""The instruction ledger's API (ENT-10): list, CSV export, chain verification.
+"""The instruction ledger's API (ENT-10): list, CSV export (POST), chain verification.
 
 Admin endpoints of the `ledger` category: owners and full admins; everyone else gets 403."""
 
@@ -111,8 +111,10 @@ class CsvRenderer(BaseRenderer):
 
 
 class LedgerExportApi(EnterpriseApiView):
-    """`GET ledger/export/`: the filtered entries as a streamed CSV; the export itself is
-    recorded in the ledger first (action export, category ledger)."""
+    """`POST ledger/export/` (the filters and `purpose` in the body): the filtered entries as a
+    streamed CSV; the export itself is recorded in the ledger first (action export, category
+    ledger). It records an instruction, so it is a POST (with the session's CSRF token); GET is
+    405 and writes nothing (docs/security.md "Safe methods")."""
 
     category = Category.LEDGER
     renderer_classes = [JSONRenderer, CsvRenderer]
@@ -120,13 +122,13 @@ class LedgerExportApi(EnterpriseApiView):
     class InputSerializer(LedgerFilterInput):
         purpose = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
-    @extend_schema(parameters=[InputSerializer], responses={(200, "text/csv"): OpenApiTypes.STR})
-    def get(self, request: Request) -> HttpResponseBase:
-        query = self.InputSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+    @extend_schema(request=InputSerializer, responses={(200, "text/csv"): OpenApiTypes.STR})
+    def post(self, request: Request) -> HttpResponseBase:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         return ledger_export_response(enterprise=self.enterprise, scope=self.scope, actor=self.membership,
-                                      filters=query.filters(),
-                                      purpose=query.validated_data.get("purpose", "").strip())
+                                      filters=data.filters(),
+                                      purpose=data.validated_data.get("purpose", "").strip())
 
 
 class LedgerVerifyApi(EnterpriseApiView):
