@@ -51,6 +51,14 @@ def test_the_reported_nul_bytes_are_field_errors_not_500s(world, client_for):
     assert _counts(world) == before
 
 
+def test_the_refusal_is_in_the_visitors_language(world, client_for):
+    admin = client_for("acme", world.alice)
+    api = admin.get("/api/v1/members/?q=%00", HTTP_ACCEPT_LANGUAGE="zh-Hans")
+    assert api.json() == {"q": ["不允许使用控制字符。"]}
+    page = admin.get("/console/members/?q=%00", HTTP_ACCEPT_LANGUAGE="zh-Hans")
+    assert "输入被拒绝".encode() in page.content
+
+
 def test_every_kind_of_input_is_checked(world, client_for):
     admin = client_for("acme", world.alice)
     doc = admin.get("/api/schema/?format=json").json()
