@@ -12,8 +12,9 @@ those of the following that it can answer and does not document itself
 
 - 400 `BadRequest`: field errors (`FieldErrors`: each invalid field, or `non_field_errors`, with
   its messages; nested objects and lists for nested input) or an `Error` (`detail`, e.g. a
-  request body that is not JSON) — on every method that takes input: any but GET, and GET with
-  query parameters;
+  request body that is not JSON) — on every operation: besides the input each one documents,
+  a control character in any query parameter, form field or JSON value is refused before the
+  view (tenants.input), and so is a path holding one or more query parameters than Django takes;
 - 401 `Error`: where the view's first authentication answers with `WWW-Authenticate` (the device
   API); session authentication answers 403 instead;
 - 403 `Error`: `detail`, with a stable `code` for the refusals of the middleware and services
@@ -21,12 +22,15 @@ those of the following that it can answer and does not document itself
 - 404 `Error`: operations with a path parameter (another enterprise's id, or none, is not found),
   or a `page` (beyond the last: DRF's pagination) or `format` (no such renderer: DRF's content
   negotiation) query parameter; a view whose query refers to an object documents its own 404;
-- 410 `Error`: every operation (`enterprise_terminated`, tenants.middleware)."""
+- 410 `Error`: every operation (`enterprise_terminated`, tenants.middleware);
+- 413 `Error`: every method that takes a body (any but GET): a body larger than
+  DATA_UPLOAD_MAX_MEMORY_SIZE (tenants.errors.bad_request)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
@@ -97,8 +101,8 @@ class PortalAutoSchema(AutoSchema):
         where = {parameter["in"] for parameter in parameters}
         query = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
         errors: dict[str, tuple[Any, str]] = {}
-        if self.method not in SAFE_METHODS or "query" in where:
-            errors["400"] = (BAD_REQUEST, "Bad input: field errors, or what is wrong with the request.")
+        errors["400"] = (BAD_REQUEST, "Bad input: field errors (a control character in any parameter or field "
+                         "is one), or what is wrong with the request.")
         if self._authenticate_header():
             errors["401"] = (ErrorSerializer, "Not authenticated, or the credentials are invalid.")
         errors["403"] = (ErrorSerializer, "Refused: not signed in (session), not allowed, or a condition to "
@@ -106,6 +110,9 @@ class PortalAutoSchema(AutoSchema):
         if "path" in where or query & NOT_FOUND_QUERY_PARAMETERS:
             errors["404"] = (ErrorSerializer, "Not found (in this enterprise).")
         errors["410"] = (ErrorSerializer, "The enterprise has been terminated.")
+        if self.method not in SAFE_METHODS:
+            errors["413"] = (ErrorSerializer, "The request body is larger than "
+                             f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.")
         return errors
 
     def _authenticate_header(self) -> str:

@@ -59,4 +59,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+handler400 = "tenants.errors.bad_request"  # JSON for /api/…; 413 for a body too large (SEC-3)
+handler403 = "tenants.errors.permission_denied"  # JSON for /api/… (SEC-3)
 handler404 = "tenants.views.not_found"  # JSON for /api/… (SEC-3)
+handler500 = "tenants.errors.server_error"  # JSON for /api/… (SEC-3)

@@ -23,7 +23,10 @@ REDIS_URL, SECRET_KEY and PORTAL_MASTER_KEY (embedded servers when none are set)
    Checks: no 5xx (`not_a_server_error`), every response matches the schema
    (`response_schema_conformance`) and its status code is documented (`status_code_conformance`:
    config/openapi.py documents the error responses); a fixed seed and a bounded number of examples;
-   per-operation settings in scripts/fuzz-schemathesis.toml.
+   per-operation settings in scripts/fuzz-schemathesis.toml. Then scripts/fuzz_crafted.py sends
+   each persona's crafted requests (control characters in every documented query parameter and
+   JSON field, 10,000-character strings, a body over DATA_UPLOAD_MAX_MEMORY_SIZE): never a 5xx,
+   every error JSON, controls refused with 400, the body with 413 (`--no-crafted` skips it).
 5. Whatever happens (failure, Ctrl-C, SIGTERM), the schemathesis processes and the server are
    stopped, the scratch database is dropped, this run's Redis keys and media are deleted.
    Logs stay in `.data/fuzz/` (server.log, one <persona>.log each).
@@ -58,6 +61,7 @@ DATA = ROOT / ".data"
 VENV = DATA / "fuzz-venv"
 REQUIREMENTS = ROOT / "scripts" / "fuzz-requirements.txt"
 CONFIG = ROOT / "scripts" / "fuzz-schemathesis.toml"  # per-operation settings (see the file)
+CRAFTED = ROOT / "scripts" / "fuzz_crafted.py"  # the crafted requests after schemathesis (SEC-3)
 LOGS = DATA / "fuzz"
 PY = sys.executable  # the app's own virtualenv (the Makefile runs the launcher with it)
 
@@ -291,6 +295,39 @@ def schemathesis_argv(persona: Persona, port: int, headers: list[str], args: arg
     return argv
 
 
+def body_limit(env: dict[str, str]) -> int:
+    """DATA_UPLOAD_MAX_MEMORY_SIZE of the served settings (the shell's last line)."""
+    output = manage(env, "shell", "-c", "from django.conf import settings; "
+                    "print(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)")
+    return int(output.strip().splitlines()[-1])
+
+
+def crafted_requests(personas: list[Persona], port: int, headers: dict[str, list[str]], limit: int,
+                     run_dir: Path, processes: list[subprocess.Popen[bytes]]) -> list[str]:
+    """After schemathesis, scripts/fuzz_crafted.py per persona (in parallel, with the fuzzing
+    virtualenv's `requests`): control characters in every documented query parameter and JSON
+    field, 10,000-character strings, a body over the limit. Returns the personas that failed."""
+    runs: list[tuple[Persona, subprocess.Popen[bytes]]] = []
+    for persona in personas:
+        argv = [str(VENV / "bin" / "python"), str(CRAFTED), f"http://127.0.0.1:{port}", persona.paths, str(limit)]
+        for header in headers[persona.name]:
+            argv += ["-H", header]
+        say(f"{persona.name}: crafted requests: {redact(argv)}")
+        with open(LOGS / f"{persona.name}-crafted.log", "wb") as log:
+            proc = subprocess.Popen(argv, cwd=run_dir / persona.name, env=outside_env(run_dir), stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, stdin=subprocess.DEVNULL)
+        processes.append(proc)
+        runs.append((persona, proc))
+    failed: list[str] = []
+    for persona, proc in runs:
+        code = proc.wait()
+        text = (LOGS / f"{persona.name}-crafted.log").read_text(errors="replace")
+        print(f"\n---- {persona.name}: crafted requests (exit code {code}) ----\n" + text[-6000:], flush=True)
+        if code:
+            failed.append(f"{persona.name} (crafted)")
+    return failed
+
+
 def server_errors(log: str) -> list[str]:
     """Each 500 the portal logged (django.request ERROR), with its traceback."""
     blocks: list[str] = []
@@ -326,6 +363,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--checks", default=CHECKS, help=f"schemathesis checks (default {CHECKS})")
     parser.add_argument("--phases", default="", help="schemathesis phases (default: its own: all)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--no-crafted", action="store_true",
+                        help="skip the crafted requests after schemathesis (scripts/fuzz_crafted.py)")
     args = parser.parse_args(argv)
     unknown = set(args.personas.split(",")) - set(PERSONAS)
     if unknown:
@@ -378,10 +417,13 @@ def main(argv: list[str]) -> int:
                 wait_for_schema(port, "acme.localhost", server)
                 say(f"portal serving on 127.0.0.1:{port} (gunicorn, {args.workers} workers, DEBUG off)")
 
+                limit = body_limit(env)
                 personas += [PERSONAS[name] for name in args.personas.split(",")]
                 runs: list[tuple[Persona, subprocess.Popen[bytes]]] = []
+                headers: dict[str, list[str]] = {}
                 for persona in personas:
-                    argv_ = schemathesis_argv(persona, port, persona_headers(persona, env, keys), args)
+                    headers[persona.name] = persona_headers(persona, env, keys)
+                    argv_ = schemathesis_argv(persona, port, headers[persona.name], args)
                     (run_dir / persona.name).mkdir()
                     say(f"{persona.name} ({persona.what}): {redact(argv_)}")
                     with open(LOGS / f"{persona.name}.log", "wb") as log:
@@ -398,6 +440,8 @@ def main(argv: list[str]) -> int:
                           + (text if code else summary), flush=True)
                     if code:
                         failed.append(persona.name)
+                if not args.no_crafted:
+                    failed += crafted_requests(personas, port, headers, limit, run_dir, processes)
                 if server.poll() is not None:
                     raise SystemExit("fuzz: the server died during the run (see .data/fuzz/server.log)")
                 errors = server_errors((LOGS / "server.log").read_text(errors="replace"))

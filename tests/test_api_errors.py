@@ -73,7 +73,8 @@ def test_real_error_responses_are_what_the_schema_documents(world, client_for):
             f"/api/v1/members/{world.membership(world.globex, world.gwen).pk}/")),
         (404, "/api/v1/me/requests/{id}/", "get", member.get(f"/api/v1/me/requests/{10 ** 30}/")),
         (404, "/api/v1/me/requests/", "get", member.get("/api/v1/me/requests/", {"page": 0})),
-        (404, "/api/v1/ledger/export/", "get", admin.get("/api/v1/ledger/export/", {"format": "AAA"})),
+        (404, "/api/v1/ledger/export/", "post", admin.post("/api/v1/ledger/export/?format=AAA", {},
+                                                           content_type="application/json")),
         # an id no route accepts: the API's JSON 404 (tenants.views.not_found), not Django's page
         (404, "/api/v1/departments/{id}/", "get", admin.get("/api/v1/departments/abc/")),
     ]
@@ -87,15 +88,16 @@ def test_real_error_responses_are_what_the_schema_documents(world, client_for):
 
 
 def test_every_operation_documents_its_errors(client_for):
-    """403 everywhere; 400 where there is input; 401 on the device API only; 404 with a path
-    parameter; an operation's own documented error (the account deletion's 400) is kept."""
+    """400 and 403 everywhere; 413 where there is a body; 401 on the device API only; 404 with a
+    path parameter; an operation's own documented error (the account deletion's 400) is kept."""
     doc = client_for("acme").get("/api/schema/?format=json").json()
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             codes = set(operation["responses"])
             where = {parameter["in"] for parameter in operation.get("parameters", [])}
             assert {"403", "410"} <= codes, (method, path)
-            assert ("400" in codes) == (method != "get" or "query" in where), (method, path)
+            assert "400" in codes, (method, path)  # a control character anywhere is refused (tenants.input)
+            assert ("413" in codes) == (method != "get"), (method, path)  # a body too large
             assert ("401" in codes) == path.startswith("/api/device/"), (method, path)
             query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
             assert ("404" in codes) == ("path" in where or bool(query & {"page", "format"})

@@ -282,7 +282,9 @@ def test_a_photo_is_served_only_by_its_own_enterprise_even_with_colliding_ids(wo
 @pytest.mark.parametrize("token", ["..%2F..%2Facme%2Fexports%2Fx.zip", "%2e%2e", "..", "x" * 43 + "%00"])
 def test_traversal_in_a_download_token_is_not_found(world, client_for, token):
     client = client_for("acme", world.bob)
-    assert client.get(f"/me/export/1/download/{token}/").status_code == 404
+    # a control character in the path is refused before any view (tenants.input, SEC-3)
+    expected = 400 if "%00" in token else 404
+    assert client.get(f"/me/export/1/download/{token}/").status_code == expected
 
 
 # --- (c) Celery tasks --------------------------------------------------------------------------------

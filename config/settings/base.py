@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.HostBoundSessionMiddleware",
+    "tenants.input.InputGuardMiddleware",  # SEC-3: control characters refused before any view
     "consent.middleware.PolicyInterstitialMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -1,4 +1,4 @@
-"""The instruction ledger's API (ENT-10): list, CSV export, chain verification.
+"""The instruction ledger's API (ENT-10): list, CSV export (POST), chain verification.
 
 Admin endpoints of the `ledger` category: owners and full admins; everyone else gets 403."""
 
@@ -15,7 +15,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from enterprise_data.access import Read
+from enterprise_data.access import Manage, Read
 from enterprise_data.categories import Category
 from enterprise_data.selectors.ledger import ACTIONS, PAGE_SIZE, LedgerFilters, ledger_page
 from enterprise_data.services.ledger import ledger_verify
@@ -112,22 +112,24 @@ class CsvRenderer(BaseRenderer):
 
 
 class LedgerExportApi(EnterpriseApiView):
-    """`GET ledger/export/`: the filtered entries as a streamed CSV; the export itself is
-    recorded in the ledger first (action export, category ledger)."""
+    """`POST ledger/export/` (the filters and `purpose` in the body): the filtered entries as a
+    streamed CSV; the export itself is recorded in the ledger first (action export, category
+    ledger). It records an instruction, so it is a POST (with the session's CSRF token); GET is
+    405 and writes nothing (docs/security.md "Safe methods")."""
 
-    access = Read(Category.LEDGER)
+    access = Manage(Category.LEDGER)
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     class InputSerializer(LedgerFilterInput):
         purpose = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
-    @extend_schema(parameters=[InputSerializer], responses={(200, "text/csv"): OpenApiTypes.STR})
-    def get(self, request: Request) -> HttpResponseBase:
-        query = self.InputSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+    @extend_schema(request=InputSerializer, responses={(200, "text/csv"): OpenApiTypes.STR})
+    def post(self, request: Request) -> HttpResponseBase:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         return ledger_export_response(enterprise=self.enterprise, scope=self.scope, actor=self.membership,
-                                      filters=query.filters(),
-                                      purpose=query.validated_data.get("purpose", "").strip())
+                                      filters=data.filters(),
+                                      purpose=data.validated_data.get("purpose", "").strip())
 
 
 class LedgerProblemOutput(serializers.Serializer):

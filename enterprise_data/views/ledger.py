@@ -11,11 +11,12 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enterprise_data.access import Read
+from enterprise_data.access import Manage, Read
 from enterprise_data.categories import Category
 from enterprise_data.models import Membership
 from enterprise_data.scopes import AdminScope
@@ -145,16 +146,28 @@ def ledger_export_response(
 
 
 class LedgerExportView(_LedgerConsoleView):
-    """`/console/ledger/export/?<filters>&purpose=…`: the filtered entries as a streamed CSV."""
+    """`POST /console/ledger/export/` (`<filters>`, `purpose`, the CSRF token): the filtered
+    entries as a streamed CSV, the export recorded in the ledger first. Exporting records an
+    instruction, so it is a POST with CSRF; a GET (an old bookmark, a link on another site)
+    writes nothing and is sent to the ledger's page with the same filters, where the export
+    form is (docs/ledger.md, docs/security.md "Safe methods")."""
+
+    access = Manage(Category.LEDGER)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = self.filter_form(request)
-        if form.is_bound and not form.is_valid():
+        query = request.GET.copy()
+        query.pop("purpose", None)
+        url = reverse("console_ledger")
+        return redirect(f"{url}?{query.urlencode()}" if query else url)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        members = ledger_member_choices(enterprise=self.enterprise, scope=self.scope)
+        form = LedgerFilterForm(request.POST, members=members)
+        if not form.is_valid():
             return self.render_list(request, form, status=400)
-        filters = form.filters() if form.is_bound else LedgerFilters()
-        purpose = (request.GET.get("purpose") or "").strip()[:200]
+        purpose = (request.POST.get("purpose") or "").strip()[:200]
         return ledger_export_response(enterprise=self.enterprise, scope=self.scope, actor=self.membership,
-                                      filters=filters, purpose=purpose)
+                                      filters=form.filters(), purpose=purpose)
 
 
 class LedgerVerifyView(_LedgerConsoleView):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django_otp.oath import totp
@@ -32,7 +33,7 @@ def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(
     journey_enterprise, web_server, browser
 ):
     base = f"http://journey.localhost{web_server}"
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", "13900000099")
@@ -88,9 +89,20 @@ def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(
     page.goto(f"{base}/console/ledger/?action=reveal")
     page.screenshot(path=str(ARTEFACTS / "04-ledger.png"), full_page=True)
     assert page.locator("main").filter(has_text="Li Si").count() == 1  # the ledger names whose data
+
+    # the export is a POST form (it records an instruction); the browser still downloads the CSV
+    page.locator("form.ledger-export input[name=purpose]").fill("Quarterly audit")
+    with page.expect_download() as download_info:
+        page.locator("form.ledger-export button[type=submit]").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("ledger-") and download.suggested_filename.endswith(".csv")
+    assert "Li Si" in Path(download.path()).read_text(encoding="utf-8-sig")
     context.close()
 
     with enterprise_schema(journey_enterprise):
         member = Membership.objects.get(display_name="Li Si")
         reveal = LedgerEntry.objects.filter(action="reveal", subject_membership_id=member.pk).get()
     assert reveal.details == {"field": "id_number"} and reveal.category == "directory"
+    with enterprise_schema(journey_enterprise):
+        export = LedgerEntry.objects.filter(action="export").get()
+    assert export.purpose == "Quarterly audit" and export.details["filters"] == {"action": "reveal"}

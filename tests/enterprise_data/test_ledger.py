@@ -35,6 +35,12 @@ def record_many(world, count: int, *, category=Category.HEALTH, action=Action.RE
     return entries
 
 
+def use(client, url: str):
+    """What a browser or a program does with `url`: the exports are POSTs (they record an
+    instruction), the rest GETs."""
+    return client.post(url) if url.endswith("/export/") else client.get(url)
+
+
 def csv_rows(response) -> list[list[str]]:
     body = b"".join(response.streaming_content).decode("utf-8")
     assert body.startswith("\ufeff")
@@ -46,7 +52,7 @@ def csv_rows(response) -> list[list[str]]:
 @pytest.mark.parametrize("url", CONSOLE_PAGES)
 @pytest.mark.parametrize("persona", ["alice", "amy"])
 def test_owner_and_full_admin_open_every_console_page(world, client_for, url, persona):
-    response = client_for("acme", getattr(world, persona)).get(url)
+    response = use(client_for("acme", getattr(world, persona)), url)
     assert response.status_code == 200
 
 
@@ -54,7 +60,7 @@ def test_owner_and_full_admin_open_every_console_page(world, client_for, url, pe
 @pytest.mark.parametrize("persona", ["sam", "bob", "erin"])
 def test_console_pages_refuse_admins_without_the_ledger_category_and_members(world, client_for, url, persona):
     before = ledger_count(world.acme)
-    response = client_for("acme", getattr(world, persona)).get(url)
+    response = use(client_for("acme", getattr(world, persona)), url)
     assert response.status_code == 403
     assert ledger_count(world.acme) == before  # a refused export records nothing
 
@@ -62,14 +68,14 @@ def test_console_pages_refuse_admins_without_the_ledger_category_and_members(wor
 @pytest.mark.parametrize("url", CONSOLE_PAGES + API_ENDPOINTS)
 def test_another_enterprises_admin_is_refused(world, client_for, url):
     before = ledger_count(world.acme)
-    response = client_for("acme", world.greg).get(url)
+    response = use(client_for("acme", world.greg), url)
     assert response.status_code == 403
     assert ledger_count(world.acme) == before
 
 
 @pytest.mark.parametrize("url", CONSOLE_PAGES)
 def test_anonymous_visitors_are_sent_to_the_login_page(world, client_for, url):
-    response = client_for("acme").get(url)
+    response = use(client_for("acme"), url)
     assert response.status_code == 302
     assert "/login/" in response["Location"]
 
@@ -77,7 +83,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(world, client_for, url):
 @pytest.mark.parametrize("url", API_ENDPOINTS)
 @pytest.mark.parametrize("persona", ["alice", "amy"])
 def test_owner_and_full_admin_use_every_endpoint(world, client_for, url, persona):
-    assert client_for("acme", getattr(world, persona)).get(url).status_code == 200
+    assert use(client_for("acme", getattr(world, persona)), url).status_code == 200
 
 
 @pytest.mark.parametrize("url", API_ENDPOINTS)
@@ -85,7 +91,7 @@ def test_owner_and_full_admin_use_every_endpoint(world, client_for, url, persona
 def test_endpoints_refuse_everyone_else(world, client_for, url, persona):
     before = ledger_count(world.acme)
     client = client_for("acme", getattr(world, persona) if persona else None)
-    assert client.get(url).status_code == 403
+    assert use(client, url).status_code == 403
     assert ledger_count(world.acme) == before
 
 
@@ -229,8 +235,8 @@ def test_export_writes_exactly_one_entry_and_contains_only_matching_rows(world, 
     record_many(world, 2, category=Category.HEALTH, action=Action.REVEAL, subject=erin)
     record_many(world, 2, category=Category.ATTENDANCE, action=Action.REVEAL, subject=bob)
     before = ledger_count(world.acme)
-    response = client_for("acme", world.amy).get(
-        f"/console/ledger/export/?category=health&subject={bob.pk}&purpose=Audit+request"
+    response = client_for("acme", world.amy).post(
+        "/console/ledger/export/", {"category": "health", "subject": bob.pk, "purpose": "Audit request"}
     )
     assert response.status_code == 200
     assert response.streaming
@@ -252,7 +258,7 @@ def test_export_writes_exactly_one_entry_and_contains_only_matching_rows(world, 
 
 
 def test_unfiltered_export_ends_with_its_own_record_and_carries_the_hashes(world, client_for):
-    response = client_for("acme", world.alice).get("/console/ledger/export/")
+    response = client_for("acme", world.alice).post("/console/ledger/export/")
     rows = csv_rows(response)
     with enterprise_schema(world.acme):
         entries = list(LedgerEntry.objects.order_by("-id"))
@@ -266,33 +272,66 @@ def test_export_streams_in_batches(world, client_for, monkeypatch):
 
     created = record_many(world, 7, category=Category.BIOMETRICS, action=Action.REVOKE)
     monkeypatch.setattr(selectors, "EXPORT_BATCH_SIZE", 3)
-    rows = csv_rows(client_for("acme", world.alice).get("/console/ledger/export/?category=biometrics&action=revoke"))
+    rows = csv_rows(client_for("acme", world.alice).post("/console/ledger/export/",
+                                                     {"category": "biometrics", "action": "revoke"}))
     assert [int(row[0]) for row in rows[1:]] == [e.id for e in reversed(created)]
 
 
 def test_export_cells_never_start_a_formula(world, client_for):
     record_many(world, 1, category=Category.HEALTH, action=Action.CHANGE, purpose="=HYPERLINK(\"x\")")
-    rows = csv_rows(client_for("acme", world.alice).get("/console/ledger/export/?category=health&action=change"))
+    rows = csv_rows(client_for("acme", world.alice).post("/console/ledger/export/",
+                                                     {"category": "health", "action": "change"}))
     assert rows[1][9] == "'=HYPERLINK(\"x\")"
 
 
 def test_invalid_export_filters_record_nothing(world, client_for):
     before = ledger_count(world.acme)
-    assert client_for("acme", world.alice).get("/console/ledger/export/?date_from=nope").status_code == 400
-    assert client_for("acme", world.alice).get("/api/v1/ledger/export/?action=nope").status_code == 400
+    assert client_for("acme", world.alice).post("/console/ledger/export/", {"date_from": "nope"}).status_code == 400
+    assert client_for("acme", world.alice).post("/api/v1/ledger/export/", {"action": "nope"},
+                                                content_type="application/json").status_code == 400
     assert ledger_count(world.acme) == before
 
 
 def test_api_export_writes_one_entry_and_filters(world, client_for):
     created = record_many(world, 4, category=Category.ATTENDANCE, action=Action.DELETE)
     before = ledger_count(world.acme)
-    response = client_for("acme", world.amy).get(
-        "/api/v1/ledger/export/?category=attendance&action=delete&purpose=Monthly+review",
-        HTTP_ACCEPT="text/csv",
+    response = client_for("acme", world.amy).post(
+        "/api/v1/ledger/export/", {"category": "attendance", "action": "delete", "purpose": "Monthly review"},
+        content_type="application/json", HTTP_ACCEPT="text/csv",
     )
     assert response.status_code == 200
     rows = csv_rows(response)
     assert [int(row[0]) for row in rows[1:]] == [e.id for e in reversed(created)]
+    assert ledger_count(world.acme) == before + 1
+
+
+def test_a_get_of_the_export_writes_nothing(world, client_for):
+    """A link on another site (`<img src=…/ledger/export/?purpose=…>`) must not make an admin's
+    browser record an instruction: the export is a POST; GET writes nothing."""
+    client = client_for("acme", world.alice)
+    before = ledger_count(world.acme)
+    page = client.get("/console/ledger/export/?category=health&purpose=Planted+by+a+link")
+    assert page.status_code == 302 and page["Location"] == "/console/ledger/?category=health"
+    api = client.get("/api/v1/ledger/export/?purpose=Planted+by+a+link")
+    assert api.status_code == 405 and api["Content-Type"] == "application/json"
+    assert api["Allow"] == "POST, OPTIONS"
+    assert ledger_count(world.acme) == before
+
+
+def test_the_export_needs_the_csrf_token(world, client_for):
+    client = client_for("acme", world.alice)
+    client.handler.enforce_csrf_checks = True
+    before = ledger_count(world.acme)
+    assert client.post("/console/ledger/export/", {"purpose": "Forged"}).status_code == 403
+    api = client.post("/api/v1/ledger/export/", {"purpose": "Forged"}, content_type="application/json")
+    assert api.status_code == 403
+    assert ledger_count(world.acme) == before
+    page = client.get("/console/ledger/")  # the page's form carries the token
+    token = page.cookies["csrftoken"].value
+    assert b'<form method="post" action="/console/ledger/export/"' in page.content
+    assert b'name="csrfmiddlewaretoken"' in page.content
+    response = client.post("/console/ledger/export/", {"purpose": "Quarterly audit", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     assert ledger_count(world.acme) == before + 1
 
 
@@ -337,7 +376,7 @@ def test_ids_beyond_bigint_are_bad_input_not_a_500(world, client_for):
     """Found by the API fuzzing (SEC-3): a subject id larger than any bigint."""
     client = client_for("acme", world.alice)
     huge = "2683967853412913631083318214656"
-    response = client.get(f"/api/v1/ledger/export/?subject={huge}&format=json")
+    response = client.post("/api/v1/ledger/export/?format=json", {"subject": huge}, content_type="application/json")
     assert response.status_code == 400 and "subject" in response.json()
     assert client.get(f"/api/v1/ledger/?actor={huge}").status_code == 400
     assert client.get(f"/console/ledger/?before={huge}").status_code == 200  # ignored, like any bad cursor
