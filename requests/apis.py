@@ -113,6 +113,8 @@ class MyRequestsApi(EnterpriseApiView):
     left. POST: a new request about their data of one category (a correction, a deletion or a
     complaint); their sign-in verifies their identity, so the 15-working-day clock starts."""
 
+    throttle_scope = "requests"  # SEC-7: new requests, REST_FRAMEWORK rate "requests"
+
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FORM_KINDS])
         category = serializers.ChoiceField(choices=REQUEST_CATEGORY_CHOICES)

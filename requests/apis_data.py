@@ -453,6 +453,8 @@ class MyProfileCorrectionsApi(EnterpriseApiView):
     """A correction request for a field the enterprise keeps (DSR-3): goes to the administrators
     holding the directory over the member; 201 with the request."""
 
+    throttle_scope = "requests"  # SEC-7: new requests, REST_FRAMEWORK rate "requests"
+
     class InputSerializer(S.Serializer):
         field = S.ChoiceField(choices=CONTROLLED)
         value = S.CharField(max_length=VALUE_MAX_LENGTH)
@@ -473,6 +475,8 @@ class MyProfileCorrectionsApi(EnterpriseApiView):
 class MyAccountCorrectionsApi(EnterpriseApiView):
     """A correction request for the account's verified real-name data or mobile number (DSR-3):
     an account-data request answered by the platform's operators; 201 with the request."""
+
+    throttle_scope = "requests"  # SEC-7: new requests, REST_FRAMEWORK rate "requests"
 
     class InputSerializer(S.Serializer):
         field = S.ChoiceField(choices=ACCOUNT_CONTROLLED)
