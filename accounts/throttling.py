@@ -136,12 +136,10 @@ def window_hit(key: str, rate: Rate, *, now: float | None = None) -> int | None:
     now = time.time() if now is None else now
     counter, ends = _window_key(key, rate, now)
     cache = caches[THROTTLE_CACHE]
-    cache.add(counter, 0, timeout=rate.seconds + 1)
     try:
         count = cache.incr(counter)
-    except ValueError:  # expired between add() and incr(): a new window
-        cache.add(counter, 0, timeout=rate.seconds + 1)
-        count = cache.incr(counter)
+    except ValueError:  # the window's first hit: start its counter (it expires after the window)
+        count = 1 if cache.add(counter, 1, timeout=rate.seconds + 1) else cache.incr(counter)
     if count <= rate.limit:
         return None
     return max(1, math.ceil(ends - now))

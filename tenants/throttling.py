@@ -25,12 +25,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from accounts.throttling import Rate, address_key, client_ip, window_hit
-
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def _schema(request: Any) -> str:
