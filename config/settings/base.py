@@ -7,11 +7,13 @@ tables in each enterprise's own schema. `contenttypes` and `auth` are shared onl
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import db_config, env_bool, env_int, env_list, env_str
@@ -370,6 +372,9 @@ REST_FRAMEWORK = {
         "requests": env_str("API_THROTTLE_REQUESTS", "10/hour"),  # per account, per enterprise
     },
 }
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():  # a typo fails at start, not per request
+    if _rate and not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()} is {_rate!r}: use e.g. 120/min, 10/hour, 1000/day.")
 # SEC-7: a member's open data-subject requests per enterprise (an account's open account-data
 # requests on the platform): one more is refused with a field error (400), requests/services/workflow.py.
 REQUEST_MAX_OPEN_PER_MEMBER = env_int("REQUEST_MAX_OPEN_PER_MEMBER", 10)
