@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import SmsCode, User
 from accounts.sms import get_sms_sender
+from accounts.throttling import Rate, RateLimited, address_key, window_hit, window_refund
 from accounts.validators import normalize_mobile
 
 
@@ -25,9 +27,48 @@ def _code_hash(*, mobile: str, purpose: str, code: str) -> str:
     return salted_hmac("accounts.sms_code", f"{mobile}:{purpose}:{code}", algorithm="sha256").hexdigest()
 
 
+SMS_HOUR = 3600
+SMS_PLATFORM_KEY = "sms:platform"
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def _sms_caps_take(ip: str | None) -> None:
+    """Count one code against the hourly caps of SEC-7: SMS_CODE_MAX_PER_ADDRESS_PER_HOUR from one
+    client address (IPv6: its /64), whatever the numbers, and SMS_CODE_MAX_PER_HOUR_PLATFORM for
+    the whole platform (Redis counters of the clock hour, accounts.throttling.window_hit).
+    RateLimited (429, Retry-After: the end of the hour) when either is full; a refused code is
+    not counted, so the counters are the codes sent."""
+    address = address_key(ip)
+    per_address = Rate(limit=settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR, seconds=SMS_HOUR)
+    address_counter = f"sms:address:{address}"
+    if address is not None:
+        wait = window_hit(address_counter, per_address)
+        if wait is not None:
+            window_refund(address_counter, per_address)
+            raise RateLimited(ngettext(
+                "Too many verification codes were requested from your network. Try again in %(n)d minute.",
+                "Too many verification codes were requested from your network. Try again in %(n)d minutes.",
+                _minutes(wait)) % {"n": _minutes(wait)}, retry_after=wait, code="sms_address_limit")
+    platform = Rate(limit=settings.SMS_CODE_MAX_PER_HOUR_PLATFORM, seconds=SMS_HOUR)
+    wait = window_hit(SMS_PLATFORM_KEY, platform)
+    if wait is not None:
+        window_refund(SMS_PLATFORM_KEY, platform)
+        if address is not None:
+            window_refund(address_counter, per_address)
+        raise RateLimited(ngettext(
+            "Too many verification codes are being requested right now. Try again in %(n)d minute.",
+            "Too many verification codes are being requested right now. Try again in %(n)d minutes.",
+            _minutes(wait)) % {"n": _minutes(wait)}, retry_after=wait, code="sms_platform_limit")
+
+
 def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCode:
     """Send a new 6-digit code. Refused (ValidationError on `mobile`) when one was sent less than
-    SMS_CODE_RESEND_SECONDS ago or SMS_CODE_MAX_PER_HOUR were sent in the last hour."""
+    SMS_CODE_RESEND_SECONDS ago or SMS_CODE_MAX_PER_HOUR were sent in the last hour to that
+    number; refused with RateLimited (a 429) beyond the caps per client address `ip` and for
+    the platform (`_sms_caps_take`). `ip` is accounts.throttling.client_ip of the request."""
     mobile = normalize_mobile(mobile)
     now = timezone.now()
     recent = SmsCode.objects.filter(mobile=mobile, purpose=purpose, created_at__gte=now - timedelta(hours=1))
@@ -43,6 +84,7 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCod
     if recent.count() >= settings.SMS_CODE_MAX_PER_HOUR:
         raise ValidationError({"mobile": _("Too many codes were sent to this number. Try again in an hour.")},
                               code="throttled")
+    _sms_caps_take(ip)
     code = f"{secrets.randbelow(10**6):06d}"
     sms_code = SmsCode.objects.create(
         mobile=mobile,

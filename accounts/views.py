@@ -17,6 +17,7 @@ from django.views.generic import FormView, TemplateView
 from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
 from accounts.models import SmsCode
 from accounts.services import account_register, sms_code_send
+from accounts.throttling import RateLimited, client_ip
 from enterprise_data.access import Public
 from tenants.models import MembershipIndex
 from tenants.views import apply_service_errors
@@ -24,6 +25,12 @@ from tenants.views import apply_service_errors
 SIGNUP_MOBILE_KEY = "signup_mobile"
 
 
+def rate_limited(response: HttpResponse, limited: RateLimited) -> HttpResponse:
+    """A page refused by an abuse limit (SEC-7): status 429 and `Retry-After`; the page itself
+    says why (`limited.message`, e.g. as a form error)."""
+    response.status_code = 429
+    response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 class LoginView(auth_views.LoginView):
@@ -63,10 +70,13 @@ class SignupStartView(FormView):
     def form_valid(self, form: SignupStartForm) -> HttpResponse:
         mobile = form.cleaned_data["mobile"]
         try:
-            sms_code_send(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, ip=self.request.META.get("REMOTE_ADDR"))
+            sms_code_send(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, ip=client_ip(self.request))
         except ValidationError as error:
             apply_service_errors(form, error)
             return self.form_invalid(form)
+        except RateLimited as limited:  # SEC-7: the caps per address and for the platform
+            form.add_error(None, ValidationError(limited.message, code=limited.code))
+            return rate_limited(self.render_to_response(self.get_context_data(form=form)), limited)
         self.request.session[SIGNUP_MOBILE_KEY] = mobile
         return redirect("signup_verify")
 
@@ -94,7 +104,7 @@ class SignupVerifyView(FormView):
         try:
             user = account_register(
                 mobile=self.mobile, code=data["code"], password=data["password"], nickname=data["nickname"],
-                policy_accepted=data["accept_policy"], ip=self.request.META.get("REMOTE_ADDR"), channel="web",
+                policy_accepted=data["accept_policy"], ip=client_ip(self.request), channel="web",
             )
         except ValidationError as error:
             apply_service_errors(form, error)

@@ -24,7 +24,10 @@ those of the following that it can answer and does not document itself
   negotiation) query parameter; a view whose query refers to an object documents its own 404;
 - 410 `Error`: every operation (`enterprise_terminated`, tenants.middleware);
 - 413 `Error`: every method that takes a body (any but GET): a body larger than
-  DATA_UPLOAD_MAX_MEMORY_SIZE (tenants.errors.bad_request)."""
+  DATA_UPLOAD_MAX_MEMORY_SIZE (tenants.errors.bad_request).
+- 429 `Throttled` (an `Error` with `code` and `retry_after`) and the `Retry-After` header: every
+  operation (SEC-7: the API's throttles, tenants/throttling.py, and the services' limits such
+  as the SMS-code caps)."""
 
 from __future__ import annotations
 
@@ -71,6 +74,19 @@ class ErrorSerializer(serializers.Serializer):
                                  "`not_member`, `consent_required`); the code's parameters may follow.")
 
 
+class ThrottledSerializer(ErrorSerializer):
+    """A refusal by an abuse limit (SEC-7): tenants.apis.exception_handler."""
+
+    code = serializers.CharField(help_text="`throttled` (an API rate), `sms_address_limit` or "
+                                 "`sms_platform_limit` (the SMS-code caps).")
+    retry_after = serializers.IntegerField(help_text="Seconds to wait, as in the `Retry-After` header.")
+
+
+RETRY_AFTER_HEADER = {
+    "schema": {"type": "integer", "minimum": 1},
+    "description": "Seconds until the limit's window ends (SEC-7).",
+}
+
 BAD_REQUEST = PolymorphicProxySerializer(
     component_name="BadRequest", serializers=[FieldErrorsSerializer, ErrorSerializer],
     resource_type_field_name=None)
@@ -94,6 +110,7 @@ class PortalAutoSchema(AutoSchema):
             if code not in responses:  # an operation's own documented error wins
                 responses[code] = self._get_response_for_code(
                     OpenApiResponse(response=serializer, description=description), code)
+        responses["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER_HEADER
         return operation
 
     def error_responses(self, parameters: list[dict[str, Any]]) -> dict[str, tuple[Any, str]]:
@@ -113,6 +130,7 @@ class PortalAutoSchema(AutoSchema):
         if self.method not in SAFE_METHODS:
             errors["413"] = (ErrorSerializer, "The request body is larger than "
                              f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.")
+        errors["429"] = (ThrottledSerializer, "Too many requests (SEC-7): wait `Retry-After` seconds.")
         return errors
 
     def _authenticate_header(self) -> str:

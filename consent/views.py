@@ -23,6 +23,7 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from accounts.throttling import client_ip
 from consent.models import Notification, PolicyAcceptance, PolicyVersion
 from consent.selectors import (
     notification_for,
@@ -37,11 +38,6 @@ from tenants.apis import EnterpriseApiView, paginated, service_errors
 from tenants.views import EnterpriseMemberView, in_chinese, safe_next
 
 INBOX_PAGE_SIZE = 20
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from (the deployment's proxy sets REMOTE_ADDR)."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # --- policy pages -----------------------------------------------------------------------------

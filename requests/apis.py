@@ -117,6 +117,7 @@ class MyRequestsApi(EnterpriseApiView):
     complaint); their sign-in verifies their identity, so the 15-working-day clock starts."""
 
     access = SelfService()
+    throttle_scope = "requests"  # SEC-7: new requests, REST_FRAMEWORK rate "requests"
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FORM_KINDS])

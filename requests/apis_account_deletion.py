@@ -21,6 +21,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.throttling import client_ip
 from config.openapi import ErrorSerializer, FieldErrorsSerializer
 from enterprise_data.access import SelfService
 from requests.models import AccountDeletion
@@ -177,7 +178,7 @@ class MyAccountDeletionCodeApi(EnterpriseApiView):
     def post(self, request: Any) -> Response:
         user: User = request.user
         try:
-            sms_code = account_deletion_send_code(account=user, ip=request.META.get("REMOTE_ADDR"))
+            sms_code = account_deletion_send_code(account=user, ip=client_ip(request._request))
         except DjangoValidationError as error:
             return _refusal(error, user)
         return Response(self.OutputSerializer({"sent_to": user.masked_mobile, "expires_at": sms_code.expires_at}).data,

@@ -461,6 +461,7 @@ class MyProfileCorrectionsApi(EnterpriseApiView):
     holding the directory over the member; 201 with the request."""
 
     access = SelfService()
+    throttle_scope = "requests"  # SEC-7: new requests, REST_FRAMEWORK rate "requests"
 
     class InputSerializer(S.Serializer):
         field = S.ChoiceField(choices=CONTROLLED)
@@ -484,6 +485,7 @@ class MyAccountCorrectionsApi(EnterpriseApiView):
     an account-data request answered by the platform's operators; 201 with the request."""
 
     access = SelfService()
+    throttle_scope = "requests"  # SEC-7: new requests, REST_FRAMEWORK rate "requests"
 
     class InputSerializer(S.Serializer):
         field = S.ChoiceField(choices=ACCOUNT_CONTROLLED)

@@ -52,9 +52,13 @@ class MyExportsApi(EnterpriseApiView):
 
     @extend_schema(request=None, responses={
         201: ExportCreatedOutputSerializer,
-        429: inline_serializer("ExportLimitOutput", {"code": serializers.CharField(),
-                                                     "ground": serializers.CharField(),
-                                                     "detail": serializers.CharField()}),
+        # the export limit (`export_limit`, with its `ground`), or a throttle of SEC-7
+        # (`throttled`, with `retry_after` and the Retry-After header; config/openapi.py)
+        429: inline_serializer("ExportLimitOutput", {
+            "code": serializers.CharField(),
+            "ground": serializers.CharField(required=False, help_text="`export_limit` only."),
+            "retry_after": serializers.IntegerField(required=False, help_text="A throttle's only."),
+            "detail": serializers.CharField()}),
     })
     def post(self, request: Any) -> Response:
         try:

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import User
+from accounts.throttling import RateLimited, client_ip
+from accounts.views import rate_limited
 from requests.services.account_deletion import (
     account_deletion_blockers,
     account_deletion_cancel,
@@ -65,7 +67,7 @@ class AccountDeletionView(LoginRequiredMixin, View):
             return self.page(status=400, action_error=_("Choose what to do."))
         try:
             if action == "send_code":
-                account_deletion_send_code(account=user, ip=request.META.get("REMOTE_ADDR"))
+                account_deletion_send_code(account=user, ip=client_ip(request))
                 messages.success(request, _("A code was sent to %(mobile)s. It is valid for 5 minutes.")
                                  % {"mobile": user.masked_mobile})
                 return redirect("account_delete")
@@ -83,4 +85,6 @@ class AccountDeletionView(LoginRequiredMixin, View):
                 return self.page(form, status=400)
             # a refusal (blocked, already pending, nothing to cancel) or a code that cannot be sent yet
             return self.page(status=400, action_error=" ".join(error.messages))
+        except RateLimited as limited:  # SEC-7: the SMS-code caps per address and for the platform
+            return rate_limited(self.page(action_error=limited.message), limited)
         return redirect("account_delete")

@@ -20,6 +20,8 @@ REDIS_URL, SECRET_KEY and PORTAL_MASTER_KEY (embedded servers when none are set)
    - `member`: Xu Yan, a plain member of globex, on globex.localhost, password only;
    - `device`: globex's lobby attendance machine, `Authorization: Device <key>`, device API only.
    Sessions come from `manage.py session_for` (allowed by PORTAL_ALLOW_SESSION_FOR=1).
+   The API's throttles (SEC-7) run with generous rates for addresses, accounts and devices
+   (API_THROTTLE_*), the real one for new requests; a 429 is a documented answer.
    Checks: no 5xx (`not_a_server_error`), every response matches the schema
    (`response_schema_conformance`) and its status code is documented (`status_code_conformance`:
    config/openapi.py documents the error responses); a fixed seed and a bounded number of examples;
@@ -398,6 +400,11 @@ def main(argv: list[str]) -> int:
                 "DJANGO_DEBUG": "0", "PORTAL_ALLOW_SESSION_FOR": "1", "CELERY_QUEUE": marker,
                 "CACHE_KEY_PREFIX": marker, "MEDIA_ROOT": str(run_dir / "media"), "PYTHONUNBUFFERED": "1",
                 "LOG_LEVEL": "WARNING",
+                # SEC-7: the personas send thousands of requests a minute, all from 127.0.0.1: the
+                # address, account and device throttles run at generous rates (still counted and
+                # checked); new requests keep their real rate (10 an hour), so their 429 is fuzzed
+                # against the schema too.
+                **{f"API_THROTTLE_{scope}": "100000/min" for scope in ("ADDRESS", "ACCOUNT", "DEVICE")},
             }
             try:
                 say("migrate, sync_template_schema, seed_demo")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 from drf_spectacular.utils import inline_serializer
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.fields import CharField, IntegerField
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -16,6 +18,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.throttling import RateLimited
 from enterprise_data.access import Access, Kind, access_scope, declared_access
 from enterprise_data.models import Membership
 from enterprise_data.scopes import AdminScope
@@ -57,11 +60,32 @@ def service_errors(error: DjangoValidationError) -> ValidationError | Permission
     return ValidationError({"non_field_errors": error.messages})
 
 
+def throttled_detail(seconds: int) -> str:
+    """What a throttled client reads: the wait in seconds up to a minute and a half, else in
+    minutes (rounded up)."""
+    if seconds <= 90:
+        return ngettext("Too many requests. Try again in %(n)d second.",
+                        "Too many requests. Try again in %(n)d seconds.", seconds) % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext("Too many requests. Try again in %(n)d minute.",
+                    "Too many requests. Try again in %(n)d minutes.", minutes) % {"n": minutes}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: a Django ValidationError that reaches an API view
-    unhandled is bad input, answered 400 with field errors, never a 500."""
+    unhandled is bad input, answered 400 with field errors, never a 500. Over a limit (SEC-7: a
+    DRF throttle, or a service's RateLimited such as the SMS-code caps) the answer is 429
+    `{"detail", "code": "throttled", "retry_after"}` with the `Retry-After` header."""
     if isinstance(exc, DjangoValidationError):
         exc = service_errors(exc)
+    if isinstance(exc, RateLimited | Throttled):
+        seconds = max(1, math.ceil((exc.retry_after if isinstance(exc, RateLimited) else exc.wait) or 1))
+        body = {"detail": exc.message, "code": exc.code} if isinstance(exc, RateLimited) else {
+            "detail": throttled_detail(seconds), "code": "throttled"}
+        response = drf_exception_handler(Throttled(wait=seconds), context)  # 429, Retry-After
+        if response is not None:
+            response.data = {**body, "retry_after": seconds}
+        return response
     return drf_exception_handler(exc, context)
 
 

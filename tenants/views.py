@@ -25,7 +25,11 @@ from tenants.services import CreatorDetails, enterprise_create
 
 def apply_service_errors(form: Any, error: ValidationError) -> None:
     """Show a service's ValidationError on `form`: each field's errors on that field, the rest
-    (and errors about fields the form does not have) as non-field errors."""
+    (and errors about fields the form does not have, or an error tied to no field at all, e.g.
+    a limit) as non-field errors."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
     for field, errors in error.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
 

@@ -18,8 +18,11 @@ Olga      platform operator
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -238,3 +241,25 @@ def end_other_sessions(django_db_blocker: pytest.FixtureRequest) -> None:
             if cursor.fetchone()[0] == 0:
                 break
             time.sleep(0.1)
+
+
+# --- SEC-7: the abuse limits' counters ------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_throttle_counters(settings: Any) -> None:
+    """Counters of this test's own for the abuse limits (the `throttle` cache under a key prefix
+    of its own): what earlier tests sent from 127.0.0.1, as the same personas, does not count.
+    The suite's settings raise every limit; a test of a limit sets the rate it proves."""
+    throttle = settings.CACHES["throttle"]
+    settings.CACHES = {**settings.CACHES,
+                       "throttle": {**throttle, "KEY_PREFIX": f"{throttle['KEY_PREFIX']}-{uuid.uuid4().hex[:8]}"}}
+
+
+def within_one_window(seconds: int, needed: float) -> None:
+    """The limits count in fixed windows (a clock minute or hour): when fewer than `needed`
+    seconds are left in the current one, wait for the next, so that a test's hits all fall in
+    one window at any time of the day."""
+    left = seconds - time.time() % seconds
+    if left < needed:
+        time.sleep(left + 0.05)

@@ -7,11 +7,13 @@ tables in each enterprise's own schema. `contenttypes` and `auth` are shared onl
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import db_config, env_bool, env_int, env_list, env_str
@@ -177,7 +179,12 @@ SMS_CODE_TTL_SECONDS = 5 * 60
 PLATFORM_RETENTION_DAYS = {"sms_codes": 1, "notification_deliveries": 90, "notifications": 365}
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_CODE_RESEND_SECONDS = 60
-SMS_CODE_MAX_PER_HOUR = 5
+SMS_CODE_MAX_PER_HOUR = 5  # per number and purpose (the SmsCode rows of the last hour)
+# SEC-7 abuse caps on sending codes (accounts/services.py, Redis counters of the clock hour;
+# docs/security.md "Throttles and caps"): per client address, whatever the numbers, and for the
+# whole platform (the SMS budget). Beyond either: 429 with Retry-After.
+SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = env_int("SMS_CODE_MAX_PER_ADDRESS_PER_HOUR", 5)
+SMS_CODE_MAX_PER_HOUR_PLATFORM = env_int("SMS_CODE_MAX_PER_HOUR_PLATFORM", 1000)
 # DSR-6: days between asking for an account's deletion and its execution (cancellable meanwhile).
 ACCOUNT_DELETION_COOLING_OFF_DAYS = env_int("ACCOUNT_DELETION_COOLING_OFF_DAYS", 7)
 
@@ -258,7 +265,15 @@ CACHES = {
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # SEC-7: the abuse limits' counters (accounts.throttling.window_hit). Same Redis and prefix,
+    # but the keys are not prefixed with the connection's schema: a limit per enterprise puts the
+    # schema into its key itself, a platform-wide one (an address, the SMS budget) does not.
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
+    },
 }
 
 # --- Celery (tenant-schemas-celery: every task carries the schema it runs in) --------------------
@@ -340,7 +355,30 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.openapi.PortalAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "tenants.apis.exception_handler",
+    # SEC-7 (tenants/throttling.py, docs/security.md "Throttles and caps"): every API request
+    # counts against its address, its account or device key, and a view's `throttle_scope` for
+    # writes; beyond a rate the answer is a JSON 429 with Retry-After. Fixed windows (a clock
+    # minute or hour); the rates are read when a request comes, so override_settings works.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tenants.throttling.AddressRateThrottle",
+        "tenants.throttling.AccountRateThrottle",
+        "tenants.throttling.DeviceRateThrottle",
+        "tenants.throttling.ScopedWriteRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "address": env_str("API_THROTTLE_ADDRESS", "600/min"),  # per client address, platform-wide
+        "account": env_str("API_THROTTLE_ACCOUNT", "120/min"),  # per signed-in account, per enterprise
+        "device": env_str("API_THROTTLE_DEVICE", "300/min"),  # per device key (its enterprise's)
+        # writes of views with throttle_scope = "requests": new data-subject requests
+        "requests": env_str("API_THROTTLE_REQUESTS", "10/hour"),  # per account, per enterprise
+    },
 }
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():  # a typo fails at start, not per request
+    if _rate and not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()} is {_rate!r}: use e.g. 120/min, 10/hour, 1000/day.")
+# SEC-7: a member's open data-subject requests per enterprise (an account's open account-data
+# requests on the platform): one more is refused with a field error (400), requests/services/workflow.py.
+REQUEST_MAX_OPEN_PER_MEMBER = env_int("REQUEST_MAX_OPEN_PER_MEMBER", 10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Enterprise personal-data portal API",
     "DESCRIPTION": "Per-enterprise API: served on each enterprise's host. Members and administrators "

@@ -15,3 +15,13 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 os.environ.setdefault("CELERY_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
 CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_QUEUE"]
 CACHES["default"]["KEY_PREFIX"] = f"test-{CELERY_TASK_DEFAULT_QUEUE}"
+CACHES["throttle"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
+# SEC-7: the whole suite runs from one address (127.0.0.1) as a few personas, within minutes:
+# generous limits here. Each limit is proved with its real default or a low one set by the test,
+# with counters of its own (tests/accounts/test_throttling.py, tests/tenants/test_throttling.py,
+# tests/requests/test_open_request_limit.py).
+SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = 100_000
+SMS_CODE_MAX_PER_HOUR_PLATFORM = 100_000
+REQUEST_MAX_OPEN_PER_MEMBER = 1_000  # tests that seed long lists of requests
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+    scope: "100000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]}}  # noqa: F405

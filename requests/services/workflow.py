@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 from consent.services.inbox import notify, notify_many
@@ -164,6 +165,28 @@ def _resume_clock(request: Request, today: date) -> None:
 
 # --- the requester ----------------------------------------------------------------------------
 
+def _refuse_beyond_open_limit(*, account: User, membership: Membership | None) -> None:
+    """SEC-7: at most REQUEST_MAX_OPEN_PER_MEMBER open requests (any kind) per member in an
+    enterprise, or per account on the platform (`membership` None); one more is refused with a
+    non-field error (400), nothing written. The member's (account's) row is locked first, so two
+    submissions at once cannot both take the last place. Runs in the request's schema and
+    transaction."""
+    if membership is not None:
+        list(Membership.objects.select_for_update().filter(pk=membership.pk).values_list("pk", flat=True))
+        open_requests = Request.objects.filter(membership=membership, status__in=Request.OPEN_STATUSES)
+    else:
+        list(User.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
+        open_requests = Request.objects.filter(account=account, membership__isnull=True,
+                                               status__in=Request.OPEN_STATUSES)
+    limit = settings.REQUEST_MAX_OPEN_PER_MEMBER
+    if open_requests.count() >= limit:
+        raise ValidationError(ngettext(
+            "You already have %(n)d open request here. Wait for its answer, or cancel it, before making "
+            "another.",
+            "You already have %(n)d open requests here. Wait for an answer, or cancel one, before making "
+            "another.", limit) % {"n": limit}, code="too_many_open_requests")
+
+
 def request_submit(*, enterprise: Enterprise | None, account: User, membership: Membership | None = None,
                    kind: str, category: str = "", description: str = "", verified: bool = True) -> Request:
     """A requester's new request (DSR-1). In an enterprise it is about the member's own data of
@@ -189,6 +212,7 @@ def request_submit(*, enterprise: Enterprise | None, account: User, membership: 
         raise ValidationError(errors)
     now = timezone.now()
     with request_schema(enterprise), transaction.atomic():
+        _refuse_beyond_open_limit(account=account, membership=membership if enterprise is not None else None)
         request = Request.objects.create(kind=kind, account=account, membership=membership,
                                          category=category if enterprise is not None else "",
                                          description=description, submitted_at=now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import jsonschema
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -21,7 +22,8 @@ from django.utils import timezone
 from accounts import sms
 from accounts.models import SmsCode, User
 from accounts.throttling import client_ip, login_username
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, within_one_window
+from tests.requests.test_account_deletion import _json_schema
 
 BOB_VARIANTS = ("13900000003", "+8613900000003", "139 0000 0003", "+86 139-0000-0003")
 LOCKED = "Too many failed sign-ins"
@@ -276,3 +278,98 @@ def test_registration_refuses_a_common_password(db, outbox):
     response = client.post("/signup/verify/", {"code": code, "password": "a-long-new-pass-42",
                                                 "password_again": "a-long-new-pass-42", "accept_policy": "on"})
     assert response.status_code == 302
+
+
+# --- SEC-7: SMS codes per client address and for the platform -----------------------------------
+
+SIX_NUMBERS = [f"+861370000{n:04d}" for n in range(6)]
+
+
+def signup_from(address: str, mobile: str, **extra):
+    return Client(HTTP_HOST="localhost", REMOTE_ADDR=address).post("/signup/", {"mobile": mobile}, **extra)
+
+
+@pytest.mark.usefixtures("fresh_throttle_counters")
+def test_six_numbers_from_one_address_get_five_codes_then_a_429(db, outbox, settings):
+    """The reproduction: six numbers from one address all got codes. With the default cap (5 an
+    hour per address) the sixth is refused with 429, Retry-After and a clear message, and no
+    code is made or sent; another address is not affected."""
+    settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = 5  # the default (base.py); the suite raises it
+    within_one_window(3600, needed=10)
+    for mobile in SIX_NUMBERS[:5]:
+        assert signup_from("198.51.100.30", mobile).status_code == 302
+    refused = signup_from("198.51.100.30", SIX_NUMBERS[5])
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 3600
+    assert "Too many verification codes were requested from your network" in refused.content.decode()
+    assert 'name="mobile"' in refused.content.decode()  # the form again, with the message
+    assert [message.mobile for message in outbox] == SIX_NUMBERS[:5]
+    assert not SmsCode.objects.filter(mobile=SIX_NUMBERS[5]).exists()
+    # in Chinese too
+    chinese = signup_from("198.51.100.30", SIX_NUMBERS[5], HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.status_code == 429 and "您的网络请求的验证码过多" in chinese.content.decode()
+    # the same number from another address: sent
+    assert signup_from("198.51.100.31", SIX_NUMBERS[5]).status_code == 302
+    assert len(outbox) == 6
+
+
+@pytest.mark.usefixtures("fresh_throttle_counters")
+def test_the_platform_cap_counts_every_address(db, outbox, settings):
+    settings.SMS_CODE_MAX_PER_HOUR_PLATFORM = 3
+    within_one_window(3600, needed=10)
+    for n in range(3):
+        assert signup_from(f"203.0.113.{n + 1}", SIX_NUMBERS[n]).status_code == 302
+    refused = signup_from("203.0.113.99", SIX_NUMBERS[3])
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert "Too many verification codes are being requested right now" in refused.content.decode()
+    assert len(outbox) == 3
+    # a refused code is not counted against its address: with room on the platform, it is sent
+    settings.SMS_CODE_MAX_PER_HOUR_PLATFORM = 4
+    settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = 1
+    assert signup_from("203.0.113.99", SIX_NUMBERS[3]).status_code == 302
+
+
+@pytest.mark.usefixtures("fresh_throttle_counters")
+def test_the_address_is_the_one_the_trusted_proxy_saw(db, outbox, settings):
+    """Behind the proxy (PORTAL_TRUSTED_PROXY_COUNT) every request comes from the proxy's
+    address: the cap counts the address the proxy appended, and what the client wrote to the
+    left of it changes nothing."""
+    settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = 2
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1
+    within_one_window(3600, needed=10)
+    for n, spoofed in enumerate(("6.6.6.6", "7.7.7.7")):
+        response = signup_from("10.0.0.2", SIX_NUMBERS[n], HTTP_X_FORWARDED_FOR=f"{spoofed}, 203.0.113.40")
+        assert response.status_code == 302
+    assert signup_from("10.0.0.2", SIX_NUMBERS[2], HTTP_X_FORWARDED_FOR="8.8.8.8, 203.0.113.40").status_code == 429
+    # another client behind the same proxy
+    assert signup_from("10.0.0.2", SIX_NUMBERS[2], HTTP_X_FORWARDED_FOR="203.0.113.41").status_code == 302
+    assert SmsCode.objects.filter(sent_to_ip="203.0.113.41").count() == 1  # the record has the client's address
+
+
+@pytest.mark.usefixtures("fresh_throttle_counters")
+def test_account_deletion_codes_share_the_caps_on_the_page_and_the_api(world, outbox, settings, client_for):
+    """The other way to get a code (DSR-6): the page answers 429 with the message, the API a JSON
+    429 with `code` and Retry-After (documented for every operation, config/openapi.py)."""
+    settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = 1
+    within_one_window(3600, needed=10)
+    erin = client_for("public", world.erin)  # (not Bob: this file's fixture changes his password)
+    erin.defaults["REMOTE_ADDR"] = "198.51.100.50"
+    assert erin.post("/account/delete/", {"action": "send_code"}).status_code == 302
+    dana_page = client_for("public", world.dana)
+    dana_page.defaults["REMOTE_ADDR"] = "198.51.100.50"
+    page = dana_page.post("/account/delete/", {"action": "send_code"})
+    assert page.status_code == 429 and int(page["Retry-After"]) >= 1
+    assert "Too many verification codes were requested from your network" in page.content.decode()
+    dana_api = client_for("acme", world.dana)
+    dana_api.defaults["REMOTE_ADDR"] = "198.51.100.50"
+    answer = dana_api.post("/api/v1/me/account-deletion/code/")
+    assert answer.status_code == 429
+    body = answer.json()
+    assert body["code"] == "sms_address_limit" and body["retry_after"] == int(answer["Retry-After"]) >= 1
+    assert "Too many verification codes" in body["detail"]
+    doc = Client(HTTP_HOST="acme.localhost", REMOTE_ADDR="192.0.2.201").get("/api/schema/?format=json").json()
+    documented = doc["paths"]["/api/v1/me/account-deletion/code/"]["post"]["responses"]["429"]
+    assert "Retry-After" in documented["headers"]
+    jsonschema.Draft202012Validator(_json_schema({**documented["content"]["application/json"]["schema"],
+                                                  "components": doc["components"]})).validate(body)
+    assert [message.mobile for message in outbox] == [str(world.erin.mobile)]
