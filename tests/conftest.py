@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from tenant_schemas_celery.task import _shared_storage as tenant_cache_storage
 from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from tenant_schemas_celery.task import _shared_storage as tenant_cache_storage
 
 from accounts.models import User
 from consent.models import Notification
