@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -126,7 +127,8 @@ class EnterpriseAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
             else:
                 self.message_user(request, _("%(name)s: notice given; it closes on %(date)s.") % {
-                    "name": enterprise.name, "date": enterprise.termination_effective_at.date()}, messages.SUCCESS)
+                    "name": enterprise.name, "date": timezone.localdate(enterprise.termination_effective_at)},
+                    messages.SUCCESS)
 
     @admin.action(description=_("Cancel the termination of the selected enterprises"))
     def cancel_termination(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:

@@ -18,17 +18,21 @@ Olga      platform operator
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from tenant_schemas_celery.task import _shared_storage as tenant_cache_storage
 
 from accounts.models import User
 from consent.models import Notification
@@ -50,6 +54,65 @@ from tenants.services import (
 )
 
 PASSWORD = "correct-horse-battery-9"
+
+
+# --- the test clock (docs/architecture.md "Time and the local day") -----------------------------
+# PORTAL_TEST_CLOCK=2026-12-31T23:30:00+08:00 runs the session at that instant: the clock of this
+# process (time-machine, ticking) starts an hour before it, when the shared world is built, and
+# every test starts exactly at that instant (what the world wrote is older, as it would be), whatever
+# the real time is. Processes the tests start (Celery workers, web servers, Chromium) and PostgreSQL's now()
+# keep the real clock. Unset (the default), nothing is moved.
+CLOCK_ENV = "PORTAL_TEST_CLOCK"
+WORLD_BUILT_BEFORE = timedelta(hours=1)
+_clock: datetime | None = None
+_session_travel: time_machine.travel | None = None
+
+
+def clock_instant() -> datetime | None:
+    """The instant of PORTAL_TEST_CLOCK (an ISO 8601 time with its UTC offset), or None."""
+    value = os.environ.get(CLOCK_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise pytest.UsageError(f"{CLOCK_ENV}={value!r} is not an ISO 8601 time: {error}") from None
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"{CLOCK_ENV}={value!r} has no UTC offset (write e.g. 2026-12-31T23:30:00+08:00)")
+    return instant
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _clock, _session_travel
+    _clock = clock_instant()
+    if _clock is not None:
+        _session_travel = time_machine.travel(_clock - WORLD_BUILT_BEFORE, tick=True)
+        _session_travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _session_travel
+    if _session_travel is not None:
+        _session_travel.stop()
+        _session_travel = None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if _clock is None:
+        return None
+    return f"clock moved to {_clock.isoformat()} ({CLOCK_ENV}); every test starts at that instant"
+
+
+@pytest.fixture(autouse=True)
+def _moved_clock() -> Iterator[None]:
+    if _clock is None:
+        yield
+        return
+    with time_machine.travel(_clock, tick=True):
+        # The clock went back to the instant: tenant-schemas-celery's in-process tenant cache is
+        # dated by the wall clock, so what an earlier test cached would look fresh again.
+        tenant_cache_storage.clear()
+        yield
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -190,7 +190,7 @@ def _cell(value: Any) -> str:
 
 def ledger_export_header() -> list[str]:
     return [
-        _("Entry"), _("Time (UTC)"), _("Actor kind"), _("Actor id"), _("Actor"), _("Action"), _("Category"),
+        _("Entry"), _("Time"), _("Actor kind"), _("Actor id"), _("Actor"), _("Action"), _("Category"),
         _("Subject id"), _("Whose data"), _("Purpose"), _("Object type"), _("Object id"), _("Details"),
         _("Request id"), _("Previous hash"), _("Entry hash"),
     ]
@@ -212,7 +212,7 @@ def ledger_export_rows(
         for row in page.rows:
             entry = row.entry
             yield [
-                str(entry.id), entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                str(entry.id), timezone.localtime(entry.created_at).isoformat(timespec="microseconds"),
                 entry.actor_kind, _cell(entry.actor_membership_id or entry.actor_device_id), _cell(row.actor_name),
                 entry.action, entry.category, _cell(entry.subject_membership_id), _cell(row.subject_name),
                 _cell(entry.purpose), _cell(entry.object_type), _cell(entry.object_id),

@@ -331,8 +331,8 @@ def _exists(due: tuple[str, str]) -> str:
 
 
 # Whether a part may have anything due, as one boolean SQL expression (parameters `cutoff` and
-# `day`, as its statement's). The run asks for all of them in one query (_parts_due) and skips the
-# parts that have nothing due; a category none of whose parts has anything due is finished with
+# `day`, as its statement's, and `now`). The run asks for all of them in one query (_parts_due) and
+# skips the parts that have nothing due; a category none of whose parts has anything due is finished with
 # the other empty ones in bulk, without a batch of its own. An expression may say "due" when a
 # batch then removes nothing (the part just runs), never "nothing" when there is something.
 _DUE: dict[Part, str] = {
@@ -346,7 +346,8 @@ _DUE: dict[Part, str] = {
     # requests.services.export.exports_purge_expired: links expired with their file still kept
     # (as of this query; one expiring during the run is caught by the next run), or made before
     # the cut-off
-    _exports: "EXISTS (SELECT 1 FROM {export} WHERE (expires_at <= now() AND file_path <> '') "
+    # (`now` is the application's clock, as exports_purge_expired's, never the database's now())
+    _exports: "EXISTS (SELECT 1 FROM {export} WHERE (expires_at <= %(now)s AND file_path <> '') "
               "OR created_at < %(cutoff)s)",
     # enterprise_data.services.erasure: cards_anonymise(CARDS_LEFT_BEFORE), then
     # departed_data_keys_destroy (the keys of any anonymised member)
@@ -365,7 +366,7 @@ def _parts_due(steps: list[PurgeStep]) -> dict[int, tuple[Part, ...]]:
     query. A step whose batches removed rows but which is not finished (a crash between its last
     batches) keeps at least its last part, whose empty batch finishes it with its ledger entry."""
     columns: list[str] = []
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"now": timezone.now()}
     keys: list[tuple[PurgeStep, Part]] = []
     for step in steps:
         if step.finished_at is not None:

@@ -140,7 +140,7 @@ def ledger_export_response(
     )
     rows = ledger_export_rows(enterprise=enterprise, scope=scope, filters=filters, upto_id=record.id)
     response = StreamingHttpResponse(stream_csv(rows), content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")  # the enterprise's local time, as the rows
     response["Content-Disposition"] = f'attachment; filename="ledger-{enterprise.schema_name}-{stamp}.csv"'
     return response
 

@@ -135,6 +135,8 @@ def export_effective_state(export: Export, *, now: dt.datetime | None = None) ->
 # --- collecting -------------------------------------------------------------------------------
 
 def _value(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value).isoformat()  # the enterprise's +08:00, as the pages show it
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -255,7 +257,7 @@ def export_collect(*, enterprise: Enterprise, membership: Membership,
         }
         data: dict[str, Any] = {
             "format": FORMAT,
-            "generated_at": timezone.now().isoformat(),
+            "generated_at": timezone.localtime().isoformat(),
             "enterprise": {"name": enterprise.name},
             "membership_id": member.pk,
         }

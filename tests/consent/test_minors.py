@@ -11,6 +11,7 @@ from django.contrib.admin import AdminSite
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
+from django.utils import timezone
 from stdnum.cn import ric
 
 from accounts.encryption import encrypt_for_account
@@ -39,13 +40,20 @@ from enterprise_data.services.members import membership_create
 from tenants.context import enterprise_schema
 from tests.conftest import consent_everything
 
-TODAY = date(2026, 11, 24)
+TODAY = date(2026, 11, 24)  # for the functions that take `today`; the pages use the local day
 
 
-def years_ago(years: int, *, days_later: int = 0) -> date:
+def years_ago(years: int, *, days_later: int = 0, on: date | None = None) -> date:
+    """The birthday of someone `years` old on `on` (default: the local day the test runs, so that
+    ages never drift as real time passes); 29 February becomes 28 February in other years."""
     from datetime import timedelta
 
-    return date(TODAY.year - years, TODAY.month, TODAY.day) + timedelta(days=days_later)
+    on = on or timezone.localdate()
+    try:
+        born = on.replace(year=on.year - years)
+    except ValueError:
+        born = on.replace(year=on.year - years, day=28)
+    return born + timedelta(days=days_later)
 
 
 def id_number_born(born: date) -> str:
@@ -79,15 +87,15 @@ def refused(error: ValidationError) -> bool:
 # --- age -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("birthday", "age"), [
-    (None, None), (years_ago(18), 18), (years_ago(18, days_later=1), 17), (years_ago(14), 14),
-    (years_ago(14, days_later=1), 13), (years_ago(40), 40),
+    (None, None), (years_ago(18, on=TODAY), 18), (years_ago(18, days_later=1, on=TODAY), 17),
+    (years_ago(14, on=TODAY), 14), (years_ago(14, days_later=1, on=TODAY), 13), (years_ago(40, on=TODAY), 40),
 ])
 def test_age_from_the_birthday(db, birthday, age):
     assert account_age(account=account(birthday=birthday), today=TODAY) == age
 
 
 def test_a_verified_id_number_is_authoritative_over_the_birthday(db):
-    user = account(birthday=years_ago(30), verified_born=years_ago(10))
+    user = account(birthday=years_ago(30, on=TODAY), verified_born=years_ago(10, on=TODAY))
     assert account_age(account=user, today=TODAY) == 10
     assert needs_guardian_consent(account=user, today=TODAY)
     # an unverified (pending) submission is not authoritative
@@ -98,7 +106,7 @@ def test_a_verified_id_number_is_authoritative_over_the_birthday(db):
 @pytest.mark.parametrize(("years", "minor", "needs"), [(10, True, True), (13, True, True), (14, True, False),
                                                         (17, True, False), (18, False, False)])
 def test_flags_by_age(db, years, minor, needs):
-    user = account(birthday=years_ago(years))
+    user = account(birthday=years_ago(years, on=TODAY))
     assert is_minor(account=user, today=TODAY) is minor
     assert needs_guardian_consent(account=user, today=TODAY) is needs
 
@@ -261,7 +269,7 @@ def test_members_under_18_are_flagged_on_their_console_page(world, client_for):
     bob = world.membership(world.acme, world.bob)
     client = client_for("acme", world.alice)
     assert b"Under 18" not in client.get(f"/console/members/{bob.pk}/").content
-    today = date.today()
+    today = timezone.localdate()
     assert b"Under 18" not in client.get("/console/members/").content
     User.objects.filter(pk=world.bob.pk).update(birthday=date(today.year - 16, 1, 1))
     assert b"Under 18" in client.get(f"/console/members/{bob.pk}/").content

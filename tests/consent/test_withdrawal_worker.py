@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from consent.models import ConsentRecord
@@ -59,7 +60,8 @@ def test_a_withdrawal_is_executed_by_the_worker_in_that_enterprise(world, celery
         account = User.objects.create_user(MOBILE, "a-long-pass-42", nickname="Wendy Worker")
         member = membership_create(enterprise=acme, account=account, role=Membership.Role.MEMBER)
         consent_everything(acme, member)
-        for day in (date(2026, 11, 20), date(2026, 11, 21)):
+        today = timezone.localdate()  # the service takes reports of the last 7 local days only
+        for day in (today - timedelta(days=1), today):
             health_report_submit(enterprise=acme, membership=member, date=day, city="Shanghai", unwell=False)
         with enterprise_schema(acme):
             record = ConsentRecord.objects.get(membership=member, category="health", withdrawn_at__isnull=True)

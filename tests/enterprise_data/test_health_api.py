@@ -55,10 +55,11 @@ def test_member_submits_todays_report_and_a_second_post_updates_it(world, client
     ({"city": "Shanghai", "unwell": True, "symptoms": "x" * 1001}, "symptoms"),
     ({"city": "Shanghai", "unwell": False, "date": "2001-01-01"}, "date"),
     ({"city": "Shanghai", "unwell": False, "date": "tomorrow"}, "date"),
-    ({"city": "Shanghai", "unwell": False,
-      "date": (timezone.localdate() + datetime.timedelta(days=1)).isoformat()}, "date"),
+    ({"city": "Shanghai", "unwell": False, "date": "tomorrow (local)"}, "date"),
 ])
 def test_invalid_submissions_are_400_with_field_errors_and_write_nothing(world, client_for, data, field):
+    if data.get("date") == "tomorrow (local)":  # computed when the test runs, not when it is collected
+        data = {**data, "date": (timezone.localdate() + datetime.timedelta(days=1)).isoformat()}
     before = report_count(world.acme), ledger_count(world.acme)
     response = client_for("acme", world.bob).post(REPORTS, data, content_type="application/json")
     assert response.status_code == 400

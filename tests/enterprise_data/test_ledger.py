@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -255,6 +255,24 @@ def test_export_writes_exactly_one_entry_and_contains_only_matching_rows(world, 
     assert record.subject_membership_id == bob.pk
     assert record.purpose == "Audit request"
     assert record.details == {"format": "csv", "filters": {"category": "health", "subject": bob.pk}}
+
+
+def test_export_times_are_the_enterprises_local_time_with_its_offset(world, client_for):
+    """As the pages show them: 2026-12-31T23:30:00.000000+08:00, never the UTC day (an entry
+    written between 00:00 and 08:00 local would otherwise carry the day before); the file name too."""
+    record_many(world, 2, category=Category.HEALTH, action=Action.REVEAL, subject=world.membership(world.acme,
+                                                                                                     world.bob))
+    response = client_for("acme", world.alice).get("/console/ledger/export/?category=health")
+    rows = csv_rows(response)
+    assert rows[0][1] == "Time"
+    with enterprise_schema(world.acme):
+        created = dict(LedgerEntry.objects.values_list("id", "created_at"))
+    for row in rows[1:]:
+        assert row[1] == timezone.localtime(created[int(row[0])]).isoformat(timespec="microseconds")
+        assert row[1].endswith("+08:00") and datetime.fromisoformat(row[1]) == created[int(row[0])]
+    stamp = response["Content-Disposition"].split("-acme-")[1].split(".csv")[0]
+    assert abs(datetime.strptime(stamp, "%Y%m%d-%H%M%S") - timezone.localtime().replace(tzinfo=None)) \
+        < timedelta(minutes=5)
 
 
 def test_unfiltered_export_ends_with_its_own_record_and_carries_the_hashes(world, client_for):

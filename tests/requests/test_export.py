@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,11 @@ def test_bob_exports_everything_about_him_and_nothing_about_anyone_else(seeded, 
         assert absent not in raw, absent
     html = archive.read("index.html").decode()
     assert "Acme Test" in html and BOB_SYMPTOMS in html and "Erin Engineer" not in html
+    # every timestamp in the enterprise's local time with its offset, as the pages show it
+    stamps = re.findall(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[^"]*)"', raw)
+    assert stamps and all(stamp.endswith("+08:00") for stamp in stamps), stamps
+    assert datetime.fromisoformat(data["generated_at"]).utcoffset() == timedelta(hours=8)
+    assert "+00:00" not in html and data["generated_at"] in html
 
     # single use: the second download is refused, the file is gone
     assert client.get(link).status_code == 404

@@ -51,8 +51,10 @@ def seed(enterprise: Enterprise, member: Membership, *, now: datetime | None = N
                 event = ClockEvent.objects.create(membership=member, kind="in", source="app", occurred_at=moment,
                                                   within_geofence=True)
                 put("clock_events", due, event.pk)
-                day = AttendanceDay.objects.create(membership=member, date=timezone.localdate(moment) - timedelta(
-                    days=i * (1 if due else -1)))
+                # (the day from the cut-off moment itself: `moment` is i minutes later, which at 23:59
+                # local is the next day and would give two rows the same date)
+                day = AttendanceDay.objects.create(membership=member, date=timezone.localdate(
+                    _ago(now, RetentionCategory.ATTENDANCE, offset)) - timedelta(days=i * (1 if due else -1)))
                 put("attendance_days", due, day.pk)
                 # raw coordinates of a recent event
                 recent = ClockEvent.objects.create(membership=member, kind="out", source="app", occurred_at=now,

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.utils import ProgrammingError
@@ -374,6 +375,30 @@ def test_a_suspended_enterprise_is_purged_and_a_terminated_one_skipped(world):
     assert result["status"] == "skipped" and result["reason"] == "terminated"
     with enterprise_schema(world.globex):
         assert not PurgeRun.objects.exists()
+
+
+def test_an_export_link_expired_by_the_applications_clock_is_purged_whatever_postgresqls_says(world):
+    """One clock decides what is due: the application's. With it two hours ahead of PostgreSQL's
+    (a skewed web host, or a moved test clock), a link that expired an hour ago loses its file;
+    the run's "anything due?" check once asked now() and skipped the part."""
+    from io import StringIO
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.core.management import call_command
+
+    from requests.models import Export
+
+    bob = world.membership(world.acme, world.bob)
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=True):
+        with enterprise_schema(world.acme):
+            path = default_storage.save("exports/skewed-clock.zip", ContentFile(b"zip"))
+            link = Export.objects.create(membership=bob, token_hash="b" * 64, state=Export.State.DONE,
+                                         file_path=path, expires_at=timezone.now() - timedelta(hours=1))
+        call_command("purge_retention", "--schema", "acme", stdout=StringIO())
+    with enterprise_schema(world.acme):
+        assert not default_storage.exists(path)
+        assert Export.objects.get(pk=link.pk).file_path == ""
 
 
 def test_the_management_command_purges_now(world):

@@ -5,10 +5,11 @@ receipt kept in public — and no other enterprise is touched."""
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -168,3 +169,17 @@ def test_operators_give_notice_from_the_admin(closing, client_for, world):
     enterprise.refresh_from_db()
     assert enterprise.state == "terminating"
     assert client.get("/admin/tenants/terminationreceipt/").status_code == 200
+
+
+def test_the_admin_names_the_local_day_the_notice_closes_on(closing, client_for, world):
+    """At 02:00 in Shanghai it is still the day before in UTC: the message names the local day."""
+    enterprise, _owner, _member = closing
+    client = client_for("public", world.olga)
+    early = datetime.combine(timezone.localdate(), time(2, 0), tzinfo=timezone.get_default_timezone())
+    with time_machine.travel(early, tick=True):
+        page = client.post("/admin/tenants/enterprise/", {"action": "give_termination_notice",
+                                                          "_selected_action": [enterprise.pk]}, follow=True)
+        enterprise.refresh_from_db()
+        closes = timezone.localdate(enterprise.termination_effective_at)
+    assert closes == (early + timedelta(days=30)).date()
+    assert f"notice given; it closes on {closes.isoformat()}." in page.content.decode()
