@@ -537,11 +537,15 @@ def attendance_reveal_location(
     *, enterprise: Enterprise, actor: Membership, event: ClockEvent, purpose: str = "",
 ) -> RawCoordinates:
     """The raw coordinates of `event` for an admin whose attendance scope covers its member;
-    recorded in the ledger (action reveal, ENT-9, ENT-10). PermissionDenied otherwise."""
+    recorded in the ledger (action reveal, ENT-9, ENT-10). PermissionDenied otherwise; refused
+    (ConsentRequired) once the member has no consent or legal basis for precise location left,
+    even while the erasure task has not run (CON-6)."""
     with enterprise_schema(enterprise), transaction.atomic():
         scope = admin_scope_for(actor)
         if scope is None or not scope.members(Category.ATTENDANCE).filter(pk=event.membership_id).exists():
             raise PermissionDenied(_("Your administrator scope does not include this member's attendance."))
+        require_basis(enterprise=enterprise, membership=event.membership, category=SensitiveCategory.PRECISE_LOCATION,
+                      purpose=ConsentPurpose.ATTENDANCE)
         location = ClockEventLocation.objects.filter(event_id=event.pk).first()
         if location is None:
             raise ValidationError({"event": _("No raw coordinates are kept for this event (none were sent, "

@@ -302,6 +302,9 @@ def member_field_reveal(*, enterprise: Enterprise, actor: Membership, membership
     fetched `membership` through the scope). Recorded in the ledger (ENT-9, ENT-10)."""
     if field not in REVEALABLE_FIELDS:
         raise ValidationError({"field": _("This field cannot be revealed.")})
+    if field == ID_NUMBER_FIELD and membership.id_number_encrypted:  # CON-6: no basis left, no reading
+        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.ID_DOCUMENTS,
+                      purpose=ConsentPurpose.HR_RECORDS)
     with enterprise_schema(enterprise), transaction.atomic():
         value = _decrypt_id_number(enterprise, membership) if field == ID_NUMBER_FIELD else getattr(membership, field)
         ledger_record(enterprise=enterprise, actor=actor, action=Action.REVEAL, category=Category.DIRECTORY,

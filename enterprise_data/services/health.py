@@ -136,7 +136,11 @@ def health_report_reveal(
 ) -> HealthDetails:
     """An administrator reads one member's details (ENT-5, ENT-10). The caller has fetched
     `report` through selectors.health.health_report_for_admin (scope-checked). Exactly one ledger
-    entry (reveal, health) is written, in the same transaction, and only if decryption succeeds."""
+    entry (reveal, health) is written, in the same transaction, and only if decryption succeeds.
+    Reading the details is processing: once the member has withdrawn their consent and no legal
+    basis remains, it is refused at once, even while the erasure task has not run (CON-6)."""
+    require_basis(enterprise=enterprise, membership=report.membership, category=SensitiveCategory.HEALTH,
+                  purpose=ConsentPurpose.HEALTH_MONITORING)
     with enterprise_schema(enterprise), transaction.atomic():
         details = health_report_details(enterprise=enterprise, report=report)
         ledger_record(

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from consent.services.consents import ConsentRequired
 from consent.services.minors import is_minor, minor_account_ids
 from enterprise_data.access import Manage, Read
 from enterprise_data.categories import ANY_CATEGORY, Category
@@ -155,8 +156,14 @@ class MemberRevealView(DirectoryView):
         member = self.scope.member_for(Category.DIRECTORY, pk)
         if field not in REVEALABLE_FIELDS:
             raise Http404("No such field.")
-        value = member_field_reveal(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                    field=field, purpose=(request.POST.get("purpose") or "")[:200])
+        try:
+            value = member_field_reveal(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                        field=field, purpose=(request.POST.get("purpose") or "")[:200])
+        except ConsentRequired as error:  # CON-6: withdrawn, the erasure task not run yet
+            # htmx swaps only 2xx answers: the refusal is shown in place of the value
+            return render(request, "enterprise_data/_revealed.html",
+                          {"field": field, "refused": " ".join(error.messages)},
+                          status=200 if getattr(request, "htmx", False) else 403)
         return render(request, "enterprise_data/_revealed.html", {"value": value, "field": field})
 
 

@@ -16,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from consent.services.consents import ConsentRequired
 from enterprise_data.access import Manage, Read, SelfService
 from enterprise_data.categories import Category
 from enterprise_data.encryption import KeyUnavailable
@@ -88,13 +89,17 @@ class HealthReportRevealView(ConsoleView):
         report = health_report_for_admin(enterprise=self.enterprise, scope=self.scope, pk=pk)
         form = RevealForm(request.POST)
         purpose = form.cleaned_data["purpose"] if form.is_valid() else ""
+        refused = ""
         try:
             details: HealthDetails | None = health_report_reveal(
                 enterprise=self.enterprise, actor=self.membership, report=report, purpose=purpose)
         except KeyUnavailable:
             details = None
-        response = render(request, "enterprise_data/health/report_detail.html", {"report": report, "details": details},
-                          status=200 if details is not None else 410)
+        except ConsentRequired as error:  # CON-6: withdrawn, the erasure task not run yet
+            details, refused = None, " ".join(error.messages)
+        response = render(request, "enterprise_data/health/report_detail.html",
+                          {"report": report, "details": details, "refused": refused},
+                          status=200 if details is not None else 403 if refused else 410)
         add_never_cache_headers(response)  # revealed details must not sit in a browser cache
         return response
 
