@@ -42,26 +42,31 @@ def _sms_caps_take(ip: str | None) -> None:
     RateLimited (429, Retry-After: the end of the hour) when either is full; a refused code is
     not counted, so the counters are the codes sent."""
     address = address_key(ip)
-    per_address = Rate(limit=settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR, seconds=SMS_HOUR)
-    address_counter = f"sms:address:{address}"
-    if address is not None:
-        wait = window_hit(address_counter, per_address)
+    caps = [] if address is None else [(f"sms:address:{address}", settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR,
+                                        "sms_address_limit", _address_limit_message)]
+    caps.append((SMS_PLATFORM_KEY, settings.SMS_CODE_MAX_PER_HOUR_PLATFORM, "sms_platform_limit",
+                 _platform_limit_message))
+    counted: list[tuple[str, Rate]] = []
+    for key, limit, code, message in caps:
+        rate = Rate(limit=limit, seconds=SMS_HOUR)
+        counted.append((key, rate))
+        wait = window_hit(key, rate)
         if wait is not None:
-            window_refund(address_counter, per_address)
-            raise RateLimited(ngettext(
-                "Too many verification codes were requested from your network. Try again in %(n)d minute.",
-                "Too many verification codes were requested from your network. Try again in %(n)d minutes.",
-                _minutes(wait)) % {"n": _minutes(wait)}, retry_after=wait, code="sms_address_limit")
-    platform = Rate(limit=settings.SMS_CODE_MAX_PER_HOUR_PLATFORM, seconds=SMS_HOUR)
-    wait = window_hit(SMS_PLATFORM_KEY, platform)
-    if wait is not None:
-        window_refund(SMS_PLATFORM_KEY, platform)
-        if address is not None:
-            window_refund(address_counter, per_address)
-        raise RateLimited(ngettext(
-            "Too many verification codes are being requested right now. Try again in %(n)d minute.",
-            "Too many verification codes are being requested right now. Try again in %(n)d minutes.",
-            _minutes(wait)) % {"n": _minutes(wait)}, retry_after=wait, code="sms_platform_limit")
+            for counter, counter_rate in counted:  # no code is sent: take every hit back
+                window_refund(counter, counter_rate)
+            raise RateLimited(message(_minutes(wait)), retry_after=wait, code=code)
+
+
+def _address_limit_message(n: int) -> str:
+    return ngettext("Too many verification codes were requested from your network. Try again in %(n)d minute.",
+                    "Too many verification codes were requested from your network. Try again in %(n)d minutes.",
+                    n) % {"n": n}
+
+
+def _platform_limit_message(n: int) -> str:
+    return ngettext("Too many verification codes are being requested right now. Try again in %(n)d minute.",
+                    "Too many verification codes are being requested right now. Try again in %(n)d minutes.",
+                    n) % {"n": n}
 
 
 def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCode:

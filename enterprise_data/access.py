@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -169,8 +168,3 @@ def access_scope(access: Access, membership: Membership | None, method: str,
         return access.category in scope.whole, scope
     return scope.has_category(access.category), scope
 
-
-def describe(view_class: Any) -> str:
-    """For docs and tests: the declaration of a view class, or '' if none."""
-    access = getattr(view_class, "access", None)
-    return str(access) if isinstance(access, Access) else ""

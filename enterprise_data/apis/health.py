@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from enterprise_data.access import ByMethod, Manage, Read, SelfService
@@ -32,7 +31,7 @@ from enterprise_data.services.health import (
     health_report_reveal,
     health_report_submit,
 )
-from tenants.apis import EnterpriseApiView, IsEnterpriseMember, service_errors
+from tenants.apis import EnterpriseApiView, service_errors
 
 
 class DetailsGone(APIException):
@@ -59,12 +58,6 @@ class HealthReportsApi(EnterpriseApiView):
     details omitted). POST: the signed-in member submits their own report (upsert of the day)."""
 
     access = ByMethod(get=Read(Category.HEALTH), post=SelfService())
-    self_service_methods = frozenset({"POST"})
-
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method in self.self_service_methods:
-            return [IsEnterpriseMember()]
-        return super().get_permissions()
 
     class InputSerializer(serializers.Serializer):
         date = serializers.DateField(required=False, help_text="Default: today; at most 7 days back.")
