@@ -43,7 +43,7 @@ class MobileAuthenticationForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         enterprise = getattr(self.request, "enterprise", None)
         if enterprise is not None:
-            from enterprise_data.selectors import membership_for_account
+            from core.selectors import membership_for_account
 
             if membership_for_account(enterprise=enterprise, account_id=user.pk) is None:
                 raise ValidationError(self.error_messages["not_member"], code="not_member",

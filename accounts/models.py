@@ -70,7 +70,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     policy_acceptance_required = models.BooleanField(default=False, editable=False)
     # DSR-6: set while the account's deletion is cooling off (or executing): the account can sign
     # in only to cancel it. Loaded with the user, so the check costs no query
-    # (requests.middleware.AccountDeletionCoolingOffMiddleware).
+    # (requests.account_deletion.middleware.AccountDeletionCoolingOffMiddleware).
     deletion_pending = models.BooleanField(default=False, editable=False)
     is_staff = models.BooleanField(_("platform operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)

@@ -18,7 +18,7 @@ from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVeri
 from accounts.models import SmsCode
 from accounts.services import account_register, sms_code_send
 from accounts.throttling import RateLimited, client_ip
-from enterprise_data.access import Public
+from core.access import Public
 from tenants.models import MembershipIndex
 from tenants.views import apply_service_errors
 

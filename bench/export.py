@@ -19,7 +19,7 @@ member's language zh-hans), without its DSR-7 limit (3 per 30 days) and without 
 A child process — a fresh interpreter that does `django.setup()`, like a worker — runs the real
 Celery task `requests.tasks.export_build` for each of them with `task.apply()` and the
 `_schema_name` header (tenant-schemas-celery switches the schema; the task calls
-`requests.services.export.export_build`: collect every section, `data.json`, `index.html`, the
+`requests.export.services.export_build`: collect every section, `data.json`, `index.html`, the
 zip in the tenant's storage, the Export row's progress and state). Each task is timed inside the
 child. The first export of a fresh worker process also pays one-off costs (imports, templates,
 translation catalogues); the figure is the median of the exports after it, and the first is
@@ -70,9 +70,9 @@ def member_create() -> tuple[Any, Any]:
     """(enterprise, membership): the owner's enterprise and the member the export is for."""
     from accounts.models import User
     from consent.services.notices import notice_publish_default
-    from enterprise_data.models import Membership
-    from enterprise_data.services import membership_create
-    from tenants.demo import consent_everything
+    from core.models import Membership
+    from core.services import membership_create
+    from demo.seed import consent_everything
     from tenants.services import enterprise_create
 
     owner = User.objects.create_user(mobile=OWNER_MOBILE, password=None, nickname="Bench export owner")
@@ -95,10 +95,11 @@ def history_load(enterprise: Any, member: Any, days: int) -> dict[str, int]:
     from django.db import connection
     from django.utils import timezone
 
-    from enterprise_data.encryption import encrypt_for_member
-    from enterprise_data.models import AttendanceDay, ClockEvent, ClockEventLocation, HealthReport
-    from enterprise_data.services.attendance import COORDINATES_FIELD
-    from enterprise_data.services.health import DETAILS_FIELD
+    from attendance.models import AttendanceDay, ClockEvent, ClockEventLocation
+    from attendance.services import COORDINATES_FIELD
+    from core.encryption import encrypt_for_member
+    from health.models import HealthReport
+    from health.services import DETAILS_FIELD
     from tenants.context import enterprise_schema
 
     rng = random.Random(5)
@@ -153,8 +154,8 @@ def exports_queue(enterprise: Any, member: Any, runs: int) -> list[int]:
 
     from django.utils import timezone
 
+    from requests.export.services import LINK_HOURS, token_hash
     from requests.models import Export
-    from requests.services.export import LINK_HOURS, token_hash
     from tenants.context import enterprise_schema
 
     ids = []

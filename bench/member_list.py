@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> None:
     from django.test import Client
 
     from accounts.models import User
-    from enterprise_data.models import Department, Membership
-    from enterprise_data.services.org import department_create
+    from core.models import Department, Membership
+    from core.services import department_create
     from tenants.context import enterprise_schema
     from tenants.services import enterprise_create
 

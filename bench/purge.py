@@ -13,9 +13,9 @@ the steady state autovacuum keeps). The same rows are loaded again before every 
 every run must leave both tables empty, or the benchmark stops with an error.
 
 - **purge**: a child process (the worker: its own interpreter, `django.setup()`) runs the real
-  task `enterprise_data.tasks_retention.retention_purge` once per enterprise, as Celery would
+  task `retention.tasks.retention_purge` once per enterprise, as Celery would
   (`apply()` with the `_schema_name` header, so tenant-schemas-celery switches the schema; the
-  task calls enterprise_data.services.purge.purge_run: lock, plan, batches, receipts in the
+  task calls retention.services.purge.purge_run: lock, plan, batches, receipts in the
   ledger and the public schema). Before the timed loop it purges one extra enterprise that has
   nothing due, untimed: the process's first-use costs (imports, Celery's and Django's first
   calls), which a running worker has long paid, are not a purge's. It is timed inside the child
@@ -101,7 +101,8 @@ def size_label(rows: int) -> str:
 
 
 def _tables() -> dict[str, str]:
-    from enterprise_data.models import ClockEvent, ClockEventLocation, ClockEventPhoto, Membership
+    from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
+    from core.models import Membership
 
     return {"event": ClockEvent._meta.db_table, "loc": ClockEventLocation._meta.db_table,
             "photo": ClockEventPhoto._meta.db_table, "member": Membership._meta.db_table}
@@ -120,7 +121,7 @@ def enterprises_create(count: int) -> tuple[list[Any], Any]:
     """`count` enterprises by the real service, each with MEMBERS_PER_ENTERPRISE members, and one
     more that never gets expired rows: the worker's warm-up."""
     from accounts.models import User
-    from enterprise_data.models import Membership
+    from core.models import Membership
     from tenants.context import enterprise_schema
     from tenants.services import enterprise_create
 
@@ -221,7 +222,7 @@ def _cutoff() -> Any:
 
     from django.utils import timezone
 
-    from enterprise_data.retention import BOUNDS, RetentionCategory
+    from retention.bounds import BOUNDS, RetentionCategory
 
     return timezone.now() - timedelta(days=BOUNDS[RetentionCategory.ATTENDANCE].default)
 
@@ -244,7 +245,7 @@ def orm_delete(enterprises: list[Any]) -> float:
     """Seconds for `QuerySet.delete()` over the due events, per enterprise."""
     from django.db import connection
 
-    from enterprise_data.models import ClockEvent
+    from attendance.models import ClockEvent
     from tenants.context import enterprise_schema
 
     cutoff = _cutoff()
@@ -275,7 +276,7 @@ def worker_main() -> None:
         raise RuntimeError(f"worker: database {actual!r}, expected {expected_database!r}")
     from django.db import connection
 
-    from enterprise_data.tasks_retention import retention_purge
+    from retention.tasks import retention_purge
 
     connection.ensure_connection()
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

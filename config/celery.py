@@ -9,4 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = TenantAwareCeleryApp("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks()  # `tasks` of every installed app
+# Feature packages that are not Django apps of their own keep their tasks beside their services.
+app.autodiscover_tasks(["attendance", "retention"])

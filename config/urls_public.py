@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
-from accounts.views_2fa import TwoFactorView
+from accounts.two_factor.views import TwoFactorView
 from consent import urls as consent_urls
 from incidents import urls as incident_urls
 from requests import urls as request_urls
@@ -16,8 +16,8 @@ urlpatterns = [
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.SignupStartView.as_view(), name="signup"),
     path("signup/verify/", account_views.SignupVerifyView.as_view(), name="signup_verify"),
-    path("", include("accounts.urls_account")),  # /account/…, /invitations/<slug>/<token>/
-    path("", include("consent.urls_permissions")),  # /account/permissions/ (CON-5)
+    path("", include("accounts.profile.urls")),  # /account/…, /invitations/<slug>/<token>/
+    path("", include("consent.permissions.urls")),  # /account/permissions/ (CON-5)
     path("", include(consent_urls.public_patterns)),  # /policy/…, /account/inbox/
     path("", include(incident_urls.patterns)),  # /incidents/<id>/ (SEC-4)
     path("security/two-factor/", TwoFactorView.as_view(), name="two_factor"),  # SEC-2

@@ -5,17 +5,24 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from accounts.views_2fa import TwoFactorView
+from accounts.two_factor.views import TwoFactorView
+from attendance import urls as attendance
+from biometrics import urls as biometrics
 from consent import urls as consent_urls
 from consent import urls_console as consent_console
 from consent import urls_me as consent_me
-from consent import urls_permissions as consent_permissions
-from enterprise_data.urls import attendance, biometrics, directory, health, invitations, ledger, retention
+from consent.permissions import urls as consent_permissions
+from directory import urls as directory
+from health import urls as health
 from incidents import urls as incident_urls
+from invitations import urls as invitations
+from ledger import urls as ledger
 from requests import apis as self_service_apis
-from requests import apis_leave, views_leave
 from requests import urls as request_urls
 from requests import views as self_service_views
+from requests.leave import apis as apis_leave
+from requests.leave import views as views_leave
+from retention import urls as retention
 from tenants import views as tenant_views
 
 SUBDOMAINS = (directory, invitations, attendance, health, biometrics, ledger, retention)

@@ -122,4 +122,4 @@ class NotificationAdmin(ReadOnlyAdmin):
     def masked_account(self, obj: Notification) -> str:
         return mask_mobile(str(obj.account.mobile))
 
-from consent import admin_minors  # noqa: E402, F401  (ACC-4: guardian consents in the operators' admin)
+from consent.minors import admin as admin_minors  # noqa: E402, F401  (ACC-4: guardian consents in the operators' admin)

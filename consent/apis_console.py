@@ -26,9 +26,10 @@ from consent.views_console import (
     notice_version_or_404,
     notice_versions,
 )
-from enterprise_data.access import Manage, Read
-from enterprise_data.categories import ANY_CATEGORY, Category
-from tenants.apis import EnterpriseApiView, service_errors
+from core.access import Manage, Read
+from core.apis import EnterpriseApiView
+from core.categories import ANY_CATEGORY, Category
+from tenants.apis import service_errors
 
 
 class AdminNoticeItemOutput(serializers.Serializer):

@@ -36,8 +36,9 @@ from consent.views_me import (
     other_bases_of,
     preview_lines,
 )
-from enterprise_data.access import SelfService
-from tenants.apis import EnterpriseApiView, service_errors
+from core.access import SelfService
+from core.apis import EnterpriseApiView
+from tenants.apis import service_errors
 
 # --- shared output shapes ---------------------------------------------------------------------
 

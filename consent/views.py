@@ -33,9 +33,11 @@ from consent.selectors import (
 )
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
 from consent.services.policy import policy_accept, policy_current, policy_notice_dismiss
-from enterprise_data.access import Public, SelfService
-from tenants.apis import EnterpriseApiView, paginated, service_errors
-from tenants.views import EnterpriseMemberView, in_chinese, safe_next
+from core.access import Public, SelfService
+from core.apis import EnterpriseApiView
+from core.views import EnterpriseMemberView
+from tenants.apis import paginated, service_errors
+from tenants.views import in_chinese, safe_next
 
 INBOX_PAGE_SIZE = 20
 

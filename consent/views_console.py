@@ -6,7 +6,7 @@ the draft, else the current version, else the platform's template), publishing a
 
 Consents (`/console/consents/…`): which members have a basis for each sensitive category and
 purpose. Each sensitive category is covered by one administrator category
-(enterprise_data.services.erasure.ADMIN_CATEGORY: biometrics, health, attendance for precise
+(retention.services.erasure.ADMIN_CATEGORY: biometrics, health, attendance for precise
 location, directory for ID documents and contacts); an admin sees a member when they hold at
 least one of those over the member, and a cell only for the categories they hold over that
 member. Recording and ending a legal basis are the services' (consent.services.consents), which
@@ -46,12 +46,13 @@ from consent.services.notices import (
     notice_publish,
     notice_retention_days,
 )
-from enterprise_data.access import Manage, Read
-from enterprise_data.categories import ANY_CATEGORY, Category
-from enterprise_data.models import Department, Membership
-from enterprise_data.scopes import AdminScope
-from enterprise_data.services.erasure import ADMIN_CATEGORY
-from tenants.views import ConsoleView, apply_service_errors
+from core.access import Manage, Read
+from core.categories import ANY_CATEGORY, Category
+from core.models import Department, Membership
+from core.scopes import AdminScope
+from core.views import ConsoleView
+from retention.services.erasure import ADMIN_CATEGORY
+from tenants.views import apply_service_errors
 
 PAGE_SIZE = 50
 

@@ -38,10 +38,11 @@ from consent.models import (
 )
 from consent.services.consents import ConsentLine, consent_give, consent_lines, consent_withdraw, withdrawal_preview
 from consent.services.notices import notice_acknowledge
-from enterprise_data.access import Public, SelfService
-from enterprise_data.models import Membership
+from core.access import Public, SelfService
+from core.models import Membership
+from core.views import EnterpriseMemberView
 from tenants.models import Enterprise
-from tenants.views import EnterpriseMemberView, apply_service_errors, in_chinese, safe_next
+from tenants.views import apply_service_errors, in_chinese, safe_next
 
 # --- selectors (reads for these pages and the API; the acting member is an argument) -----------
 

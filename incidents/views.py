@@ -8,10 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
-from enterprise_data.access import Account, Read
-from enterprise_data.categories import ANY_CATEGORY
+from core.access import Account, Read
+from core.categories import ANY_CATEGORY
+from core.views import ConsoleView
 from incidents.services import incidents_for_account, incidents_for_enterprise
-from tenants.views import ConsoleView, in_chinese
+from tenants.views import in_chinese
 
 
 class IncidentDetailView(LoginRequiredMixin, View):

@@ -1,7 +1,7 @@
 """Operators' admin (public host) for account-data requests (DSR-3, DSR-4) and the working-day
 calendar's overrides.
 
-Requests are read-only here: every change goes through requests.services.workflow.request_decide
+Requests are read-only here: every change goes through requests.workflow.services.request_decide
 — the bulk actions (verify identity, start review) and the per-request "Decide" page (all
 decisions, with the refusal ground and a note). Overdue requests stand out in the list, can be
 filtered, and are counted on the admin index (templates/admin/index.html)."""
@@ -24,11 +24,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.masking import mask_mobile
-from requests.forms import DecisionForm
 from requests.models import HolidayOverride, Request
-from requests.selectors import days_left, request_history, requests_for_operator
-from requests.services.calendar import WorkingCalendar, library_is_working_day
-from requests.services.workflow import Decision, request_decide
+from requests.workflow.calendar import WorkingCalendar, library_is_working_day
+from requests.workflow.forms import DecisionForm
+from requests.workflow.selectors import days_left, request_history, requests_for_operator
+from requests.workflow.services import Decision, request_decide
 
 # The working-day calendar of the changelist being rendered (one overrides query per page).
 _page = threading.local()
@@ -197,4 +197,4 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
         return str(_("working day") if library_is_working_day(obj.date) else _("day off"))
 
 
-from requests import admin_account_deletion  # noqa: E402, F401  (registers the account deletions' admin, DSR-6)
+from requests.account_deletion import admin as admin_account_deletion  # noqa: E402, F401  (registers the account deletions' admin, DSR-6)

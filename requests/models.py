@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from enterprise_data.categories import Category
+from core.categories import Category
 
 
 class RequestKind(models.TextChoices):
@@ -213,7 +213,7 @@ class Export(models.Model):
 class AccountDeletion(models.Model):
     """An account's deletion (DSR-6), public schema only: requested after re-authentication,
     cancellable during the cooling-off period, then executed by beat
-    (requests.services.account_deletion). The row is the progress record, so an execution cut
+    (requests.account_deletion.services). The row is the progress record, so an execution cut
     short resumes where it stopped. It stays after execution, pointing at the account's
     tombstone, as the record that (and when) the account was deleted."""
 

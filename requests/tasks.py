@@ -14,7 +14,7 @@ from config.celery import app
 
 @app.task(name="requests.tasks.request_send_reminders")
 def request_send_reminders(day: str | None = None) -> dict[str, Any]:
-    from requests.services.reminders import request_send_reminders as send
+    from requests.workflow.reminders import request_send_reminders as send
     from tenants.tasks import current_enterprise
 
     enterprise = current_enterprise()
@@ -24,7 +24,7 @@ def request_send_reminders(day: str | None = None) -> dict[str, Any]:
 
 @app.task(name="requests.tasks.account_request_send_reminders")
 def account_request_send_reminders(day: str | None = None) -> dict[str, Any]:
-    from requests.services.reminders import request_send_reminders as send
+    from requests.workflow.reminders import request_send_reminders as send
 
     sent = send(enterprise=None, today=date.fromisoformat(day) if day else None)
     return {"schema": "public", "reminded": sent}
@@ -33,8 +33,8 @@ def account_request_send_reminders(day: str | None = None) -> dict[str, Any]:
 @app.task(name="requests.tasks.export_build", acks_late=True)
 def export_build(export_id: int) -> dict[str, Any]:
     """DSR-2: build a member's export in the schema the task was sent from (`_schema_name`)."""
+    from requests.export.services import export_build as build
     from requests.models import Export
-    from requests.services.export import export_build as build
     from tenants.tasks import current_enterprise
 
     enterprise = current_enterprise()
@@ -49,6 +49,6 @@ def export_build(export_id: int) -> dict[str, Any]:
 def account_deletions_execute() -> dict[str, Any]:
     """DSR-6, beat every 10 minutes (public schema): execute the account deletions whose
     cooling-off is over, and finish any a lost worker left half done. Safe to run twice."""
-    from requests.services.account_deletion import account_deletions_execute_due
+    from requests.account_deletion.services import account_deletions_execute_due
 
     return {"schema": "public", "executed": account_deletions_execute_due()}

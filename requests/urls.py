@@ -5,17 +5,14 @@ config/urls_tenants.py mounts `me_patterns` under /me/, `console_patterns` under
 
 from django.urls import path
 
-from requests import (
-    apis,
-    apis_account_deletion,
-    apis_data,
-    apis_export,
-    views_account_deletion,
-    views_correction,
-    views_data,
-    views_export,
-)
-from requests import views_requests as views
+from requests.account_deletion import apis as apis_account_deletion
+from requests.account_deletion import views as views_account_deletion
+from requests.correction import views as views_correction
+from requests.data import apis as apis_data
+from requests.data import views as views_data
+from requests.export import apis as apis_export
+from requests.export import views as views_export
+from requests.workflow import apis, views
 
 me_patterns = [
     path("data/", views_data.MeDataView.as_view(), name="me_data"),  # DSR-2

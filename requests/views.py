@@ -3,11 +3,11 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from biometrics.selectors import enrolments_of
 from consent.services.policy import policy_status
-from enterprise_data.access import SelfService
-from enterprise_data.selectors.biometrics import enrolments_of
-from requests.views_data import platform_url
-from tenants.views import EnterpriseMemberView
+from core.access import SelfService
+from core.views import EnterpriseMemberView
+from requests.data.views import platform_url
 
 
 class MeView(EnterpriseMemberView):

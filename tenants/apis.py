@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest
 from django.utils.translation import ngettext
 from drf_spectacular.utils import inline_serializer
-from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.fields import CharField, IntegerField
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
-from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.throttling import RateLimited
-from enterprise_data.access import Access, Kind, access_scope, declared_access
-from enterprise_data.models import Membership
-from enterprise_data.scopes import AdminScope
-from tenants.models import Enterprise
 
 
 class Pagination(PageNumberPagination):
@@ -89,49 +82,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
-class IsEnterpriseMember(BasePermission):
-    message = "You are not a member of this enterprise."
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated and getattr(request, "membership", None))
-
-
-class DeclaredAccess(BasePermission):
-    """The view's access declaration for this request's method (ENT-8): enterprise_data.access
-    decides; an admin view gets `view.scope`."""
-
-    message = "Your administrator scope does not include this data category."
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        allowed, scope = access_scope(view.access, getattr(request, "membership", None) or None, request.method)
-        if scope is not None:
-            view.scope = scope
-        return allowed
-
-
-class EnterpriseApiView(APIView):
-    """Base of every API view on an enterprise host: resolves the enterprise and the acting
-    member and refuses everyone else (SEC-1). Every subclass declares its `access`
-    (enterprise_data.access: SelfService(), Read(category), Manage(category), ByMethod(…)); a
-    route to a class that declares nothing fails when the URLs load. Admin views get
-    `self.scope` (like ConsoleView)."""
-
-    permission_classes = [IsEnterpriseMember, DeclaredAccess]
-    allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.SELF_SERVICE, Kind.ADMIN})
-    access: Access
-    enterprise: Enterprise
-    membership: Membership
-    scope: AdminScope
-
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        declared_access(cls, allowed=cls.allowed_kinds)
-        return super().as_view(**initkwargs)
-
-    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
-        django_request: HttpRequest = request._request
-        if getattr(django_request, "enterprise", None) is None:
-            raise NotFound("Not an enterprise host.")
-        self.enterprise = django_request.enterprise
-        self.membership = django_request.membership
-        super().initial(request, *args, **kwargs)

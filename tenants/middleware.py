@@ -94,7 +94,7 @@ def _refuse(request: HttpRequest, template: str, tenant: Enterprise, status: int
 
 
 def _membership_of(request: HttpRequest):  # type: ignore[no-untyped-def]
-    from enterprise_data.selectors import membership_for_account
+    from core.selectors import membership_for_account
 
     if not request.user.is_authenticated:
         return None

@@ -145,7 +145,7 @@ class PurgeReceipt(models.Model):
     Written in the same transaction as the enterprise's own record of the step (its PurgeStep
     and ledger entry), never changed afterwards (read-only in the admin)."""
 
-    # Empty for the platform's own purge of the public schema (tenants.platform_purge).
+    # Empty for the platform's own purge of the public schema (retention.services.platform).
     enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="purge_receipts")
     schema_name = models.CharField(_("schema"), max_length=63)

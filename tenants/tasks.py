@@ -40,24 +40,10 @@ def dispatch_per_enterprise(task_name: str, states: list[str] | None = None, **k
 @app.task
 def enterprise_refresh_member_count() -> dict[str, Any]:
     """Recompute the enterprise's member count (a real periodic task proving the fan-out)."""
-    from enterprise_data.services import enterprise_refresh_member_count as refresh
+    from core.services import enterprise_refresh_member_count as refresh
 
     enterprise = current_enterprise()
     count = refresh(enterprise=enterprise)
     return {"schema": current_schema(), "enterprise_id": enterprise.pk, "member_count": count}
 
 
-@app.task(name="tenants.tasks.terminations_execute_due")
-def terminations_execute_due() -> list[str]:
-    """Beat, daily (public schema): execute the terminations whose notice has run out (TEN-4)."""
-    from tenants.termination import enterprise_termination_execute, terminations_due
-
-    return [enterprise_termination_execute(enterprise=enterprise).slug for enterprise in terminations_due()]
-
-
-@app.task(name="tenants.tasks.platform_purge")
-def platform_purge() -> dict[str, Any]:
-    """Beat, daily (public schema): the platform's own short-lived personal data past its period."""
-    from tenants.platform_purge import platform_purge as purge
-
-    return purge().as_dict()

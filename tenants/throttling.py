@@ -44,7 +44,7 @@ def _account_id(request: Any) -> int | None:
 
 def _device_id(request: Any) -> int | None:
     """The device of a request authenticated with `Authorization: Device <key>`: the only
-    authentication with a credential object for an anonymous user (enterprise_data.device_auth
+    authentication with a credential object for an anonymous user (biometrics.device_auth
     returns the Device as `request.auth`; session authentication returns none)."""
     auth = getattr(request, "auth", None)
     if auth is None or _account_id(request) is not None:

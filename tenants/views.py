@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,11 +15,8 @@ from django.views import View
 from django.views.defaults import page_not_found
 from django.views.generic import FormView, TemplateView
 
-from enterprise_data.access import Access, Kind, Public, access_scope, declared_access
-from enterprise_data.models import Membership
-from enterprise_data.scopes import AdminScope
+from core.access import Public
 from tenants.forms import EnterpriseSignupForm
-from tenants.models import Enterprise
 from tenants.services import CreatorDetails, enterprise_create
 
 
@@ -45,61 +42,6 @@ def safe_next(request: HttpRequest, target: str | None) -> str | None:
 def in_chinese() -> bool:
     """The request's language is Chinese (texts stored in both languages pick their `_zh` side)."""
     return (translation.get_language() or "").lower().startswith("zh")
-
-class EnterpriseMemberView(LoginRequiredMixin, View):
-    """Base of every page on an enterprise host: the enterprise and the acting member are
-    resolved here (by EnterpriseAccessMiddleware) and required; nothing below may skip it.
-    Every subclass declares its `access` (enterprise_data.access: SelfService() for a member's
-    own pages, Read/Manage(category) for the console); a route to a class that declares nothing
-    fails when the URLs load, and the declaration is enforced on every request (ENT-8)."""
-
-    enterprise: Enterprise
-    membership: Membership
-    access: Access
-    scope: AdminScope
-    allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.SELF_SERVICE, Kind.ADMIN})
-
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        declared_access(cls, allowed=cls.allowed_kinds)
-        return super().as_view(**initkwargs)
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if getattr(request, "enterprise", None) is None:
-            raise Http404("Not an enterprise host.")
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        if not request.membership:
-            return render(request, "tenants/not_member.html", {"enterprise": request.enterprise}, status=403)
-        self.enterprise = request.enterprise
-        self.membership = request.membership
-        if not self.has_role():
-            return render(request, "403.html", status=403)
-        return super().dispatch(request, *args, **kwargs)
-
-    def has_role(self) -> bool:
-        """The class's access declaration, for this request's method (access_scope decides)."""
-        allowed, scope = access_scope(self.access, self.membership, self.request.method or "GET")
-        if scope is not None:
-            self.scope = scope
-            self.request.admin_scope = scope  # type: ignore[attr-defined]  # for templates (context processor)
-        return allowed
-
-    def may(self, view_class: type[EnterpriseMemberView] | None = None, method: str = "POST") -> bool:
-        """Whether the acting member may use `view_class` (default: this one) with `method`: the
-        same decision as a request's, for showing or hiding a page's buttons."""
-        access = (view_class or type(self)).access
-        return access_scope(access, self.membership, method, getattr(self, "scope", None))[0]
-
-
-class ConsoleView(EnterpriseMemberView):
-    """Base of the administrators' console (ENT-8). Every subclass declares `access =
-    Read(category)` or `Manage(category[, enterprise_wide=True])` (ANY_CATEGORY for pages any
-    admin may open); an admin without that category in their scope gets 403. `self.scope` is the
-    acting admin's scope: querysets start from `self.scope.members(category)` and every id named
-    in a request is fetched through it."""
-
-    allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.ADMIN})
 
 
 class EnterpriseHomeView(View):

@@ -37,12 +37,11 @@ from tenant_schemas_celery.task import _shared_storage as tenant_cache_storage
 from accounts.models import User
 from consent.models import Notification
 from consent.services.notices import NOTICE_KIND, notice_publish_default
-from enterprise_data.categories import Category
-from enterprise_data.models import Department, Membership
-from enterprise_data.services import membership_create
-from enterprise_data.services.org import department_create, scope_grant
+from core.categories import Category
+from core.models import Department, Membership
+from core.services import department_create, membership_create, scope_grant
+from demo.seed import consent_everything
 from tenants.context import enterprise_schema
-from tenants.demo import consent_everything
 from tenants.middleware import SESSION_SCHEMA_KEY
 from tenants.models import Enterprise
 from tenants.services import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 from django_tenants.utils import schema_exists
 
-from enterprise_data.models import Membership
+from core.models import Membership
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 from tests.conftest import sign_in

@@ -9,7 +9,7 @@ import jsonschema
 from django.db import connection
 from django.test import Client
 
-from enterprise_data.services.biometrics import device_register
+from biometrics.services import device_register
 from tests.requests.test_account_deletion import _json_schema
 
 

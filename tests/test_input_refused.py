@@ -15,7 +15,8 @@ from django.test import RequestFactory
 from django.urls import get_resolver
 
 from config import urls_public, urls_tenants
-from enterprise_data.models import Department, LedgerEntry
+from core.models import Department
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tests.test_api_errors import _documented
 

@@ -9,7 +9,7 @@ What each channel is used for today (docs/security.md, "Isolation beyond HTTP"):
   current schema first. No portal code caches enterprise data yet (sessions, sign-in counters and
   two-factor state live in the database); these tests pin the key function so that any future
   use is isolated. The in-process caches are keyed by schema or hold public data
-  (`enterprise_data.encryption._derive_enterprise_key(schema, …)`, the holiday calendar).
+  (`core.encryption._derive_enterprise_key(schema, …)`, the holiday calendar).
 - Files: `TenantFileSystemStorage` stores under MEDIA_ROOT/<schema>/: member photos
   (`members/photos/`) and data exports (`exports/`) in the enterprise's folder, account avatars in
   `public/avatars/`. File names are always generated (uuid / random hex), never taken from an
@@ -19,7 +19,7 @@ What each channel is used for today (docs/security.md, "Isolation beyond HTTP"):
 - Celery: tenant-schemas-celery's `_schema_name` header; per-enterprise tasks take ids and
   re-fetch them in that schema.
 - Object permissions: django-guardian grants administrator scopes on Department rows
-  (enterprise_data.scopes); `guardian` is a tenant app, so each enterprise has its own tables.
+  (core.scopes); `guardian` is a tenant app, so each enterprise has its own tables.
 - Sessions: database sessions in public, bound to the schema of the host that issued them
   (tenants.middleware.HostBoundSessionMiddleware)."""
 
@@ -47,10 +47,10 @@ from django.utils import timezone
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import get_perms
 
-from enterprise_data.categories import Category
-from enterprise_data.models import Department, Membership
-from enterprise_data.scopes import admin_scope_for
-from enterprise_data.services.org import department_root, scope_grant
+from core.categories import Category
+from core.models import Department, Membership
+from core.scopes import admin_scope_for
+from core.services import department_root, scope_grant
 from requests.models import Export
 from requests.tasks import export_build
 from tenants.context import enterprise_schema

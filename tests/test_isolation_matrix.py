@@ -200,19 +200,23 @@ PER_RESPONSE_TOKEN = re.compile(rb"[A-Za-z0-9+/_-]{20,}={0,2}")  # CSRF tokens a
 @pytest.fixture
 def outside_sams_scope(world):
     """Objects of every kind that belong to members outside Sam's scope, by kind."""
+    from attendance.models import ClockEvent
+    from attendance.services import attendance_clock
+    from biometrics.models import BiometricTemplate
+    from biometrics.services import template_enroll
     from consent.models import ConsentRecord, Notification
     from consent.services.consents import legal_basis_record
     from consent.services.inbox import notify
-    from enterprise_data.models import BiometricTemplate, ClockEvent, HealthReport, Invitation, Membership
-    from enterprise_data.scopes import dangerously_whole_enterprise
-    from enterprise_data.services.attendance import attendance_clock
-    from enterprise_data.services.biometrics import template_enroll
-    from enterprise_data.services.directory import member_card_create
-    from enterprise_data.services.health import health_report_submit
-    from enterprise_data.services.invitations import invitation_create_link
+    from core.models import Membership
+    from core.scopes import dangerously_whole_enterprise
+    from directory.services import member_card_create
+    from health.models import HealthReport
+    from health.services import health_report_submit
+    from invitations.models import Invitation
+    from invitations.services import invitation_create_link
+    from requests.export.services import export_start
     from requests.models import Export, Request
-    from requests.services.export import export_start
-    from requests.services.workflow import request_submit
+    from requests.workflow.services import request_submit
     from tenants.context import enterprise_schema
 
     acme = world.acme

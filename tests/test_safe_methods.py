@@ -21,7 +21,7 @@ from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from config import urls_public, urls_tenants
-from enterprise_data.services.contacts import contacts_salt_get
+from directory.contacts import contacts_salt_get
 
 IDS = (1, 3, 999_999)
 PARAMETERS: dict[str, tuple[object, ...]] = {

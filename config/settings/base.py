@@ -48,6 +48,7 @@ SHARED_APPS = [
     # platform policy, device permissions, guardian consent, inbox (public models of a split app)
     "consent",
     "incidents",  # SEC-4, public schema only
+    "demo",  # `seed_demo`: the demo data (no models)
     # two-factor authentication for administrators and operators (SEC-2): devices belong to accounts
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -119,8 +120,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.EnterpriseAccessMiddleware",
-    "requests.middleware.AccountDeletionCoolingOffMiddleware",  # DSR-6: only the cancel page
-    "accounts.middleware.TwoFactorRequiredMiddleware",
+    "requests.account_deletion.middleware.AccountDeletionCoolingOffMiddleware",  # DSR-6: only the cancel page
+    "accounts.two_factor.middleware.TwoFactorRequiredMiddleware",
     "consent.middleware.NoticeInterstitialMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a sign-in lockout into the lockout page
 ]
@@ -172,7 +173,7 @@ SMS_SENDER = env_str("SMS_SENDER", "accounts.sms.ConsoleSmsSender")
 # Notifications by e-mail (SEC-5): Django's EMAIL_* settings; the sender address.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@portal.localhost")
 SMS_CODE_TTL_SECONDS = 5 * 60
-# Days the platform keeps its own short-lived personal data (tenants.platform_purge,
+# Days the platform keeps its own short-lived personal data (retention.services.platform,
 # docs/retention.md): SMS codes outlive their 5 minutes only for the hourly send limit; the
 # SMS/e-mail copies of messages (number or address and text) for questions about delivery; the
 # in-app inbox for a year.
@@ -377,7 +378,7 @@ for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():  # a typo
     if _rate and not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
         raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()} is {_rate!r}: use e.g. 120/min, 10/hour, 1000/day.")
 # SEC-7: a member's open data-subject requests per enterprise (an account's open account-data
-# requests on the platform): one more is refused with a field error (400), requests/services/workflow.py.
+# requests on the platform): one more is refused with a field error (400), requests/workflow/services.py.
 REQUEST_MAX_OPEN_PER_MEMBER = env_int("REQUEST_MAX_OPEN_PER_MEMBER", 10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Enterprise personal-data portal API",
@@ -390,10 +391,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # several models have a field called `kind` with different choices: name each set
     "ENUM_NAME_OVERRIDES": {
-        "ClockKindEnum": "enterprise_data.models.attendance.ClockEvent.Kind",
-        "DeviceKindEnum": "enterprise_data.models.biometrics.Device.Kind",
-        "InvitationKindEnum": "enterprise_data.models.invitations.Invitation.Kind",
-        "InvitationStatusEnum": "enterprise_data.models.invitations.Invitation.Status",
+        "ClockKindEnum": "attendance.models.ClockEvent.Kind",
+        "DeviceKindEnum": "biometrics.models.Device.Kind",
+        "InvitationKindEnum": "invitations.models.Invitation.Kind",
+        "InvitationStatusEnum": "invitations.models.Invitation.Status",
         "RequestCategoryEnum": "requests.models.REQUEST_CATEGORY_CHOICES",
         "SensitiveCategoryEnum": "consent.models.enterprise.SensitiveCategory",
         "RequestKindEnum": "requests.models.RequestKind",

@@ -11,7 +11,7 @@ from the next call on, and unless another basis still covers the data, what runs
 `require_basis` stops before the request answers (`sensitive_processing_stop`: the member's
 templates of that purpose are revoked and leave the devices' feed) and deletion of the member's
 data of that category and purpose is scheduled as a Celery task
-(consent.tasks.consent_withdrawal_erase → enterprise_data.services.erasure), which only erases
+(consent.tasks.consent_withdrawal_erase → retention.services.erasure), which only erases
 what remains. The closed record stays: earlier processing remains documented."""
 
 from __future__ import annotations
@@ -33,15 +33,15 @@ from consent.models import (
     SensitiveCategory,
 )
 from consent.services.notices import STALE_NOTICE
-from enterprise_data.models import Membership
-from enterprise_data.scopes import admin_scope_for
-from enterprise_data.services.erasure import (
+from core.models import Membership
+from core.scopes import admin_scope_for
+from ledger.services import Action, ledger_record
+from retention.services.erasure import (
     ADMIN_CATEGORY,
     sensitive_data_counts,
     sensitive_data_erase,
     sensitive_processing_stop,
 )
-from enterprise_data.services.ledger import Action, ledger_record
 from tenants.context import enterprise_schema
 from tenants.ids import object_id
 from tenants.models import Enterprise

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import EnterpriseNotice, NoticeAcknowledgement, NoticeCategory, NoticeItem
-from enterprise_data.categories import Category
-from enterprise_data.models import Membership
-from enterprise_data.services.ledger import ledger_record
+from core.categories import Category
+from core.models import Membership
+from ledger.services import ledger_record
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 
@@ -236,7 +236,7 @@ RETENTION_OF_NOTICE_CATEGORY = {
 def notice_retention_days(*, enterprise: Enterprise) -> dict[str, int]:
     """{notice category: days} from the enterprise's retention settings (RET-1), so that a new
     notice states the periods the purges actually apply (one query). Contacts are not kept."""
-    from enterprise_data.selectors.retention import retention_days_for
+    from retention.selectors import retention_days_for
 
     periods = retention_days_for(enterprise)
     return {category: periods[retention] for category, retention in RETENTION_OF_NOTICE_CATEGORY.items()

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import enterprise_data.models.members
+import core.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -320,7 +320,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='membership',
             name='photo',
-            field=models.FileField(blank=True, upload_to=enterprise_data.models.members.member_photo_path, verbose_name='photo'),
+            field=models.FileField(blank=True, upload_to=core.models.member_photo_path, verbose_name='photo'),
         ),
         migrations.AddField(
             model_name='membership',

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from requests.selectors import overdue_counts_by_enterprise, overdue_requests
+from requests.workflow.selectors import overdue_counts_by_enterprise, overdue_requests
 from tenants.models import Enterprise
 
 register = template.Library()

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AccountDataKey, IdDocument, User
-from accounts.services_profile import real_name_summary
+from accounts.profile.services import real_name_summary
 from tests.conftest import sign_in
 
 ID_NUMBER = "110105199003071239"  # born 1990-03-07

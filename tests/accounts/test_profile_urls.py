@@ -1,11 +1,11 @@
-"""The public host serves the account pages and invitation answers from accounts.urls_account
+"""The public host serves the account pages and invitation answers from accounts.profile.urls
 (ACC-2, ENT-3), included by config/urls_public.py."""
 
 from __future__ import annotations
 
 from django.urls import resolve
 
-from accounts import views_profile
+from accounts.profile import views as views_profile
 
 
 def test_public_host_routes_every_account_page():

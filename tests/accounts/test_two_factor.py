@@ -11,7 +11,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.services_2fa import RECOVERY_CODES
+from accounts.two_factor.services import RECOVERY_CODES
 
 SETUP = "/security/two-factor/"
 

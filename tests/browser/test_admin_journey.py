@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from django_otp.oath import totp
 
-from enterprise_data.models import LedgerEntry, Membership
+from core.models import Membership
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 from tests.browser.conftest import ARTEFACTS, own_enterprise

@@ -32,18 +32,21 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from attendance.services import attendance_clock
+from biometrics.models import BiometricTemplate
+from biometrics.services import template_enroll
 from consent.services.notices import notice_publish_default
-from enterprise_data.models import BiometricTemplate, ErasurePlan, HealthReport, Membership
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.biometrics import template_enroll
-from enterprise_data.services.directory import member_card_update
-from enterprise_data.services.health import health_report_submit
-from enterprise_data.services.members import membership_create
-from enterprise_data.services.retention import retention_setting_update
+from core.models import Membership
+from core.scopes import dangerously_whole_enterprise
+from core.services import membership_create
+from demo.seed import consent_everything
+from directory.services import member_card_update
+from health.models import HealthReport
+from health.services import health_report_submit
 from requests.models import Export
+from retention.models import ErasurePlan
+from retention.services.settings import retention_setting_update
 from tenants.context import enterprise_schema
-from tenants.demo import consent_everything
 from tenants.models import Enterprise, MembershipIndex
 from tests.browser.conftest import ARTEFACTS, own_enterprise
 from tests.requests.test_export import id_number

@@ -16,7 +16,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
 
+from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
+from attendance.services import attendance_clock
+from biometrics.models import BiometricTemplate
+from biometrics.services import template_enroll
 from consent.models import ConsentRecord, EnterpriseNotice
+from consent.permissions.services import device_permission_set
 from consent.services.consents import (
     CONSENT_REQUIRED,
     consent_give,
@@ -25,21 +30,12 @@ from consent.services.consents import (
     withdrawal_preview,
 )
 from consent.services.notices import DEFAULT_ITEMS, notice_draft_save, notice_publish
-from consent.services.permissions import device_permission_set
 from consent.tasks import consent_withdrawal_erase
-from enterprise_data.models import (
-    BiometricTemplate,
-    ClockEvent,
-    ClockEventLocation,
-    ClockEventPhoto,
-    HealthReport,
-    LedgerEntry,
-)
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.biometrics import template_enroll
-from enterprise_data.services.directory import member_card_update
-from enterprise_data.services.health import health_report_submit
+from core.scopes import dangerously_whole_enterprise
+from directory.services import member_card_update
+from health.models import HealthReport
+from health.services import health_report_submit
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 VALID_ID = "11010519491231002X"
@@ -145,7 +141,7 @@ COLLECTORS = [
 @pytest.fixture
 def contacts_permission(world):
     from consent.models.platform import DevicePermission
-    from consent.services.permissions import device_permission_set
+    from consent.permissions.services import device_permission_set
 
     device_permission_set(account=world.bob, kind=DevicePermission.Kind.CONTACTS, granted=True, channel="web")
 

@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 
 from consent.models import ConsentRecord
 from consent.services.consents import consent_withdraw
-from enterprise_data.categories import Category
-from enterprise_data.models import Department, LedgerEntry, Membership
-from enterprise_data.services.health import health_report_submit
-from enterprise_data.services.org import scope_grant
+from core.categories import Category
+from core.models import Department, Membership
+from core.services import scope_grant
+from health.services import health_report_submit
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 from tests.conftest import consent_everything

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from consent.models import EnterpriseNotice, NoticeCategory, Notification
 from consent.services.notices import NOTICE_KIND, notice_draft_save
-from enterprise_data.models import LedgerEntry
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 
@@ -117,7 +117,7 @@ def test_list_runs_a_constant_number_of_queries(world, client_for):
                           contact="x@example.com", items=[_item()])
         notice_publish(enterprise=acme, actor=None, notice=notice_draft(enterprise=acme))
     with enterprise_schema(world.acme):
-        from enterprise_data.models import Membership
+        from core.models import Membership
 
         Membership.objects.update(notice_acknowledged=4)  # let Alice past the interstitial
     client = client_for("acme", world.alice)
@@ -140,7 +140,7 @@ def test_api_list_runs_a_constant_number_of_queries(world, client_for):
                           contact="x@example.com", items=[_item()])
         notice_publish(enterprise=acme, actor=None, notice=notice_draft(enterprise=acme))
     with enterprise_schema(world.acme):
-        from enterprise_data.models import Membership
+        from core.models import Membership
 
         Membership.objects.update(notice_acknowledged=4)
     client = client_for("acme", world.alice)
@@ -272,7 +272,7 @@ def test_publishing_makes_the_draft_current_and_members_must_acknowledge_it(worl
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.filter(action="publish_notice").order_by("-id").first()
         assert LedgerEntry.objects.filter(action="publish_notice").count() == ledger_before + 1
-        from enterprise_data.models import Membership
+        from core.models import Membership
 
         assert entry.actor_membership_id == Membership.objects.get(account=getattr(world, persona)).pk
         assert entry.details == {"version": 2}
@@ -362,7 +362,7 @@ def test_an_acme_session_is_refused_on_globex(world, client_for):
 
 def test_a_new_version_starts_from_the_retention_settings(world, client_for):
     """CON-3 + RET-1: the notice states the periods the purges apply."""
-    from enterprise_data.services.retention import retention_setting_update
+    from retention.services.settings import retention_setting_update
 
     retention_setting_update(enterprise=world.acme, actor=None, category="health_reports", days=21)
     response = client_for("acme", world.alice).get("/console/notices/draft/")

@@ -11,12 +11,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from attendance.models import ClockEvent, ClockEventLocation
+from attendance.services import attendance_clock
 from consent.models import ConsentRecord
 from consent.services.consents import legal_basis_record
 from consent.services.notices import DEFAULT_ITEMS, notice_draft_save, notice_publish
-from enterprise_data.models import ClockEvent, ClockEventLocation
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.health import health_report_submit
+from health.services import health_report_submit
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

@@ -15,8 +15,9 @@ from consent.services.notices import (
     notice_publish,
     notice_publish_default,
 )
-from enterprise_data.models import Invitation, Membership
-from enterprise_data.services.invitations import invitation_create_by_mobile, invitation_create_link
+from core.models import Membership
+from invitations.models import Invitation
+from invitations.services import invitation_create_by_mobile, invitation_create_link
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, MembershipIndex
 

@@ -16,10 +16,12 @@ from stdnum.cn import ric
 
 from accounts.encryption import encrypt_for_account
 from accounts.models import User
-from consent.admin_minors import GuardianConsentAdmin
-from consent.models.platform import GuardianConsent
-from consent.services.consents import legal_basis_record
-from consent.services.minors import (
+from attendance.models import ClockEvent
+from attendance.services import attendance_clock
+from biometrics.models import BiometricTemplate
+from biometrics.services import template_enroll
+from consent.minors.admin import GuardianConsentAdmin
+from consent.minors.services import (
     GUARDIAN_CONSENT_REQUIRED,
     account_age,
     guardian_consent_record,
@@ -29,14 +31,15 @@ from consent.services.minors import (
     needs_guardian_consent,
     require_processable,
 )
-from enterprise_data.models import BiometricTemplate, ClockEvent, HealthReport, Membership
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.biometrics import template_enroll
-from enterprise_data.services.directory import member_card_update
-from enterprise_data.services.health import health_report_submit
-from enterprise_data.services.invitations import invitation_accept, invitation_create_by_mobile
-from enterprise_data.services.members import membership_create
+from consent.models.platform import GuardianConsent
+from consent.services.consents import legal_basis_record
+from core.models import Membership
+from core.scopes import dangerously_whole_enterprise
+from core.services import membership_create
+from directory.services import member_card_update
+from health.models import HealthReport
+from health.services import health_report_submit
+from invitations.services import invitation_accept, invitation_create_by_mobile
 from tenants.context import enterprise_schema
 from tests.conftest import consent_everything
 

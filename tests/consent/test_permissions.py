@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from consent.models.platform import DevicePermission, DevicePermissionEvent
-from consent.services.permissions import (
+from consent.permissions.services import (
     device_permission_granted,
     device_permission_history,
     device_permission_set,

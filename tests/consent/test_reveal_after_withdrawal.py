@@ -8,13 +8,15 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from attendance.models import ClockEvent
+from attendance.services import attendance_clock
 from consent.models import ConsentPurpose, SensitiveCategory
 from consent.services.consents import legal_basis_record
-from enterprise_data.models import ClockEvent, HealthReport, LedgerEntry
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.directory import member_card_update
-from enterprise_data.services.health import health_report_submit
+from core.scopes import dangerously_whole_enterprise
+from directory.services import member_card_update
+from health.models import HealthReport
+from health.services import health_report_submit
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tests.consent.test_consents import withdraw
 

@@ -12,10 +12,12 @@ import base64
 from django.db import connection
 from django.utils import timezone
 
+from attendance.models import ClockEvent
+from biometrics.models import BiometricTemplate, TemplateChange
+from biometrics.services import device_register, template_enroll
 from consent.models import ConsentRecord
 from consent.services.consents import legal_basis_record, withdrawn_data_erase
-from enterprise_data.models import BiometricTemplate, ClockEvent, LedgerEntry, TemplateChange
-from enterprise_data.services.biometrics import device_register, template_enroll
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 FEED = "/api/device/v1/templates/"

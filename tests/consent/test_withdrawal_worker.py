@@ -20,9 +20,11 @@ from django.utils import timezone
 from accounts.models import User
 from consent.models import ConsentRecord
 from consent.services.consents import consent_withdraw
-from enterprise_data.models import HealthReport, LedgerEntry, Membership
-from enterprise_data.services.health import health_report_submit
-from enterprise_data.services.members import membership_create
+from core.models import Membership
+from core.services import membership_create
+from health.models import HealthReport
+from health.services import health_report_submit
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tenants.models import MembershipIndex
 from tests.conftest import consent_everything

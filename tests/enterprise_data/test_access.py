@@ -13,13 +13,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from config import urls_tenants
-from enterprise_data.access import Access, Kind, Manage, Read, SelfService
-from enterprise_data.categories import Category
-from enterprise_data.models import Department, Membership
-from enterprise_data.scopes import admin_scope_for
-from tenants.apis import EnterpriseApiView
+from core.access import Access, Kind, Manage, Read, SelfService
+from core.apis import EnterpriseApiView
+from core.categories import Category
+from core.models import Department, Membership
+from core.scopes import admin_scope_for
+from core.views import ConsoleView, EnterpriseMemberView
 from tenants.context import enterprise_schema
-from tenants.views import ConsoleView, EnterpriseMemberView
 
 MISSING = 999_999
 

@@ -11,8 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from enterprise_data.models import AttendanceDay, ClockEvent, ClockEventLocation, Geofence, LedgerEntry, Membership
-from enterprise_data.services.attendance import attendance_clock, geofence_create
+from attendance.models import AttendanceDay, ClockEvent, ClockEventLocation, Geofence
+from attendance.services import attendance_clock, geofence_create
+from core.models import Membership
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 OFFICE = (31.2304, 121.4737)

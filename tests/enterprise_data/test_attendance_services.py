@@ -11,16 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from enterprise_data.encryption import decrypt_for_member
-from enterprise_data.models import (
-    AttendanceDay,
-    ClockEvent,
-    ClockEventLocation,
-    Geofence,
-    LedgerEntry,
-    Membership,
-)
-from enterprise_data.services.attendance import (
+from attendance.models import AttendanceDay, ClockEvent, ClockEventLocation, Geofence
+from attendance.services import (
     COORDINATES_FIELD,
     attendance_clock,
     attendance_mark_missing,
@@ -35,7 +27,10 @@ from enterprise_data.services.attendance import (
     is_working_day,
     location_cell,
 )
-from enterprise_data.tasks_attendance import attendance_mark_missing as attendance_mark_missing_task
+from attendance.tasks import attendance_mark_missing as attendance_mark_missing_task
+from core.encryption import decrypt_for_member
+from core.models import Membership
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tenants.tasks import PublicSchemaRefused
 

@@ -11,11 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from accounts.models import User
-from enterprise_data.categories import Category
-from enterprise_data.models import BiometricTemplate, Device, LedgerEntry, TemplateChange
-from enterprise_data.services import membership_create
-from enterprise_data.services.biometrics import TEMPLATE_MAX_BYTES, device_register, template_enroll
-from enterprise_data.services.org import scope_grant
+from biometrics.models import BiometricTemplate, Device, TemplateChange
+from biometrics.services import TEMPLATE_MAX_BYTES, device_register, template_enroll
+from core.categories import Category
+from core.services import membership_create, scope_grant
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 SECRET = b"\x01\x02TEMPLATE-BYTES-NEVER-SHOWN\x03"

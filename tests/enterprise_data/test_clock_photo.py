@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from attendance.models import ClockEvent, ClockEventPhoto
+from attendance.services import PHOTO_FIELD
 from consent.models import ConsentRecord
+from consent.permissions.services import device_permission_set
 from consent.services.consents import consent_withdraw
-from consent.services.permissions import device_permission_set
-from enterprise_data.encryption import decrypt_for_member
-from enterprise_data.models import ClockEvent, ClockEventPhoto
-from enterprise_data.services.attendance import PHOTO_FIELD
+from core.encryption import decrypt_for_member
 from tenants.context import enterprise_schema
 
 CLOCK = "/api/v1/attendance/clock/"
@@ -89,7 +89,7 @@ def test_bad_photos_are_refused_and_nothing_is_written(world, client_for, extra,
 
 
 def test_photos_are_purged_with_the_raw_location_detail(world, client_for):
-    from enterprise_data.services.purge import purge_run
+    from retention.services.purge import purge_run
 
     device_permission_set(account=world.bob, kind="camera", granted=True, channel="app")
     old, recent = clock(client_for("acme", world.bob)).json()["id"], None

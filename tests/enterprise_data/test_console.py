@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from enterprise_data.services import membership_create
+from core.services import membership_create
 
 
 def test_console_shows_the_enterprise_name_and_member_count(world, client_for):
@@ -44,7 +44,7 @@ def test_member_list_runs_a_constant_number_of_queries(world, client_for, django
 
 def test_member_detail_is_fetched_within_the_enterprise(world, client_for):
     client = client_for("acme", world.alice)
-    from enterprise_data.models import Membership
+    from core.models import Membership
     from tenants.context import enterprise_schema
 
     with enterprise_schema(world.acme):
@@ -57,9 +57,9 @@ def test_member_detail_is_fetched_within_the_enterprise(world, client_for):
 
 def test_console_home_for_a_scoped_admin_without_the_directory(world, client_for):
     """A ledger-only scoped admin sees the console home without a member count (was a 500)."""
-    from enterprise_data.categories import Category
-    from enterprise_data.models import Department
-    from enterprise_data.services.org import scope_grant
+    from core.categories import Category
+    from core.models import Department
+    from core.services import scope_grant
     from tenants.context import enterprise_schema
 
     with enterprise_schema(world.acme):

@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from accounts.models import User
-from consent.services.permissions import device_permission_set
-from enterprise_data.models import EnterpriseSettings, LedgerEntry, Membership
-from enterprise_data.services.contacts import contact_hash, contacts_match, contacts_salt_get
+from consent.permissions.services import device_permission_set
+from core.models import EnterpriseSettings, Membership
+from directory.contacts import contact_hash, contacts_match, contacts_salt_get
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 SALT = "/api/v1/contacts/salt/"

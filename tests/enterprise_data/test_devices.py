@@ -10,9 +10,8 @@ import re
 import pytest
 from django.db import connection
 
-from enterprise_data.encryption import member_key_destroy
-from enterprise_data.models import BiometricTemplate, Device, LedgerEntry, TemplateChange
-from enterprise_data.services.biometrics import (
+from biometrics.models import BiometricTemplate, Device, TemplateChange
+from biometrics.services import (
     device_register,
     device_revoke,
     template_delete,
@@ -20,6 +19,8 @@ from enterprise_data.services.biometrics import (
     template_revoke,
     templates_delete_for_member,
 )
+from core.encryption import member_key_destroy
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 FEED = "/api/device/v1/templates/"
@@ -275,7 +276,7 @@ def clock(client, key, data):
 
 
 def clock_events(enterprise):
-    from enterprise_data.models import ClockEvent
+    from attendance.models import ClockEvent
 
     with enterprise_schema(enterprise):
         return list(ClockEvent.objects.values("membership_id", "kind", "source", "device_id"))
@@ -333,7 +334,7 @@ def test_a_left_members_templates_are_not_shipped(world, client_for):
     enrol(world, world.bob, b"left-behind")
     enrol(world, world.erin, b"still-here")
     with enterprise_schema(world.acme):
-        from enterprise_data.models import Membership
+        from core.models import Membership
 
         Membership.objects.filter(account=world.bob).update(status=Membership.Status.LEFT)
     connection.set_schema_to_public()

@@ -6,9 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from enterprise_data.models import Invitation, LedgerEntry, Membership
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.directory import member_card_update
+from core.models import Membership
+from core.scopes import dangerously_whole_enterprise
+from directory.services import member_card_update
+from invitations.models import Invitation
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 VALID_ID = "11010519491231002X"

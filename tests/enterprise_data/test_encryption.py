@@ -1,5 +1,5 @@
 """Envelope encryption and crypto-shredding (RET-6): enterprise member data
-(enterprise_data.encryption) and platform account data (accounts.encryption).
+(core.encryption) and platform account data (accounts.encryption).
 
 See docs/encryption.md for the key hierarchy these tests exercise."""
 
@@ -11,15 +11,9 @@ from django.utils import timezone
 
 from accounts.encryption import account_key_destroy, decrypt_for_account, encrypt_for_account
 from accounts.models import AccountDataKey, User
-from enterprise_data import encryption
-from enterprise_data.encryption import (
-    KeyUnavailable,
-    decrypt_for_member,
-    encrypt_for_member,
-    enterprise_key,
-    member_key_destroy,
-)
-from enterprise_data.models import MemberDataKey, Membership
+from core import encryption
+from core.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member, enterprise_key, member_key_destroy
+from core.models import MemberDataKey, Membership
 from tenants.context import enterprise_schema
 from tenants.crypto import FORMAT_VERSION, NONCE_BYTES, unseal
 from tenants.models import EnterpriseKey
@@ -228,7 +222,7 @@ def test_account_data_is_not_readable_in_the_database(world):
 
 
 def test_decrypt_many_reads_what_is_readable_in_two_queries(world, django_assert_num_queries):
-    from enterprise_data.encryption import decrypt_many_for_members, encrypt_for_member, member_key_destroy
+    from core.encryption import decrypt_many_for_members, encrypt_for_member, member_key_destroy
 
     bob = world.membership(world.acme, world.bob)
     erin = world.membership(world.acme, world.erin)

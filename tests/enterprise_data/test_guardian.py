@@ -5,7 +5,7 @@ from __future__ import annotations
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_perms
 
-from enterprise_data.models import Membership
+from core.models import Membership
 from tenants.context import enterprise_schema
 
 

@@ -12,18 +12,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from enterprise_data.categories import Category
-from enterprise_data.encryption import KeyUnavailable, member_key_destroy
-from enterprise_data.models import HealthReport, LedgerEntry, Membership
-from enterprise_data.scopes import admin_scope_for
-from enterprise_data.selectors.health import (
-    health_report_for_admin,
-    health_reports_for_admin,
-    health_reports_of_member,
-    health_summary,
-)
-from enterprise_data.services import membership_create
-from enterprise_data.services.health import health_report_details, health_report_reveal, health_report_submit
+from core.categories import Category
+from core.encryption import KeyUnavailable, member_key_destroy
+from core.models import Membership
+from core.scopes import admin_scope_for
+from core.services import membership_create
+from health.models import HealthReport
+from health.selectors import health_report_for_admin, health_reports_for_admin, health_reports_of_member, health_summary
+from health.services import health_report_details, health_report_reveal, health_report_submit
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 
 SECRET_SYMPTOM = "persistent-cough-and-fever-7731"

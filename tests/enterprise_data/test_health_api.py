@@ -8,7 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from enterprise_data.models import HealthReport, LedgerEntry, Membership
+from core.models import Membership
+from health.models import HealthReport
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tests.enterprise_data.test_health import (
     SECRET_SYMPTOM,
@@ -234,7 +236,7 @@ def test_reveal_of_a_missing_report_is_404(world, client_for):
 
 
 def test_reveal_after_crypto_shredding_is_410_and_records_nothing(world, client_for):
-    from enterprise_data.encryption import member_key_destroy
+    from core.encryption import member_key_destroy
 
     report = submit(world, world.bob, unwell=True, symptoms=SECRET_SYMPTOM)
     member_key_destroy(enterprise=world.acme, membership_id=report.membership_id)

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from enterprise_data.models import HealthReport, LedgerEntry
+from health.models import HealthReport
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tests.enterprise_data.test_health import (
     SECRET_SYMPTOM,
@@ -209,7 +210,7 @@ def test_me_health_shows_only_the_members_own_last_14(world, client_for, django_
     submit(world, world.erin, city="Shenzhen")
     client = client_for("acme", world.bob)
     with enterprise_schema(world.acme):
-        from enterprise_data.models import Membership
+        from core.models import Membership
 
         bob = Membership.objects.get(account=world.bob)
         today = timezone.localdate()
@@ -236,7 +237,7 @@ def test_me_health_shows_only_the_members_own_last_14(world, client_for, django_
 
 
 def test_show_details_after_crypto_shredding_says_so_and_records_nothing(world, client_for):
-    from enterprise_data.encryption import member_key_destroy
+    from core.encryption import member_key_destroy
 
     report = submit(world, world.bob, unwell=True, symptoms=SECRET_SYMPTOM)
     member_key_destroy(enterprise=world.acme, membership_id=report.membership_id)

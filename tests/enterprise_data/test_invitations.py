@@ -14,14 +14,16 @@ from django.utils import timezone
 from accounts import sms
 from accounts.models import User
 from consent.services.delivery import deliveries_pending_send
-from enterprise_data.models import Invitation, LedgerEntry, Membership
-from enterprise_data.services.invitations import (
+from core.models import Membership
+from invitations.models import Invitation
+from invitations.services import (
     invitation_accept,
     invitation_create_by_mobile,
     invitation_create_link,
     invitation_decline,
     invitation_revoke,
 )
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tenants.models import InvitationIndex, MembershipIndex
 

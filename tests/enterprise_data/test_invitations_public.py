@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from enterprise_data.models import Invitation, Membership
-from enterprise_data.services.invitations import invitation_create_by_mobile, invitation_create_link
+from core.models import Membership
+from invitations.models import Invitation
+from invitations.services import invitation_create_by_mobile, invitation_create_link
 from tenants.context import enterprise_schema
 from tenants.models import InvitationIndex, MembershipIndex
 

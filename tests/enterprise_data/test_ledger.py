@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from enterprise_data.categories import Category
-from enterprise_data.models import LedgerEntry
-from enterprise_data.services.ledger import Action, ledger_record
+from core.categories import Category
+from ledger.models import LedgerEntry
+from ledger.services import Action, ledger_record
 from tenants.context import enterprise_schema
 
 CONSOLE_PAGES = ["/console/ledger/", "/console/ledger/export/", "/console/ledger/verify/"]
@@ -286,7 +286,7 @@ def test_unfiltered_export_ends_with_its_own_record_and_carries_the_hashes(world
 
 
 def test_export_streams_in_batches(world, client_for, monkeypatch):
-    from enterprise_data.selectors import ledger as selectors
+    from ledger import selectors
 
     created = record_many(world, 7, category=Category.BIOMETRICS, action=Action.REVOKE)
     monkeypatch.setattr(selectors, "EXPORT_BATCH_SIZE", 3)

@@ -14,9 +14,9 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Count
 
-from enterprise_data.categories import Category
-from enterprise_data.models import LedgerEntry
-from enterprise_data.services.ledger import GENESIS, Action, entry_hash, ledger_record, ledger_verify
+from core.categories import Category
+from ledger.models import LedgerEntry
+from ledger.services import GENESIS, Action, entry_hash, ledger_record, ledger_verify
 from tenants.context import enterprise_schema
 
 
@@ -173,7 +173,7 @@ def test_a_deleted_entry_through_the_purge_hatch_without_a_checkpoint_is_detecte
 
 def test_a_purge_that_leaves_a_checkpoint_keeps_the_chain_verifiable(world):
     """The design RET-5's purge follows: delete a prefix, leave the last purged entry's hash."""
-    from enterprise_data.models import LedgerCheckpoint
+    from ledger.models import LedgerCheckpoint
 
     entries = record(world, 3)
     with enterprise_schema(world.acme), connection.cursor() as cursor, transaction.atomic():
@@ -412,7 +412,7 @@ def test_every_damaged_entry_is_named_not_only_the_first(world):
 
 def purge_upto(world, upto: LedgerEntry) -> None:
     """What the retention purge does: delete a prefix through the hatch and leave a checkpoint."""
-    from enterprise_data.models import LedgerCheckpoint
+    from ledger.models import LedgerCheckpoint
 
     with enterprise_schema(world.acme), connection.cursor() as cursor, transaction.atomic():
         cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
@@ -441,7 +441,7 @@ def test_an_entry_inserted_below_the_checkpoint_is_reported(world, client_for):
 def test_an_entry_changed_and_hidden_behind_a_forged_checkpoint_is_reported(world, client_for):
     """Change an entry, then write a checkpoint past it without purging: the old verification
     started after the checkpoint and never saw the changed entry."""
-    from enterprise_data.models import LedgerCheckpoint
+    from ledger.models import LedgerCheckpoint
 
     entries = record(world, 4)
     purge_upto(world, entries[0])
@@ -461,7 +461,7 @@ def test_an_entry_changed_and_hidden_behind_a_forged_checkpoint_is_reported(worl
 
 
 def test_more_problems_than_listed_are_counted(world):
-    from enterprise_data.services.ledger import MAX_REPORTED
+    from ledger.services import MAX_REPORTED
 
     entries = record(world, 1)
     drop_id_check(world)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from requests.models import Request
-from requests.services.workflow import request_submit
+from requests.workflow.services import request_submit
 from tenants.models import Enterprise
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -22,19 +22,23 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import sms
 from accounts.encryption import encrypt_for_account
 from accounts.models import AccountDataKey, IdDocument, SmsCode, User
+from attendance.models import ClockEvent
+from biometrics.models import BiometricTemplate
 from config.celery import app
 from consent.models import DevicePermission, Notification, NotificationDelivery, PolicyAcceptance
-from enterprise_data.models import BiometricTemplate, ClockEvent, ErasurePlan, HealthReport, Membership
-from enterprise_data.services import membership_create
-from enterprise_data.services.erasure import erasure_plans_run_due
+from core.models import Membership
+from core.services import membership_create
+from demo.seed import consent_everything
+from health.models import HealthReport
+from requests.account_deletion.services import account_deletions_execute_due
 from requests.models import AccountDeletion, Request, RequestKind
-from requests.services.account_deletion import account_deletions_execute_due
-from requests.services.workflow import request_schema
 from requests.tasks import account_deletions_execute
+from requests.workflow.services import request_schema
+from retention.models import ErasurePlan
+from retention.services.erasure import erasure_plans_run_due
+from retention.services.termination import enterprise_termination_start
 from tenants.context import enterprise_schema
-from tenants.demo import consent_everything
 from tenants.models import Enterprise, MembershipIndex
-from tenants.termination import enterprise_termination_start
 from tests.conftest import PASSWORD
 from tests.requests.test_leave import _give_data
 

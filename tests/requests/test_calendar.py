@@ -10,9 +10,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from requests.models import HolidayOverride, Request
-from requests.selectors import with_deadlines
-from requests.services.calendar import WorkingCalendar, library_is_working_day
-from requests.services.workflow import Decision, request_decide, request_provide_information
+from requests.workflow.calendar import WorkingCalendar, library_is_working_day
+from requests.workflow.selectors import with_deadlines
+from requests.workflow.services import Decision, request_decide, request_provide_information
 from tenants.context import enterprise_schema
 
 LIBRARY_ONLY = WorkingCalendar(overrides={})

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from django.db import connection
 
-from enterprise_data.models import LedgerEntry, Membership
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.directory import member_card_update
+from core.models import Membership
+from core.scopes import dangerously_whole_enterprise
+from directory.services import member_card_update
+from ledger.models import LedgerEntry
+from requests.correction.services import SELF_EDIT_PURPOSE
 from requests.models import Request
-from requests.services.correction import SELF_EDIT_PURPOSE
 from tenants.context import enterprise_schema
 from tests.requests.test_data_overview import _verified
 from tests.requests.test_export import BOB_ID, DANA_ID, id_number

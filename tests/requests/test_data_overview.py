@@ -14,18 +14,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services_profile import real_name_submit, real_name_verify
-from enterprise_data.encryption import encrypt_for_member
-from enterprise_data.models import AttendanceDay, ClockEvent, HealthReport
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.biometrics import template_enroll
-from enterprise_data.services.directory import member_card_update
-from enterprise_data.services.health import DETAILS_FIELD, health_report_submit
-from enterprise_data.services.retention import retention_setting_update
-from requests.services.correction import member_profile_update
-from requests.services.overview import PAGE_SIZE, days_in_words
-from requests.services.workflow import request_submit
+from accounts.profile.services import real_name_submit, real_name_verify
+from attendance.models import AttendanceDay, ClockEvent
+from attendance.services import attendance_clock
+from biometrics.services import template_enroll
+from core.encryption import encrypt_for_member
+from core.scopes import dangerously_whole_enterprise
+from directory.services import member_card_update
+from health.models import HealthReport
+from health.services import DETAILS_FIELD, health_report_submit
+from requests.correction.services import member_profile_update
+from requests.data.overview import PAGE_SIZE, days_in_words
+from requests.workflow.services import request_submit
+from retention.services.settings import retention_setting_update
 from tenants.context import enterprise_schema
 from tests.requests.test_export import BOB_ID, DANA_ID, ERIN_ID
 

@@ -17,16 +17,16 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from enterprise_data.models import LedgerEntry
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.biometrics import template_enroll
-from enterprise_data.services.directory import member_card_update
-from enterprise_data.services.health import health_report_submit
+from attendance.services import attendance_clock
+from biometrics.services import template_enroll
+from core.scopes import dangerously_whole_enterprise
+from directory.services import member_card_update
+from health.services import health_report_submit
+from ledger.models import LedgerEntry
+from requests.export.services import exports_purge_expired
 from requests.models import Export, Request
-from requests.services.export import exports_purge_expired
-from requests.services.workflow import request_submit
 from requests.tasks import export_build
+from requests.workflow.services import request_submit
 from tenants.context import enterprise_schema
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

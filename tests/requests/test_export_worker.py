@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from requests.export.services import export_start
 from requests.models import Export
-from requests.services.export import export_start
 from tenants.context import enterprise_schema
 from tests.consent.test_withdrawal_worker import committed
 from tests.tenants.test_tasks import celery_worker  # noqa: F401  (the module's real worker)

@@ -9,20 +9,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from attendance.models import ClockEvent, ClockEventLocation
+from biometrics.models import BiometricTemplate, TemplateChange
 from consent.models import Notification
-from enterprise_data.models import (
-    BiometricTemplate,
-    ClockEvent,
-    ClockEventLocation,
-    ErasurePlan,
-    HealthReport,
-    LedgerEntry,
-    Membership,
-    TemplateChange,
-)
-from enterprise_data.services.erasure import erasure_plans_run_due
-from enterprise_data.services.retention import retention_setting_update
+from core.models import Membership
+from health.models import HealthReport
+from ledger.models import LedgerEntry
 from requests.models import Request, RequestKind
+from retention.models import ErasurePlan
+from retention.services.erasure import erasure_plans_run_due
+from retention.services.settings import retention_setting_update
 from tenants.context import enterprise_schema
 from tenants.models import MembershipIndex
 from tests.conftest import PASSWORD

@@ -1,5 +1,5 @@
 """SEC-7: a member's open requests per enterprise are capped (REQUEST_MAX_OPEN_PER_MEMBER, 10 by
-default; requests/services/workflow.py). One more is refused with a non-field error, 400, on
+default; requests/workflow/services.py). One more is refused with a non-field error, 400, on
 the API and on the pages, and nothing is written; closing one makes room again."""
 
 from __future__ import annotations

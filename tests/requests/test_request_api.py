@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from consent.models import Notification
-from enterprise_data.models import LedgerEntry
+from ledger.models import LedgerEntry
 from requests.models import Request, RequestEvent
 from tenants.context import enterprise_schema
 

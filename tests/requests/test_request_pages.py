@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from enterprise_data.models import LedgerEntry
-from enterprise_data.services.ledger import Action
+from ledger.models import LedgerEntry
+from ledger.services import Action
 from requests.models import Request, RequestEvent
-from requests.services.workflow import Decision, request_decide
+from requests.workflow.services import Decision, request_decide
 from tenants.context import enterprise_schema
 from tests.conftest import sign_in
 

@@ -11,24 +11,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from consent.models import Notification, NotificationDelivery
-from enterprise_data.models import LedgerEntry
-from enterprise_data.scopes import admin_scope_for
-from enterprise_data.services.ledger import Action
+from core.scopes import admin_scope_for
+from ledger.models import LedgerEntry
+from ledger.services import Action
 from requests import tasks
 from requests.models import Request, RequestEvent
-from requests.selectors import (
-    overdue_requests,
-    request_for_admin,
-    requests_for_admin,
-    requests_recent_count,
-)
-from requests.services.reminders import request_send_reminders
-from requests.services.workflow import (
-    Decision,
-    request_cancel,
-    request_decide,
-    request_submit,
-)
+from requests.workflow.reminders import request_send_reminders
+from requests.workflow.selectors import overdue_requests, request_for_admin, requests_for_admin, requests_recent_count
+from requests.workflow.services import Decision, request_cancel, request_decide, request_submit
 from tenants.context import enterprise_schema
 
 
@@ -311,7 +301,7 @@ def test_beat_sends_the_reminders_every_day():
 
 
 def test_oversight_counts_are_unavailable_rather_than_an_error_when_a_schema_cannot_be_read(world, monkeypatch):
-    from requests import selectors
+    from requests.workflow import selectors
     from tenants.models import Enterprise
 
     monkeypatch.setattr(selectors, "enterprise_list", lambda **kwargs: Enterprise.objects.filter(

@@ -7,16 +7,12 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from enterprise_data.models import (
-    AttendanceDay,
-    BiometricTemplate,
-    ClockEvent,
-    ClockEventLocation,
-    HealthReport,
-    Invitation,
-    Membership,
-)
-from enterprise_data.retention import BOUNDS, RetentionCategory
+from attendance.models import AttendanceDay, ClockEvent, ClockEventLocation
+from biometrics.models import BiometricTemplate
+from core.models import Membership
+from health.models import HealthReport
+from invitations.models import Invitation
+from retention.bounds import BOUNDS, RetentionCategory
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, InvitationIndex
 

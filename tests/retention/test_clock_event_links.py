@@ -20,8 +20,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from enterprise_data.models import ClockEvent, ClockEventLocation, ClockEventPhoto
-from enterprise_data.services.purge import purge_run
+from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
+from retention.services.purge import purge_run
 from tenants.context import enterprise_schema
 
 EVENT, LOCATION, PHOTO = (model._meta.db_table for model in (ClockEvent, ClockEventLocation, ClockEventPhoto))

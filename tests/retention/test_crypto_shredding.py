@@ -18,7 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from enterprise_data.encryption import (
+from attendance.models import ClockEvent, ClockEventLocation
+from attendance.services import attendance_clock
+from core.encryption import (
     KeyUnavailable,
     decrypt_for_member,
     decrypt_many_for_members,
@@ -26,28 +28,22 @@ from enterprise_data.encryption import (
     enterprise_key,
     enterprise_key_destroy,
 )
-from enterprise_data.models import (
-    ClockEvent,
-    ClockEventLocation,
-    ErasurePlan,
-    HealthReport,
-    LedgerEntry,
-    MemberDataKey,
-    Membership,
-)
-from enterprise_data.scopes import dangerously_whole_enterprise
-from enterprise_data.services.attendance import attendance_clock
-from enterprise_data.services.directory import member_card_update
-from enterprise_data.services.erasure import (
+from core.models import MemberDataKey, Membership
+from core.scopes import dangerously_whole_enterprise
+from core.services import membership_create
+from directory.services import member_card_update
+from health.models import HealthReport
+from health.services import health_report_submit
+from ledger.models import LedgerEntry
+from retention.models import ErasurePlan
+from retention.services.erasure import (
     DATA_KEY_DESTROYED,
     departed_data_keys_destroy,
     erasure_plans_run_due,
     member_profile_anonymise,
     schedule_member_erasure,
 )
-from enterprise_data.services.health import health_report_submit
-from enterprise_data.services.members import membership_create
-from enterprise_data.services.purge import purge_run
+from retention.services.purge import purge_run
 from tenants.context import enterprise_schema
 from tenants.models import MembershipIndex
 from tests.conftest import consent_everything

@@ -10,15 +10,19 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.utils import timezone
 
-from enterprise_data.models import BiometricTemplate, ErasurePlan, HealthReport, LedgerEntry, Membership
-from enterprise_data.services.erasure import (
+from biometrics.models import BiometricTemplate
+from core.models import Membership
+from health.models import HealthReport
+from ledger.models import LedgerEntry
+from retention.models import ErasurePlan
+from retention.services.erasure import (
     ERASURE_LOCK_CLASS,
     erasure_plan_cancel,
     erasure_plan_counts,
     erasure_plans_run_due,
     schedule_member_erasure,
 )
-from enterprise_data.tasks_retention import erasure_plans_run
+from retention.tasks import erasure_plans_run
 from tenants.context import enterprise_schema
 from tenants.tasks import PublicSchemaRefused
 

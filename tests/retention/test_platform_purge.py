@@ -16,10 +16,10 @@ from accounts.models import SmsCode
 from accounts.services import sms_code_send
 from consent.models import Notification, NotificationDelivery
 from consent.services.inbox import notify
+from retention.services.platform import PLATFORM_PURGE_LOCK, platform_purge
+from retention.tasks import platform_purge as platform_purge_task
 from tenants.context import enterprise_schema, public_schema
 from tenants.models import PurgeReceipt
-from tenants.platform_purge import PLATFORM_PURGE_LOCK, platform_purge
-from tenants.tasks import platform_purge as platform_purge_task
 
 DAYS = {"sms_codes": 1, "notification_deliveries": 90, "notifications": 365}
 

@@ -13,23 +13,17 @@ from django.db import connection, connections, transaction
 from django.db.utils import ProgrammingError
 from django.utils import timezone
 
-from enterprise_data.models import (
-    BiometricTemplate,
-    Department,
-    Invitation,
-    LedgerCheckpoint,
-    LedgerEntry,
-    Membership,
-    PurgeRun,
-    PurgeStep,
-    TemplateChange,
-)
-from enterprise_data.retention import BOUNDS, PURGE_ORDER, RetentionCategory
-from enterprise_data.services import purge as purge_module
-from enterprise_data.services.ledger import Action, ledger_record, ledger_verify
-from enterprise_data.services.purge import PURGE_LOCK_CLASS, RECEIPT_PURPOSE, purge_run
-from enterprise_data.services.retention import retention_setting_update
-from enterprise_data.tasks_retention import PURGE_STATES, retention_purge
+from biometrics.models import BiometricTemplate, TemplateChange
+from core.models import Department, Membership
+from invitations.models import Invitation
+from ledger.models import LedgerCheckpoint, LedgerEntry
+from ledger.services import Action, ledger_record, ledger_verify
+from retention.bounds import BOUNDS, PURGE_ORDER, RetentionCategory
+from retention.models import PurgeRun, PurgeStep
+from retention.services import purge as purge_module
+from retention.services.purge import PURGE_LOCK_CLASS, RECEIPT_PURPOSE, purge_run
+from retention.services.settings import retention_setting_update
+from retention.tasks import PURGE_STATES, retention_purge
 from tenants.context import enterprise_schema
 from tenants.models import InvitationIndex, PurgeReceipt
 from tenants.tasks import PublicSchemaRefused

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from enterprise_data.models import HealthReport, LedgerEntry, PurgeRun, PurgeStep
-from enterprise_data.tasks_retention import retention_purge
+from health.models import HealthReport
+from ledger.models import LedgerEntry
+from retention.models import PurgeRun, PurgeStep
+from retention.tasks import retention_purge
 from tenants.context import enterprise_schema
 from tenants.models import PurgeReceipt
 from tests.conftest import end_other_sessions

@@ -17,7 +17,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from enterprise_data.models import HealthReport, LedgerEntry, PurgeRun
+from health.models import HealthReport
+from ledger.models import LedgerEntry
+from retention.models import PurgeRun
 from tenants.context import enterprise_schema
 from tenants.models import PurgeReceipt
 from tenants.tasks import dispatch_per_enterprise

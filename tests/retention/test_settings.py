@@ -7,12 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from enterprise_data.models import LedgerEntry, RetentionSetting
-from enterprise_data.retention import BOUNDS, RetentionCategory
-from enterprise_data.selectors.retention import retention_days_for, retention_effective
-from enterprise_data.services.ledger import Action
-from enterprise_data.services.purge import purge_run
-from enterprise_data.services.retention import retention_setting_update, retention_settings_update
+from ledger.models import LedgerEntry
+from ledger.services import Action
+from retention.bounds import BOUNDS, RetentionCategory
+from retention.models import RetentionSetting
+from retention.selectors import retention_days_for, retention_effective
+from retention.services.purge import purge_run
+from retention.services.settings import retention_setting_update, retention_settings_update
 from tenants.context import enterprise_schema
 from tests.conftest import sign_in
 
@@ -36,7 +37,7 @@ def test_bounds_follow_the_documented_rules():
     assert BOUNDS["ledger"].min_days >= 3 * 365  # PIPL art. 56: processing records three years
     assert BOUNDS["departed_profiles"].default == 30 and BOUNDS["departed_profiles"].max_days == 90  # DSR-5
     assert BOUNDS["raw_coordinates"].max_days < BOUNDS["attendance"].min_days
-    assert BOUNDS["exports"].purged  # by requests.services.export.exports_purge_expired
+    assert BOUNDS["exports"].purged  # by requests.export.services.exports_purge_expired
 
 
 def test_effective_periods_are_the_defaults_until_set_in_one_query(world, django_assert_num_queries):

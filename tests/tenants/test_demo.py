@@ -7,21 +7,16 @@ from __future__ import annotations
 from django.core.management import call_command
 
 from accounts.models import User
+from attendance.models import AttendanceDay, ClockEvent
+from biometrics.models import BiometricTemplate, Device
 from consent.models import PolicyAcceptance, PolicyVersion
-from enterprise_data.models import (
-    AttendanceDay,
-    BiometricTemplate,
-    ClockEvent,
-    Department,
-    Device,
-    HealthReport,
-    Invitation,
-    LedgerEntry,
-    Membership,
-)
-from enterprise_data.scopes import admin_scope_for
+from core.models import Department, Membership
+from core.scopes import admin_scope_for
+from demo.seed import DEMO_ENTERPRISES, DEMO_PASSWORD
+from health.models import HealthReport
+from invitations.models import Invitation
+from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
-from tenants.demo import DEMO_ENTERPRISES, DEMO_PASSWORD
 from tenants.models import Domain, Enterprise, InvitationIndex, MembershipIndex
 
 COUNTED = (Department, ClockEvent, AttendanceDay, HealthReport, Device, BiometricTemplate, Invitation, LedgerEntry)

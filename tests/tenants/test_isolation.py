@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import get_resolver
 
-from enterprise_data.models import Membership
+from core.models import Membership
 from tenants.context import enterprise_schema
 
 # Every enterprise-host page and API route of the foundation, as (path, who may see it).

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import schema_context, schema_exists
 
-from enterprise_data.models import Membership
+from core.models import Membership
 from tenants.models import Domain, Enterprise, MembershipIndex
 from tenants.services import enterprise_create
 
@@ -125,12 +125,12 @@ def test_bad_input_is_refused_and_creates_nothing(world, name, slug, domain, fie
 
 def test_failure_midway_leaves_no_half_made_schema(world, monkeypatch):
     """All or nothing: an error after the schema was cloned rolls the schema back too."""
-    import enterprise_data.services
+    import core.services
 
     def explode(**kwargs):
         raise RuntimeError("membership could not be written")
 
-    monkeypatch.setattr(enterprise_data.services, "membership_create", explode)
+    monkeypatch.setattr(core.services, "membership_create", explode)
     with pytest.raises(RuntimeError):
         enterprise_create(name="Half", slug="half-made", owner=world.oscar)
     assert not schema_exists("half_made")

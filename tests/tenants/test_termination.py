@@ -18,25 +18,19 @@ from django.utils import timezone
 
 from accounts.models import User
 from consent.models import Notification
-from enterprise_data.encryption import (
-    KeyUnavailable,
-    _derive_enterprise_key,
-    _wrap_aad,
-    encrypt_for_member,
-    enterprise_key,
-)
-from enterprise_data.models import MemberDataKey, Membership
-from enterprise_data.services import membership_create
-from tenants.context import enterprise_schema
-from tenants.crypto import unseal
-from tenants.models import Enterprise, EnterpriseKey, MembershipIndex, TerminationReceipt
-from tenants.services import enterprise_create
-from tenants.tasks import terminations_execute_due
-from tenants.termination import (
+from core.encryption import KeyUnavailable, _derive_enterprise_key, _wrap_aad, encrypt_for_member, enterprise_key
+from core.models import MemberDataKey, Membership
+from core.services import membership_create
+from retention.services.termination import (
     enterprise_termination_cancel,
     enterprise_termination_execute,
     enterprise_termination_start,
 )
+from retention.tasks import terminations_execute_due
+from tenants.context import enterprise_schema
+from tenants.crypto import unseal
+from tenants.models import Enterprise, EnterpriseKey, MembershipIndex, TerminationReceipt
+from tenants.services import enterprise_create
 from tests.conftest import PASSWORD
 
 

@@ -1,7 +1,7 @@
 """`manage.py purge_retention [--schema NAME] [--batch-size N]`: run the retention purge now
 (RET-2..RET-5) for every active, suspended or terminating enterprise, or for one.
 
-The same engine as the nightly task (enterprise_data.services.purge.purge_run): the same lock,
+The same engine as the nightly task (retention.services.purge.purge_run): the same lock,
 so it skips an enterprise whose purge is running elsewhere, and the same receipts."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from enterprise_data.services.purge import BATCH_SIZE, purge_run
-from enterprise_data.tasks_retention import PURGE_STATES
+from retention.services.purge import BATCH_SIZE, purge_run
+from retention.tasks import PURGE_STATES
 from tenants.selectors import enterprise_list
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from enterprise_data.services.ledger import ledger_verify
+from ledger.services import ledger_verify
 from tenants.models import Enterprise
 from tenants.selectors import enterprise_list
 

@@ -1,0 +1,64 @@
+"""The API base of every enterprise host (`/api/v1/`): each view derives from EnterpriseApiView
+and declares its access (core.access); `DeclaredAccess` checks it on every request."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpRequest
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
+
+from core.access import Access, Kind, access_scope, declared_access
+from core.models import Membership
+from core.scopes import AdminScope
+from tenants.models import Enterprise
+
+
+class IsEnterpriseMember(BasePermission):
+    message = "You are not a member of this enterprise."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated and getattr(request, "membership", None))
+
+
+class DeclaredAccess(BasePermission):
+    """The view's access declaration for this request's method (ENT-8): core.access
+    decides; an admin view gets `view.scope`."""
+
+    message = "Your administrator scope does not include this data category."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        allowed, scope = access_scope(view.access, getattr(request, "membership", None) or None, request.method)
+        if scope is not None:
+            view.scope = scope
+        return allowed
+
+
+class EnterpriseApiView(APIView):
+    """Base of every API view on an enterprise host: resolves the enterprise and the acting
+    member and refuses everyone else (SEC-1). Every subclass declares its `access`
+    (core.access: SelfService(), Read(category), Manage(category), ByMethod(…)); a
+    route to a class that declares nothing fails when the URLs load. Admin views get
+    `self.scope` (like ConsoleView)."""
+
+    permission_classes = [IsEnterpriseMember, DeclaredAccess]
+    allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.SELF_SERVICE, Kind.ADMIN})
+    access: Access
+    enterprise: Enterprise
+    membership: Membership
+    scope: AdminScope
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        declared_access(cls, allowed=cls.allowed_kinds)
+        return super().as_view(**initkwargs)
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        django_request: HttpRequest = request._request
+        if getattr(django_request, "enterprise", None) is None:
+            raise NotFound("Not an enterprise host.")
+        self.enterprise = django_request.enterprise
+        self.membership = django_request.membership
+        super().initial(request, *args, **kwargs)

@@ -1,0 +1,29 @@
+"""URLs of the directory and org structure (ENT-1, ENT-2, ENT-8, ENT-9)."""
+
+from django.urls import path
+
+from directory import apis, views
+
+console_patterns = [
+    path("", views.ConsoleHomeView.as_view(), name="console"),
+    path("members/", views.MemberListView.as_view(), name="console_members"),
+    path("members/new/", views.MemberCreateView.as_view(), name="console_member_new"),
+    path("members/<int:pk>/", views.MemberDetailView.as_view(), name="console_member"),
+    path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="console_member_edit"),
+    path("members/<int:pk>/photo/", views.MemberPhotoView.as_view(), name="console_member_photo"),
+    path("members/<int:pk>/reveal/<str:field>/", views.MemberRevealView.as_view(), name="console_member_reveal"),
+    path("members/<int:pk>/scopes/", views.ScopeGrantView.as_view(), name="console_member_scopes"),
+    path("org/", views.OrgView.as_view(), name="console_org"),
+]
+me_patterns: list = []
+api_patterns = [
+    path("members/", apis.MemberListApi.as_view(), name="api_members"),
+    path("members/<int:pk>/", apis.MemberDetailApi.as_view(), name="api_member"),
+    path("members/<int:pk>/reveal/", apis.MemberRevealApi.as_view(), name="api_member_reveal"),
+    path("members/<int:pk>/scopes/", apis.MemberScopeApi.as_view(), name="api_member_scopes"),
+    path("departments/", apis.DepartmentListApi.as_view(), name="api_departments"),
+    path("departments/<int:pk>/", apis.DepartmentDetailApi.as_view(), name="api_department"),
+    path("positions/", apis.PositionListApi.as_view(), name="api_positions"),
+    path("ranks/", apis.RankListApi.as_view(), name="api_ranks"),
+]
+device_patterns: list = []

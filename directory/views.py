@@ -1,0 +1,257 @@
+"""Console pages of the directory and org structure (ENT-1, ENT-2, ENT-8, ENT-9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from consent.minors.services import is_minor, minor_account_ids
+from consent.services.consents import ConsentRequired
+from core.access import Manage, Read
+from core.categories import ANY_CATEGORY, Category
+from core.models import Membership, Position, Rank
+from core.selectors import get_department_for
+from core.services import (
+    department_create,
+    department_delete,
+    department_move,
+    department_rename,
+    may_grant_scopes,
+    position_create,
+    rank_create,
+    scope_grant,
+    scope_revoke,
+)
+from core.views import ConsoleView
+from directory.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
+from directory.services import (
+    REVEALABLE_FIELDS,
+    member_card_create,
+    member_card_masked,
+    member_card_update,
+    member_field_reveal,
+    member_photo_set,
+)
+from tenants.views import apply_service_errors
+
+PAGE_SIZE = 50
+
+
+
+
+class ConsoleHomeView(ConsoleView):
+    access = Read(ANY_CATEGORY)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        count = self.scope.members(Category.DIRECTORY, include_invited=False).count() \
+            if self.scope.has_category(Category.DIRECTORY) else None
+        return render(request, "enterprise_data/console_home.html", {"member_count": count})
+
+
+class DirectoryView(ConsoleView):
+    access = Read(Category.DIRECTORY)
+
+
+class MemberListView(DirectoryView):
+    """The department tree beside the member list; filter by department subtree, search."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        members = self.scope.members(Category.DIRECTORY)
+        departments = list(self.scope.departments(Category.DIRECTORY))
+        selected = next((d for d in departments if str(d.pk) == request.GET.get("department")), None)
+        if selected is not None:
+            members = members.filter(departments__path__startswith=selected.path).distinct()
+        query = (request.GET.get("q") or "").strip()[:100]
+        if query:
+            members = members.filter(Q(display_name__icontains=query) | Q(mobile__contains=query))
+        page = Paginator(members.order_by("display_name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+        return render(request, "enterprise_data/member_list.html", {
+            "page": page, "members": rows, "departments": departments, "selected": selected,
+            "query": query, "can_manage_org": self.may(OrgView),
+            # ACC-4: under-18 badge, set-based (two queries for the whole page)
+            "minor_ids": minor_account_ids(account_ids=[m.account_id for m in rows]),
+        })
+
+
+class MemberCreateView(DirectoryView):
+    access = Manage(Category.DIRECTORY)
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "enterprise_data/member_form.html", {"form": MemberCardForm(scope=self.scope)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = MemberCardForm(request.POST, request.FILES, scope=self.scope)
+        if form.is_valid():
+            try:
+                member = member_card_create(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
+                                            data=form.card_data())
+                if form.cleaned_data.get("photo"):
+                    member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                     upload=form.cleaned_data["photo"])
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, _("%(name)s was added to the directory.") % {"name": member.display_name})
+                return redirect("console_member", pk=member.pk)
+        return render(request, "enterprise_data/member_form.html", {"form": form}, status=400)
+
+
+class MemberDetailView(DirectoryView):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        return render(request, "enterprise_data/member_detail.html", {
+            "member": member,
+            "is_minor": member.account is not None and is_minor(account=member.account),  # ACC-4 flag
+            "masked": member_card_masked(enterprise=self.enterprise, membership=member),
+            "departments": member.departments.all(),
+            "can_grant": self.may(ScopeGrantView) and may_grant_scopes(self.membership)
+            and member.is_active and member.pk != self.membership.pk,
+            "scope_form": ScopeGrantForm(scope=self.scope),
+        })
+
+
+class MemberEditView(DirectoryView):
+    access = Manage(Category.DIRECTORY)
+    def _form(self, member: Membership, data: Any = None, files: Any = None) -> MemberCardForm:
+        initial = {f: getattr(member, f) for f in (
+            "display_name", "gender", "mobile", "company", "invoice_title", "work_signature", "landline", "email",
+            "position", "rank", "title", "fax", "seat", "secretary", "enterprise_mailbox", "external_fields")}
+        initial["departments"] = list(member.departments.all())
+        return MemberCardForm(data, files, initial=initial, scope=self.scope)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        return render(request, "enterprise_data/member_form.html", {"form": self._form(member), "member": member})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        form = self._form(member, request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                member_card_update(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
+                                   membership=member, data=form.card_data())
+                if form.cleaned_data.get("photo"):
+                    member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                     upload=form.cleaned_data["photo"])
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, _("The card was saved."))
+                return redirect("console_member", pk=member.pk)
+        return render(request, "enterprise_data/member_form.html", {"form": form, "member": member}, status=400)
+
+
+class MemberRevealView(DirectoryView):
+    """POST (htmx): the full value of one masked field; the ledger records who saw it."""
+
+    access = Manage(Category.DIRECTORY)
+
+    def post(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        if field not in REVEALABLE_FIELDS:
+            raise Http404("No such field.")
+        try:
+            value = member_field_reveal(enterprise=self.enterprise, actor=self.membership, membership=member,
+                                        field=field, purpose=(request.POST.get("purpose") or "")[:200])
+        except ConsentRequired as error:  # CON-6: withdrawn, the erasure task not run yet
+            # htmx swaps only 2xx answers: the refusal is shown in place of the value
+            return render(request, "enterprise_data/_revealed.html",
+                          {"field": field, "refused": " ".join(error.messages)},
+                          status=200 if getattr(request, "htmx", False) else 403)
+        return render(request, "enterprise_data/_revealed.html", {"value": value, "field": field})
+
+
+class MemberPhotoView(DirectoryView):
+    """Photos are served only through this check, never as public media."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        if not member.photo:
+            raise Http404("No photo.")
+        return FileResponse(member.photo.open("rb"), content_type="image/png" if member.photo.name.endswith(
+            ".png") else "image/jpeg")
+
+
+class ScopeGrantView(DirectoryView):
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.DIRECTORY, pk)
+        form = ScopeGrantForm(request.POST, scope=self.scope)
+        revoke = request.POST.get("revoke") == "1"
+        if form.is_valid():
+            try:
+                (scope_revoke if revoke else scope_grant)(
+                    enterprise=self.enterprise, actor=self.membership, admin=member,
+                    department=form.cleaned_data["department"], categories=form.cleaned_data["categories"])
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("The administrator scope was updated."))
+        else:
+            messages.error(request, _("Choose a department and at least one category."))
+        return redirect("console_member", pk=member.pk)
+
+
+class OrgView(DirectoryView):
+    """Departments (tree), positions and ranks; changed by owners and full admins only."""
+
+    access = Manage(Category.DIRECTORY, enterprise_wide=True)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def _render(self, request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+        return render(request, "enterprise_data/org.html", {
+            "departments": self.scope.departments(Category.DIRECTORY),
+            "positions": Position.objects.all(), "ranks": Rank.objects.all(),
+            "can_manage_org": self.may(),
+            "department_form": forms.get("department_form") or DepartmentForm(scope=self.scope),
+            "name_form": forms.get("name_form") or NameForm(),
+        }, status=status)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        action = request.POST.get("action", "")
+        try:
+            if action == "department_create":
+                form = DepartmentForm(request.POST, scope=self.scope)
+                if not form.is_valid():
+                    return self._render(request, 400, department_form=form)
+                department_create(enterprise=self.enterprise, actor=self.membership,
+                                  name=form.cleaned_data["name"], parent=form.cleaned_data["parent"])
+            elif action in ("department_rename", "department_move", "department_delete"):
+                department = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("department"))
+                if department is None:
+                    raise ValidationError({"department": _("Choose an existing department.")})
+                if action == "department_rename":
+                    department_rename(enterprise=self.enterprise, actor=self.membership, department=department,
+                                      name=request.POST.get("name", ""))
+                elif action == "department_move":
+                    parent = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("parent"))
+                    if parent is None:
+                        raise ValidationError({"parent": _("Choose an existing department.")})
+                    department_move(enterprise=self.enterprise, actor=self.membership, department=department,
+                                    new_parent=parent)
+                else:
+                    department_delete(enterprise=self.enterprise, actor=self.membership, department=department)
+            elif action in ("position_create", "rank_create"):
+                form = NameForm(request.POST)
+                if not form.is_valid():
+                    return self._render(request, 400, name_form=form)
+                create = position_create if action == "position_create" else rank_create
+                create(enterprise=self.enterprise, actor=self.membership, name=form.cleaned_data["name"])
+            else:
+                raise ValidationError({"action": _("Unknown action.")})
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return self._render(request, 400)
+        messages.success(request, _("Saved."))
+        return redirect("console_org")
+

@@ -1,0 +1,210 @@
+"""Leaving an enterprise (DSR-5): the plan a member reads first, then the leaving itself.
+
+`leave_plan` says what happens when: biometric templates and health reports are deleted at
+once; after the enterprise's grace period (retention category `departed_profiles`, default 30
+days, at most 90) the raw clock-in coordinates and the ID number are deleted and the directory
+card is anonymised (then the member's data key is destroyed, RET-6); attendance records and
+ledger entries are kept for their own retention periods under the card's pseudonym.
+
+`member_leave` does it, in one transaction: the password is checked, a sole owner is refused
+(they must hand over first), templates (with the devices' change-feed deletes) and health
+reports are deleted, the card becomes `left` (access ends at once: every request checks for an
+active membership), the public MembershipIndex row goes (so /account/ no longer lists the
+enterprise), the rest is scheduled with the erasure engine at now + grace, one ledger entry
+records the leaving and a completed `leave` request records it in the member's request history.
+The member is told in their inbox (in the same transaction). Everything after the password check
+is `membership_leave`, which account deletion (DSR-6, requests.account_deletion.services) runs
+for every membership of the account. See docs/leave.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from attendance.models import AttendanceDay, ClockEvent
+from biometrics.services import templates_delete_for_member
+from consent.models import SensitiveCategory
+from consent.services.inbox import notify
+from core.categories import Category
+from core.models import Membership
+from core.services import enterprise_refresh_member_count
+from ledger.models import LedgerEntry
+from ledger.services import Action, ledger_record
+from requests.models import Request, RequestEvent, RequestKind
+from retention.bounds import RetentionCategory
+from retention.models import ErasurePlan
+from retention.selectors import retention_days_for
+from retention.services.erasure import erasure_plan_counts, schedule_member_erasure, sensitive_data_erase
+from tenants.context import enterprise_schema
+from tenants.models import Enterprise, MembershipIndex
+
+NOTIFICATION_KIND = "leave"
+LEAVE_REASON = "left the enterprise (DSR-5)"
+# Run by the erasure engine once the grace period is over (the first two find nothing left
+# unless something slipped in between; every step is idempotent).
+SCHEDULED_PLAN = {"steps": [
+    {"category": "biometric_templates", "action": "delete"},
+    {"category": "health_reports", "action": "delete"},
+    {"category": "raw_coordinates", "action": "delete"},
+    {"category": "id_documents", "action": "delete"},
+    {"category": "profile", "action": "anonymise"},
+]}
+NOW_PLAN = {"steps": [{"category": "biometric_templates", "action": "delete"},
+                      {"category": "health_reports", "action": "delete"}]}
+
+
+@dataclass(frozen=True)
+class LeavePlan:
+    """What leaving means for this member, with counts as of now (DSR-5)."""
+
+    templates: int
+    health_reports: int
+    grace_days: int
+    anonymise_at: datetime
+    raw_locations: int
+    id_numbers: int
+    attendance_events: int
+    attendance_days: int
+    attendance_retention_days: int
+    ledger_entries: int
+    ledger_retention_days: int
+    sole_owner: bool
+
+    @property
+    def can_leave(self) -> bool:
+        return not self.sole_owner
+
+
+def is_sole_owner(membership: Membership) -> bool:
+    """In the current schema: `membership` is an active owner and no other active owner exists."""
+    if membership.role != Membership.Role.OWNER:
+        return False
+    return not Membership.objects.filter(role=Membership.Role.OWNER, status=Membership.Status.ACTIVE).exclude(
+        pk=membership.pk).exists()
+
+
+def leave_plan(*, enterprise: Enterprise, membership: Membership, now: datetime | None = None) -> LeavePlan:
+    """The plan shown before confirming: counts per kind of data and the dates that apply."""
+    now = now or timezone.now()
+    days = retention_days_for(enterprise)
+    grace = days[RetentionCategory.DEPARTED_PROFILES]
+    now_counts = erasure_plan_counts(enterprise=enterprise, membership_id=membership.pk, plan=NOW_PLAN)
+    later = erasure_plan_counts(enterprise=enterprise, membership_id=membership.pk, plan={"steps": [
+        {"category": "raw_coordinates", "action": "delete"}, {"category": "id_documents", "action": "delete"}]})
+    with enterprise_schema(enterprise):
+        attendance_events = ClockEvent.objects.filter(membership_id=membership.pk).count()
+        attendance_days = AttendanceDay.objects.filter(membership_id=membership.pk).count()
+        ledger_entries = LedgerEntry.objects.filter(subject_membership_id=membership.pk).count()
+        sole_owner = is_sole_owner(membership)
+    return LeavePlan(
+        templates=now_counts["biometric_templates:delete"]["templates"],
+        health_reports=now_counts["health_reports:delete"]["health_reports"],
+        grace_days=grace, anonymise_at=now + timedelta(days=grace),
+        raw_locations=later["raw_coordinates:delete"].get("raw_locations", 0),
+        id_numbers=later["id_documents:delete"].get("id_numbers", 0),
+        attendance_events=attendance_events, attendance_days=attendance_days,
+        attendance_retention_days=days[RetentionCategory.ATTENDANCE],
+        ledger_entries=ledger_entries, ledger_retention_days=days[RetentionCategory.LEDGER],
+        sole_owner=sole_owner,
+    )
+
+
+SOLE_OWNER_MESSAGE = gettext_lazy("You are the only owner of this enterprise: make another member an owner "
+                                  "first, then leave.")
+
+
+@dataclass(frozen=True)
+class LeaveResult:
+    templates: int
+    health_reports: int
+    erasure_plan_id: int
+    anonymise_at: datetime
+    request_id: int
+
+
+def member_leave(*, enterprise: Enterprise, membership: Membership, account: User, password: str,
+                 now: datetime | None = None) -> LeaveResult:
+    """The member leaves `enterprise` (DSR-5), confirmed with their account password. Refused
+    with a field error (nothing changed) for a wrong password, a sole owner (code `sole_owner`)
+    or a membership that is not the account's active one."""
+    if membership.account_id != account.pk:
+        raise ValidationError(_("Only the member themself can leave."), code="invalid")
+    if not isinstance(password, str) or not password or not account.check_password(password):
+        raise ValidationError({"password": _("The password is not correct.")}, code="invalid")
+    return membership_leave(enterprise=enterprise, membership=membership, account=account, now=now)
+
+
+def membership_leave(*, enterprise: Enterprise, membership: Membership, account: User,
+                     now: datetime | None = None, reason: str = LEAVE_REASON,
+                     notify_member: bool = True) -> LeaveResult:
+    """Leave `enterprise` once the member has confirmed it (the password for DSR-5, the account
+    deletion's re-authentication for DSR-6): everything `member_leave` does after its password
+    check. Refused (ValidationError, nothing changed) for a membership that is not the account's
+    active one, or the only owner (code `sole_owner`). `reason` is recorded in the ledger, the
+    erasure plan and the completed `leave` request; without `notify_member` no inbox message is
+    written (account deletion sends its own final notice)."""
+    now = now or timezone.now()
+    grace = retention_days_for(enterprise)[RetentionCategory.DEPARTED_PROFILES]
+    anonymise_at = now + timedelta(days=grace)
+    with enterprise_schema(enterprise), transaction.atomic():
+        # the owners' rows are locked too, so two owners leaving at once cannot both succeed
+        list(Membership.objects.select_for_update().filter(role=Membership.Role.OWNER).values_list("pk"))
+        member = Membership.objects.select_for_update().get(pk=membership.pk)
+        if member.status != Membership.Status.ACTIVE or member.account_id != account.pk:
+            raise ValidationError(_("You are not an active member of this enterprise."), code="invalid")
+        if is_sole_owner(member):
+            raise ValidationError(str(SOLE_OWNER_MESSAGE), code="sole_owner")
+        templates = templates_delete_for_member(enterprise=enterprise, actor=member, membership=member,
+                                                reason=reason)
+        health = sensitive_data_erase(enterprise=enterprise, membership_id=member.pk,
+                                      category=SensitiveCategory.HEALTH, purpose="health_monitoring",
+                                      actor=member, reason=reason)["health_reports"]
+        member.status = Membership.Status.LEFT
+        member.left_at = now
+        member.save(update_fields=["status", "left_at"])
+        MembershipIndex.objects.filter(account=account, enterprise=enterprise).delete()
+        plan: ErasurePlan = schedule_member_erasure(enterprise=enterprise, member=member, plan=SCHEDULED_PLAN,
+                                                    not_before=anonymise_at, actor=member, reason=reason)
+        ledger_record(enterprise=enterprise, actor=member, action=Action.CHANGE, category=Category.DIRECTORY,
+                      subject=member, purpose=reason, actor_kind=LedgerEntry.ActorKind.MEMBER, details={
+                          "status": "left", "templates_deleted": templates, "health_reports_deleted": health,
+                          "erasure_plan": plan.pk, "anonymise_after_days": grace})
+        request = Request.objects.create(
+            kind=RequestKind.LEAVE, status=Request.Status.COMPLETED, account=account, membership=member,
+            category=Category.DIRECTORY, submitted_at=now, verified_at=now, closed_at=now,
+            resolution=_("Left the enterprise. Deleted at once: %(templates)s biometric templates, %(health)s "
+                         "health reports. The directory card is anonymised after %(date)s.") % {
+                "templates": templates, "health": health,
+                "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d")})
+        RequestEvent.objects.bulk_create([
+            RequestEvent(request=request, created_at=now, action=RequestEvent.Action.SUBMITTED,
+                         status=Request.Status.SUBMITTED, actor_kind=RequestEvent.ActorKind.REQUESTER,
+                         actor_account=account, actor_membership_id=member.pk),
+            RequestEvent(request=request, created_at=now, action=RequestEvent.Action.COMPLETED,
+                         status=Request.Status.COMPLETED, actor_kind=RequestEvent.ActorKind.SYSTEM),
+        ])
+        if notify_member:  # the message exists exactly when the leaving does
+            _notify_left(enterprise, account, templates, health, grace, anonymise_at)
+    enterprise_refresh_member_count(enterprise=enterprise)
+    return LeaveResult(templates=templates, health_reports=health, erasure_plan_id=plan.pk,
+                       anonymise_at=anonymise_at, request_id=request.pk)
+
+
+def _notify_left(enterprise: Enterprise, account: User, templates: int, health: int, grace: int,
+                 anonymise_at: datetime) -> None:
+    body = _(
+        "You have left %(enterprise)s; your access ended at once. Deleted now: %(templates)s biometric "
+        "templates and %(health)s health reports. On %(date)s (after the %(days)s-day grace period) your "
+        "directory card is anonymised and your ID number and raw clock-in locations are deleted. Attendance "
+        "records and the instruction ledger are kept for their retention periods under a pseudonym."
+    ) % {"enterprise": enterprise.name, "templates": templates, "health": health,
+         "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d"), "days": grace}
+    notify(account=account, kind=NOTIFICATION_KIND, enterprise_id=enterprise.pk,
+           title=_("You left %(enterprise)s") % {"enterprise": enterprise.name}, body=body)
