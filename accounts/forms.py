@@ -14,7 +14,7 @@ from accounts.validators import normalize_mobile
 
 class MobileAuthenticationForm(AuthenticationForm):
     """Sign in with a mobile number (national or +86 form) and password. On an enterprise host
-    only that enterprise's members may sign in."""
+    core.forms.EnterpriseLoginForm also requires a membership of that enterprise."""
 
     username = forms.CharField(label=_("Mobile number"), max_length=32, widget=forms.TextInput(attrs={
         "autofocus": True, "autocomplete": "username", "inputmode": "tel"}))
@@ -22,7 +22,6 @@ class MobileAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("Wrong mobile number or password."),
-        "not_member": _("This account is not a member of %(enterprise)s."),
     }
 
     def clean(self) -> dict[str, Any]:
@@ -38,16 +37,6 @@ class MobileAuthenticationForm(AuthenticationForm):
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
-
-    def confirm_login_allowed(self, user: Any) -> None:
-        super().confirm_login_allowed(user)
-        enterprise = getattr(self.request, "enterprise", None)
-        if enterprise is not None:
-            from core.selectors import membership_for_account
-
-            if membership_for_account(enterprise=enterprise, account_id=user.pk) is None:
-                raise ValidationError(self.error_messages["not_member"], code="not_member",
-                                      params={"enterprise": enterprise.name})
 
 
 class SignupStartForm(forms.Form):

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import SmsCode, User
+from accounts.signals import account_registered
 from accounts.sms import get_sms_sender
-from accounts.throttling import Rate, RateLimited, address_key, window_hit, window_refund
 from accounts.validators import normalize_mobile
+from tenants.throttling import Rate, RateLimited, address_key, window_hit, window_refund
 
 
 def _code_hash(*, mobile: str, purpose: str, code: str) -> str:
@@ -38,7 +39,7 @@ def _minutes(seconds: int) -> int:
 def _sms_caps_take(ip: str | None) -> None:
     """Count one code against the hourly caps of SEC-7: SMS_CODE_MAX_PER_ADDRESS_PER_HOUR from one
     client address (IPv6: its /64), whatever the numbers, and SMS_CODE_MAX_PER_HOUR_PLATFORM for
-    the whole platform (Redis counters of the clock hour, accounts.throttling.window_hit).
+    the whole platform (Redis counters of the clock hour, tenants.throttling.window_hit).
     RateLimited (429, Retry-After: the end of the hour) when either is full; a refused code is
     not counted, so the counters are the codes sent."""
     address = address_key(ip)
@@ -73,7 +74,7 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCod
     """Send a new 6-digit code. Refused (ValidationError on `mobile`) when one was sent less than
     SMS_CODE_RESEND_SECONDS ago or SMS_CODE_MAX_PER_HOUR were sent in the last hour to that
     number; refused with RateLimited (a 429) beyond the caps per client address `ip` and for
-    the platform (`_sms_caps_take`). `ip` is accounts.throttling.client_ip of the request."""
+    the platform (`_sms_caps_take`). `ip` is tenants.throttling.client_ip of the request."""
     mobile = normalize_mobile(mobile)
     now = timezone.now()
     recent = SmsCode.objects.filter(mobile=mobile, purpose=purpose, created_at__gte=now - timedelta(hours=1))
@@ -142,7 +143,8 @@ def account_register(*, mobile: str, code: str, password: str, nickname: str = "
     The person must accept the privacy policy in force (CON-1): without `policy_accepted` nothing
     is written (field error on `accept_policy`); with it, the acceptance of the current version
     (channel, IP) is recorded in the same transaction as the account. Before the first version
-    is published there is nothing to record."""
+    is published there is nothing to record. The acceptance is written by consent, which listens to
+    `accounts.signals.account_registered` (accounts sit below consent: docs/architecture.md)."""
     if not policy_accepted:
         raise ValidationError({"accept_policy": _("Accept the privacy policy to create an account.")},
                               code="policy_not_accepted")
@@ -155,11 +157,8 @@ def account_register(*, mobile: str, code: str, password: str, nickname: str = "
     except ValidationError as error:
         raise ValidationError({"password": error.messages}, code="weak_password") from error
     sms_code_verify(mobile=mobile, purpose=SmsCode.Purpose.REGISTER, code=code)
-    from consent.services.policy import policy_accept, policy_current
-
     with transaction.atomic():
         user = User.objects.create_user(mobile, password, nickname=nickname.strip())
-        current = policy_current()
-        if current is not None:
-            policy_accept(account=user, version=current, channel=channel, ip=ip)
+        # consent records the acceptance here, in this transaction (consent/receivers.py)
+        account_registered.send(sender=User, account=user, ip=ip, channel=channel)
         return user

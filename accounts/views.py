@@ -17,9 +17,9 @@ from django.views.generic import FormView, TemplateView
 from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
 from accounts.models import SmsCode
 from accounts.services import account_register, sms_code_send
-from accounts.throttling import RateLimited, client_ip
-from core.access import Public
+from tenants.access import Public
 from tenants.models import MembershipIndex
+from tenants.throttling import RateLimited, client_ip
 from tenants.views import apply_service_errors
 
 SIGNUP_MOBILE_KEY = "signup_mobile"
@@ -95,9 +95,8 @@ class SignupVerifyView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        from consent.services.policy import policy_current
-
-        return super().get_context_data(mobile=self.mobile, policy=policy_current(), **kwargs)
+        # the policy in force is shown by the template (`{% current_policy %}`, consent's tag)
+        return super().get_context_data(mobile=self.mobile, **kwargs)
 
     def form_valid(self, form: SignupVerifyForm) -> HttpResponse:
         data = form.cleaned_data

@@ -14,19 +14,25 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from attendance.models import ClockEvent
 from attendance.selectors import attendance_days_for_member, attendance_overview, geofence_for, geofence_list
 from attendance.services import EXCEPTIONS, attendance_clock, geofence_create, geofence_delete, geofence_update
+from biometrics.apis import DeviceApiView, NamedChoiceField
+from biometrics.models import Purpose
+from biometrics.selectors import (
+    active_member,
+)
 from consent.permissions.services import DevicePermissionRequired
-from core.access import Manage, Read, SelfService
 from core.apis import EnterpriseApiView
-from core.categories import Category
+from tenants.access import Manage, Read, SelfService
 from tenants.apis import Pagination, service_errors
+from tenants.categories import Category
 
 
 @extend_schema_field({"type": "string", "pattern": "^(in|out)$", "description": "`in` or `out`."})
@@ -220,3 +226,44 @@ class GeofenceDetailApi(_GeofenceAdminApi):
         geofence = geofence_for(scope=self.scope, pk=pk)
         geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceClockKindField(NamedChoiceField):
+    enum_name = "DeviceClockKindEnum"
+    enum_choices = ClockEvent.Kind.choices
+
+
+class ClockApi(DeviceApiView):
+    """A clock event seen by the device (ENT-4): the member it recognised, in or out, when."""
+
+    class InputSerializer(serializers.Serializer):
+        membership_id = serializers.IntegerField(min_value=1)
+        kind = DeviceClockKindField()
+        occurred_at = serializers.DateTimeField(required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        membership_id = serializers.IntegerField()
+        kind = DeviceClockKindField()
+        occurred_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Any) -> Response:
+        from attendance.services import attendance_clock
+
+        if self.device.purpose != Purpose.ATTENDANCE:
+            raise PermissionDenied(_("Only attendance devices post clock events."))
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        membership = active_member(pk=data["membership_id"])
+        if membership is None:
+            raise ValidationError({"membership_id": [_("No active member with this id.")]})
+        try:
+            event = attendance_clock(enterprise=self.enterprise, membership=membership, kind=data["kind"],
+                                     source="device", occurred_at=data.get("occurred_at"), device=self.device)
+        except DjangoValidationError as error:  # 400 with field errors; 403 consent_required (CON-6)
+            raise service_errors(error) from error
+        return Response(self.OutputSerializer({"id": event.pk, "membership_id": membership.pk, "kind": event.kind,
+                                               "occurred_at": event.occurred_at}).data,
+                        status=status.HTTP_201_CREATED)

@@ -12,9 +12,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from attendance.models import AttendanceDay, ClockEvent, ClockEventLocation, Geofence
-from core.categories import Category
 from core.models import Membership
 from core.scopes import AdminScope
+from tenants.categories import Category
 from tenants.ids import object_id
 
 HISTORY_DAYS = 30

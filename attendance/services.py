@@ -39,11 +39,11 @@ from consent.minors.services import require_processable
 from consent.models import ConsentPurpose, DevicePermission, SensitiveCategory
 from consent.permissions.services import device_permission_require
 from consent.services.consents import require_basis
-from core.categories import Category
 from core.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member
 from core.models import Membership
 from core.scopes import admin_scope_for
 from ledger.services import Action, ledger_record
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

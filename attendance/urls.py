@@ -29,4 +29,6 @@ api_patterns = [
     path("geofences/", apis.GeofenceListApi.as_view(), name="api_geofences"),
     path("geofences/<int:pk>/", apis.GeofenceDetailApi.as_view(), name="api_geofence"),
 ]
-device_patterns: list = []
+device_patterns = [
+    path("clock/", apis.ClockApi.as_view(), name="device_clock"),
+]

@@ -40,9 +40,9 @@ from attendance.services import (
     geofence_delete,
     geofence_update,
 )
-from core.access import Manage, Read, SelfService
-from core.categories import Category
 from core.views import ConsoleView, EnterpriseMemberView
+from tenants.access import Manage, Read, SelfService
+from tenants.categories import Category
 from tenants.views import apply_service_errors, safe_next
 
 PAGE_SIZE = 50

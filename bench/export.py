@@ -71,9 +71,8 @@ def member_create() -> tuple[Any, Any]:
     from accounts.models import User
     from consent.services.notices import notice_publish_default
     from core.models import Membership
-    from core.services import membership_create
+    from core.services import enterprise_create, membership_create
     from demo.seed import consent_everything
-    from tenants.services import enterprise_create
 
     owner = User.objects.create_user(mobile=OWNER_MOBILE, password=None, nickname="Bench export owner")
     account = User.objects.create_user(mobile=MEMBER_MOBILE, password=None, nickname="Bench export member")

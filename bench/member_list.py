@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> None:
 
     from accounts.models import User
     from core.models import Department, Membership
-    from core.services import department_create
+    from core.services import enterprise_create
+    from directory.org import department_create
     from tenants.context import enterprise_schema
-    from tenants.services import enterprise_create
 
     owner = User.objects.create_user(OWNER_MOBILE, OWNER_PASSWORD, nickname="Bench Owner")
     enterprise = enterprise_create(name="Perf Three", slug="perf-three", owner=owner)

@@ -64,7 +64,7 @@ def provision(*, slug: str, owner, clone: bool) -> float:
     from django.db import connection
     from django.test import override_settings
 
-    from tenants.services import enterprise_create
+    from core.services import enterprise_create
 
     # django-tenants' TenantMixin.create_schema reads the setting at call time: True clones
     # settings.TENANT_BASE_SCHEMA (then fakes the migrations), False runs CREATE SCHEMA and

@@ -7,7 +7,7 @@ issue 5: ≥ 10× the throughput of `QuerySet.delete()`).
 The rows are attendance: ClockEvent (the biggest table of the attendance retention category),
 each with its ClockEventLocation (raw coordinates), all older than both categories' default
 periods, spread evenly over the enterprises and their 100 members each. Enterprises are made by
-the real service (tenants.services.enterprise_create, a clone of the template schema); the rows
+the real service (core.services.enterprise_create, a clone of the template schema); the rows
 are bulk-loaded per schema with one `INSERT … SELECT generate_series` (then `VACUUM ANALYZE`,
 the steady state autovacuum keeps). The same rows are loaded again before every timed run, and
 every run must leave both tables empty, or the benchmark stops with an error.
@@ -122,8 +122,8 @@ def enterprises_create(count: int) -> tuple[list[Any], Any]:
     more that never gets expired rows: the worker's warm-up."""
     from accounts.models import User
     from core.models import Membership
+    from core.services import enterprise_create
     from tenants.context import enterprise_schema
-    from tenants.services import enterprise_create
 
     owner = User.objects.create_user(mobile=OWNER_MOBILE, password=None, nickname="Bench purge owner")
     enterprises = []

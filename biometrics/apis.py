@@ -29,13 +29,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance.models import ClockEvent
 from biometrics.device_auth import DeviceKeyAuthentication
 from biometrics.models import BiometricTemplate, Device, Purpose, TemplateChange
 from biometrics.selectors import (
     FEED_DEFAULT_LIMIT,
     FEED_MAX_LIMIT,
-    active_member,
     device_feed,
     device_for,
     device_list,
@@ -50,10 +48,10 @@ from biometrics.services import (
     template_enroll,
     template_revoke,
 )
-from core.access import DeviceKey, Manage
 from core.apis import EnterpriseApiView
-from core.categories import Category
+from tenants.access import DeviceKey, Manage
 from tenants.apis import service_errors
+from tenants.categories import Category
 from tenants.models import Enterprise
 
 
@@ -93,7 +91,6 @@ class BiometricPurposeField(NamedChoiceField):
 class BiometricModalityField(NamedChoiceField):
     enum_name = "BiometricModalityEnum"
     enum_choices = BiometricTemplate.Modality.choices
-
 
 
 class DeviceOutputSerializer(serializers.Serializer):
@@ -261,11 +258,6 @@ class TemplateChangeField(NamedChoiceField):
     enum_choices = TemplateChange.Change.choices
 
 
-class DeviceClockKindField(NamedChoiceField):
-    enum_name = "DeviceClockKindEnum"
-    enum_choices = ClockEvent.Kind.choices
-
-
 class FeedChangeSerializer(serializers.Serializer):
     cursor = serializers.IntegerField()
     change = TemplateChangeField()
@@ -310,37 +302,3 @@ class TemplateFeedApi(DeviceApiView):
         return response
 
 
-class ClockApi(DeviceApiView):
-    """A clock event seen by the device (ENT-4): the member it recognised, in or out, when."""
-
-    class InputSerializer(serializers.Serializer):
-        membership_id = serializers.IntegerField(min_value=1)
-        kind = DeviceClockKindField()
-        occurred_at = serializers.DateTimeField(required=False)
-
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        membership_id = serializers.IntegerField()
-        kind = DeviceClockKindField()
-        occurred_at = serializers.DateTimeField()
-
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    def post(self, request: Any) -> Response:
-        from attendance.services import attendance_clock
-
-        if self.device.purpose != Purpose.ATTENDANCE:
-            raise PermissionDenied(_("Only attendance devices post clock events."))
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        membership = active_member(pk=data["membership_id"])
-        if membership is None:
-            raise ValidationError({"membership_id": [_("No active member with this id.")]})
-        try:
-            event = attendance_clock(enterprise=self.enterprise, membership=membership, kind=data["kind"],
-                                     source="device", occurred_at=data.get("occurred_at"), device=self.device)
-        except DjangoValidationError as error:  # 400 with field errors; 403 consent_required (CON-6)
-            raise service_errors(error) from error
-        return Response(self.OutputSerializer({"id": event.pk, "membership_id": membership.pk, "kind": event.kind,
-                                               "occurred_at": event.occurred_at}).data,
-                        status=status.HTTP_201_CREATED)

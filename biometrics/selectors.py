@@ -13,10 +13,10 @@ from biometrics.models import BiometricTemplate, Device, TemplateChange
 from biometrics.services import TEMPLATE_FIELD, device_key_hash, device_key_matches, device_key_split
 from consent.models import SensitiveCategory
 from consent.services.consents import basis_exists
-from core.categories import Category
 from core.encryption import decrypt_many_for_members
 from core.models import Membership
 from core.scopes import AdminScope
+from tenants.categories import Category
 from tenants.context import current_schema, enterprise_schema
 from tenants.ids import object_id
 from tenants.models import Enterprise

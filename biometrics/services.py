@@ -21,10 +21,10 @@ from biometrics.models import BiometricTemplate, Device, Purpose, TemplateChange
 from consent.minors.services import require_processable
 from consent.models import SensitiveCategory
 from consent.services.consents import require_basis
-from core.categories import Category
 from core.encryption import encrypt_for_member
 from core.models import Membership
 from ledger.services import Action, ledger_record
+from tenants.categories import Category
 from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise
 

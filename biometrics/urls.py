@@ -5,7 +5,6 @@
 from django.urls import path
 
 from biometrics import apis, views
-from biometrics import apis as device_apis
 
 console_patterns = [
     path("biometrics/devices/", views.DeviceListView.as_view(), name="biometrics_devices"),
@@ -26,6 +25,5 @@ api_patterns = [
     path("biometrics/<int:pk>/revoke/", apis.BiometricRevokeApi.as_view(), name="api_biometric_revoke"),
 ]
 device_patterns = [
-    path("templates/", device_apis.TemplateFeedApi.as_view(), name="device_templates"),
-    path("clock/", device_apis.ClockApi.as_view(), name="device_clock"),
+    path("templates/", apis.TemplateFeedApi.as_view(), name="device_templates"),
 ]

@@ -24,9 +24,9 @@ from biometrics.services import (
     template_enroll,
     template_revoke,
 )
-from core.access import Manage, Read
-from core.categories import Category
 from core.views import ConsoleView
+from tenants.access import Manage, Read
+from tenants.categories import Category
 from tenants.views import apply_service_errors
 
 

@@ -6,7 +6,9 @@ from django.urls import include, path
 from accounts import views as account_views
 from accounts.two_factor.views import TwoFactorView
 from consent import urls as consent_urls
+from core import views as core_views
 from incidents import urls as incident_urls
+from invitations import urls as invitation_urls
 from requests import urls as request_urls
 from tenants import views as tenant_views
 
@@ -16,13 +18,14 @@ urlpatterns = [
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.SignupStartView.as_view(), name="signup"),
     path("signup/verify/", account_views.SignupVerifyView.as_view(), name="signup_verify"),
-    path("", include("accounts.profile.urls")),  # /account/…, /invitations/<slug>/<token>/
+    path("", include("accounts.profile.urls")),  # /account/profile/…, /account/real-name/
+    path("", include(invitation_urls.public_patterns)),  # /account/invitations/…, /invitations/<slug>/<token>/
     path("", include("consent.permissions.urls")),  # /account/permissions/ (CON-5)
     path("", include(consent_urls.public_patterns)),  # /policy/…, /account/inbox/
     path("", include(incident_urls.patterns)),  # /incidents/<id>/ (SEC-4)
     path("security/two-factor/", TwoFactorView.as_view(), name="two_factor"),  # SEC-2
     path("", include(request_urls.public_patterns)),  # /account/requests/… (DSR-1, DSR-3)
-    path("enterprises/new/", tenant_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
+    path("enterprises/new/", core_views.EnterpriseSignupView.as_view(), name="enterprise_new"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -12,6 +12,7 @@ from consent import urls as consent_urls
 from consent import urls_console as consent_console
 from consent import urls_me as consent_me
 from consent.permissions import urls as consent_permissions
+from core import views as core_views
 from directory import urls as directory
 from health import urls as health
 from incidents import urls as incident_urls
@@ -44,7 +45,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", tenant_views.EnterpriseHomeView.as_view(), name="home"),
-    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("login/", core_views.EnterpriseLoginView.as_view(), name="login"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("me/", self_service_views.MeView.as_view(), name="me"),
     path("me/", include(collect("me_patterns"))),

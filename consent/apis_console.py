@@ -26,10 +26,10 @@ from consent.views_console import (
     notice_version_or_404,
     notice_versions,
 )
-from core.access import Manage, Read
 from core.apis import EnterpriseApiView
-from core.categories import ANY_CATEGORY, Category
+from tenants.access import Manage, Read
 from tenants.apis import service_errors
+from tenants.categories import ANY_CATEGORY, Category
 
 
 class AdminNoticeItemOutput(serializers.Serializer):

@@ -36,8 +36,8 @@ from consent.views_me import (
     other_bases_of,
     preview_lines,
 )
-from core.access import SelfService
 from core.apis import EnterpriseApiView
+from tenants.access import SelfService
 from tenants.apis import service_errors
 
 # --- shared output shapes ---------------------------------------------------------------------

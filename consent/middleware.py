@@ -45,7 +45,7 @@ class NoticeInterstitialMiddleware:
     """CON-3: a member who has not acknowledged their enterprise's current notice (joining, or
     after a new version) is sent to it — on the API, 403 with code `notice_acknowledgement_required`
     — until they do. No query: both version numbers are already loaded (tenant and membership).
-    Runs after tenants.middleware.EnterpriseAccessMiddleware, which sets `request.membership`."""
+    Runs after core.middleware.EnterpriseAccessMiddleware, which sets `request.membership`."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

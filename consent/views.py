@@ -1,7 +1,7 @@
 """Policy pages on every host (CON-1), the inbox pages (`/account/inbox/` on the public host,
 `/me/inbox/` on enterprise hosts) and the self-service inbox API (`/api/v1/me/notifications/`).
 
-The policy pages are open to everyone (tenants.middleware.OPEN_PATH_PREFIXES has `/policy/`); a
+The policy pages are open to everyone (core.middleware.OPEN_PATH_PREFIXES has `/policy/`); a
 signed-in account also sees whether it accepted the version shown and can accept it there."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.throttling import client_ip
 from consent.models import Notification, PolicyAcceptance, PolicyVersion
 from consent.selectors import (
     notification_for,
@@ -33,10 +32,11 @@ from consent.selectors import (
 )
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
 from consent.services.policy import policy_accept, policy_current, policy_notice_dismiss
-from core.access import Public, SelfService
 from core.apis import EnterpriseApiView
 from core.views import EnterpriseMemberView
+from tenants.access import Public, SelfService
 from tenants.apis import paginated, service_errors
+from tenants.throttling import client_ip
 from tenants.views import in_chinese, safe_next
 
 INBOX_PAGE_SIZE = 20

@@ -46,12 +46,12 @@ from consent.services.notices import (
     notice_publish,
     notice_retention_days,
 )
-from core.access import Manage, Read
-from core.categories import ANY_CATEGORY, Category
 from core.models import Department, Membership
 from core.scopes import AdminScope
 from core.views import ConsoleView
 from retention.services.erasure import ADMIN_CATEGORY
+from tenants.access import Manage, Read
+from tenants.categories import ANY_CATEGORY, Category
 from tenants.views import apply_service_errors
 
 PAGE_SIZE = 50

@@ -38,9 +38,9 @@ from consent.models import (
 )
 from consent.services.consents import ConsentLine, consent_give, consent_lines, consent_withdraw, withdrawal_preview
 from consent.services.notices import notice_acknowledge
-from core.access import Public, SelfService
 from core.models import Membership
 from core.views import EnterpriseMemberView
+from tenants.access import Public, SelfService
 from tenants.models import Enterprise
 from tenants.views import apply_service_errors, in_chinese, safe_next
 

@@ -10,9 +10,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from core.access import Access, Kind, access_scope, declared_access
+from core.access import access_scope
 from core.models import Membership
 from core.scopes import AdminScope
+from tenants.access import Access, Kind, declared_access
 from tenants.models import Enterprise
 
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.categories import Category, scope_permission
+from tenants.categories import Category, scope_permission
 
 
 def member_photo_path(instance: Any, filename: str) -> str:

@@ -21,8 +21,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from guardian.models import UserObjectPermission
 
-from core.categories import FULL_ADMIN_CATEGORIES, Category
 from core.models import Department, Membership
+from tenants.categories import FULL_ADMIN_CATEGORIES, Category
 
 SCOPE_PREFIX = "scope_"
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from core.categories import Category
 from core.models import Department, Membership, Position, Rank
 from core.scopes import AdminScope
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.ids import object_id
 from tenants.models import Enterprise

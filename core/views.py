@@ -7,13 +7,19 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
+from django.views.generic import FormView
 
-from core.access import Access, Kind, access_scope, declared_access
+from accounts.views import LoginView
+from core.access import access_scope
+from core.forms import EnterpriseLoginForm, EnterpriseSignupForm
 from core.models import Membership
 from core.scopes import AdminScope
+from core.services import CreatorDetails, enterprise_create
+from tenants.access import Access, Kind, declared_access
 from tenants.models import Enterprise
 
 
@@ -71,3 +77,34 @@ class ConsoleView(EnterpriseMemberView):
     in a request is fetched through it."""
 
     allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.ADMIN})
+
+
+class EnterpriseLoginView(LoginView):
+    """`/login/` on an enterprise host: the platform's sign-in, for this enterprise's members."""
+
+    form_class = EnterpriseLoginForm
+
+
+class EnterpriseSignupView(LoginRequiredMixin, FormView):
+    """Public host: a signed-in account creates an enterprise and becomes its owner (TEN-2)."""
+
+    template_name = "tenants/enterprise_new.html"
+    form_class = EnterpriseSignupForm
+
+    def form_valid(self, form: EnterpriseSignupForm) -> HttpResponse:
+        data = form.cleaned_data
+        try:
+            enterprise = enterprise_create(
+                name=data["name"],
+                slug=data["slug"],
+                owner=self.request.user,
+                creator=CreatorDetails(name=data["creator_name"], email=data["creator_email"]),
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+            return self.form_invalid(form)
+        port = self.request.get_port()
+        suffix = "" if port in ("80", "443") else f":{port}"
+        url = f"{self.request.scheme}://{enterprise.get_primary_domain()}{suffix}/login/"
+        return render(self.request, "tenants/enterprise_created.html", {"enterprise": enterprise, "url": url})

@@ -19,18 +19,18 @@ from biometrics.services import device_register, template_enroll
 from consent.models import PURPOSES
 from consent.services.consents import consent_give
 from consent.services.notices import notice_acknowledge, notice_publish_default
-from core.categories import Category
 from core.models import Department, Membership
 from core.scopes import dangerously_whole_enterprise
-from core.services import department_create, department_root, membership_create, scope_grant
+from core.services import CreatorDetails, department_root, enterprise_create, membership_create
+from directory.org import department_create, scope_grant
 from directory.services import member_card_update
 from health.models import HealthReport
 from health.services import health_report_submit
 from invitations.models import Invitation
 from invitations.services import invitation_create_by_mobile
+from tenants.categories import Category
 from tenants.context import enterprise_schema, use_public_schema
 from tenants.models import Enterprise
-from tenants.services import CreatorDetails, enterprise_create
 
 DEMO_PASSWORD = "demo-pass-2026"
 

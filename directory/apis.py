@@ -19,12 +19,11 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from consent.permissions.services import DevicePermissionRequired
-from core.access import Manage, SelfService
 from core.apis import EnterpriseApiView
-from core.categories import Category
 from core.models import Department, Membership, Position, Rank
 from core.selectors import get_department_for
-from core.services import (
+from directory.contacts import MAX_HASHES, contacts_match, contacts_salt_get
+from directory.org import (
     department_create,
     department_delete,
     department_move,
@@ -34,7 +33,6 @@ from core.services import (
     scope_grant,
     scope_revoke,
 )
-from directory.contacts import MAX_HASHES, contacts_match, contacts_salt_get
 from directory.services import (
     REVEALABLE_FIELDS,
     member_card_create,
@@ -42,7 +40,9 @@ from directory.services import (
     member_card_update,
     member_field_reveal,
 )
+from tenants.access import Manage, SelfService
 from tenants.apis import Pagination, paginated, service_errors
+from tenants.categories import Category
 
 CARD_FIELDS = (
     "display_name", "gender", "mobile", "id_number", "company", "invoice_title", "work_signature", "landline",

@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.categories import Category
 from core.models import Department, Membership, Position, Rank
 from core.scopes import AdminScope
+from tenants.categories import Category
 
 EXTERNAL_FIELD_LABELS = {
     "display_name": _("Name"), "photo": _("Photo"), "gender": _("Gender"), "mobile": _("Mobile number"),

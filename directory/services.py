@@ -23,12 +23,12 @@ from accounts.validators import normalize_mobile
 from consent.minors.services import require_processable
 from consent.models import ConsentPurpose, SensitiveCategory
 from consent.services.consents import ConsentRequired, require_basis
-from core.categories import Category
 from core.encryption import decrypt_for_member, encrypt_for_member
 from core.models import Membership
 from core.scopes import AdminScope
 from core.selectors import get_departments_for, get_member_for, get_position_for, get_rank_for
 from ledger.services import Action, ledger_record
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

@@ -25,5 +25,8 @@ api_patterns = [
     path("departments/<int:pk>/", apis.DepartmentDetailApi.as_view(), name="api_department"),
     path("positions/", apis.PositionListApi.as_view(), name="api_positions"),
     path("ranks/", apis.RankListApi.as_view(), name="api_ranks"),
+    # external-contact matching (ENT-7)
+    path("contacts/salt/", apis.ContactSaltApi.as_view(), name="api_contacts_salt"),
+    path("contacts/match/", apis.ContactMatchApi.as_view(), name="api_contacts_match"),
 ]
 device_patterns: list = []

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 
 from consent.minors.services import is_minor, minor_account_ids
 from consent.services.consents import ConsentRequired
-from core.access import Manage, Read
-from core.categories import ANY_CATEGORY, Category
 from core.models import Membership, Position, Rank
 from core.selectors import get_department_for
-from core.services import (
+from core.views import ConsoleView
+from directory.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
+from directory.org import (
     department_create,
     department_delete,
     department_move,
@@ -29,8 +29,6 @@ from core.services import (
     scope_grant,
     scope_revoke,
 )
-from core.views import ConsoleView
-from directory.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
 from directory.services import (
     REVEALABLE_FIELDS,
     member_card_create,
@@ -39,6 +37,8 @@ from directory.services import (
     member_field_reveal,
     member_photo_set,
 )
+from tenants.access import Manage, Read
+from tenants.categories import ANY_CATEGORY, Category
 from tenants.views import apply_service_errors
 
 PAGE_SIZE = 50

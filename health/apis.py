@@ -15,13 +15,13 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
-from core.access import ByMethod, Manage, Read, SelfService
 from core.apis import EnterpriseApiView
-from core.categories import Category
 from core.encryption import KeyUnavailable
 from health.selectors import health_report_for_admin, health_reports_for_admin, health_reports_of_member, health_summary
 from health.services import CITY_MAX_LENGTH, DETAIL_NAMES, TEXT_MAX_LENGTH, health_report_reveal, health_report_submit
+from tenants.access import ByMethod, Manage, Read, SelfService
 from tenants.apis import service_errors
+from tenants.categories import Category
 
 
 class DetailsGone(APIException):

@@ -15,10 +15,10 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from core.categories import Category
 from core.models import Membership
 from core.scopes import AdminScope
 from health.models import HealthReport
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

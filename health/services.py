@@ -21,12 +21,12 @@ from django.utils.translation import gettext as _
 from consent.minors.services import require_processable
 from consent.models import ConsentPurpose, SensitiveCategory
 from consent.services.consents import require_basis
-from core.categories import Category
 from core.encryption import decrypt_for_member, encrypt_for_member
 from core.models import Membership
 from health.models import HealthReport
 from health.selectors import health_reports_for_admin, health_summary
 from ledger.services import Action, ledger_record
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

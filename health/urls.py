@@ -1,10 +1,9 @@
-"""URLs of the health sub-domain (ENT-5) and of external-contact matching (ENT-7).
+"""URLs of the health sub-domain (ENT-5).
 config/urls_tenants.py mounts console_patterns under /console/, me_patterns under /me/,
 api_patterns under /api/v1/ and device_patterns under /api/device/v1/."""
 
 from django.urls import path
 
-from directory import apis as contact_apis
 from health import apis, views
 
 console_patterns = [
@@ -21,7 +20,5 @@ api_patterns = [
     path("health/reports/mine/", apis.MyHealthReportsApi.as_view(), name="api_health_reports_mine"),
     path("health/reports/<int:pk>/reveal/", apis.HealthReportRevealApi.as_view(), name="api_health_report_reveal"),
     path("health/summary/", apis.HealthSummaryApi.as_view(), name="api_health_summary"),
-    path("contacts/salt/", contact_apis.ContactSaltApi.as_view(), name="api_contacts_salt"),
-    path("contacts/match/", contact_apis.ContactMatchApi.as_view(), name="api_contacts_match"),
 ]
 device_patterns: list = []

@@ -17,8 +17,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consent.services.consents import ConsentRequired
-from core.access import Manage, Read, SelfService
-from core.categories import Category
 from core.encryption import KeyUnavailable
 from core.views import ConsoleView, EnterpriseMemberView
 from health.selectors import (
@@ -29,6 +27,8 @@ from health.selectors import (
     health_summary,
 )
 from health.services import HealthDetails, health_report_details, health_report_reveal, health_report_submit
+from tenants.access import Manage, Read, SelfService
+from tenants.categories import Category
 
 
 class DayForm(forms.Form):

@@ -8,10 +8,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
-from core.access import Account, Read
-from core.categories import ANY_CATEGORY
 from core.views import ConsoleView
 from incidents.services import incidents_for_account, incidents_for_enterprise
+from tenants.access import Account, Read
+from tenants.categories import ANY_CATEGORY
 from tenants.views import in_chinese
 
 

@@ -13,9 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.masking import mask_mobile
-from core.access import Manage
 from core.apis import EnterpriseApiView
-from core.categories import Category
 from core.models import Membership
 from invitations.models import Invitation
 from invitations.selectors import invitation_for_admin, invitation_list_pending
@@ -28,7 +26,9 @@ from invitations.services import (
     invitation_new_card_check,
     invitation_revoke,
 )
+from tenants.access import Manage
 from tenants.apis import service_errors
+from tenants.categories import Category
 
 
 class InvitationOutputSerializer(serializers.Serializer):

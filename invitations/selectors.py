@@ -8,10 +8,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from core.categories import Category
 from core.scopes import AdminScope
 from invitations.models import Invitation
 from invitations.services import token_hash
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.ids import object_id
 from tenants.models import Enterprise, InvitationIndex

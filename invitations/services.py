@@ -30,11 +30,11 @@ from consent.minors.services import require_processable
 from consent.models import NoticeAcknowledgement, NotificationDelivery
 from consent.services.delivery import send_to_address
 from consent.services.notices import notice_acknowledge
-from core.categories import Category
 from core.models import Membership
 from core.scopes import AdminScope
 from invitations.models import Invitation
 from ledger.services import Action, ledger_record
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, InvitationIndex, MembershipIndex
 

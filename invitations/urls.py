@@ -18,3 +18,15 @@ api_patterns = [
     path("invitations/<int:pk>/revoke/", apis.InvitationRevokeApi.as_view(), name="api_invitation_revoke"),
 ]
 device_patterns: list = []
+
+# The public host (config/urls_public.py): the account's home with its pending invitations, and
+# answering an invitation (ENT-3).
+public_patterns = [
+    path("account/", views.AccountView.as_view(), name="account"),
+    path(
+        "account/invitations/<int:enterprise_id>/<int:invitation_id>/<str:answer>/",
+        views.InvitationAnswerView.as_view(),
+        name="account_invitation_answer",
+    ),
+    path("invitations/<slug:slug>/<str:token>/", views.LinkInvitationView.as_view(), name="invitation_link"),
+]

@@ -15,12 +15,12 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.access import Manage, Read
 from core.apis import EnterpriseApiView
-from core.categories import Category
 from ledger.selectors import ACTIONS, PAGE_SIZE, LedgerFilters, ledger_page
 from ledger.services import ledger_verify
 from ledger.views import ledger_export_response, verification_reason
+from tenants.access import Manage, Read
+from tenants.categories import Category
 from tenants.ids import MAX_ID
 
 

@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.categories import Category
 from core.models import Membership
 from core.scopes import AdminScope
 from ledger.models import LedgerEntry
 from ledger.services import Action
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

@@ -16,8 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.access import Manage, Read
-from core.categories import Category
 from core.models import Membership
 from core.scopes import AdminScope
 from core.views import ConsoleView
@@ -38,6 +36,8 @@ from ledger.services import (
     ledger_record,
     ledger_verify,
 )
+from tenants.access import Manage, Read
+from tenants.categories import Category
 from tenants.ids import object_id
 from tenants.models import Enterprise
 

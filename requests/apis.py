@@ -9,8 +9,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core.access import SelfService
 from core.apis import EnterpriseApiView
+from tenants.access import SelfService
 
 
 class MeApi(EnterpriseApiView):

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.categories import Category
+from tenants.categories import Category
 
 
 class RequestKind(models.TextChoices):

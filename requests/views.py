@@ -1,13 +1,14 @@
 """Self-service for members on the enterprise host (`/me/`)."""
 
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from biometrics.selectors import enrolments_of
 from consent.services.policy import policy_status
-from core.access import SelfService
 from core.views import EnterpriseMemberView
 from requests.data.views import platform_url
+from tenants.access import SelfService
 
 
 class MeView(EnterpriseMemberView):
@@ -25,3 +26,5 @@ class MeView(EnterpriseMemberView):
             "platform_complaint_url": platform_url(request, "account_requests", "kind=complaint"),
             "account_deletion_url": platform_url(request, "account_delete"),  # DSR-6, on the public host
         })
+
+

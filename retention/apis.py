@@ -14,13 +14,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.access import Manage
 from core.apis import EnterpriseApiView
-from core.categories import Category
 from retention.bounds import RetentionCategory
 from retention.selectors import retention_effective
 from retention.services.settings import retention_settings_update
+from tenants.access import Manage
 from tenants.apis import service_errors
+from tenants.categories import Category
 
 
 class RetentionRowOutput(serializers.Serializer):

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from core.categories import Category
+from tenants.categories import Category
 
 
 class RetentionCategory(models.TextChoices):

@@ -15,11 +15,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from core.access import Manage
-from core.categories import Category
 from core.views import ConsoleView
 from retention.selectors import RetentionRow, purge_last_run, retention_effective
 from retention.services.settings import retention_settings_update
+from tenants.access import Manage
+from tenants.categories import Category
 
 
 class RetentionForm(forms.Form):

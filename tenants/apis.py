@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.throttling import RateLimited
+from tenants.throttling import RateLimited
 
 
 class Pagination(PageNumberPagination):

@@ -39,7 +39,7 @@ class Enterprise(TenantMixin):
     creator_mobile = models.CharField(_("creator's mobile"), max_length=20, blank=True)
     creator_email = models.EmailField(_("creator's email"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    # Kept by the periodic task tenants.tasks.enterprise_refresh_member_count.
+    # Kept by the periodic task core.tasks.enterprise_refresh_member_count.
     # The enterprise's published notice version (CON-3), 0 before the first; kept here so the
     # acknowledgement check costs no query (consent.middleware).
     notice_version = models.PositiveIntegerField(_("current notice version"), default=0, editable=False)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
-from accounts.models import User
 from tenants.context import use_public_schema
 from tenants.models import Domain, Enterprise
 
@@ -70,51 +68,6 @@ def enterprise_validate_new(*, name: str, slug: str, domain: str | None = None) 
     if errors:
         raise ValidationError(errors)
     return host
-
-
-@dataclass(frozen=True)
-class CreatorDetails:
-    """What sign-up records about the person creating an enterprise (TEN-2)."""
-
-    name: str
-    email: str = ""
-
-
-def enterprise_create(
-    *,
-    name: str,
-    slug: str,
-    owner: User,
-    creator: CreatorDetails | None = None,
-    domain: str | None = None,
-) -> Enterprise:
-    """Provision an enterprise: its schema (cloned from the template, TEN-3), its domain, and
-    `owner` as its first member with the owner role (TEN-2). All or nothing: on any error the
-    schema, rows and domain are rolled back together (PostgreSQL DDL is transactional)."""
-    from core.services import membership_create
-
-    host = enterprise_validate_new(name=name, slug=slug, domain=domain)
-    if settings.TENANT_CREATION_FAKES_MIGRATIONS:
-        template_schema_check()
-    creator = creator or CreatorDetails(name=owner.display_name, email=owner.email)
-    with transaction.atomic():
-        enterprise = Enterprise(
-            name=name.strip(),
-            slug=slug,
-            schema_name=slug_to_schema(slug),
-            created_by=owner,
-            creator_name=creator.name,
-            creator_mobile=str(owner.mobile),
-            creator_email=creator.email,
-            state_changed_at=timezone.now(),
-        )
-        enterprise.save(verbosity=0)  # creates the schema: Enterprise.create_schema
-        Domain.objects.create(domain=host, tenant=enterprise, is_primary=True)
-        membership_create(
-            enterprise=enterprise, account=owner, role="owner", display_name=creator.name or owner.display_name
-        )
-    use_public_schema()
-    return enterprise
 
 
 def enterprise_suspend(*, enterprise: Enterprise, reason: str) -> Enterprise:

@@ -29,21 +29,11 @@ def current_enterprise() -> Enterprise:
     return tenant
 
 
-@app.task
+@app.task(name="tenants.tasks.dispatch_per_enterprise")
 def dispatch_per_enterprise(task_name: str, states: list[str] | None = None, **kwargs: Any) -> list[str]:
     """Enqueue `task_name` once per enterprise in `states` (default: active). Returns task ids."""
     task = app.tasks[task_name]
     schemas = enterprise_list(states=tuple(states or [Enterprise.State.ACTIVE])).values_list("schema_name", flat=True)
     return [task.apply_async(kwargs=kwargs, headers={"_schema_name": schema}).id for schema in schemas]
-
-
-@app.task
-def enterprise_refresh_member_count() -> dict[str, Any]:
-    """Recompute the enterprise's member count (a real periodic task proving the fan-out)."""
-    from core.services import enterprise_refresh_member_count as refresh
-
-    enterprise = current_enterprise()
-    count = refresh(enterprise=enterprise)
-    return {"schema": current_schema(), "enterprise_id": enterprise.pk, "member_count": count}
 
 

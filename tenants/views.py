@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.views import View
 from django.views.defaults import page_not_found
-from django.views.generic import FormView, TemplateView
+from django.views.generic import TemplateView
 
-from core.access import Public
-from tenants.forms import EnterpriseSignupForm
-from tenants.services import CreatorDetails, enterprise_create
+from tenants.access import Public
 
 
 def apply_service_errors(form: Any, error: ValidationError) -> None:
@@ -58,31 +55,6 @@ class EnterpriseHomeView(View):
 class LandingView(TemplateView):
     access = Public()
     template_name = "tenants/landing.html"
-
-
-class EnterpriseSignupView(LoginRequiredMixin, FormView):
-    """Public host: a signed-in account creates an enterprise and becomes its owner (TEN-2)."""
-
-    template_name = "tenants/enterprise_new.html"
-    form_class = EnterpriseSignupForm
-
-    def form_valid(self, form: EnterpriseSignupForm) -> HttpResponse:
-        data = form.cleaned_data
-        try:
-            enterprise = enterprise_create(
-                name=data["name"],
-                slug=data["slug"],
-                owner=self.request.user,
-                creator=CreatorDetails(name=data["creator_name"], email=data["creator_email"]),
-            )
-        except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages)
-            return self.form_invalid(form)
-        port = self.request.get_port()
-        suffix = "" if port in ("80", "443") else f":{port}"
-        url = f"{self.request.scheme}://{enterprise.get_primary_domain()}{suffix}/login/"
-        return render(self.request, "tenants/enterprise_created.html", {"enterprise": enterprise, "url": url})
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

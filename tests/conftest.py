@@ -37,20 +37,15 @@ from tenant_schemas_celery.task import _shared_storage as tenant_cache_storage
 from accounts.models import User
 from consent.models import Notification
 from consent.services.notices import NOTICE_KIND, notice_publish_default
-from core.categories import Category
 from core.models import Department, Membership
-from core.services import department_create, membership_create, scope_grant
+from core.services import CreatorDetails, enterprise_create, membership_create
 from demo.seed import consent_everything
+from directory.org import department_create, scope_grant
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.middleware import SESSION_SCHEMA_KEY
 from tenants.models import Enterprise
-from tenants.services import (
-    CreatorDetails,
-    enterprise_create,
-    enterprise_suspend,
-    public_tenant_ensure,
-    template_schema_sync,
-)
+from tenants.services import enterprise_suspend, public_tenant_ensure, template_schema_sync
 
 PASSWORD = "correct-horse-battery-9"
 

@@ -47,14 +47,15 @@ from django.utils import timezone
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import get_perms
 
-from core.categories import Category
 from core.models import Department, Membership
 from core.scopes import admin_scope_for
-from core.services import department_root, scope_grant
+from core.services import department_root
+from core.tasks import enterprise_refresh_member_count
+from directory.org import scope_grant
 from requests.models import Export
 from requests.tasks import export_build
+from tenants.categories import Category
 from tenants.context import enterprise_schema
-from tenants.tasks import enterprise_refresh_member_count
 from tests.conftest import PASSWORD
 from tests.consent.test_withdrawal_worker import committed
 from tests.tenants.test_tasks import celery_worker  # noqa: F401  (the module's real worker)

@@ -24,7 +24,7 @@ from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from config import urls_tenants
-from tenants.middleware import OPEN_PATH_PREFIXES
+from core.middleware import OPEN_PATH_PREFIXES
 
 # Values tried for each path parameter. Ints: 1 and 2 exist in both enterprises for most tables
 # (colliding ids); 7 is the membership id that exists only in globex (gwen); 999999 exists nowhere.

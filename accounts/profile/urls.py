@@ -2,21 +2,14 @@
 
 config/urls_public.py includes this module with `path("", include("accounts.profile.urls"))`,
 placed before its own `account/` route, so that `/account/` is served by
-accounts.profile.views.AccountView (the same page plus pending invitations)."""
+invitations.views.AccountView (the same page plus pending invitations)."""
 
 from django.urls import path
 
 from accounts.profile import views
 
 urlpatterns = [
-    path("account/", views.AccountView.as_view(), name="account"),
     path("account/profile/", views.ProfileView.as_view(), name="account_profile"),
     path("account/profile/avatar/", views.AvatarView.as_view(), name="account_avatar"),
     path("account/real-name/", views.RealNameView.as_view(), name="account_real_name"),
-    path(
-        "account/invitations/<int:enterprise_id>/<int:invitation_id>/<str:answer>/",
-        views.InvitationAnswerView.as_view(),
-        name="account_invitation_answer",
-    ),
-    path("invitations/<slug:slug>/<str:token>/", views.LinkInvitationView.as_view(), name="invitation_link"),
 ]

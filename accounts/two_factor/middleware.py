@@ -1,7 +1,7 @@
 """Two-factor enforcement (SEC-2): an enterprise administrator whose session has not passed a
 second factor cannot open any console page or the API (redirect to the two-factor page; on the
 API, 403 with code `two_factor_required`), nor an operator the operators' admin. Runs after
-tenants.middleware.EnterpriseAccessMiddleware (request.enterprise, request.membership).
+core.middleware.EnterpriseAccessMiddleware (request.enterprise, request.membership).
 
 The session records the device that passed (django_otp.login); it is looked up (one query) only
 for requests that need it, instead of django-otp's OTPMiddleware, which would read it on every

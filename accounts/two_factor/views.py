@@ -22,7 +22,7 @@ from accounts.two_factor.services import (
     two_factor_enrolment_start,
     two_factor_verify,
 )
-from core.access import Account
+from tenants.access import Account
 from tenants.views import safe_next
 
 

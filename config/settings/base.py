@@ -49,6 +49,7 @@ SHARED_APPS = [
     "consent",
     "incidents",  # SEC-4, public schema only
     "demo",  # `seed_demo`: the demo data (no models)
+    "operators",  # the Django admin of enterprises, create_enterprise, session_for (no models)
     # two-factor authentication for administrators and operators (SEC-2): devices belong to accounts
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -119,7 +120,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "tenants.middleware.EnterpriseAccessMiddleware",
+    "core.middleware.EnterpriseAccessMiddleware",
     "requests.account_deletion.middleware.AccountDeletionCoolingOffMiddleware",  # DSR-6: only the cancel page
     "accounts.two_factor.middleware.TwoFactorRequiredMiddleware",
     "consent.middleware.NoticeInterstitialMiddleware",
@@ -198,7 +199,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout lifts an hour after it began
 AXES_HANDLER = "accounts.throttling.LoginThrottleHandler"
 AXES_USERNAME_CALLABLE = "accounts.throttling.login_username"
-AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_CLIENT_IP_CALLABLE = "tenants.throttling.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # no per-login history of accounts and addresses to keep
 # Reverse proxies in front of the portal whose X-Forwarded-For is trusted (production: 1).
@@ -267,7 +268,7 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     },
-    # SEC-7: the abuse limits' counters (accounts.throttling.window_hit). Same Redis and prefix,
+    # SEC-7: the abuse limits' counters (tenants.throttling.window_hit). Same Redis and prefix,
     # but the keys are not prefixed with the connection's schema: a limit per enterprise puts the
     # schema into its key itself, a platform-wide one (an address, the SMS budget) does not.
     "throttle": {

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import EnterpriseNotice, NoticeAcknowledgement, NoticeCategory, NoticeItem
-from core.categories import Category
 from core.models import Membership
 from ledger.services import ledger_record
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

@@ -21,9 +21,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
-from accounts.throttling import client_ip
 from config.openapi import ErrorSerializer, FieldErrorsSerializer
-from core.access import SelfService
 from core.apis import EnterpriseApiView
 from requests.account_deletion.services import (
     account_deletion_blockers,
@@ -36,7 +34,9 @@ from requests.account_deletion.services import (
     cooling_off_days,
 )
 from requests.models import AccountDeletion
+from tenants.access import SelfService
 from tenants.apis import service_errors
+from tenants.throttling import client_ip
 
 REFUSAL_CODES = frozenset({"account_deletion_blocked", "already_pending", "not_pending", "started"})
 

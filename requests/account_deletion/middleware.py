@@ -3,7 +3,7 @@
 Every page of every host sends it to the cancel page (`/account/delete/` on the public host);
 every API call answers 403 with the code `account_deletion_pending` and where to cancel. No
 query: the flag (`User.deletion_pending`) is loaded with the user. Runs after
-tenants.middleware.EnterpriseAccessMiddleware, so someone who is not a member of an enterprise
+core.middleware.EnterpriseAccessMiddleware, so someone who is not a member of an enterprise
 is refused there as anyone else would be (not told about their deletion)."""
 
 from __future__ import annotations

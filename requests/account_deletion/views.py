@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import User
-from accounts.throttling import RateLimited, client_ip
 from accounts.views import rate_limited
 from requests.account_deletion.services import (
     account_deletion_blockers,
@@ -30,6 +29,7 @@ from requests.account_deletion.services import (
     account_deletion_start,
     cooling_off_days,
 )
+from tenants.throttling import RateLimited, client_ip
 from tenants.views import apply_service_errors
 
 ACTIONS = ("send_code", "start", "cancel")

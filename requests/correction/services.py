@@ -35,13 +35,13 @@ from accounts.masking import mask_id_number
 from accounts.models import User
 from accounts.profile.services import clean_id_number
 from accounts.validators import normalize_mobile
-from core.categories import Category
 from core.models import Membership
 from core.scopes import AdminScope
 from directory.services import member_card_update, validate_id_number
 from ledger.models import LedgerEntry
 from requests.models import Request, RequestKind
 from requests.workflow.services import TEXT_MAX_LENGTH, request_submit
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

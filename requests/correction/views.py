@@ -23,7 +23,6 @@ from django.views import View
 
 from accounts.models import User
 from accounts.profile.services import real_name_summary
-from core.access import SelfService
 from core.views import EnterpriseMemberView
 from directory.services import member_card_masked
 from requests.correction.forms import AccountCorrectionForm, CorrectionForm, SelfProfileForm
@@ -37,6 +36,7 @@ from requests.correction.services import (
 )
 from requests.data.overview import mask_name
 from requests.models import Request
+from tenants.access import SelfService
 from tenants.context import enterprise_schema
 from tenants.views import apply_service_errors
 

@@ -17,7 +17,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from core.access import SelfService
 from core.apis import EnterpriseApiView
 from core.models import Membership
 from requests.correction.services import (
@@ -34,6 +33,7 @@ from requests.data.overview import MAX_PAGE, PAGED, account_overview, data_overv
 from requests.data.selectors import card_of
 from requests.workflow.apis import RequestOutputSerializer
 from requests.workflow.selectors import with_deadlines
+from tenants.access import SelfService
 from tenants.apis import service_errors
 from tenants.context import enterprise_schema
 

@@ -38,7 +38,6 @@ from consent.models import (
     Notification,
     PolicyAcceptance,
 )
-from core.categories import Category
 from core.encryption import KeyUnavailable, decrypt_for_member, decrypt_many_for_members
 from core.models import Department, Membership
 from core.scopes import admin_scope_for
@@ -65,6 +64,7 @@ from requests.models import Request
 from requests.workflow.services import request_schema
 from retention.bounds import RetentionCategory
 from retention.selectors import retention_days_for
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, MembershipIndex
 

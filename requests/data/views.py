@@ -15,9 +15,9 @@ from django.utils.http import urlencode
 from django.views import View
 
 from accounts.models import User
-from core.access import SelfService
 from core.views import EnterpriseMemberView
 from requests.data.overview import PAGED, account_overview, clean_pages, data_overview
+from tenants.access import SelfService
 
 # The section of the page each paged list is in (the links jump back to it).
 ANCHORS = {"events": "attendance", "days": "attendance", "health": "health", "requests": "requests",

@@ -11,7 +11,6 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from core.access import SelfService
 from core.apis import EnterpriseApiView
 from requests.export.services import (
     LIMIT_CODE,
@@ -22,6 +21,7 @@ from requests.export.services import (
 )
 from requests.export.views import download_url, remember_token
 from requests.models import Export
+from tenants.access import SelfService
 
 
 class ExportOutputSerializer(serializers.Serializer):

@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from core.access import SelfService
 from core.views import EnterpriseMemberView
 from requests.export.services import (
     EXPORT_LIMIT,
@@ -24,6 +23,7 @@ from requests.export.services import (
     export_start,
 )
 from requests.models import Export
+from tenants.access import SelfService
 
 SESSION_KEY = "export_tokens"
 

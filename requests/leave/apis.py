@@ -10,9 +10,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.access import SelfService
 from core.apis import EnterpriseApiView
 from requests.leave.services import leave_plan, member_leave
+from tenants.access import SelfService
 from tenants.apis import service_errors
 
 

@@ -32,7 +32,6 @@ from attendance.models import AttendanceDay, ClockEvent
 from biometrics.services import templates_delete_for_member
 from consent.models import SensitiveCategory
 from consent.services.inbox import notify
-from core.categories import Category
 from core.models import Membership
 from core.services import enterprise_refresh_member_count
 from ledger.models import LedgerEntry
@@ -42,6 +41,7 @@ from retention.bounds import RetentionCategory
 from retention.models import ErasurePlan
 from retention.selectors import retention_days_for
 from retention.services.erasure import erasure_plan_counts, schedule_member_erasure, sensitive_data_erase
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, MembershipIndex
 

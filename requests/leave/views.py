@@ -13,9 +13,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from core.access import SelfService
 from core.views import EnterpriseMemberView
 from requests.leave.services import leave_plan, member_leave
+from tenants.access import SelfService
 
 
 class LeaveForm(forms.Form):

@@ -7,9 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from core.access import Manage, Read, SelfService
 from core.apis import EnterpriseApiView
-from core.categories import ANY_CATEGORY
 from requests.models import REQUEST_CATEGORY_CHOICES, RefusalGround, Request, RequestKind
 from requests.workflow.selectors import (
     State,
@@ -30,7 +28,9 @@ from requests.workflow.services import (
     request_provide_information,
     request_submit,
 )
+from tenants.access import Manage, Read, SelfService
 from tenants.apis import Pagination, paginated, service_errors
+from tenants.categories import ANY_CATEGORY
 
 # --- data-subject requests (DSR-1, DSR-3, DSR-4) ------------------------------------------------
 

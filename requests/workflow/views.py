@@ -22,8 +22,6 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import User
-from core.access import Manage, Read, SelfService
-from core.categories import ANY_CATEGORY
 from core.views import ConsoleView, EnterpriseMemberView
 from requests.models import Request
 from requests.workflow.forms import AccountRequestForm, DecisionForm, InformationForm, MemberRequestForm, StateForm
@@ -40,6 +38,8 @@ from requests.workflow.selectors import (
     with_deadlines,
 )
 from requests.workflow.services import request_cancel, request_decide, request_provide_information, request_submit
+from tenants.access import Manage, Read, SelfService
+from tenants.categories import ANY_CATEGORY
 from tenants.models import Enterprise
 from tenants.views import apply_service_errors
 

@@ -40,11 +40,11 @@ from django.utils.translation import gettext as _
 from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
 from biometrics.models import BiometricTemplate
 from consent.models import ConsentPurpose, SensitiveCategory
-from core.categories import Category
 from core.models import MemberDataKey, Membership
 from health.models import HealthReport
 from ledger.services import Action, ledger_record
 from retention.models import ErasurePlan
+from tenants.categories import Category
 from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise
 

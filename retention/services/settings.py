@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.categories import Category
 from core.models import Membership
 from ledger.services import Action, ledger_record
 from retention.bounds import BOUNDS
 from retention.models import RetentionSetting
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 

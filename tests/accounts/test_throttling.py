@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from accounts import sms
 from accounts.models import SmsCode, User
-from accounts.throttling import client_ip, login_username
+from accounts.throttling import login_username
+from tenants.throttling import client_ip
 from tests.conftest import PASSWORD, within_one_window
 from tests.requests.test_account_deletion import _json_schema
 

@@ -21,8 +21,8 @@ from django.db import connection, connections
 
 from accounts.models import User
 from consent.models import NotificationDelivery
+from core.services import enterprise_create
 from tenants.models import Enterprise, EnterpriseKey
-from tenants.services import enterprise_create
 from tests.conftest import end_other_sessions
 from tests.tenants.test_tasks import test_database_url
 

@@ -14,11 +14,11 @@ from django.test.utils import CaptureQueriesContext
 
 from consent.models import ConsentRecord
 from consent.services.consents import consent_withdraw
-from core.categories import Category
 from core.models import Department, Membership
-from core.services import scope_grant
+from directory.org import scope_grant
 from health.services import health_report_submit
 from ledger.models import LedgerEntry
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 from tests.conftest import consent_everything

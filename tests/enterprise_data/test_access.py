@@ -13,12 +13,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from config import urls_tenants
-from core.access import Access, Kind, Manage, Read, SelfService
 from core.apis import EnterpriseApiView
-from core.categories import Category
 from core.models import Department, Membership
 from core.scopes import admin_scope_for
 from core.views import ConsoleView, EnterpriseMemberView
+from tenants.access import Access, Kind, Manage, Read, SelfService
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 
 MISSING = 999_999

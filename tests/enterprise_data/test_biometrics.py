@@ -13,9 +13,10 @@ from django.db import connection
 from accounts.models import User
 from biometrics.models import BiometricTemplate, Device, TemplateChange
 from biometrics.services import TEMPLATE_MAX_BYTES, device_register, template_enroll
-from core.categories import Category
-from core.services import membership_create, scope_grant
+from core.services import membership_create
+from directory.org import scope_grant
 from ledger.models import LedgerEntry
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 
 SECRET = b"\x01\x02TEMPLATE-BYTES-NEVER-SHOWN\x03"

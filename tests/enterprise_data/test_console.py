@@ -57,9 +57,9 @@ def test_member_detail_is_fetched_within_the_enterprise(world, client_for):
 
 def test_console_home_for_a_scoped_admin_without_the_directory(world, client_for):
     """A ledger-only scoped admin sees the console home without a member count (was a 500)."""
-    from core.categories import Category
     from core.models import Department
-    from core.services import scope_grant
+    from directory.org import scope_grant
+    from tenants.categories import Category
     from tenants.context import enterprise_schema
 
     with enterprise_schema(world.acme):

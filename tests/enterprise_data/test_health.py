@@ -12,7 +12,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from core.categories import Category
 from core.encryption import KeyUnavailable, member_key_destroy
 from core.models import Membership
 from core.scopes import admin_scope_for
@@ -21,6 +20,7 @@ from health.models import HealthReport
 from health.selectors import health_report_for_admin, health_reports_for_admin, health_reports_of_member, health_summary
 from health.services import health_report_details, health_report_reveal, health_report_submit
 from ledger.models import LedgerEntry
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 
 SECRET_SYMPTOM = "persistent-cough-and-fever-7731"

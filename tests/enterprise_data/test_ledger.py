@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from core.categories import Category
 from ledger.models import LedgerEntry
 from ledger.services import Action, ledger_record
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 
 CONSOLE_PAGES = ["/console/ledger/", "/console/ledger/export/", "/console/ledger/verify/"]

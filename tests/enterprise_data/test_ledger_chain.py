@@ -14,9 +14,9 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Count
 
-from core.categories import Category
 from ledger.models import LedgerEntry
 from ledger.services import GENESIS, Action, entry_hash, ledger_record, ledger_verify
+from tenants.categories import Category
 from tenants.context import enterprise_schema
 
 

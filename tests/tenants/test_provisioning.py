@@ -10,8 +10,8 @@ from django.test import override_settings
 from django_tenants.utils import schema_context, schema_exists
 
 from core.models import Membership
+from core.services import enterprise_create
 from tenants.models import Domain, Enterprise, MembershipIndex
-from tenants.services import enterprise_create
 
 CATALOG_QUERIES = {
     "columns": """

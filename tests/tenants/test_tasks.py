@@ -17,8 +17,9 @@ from django.db import connection
 from django.utils import timezone
 
 from core.services import membership_count
+from core.tasks import enterprise_refresh_member_count
 from tenants.models import Enterprise
-from tenants.tasks import PublicSchemaRefused, dispatch_per_enterprise, enterprise_refresh_member_count
+from tenants.tasks import PublicSchemaRefused, dispatch_per_enterprise
 from tests.conftest import end_other_sessions
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from accounts.models import User
 from consent.models import Notification
 from core.encryption import KeyUnavailable, _derive_enterprise_key, _wrap_aad, encrypt_for_member, enterprise_key
 from core.models import MemberDataKey, Membership
-from core.services import membership_create
+from core.services import enterprise_create, membership_create
 from retention.services.termination import (
     enterprise_termination_cancel,
     enterprise_termination_execute,
@@ -30,7 +30,6 @@ from retention.tasks import terminations_execute_due
 from tenants.context import enterprise_schema
 from tenants.crypto import unseal
 from tenants.models import Enterprise, EnterpriseKey, MembershipIndex, TerminationReceipt
-from tenants.services import enterprise_create
 from tests.conftest import PASSWORD
 
 

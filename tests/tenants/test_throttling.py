@@ -116,7 +116,7 @@ def test_an_address_is_throttled_over_every_account(world, client_for):
 
 def test_the_address_behind_the_trusted_proxy_is_the_one_it_saw(world, client_for):
     """Behind PORTAL_TRUSTED_PROXY_COUNT proxies the address is what the outermost one appended to
-    X-Forwarded-For (accounts.throttling.client_ip): clients behind one proxy are counted
+    X-Forwarded-For (tenants.throttling.client_ip): clients behind one proxy are counted
     apart, and entries the client wrote itself change nothing."""
     with rates(address="2/hour"), override_settings(PORTAL_TRUSTED_PROXY_COUNT=1):
         within_one_window(3600, needed=5)

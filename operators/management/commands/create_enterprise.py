@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import account_by_mobile
-from tenants.services import CreatorDetails, enterprise_create
+from core.services import CreatorDetails, enterprise_create
 
 
 class Command(BaseCommand):

@@ -14,13 +14,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import account_by_mobile
+from core.services import enterprise_create
 from retention.services.termination import (
     enterprise_termination_cancel,
     enterprise_termination_execute,
     enterprise_termination_start,
 )
 from tenants.models import Domain, Enterprise, PurgeReceipt, TerminationReceipt
-from tenants.services import enterprise_create, enterprise_reactivate, enterprise_suspend, enterprise_validate_new
+from tenants.services import enterprise_reactivate, enterprise_suspend, enterprise_validate_new
 
 
 class DomainInline(admin.TabularInline):

@@ -1,0 +1,1 @@
+"""The platform operators' tools (docs/architecture.md, "Layers"): top layer, beside demo."""
