@@ -32,3 +32,8 @@ def mask_email(value: str) -> str:
     if not domain:
         return "*" * len(value)
     return f"{local[:1]}{'*' * max(len(local) - 1, 1)}@{domain}"
+
+
+def mask_name(value: str) -> str:
+    """`张三丰` → `张**`, `Alice Owner` → `A**********`: the first character only."""
+    return value[:1] + "*" * (len(value) - 1) if value else ""

@@ -249,7 +249,6 @@ class ClockApi(DeviceApiView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Any) -> Response:
-        from attendance.services import attendance_clock
 
         if self.device.purpose != Purpose.ATTENDANCE:
             raise PermissionDenied(_("Only attendance devices post clock events."))

@@ -4,8 +4,11 @@ missing one (STYLE 3)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from consent.models import Notification, PolicyVersion
@@ -40,3 +43,10 @@ def notification_for(*, account: User, notification_id: int, enterprise_id: int 
     if found is None:
         raise Http404("No such notification.")
     return found
+
+
+def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:
+    """The version in force at `at` (default now): the published one with the latest
+    effective_at not after it; None before the first publication."""
+    return (PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED, effective_at__lte=at or timezone.now())
+            .order_by("-effective_at", "-id").first())

@@ -27,11 +27,12 @@ from consent.models import Notification, PolicyAcceptance, PolicyVersion
 from consent.selectors import (
     notification_for,
     notifications_for,
+    policy_current,
     policy_version_published,
     policy_versions_published,
 )
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
-from consent.services.policy import policy_accept, policy_current, policy_notice_dismiss
+from consent.services.policy import policy_accept, policy_notice_dismiss
 from core.apis import EnterpriseApiView
 from core.views import EnterpriseMemberView
 from tenants.access import Public, SelfService

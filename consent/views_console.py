@@ -6,7 +6,7 @@ the draft, else the current version, else the platform's template), publishing a
 
 Consents (`/console/consents/…`): which members have a basis for each sensitive category and
 purpose. Each sensitive category is covered by one administrator category
-(retention.services.erasure.ADMIN_CATEGORY: biometrics, health, attendance for precise
+(consent.models.enterprise.ADMIN_CATEGORY: biometrics, health, attendance for precise
 location, directory for ID documents and contacts); an admin sees a member when they hold at
 least one of those over the member, and a cell only for the categories they hold over that
 member. Recording and ending a legal basis are the services' (consent.services.consents), which
@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consent.models import PURPOSES, ConsentPurpose, ConsentRecord, EnterpriseNotice, NoticeCategory, SensitiveCategory
+from consent.models.enterprise import ADMIN_CATEGORY
 from consent.services.consents import ConsentLine, consent_lines, legal_basis_end, legal_basis_record
 from consent.services.notices import (
     DEFAULT_ITEMS,
@@ -49,7 +50,6 @@ from consent.services.notices import (
 from core.models import Department, Membership
 from core.scopes import AdminScope
 from core.views import ConsoleView
-from retention.services.erasure import ADMIN_CATEGORY
 from tenants.access import Manage, Read
 from tenants.categories import ANY_CATEGORY, Category
 from tenants.views import apply_service_errors

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from core.selectors import membership_for_account
 from tenants.models import Enterprise
 
 # Pages any visitor of an enterprise host may reach, signed in or not, member or not.
@@ -71,7 +72,6 @@ def _refuse(request: HttpRequest, template: str, tenant: Enterprise, status: int
 
 
 def _membership_of(request: HttpRequest):  # type: ignore[no-untyped-def]
-    from core.selectors import membership_for_account
 
     if not request.user.is_authenticated:
         return None

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.masking import mask_mobile
 from tenants.categories import Category, scope_permission
 
 
@@ -130,7 +131,6 @@ class Membership(models.Model):
 
     @property
     def masked_mobile(self) -> str:
-        from accounts.masking import mask_mobile
 
         return mask_mobile(self.mobile) if self.mobile else ""
 

@@ -81,7 +81,6 @@ def enterprise_create(
     """Provision an enterprise: its schema (cloned from the template, TEN-3), its domain, and
     `owner` as its first member with the owner role (TEN-2). All or nothing: on any error the
     schema, rows and domain are rolled back together (PostgreSQL DDL is transactional)."""
-    from core.services import membership_create
 
     host = enterprise_validate_new(name=name, slug=slug, domain=domain)
     if settings.TENANT_CREATION_FAKES_MIGRATIONS:

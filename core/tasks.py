@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.celery import app
+from core.services import enterprise_refresh_member_count as refresh
 from tenants.context import current_schema
 from tenants.tasks import current_enterprise
 
@@ -13,7 +14,6 @@ from tenants.tasks import current_enterprise
 @app.task(name="tenants.tasks.enterprise_refresh_member_count")
 def enterprise_refresh_member_count() -> dict[str, Any]:
     """Recompute the enterprise's member count (a real periodic task proving the fan-out)."""
-    from core.services import enterprise_refresh_member_count as refresh
 
     enterprise = current_enterprise()
     count = refresh(enterprise=enterprise)

@@ -16,9 +16,10 @@ from attendance.models import ClockEvent, Geofence
 from attendance.services import attendance_clock, geofence_create, is_working_day
 from biometrics.models import BiometricTemplate, Device
 from biometrics.services import device_register, template_enroll
-from consent.models import PURPOSES
+from consent.models import PURPOSES, PolicyAcceptance, PolicyVersion
 from consent.services.consents import consent_give
 from consent.services.notices import notice_acknowledge, notice_publish_default
+from consent.services.policy import policy_accept, policy_version_publish
 from core.models import Department, Membership
 from core.scopes import dangerously_whole_enterprise
 from core.services import CreatorDetails, department_root, enterprise_create, membership_create
@@ -183,8 +184,6 @@ DEMO_POLICY = {
 def _seed_policy() -> None:
     """A published policy 1.0, accepted by the demo accounts (an operator can publish a major
     2.0 in the admin to see the interstitial)."""
-    from consent.models import PolicyAcceptance, PolicyVersion
-    from consent.services.policy import policy_accept, policy_version_publish
 
     version = PolicyVersion.objects.filter(version=DEMO_POLICY["version"]).first()
     if version is None:

@@ -18,6 +18,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from accounts.masking import mask_mobile
 from consent.permissions.services import DevicePermissionRequired
 from core.apis import EnterpriseApiView
 from core.models import Department, Membership, Position, Rank
@@ -102,7 +103,6 @@ class MemberDetailSerializer(MemberListItemSerializer):
 
 
 def _list_item(member: Membership) -> dict[str, Any]:
-    from accounts.masking import mask_mobile
 
     return {"id": member.pk, "display_name": member.display_name, "status": member.status, "role": member.role,
             "mobile": mask_mobile(member.mobile) if member.mobile else "", "title": member.title}

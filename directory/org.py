@@ -14,6 +14,7 @@ from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_perms, remove_perm
 
 from core.models import Department, Membership, Position, Rank
+from core.scopes import admin_scope_for
 from core.services import department_root
 from ledger.services import Action, ledger_record
 from tenants.categories import Category, scope_permission
@@ -127,7 +128,6 @@ def _check_grantor(*, actor: Membership | None, admin: Membership, department: D
                    categories: list[str]) -> None:
     """Least privilege (ENT-8): an administrator grants only what they hold themselves over that
     department, and never to themselves. `actor=None` is the platform itself (demo, tests)."""
-    from core.scopes import admin_scope_for
 
     if actor is None:
         return

@@ -27,6 +27,7 @@ from core.encryption import decrypt_for_member, encrypt_for_member
 from core.models import Membership
 from core.scopes import AdminScope
 from core.selectors import get_departments_for, get_member_for, get_position_for, get_rank_for
+from invitations.services import invitation_create_by_mobile
 from ledger.services import Action, ledger_record
 from tenants.categories import Category
 from tenants.context import enterprise_schema
@@ -150,7 +151,6 @@ def member_card_create(*, enterprise: Enterprise, actor: Membership | None, scop
     With a mobile number the invitation is sent at once (ENT-3); without one the card waits for
     an invitation link. One transaction; the ledger gets the invitation (or the card's creation)
     and, when more fields were given, one change entry naming them."""
-    from invitations.services import invitation_create_by_mobile
 
     with enterprise_schema(enterprise):
         if not (data.get("display_name") or "").strip():

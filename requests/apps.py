@@ -11,3 +11,11 @@ class RequestsConfig(AppConfig):
     name = "requests"
     label = "requests"
     verbose_name = "Data-subject requests"
+
+    def ready(self) -> None:
+        # Django's way to wire an app once the apps are loaded (not a cycle dodge): the retention
+        # purge, a layer below, runs the exports' purge of requests through this registration.
+        from requests.export.services import exports_purge_expired
+        from retention.services.purge import exports_purge_register
+
+        exports_purge_register(exports_purge_expired)

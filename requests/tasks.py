@@ -10,12 +10,15 @@ from datetime import date
 from typing import Any
 
 from config.celery import app
+from requests.account_deletion.services import account_deletions_execute_due
+from requests.export.services import export_build as build
+from requests.models import Export
+from requests.workflow.reminders import request_send_reminders as send
+from tenants.tasks import current_enterprise
 
 
 @app.task(name="requests.tasks.request_send_reminders")
 def request_send_reminders(day: str | None = None) -> dict[str, Any]:
-    from requests.workflow.reminders import request_send_reminders as send
-    from tenants.tasks import current_enterprise
 
     enterprise = current_enterprise()
     sent = send(enterprise=enterprise, today=date.fromisoformat(day) if day else None)
@@ -24,7 +27,6 @@ def request_send_reminders(day: str | None = None) -> dict[str, Any]:
 
 @app.task(name="requests.tasks.account_request_send_reminders")
 def account_request_send_reminders(day: str | None = None) -> dict[str, Any]:
-    from requests.workflow.reminders import request_send_reminders as send
 
     sent = send(enterprise=None, today=date.fromisoformat(day) if day else None)
     return {"schema": "public", "reminded": sent}
@@ -33,9 +35,6 @@ def account_request_send_reminders(day: str | None = None) -> dict[str, Any]:
 @app.task(name="requests.tasks.export_build", acks_late=True)
 def export_build(export_id: int) -> dict[str, Any]:
     """DSR-2: build a member's export in the schema the task was sent from (`_schema_name`)."""
-    from requests.export.services import export_build as build
-    from requests.models import Export
-    from tenants.tasks import current_enterprise
 
     enterprise = current_enterprise()
     try:
@@ -49,6 +48,5 @@ def export_build(export_id: int) -> dict[str, Any]:
 def account_deletions_execute() -> dict[str, Any]:
     """DSR-6, beat every 10 minutes (public schema): execute the account deletions whose
     cooling-off is over, and finish any a lost worker left half done. Safe to run twice."""
-    from requests.account_deletion.services import account_deletions_execute_due
 
     return {"schema": "public", "executed": account_deletions_execute_due()}

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from config.celery import app
-from retention.services.erasure import erasure_plans_run_due
+from retention.services.erasure import erasure_plans_run_due, withdrawn_data_erase
+from retention.services.platform import platform_purge as purge
 from retention.services.purge import BATCH_SIZE, purge_run
+from retention.services.termination import enterprise_termination_execute, terminations_due
 from tenants.models import Enterprise
 from tenants.tasks import current_enterprise
 
@@ -43,7 +45,6 @@ def erasure_plans_run() -> dict[str, Any]:
 @app.task(name="tenants.tasks.terminations_execute_due")
 def terminations_execute_due() -> list[str]:
     """Beat, daily (public schema): execute the terminations whose notice has run out (TEN-4)."""
-    from retention.services.termination import enterprise_termination_execute, terminations_due
 
     return [enterprise_termination_execute(enterprise=enterprise).slug for enterprise in terminations_due()]
 
@@ -51,6 +52,15 @@ def terminations_execute_due() -> list[str]:
 @app.task(name="tenants.tasks.platform_purge")
 def platform_purge() -> dict[str, Any]:
     """Beat, daily (public schema): the platform's own short-lived personal data past its period."""
-    from retention.services.platform import platform_purge as purge
 
     return purge().as_dict()
+
+
+@app.task(name="consent.tasks.consent_withdrawal_erase", acks_late=True)
+def consent_withdrawal_erase(record_id: int) -> dict[str, object]:
+    """CON-6: delete what a withdrawn consent (or an ended legal basis) covered, in the schema the
+    task was sent from (tenant-schemas-celery's `_schema_name` header). Idempotent."""
+
+    enterprise = current_enterprise()
+    counts = withdrawn_data_erase(enterprise=enterprise, record_id=record_id)
+    return {"schema": enterprise.schema_name, "record_id": record_id, "counts": counts}

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.provisioning import clone_template_schema
+
 
 class Enterprise(TenantMixin):
     """One company, the controller of its members' data, with its own PostgreSQL schema (TEN-1)."""
@@ -56,7 +58,6 @@ class Enterprise(TenantMixin):
         from django_tenants.postgresql_backend.base import _check_schema_name
         from django_tenants.utils import schema_exists
 
-        from tenants.provisioning import clone_template_schema
 
         template = settings.TENANT_BASE_SCHEMA
         if not (sync_schema and settings.TENANT_CREATION_FAKES_MIGRATIONS and schema_exists(template)):

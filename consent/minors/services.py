@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import ric
 
+from accounts.encryption import decrypt_many_for_accounts
 from accounts.models import User
+from accounts.profile.services import ID_NUMBER_FIELD, real_name_id_number
 from consent.models.platform import GuardianConsent
 
 ADULT_AGE = 18
@@ -33,7 +35,6 @@ _LIMITS = {"guardian_name": 100, "relation": 50, "contact": 100}
 def account_birth_date(*, account: User) -> date | None:
     """The verified ID number's birth date for a real-name-verified account, else the birthday."""
     if account.real_name_status == User.RealNameStatus.VERIFIED and account.id_number_encrypted:
-        from accounts.profile.services import real_name_id_number
 
         number = real_name_id_number(account=account)
         if number:
@@ -94,8 +95,6 @@ def minor_account_ids(*, account_ids: Iterable[int], today: date | None = None) 
     """The ids among `account_ids` of accounts under 18 (ACC-4), for the console's list badge,
     set-based: one query for the accounts and one for the keys of the real-name-verified ones
     (their ID numbers' birth dates win over the birthdays, as in `account_birth_date`)."""
-    from accounts.encryption import decrypt_many_for_accounts
-    from accounts.profile.services import ID_NUMBER_FIELD
 
     ids = {pk for pk in account_ids if pk is not None}
     if not ids:

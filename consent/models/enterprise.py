@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tenants.categories import Category
+
 
 class SensitiveCategory(models.TextChoices):
     """The categories that need a separate consent (CON-4)."""
@@ -190,3 +192,14 @@ class ConsentRecord(models.Model):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+
+# The administrator category (ENT-8) that covers each sensitive category: ledger entries use it
+# and recording a legal basis needs it over the member.
+ADMIN_CATEGORY = {
+    SensitiveCategory.BIOMETRICS: Category.BIOMETRICS,
+    SensitiveCategory.HEALTH: Category.HEALTH,
+    SensitiveCategory.PRECISE_LOCATION: Category.ATTENDANCE,
+    SensitiveCategory.ID_DOCUMENTS: Category.DIRECTORY,
+    SensitiveCategory.CONTACTS: Category.DIRECTORY,
+}

@@ -8,10 +8,10 @@ they refuse with code "consent_required" (a console message; 403 with that code 
 
 Withdrawal takes effect in the same transaction: the record closes, so `require_basis` refuses
 from the next call on, and unless another basis still covers the data, what runs without asking
-`require_basis` stops before the request answers (`sensitive_processing_stop`: the member's
-templates of that purpose are revoked and leave the devices' feed) and deletion of the member's
-data of that category and purpose is scheduled as a Celery task
-(consent.tasks.consent_withdrawal_erase → retention.services.erasure), which only erases
+`require_basis` stops before the request answers (consent.signals.basis_ended, on which
+retention revokes the member's templates of that purpose so they leave the devices' feed) and
+deletion of the member's data of that category and purpose is scheduled as a Celery task, sent
+by name (consent.tasks.consent_withdrawal_erase, in retention/tasks.py), which only erases
 what remains. The closed record stays: earlier processing remains documented."""
 
 from __future__ import annotations
@@ -32,19 +32,16 @@ from consent.models import (
     EnterpriseNotice,
     SensitiveCategory,
 )
+from consent.models.enterprise import ADMIN_CATEGORY
 from consent.services.notices import STALE_NOTICE
+from consent.signals import basis_ended, erasure_counted
 from core.models import Membership
 from core.scopes import admin_scope_for
 from ledger.services import Action, ledger_record
-from retention.services.erasure import (
-    ADMIN_CATEGORY,
-    sensitive_data_counts,
-    sensitive_data_erase,
-    sensitive_processing_stop,
-)
 from tenants.context import enterprise_schema
 from tenants.ids import object_id
 from tenants.models import Enterprise
+from tenants.tasks import task_send_on_commit
 
 CONSENT_REQUIRED = "consent_required"
 MIN_REASON = 10
@@ -186,11 +183,16 @@ def withdrawal_preview(*, enterprise: Enterprise, record: ConsentRecord) -> dict
             withdrawn_at__isnull=True).exclude(pk=record.pk).exists()
     if others:
         return {}
-    return sensitive_data_counts(enterprise=enterprise, membership_id=record.membership_id,
-                                 category=record.category, purpose=record.purpose)
+    counts: dict[str, int] = {}
+    for _receiver, answer in erasure_counted.send(sender=ConsentRecord, enterprise=enterprise,
+                                                  membership_id=record.membership_id, category=record.category,
+                                                  purpose=record.purpose):
+        for kind, number in (answer or {}).items():
+            counts[kind] = counts.get(kind, 0) + number
+    return counts
 
 
-def _withdrawal_reason(record: ConsentRecord) -> str:
+def withdrawal_reason(record: ConsentRecord) -> str:
     """The stated purpose of the ledger entries a withdrawal causes."""
     return _("Consent withdrawn") if record.basis == ConsentRecord.Basis.CONSENT else _("Legal basis ended")
 
@@ -210,14 +212,10 @@ def _close(*, enterprise: Enterprise, record: ConsentRecord, by: Membership | No
     if locked.erasure == ConsentRecord.Erasure.SCHEDULED:
         # CON-6 "at once": what runs without asking require_basis stops before this answers
         # (devices' templates are revoked and leave the feed), worker or no worker
-        sensitive_processing_stop(enterprise=enterprise, membership_id=locked.membership_id,
-                                  category=locked.category, purpose=locked.purpose,
-                                  reason=_withdrawal_reason(locked))
-        from consent.tasks import consent_withdrawal_erase
-
-        schema = enterprise.schema_name
-        transaction.on_commit(lambda: consent_withdrawal_erase.apply_async(
-            kwargs={"record_id": locked.pk}, headers={"_schema_name": schema}))
+        basis_ended.send(sender=ConsentRecord, enterprise=enterprise, membership_id=locked.membership_id,
+                         category=locked.category, purpose=locked.purpose, reason=withdrawal_reason(locked))
+        task_send_on_commit("consent.tasks.consent_withdrawal_erase", kwargs={"record_id": locked.pk},
+                            schema=enterprise.schema_name)
     return locked
 
 
@@ -295,27 +293,3 @@ def legal_basis_end(*, enterprise: Enterprise, actor: Membership, record_id: Any
     return closed
 
 
-def withdrawn_data_erase(*, enterprise: Enterprise, record_id: int) -> dict[str, int] | None:
-    """Run the deletion scheduled by a withdrawal (the Celery task's body). Idempotent: only a
-    record whose erasure is still "scheduled" is processed; if a legal basis now covers the data
-    nothing is deleted. Returns the counts, or None when there was nothing to do."""
-    with enterprise_schema(enterprise), transaction.atomic():
-        record = ConsentRecord.objects.select_for_update().filter(
-            pk=record_id, erasure=ConsentRecord.Erasure.SCHEDULED).first()
-        if record is None:
-            return None
-        legal = ConsentRecord.objects.filter(
-            membership_id=record.membership_id, category=record.category, purpose=record.purpose,
-            withdrawn_at__isnull=True).exclude(basis=ConsentRecord.Basis.CONSENT).exists()
-        counts: dict[str, int] = {}
-        if legal:
-            record.erasure = ConsentRecord.Erasure.NOT_NEEDED
-        else:
-            counts = sensitive_data_erase(
-                enterprise=enterprise, membership_id=record.membership_id, category=record.category,
-                purpose=record.purpose, reason=_withdrawal_reason(record))
-            record.erasure = ConsentRecord.Erasure.DONE
-        record.erased_at = timezone.now()
-        record.erased_counts = counts
-        record.save(update_fields=["erasure", "erased_at", "erased_counts"])
-    return counts

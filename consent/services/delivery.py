@@ -12,7 +12,7 @@ in tests, a provider in production) and Django's EMAIL_BACKEND."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.sms import get_sms_sender
 from consent.models import NotificationDelivery
+from tenants.tasks import task_send_on_commit
 
 Channel = NotificationDelivery.Channel
 MAX_ATTEMPTS = 5
@@ -67,13 +68,9 @@ def deliveries_schedule(rows: Sequence[NotificationDelivery]) -> None:
     ids = [row.pk for row in rows]
     if not ids:
         return
-    from consent.tasks import notification_deliver
-
-    def sender(batch: list[int]) -> Callable[[], None]:
-        return lambda: notification_deliver.apply_async(kwargs={"delivery_ids": batch})
-
     for start in range(0, len(ids), BATCH_SIZE):
-        transaction.on_commit(sender(ids[start:start + BATCH_SIZE]))
+        task_send_on_commit("consent.tasks.notification_deliver",
+                            kwargs={"delivery_ids": ids[start:start + BATCH_SIZE]})
 
 
 def send_to_address(*, channel: str, address: str, kind: str, text: str, subject: str = "") -> NotificationDelivery:

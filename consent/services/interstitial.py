@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from consent.models import PolicyVersion
+from consent.selectors import policy_current
 
 
 def policy_activate_due(*, now: datetime | None = None) -> list[PolicyVersion]:
@@ -40,7 +41,6 @@ def policy_activate_due(*, now: datetime | None = None) -> list[PolicyVersion]:
 def policy_acceptance_recorded(*, account: User, version: PolicyVersion) -> None:
     """Called by policy_accept: accepting the version in force (or a later announced one) ends
     the interstitial for this account."""
-    from consent.services.policy import policy_current
 
     current = policy_current()
     if current is None or (version.effective_at is not None and current.effective_at is not None

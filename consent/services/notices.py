@@ -20,8 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import EnterpriseNotice, NoticeAcknowledgement, NoticeCategory, NoticeItem
+from consent.services.inbox import notify_many
 from core.models import Membership
 from ledger.services import ledger_record
+from retention.selectors import retention_days_for
 from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -135,7 +137,6 @@ def notice_draft_discard(*, enterprise: Enterprise) -> bool:
 def notice_publish(*, enterprise: Enterprise, actor: Membership | None, notice: EnterpriseNotice) -> EnterpriseNotice:
     """Publish the draft: it becomes the current version at once, every active member must
     acknowledge it on their next visit, and each is told in the inbox. Writes a ledger entry."""
-    from consent.services.inbox import notify_many
 
     with enterprise_schema(enterprise), transaction.atomic():
         locked = EnterpriseNotice.objects.select_for_update().filter(pk=notice.pk).first()
@@ -236,7 +237,6 @@ RETENTION_OF_NOTICE_CATEGORY = {
 def notice_retention_days(*, enterprise: Enterprise) -> dict[str, int]:
     """{notice category: days} from the enterprise's retention settings (RET-1), so that a new
     notice states the periods the purges actually apply (one query). Contacts are not kept."""
-    from retention.selectors import retention_days_for
 
     periods = retention_days_for(enterprise)
     return {category: periods[retention] for category, retention in RETENTION_OF_NOTICE_CATEGORY.items()

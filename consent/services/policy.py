@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consent.models import PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
+from consent.selectors import policy_current
 from consent.services.inbox import notify_many
 from consent.services.interstitial import policy_acceptance_recorded, policy_activate_due
 
@@ -101,13 +102,6 @@ def _notify_everyone(version: PolicyVersion) -> int:
     channels = ("email",) if version.level == PolicyVersion.Level.MAJOR else ()
     return notify_many(account_ids=account_ids.iterator(chunk_size=2000), kind=NOTIFICATION_KIND, title=title,
                        body=body, url=f"/policy/{version.version}/", channels=channels)
-
-
-def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:
-    """The version in force at `at` (default now): the published one with the latest
-    effective_at not after it; None before the first publication."""
-    return (PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED, effective_at__lte=at or timezone.now())
-            .order_by("-effective_at", "-id").first())
 
 
 def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: str | None = None) -> PolicyAcceptance:

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from accounts.masking import mask_name
 from accounts.models import User
 from accounts.profile.services import real_name_summary
 from core.views import EnterpriseMemberView
@@ -34,7 +35,6 @@ from requests.correction.services import (
     field_label,
     member_profile_update,
 )
-from requests.data.overview import mask_name
 from requests.models import Request
 from tenants.access import SelfService
 from tenants.context import enterprise_schema

@@ -30,7 +30,7 @@ from requests.correction.services import (
     member_profile_update,
 )
 from requests.data.overview import MAX_PAGE, PAGED, account_overview, data_overview, member_card_summary
-from requests.data.selectors import card_of
+from requests.selectors import card_of
 from requests.workflow.apis import RequestOutputSerializer
 from requests.workflow.selectors import with_deadlines
 from tenants.access import SelfService

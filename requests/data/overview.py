@@ -1,7 +1,7 @@
 """See everything (DSR-2): what an enterprise holds about a member, and what the platform holds
 about an account, grouped by category with how long each is kept.
 
-`data_overview` reads the same rows as the export (the selectors of `requests.data.selectors`)
+`data_overview` reads the same rows as the export (the selectors of `requests.selectors`)
 but shows them, it does not copy them: long lists (clock events, daily records, health reports,
 requests, ledger entries) are one page of `PAGE_SIZE` rows, newest first, with their count, so
 the page costs the same number of queries whatever the member's history. Every section says how
@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.masking import mask_id_number, mask_mobile
+from accounts.masking import mask_id_number, mask_mobile, mask_name
 from accounts.models import IdDocument, User
 from accounts.profile.services import real_name_summary
 from attendance.models import ClockEventLocation
@@ -45,7 +45,9 @@ from directory.services import ID_NUMBER_FIELD
 from health.services import DETAIL_NAMES, DETAILS_FIELD
 from ledger.models import LedgerEntry
 from ledger.selectors import action_label, category_label
-from requests.data.selectors import (
+from requests.export.selectors import export_effective_state
+from requests.models import Request
+from requests.selectors import (
     attendance_days_of,
     card_of,
     clock_events_of,
@@ -59,8 +61,6 @@ from requests.data.selectors import (
     notice_acknowledgements_of,
     requests_of,
 )
-from requests.export.services import export_effective_state
-from requests.models import Request
 from requests.workflow.services import request_schema
 from retention.bounds import RetentionCategory
 from retention.selectors import retention_days_for
@@ -389,10 +389,6 @@ def data_overview(*, enterprise: Enterprise, membership: Membership,
 
 
 # --- the account (public schema) --------------------------------------------------------------
-
-def mask_name(value: str) -> str:
-    """`张三丰` → `张**`, `Alice Owner` → `A**********`: the first character only."""
-    return value[:1] + "*" * (len(value) - 1) if value else ""
 
 
 def account_overview(*, account: User) -> dict[str, Any]:

@@ -12,13 +12,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.apis import EnterpriseApiView
-from requests.export.services import (
-    LIMIT_CODE,
-    ExportLimitReached,
-    export_effective_state,
-    export_for_member,
-    export_start,
-)
+from requests.export.selectors import export_effective_state
+from requests.export.services import LIMIT_CODE, ExportLimitReached, export_for_member, export_start
 from requests.export.views import download_url, remember_token
 from requests.models import Export
 from tenants.access import SelfService

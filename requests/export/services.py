@@ -39,7 +39,9 @@ from core.encryption import KeyUnavailable, decrypt_for_member, decrypt_many_for
 from core.models import Membership
 from directory.services import ID_NUMBER_FIELD
 from health.services import DETAIL_NAMES, DETAILS_FIELD
-from requests.data.selectors import (
+from requests.export.selectors import LIMIT_DAYS, exports_recent_count
+from requests.models import Export, RefusalGround
+from requests.selectors import (
     attendance_days_of,
     card_of,
     clock_events_of,
@@ -55,13 +57,12 @@ from requests.data.selectors import (
     request_events_of,
     requests_of,
 )
-from requests.models import Export, RefusalGround
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
+from tenants.tasks import task_send_on_commit
 
 FORMAT = "portal-export/1"
 EXPORT_LIMIT = 3  # DSR-7: more than this many exports per member per enterprise in LIMIT_DAYS is refused
-LIMIT_DAYS = 30
 LINK_HOURS = 24  # the download link expires this long after the export is ready
 LIMIT_CODE = "export_limit"
 
@@ -85,20 +86,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def exports_recent_count(*, membership: Membership, now: dt.datetime | None = None) -> int:
-    """Exports the member made in this enterprise over the last LIMIT_DAYS days (failed ones
-    delivered nothing and are not counted)."""
-    since = (now or timezone.now()) - dt.timedelta(days=LIMIT_DAYS)
-    return Export.objects.filter(membership=membership, created_at__gte=since).exclude(
-        state=Export.State.FAILED).count()
-
-
 def export_start(*, enterprise: Enterprise, membership: Membership,
                  language: str | None = None) -> tuple[Export, str]:
     """Start an export for the member (DSR-2): returns the row and the raw download token (shown
     once). Raises ExportLimitReached (DSR-7) with nothing written."""
-    from requests.tasks import export_build as task
-
     with enterprise_schema(enterprise), transaction.atomic():
         # one member's concurrent starts are serialised on their card, so the limit holds
         Membership.objects.select_for_update().filter(pk=membership.pk).first()
@@ -112,8 +103,7 @@ def export_start(*, enterprise: Enterprise, membership: Membership,
         )
         schema = enterprise.schema_name
         export_id = export.pk
-        transaction.on_commit(lambda: task.apply_async(kwargs={"export_id": export_id},
-                                                       headers={"_schema_name": schema}))
+        task_send_on_commit("requests.tasks.export_build", kwargs={"export_id": export_id}, schema=schema)
     return export, token
 
 
@@ -123,13 +113,6 @@ def export_for_member(*, membership: Membership, pk: Any) -> Export:
         return Export.objects.get(pk=int(pk), membership=membership)
     except (Export.DoesNotExist, TypeError, ValueError) as error:
         raise Http404 from error
-
-
-def export_effective_state(export: Export, *, now: dt.datetime | None = None) -> str:
-    if export.state == Export.State.DONE and (export.downloaded_at is not None
-                                              or export.expires_at <= (now or timezone.now())):
-        return Export.State.EXPIRED
-    return export.state
 
 
 # --- collecting -------------------------------------------------------------------------------

@@ -13,12 +13,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from core.views import EnterpriseMemberView
+from requests.export.selectors import export_effective_state
 from requests.export.services import (
     EXPORT_LIMIT,
     LIMIT_DAYS,
     ExportLimitReached,
     export_claim_download,
-    export_effective_state,
     export_for_member,
     export_start,
 )

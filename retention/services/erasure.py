@@ -39,7 +39,14 @@ from django.utils.translation import gettext as _
 
 from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
 from biometrics.models import BiometricTemplate
-from consent.models import ConsentPurpose, SensitiveCategory
+from biometrics.services import templates_delete_for_member, templates_revoke_for_member
+from consent.models import (
+    ConsentPurpose,
+    ConsentRecord,
+    SensitiveCategory,
+)
+from consent.models.enterprise import ADMIN_CATEGORY
+from consent.services.consents import withdrawal_reason
 from core.models import MemberDataKey, Membership
 from health.models import HealthReport
 from ledger.services import Action, ledger_record
@@ -47,16 +54,6 @@ from retention.models import ErasurePlan
 from tenants.categories import Category
 from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise
-
-# The administrator category (ENT-8) that covers each sensitive category: ledger entries use it
-# and recording a legal basis needs it over the member.
-ADMIN_CATEGORY = {
-    SensitiveCategory.BIOMETRICS: Category.BIOMETRICS,
-    SensitiveCategory.HEALTH: Category.HEALTH,
-    SensitiveCategory.PRECISE_LOCATION: Category.ATTENDANCE,
-    SensitiveCategory.ID_DOCUMENTS: Category.DIRECTORY,
-    SensitiveCategory.CONTACTS: Category.DIRECTORY,
-}
 
 
 def sensitive_data_counts(*, enterprise: Enterprise, membership_id: int, category: str, purpose: str) -> dict[str, int]:
@@ -95,7 +92,6 @@ def sensitive_processing_stop(*, enterprise: Enterprise, membership_id: int, cat
     scheduled erasure (`sensitive_data_erase`) deletes the rest later. Returns counts per kind."""
     if category != SensitiveCategory.BIOMETRICS:
         return {}
-    from biometrics.services import templates_revoke_for_member
 
     return {"templates_revoked": templates_revoke_for_member(
         enterprise=enterprise, actor=actor, membership_id=membership_id, purpose=purpose, reason=reason)}
@@ -109,7 +105,6 @@ def sensitive_data_erase(*, enterprise: Enterprise, membership_id: int, category
     counts: dict[str, int] = {}
     with enterprise_schema(enterprise), transaction.atomic():
         if category == SensitiveCategory.BIOMETRICS:
-            from biometrics.services import templates_delete_for_member
 
             member = Membership.objects.get(pk=membership_id)
             counts["templates"] = templates_delete_for_member(enterprise=enterprise, actor=actor, membership=member,
@@ -142,7 +137,6 @@ def sensitive_data_erase(*, enterprise: Enterprise, membership_id: int, category
                           purpose=reason, details={"sensitive_category": category, "consent_purpose": purpose,
                                                    **counts})
     return counts
-
 
 
 # --- anonymising directory cards (DSR-5, RET "departed profiles") ------------------------------
@@ -353,7 +347,6 @@ def _execute_step(*, enterprise: Enterprise, plan: ErasurePlan, category: str, a
                                         destroy_key=False)
         return {"profiles": int(done)}
     if (category, action) == ("biometric_templates", "delete"):
-        from biometrics.services import templates_delete_for_member
 
         with enterprise_schema(enterprise):
             member = Membership.objects.get(pk=plan.membership_id)
@@ -426,3 +419,29 @@ def erasure_plans_run_due(*, enterprise: Enterprise, now: datetime | None = None
                     cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, schema])
             except DatabaseError:  # the connection broke: its session, and the lock, are gone already
                 connection.close()
+
+
+def withdrawn_data_erase(*, enterprise: Enterprise, record_id: int) -> dict[str, int] | None:
+    """Run the deletion scheduled by a withdrawal (the Celery task's body). Idempotent: only a
+    record whose erasure is still "scheduled" is processed; if a legal basis now covers the data
+    nothing is deleted. Returns the counts, or None when there was nothing to do."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        record = ConsentRecord.objects.select_for_update().filter(
+            pk=record_id, erasure=ConsentRecord.Erasure.SCHEDULED).first()
+        if record is None:
+            return None
+        legal = ConsentRecord.objects.filter(
+            membership_id=record.membership_id, category=record.category, purpose=record.purpose,
+            withdrawn_at__isnull=True).exclude(basis=ConsentRecord.Basis.CONSENT).exists()
+        counts: dict[str, int] = {}
+        if legal:
+            record.erasure = ConsentRecord.Erasure.NOT_NEEDED
+        else:
+            counts = sensitive_data_erase(
+                enterprise=enterprise, membership_id=record.membership_id, category=record.category,
+                purpose=record.purpose, reason=withdrawal_reason(record))
+            record.erasure = ConsentRecord.Erasure.DONE
+        record.erased_at = timezone.now()
+        record.erased_counts = counts
+        record.save(update_fields=["erasure", "erased_at", "erased_counts"])
+    return counts

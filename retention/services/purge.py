@@ -40,17 +40,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from attendance.models import AttendanceDay, ClockEvent, ClockEventLocation, ClockEventPhoto
 from biometrics.models import BiometricTemplate, TemplateChange
+from biometrics.services import _lock_feed
 from core.models import MemberDataKey, Membership
 from health.models import HealthReport
 from invitations.models import Invitation
 from ledger.models import LedgerCheckpoint, LedgerEntry
-from ledger.services import Action, ledger_record
+from ledger.services import Action, _lock_chain, ledger_record
 from retention.bounds import BOUNDS, PURGE_ORDER, RetentionCategory
 from retention.models import PurgeRun, PurgeStep
 from retention.selectors import retention_days_for
@@ -208,10 +210,21 @@ def _raw_coordinates(enterprise: Enterprise, cutoff: datetime, limit: int) -> tu
     return _plain_delete(_RAW_COORDINATES, {"cutoff": cutoff, "limit": limit})
 
 
-def _exports(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
-    from requests.export.services import exports_purge_expired
+# The exports' files and rows are deleted by requests (requests.export.services
+# .exports_purge_expired), which registers that function when the apps are ready
+# (requests/apps.py): requests sits above retention, which never imports it.
+_EXPORTS_PURGE: list[Callable[..., tuple[int, bool]]] = []
 
-    return exports_purge_expired(enterprise=enterprise, cutoff=cutoff, limit=limit)
+
+def exports_purge_register(purge: Callable[..., tuple[int, bool]]) -> None:
+    """Called once by requests' AppConfig.ready with its exports' purge."""
+    _EXPORTS_PURGE[:] = [purge]
+
+
+def _exports(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    if not _EXPORTS_PURGE:
+        raise ImproperlyConfigured("The exports' purge is registered by requests when the apps are ready.")
+    return _EXPORTS_PURGE[0](enterprise=enterprise, cutoff=cutoff, limit=limit)
 
 
 def _clock_photos(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, bool]:
@@ -234,7 +247,6 @@ def _biometric_templates(enterprise: Enterprise, cutoff: datetime, limit: int) -
     """Withdrawn templates, and templates still held for members who left (DSR-5 deletes them at
     once; this catches any left behind). Devices still holding a deleted template — one that was
     not withdrawn before — get a delete row in their change feed (ENT-6)."""
-    from biometrics.services import _lock_feed
 
     with connection.cursor() as cursor:
         cursor.execute(_sql(_BIOMETRIC_TEMPLATES), {"cutoff": cutoff, "limit": limit})
@@ -285,7 +297,6 @@ def _ledger(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, 
     """The oldest entries, always a prefix of the chain (ids in order up to the first entry that
     is not due), deleted under the chain's lock with the trigger's purge switch on for this
     statement only; a LedgerCheckpoint records where the chain now starts (ENT-10)."""
-    from ledger.services import _lock_chain
 
     _lock_chain()
     with connection.cursor() as cursor:

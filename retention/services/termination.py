@@ -23,6 +23,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.services.inbox import notify_many
+from core.encryption import enterprise_key_destroy
 from tenants.context import enterprise_schema, use_public_schema
 from tenants.models import Enterprise, InvitationIndex, MembershipIndex, TerminationReceipt
 
@@ -40,7 +42,6 @@ def enterprise_termination_start(*, enterprise: Enterprise, reason: str, notice_
                                  now: datetime | None = None) -> Enterprise:
     """Give notice: field errors (nothing changed) unless the enterprise is active or suspended,
     a reason is given and the notice is 30–365 days. Every member is notified."""
-    from consent.services.inbox import notify_many
 
     errors: dict[str, list[str]] = {}
     if enterprise.state not in (Enterprise.State.ACTIVE, Enterprise.State.SUSPENDED):
@@ -90,8 +91,6 @@ def enterprise_termination_cancel(*, enterprise: Enterprise, reason: str = "") -
 def enterprise_termination_execute(*, enterprise: Enterprise, now: datetime | None = None) -> TerminationReceipt:
     """Execute a termination whose notice has run out (see the module's docstring). Refused with
     a field error before then or in any other state; never touches another enterprise."""
-    from consent.services.inbox import notify_many
-    from core.encryption import enterprise_key_destroy
 
     now = now or timezone.now()
     with transaction.atomic():

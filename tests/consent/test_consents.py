@@ -30,12 +30,12 @@ from consent.services.consents import (
     withdrawal_preview,
 )
 from consent.services.notices import DEFAULT_ITEMS, notice_draft_save, notice_publish
-from consent.tasks import consent_withdrawal_erase
 from core.scopes import dangerously_whole_enterprise
 from directory.services import member_card_update
 from health.models import HealthReport
 from health.services import health_report_submit
 from ledger.models import LedgerEntry
+from retention.tasks import consent_withdrawal_erase
 from tenants.context import enterprise_schema
 
 VALID_ID = "11010519491231002X"

@@ -174,7 +174,7 @@ def test_withdrawal_page_previews_the_members_data_and_takes_effect_at_once(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(f"/me/consents/{record.pk}/withdraw/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302 and response["Location"] == PAGE
-    assert len(callbacks) == 1  # consent.tasks.consent_withdrawal_erase, sent after commit
+    assert len(callbacks) == 1  # retention.tasks.consent_withdrawal_erase, sent after commit
     closed = reload(world.acme, record)
     assert closed.withdrawn_at is not None and closed.erasure == "scheduled"
     followed = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()

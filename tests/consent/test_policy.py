@@ -11,13 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from consent.models import Notification, PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
-from consent.services.policy import (
-    policy_accept,
-    policy_current,
-    policy_notice_dismiss,
-    policy_status,
-    policy_version_publish,
-)
+from consent.selectors import policy_current
+from consent.services.policy import policy_accept, policy_notice_dismiss, policy_status, policy_version_publish
 
 Kind = PolicyVersion.MajorKind
 
