@@ -19,7 +19,7 @@ help:
 	@echo "make test         run the tests (PYTEST_ARGS='-k something -x' to narrow them)"
 	@echo "make bench        run bench/run.py (BENCH_ARGS='...' to pass arguments)"
 	@echo "make fuzz         fuzz the API with schemathesis on a scratch database (FUZZ_ARGS='--help')"
-	@echo "make lint         ruff check + mypy"
+	@echo "make lint         ruff check + import contracts (lint-imports) + mypy"
 	@echo "make messages     update and compile the zh_Hans translations"
 	@echo "make clean-data   delete .data/ (local database, Redis data, generated keys)"
 	@echo "make venv         create/refresh .venv from requirements.txt"
@@ -48,8 +48,11 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) scripts/launcher.py fuzz $(FUZZ_ARGS)
 
+# ruff; the import contracts of pyproject.toml (layers only point down, no cycles:
+# docs/architecture.md); mypy over every product package.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 messages: $(STAMP)

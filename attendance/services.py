@@ -35,10 +35,10 @@ from django.utils.translation import gettext as _
 from accounts.profile.services import image_content_type
 from attendance.models import AttendanceDay, AttendancePolicy, ClockEvent, ClockEventLocation, ClockEventPhoto, Geofence
 from biometrics.models import Device
+from consent.consents.services import require_basis
 from consent.minors.services import require_processable
 from consent.models import ConsentPurpose, DevicePermission, SensitiveCategory
 from consent.permissions.services import device_permission_require
-from consent.services.consents import require_basis
 from core.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member
 from core.models import Membership
 from core.scopes import admin_scope_for

@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def member_create() -> tuple[Any, Any]:
     """(enterprise, membership): the owner's enterprise and the member the export is for."""
     from accounts.models import User
-    from consent.services.notices import notice_publish_default
+    from consent.notices.services import notice_publish_default
     from core.models import Membership
     from core.services import enterprise_create, membership_create
     from demo.seed import consent_everything

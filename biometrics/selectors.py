@@ -11,8 +11,8 @@ from django.http import Http404
 
 from biometrics.models import BiometricTemplate, Device, TemplateChange
 from biometrics.services import TEMPLATE_FIELD, device_key_hash, device_key_matches, device_key_split
+from consent.consents.services import basis_exists
 from consent.models import SensitiveCategory
-from consent.services.consents import basis_exists
 from core.encryption import decrypt_many_for_members
 from core.models import Membership
 from core.scopes import AdminScope

@@ -18,9 +18,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from biometrics.models import BiometricTemplate, Device, Purpose, TemplateChange
+from consent.consents.services import require_basis
 from consent.minors.services import require_processable
 from consent.models import SensitiveCategory
-from consent.services.consents import require_basis
 from core.encryption import encrypt_for_member
 from core.models import Membership
 from ledger.services import Action, ledger_record

@@ -9,9 +9,6 @@ from accounts.two_factor.views import TwoFactorView
 from attendance import urls as attendance
 from biometrics import urls as biometrics
 from consent import urls as consent_urls
-from consent import urls_console as consent_console
-from consent import urls_me as consent_me
-from consent.permissions import urls as consent_permissions
 from core import views as core_views
 from directory import urls as directory
 from health import urls as health
@@ -35,9 +32,8 @@ def collect(kind: str) -> list:
 
 api_v1 = [
     path("me/", self_service_apis.MeApi.as_view(), name="api_me"),
-    *consent_permissions.api_patterns,  # /api/v1/me/permissions/ (CON-5)
-    *consent_me.api_patterns,  # /api/v1/me/notice/, /api/v1/me/consents/ (CON-3, CON-4)
-    *consent_console.api_patterns,  # /api/v1/notices/, /api/v1/consents/
+    # /api/v1/me/permissions/, /api/v1/me/notice/, /api/v1/me/consents/, /api/v1/notices/, /api/v1/consents/
+    *consent_urls.api_patterns,
     *collect("api_patterns"),
     *request_urls.api_patterns,  # /api/v1/me/requests/…, /api/v1/requests/… (DSR-1, DSR-3)
     path("me/leave/", apis_leave.MyLeaveApi.as_view(), name="api_me_leave"),  # DSR-5
@@ -49,16 +45,16 @@ urlpatterns = [
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("me/", self_service_views.MeView.as_view(), name="me"),
     path("me/", include(collect("me_patterns"))),
-    path("me/", include(consent_me.me_patterns)),
+    path("me/", include(consent_urls.me_patterns)),
     path("me/", include(request_urls.me_patterns)),
     path("me/leave/", views_leave.MeLeaveView.as_view(), name="me_leave"),  # DSR-5
     path("console/", include(collect("console_patterns"))),
-    path("console/", include(consent_console.console_patterns)),
+    path("console/", include(consent_urls.console_patterns)),
     path("console/", include(incident_urls.console_patterns)),  # /console/incidents/ (SEC-4)
     path("", include(incident_urls.patterns)),  # /incidents/<id>/
     path("security/two-factor/", TwoFactorView.as_view(), name="two_factor"),  # SEC-2
     path("console/", include(request_urls.console_patterns)),
-    path("", include(consent_me.open_patterns)),  # /notice/…
+    path("", include(consent_urls.open_patterns)),  # /notice/…
     path("", include(consent_urls.tenant_patterns)),  # /policy/…, /me/inbox/, /api/v1/me/notifications/…
     path("api/v1/", include(api_v1)),
     path("api/device/v1/", include(collect("device_patterns"))),

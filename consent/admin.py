@@ -1,7 +1,7 @@
 """Operators' admin for the platform privacy policy (CON-1, CON-2) and the inbox.
 
 Drafts are written and edited here; publishing is the "Publish" action, which calls
-consent.services.policy.policy_version_publish (never a plain save). Published versions,
+consent.policy.services.policy_version_publish (never a plain save). Published versions,
 acceptances and notifications are read-only; account mobile numbers are masked (ENT-9)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.masking import mask_mobile
 from consent.models import Notification, PolicyAcceptance, PolicyVersion
-from consent.services.policy import policy_version_publish
+from consent.policy.services import policy_version_publish
 
 VERSION_FIELDS = ("version", "level", "major_kinds", "title_en", "title_zh", "body_en", "body_zh", "effective_at")
 STATE_FIELDS = ("status", "published_at", "created_at")

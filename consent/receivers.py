@@ -8,8 +8,8 @@ from django.dispatch import receiver
 
 from accounts.models import User
 from accounts.signals import account_registered
-from consent.selectors import policy_current
-from consent.services.policy import policy_accept
+from consent.policy.selectors import policy_current
+from consent.policy.services import policy_accept
 
 
 @receiver(account_registered, dispatch_uid="consent.policy_accept_at_registration")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from config.celery import app
-from consent.services.delivery import deliveries_attempt
-from consent.services.interstitial import policy_activate_due as activate
+from consent.inbox.delivery import deliveries_attempt
+from consent.policy.services import policy_activate_due as activate
 
 
 @app.task(name="consent.tasks.policy_activate_due")

@@ -1,30 +1,22 @@
-"""Routes of the consent app.
+"""Routes of the consent app, gathered from its features for config/urls_*.py.
 
-config/urls_public.py mounts `public_patterns`, config/urls_tenants.py `tenant_patterns`:
-the policy pages are on every host (CON-1: a stable URL per version), the inbox is
-`/account/inbox/` on the public host and `/me/inbox/` plus `/api/v1/me/notifications/` on
-enterprise hosts."""
+Public host (config/urls_public.py): `public_patterns` — the policy pages (CON-1: a stable URL per
+version), `/account/inbox/`; `/account/permissions/` is consent.permissions.urls.
+Enterprise hosts (config/urls_tenants.py): `tenant_patterns` at the root (policy, `/me/inbox/`,
+the notifications API), `open_patterns` at the root (the notice, open to anyone),
+`me_patterns` under /me/, `console_patterns` under /console/, `api_patterns` under /api/v1/."""
 
-from django.urls import path
+from consent.consents import urls as consents
+from consent.inbox import urls as inbox
+from consent.notices import urls as notices
+from consent.permissions import urls as permissions
+from consent.policy import urls as policy
 
-from consent import views
-
-policy_patterns = [
-    path("policy/", views.PolicyView.as_view(), name="policy_current"),
-    path("policy/<str:version>/", views.PolicyView.as_view(), name="policy_version"),
-]
-
-public_patterns = [
-    *policy_patterns,
-    path("account/inbox/", views.AccountInboxView.as_view(), name="account_inbox"),
-]
-
-tenant_patterns = [
-    *policy_patterns,
-    path("me/inbox/", views.MeInboxView.as_view(), name="me_inbox"),
-    path("api/v1/me/notifications/", views.NotificationListApi.as_view(), name="api_notifications"),
-    path("api/v1/me/notifications/<int:notification_id>/read/", views.NotificationReadApi.as_view(),
-         name="api_notification_read"),
-]
+public_patterns = [*policy.patterns, *inbox.public_patterns]
+tenant_patterns = [*policy.patterns, *inbox.tenant_patterns]
+open_patterns = [*notices.open_patterns]
+me_patterns = [*notices.me_patterns, *consents.me_patterns]
+console_patterns = [*notices.console_patterns, *consents.console_patterns]
+api_patterns = [*permissions.api_patterns, *notices.api_patterns, *consents.api_patterns]
 
 urlpatterns = public_patterns

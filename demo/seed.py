@@ -16,10 +16,10 @@ from attendance.models import ClockEvent, Geofence
 from attendance.services import attendance_clock, geofence_create, is_working_day
 from biometrics.models import BiometricTemplate, Device
 from biometrics.services import device_register, template_enroll
+from consent.consents.services import consent_give
 from consent.models import PURPOSES, PolicyAcceptance, PolicyVersion
-from consent.services.consents import consent_give
-from consent.services.notices import notice_acknowledge, notice_publish_default
-from consent.services.policy import policy_accept, policy_version_publish
+from consent.notices.services import notice_acknowledge, notice_publish_default
+from consent.policy.services import policy_accept, policy_version_publish
 from core.models import Department, Membership
 from core.scopes import dangerously_whole_enterprise
 from core.services import CreatorDetails, department_root, enterprise_create, membership_create

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from consent.consents.services import require_basis
 from consent.models import ConsentPurpose, SensitiveCategory
 from consent.models.platform import DevicePermission
 from consent.permissions.services import device_permission_require
-from consent.services.consents import require_basis
 from core.models import EnterpriseSettings, Membership
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise

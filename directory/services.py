@@ -20,9 +20,9 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from accounts.masking import mask_email, mask_id_number, mask_mobile, mask_phone
 from accounts.validators import normalize_mobile
+from consent.consents.services import ConsentRequired, require_basis
 from consent.minors.services import require_processable
 from consent.models import ConsentPurpose, SensitiveCategory
-from consent.services.consents import ConsentRequired, require_basis
 from core.encryption import decrypt_for_member, encrypt_for_member
 from core.models import Membership
 from core.scopes import AdminScope

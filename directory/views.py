@@ -12,8 +12,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from consent.consents.services import ConsentRequired
 from consent.minors.services import is_minor, minor_account_ids
-from consent.services.consents import ConsentRequired
 from core.models import Membership, Position, Rank
 from core.selectors import get_department_for
 from core.views import ConsoleView

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.consents.services import require_basis
 from consent.minors.services import require_processable
 from consent.models import ConsentPurpose, SensitiveCategory
-from consent.services.consents import require_basis
 from core.encryption import decrypt_for_member, encrypt_for_member
 from core.models import Membership
 from health.models import HealthReport

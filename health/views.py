@@ -16,7 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consent.services.consents import ConsentRequired
+from consent.consents.services import ConsentRequired
 from core.encryption import KeyUnavailable
 from core.views import ConsoleView, EnterpriseMemberView
 from health.selectors import (

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from consent.services.inbox import notify_many
+from consent.inbox.services import notify_many
 from incidents.models import SecurityIncident
 from tenants.models import Enterprise, MembershipIndex
 

@@ -26,10 +26,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.validators import normalize_mobile
+from consent.inbox.delivery import send_to_address
 from consent.minors.services import require_processable
 from consent.models import NoticeAcknowledgement, NotificationDelivery
-from consent.services.delivery import send_to_address
-from consent.services.notices import notice_acknowledge
+from consent.notices.services import notice_acknowledge
 from core.models import Membership
 from core.scopes import AdminScope
 from invitations.models import Invitation

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.models import Membership
 from ledger.models import LedgerCheckpoint, LedgerEntry
+from tenants.categories import Category
 from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise
 
@@ -190,4 +191,14 @@ def ledger_verify(*, enterprise: Enterprise, batch_size: int = 5000) -> LedgerVe
     return LedgerVerification(
         schema=enterprise.schema_name, entries=count, first_broken_id=first.id if first else None,
         reason=first.reason if first else "", problems=tuple(problems), problem_count=problem_count,
+    )
+
+
+def ledger_export_record(*, enterprise: Enterprise, actor: Membership, subject_id: int | None,
+                         filters: dict[str, Any], purpose: str) -> LedgerEntry:
+    """Record an export of the ledger (ENT-10: exporting is processing) before its rows are read;
+    the export then covers the entries up to and including this record."""
+    return ledger_record(
+        enterprise=enterprise, actor=actor, action=Action.EXPORT, category=Category.LEDGER,
+        subject=subject_id, purpose=purpose, details={"format": "csv", "filters": filters},
     )

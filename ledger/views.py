@@ -32,8 +32,7 @@ from ledger.services import (
     REASON_CONTENT,
     REASON_ID_NOT_POSITIVE,
     REASON_LINK,
-    Action,
-    ledger_record,
+    ledger_export_record,
     ledger_verify,
 )
 from tenants.access import Manage, Read
@@ -133,11 +132,8 @@ def ledger_export_response(
 ) -> StreamingHttpResponse:
     """Record the export in the ledger (ENT-10: exporting is processing), then stream the
     matching entries up to and including that record as CSV."""
-    record = ledger_record(
-        enterprise=enterprise, actor=actor, action=Action.EXPORT, category=Category.LEDGER,
-        subject=filters.subject_id, purpose=purpose,
-        details={"format": "csv", "filters": filters.as_details()},
-    )
+    record = ledger_export_record(enterprise=enterprise, actor=actor, subject_id=filters.subject_id,
+                                  filters=filters.as_details(), purpose=purpose)
     rows = ledger_export_rows(enterprise=enterprise, scope=scope, filters=filters, upto_id=record.id)
     response = StreamingHttpResponse(stream_csv(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")  # the enterprise's local time, as the rows

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from biometrics.selectors import enrolments_of
-from consent.services.policy import policy_status
+from consent.policy.services import policy_status
 from core.views import EnterpriseMemberView
 from requests.data.views import platform_url
 from tenants.access import SelfService

@@ -36,7 +36,7 @@ from tenant_schemas_celery.task import _shared_storage as tenant_cache_storage
 
 from accounts.models import User
 from consent.models import Notification
-from consent.services.notices import NOTICE_KIND, notice_publish_default
+from consent.notices.services import NOTICE_KIND, notice_publish_default
 from core.models import Department, Membership
 from core.services import CreatorDetails, enterprise_create, membership_create
 from demo.seed import consent_everything

@@ -204,9 +204,9 @@ def outside_sams_scope(world):
     from attendance.services import attendance_clock
     from biometrics.models import BiometricTemplate
     from biometrics.services import template_enroll
+    from consent.consents.services import legal_basis_record
+    from consent.inbox.services import notify
     from consent.models import ConsentRecord, Notification
-    from consent.services.consents import legal_basis_record
-    from consent.services.inbox import notify
     from core.models import Membership
     from core.scopes import dangerously_whole_enterprise
     from directory.services import member_card_create

@@ -116,14 +116,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.HostBoundSessionMiddleware",
     "tenants.input.InputGuardMiddleware",  # SEC-3: control characters refused before any view
-    "consent.middleware.PolicyInterstitialMiddleware",
+    "consent.policy.middleware.PolicyInterstitialMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.EnterpriseAccessMiddleware",
     "requests.account_deletion.middleware.AccountDeletionCoolingOffMiddleware",  # DSR-6: only the cancel page
     "accounts.two_factor.middleware.TwoFactorRequiredMiddleware",
-    "consent.middleware.NoticeInterstitialMiddleware",
+    "consent.notices.middleware.NoticeInterstitialMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a sign-in lockout into the lockout page
 ]
 

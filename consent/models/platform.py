@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 class PolicyVersion(models.Model):
     """A version of the platform privacy policy (CON-1). Published versions are immutable and stay
-    readable at /policy/<version>/; publishing is a service (consent.services.policy), not a save."""
+    readable at /policy/<version>/; publishing is a service (consent.policy.services), not a save."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -37,7 +37,7 @@ class PolicyVersion(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     effective_at = models.DateTimeField(_("effective from"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    # When it took effect for accounts (consent.services.interstitial.policy_activate_due).
+    # When it took effect for accounts (consent.policy.services.policy_activate_due).
     activated_at = models.DateTimeField(_("took effect at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

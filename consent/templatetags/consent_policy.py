@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 
 from consent.models import PolicyVersion
-from consent.selectors import policy_current
+from consent.policy.selectors import policy_current
 
 register = template.Library()
 

@@ -52,6 +52,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.encryption import account_key_destroy
 from accounts.models import IdDocument, SmsCode, User
 from accounts.services import sms_code_send, sms_code_verify
+from consent.inbox.delivery import deliveries_attempt, deliveries_schedule, delivery_rows
+from consent.inbox.services import notify
 from consent.models import (
     DevicePermission,
     GuardianConsent,
@@ -60,8 +62,6 @@ from consent.models import (
     PolicyAcceptance,
     PolicyNoticeDismissal,
 )
-from consent.services.delivery import deliveries_attempt, deliveries_schedule, delivery_rows
-from consent.services.inbox import notify
 from core.models import Membership
 from invitations.models import Invitation
 from invitations.services import invitation_decline

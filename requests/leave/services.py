@@ -30,8 +30,8 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from attendance.models import AttendanceDay, ClockEvent
 from biometrics.services import templates_delete_for_member
+from consent.inbox.services import notify
 from consent.models import SensitiveCategory
-from consent.services.inbox import notify
 from core.models import Membership
 from core.services import enterprise_refresh_member_count
 from ledger.models import LedgerEntry

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent.services.inbox import notify_many
+from consent.inbox.services import notify_many
 from requests.models import Request
 from requests.workflow.calendar import WorkingCalendar
 from requests.workflow.selectors import responsible_account_ids

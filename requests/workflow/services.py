@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
-from consent.services.inbox import notify, notify_many
+from consent.inbox.services import notify, notify_many
 from core.models import Membership
 from core.scopes import admin_scope_for
 from ledger.services import Action, ledger_record

@@ -40,13 +40,13 @@ from django.utils.translation import gettext as _
 from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
 from biometrics.models import BiometricTemplate
 from biometrics.services import templates_delete_for_member, templates_revoke_for_member
+from consent.consents.services import withdrawal_reason
 from consent.models import (
     ConsentPurpose,
     ConsentRecord,
     SensitiveCategory,
 )
 from consent.models.enterprise import ADMIN_CATEGORY
-from consent.services.consents import withdrawal_reason
 from core.models import MemberDataKey, Membership
 from health.models import HealthReport
 from ledger.services import Action, ledger_record

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent.services.inbox import notify_many
+from consent.inbox.services import notify_many
 from core.encryption import enterprise_key_destroy
 from tenants.context import enterprise_schema, use_public_schema
 from tenants.models import Enterprise, InvitationIndex, MembershipIndex, TerminationReceipt

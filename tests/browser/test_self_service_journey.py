@@ -35,7 +35,7 @@ from accounts.models import User
 from attendance.services import attendance_clock
 from biometrics.models import BiometricTemplate
 from biometrics.services import template_enroll
-from consent.services.notices import notice_publish_default
+from consent.notices.services import notice_publish_default
 from core.models import Membership
 from core.scopes import dangerously_whole_enterprise
 from core.services import membership_create

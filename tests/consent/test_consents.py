@@ -20,16 +20,16 @@ from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
 from attendance.services import attendance_clock
 from biometrics.models import BiometricTemplate
 from biometrics.services import template_enroll
-from consent.models import ConsentRecord, EnterpriseNotice
-from consent.permissions.services import device_permission_set
-from consent.services.consents import (
+from consent.consents.services import (
     CONSENT_REQUIRED,
     consent_give,
     consent_withdraw,
     legal_basis_record,
     withdrawal_preview,
 )
-from consent.services.notices import DEFAULT_ITEMS, notice_draft_save, notice_publish
+from consent.models import ConsentRecord, EnterpriseNotice
+from consent.notices.services import DEFAULT_ITEMS, notice_draft_save, notice_publish
+from consent.permissions.services import device_permission_set
 from core.scopes import dangerously_whole_enterprise
 from directory.services import member_card_update
 from health.models import HealthReport

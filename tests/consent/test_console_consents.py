@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from consent.consents.services import consent_withdraw
 from consent.models import ConsentRecord
-from consent.services.consents import consent_withdraw
 from core.models import Department, Membership
 from directory.org import scope_grant
 from health.services import health_report_submit

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from consent.models import EnterpriseNotice, NoticeCategory, Notification
-from consent.services.notices import NOTICE_KIND, notice_draft_save
+from consent.notices.services import NOTICE_KIND, notice_draft_save
 from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -72,7 +72,7 @@ def test_they_cannot_save_publish_or_discard_either(world, client_for, persona):
 
 
 def _item():
-    from consent.services.notices import NoticeItemInput
+    from consent.notices.services import NoticeItemInput
 
     return NoticeItemInput(category="directory", purpose_zh="通讯录", retention_days=30)
 
@@ -109,7 +109,7 @@ def test_list_runs_a_constant_number_of_queries(world, client_for):
     client = client_for("acme", world.alice)
     with CaptureQueriesContext(connection) as one_version:
         client.get("/console/notices/")
-    from consent.services.notices import notice_draft, notice_publish
+    from consent.notices.services import notice_draft, notice_publish
 
     acme = Enterprise.objects.get(pk=world.acme.pk)  # publishing updates the object: not the shared world's
     for n in range(3):
@@ -129,7 +129,7 @@ def test_list_runs_a_constant_number_of_queries(world, client_for):
 
 def test_api_list_runs_a_constant_number_of_queries(world, client_for):
     """The versions with their counts (one query) and all their items (one query)."""
-    from consent.services.notices import notice_draft, notice_publish
+    from consent.notices.services import notice_draft, notice_publish
 
     client = client_for("acme", world.alice)
     with CaptureQueriesContext(connection) as one_version:
@@ -178,7 +178,7 @@ def test_draft_form_is_prefilled_from_the_current_version_then_from_the_draft(wo
 def test_first_draft_is_prefilled_from_the_template(world, client_for, monkeypatch):
     """An enterprise that has published nothing yet starts from the platform's template."""
     from consent import views_console
-    from consent.services.notices import DEFAULT_ITEMS, DEFAULT_SUMMARY_EN
+    from consent.notices.services import DEFAULT_ITEMS, DEFAULT_SUMMARY_EN
 
     monkeypatch.setattr(views_console, "notice_current", lambda **kwargs: None)
     response = client_for("acme", world.amy).get("/console/notices/draft/")

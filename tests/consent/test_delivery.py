@@ -9,9 +9,9 @@ from django.test import override_settings
 
 from accounts import sms
 from accounts.models import User
+from consent.inbox.delivery import MAX_ATTEMPTS, deliveries_attempt, deliveries_pending_send, send_to_address
+from consent.inbox.services import notify, notify_many
 from consent.models import Notification, NotificationDelivery
-from consent.services.delivery import MAX_ATTEMPTS, deliveries_attempt, deliveries_pending_send, send_to_address
-from consent.services.inbox import notify, notify_many
 from consent.tasks import notification_deliver
 
 

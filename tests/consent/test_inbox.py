@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from consent.inbox.services import notify, notify_many
 from consent.models import Notification
-from consent.services.inbox import notify, notify_many
 
 
 def test_pages_list_only_the_accounts_own_messages(client_for, world):

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from consent.models import PolicyVersion
-from consent.services.interstitial import policy_activate_due
-from consent.services.policy import policy_accept, policy_version_publish
+from consent.policy.services import policy_accept, policy_activate_due, policy_version_publish
 
 
 def _version(number: str, level: str, **extra) -> PolicyVersion:

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from attendance.models import ClockEvent, ClockEventLocation
 from attendance.services import attendance_clock
+from consent.consents.services import legal_basis_record
 from consent.models import ConsentRecord
-from consent.services.consents import legal_basis_record
-from consent.services.notices import DEFAULT_ITEMS, notice_draft_save, notice_publish
+from consent.notices.services import DEFAULT_ITEMS, notice_draft_save, notice_publish
 from health.services import health_report_submit
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from consent.models import EnterpriseNotice, NoticeAcknowledgement
-from consent.services.notices import (
+from consent.notices.services import (
     DEFAULT_ITEMS,
     NoticeItemInput,
     notice_draft_save,

@@ -20,6 +20,7 @@ from attendance.models import ClockEvent
 from attendance.services import attendance_clock
 from biometrics.models import BiometricTemplate
 from biometrics.services import template_enroll
+from consent.consents.services import legal_basis_record
 from consent.minors.admin import GuardianConsentAdmin
 from consent.minors.services import (
     GUARDIAN_CONSENT_REQUIRED,
@@ -32,7 +33,6 @@ from consent.minors.services import (
     require_processable,
 )
 from consent.models.platform import GuardianConsent
-from consent.services.consents import legal_basis_record
 from core.models import Membership
 from core.scopes import dangerously_whole_enterprise
 from core.services import membership_create

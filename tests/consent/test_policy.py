@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from consent.models import Notification, PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
-from consent.selectors import policy_current
-from consent.services.policy import policy_accept, policy_notice_dismiss, policy_status, policy_version_publish
+from consent.policy.selectors import policy_current
+from consent.policy.services import policy_accept, policy_notice_dismiss, policy_status, policy_version_publish
 
 Kind = PolicyVersion.MajorKind
 
@@ -118,7 +118,7 @@ def test_publishing_notifies_every_active_account_exactly_once(world, django_ass
     active = set(User.objects.filter(is_active=True).values_list("pk", flat=True))
     item = draft("3.0", level=PolicyVersion.Level.MAJOR, kinds=[Kind.RECIPIENTS])
     # set-based: lock, checks, update, one SELECT of ids and one INSERT per batch, whatever the number of accounts;
-    # then taking effect (consent.services.interstitial): the due versions, one UPDATE of the accounts, activated_at
+    # then taking effect (consent.policy.services): the due versions, one UPDATE of the accounts, activated_at
     with django_assert_max_num_queries(15):
         policy_version_publish(version=item, actor=None)
     rows = Notification.objects.filter(kind="policy")
@@ -135,7 +135,7 @@ def test_minor_notification_says_minor(world):
 
 
 def test_notify_many_writes_in_batches(world, monkeypatch, django_assert_num_queries):
-    from consent.services import inbox
+    from consent.inbox import services as inbox
 
     monkeypatch.setattr(inbox, "BATCH_SIZE", 2)
     ids = [world.alice.pk, world.bob.pk, world.gina.pk, world.oscar.pk, world.erin.pk]

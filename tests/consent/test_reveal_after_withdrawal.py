@@ -10,8 +10,8 @@ from django.db import connection
 
 from attendance.models import ClockEvent
 from attendance.services import attendance_clock
+from consent.consents.services import legal_basis_record
 from consent.models import ConsentPurpose, SensitiveCategory
-from consent.services.consents import legal_basis_record
 from core.scopes import dangerously_whole_enterprise
 from directory.services import member_card_update
 from health.models import HealthReport

@@ -15,8 +15,8 @@ from django.utils import timezone
 from attendance.models import ClockEvent
 from biometrics.models import BiometricTemplate, TemplateChange
 from biometrics.services import device_register, template_enroll
+from consent.consents.services import legal_basis_record
 from consent.models import ConsentRecord
-from consent.services.consents import legal_basis_record
 from ledger.models import LedgerEntry
 from retention.services.erasure import withdrawn_data_erase
 from tenants.context import enterprise_schema

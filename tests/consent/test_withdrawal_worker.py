@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from consent.consents.services import consent_withdraw
 from consent.models import ConsentRecord
-from consent.services.consents import consent_withdraw
 from core.models import Membership
 from core.services import membership_create
 from health.models import HealthReport

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from attendance.models import ClockEvent, ClockEventPhoto
 from attendance.services import PHOTO_FIELD
+from consent.consents.services import consent_withdraw
 from consent.models import ConsentRecord
 from consent.permissions.services import device_permission_set
-from consent.services.consents import consent_withdraw
 from core.encryption import decrypt_for_member
 from tenants.context import enterprise_schema
 

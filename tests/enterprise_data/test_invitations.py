@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import sms
 from accounts.models import User
-from consent.services.delivery import deliveries_pending_send
+from consent.inbox.delivery import deliveries_pending_send
 from core.models import Membership
 from invitations.models import Invitation
 from invitations.services import (

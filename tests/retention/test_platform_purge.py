@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.models import SmsCode
 from accounts.services import sms_code_send
+from consent.inbox.services import notify
 from consent.models import Notification, NotificationDelivery
-from consent.services.inbox import notify
 from retention.services.platform import PLATFORM_PURGE_LOCK, platform_purge
 from retention.tasks import platform_purge as platform_purge_task
 from tenants.context import enterprise_schema, public_schema

@@ -1,6 +1,6 @@
 """SMS and e-mail delivery of notifications (SEC-5).
 
-The inbox (consent.services.inbox) is always written; `channels` adds SMS (to the account's
+The inbox (consent.inbox.services) is always written; `channels` adds SMS (to the account's
 mobile number) and/or e-mail (to its address, when it has one) as NotificationDelivery rows.
 After the transaction commits, one Celery task per batch of rows sends them
 (consent.tasks.notification_deliver) and retries failures with exponential back-off, up to

@@ -33,7 +33,7 @@ from consent.models import (
     SensitiveCategory,
 )
 from consent.models.enterprise import ADMIN_CATEGORY
-from consent.services.notices import STALE_NOTICE
+from consent.notices.services import STALE_NOTICE
 from consent.signals import basis_ended, erasure_counted
 from core.models import Membership
 from core.scopes import admin_scope_for

@@ -4,7 +4,7 @@
 accounts with set-based inserts (one INSERT per batch, never one query per account). With
 `channels=("sms", "email")` (either or both) each recipient also gets an SMS to their mobile
 number and/or an e-mail to their address, sent by Celery after the commit with retries
-(consent.services.delivery)."""
+(consent.inbox.delivery)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from consent.inbox.delivery import clean_channels, deliveries_schedule, delivery_rows
+from consent.inbox.selectors import notifications_for
 from consent.models import Notification, NotificationDelivery
-from consent.selectors import notifications_for
-from consent.services.delivery import clean_channels, deliveries_schedule, delivery_rows
 
 BATCH_SIZE = 1000
 

@@ -5,7 +5,7 @@ when they join and after each new one.
 A version starts as the one draft (an administrator with the "consent" category edits it) and is
 published by `notice_publish`, which makes it current: `Enterprise.notice_version` holds its
 number so that the acknowledgement check on every request costs no query
-(consent.middleware.NoticeInterstitialMiddleware), and every active member with an account is
+(consent.notices.middleware.NoticeInterstitialMiddleware), and every active member with an account is
 notified in the inbox."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.inbox.services import notify_many
 from consent.models import EnterpriseNotice, NoticeAcknowledgement, NoticeCategory, NoticeItem
-from consent.services.inbox import notify_many
 from core.models import Membership
 from ledger.services import ledger_record
 from retention.selectors import retention_days_for
