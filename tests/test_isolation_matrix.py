@@ -177,7 +177,7 @@ REFERENCE_FIELDS: dict[tuple[str, str, str], str | None] = {
     ("post", "/api/v1/members/{id}/scopes/", "department"): "department",
     ("post", "/api/v1/ledger/export/", "subject"): "member",  # filters of the export (an instruction)
     ("post", "/api/v1/ledger/export/", "actor"): "member",
-    # a device names members of its own enterprise, not an admin's scope (tests/enterprise_data/test_devices.py)
+    # a device names members of its own enterprise, not an admin's scope (tests/biometrics/test_devices.py)
     ("post", "/api/device/v1/clock/", "membership_id"): None,
     ("post", "/api/v1/me/consents/", "notice_version"): None,  # the enterprise's published notices
     ("post", "/api/v1/me/notice/acknowledge/", "version"): None,

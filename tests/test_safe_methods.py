@@ -10,7 +10,7 @@ nothing may change but the tables in READ_ACCOUNTING, where a GET would legitima
 that someone *looked* (none today).
 
 The ledger is not among them: a GET records no instruction (the CSV export, which records one,
-is a POST with CSRF: tests/enterprise_data/test_ledger.py)."""
+is a POST with CSRF: tests/ledger/test_ledger.py)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 from tests.conftest import consent_everything
-from tests.enterprise_data.test_health import add_sales_members
+from tests.health.test_health import add_sales_members
 
 REASON = "Occupational health checks required by the labour rules"
 HEALTH = {"line": "health:health_monitoring", "basis": "legal_obligation", "reason": REASON}

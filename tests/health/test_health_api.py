@@ -12,7 +12,7 @@ from core.models import Membership
 from health.models import HealthReport
 from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
-from tests.enterprise_data.test_health import (
+from tests.health.test_health import (
     SECRET_SYMPTOM,
     add_sales_members,
     ledger_count,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from health.models import HealthReport
 from ledger.models import LedgerEntry
 from tenants.context import enterprise_schema
-from tests.enterprise_data.test_health import (
+from tests.health.test_health import (
     SECRET_SYMPTOM,
     add_sales_members,
     ledger_count,
