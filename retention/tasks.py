@@ -14,14 +14,9 @@ from typing import Any
 from config.celery import app
 from retention.services.erasure import erasure_plans_run_due, withdrawn_data_erase
 from retention.services.platform import platform_purge as purge
-from retention.services.purge import BATCH_SIZE, purge_run
+from retention.services.purge import BATCH_SIZE, PURGE_STATES, purge_run
 from retention.services.termination import enterprise_termination_execute, terminations_due
-from tenants.models import Enterprise
 from tenants.tasks import current_enterprise
-
-# Minimisation does not pause while an enterprise is suspended or serving its termination
-# notice; a terminated enterprise's schema is dropped by the termination flow (docs/retention.md).
-PURGE_STATES = [Enterprise.State.ACTIVE, Enterprise.State.SUSPENDED, Enterprise.State.TERMINATING]
 
 
 @app.task(name="enterprise_data.tasks_retention.retention_purge", acks_late=True, reject_on_worker_lost=True)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Task
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from config.celery import app
 from tenants.context import current_schema
@@ -38,23 +37,3 @@ def dispatch_per_enterprise(task_name: str, states: list[str] | None = None, **k
     return [task.apply_async(kwargs=kwargs, headers={"_schema_name": schema}).id for schema in schemas]
 
 
-def task_by_name(name: str) -> Task:
-    """The task registered as `name`; the task modules are imported on first use (a web process
-    does not import them at start-up, a worker does)."""
-    if name not in app.tasks:
-        app.loader.import_default_modules()
-    return app.tasks[name]
-
-
-def task_send_on_commit(name: str, *, kwargs: dict[str, Any], schema: str | None = None) -> None:
-    """Send the task registered as `name` once the current transaction commits (at once outside
-    one). Services name their tasks instead of importing task modules, so a service never imports
-    a task module and a layer never imports the tasks of a layer above (docs/architecture.md).
-    `schema`: run it in that enterprise's schema (tenant-schemas-celery's header); without it
-    the task carries the schema current when it is sent."""
-    headers = {"_schema_name": schema} if schema else None
-
-    def send() -> None:
-        task_by_name(name).apply_async(kwargs=kwargs, headers=headers)
-
-    transaction.on_commit(send)

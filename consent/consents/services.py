@@ -41,7 +41,7 @@ from ledger.services import Action, ledger_record
 from tenants.context import enterprise_schema
 from tenants.ids import object_id
 from tenants.models import Enterprise
-from tenants.tasks import task_send_on_commit
+from tenants.queue import task_send_on_commit
 
 CONSENT_REQUIRED = "consent_required"
 MIN_REASON = 10

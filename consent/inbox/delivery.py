@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.sms import get_sms_sender
 from consent.models import NotificationDelivery
-from tenants.tasks import task_send_on_commit
+from tenants.queue import task_send_on_commit
 
 Channel = NotificationDelivery.Channel
 MAX_ATTEMPTS = 5

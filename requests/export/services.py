@@ -59,7 +59,7 @@ from requests.selectors import (
 )
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
-from tenants.tasks import task_send_on_commit
+from tenants.queue import task_send_on_commit
 
 FORMAT = "portal-export/1"
 EXPORT_LIMIT = 3  # DSR-7: more than this many exports per member per enterprise in LIMIT_DAYS is refused

@@ -56,7 +56,11 @@ from ledger.services import Action, _lock_chain, ledger_record
 from retention.bounds import BOUNDS, PURGE_ORDER, RetentionCategory
 from retention.models import PurgeRun, PurgeStep
 from retention.selectors import retention_days_for
-from retention.services.erasure import CARDS_LEFT_BEFORE, cards_anonymise, departed_data_keys_destroy
+from retention.services.erasure import (
+    CARDS_LEFT_BEFORE,
+    cards_anonymise,
+    departed_data_keys_destroy,
+)
 from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise, InvitationIndex, PurgeReceipt
 
@@ -552,3 +556,8 @@ def purge_run(*, enterprise: Enterprise, batch_size: int = BATCH_SIZE, now: date
             return PurgeOutcome(schema=schema, status="done", run_id=run.pk, resumed=resumed, rows=rows)
         finally:
             _unlock(schema)
+
+
+# Minimisation does not pause while an enterprise is suspended or serving its termination
+# notice; a terminated enterprise's schema is dropped by the termination flow (docs/retention.md).
+PURGE_STATES = [Enterprise.State.ACTIVE, Enterprise.State.SUSPENDED, Enterprise.State.TERMINATING]

@@ -21,9 +21,9 @@ from ledger.services import Action, ledger_record, ledger_verify
 from retention.bounds import BOUNDS, PURGE_ORDER, RetentionCategory
 from retention.models import PurgeRun, PurgeStep
 from retention.services import purge as purge_module
-from retention.services.purge import PURGE_LOCK_CLASS, RECEIPT_PURPOSE, purge_run
+from retention.services.purge import PURGE_LOCK_CLASS, PURGE_STATES, RECEIPT_PURPOSE, purge_run
 from retention.services.settings import retention_setting_update
-from retention.tasks import PURGE_STATES, retention_purge
+from retention.tasks import retention_purge
 from tenants.context import enterprise_schema
 from tenants.models import InvitationIndex, PurgeReceipt
 from tenants.tasks import PublicSchemaRefused

@@ -11,8 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from retention.services.purge import BATCH_SIZE, purge_run
-from retention.tasks import PURGE_STATES
+from retention.services.purge import BATCH_SIZE, PURGE_STATES, purge_run
 from tenants.selectors import enterprise_list
 
 
