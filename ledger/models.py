@@ -1,4 +1,4 @@
-"""The instruction ledger (ENT-10): append-only, hash-chained. See enterprise_data/ledger.py."""
+"""The instruction ledger (ENT-10): append-only, hash-chained. See docs/ledger.md."""
 
 from __future__ import annotations
 

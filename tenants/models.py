@@ -43,7 +43,7 @@ class Enterprise(TenantMixin):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Kept by the periodic task core.tasks.enterprise_refresh_member_count.
     # The enterprise's published notice version (CON-3), 0 before the first; kept here so the
-    # acknowledgement check costs no query (consent.middleware).
+    # acknowledgement check costs no query (consent.notices.middleware).
     notice_version = models.PositiveIntegerField(_("current notice version"), default=0, editable=False)
     member_count = models.PositiveIntegerField(_("members"), default=0)
     member_count_at = models.DateTimeField(_("members counted at"), null=True, blank=True)
