@@ -35,32 +35,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.admin.models import LogEntry
-from django.contrib.auth.hashers import make_password
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.encryption import account_key_destroy
-from accounts.models import IdDocument, SmsCode, User
+from accounts.models import SmsCode, User
 from accounts.services import sms_code_send, sms_code_verify
 from consent.inbox.delivery import deliveries_attempt, deliveries_schedule, delivery_rows
 from consent.inbox.services import notify
 from consent.models import (
-    DevicePermission,
-    GuardianConsent,
-    Notification,
     NotificationDelivery,
-    PolicyAcceptance,
-    PolicyNoticeDismissal,
 )
 from core.models import Membership
 from invitations.models import Invitation
@@ -68,6 +55,7 @@ from invitations.services import invitation_decline
 from requests.leave.services import LeavePlan, is_sole_owner, leave_plan, membership_leave
 from requests.models import AccountDeletion, Request, RequestEvent, RequestKind
 from requests.workflow.services import request_schema
+from retention.services.account import account_data_erase
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, InvitationIndex, MembershipIndex
 
@@ -465,43 +453,14 @@ def _send_final_notice(deletion: AccountDeletion, account: User, now: datetime) 
 
 
 def _account_erase(deletion: AccountDeletion, account: User, now: datetime) -> None:
-    """Erase the account's data and make its row a tombstone, in one transaction, and mark the
-    deletion done with its completed request. Idempotent (an erased account is erased again to
-    the same empty values; the deletion is done once)."""
-    mobile, email = str(account.mobile or ""), account.email
-    avatar = account.avatar.name if account.avatar else ""
+    """Erase the account's data and make its row a tombstone (retention's account_data_erase), in
+    one transaction, and mark the deletion done with its completed request. Idempotent (an erased
+    account is erased again to the same empty values; the deletion is done once)."""
     with transaction.atomic():
         locked = AccountDeletion.objects.select_for_update().get(pk=deletion.pk)
         if locked.status != S.EXECUTING:
             return
-        IdDocument.objects.filter(account_id=account.pk).delete()
-        account_key_destroy(account=account)  # crypto-shredding: every copy of the real-name data is unreadable
-        Notification.objects.filter(account_id=account.pk).delete()  # the inbox, with its SMS/e-mail copies
-        addresses = [address for address in (mobile, email) if address]
-        # copies sent to the number or address without an inbox message (the final notice, once sent)
-        NotificationDelivery.objects.filter(address__in=addresses).exclude(
-            status=NotificationDelivery.Status.PENDING).delete()
-        PolicyNoticeDismissal.objects.filter(account_id=account.pk).delete()
-        PolicyAcceptance.objects.filter(account_id=account.pk).update(ip=None)
-        DevicePermission.objects.filter(account_id=account.pk).delete()
-        GuardianConsent.objects.filter(account_id=account.pk).update(guardian_name="", contact="")
-        if mobile:
-            SmsCode.objects.filter(mobile=mobile).delete()
-            AccessAttempt.objects.filter(username=mobile).delete()
-        TOTPDevice.objects.filter(user_id=account.pk).delete()
-        StaticDevice.objects.filter(user_id=account.pk).delete()
-        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User),
-                                object_id=str(account.pk)).update(object_repr=f"account #{account.pk}")
-        account.groups.clear()
-        account.user_permissions.clear()
-        User.objects.filter(pk=account.pk).update(
-            mobile=None, nickname="", email="", avatar="", gender="", birthday=None,
-            real_name_status=User.RealNameStatus.NONE, legal_name_encrypted=None, id_number_encrypted=None,
-            real_name_verified_at=None, policy_acceptance_required=False, deletion_pending=False,
-            is_staff=False, is_superuser=False, is_active=False, password=make_password(None), last_login=None,
-            date_joined=now)
+        account_data_erase(account=account, now=now)
         request = _record_request(locked, account, Request.Status.COMPLETED, now, _(
             "The account was deleted: every enterprise was left (DSR-5) and the account data erased."))
         AccountDeletion.objects.filter(pk=deletion.pk).update(status=S.DONE, executed_at=now, request=request)
-        if avatar:
-            transaction.on_commit(lambda: default_storage.delete(avatar))

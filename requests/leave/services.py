@@ -29,9 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from attendance.models import AttendanceDay, ClockEvent
-from biometrics.services import templates_delete_for_member
 from consent.inbox.services import notify
-from consent.models import SensitiveCategory
 from core.models import Membership
 from core.services import enterprise_refresh_member_count
 from ledger.models import LedgerEntry
@@ -40,24 +38,18 @@ from requests.models import Request, RequestEvent, RequestKind
 from retention.bounds import RetentionCategory
 from retention.models import ErasurePlan
 from retention.selectors import retention_days_for
-from retention.services.erasure import erasure_plan_counts, schedule_member_erasure, sensitive_data_erase
+from retention.services.erasure import (
+    DEPARTURE_NOW_PLAN,
+    departure_erase_now,
+    departure_plan_schedule,
+    erasure_plan_counts,
+)
 from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise, MembershipIndex
 
 NOTIFICATION_KIND = "leave"
 LEAVE_REASON = "left the enterprise (DSR-5)"
-# Run by the erasure engine once the grace period is over (the first two find nothing left
-# unless something slipped in between; every step is idempotent).
-SCHEDULED_PLAN = {"steps": [
-    {"category": "biometric_templates", "action": "delete"},
-    {"category": "health_reports", "action": "delete"},
-    {"category": "raw_coordinates", "action": "delete"},
-    {"category": "id_documents", "action": "delete"},
-    {"category": "profile", "action": "anonymise"},
-]}
-NOW_PLAN = {"steps": [{"category": "biometric_templates", "action": "delete"},
-                      {"category": "health_reports", "action": "delete"}]}
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ def leave_plan(*, enterprise: Enterprise, membership: Membership, now: datetime 
     now = now or timezone.now()
     days = retention_days_for(enterprise)
     grace = days[RetentionCategory.DEPARTED_PROFILES]
-    now_counts = erasure_plan_counts(enterprise=enterprise, membership_id=membership.pk, plan=NOW_PLAN)
+    now_counts = erasure_plan_counts(enterprise=enterprise, membership_id=membership.pk, plan=DEPARTURE_NOW_PLAN)
     later = erasure_plan_counts(enterprise=enterprise, membership_id=membership.pk, plan={"steps": [
         {"category": "raw_coordinates", "action": "delete"}, {"category": "id_documents", "action": "delete"}]})
     with enterprise_schema(enterprise):
@@ -161,17 +153,13 @@ def membership_leave(*, enterprise: Enterprise, membership: Membership, account:
             raise ValidationError(_("You are not an active member of this enterprise."), code="invalid")
         if is_sole_owner(member):
             raise ValidationError(str(SOLE_OWNER_MESSAGE), code="sole_owner")
-        templates = templates_delete_for_member(enterprise=enterprise, actor=member, membership=member,
-                                                reason=reason)
-        health = sensitive_data_erase(enterprise=enterprise, membership_id=member.pk,
-                                      category=SensitiveCategory.HEALTH, purpose="health_monitoring",
-                                      actor=member, reason=reason)["health_reports"]
+        templates, health = departure_erase_now(enterprise=enterprise, member=member, reason=reason)
         member.status = Membership.Status.LEFT
         member.left_at = now
         member.save(update_fields=["status", "left_at"])
         MembershipIndex.objects.filter(account=account, enterprise=enterprise).delete()
-        plan: ErasurePlan = schedule_member_erasure(enterprise=enterprise, member=member, plan=SCHEDULED_PLAN,
-                                                    not_before=anonymise_at, actor=member, reason=reason)
+        plan: ErasurePlan = departure_plan_schedule(enterprise=enterprise, member=member, not_before=anonymise_at,
+                                                    reason=reason)
         ledger_record(enterprise=enterprise, actor=member, action=Action.CHANGE, category=Category.DIRECTORY,
                       subject=member, purpose=reason, actor_kind=LedgerEntry.ActorKind.MEMBER, details={
                           "status": "left", "templates_deleted": templates, "health_reports_deleted": health,

@@ -445,3 +445,36 @@ def withdrawn_data_erase(*, enterprise: Enterprise, record_id: int) -> dict[str,
         record.erased_counts = counts
         record.save(update_fields=["erasure", "erased_at", "erased_counts"])
     return counts
+
+
+# --- leaving an enterprise (DSR-5; account deletion leaves every enterprise the same way, DSR-6) ---
+
+# Deleted at once when a member leaves.
+DEPARTURE_NOW_PLAN = {"steps": [{"category": "biometric_templates", "action": "delete"},
+                                {"category": "health_reports", "action": "delete"}]}
+# Run by the erasure engine once the grace period is over (the first two find nothing left
+# unless something slipped in between; every step is idempotent).
+DEPARTURE_PLAN = {"steps": [
+    {"category": "biometric_templates", "action": "delete"},
+    {"category": "health_reports", "action": "delete"},
+    {"category": "raw_coordinates", "action": "delete"},
+    {"category": "id_documents", "action": "delete"},
+    {"category": "profile", "action": "anonymise"},
+]}
+
+
+def departure_erase_now(*, enterprise: Enterprise, member: Membership, reason: str) -> tuple[int, int]:
+    """What leaving deletes at once, in the caller's transaction, the member as the actor of the
+    ledger entries: their biometric templates and health reports. Returns (templates, reports)."""
+    templates = templates_delete_for_member(enterprise=enterprise, actor=member, membership=member, reason=reason)
+    health = sensitive_data_erase(enterprise=enterprise, membership_id=member.pk, category=SensitiveCategory.HEALTH,
+                                  purpose="health_monitoring", actor=member, reason=reason)["health_reports"]
+    return templates, health
+
+
+def departure_plan_schedule(*, enterprise: Enterprise, member: Membership, not_before: datetime,
+                            reason: str) -> ErasurePlan:
+    """The rest of a departed member's erasure (DEPARTURE_PLAN), run by the erasure engine after
+    `not_before` (the departed-profiles grace period)."""
+    return schedule_member_erasure(enterprise=enterprise, member=member, plan=DEPARTURE_PLAN, not_before=not_before,
+                                   actor=member, reason=reason)
