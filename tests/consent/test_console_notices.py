@@ -177,10 +177,10 @@ def test_draft_form_is_prefilled_from_the_current_version_then_from_the_draft(wo
 
 def test_first_draft_is_prefilled_from_the_template(world, client_for, monkeypatch):
     """An enterprise that has published nothing yet starts from the platform's template."""
-    from consent import views_console
+    from consent.notices import views as notice_views
     from consent.notices.services import DEFAULT_ITEMS, DEFAULT_SUMMARY_EN
 
-    monkeypatch.setattr(views_console, "notice_current", lambda **kwargs: None)
+    monkeypatch.setattr(notice_views, "notice_current", lambda **kwargs: None)
     response = client_for("acme", world.amy).get("/console/notices/draft/")
     assert response.context["source"] == "template"
     forms = response.context["forms"]
