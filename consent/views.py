@@ -34,6 +34,7 @@ from consent.selectors import (
 from consent.services.inbox import notification_mark_all_read, notification_mark_read
 from consent.services.policy import policy_accept, policy_notice_dismiss
 from core.apis import EnterpriseApiView
+from core.http import EnterpriseRequest
 from core.views import EnterpriseMemberView
 from tenants.access import Public, SelfService
 from tenants.apis import paginated, service_errors
@@ -143,6 +144,7 @@ class AccountInboxView(LoginRequiredMixin, _InboxMixin, View):
 class MeInboxView(_InboxMixin, EnterpriseMemberView):
     """`/me/inbox/` on an enterprise host: platform-wide notifications and this enterprise's."""
 
+    request: EnterpriseRequest  # the mixin's HttpRequest, as EnterpriseMemberView checked it
     access = SelfService()
 
     def enterprise_id(self) -> int | None:

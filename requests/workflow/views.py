@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import User
+from core.http import EnterpriseRequest
 from core.views import ConsoleView, EnterpriseMemberView
 from requests.models import Request
 from requests.workflow.forms import AccountRequestForm, DecisionForm, InformationForm, MemberRequestForm, StateForm
@@ -140,6 +141,7 @@ class _RequesterPages:
 # --- the member (enterprise host) -------------------------------------------------------------
 
 class _MemberPages(_RequesterPages, EnterpriseMemberView):
+    request: EnterpriseRequest  # the mixin's HttpRequest, as EnterpriseMemberView checked it
     access = SelfService()
     list_template = "requests/me_requests.html"
     detail_template = "requests/me_request_detail.html"
