@@ -8,13 +8,14 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
 from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
+from accounts.http import AccountRequest
 from accounts.models import SmsCode
 from accounts.services import account_register, sms_code_send
 from tenants.access import Public
@@ -88,10 +89,13 @@ class SignupVerifyView(FormView):
     template_name = "accounts/signup_verify.html"
     form_class = SignupVerifyForm
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.mobile = request.session.get(SIGNUP_MOBILE_KEY)
-        if not self.mobile:
+    mobile: str
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        mobile = request.session.get(SIGNUP_MOBILE_KEY)
+        if not mobile:
             return redirect("signup")
+        self.mobile = mobile
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -116,6 +120,7 @@ class SignupVerifyView(FormView):
 class AccountView(LoginRequiredMixin, TemplateView):
     """`/account/` on the public host: the account and its enterprises."""
 
+    request: AccountRequest
     template_name = "accounts/account.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import Direction, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -93,7 +93,7 @@ BAD_REQUEST = PolymorphicProxySerializer(
 
 
 class PortalAutoSchema(AutoSchema):
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Direction) -> str:
         cls = serializer if isinstance(serializer, type) else serializer.__class__
         parts = cls.__qualname__.split(".")
         if len(parts) > 1 and "<locals>" not in parts:

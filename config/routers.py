@@ -9,7 +9,7 @@ each schema gets exactly its own tables (tests/test_routing.py checks the catalo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django_tenants.routers import TenantSyncRouter
@@ -25,5 +25,6 @@ class PortalRouter(TenantSyncRouter):
             return allowed
         from django.db import connections
 
-        in_public = connections[db].schema_name == settings.PUBLIC_SCHEMA_NAME
+        # django-tenants' wrapper (the stubs know Django's): it has the schema
+        in_public = cast(Any, connections[db]).schema_name == settings.PUBLIC_SCHEMA_NAME
         return (model_name.lower() in public_models) == in_public

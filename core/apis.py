@@ -3,9 +3,8 @@ and declares its access (core.access); `DeclaredAccess` checks it on every reque
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from django.http import HttpRequest
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
@@ -14,6 +13,7 @@ from core.access import access_scope
 from core.models import Membership
 from core.scopes import AdminScope
 from tenants.access import Access, Kind, declared_access
+from tenants.http import PortalRequest
 from tenants.models import Enterprise
 
 
@@ -57,9 +57,12 @@ class EnterpriseApiView(APIView):
         return super().as_view(**initkwargs)
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
-        django_request: HttpRequest = request._request
-        if getattr(django_request, "enterprise", None) is None:
+        # DRF's Request (untyped here) wraps the Django request the middleware annotated
+        django_request: PortalRequest = request._request
+        enterprise: Enterprise | None = getattr(django_request, "enterprise", None)
+        if enterprise is None:
             raise NotFound("Not an enterprise host.")
-        self.enterprise = django_request.enterprise
-        self.membership = django_request.membership
+        self.enterprise = enterprise
+        # IsEnterpriseMember (run by super().initial) refuses a request without one
+        self.membership = cast(Membership, django_request.membership)
         super().initial(request, *args, **kwargs)

@@ -6,6 +6,7 @@ Routes open to anyone (sign-in, policy, notice) are listed in OPEN_PATH_PREFIXES
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -13,7 +14,9 @@ from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from core.models import Membership
 from core.selectors import membership_for_account
+from tenants.http import PortalRequest
 from tenants.models import Enterprise
 
 # Pages any visitor of an enterprise host may reach, signed in or not, member or not.
@@ -35,7 +38,7 @@ class EnterpriseAccessMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: PortalRequest) -> HttpResponse:
         tenant: Enterprise = request.tenant
         if tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
             request.enterprise = None
@@ -48,7 +51,8 @@ class EnterpriseAccessMiddleware:
             return _refuse(request, "tenants/unavailable.html", tenant, status, f"enterprise_{tenant.state}",
                            _("This enterprise is not available."))
 
-        request.membership = SimpleLazyObject(lambda: _membership_of(request))
+        # a proxy of the Membership (or of None): truth-tested, like PortalRequest.membership says
+        request.membership = cast(Membership | None, SimpleLazyObject(lambda: _membership_of(request)))
         if (tenant.state == Enterprise.State.TERMINATING and request.method not in ("GET", "HEAD", "OPTIONS")
                 and not request.path.startswith(READ_ONLY_ALLOWED)):
             # TEN-4: under notice of termination the enterprise is read-only (members can still copy
@@ -71,8 +75,7 @@ def _refuse(request: HttpRequest, template: str, tenant: Enterprise, status: int
     return render(request, template, {"enterprise": tenant}, status=status)
 
 
-def _membership_of(request: HttpRequest):  # type: ignore[no-untyped-def]
-
+def _membership_of(request: PortalRequest) -> Membership | None:
     if not request.user.is_authenticated:
         return None
     return membership_for_account(enterprise=request.tenant, account_id=request.user.pk)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
+from typing import cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
@@ -86,7 +87,7 @@ def admin_scope_for(membership: Membership | None) -> AdminScope | None:
     whole: set[str] = set(FULL_ADMIN_CATEGORIES) if membership.role == Membership.Role.ADMIN else set()
     grants = list(
         UserObjectPermission.objects.filter(
-            user_id=membership.account_id,
+            user_id=cast(int, membership.account_id),  # an administrator's membership has its account
             content_type=ContentType.objects.get_for_model(Department),
             permission__codename__startswith=SCOPE_PREFIX,
         ).values_list("permission__codename", "object_pk")

@@ -4,18 +4,20 @@ in `as_view()` and on every request."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views import View
 from django.views.generic import FormView
 
+from accounts.http import AccountRequest
 from accounts.views import LoginView
 from core.access import access_scope
 from core.forms import EnterpriseLoginForm, EnterpriseSignupForm
+from core.http import EnterpriseRequest
 from core.models import Membership
 from core.scopes import AdminScope
 from core.services import CreatorDetails, enterprise_create
@@ -30,6 +32,7 @@ class EnterpriseMemberView(LoginRequiredMixin, View):
     own pages, Read/Manage(category) for the console); a route to a class that declares nothing
     fails when the URLs load, and the declaration is enforced on every request (ENT-8)."""
 
+    request: EnterpriseRequest  # once dispatch() has checked it (core.http)
     enterprise: Enterprise
     membership: Membership
     access: Access
@@ -41,15 +44,17 @@ class EnterpriseMemberView(LoginRequiredMixin, View):
         declared_access(cls, allowed=cls.allowed_kinds)
         return super().as_view(**initkwargs)
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "enterprise", None) is None:
             raise Http404("Not an enterprise host.")
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        if not request.membership:
-            return render(request, "tenants/not_member.html", {"enterprise": request.enterprise}, status=403)
-        self.enterprise = request.enterprise
-        self.membership = request.membership
+        # the checks above make it one (EnterpriseAccessMiddleware set `enterprise` and `membership`)
+        checked = cast(EnterpriseRequest, request)
+        if not checked.membership:
+            return render(request, "tenants/not_member.html", {"enterprise": checked.enterprise}, status=403)
+        self.enterprise = checked.enterprise
+        self.membership = checked.membership
         if not self.has_role():
             return render(request, "403.html", status=403)
         return super().dispatch(request, *args, **kwargs)
@@ -88,6 +93,7 @@ class EnterpriseLoginView(LoginView):
 class EnterpriseSignupView(LoginRequiredMixin, FormView):
     """Public host: a signed-in account creates an enterprise and becomes its owner (TEN-2)."""
 
+    request: AccountRequest
     template_name = "tenants/enterprise_new.html"
     form_class = EnterpriseSignupForm
 

@@ -68,7 +68,8 @@ DEMO_ENTERPRISES: dict[str, tuple[str, list[DemoPerson]]] = {
     ),
 }
 # Scoped administrators: (enterprise, person's mobile, department, categories).
-DEMO_SCOPES = [("acme", "+8613800000104", "Sales", [Category.HEALTH, Category.DIRECTORY, Category.ATTENDANCE])]
+DEMO_SCOPES: list[tuple[str, str, str, list[str]]] = [
+    ("acme", "+8613800000104", "Sales", [Category.HEALTH, Category.DIRECTORY, Category.ATTENDANCE])]
 OFFICES = {"acme": ("Shanghai office", 31.230416, 121.473701), "globex": ("Shenzhen office", 22.543099, 114.057868)}
 CITIES = {"acme": "Shanghai", "globex": "Shenzhen"}
 # A pending invitation: Chen Jing (acme) is invited to globex, so /account/ shows it.

@@ -171,11 +171,12 @@ class MemberRevealView(DirectoryView):
 class MemberPhotoView(DirectoryView):
     """Photos are served only through this check, never as public media."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: HttpRequest, pk: int) -> FileResponse:
         member = self.scope.member_for(Category.DIRECTORY, pk)
         if not member.photo:
             raise Http404("No photo.")
-        return FileResponse(member.photo.open("rb"), content_type="image/png" if member.photo.name.endswith(
+        name: str = member.photo.name or ""  # not empty: a file without a name is falsy
+        return FileResponse(member.photo.open("rb"), content_type="image/png" if name.endswith(
             ".png") else "image/jpeg")
 
 
@@ -220,11 +221,12 @@ class OrgView(DirectoryView):
         action = request.POST.get("action", "")
         try:
             if action == "department_create":
-                form = DepartmentForm(request.POST, scope=self.scope)
-                if not form.is_valid():
-                    return self._render(request, 400, department_form=form)
+                department_form = DepartmentForm(request.POST, scope=self.scope)
+                if not department_form.is_valid():
+                    return self._render(request, 400, department_form=department_form)
                 department_create(enterprise=self.enterprise, actor=self.membership,
-                                  name=form.cleaned_data["name"], parent=form.cleaned_data["parent"])
+                                  name=department_form.cleaned_data["name"],
+                                  parent=department_form.cleaned_data["parent"])
             elif action in ("department_rename", "department_move", "department_delete"):
                 department = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("department"))
                 if department is None:
@@ -241,11 +243,11 @@ class OrgView(DirectoryView):
                 else:
                     department_delete(enterprise=self.enterprise, actor=self.membership, department=department)
             elif action in ("position_create", "rank_create"):
-                form = NameForm(request.POST)
-                if not form.is_valid():
-                    return self._render(request, 400, name_form=form)
+                name_form = NameForm(request.POST)
+                if not name_form.is_valid():
+                    return self._render(request, 400, name_form=name_form)
                 create = position_create if action == "position_create" else rank_create
-                create(enterprise=self.enterprise, actor=self.membership, name=form.cleaned_data["name"])
+                create(enterprise=self.enterprise, actor=self.membership, name=name_form.cleaned_data["name"])
             else:
                 raise ValidationError({"action": _("Unknown action.")})
         except ValidationError as error:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -56,11 +56,12 @@ class LedgerFilterForm(forms.Form):
 
     def __init__(self, *args: Any, members: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        everything = [("", _("All"))]
-        self.fields["category"].choices = everything + list(Category.choices)
-        self.fields["action"].choices = everything + [(action, action_label(action)) for action in ACTIONS]
-        self.fields["subject"].choices = everything + members  # type: ignore[attr-defined]
-        self.fields["actor"].choices = everything + members  # type: ignore[attr-defined]
+        everything: list[tuple[Any, Any]] = [("", _("All"))]
+        cast(forms.ChoiceField, self.fields["category"]).choices = everything + list(Category.choices)
+        cast(forms.ChoiceField, self.fields["action"]).choices = everything + [
+            (action, action_label(action)) for action in ACTIONS]
+        cast(forms.ChoiceField, self.fields["subject"]).choices = everything + members
+        cast(forms.ChoiceField, self.fields["actor"]).choices = everything + members
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -156,7 +157,7 @@ class LedgerExportView(_LedgerConsoleView):
         url = reverse("console_ledger")
         return redirect(f"{url}?{query.urlencode()}" if query else url)
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: HttpRequest) -> HttpResponseBase:
         members = ledger_member_choices(enterprise=self.enterprise, scope=self.scope)
         form = LedgerFilterForm(request.POST, members=members)
         if not form.is_valid():

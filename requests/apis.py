@@ -3,12 +3,13 @@ self-service routes they may use."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from accounts.models import User
 from core.apis import EnterpriseApiView
 from tenants.access import SelfService
 
@@ -30,6 +31,6 @@ class MeApi(EnterpriseApiView):
             "enterprise": self.enterprise.name,
             "display_name": self.membership.display_name,
             "role": self.membership.role,
-            "mobile": self.membership.account.masked_mobile,
+            "mobile": cast(User, self.membership.account).masked_mobile,  # the acting member's: the signed-in one
         }
         return Response(self.OutputSerializer(data).data)

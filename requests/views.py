@@ -1,11 +1,12 @@
 """Self-service for members on the enterprise host (`/me/`)."""
 
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from biometrics.selectors import enrolments_of
 from consent.policy.services import policy_status
+from core.http import EnterpriseRequest
 from core.views import EnterpriseMemberView
 from requests.data.views import platform_url
 from tenants.access import SelfService
@@ -16,7 +17,7 @@ class MeView(EnterpriseMemberView):
 
     access = SelfService()
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: EnterpriseRequest) -> HttpResponse:
         return render(request, "requests/me.html", {
             "member": self.membership,
             "enrolments": enrolments_of(membership=self.membership),  # metadata only, one query

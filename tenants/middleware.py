@@ -12,6 +12,8 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 
+from tenants.http import PortalRequest
+
 SESSION_SCHEMA_KEY = "_portal_schema"
 
 
@@ -25,7 +27,7 @@ class HostBoundSessionMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: PortalRequest) -> HttpResponse:
         session = request.session
         if session.get(SESSION_KEY) is not None and session.get(SESSION_SCHEMA_KEY) != request.tenant.schema_name:
             request.session = session.__class__()

@@ -3,6 +3,8 @@ of memberships so that an account's enterprises are listed without visiting ever
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -65,9 +67,10 @@ class Enterprise(TenantMixin):
         _check_schema_name(self.schema_name)
         if check_if_exists and schema_exists(self.schema_name):
             return False
-        connection.set_schema_to_public()
+        tenant_connection = cast(Any, connection)  # django-tenants' wrapper; the stubs know Django's (tenants.context)
+        tenant_connection.set_schema_to_public()
         clone_template_schema(template=template, new=self.schema_name)
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         return True
 
     class Meta:

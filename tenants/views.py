@@ -15,6 +15,7 @@ from django.views.defaults import page_not_found
 from django.views.generic import TemplateView
 
 from tenants.access import Public
+from tenants.http import PortalRequest
 
 
 def apply_service_errors(form: Any, error: ValidationError) -> None:
@@ -46,7 +47,7 @@ class EnterpriseHomeView(View):
 
     access = Public()
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: PortalRequest) -> HttpResponse:
         if request.user.is_authenticated and request.membership:
             return redirect("console" if request.membership.is_admin else "me")
         return redirect("login")

@@ -17,7 +17,7 @@ what remains. The closed record stays: earlier processing remains documented."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -187,7 +187,8 @@ def withdrawal_preview(*, enterprise: Enterprise, record: ConsentRecord) -> dict
     for _receiver, answer in erasure_counted.send(sender=ConsentRecord, enterprise=enterprise,
                                                   membership_id=record.membership_id, category=record.category,
                                                   purpose=record.purpose):
-        for kind, number in (answer or {}).items():
+        # Signal.send's stub says a receiver answers `str | None`; erasure_counted's answer counts
+        for kind, number in (cast(dict[str, int] | None, answer) or {}).items():
             counts[kind] = counts.get(kind, 0) + number
     return counts
 

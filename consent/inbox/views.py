@@ -15,6 +15,7 @@ from django.views import View
 from consent.inbox.selectors import notification_for, notifications_for
 from consent.inbox.services import notification_mark_all_read, notification_mark_read
 from consent.models import Notification
+from core.http import EnterpriseRequest
 from core.views import EnterpriseMemberView
 from tenants.access import SelfService
 
@@ -64,6 +65,7 @@ class AccountInboxView(LoginRequiredMixin, _InboxMixin, View):
 class MeInboxView(_InboxMixin, EnterpriseMemberView):
     """`/me/inbox/` on an enterprise host: platform-wide notifications and this enterprise's."""
 
+    request: EnterpriseRequest  # the mixin's HttpRequest, as EnterpriseMemberView checked it
     access = SelfService()
 
     def enterprise_id(self) -> int | None:

@@ -91,7 +91,7 @@ def require_processable(account: User | None) -> None:
         )
 
 
-def minor_account_ids(*, account_ids: Iterable[int], today: date | None = None) -> set[int]:
+def minor_account_ids(*, account_ids: Iterable[int | None], today: date | None = None) -> set[int]:
     """The ids among `account_ids` of accounts under 18 (ACC-4), for the console's list badge,
     set-based: one query for the accounts and one for the keys of the real-name-verified ones
     (their ID numbers' birth dates win over the birthdays, as in `account_birth_date`)."""

@@ -4,7 +4,7 @@ which fields are self-editable and every value's rules are the services'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +35,7 @@ class SelfProfileForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["external_fields"].choices = [  # type: ignore[attr-defined]
+        cast(forms.ChoiceField, self.fields["external_fields"]).choices = [
             (name, field_label(name).capitalize()) for name in Membership.EXTERNAL_FIELDS]
         assert tuple(self.fields) == SELF_EDITABLE
 
@@ -43,7 +43,7 @@ class SelfProfileForm(forms.Form):
 class CorrectionForm(forms.Form):
     """A correction of a field the enterprise keeps (a request to its administrators)."""
 
-    choices = CONTROLLED
+    choices: tuple[str, ...] = CONTROLLED
     field = forms.ChoiceField(label=_("Which field"))
     value = forms.CharField(label=_("The correct value"), max_length=VALUE_MAX_LENGTH, required=False)
     reason = forms.CharField(label=_("Why (optional)"), max_length=REASON_MAX_LENGTH, required=False,
@@ -51,7 +51,7 @@ class CorrectionForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [  # type: ignore[attr-defined]
+        cast(forms.ChoiceField, self.fields["field"]).choices = [
             (name, field_label(name).capitalize()) for name in self.choices]
 
 

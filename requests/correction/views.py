@@ -24,6 +24,7 @@ from django.views import View
 from accounts.masking import mask_name
 from accounts.models import User
 from accounts.profile.services import real_name_summary
+from core.http import EnterpriseRequest
 from core.views import EnterpriseMemberView
 from directory.services import member_card_masked
 from requests.correction.forms import AccountCorrectionForm, CorrectionForm, SelfProfileForm
@@ -129,6 +130,7 @@ class _CorrectionPage:
 
 
 class MeCorrectionView(_CorrectionPage, EnterpriseMemberView):
+    request: EnterpriseRequest  # the mixin's HttpRequest, as EnterpriseMemberView checked it
     access = SelfService()
     back_url = "me_profile"
     detail_url = "me_request"

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers as S
+from rest_framework import status
 from rest_framework.response import Response
 
 from core.apis import EnterpriseApiView
@@ -36,9 +37,6 @@ from requests.workflow.selectors import with_deadlines
 from tenants.access import SelfService
 from tenants.apis import service_errors
 from tenants.context import enterprise_schema
-
-S = serializers
-
 
 # --- what an enterprise holds (GET /api/v1/me/data/) ------------------------------------------
 

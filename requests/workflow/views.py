@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.forms import ChoiceField, Field
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import User
+from core.http import EnterpriseRequest
 from core.views import ConsoleView, EnterpriseMemberView
 from requests.models import Request
 from requests.workflow.forms import AccountRequestForm, DecisionForm, InformationForm, MemberRequestForm, StateForm
@@ -46,6 +49,10 @@ from tenants.views import apply_service_errors
 PAGE_SIZE = 50
 
 
+def _choices(field: Field) -> Iterable[tuple[Any, Any]]:
+    """A ChoiceField's choices, which Django keeps as (value, label) pairs (the stubs type the
+    getter as anything the setter accepts)."""
+    return cast(Iterable[tuple[Any, Any]], cast(ChoiceField, field).choices)
 
 
 def _error_messages(request: HttpRequest, error: ValidationError) -> None:
@@ -91,8 +98,9 @@ class _RequesterPages:
     def list_get(self) -> HttpResponse:
         """`?kind=complaint` (the "Complain to …" links) and `?category=` preselect the form."""
         form = self.form_class()
-        initial = {name: self.request.GET[name] for name in ("kind", "category")
-                   if name in form.fields and self.request.GET.get(name) in dict(form.fields[name].choices)}
+        initial: dict[str, Any] = {
+            name: self.request.GET[name] for name in ("kind", "category")
+            if name in form.fields and self.request.GET.get(name) in dict(_choices(form.fields[name]))}
         return self.render_list(self.form_class(initial=initial))
 
     def list_post(self) -> HttpResponse:
@@ -140,6 +148,7 @@ class _RequesterPages:
 # --- the member (enterprise host) -------------------------------------------------------------
 
 class _MemberPages(_RequesterPages, EnterpriseMemberView):
+    request: EnterpriseRequest  # the mixin's HttpRequest, as EnterpriseMemberView checked it
     access = SelfService()
     list_template = "requests/me_requests.html"
     detail_template = "requests/me_request_detail.html"
