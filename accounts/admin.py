@@ -40,27 +40,45 @@ class RealNameAdminMixin:
         done = [account for account in queryset if real_name_verify(account=account)]
         for account in done:
             self.log_change(request, account, "Real-name submission verified.")  # type: ignore[attr-defined]
-        self._report(request, len(done), queryset.count(),
-                     ngettext("%(n)d real-name submission marked verified.",
-                              "%(n)d real-name submissions marked verified.", len(done)))
+        self._report(
+            request,
+            len(done),
+            queryset.count(),
+            ngettext(
+                "%(n)d real-name submission marked verified.", "%(n)d real-name submissions marked verified.", len(done)
+            ),
+        )
 
     @admin.action(description=_("Reject real-name submission"), permissions=["change"])
     def reject_real_name_submission(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         done = [account for account in queryset if real_name_reject(account=account)]
         for account in done:
             self.log_change(request, account, "Real-name submission rejected and erased.")  # type: ignore[attr-defined]
-        self._report(request, len(done), queryset.count(),
-                     ngettext("%(n)d real-name submission rejected; its data was erased.",
-                              "%(n)d real-name submissions rejected; their data was erased.", len(done)))
+        self._report(
+            request,
+            len(done),
+            queryset.count(),
+            ngettext(
+                "%(n)d real-name submission rejected; its data was erased.",
+                "%(n)d real-name submissions rejected; their data was erased.",
+                len(done),
+            ),
+        )
 
     def _report(self, request: HttpRequest, done: int, selected: int, text: str) -> None:
         self.message_user(request, text % {"n": done}, messages.SUCCESS)  # type: ignore[attr-defined]
         if done < selected:
             skipped = selected - done
-            self.message_user(request, ngettext(  # type: ignore[attr-defined]
-                "%(n)d account was skipped: only pending submissions can be verified or rejected.",
-                "%(n)d accounts were skipped: only pending submissions can be verified or rejected.", skipped,
-            ) % {"n": skipped}, messages.WARNING)
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                ngettext(
+                    "%(n)d account was skipped: only pending submissions can be verified or rejected.",
+                    "%(n)d accounts were skipped: only pending submissions can be verified or rejected.",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
+            )
 
     @admin.display(description=_("resident ID number"))
     def masked_id_number(self, obj: User) -> str:
@@ -83,18 +101,24 @@ class RealNameAdminMixin:
         if not sides:
             return "—"
         labels = dict(IdDocument.Side.choices)
-        return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{}</a>', (
-            (reverse(f"{self.admin_site.name}:accounts_user_id_document", args=[obj.pk, side]), labels[side])
-            for side in sides
-        )) or format_html("—")
+        return format_html_join(
+            " · ",
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            (
+                (reverse(f"{self.admin_site.name}:accounts_user_id_document", args=[obj.pk, side]), labels[side])
+                for side in sides
+            ),
+        ) or format_html("—")
 
     def get_urls(self) -> list[URLPattern]:
         urls: list[URLPattern] = super().get_urls()  # type: ignore[misc]
-        extra = [path(
-            "<int:object_id>/id-document/<str:side>/",
-            self.admin_site.admin_view(self.id_document_view),
-            name="accounts_user_id_document",
-        )]
+        extra = [
+            path(
+                "<int:object_id>/id-document/<str:side>/",
+                self.admin_site.admin_view(self.id_document_view),
+                name="accounts_user_id_document",
+            )
+        ]
         return extra + urls
 
     def id_document_view(self, request: HttpRequest, object_id: int, side: str) -> HttpResponse:
@@ -121,8 +145,15 @@ class UserAdmin(RealNameAdminMixin, BaseUserAdmin):
 
     form = AccountChangeForm
     add_form = AccountCreationForm
-    list_display = ("masked_mobile", "nickname", "real_name_status", "masked_id_number", "is_staff", "is_active",
-                    "date_joined")
+    list_display = (
+        "masked_mobile",
+        "nickname",
+        "real_name_status",
+        "masked_id_number",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    )
     list_filter = ("is_staff", "is_active", "real_name_status")
     actions = ["mark_real_name_verified", "reject_real_name_submission"]
     search_fields = ("mobile", "nickname")

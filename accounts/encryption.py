@@ -8,8 +8,13 @@ from django.db import transaction
 from accounts.models import AccountDataKey, User
 from tenants.crypto import KeyUnavailable, derive_key, new_key, seal, unseal
 
-__all__ = ["KeyUnavailable", "account_key_destroy", "decrypt_for_account", "decrypt_many_for_accounts",
-           "encrypt_for_account"]
+__all__ = [
+    "KeyUnavailable",
+    "account_key_destroy",
+    "decrypt_for_account",
+    "decrypt_many_for_accounts",
+    "encrypt_for_account",
+]
 
 _PLATFORM_SALT = b"portal/platform-key/v1"
 

@@ -16,8 +16,11 @@ class MobileAuthenticationForm(AuthenticationForm):
     """Sign in with a mobile number (national or +86 form) and password. On an enterprise host
     core.forms.EnterpriseLoginForm also requires a membership of that enterprise."""
 
-    username = forms.CharField(label=_("Mobile number"), max_length=32, widget=forms.TextInput(attrs={
-        "autofocus": True, "autocomplete": "username", "inputmode": "tel"}))
+    username = forms.CharField(
+        label=_("Mobile number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "inputmode": "tel"}),
+    )
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -40,22 +43,31 @@ class MobileAuthenticationForm(AuthenticationForm):
 
 
 class SignupStartForm(forms.Form):
-    mobile = forms.CharField(label=_("Mobile number"), max_length=32,
-                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    mobile = forms.CharField(
+        label=_("Mobile number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
 
     def clean_mobile(self) -> str:
         return normalize_mobile(self.cleaned_data["mobile"])
 
 
 class SignupVerifyForm(forms.Form):
-    code = forms.CharField(label=_("Code from the SMS"), max_length=6, min_length=6,
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
     nickname = forms.CharField(label=_("Nickname"), max_length=64, required=False)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password_again = forms.CharField(label=_("Password again"), widget=forms.PasswordInput(
-        attrs={"autocomplete": "new-password"}))
+    password_again = forms.CharField(
+        label=_("Password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
     accept_policy = forms.BooleanField(
-        label=_("I have read and accept the privacy policy"), required=True,
+        label=_("I have read and accept the privacy policy"),
+        required=True,
         error_messages={"required": _("Accept the privacy policy to create an account.")},
     )
 

@@ -43,10 +43,21 @@ def _sms_caps_take(ip: str | None) -> None:
     RateLimited (429, Retry-After: the end of the hour) when either is full; a refused code is
     not counted, so the counters are the codes sent."""
     address = address_key(ip)
-    caps = [] if address is None else [(f"sms:address:{address}", settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR,
-                                        "sms_address_limit", _address_limit_message)]
-    caps.append((SMS_PLATFORM_KEY, settings.SMS_CODE_MAX_PER_HOUR_PLATFORM, "sms_platform_limit",
-                 _platform_limit_message))
+    caps = (
+        []
+        if address is None
+        else [
+            (
+                f"sms:address:{address}",
+                settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR,
+                "sms_address_limit",
+                _address_limit_message,
+            )
+        ]
+    )
+    caps.append(
+        (SMS_PLATFORM_KEY, settings.SMS_CODE_MAX_PER_HOUR_PLATFORM, "sms_platform_limit", _platform_limit_message)
+    )
     counted: list[tuple[str, Rate]] = []
     for key, limit, code, message in caps:
         rate = Rate(limit=limit, seconds=SMS_HOUR)
@@ -59,15 +70,19 @@ def _sms_caps_take(ip: str | None) -> None:
 
 
 def _address_limit_message(n: int) -> str:
-    return ngettext("Too many verification codes were requested from your network. Try again in %(n)d minute.",
-                    "Too many verification codes were requested from your network. Try again in %(n)d minutes.",
-                    n) % {"n": n}
+    return ngettext(
+        "Too many verification codes were requested from your network. Try again in %(n)d minute.",
+        "Too many verification codes were requested from your network. Try again in %(n)d minutes.",
+        n,
+    ) % {"n": n}
 
 
 def _platform_limit_message(n: int) -> str:
-    return ngettext("Too many verification codes are being requested right now. Try again in %(n)d minute.",
-                    "Too many verification codes are being requested right now. Try again in %(n)d minutes.",
-                    n) % {"n": n}
+    return ngettext(
+        "Too many verification codes are being requested right now. Try again in %(n)d minute.",
+        "Too many verification codes are being requested right now. Try again in %(n)d minutes.",
+        n,
+    ) % {"n": n}
 
 
 def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCode:
@@ -83,13 +98,20 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCod
         wait = int(settings.SMS_CODE_RESEND_SECONDS - (now - last.created_at).total_seconds())
         if wait > 0:
             raise ValidationError(
-                {"mobile": ngettext("Wait %(n)d second before asking for a new code.",
-                                    "Wait %(n)d seconds before asking for a new code.", wait) % {"n": wait}},
+                {
+                    "mobile": ngettext(
+                        "Wait %(n)d second before asking for a new code.",
+                        "Wait %(n)d seconds before asking for a new code.",
+                        wait,
+                    )
+                    % {"n": wait}
+                },
                 code="throttled",
             )
     if recent.count() >= settings.SMS_CODE_MAX_PER_HOUR:
-        raise ValidationError({"mobile": _("Too many codes were sent to this number. Try again in an hour.")},
-                              code="throttled")
+        raise ValidationError(
+            {"mobile": _("Too many codes were sent to this number. Try again in an hour.")}, code="throttled"
+        )
     _sms_caps_take(ip)
     code = f"{secrets.randbelow(10**6):06d}"
     sms_code = SmsCode.objects.create(
@@ -120,8 +142,9 @@ def sms_code_verify(*, mobile: str, purpose: str, code: str) -> None:
         .first()
     )
     if sms_code is None:
-        raise ValidationError({"code": _("The code has expired or was never sent. Ask for a new code.")},
-                              code="expired")
+        raise ValidationError(
+            {"code": _("The code has expired or was never sent. Ask for a new code.")}, code="expired"
+        )
     if sms_code.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
         raise ValidationError({"code": _("Too many wrong codes. Ask for a new code.")}, code="locked")
     SmsCode.objects.filter(pk=sms_code.pk).update(attempts=F("attempts") + 1)
@@ -129,15 +152,26 @@ def sms_code_verify(*, mobile: str, purpose: str, code: str) -> None:
     if not constant_time_compare(expected, sms_code.code_hash):
         left = settings.SMS_CODE_MAX_ATTEMPTS - sms_code.attempts - 1
         raise ValidationError(
-            {"code": ngettext("Wrong code. %(n)d try left.", "Wrong code. %(n)d tries left.", left) % {"n": left}
-             if left > 0 else _("Too many wrong codes. Ask for a new code.")},
+            {
+                "code": ngettext("Wrong code. %(n)d try left.", "Wrong code. %(n)d tries left.", left) % {"n": left}
+                if left > 0
+                else _("Too many wrong codes. Ask for a new code.")
+            },
             code="invalid",
         )
     SmsCode.objects.filter(pk=sms_code.pk).update(consumed_at=now)
 
 
-def account_register(*, mobile: str, code: str, password: str, nickname: str = "", policy_accepted: bool,
-                     ip: str | None = None, channel: str = "web") -> User:
+def account_register(
+    *,
+    mobile: str,
+    code: str,
+    password: str,
+    nickname: str = "",
+    policy_accepted: bool,
+    ip: str | None = None,
+    channel: str = "web",
+) -> User:
     """Create an account once its mobile number is confirmed by an SMS code (ACC-1).
 
     The person must accept the privacy policy in force (CON-1): without `policy_accepted` nothing
@@ -146,12 +180,14 @@ def account_register(*, mobile: str, code: str, password: str, nickname: str = "
     is published there is nothing to record. The acceptance is written by consent, which listens to
     `accounts.signals.account_registered` (accounts sit below consent: docs/architecture.md)."""
     if not policy_accepted:
-        raise ValidationError({"accept_policy": _("Accept the privacy policy to create an account.")},
-                              code="policy_not_accepted")
+        raise ValidationError(
+            {"accept_policy": _("Accept the privacy policy to create an account.")}, code="policy_not_accepted"
+        )
     mobile = normalize_mobile(mobile)
     if User.objects.filter(mobile=mobile).exists():
-        raise ValidationError({"mobile": _("An account with this mobile number already exists. Sign in instead.")},
-                              code="duplicate")
+        raise ValidationError(
+            {"mobile": _("An account with this mobile number already exists. Sign in instead.")}, code="duplicate"
+        )
     try:
         validate_password(password, user=User(mobile=mobile, nickname=nickname))
     except ValidationError as error:

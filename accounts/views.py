@@ -49,11 +49,16 @@ def login_locked_out(
     saying why, and no form error that would suggest the password was the problem."""
     form = MobileAuthenticationForm(request, initial={"username": request.POST.get("username", "")})
     form.cleaned_data = {}
-    form.add_error(None, ValidationError(
-        _("Too many failed sign-ins: signing in to this account or from this network is blocked for an "
-          "hour. Try again later."),
-        code="locked_out",
-    ))
+    form.add_error(
+        None,
+        ValidationError(
+            _(
+                "Too many failed sign-ins: signing in to this account or from this network is blocked for an "
+                "hour. Try again later."
+            ),
+            code="locked_out",
+        ),
+    )
     context = {"form": form, "next": request.POST.get("next", request.GET.get("next", ""))}
     return render(request, "accounts/login.html", context, status=429)
 
@@ -106,8 +111,13 @@ class SignupVerifyView(FormView):
         data = form.cleaned_data
         try:
             user = account_register(
-                mobile=self.mobile, code=data["code"], password=data["password"], nickname=data["nickname"],
-                policy_accepted=data["accept_policy"], ip=client_ip(self.request), channel="web",
+                mobile=self.mobile,
+                code=data["code"],
+                password=data["password"],
+                nickname=data["nickname"],
+                policy_accepted=data["accept_policy"],
+                ip=client_ip(self.request),
+                channel="web",
             )
         except ValidationError as error:
             apply_service_errors(form, error)

@@ -69,16 +69,19 @@ class AttendanceClockApi(EnterpriseApiView):
 
     class InputSerializer(serializers.Serializer):
         kind = ClockKindField()
-        source = serializers.ChoiceField(choices=[ClockEvent.Source.APP, ClockEvent.Source.WIFI],
-                                         default=ClockEvent.Source.APP)
+        source = serializers.ChoiceField(
+            choices=[ClockEvent.Source.APP, ClockEvent.Source.WIFI], default=ClockEvent.Source.APP
+        )
         latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
         longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
         accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1_000_000)
         wifi_bssid = serializers.CharField(required=False, allow_blank=True, max_length=32)
         photo = serializers.CharField(
-            required=False, max_length=3_000_000,
+            required=False,
+            max_length=3_000_000,
             help_text="Base64 of a JPEG or PNG (at most 2 MB) taken at clock-in; needs the camera device "
-                      "permission (CON-5) and the biometrics consent for attendance (CON-4).")
+            "permission (CON-5) and the biometrics consent for attendance (CON-4).",
+        )
 
         def validate_photo(self, value: str) -> bytes:
             try:
@@ -101,8 +104,9 @@ class AttendanceClockApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            event = attendance_clock(enterprise=self.enterprise, membership=self.membership,
-                                     **serializer.validated_data)
+            event = attendance_clock(
+                enterprise=self.enterprise, membership=self.membership, **serializer.validated_data
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         except DevicePermissionRequired as refused:  # CON-5: 403 with a stable code
@@ -137,7 +141,6 @@ class DayPageOutputSerializer(serializers.Serializer):
     results = DayRowOutputSerializer(many=True)
 
 
-
 class AttendanceDayListApi(EnterpriseApiView):
     """One row per active member in the admin's attendance scope, with that day's record
     (first_in, last_out and exceptions are null/empty when there is none)."""
@@ -161,13 +164,18 @@ class AttendanceDayListApi(EnterpriseApiView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         day = filters.validated_data.get("date") or timezone.localdate(timezone=timezone.get_default_timezone())
-        rows = attendance_overview(scope=self.scope, day=day,
-                                   exceptions_only=filters.validated_data["exceptions_only"])
+        rows = attendance_overview(scope=self.scope, day=day, exceptions_only=filters.validated_data["exceptions_only"])
         paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, view=self) or []
         data = [
-            {"pk": row.pk, "display_name": row.display_name, "date": day, "first_in": row.first_in,
-             "last_out": row.last_out, "exceptions": row.exceptions or []}
+            {
+                "pk": row.pk,
+                "display_name": row.display_name,
+                "date": day,
+                "first_in": row.first_in,
+                "last_out": row.last_out,
+                "exceptions": row.exceptions or [],
+            }
             for row in page
         ]
         return paginator.get_paginated_response(DayRowOutputSerializer(data, many=True).data)
@@ -215,8 +223,9 @@ class GeofenceDetailApi(_GeofenceAdminApi):
         serializer = GeofenceInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
-            geofence = geofence_update(enterprise=self.enterprise, actor=self.membership, geofence=geofence,
-                                       **serializer.validated_data)
+            geofence = geofence_update(
+                enterprise=self.enterprise, actor=self.membership, geofence=geofence, **serializer.validated_data
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(GeofenceOutputSerializer(geofence).data)
@@ -259,10 +268,19 @@ class ClockApi(DeviceApiView):
         if membership is None:
             raise ValidationError({"membership_id": [_("No active member with this id.")]})
         try:
-            event = attendance_clock(enterprise=self.enterprise, membership=membership, kind=data["kind"],
-                                     source="device", occurred_at=data.get("occurred_at"), device=self.device)
+            event = attendance_clock(
+                enterprise=self.enterprise,
+                membership=membership,
+                kind=data["kind"],
+                source="device",
+                occurred_at=data.get("occurred_at"),
+                device=self.device,
+            )
         except DjangoValidationError as error:  # 400 with field errors; 403 consent_required (CON-6)
             raise service_errors(error) from error
-        return Response(self.OutputSerializer({"id": event.pk, "membership_id": membership.pk, "kind": event.kind,
-                                               "occurred_at": event.occurred_at}).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            self.OutputSerializer(
+                {"id": event.pk, "membership_id": membership.pk, "kind": event.kind, "occurred_at": event.occurred_at}
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )

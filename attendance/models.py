@@ -48,9 +48,7 @@ class ClockEvent(models.Model):
         WIFI = "wifi", _("Wi-Fi")
         DEVICE = "device", _("Device")
 
-    membership = models.ForeignKey(
-        "enterprise_data.Membership", on_delete=models.CASCADE, related_name="clock_events"
-    )
+    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.CASCADE, related_name="clock_events")
     kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
     occurred_at = models.DateTimeField(_("time"))
@@ -75,8 +73,7 @@ class ClockEventLocation(models.Model):
 
     # No foreign-key constraint: triggers keep the link instead, set-based (migration 0008,
     # docs/retention.md "Clock events and their details"). on_delete is what Django's collector does.
-    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="raw_location",
-                                 db_constraint=False)
+    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="raw_location", db_constraint=False)
     coordinates_encrypted = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 

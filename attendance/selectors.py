@@ -26,8 +26,12 @@ def attendance_overview(*, scope: AdminScope, day: date, exceptions_only: bool =
     rows = (
         scope.members(Category.ATTENDANCE, include_invited=False)
         .annotate(day_row=FilteredRelation("attendance_days", condition=Q(attendance_days__date=day)))
-        .annotate(day_id=F("day_row__id"), first_in=F("day_row__first_in"), last_out=F("day_row__last_out"),
-                  exceptions=F("day_row__exceptions"))
+        .annotate(
+            day_id=F("day_row__id"),
+            first_in=F("day_row__first_in"),
+            last_out=F("day_row__last_out"),
+            exceptions=F("day_row__exceptions"),
+        )
         .order_by("display_name", "id")
     )
     if exceptions_only:
@@ -35,12 +39,14 @@ def attendance_overview(*, scope: AdminScope, day: date, exceptions_only: bool =
     return rows
 
 
-def attendance_days_for_member(*, membership: Membership, days: int = HISTORY_DAYS,
-                               today: date | None = None) -> QuerySet[AttendanceDay]:
+def attendance_days_for_member(
+    *, membership: Membership, days: int = HISTORY_DAYS, today: date | None = None
+) -> QuerySet[AttendanceDay]:
     """The member's records of the last `days` days, newest first."""
     today = today or timezone.localdate(timezone=timezone.get_default_timezone())
-    return AttendanceDay.objects.filter(membership=membership, date__gt=today - timedelta(days=days),
-                                        date__lte=today).order_by("-date")
+    return AttendanceDay.objects.filter(
+        membership=membership, date__gt=today - timedelta(days=days), date__lte=today
+    ).order_by("-date")
 
 
 def attendance_today(*, membership: Membership) -> AttendanceDay | None:
@@ -52,8 +58,9 @@ def clock_events_for_member(*, membership: Membership, days: int = HISTORY_DAYS)
     """The member's clock events of the last `days` days, newest first, with the geofence's name
     and `has_raw_location` (whether raw coordinates are still kept)."""
     today = timezone.localdate(timezone=timezone.get_default_timezone())
-    since = timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), time.min),
-                                timezone.get_default_timezone())
+    since = timezone.make_aware(
+        datetime.combine(today - timedelta(days=days - 1), time.min), timezone.get_default_timezone()
+    )
     return (
         ClockEvent.objects.filter(membership=membership, occurred_at__gte=since)
         .select_related("geofence")
@@ -65,9 +72,7 @@ def clock_events_for_member(*, membership: Membership, days: int = HISTORY_DAYS)
 def clock_event_for(*, scope: AdminScope, pk: int) -> ClockEvent:
     """Fetch-and-authorize: a clock event of a member in the admin's attendance scope, or the same
     404 as a missing one."""
-    event = ClockEvent.objects.filter(
-        pk=pk, membership__in=scope.members(Category.ATTENDANCE).values("pk")
-    ).first()
+    event = ClockEvent.objects.filter(pk=pk, membership__in=scope.members(Category.ATTENDANCE).values("pk")).first()
     if event is None:
         raise Http404("No such clock event.")
     return event

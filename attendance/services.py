@@ -68,6 +68,7 @@ EXCEPTIONS = (EXCEPTION_LATE, EXCEPTION_MISSING_IN, EXCEPTION_MISSING_OUT, EXCEP
 
 # --- small pure helpers (unit-tested) ----------------------------------------------------------
 
+
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     """Great-circle distance in metres."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
@@ -93,7 +94,11 @@ class Classification:
 
 
 def classify(
-    *, geofences: list[Geofence], latitude: float | None, longitude: float | None, wifi_bssid: str | None,
+    *,
+    geofences: list[Geofence],
+    latitude: float | None,
+    longitude: float | None,
+    wifi_bssid: str | None,
     from_device: bool = False,
 ) -> Classification:
     """In range when the BSSID is listed on an active geofence or the coordinates are within an
@@ -143,6 +148,7 @@ def _check_coordinates(latitude: float | None, longitude: float | None, errors: 
 
 # --- the attendance policy ----------------------------------------------------------------------
 
+
 def _policy_defaults() -> AttendancePolicy:
     """An unsaved policy with the model's defaults (TimeField defaults are strings until saved)."""
     policy = AttendancePolicy(pk=1)
@@ -162,13 +168,16 @@ def attendance_policy_get(*, enterprise: Enterprise) -> AttendancePolicy:
 def late_threshold(policy: AttendancePolicy, day: date) -> datetime:
     """A first clock-in after this instant makes the day "late"."""
     starts = datetime.combine(day, policy.work_starts)
-    return timezone.make_aware(starts, timezone.get_default_timezone()) + timedelta(
-        minutes=policy.late_after_minutes
-    )
+    return timezone.make_aware(starts, timezone.get_default_timezone()) + timedelta(minutes=policy.late_after_minutes)
 
 
 def attendance_policy_update(
-    *, enterprise: Enterprise, actor: Membership | None, work_starts: time, work_ends: time, late_after_minutes: int,
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    work_starts: time,
+    work_ends: time,
+    late_after_minutes: int,
 ) -> AttendancePolicy:
     errors: dict[str, list[str]] = {}
     if not isinstance(work_starts, time):
@@ -177,22 +186,35 @@ def attendance_policy_update(
         errors["work_ends"] = [_("Enter a time.")]
     if not errors and work_ends <= work_starts:
         errors["work_ends"] = [_("The working day must end after it starts.")]
-    if not isinstance(late_after_minutes, int) or isinstance(late_after_minutes, bool) \
-            or not 0 <= late_after_minutes <= 720:
+    if (
+        not isinstance(late_after_minutes, int)
+        or isinstance(late_after_minutes, bool)
+        or not 0 <= late_after_minutes <= 720
+    ):
         errors["late_after_minutes"] = [_("Enter a number of minutes between 0 and 720.")]
     if errors:
         raise ValidationError(errors)
     with enterprise_schema(enterprise), transaction.atomic():
         policy = AttendancePolicy.objects.select_for_update().filter(pk=1).first() or _policy_defaults()
         changed = [
-            name for name, value in (("work_starts", work_starts), ("work_ends", work_ends),
-                                     ("late_after_minutes", late_after_minutes))
+            name
+            for name, value in (
+                ("work_starts", work_starts),
+                ("work_ends", work_ends),
+                ("late_after_minutes", late_after_minutes),
+            )
             if getattr(policy, name) != value
         ]
         policy.work_starts, policy.work_ends, policy.late_after_minutes = work_starts, work_ends, late_after_minutes
         policy.save()
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.ATTENDANCE,
-                      obj=policy, details={"fields": changed})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CHANGE,
+            category=Category.ATTENDANCE,
+            obj=policy,
+            details={"fields": changed},
+        )
     return policy
 
 
@@ -276,15 +298,21 @@ def attendance_clock(
     _check_coordinates(lat, lng, errors)
     if accuracy is not None and not 0 <= accuracy <= MAX_ACCURACY_M:
         errors.setdefault("accuracy_m", []).append(
-            _("Accuracy must be between 0 and %(max)s metres.") % {"max": MAX_ACCURACY_M})
+            _("Accuracy must be between 0 and %(max)s metres.") % {"max": MAX_ACCURACY_M}
+        )
     if (lat is None) != (lng is None) and "latitude" not in errors and "longitude" not in errors:
         errors.setdefault("latitude" if lat is None else "longitude", []).append(
-            _("Give both latitude and longitude, or neither."))
+            _("Give both latitude and longitude, or neither.")
+        )
     bssid = normalize_bssid(wifi_bssid or "")
     if bssid and not BSSID_RE.match(bssid):
         errors["wifi_bssid"] = [_("Enter a BSSID like 00:11:22:aa:bb:cc.")]
-    if source == ClockEvent.Source.APP and (lat is None or lng is None) \
-            and "latitude" not in errors and "longitude" not in errors:
+    if (
+        source == ClockEvent.Source.APP
+        and (lat is None or lng is None)
+        and "latitude" not in errors
+        and "longitude" not in errors
+    ):
         errors.setdefault("latitude", []).append(_("A clock-in from the app needs your location."))
         errors.setdefault("longitude", []).append(_("A clock-in from the app needs your location."))
     if source == ClockEvent.Source.WIFI and not bssid:
@@ -313,22 +341,37 @@ def attendance_clock(
     if errors:
         raise ValidationError(errors)
     if lat is not None and lng is not None:  # raw coordinates are precise location (CON-4)
-        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.PRECISE_LOCATION,
-                      purpose=ConsentPurpose.ATTENDANCE)
+        require_basis(
+            enterprise=enterprise,
+            membership=membership,
+            category=SensitiveCategory.PRECISE_LOCATION,
+            purpose=ConsentPurpose.ATTENDANCE,
+        )
     if source == ClockEvent.Source.DEVICE:  # ENT-6: the device recognised the member by a template
-        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.BIOMETRICS,
-                      purpose=ConsentPurpose.ATTENDANCE)  # CON-6: a device that has not polled yet
+        require_basis(
+            enterprise=enterprise,
+            membership=membership,
+            category=SensitiveCategory.BIOMETRICS,
+            purpose=ConsentPurpose.ATTENDANCE,
+        )  # CON-6: a device that has not polled yet
     if photo is not None:  # CON-5 camera, then CON-4: a face photo is biometric
         if membership.account is None:
             raise ValidationError({"photo": [_("Only a member with an account can send a photo.")]})
         device_permission_require(account=membership.account, kind=DevicePermission.Kind.CAMERA)
-        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.BIOMETRICS,
-                      purpose=ConsentPurpose.ATTENDANCE)
+        require_basis(
+            enterprise=enterprise,
+            membership=membership,
+            category=SensitiveCategory.BIOMETRICS,
+            purpose=ConsentPurpose.ATTENDANCE,
+        )
 
     with enterprise_schema(enterprise), transaction.atomic():
         verdict = classify(
-            geofences=list(Geofence.objects.filter(is_active=True)), latitude=lat, longitude=lng,
-            wifi_bssid=bssid, from_device=source == ClockEvent.Source.DEVICE,
+            geofences=list(Geofence.objects.filter(is_active=True)),
+            latitude=lat,
+            longitude=lng,
+            wifi_bssid=bssid,
+            from_device=source == ClockEvent.Source.DEVICE,
         )
         event = ClockEvent.objects.create(
             membership=membership,
@@ -351,9 +394,11 @@ def attendance_clock(
             )
         if photo is not None and photo_type is not None:
             ClockEventPhoto.objects.create(
-                event=event, content_type=photo_type,
-                photo_encrypted=encrypt_for_member(enterprise=enterprise, membership_id=membership.pk,
-                                                   field=PHOTO_FIELD, value=bytes(photo)),
+                event=event,
+                content_type=photo_type,
+                photo_encrypted=encrypt_for_member(
+                    enterprise=enterprise, membership_id=membership.pk, field=PHOTO_FIELD, value=bytes(photo)
+                ),
             )
         _day_upsert(event=event, policy=attendance_policy_get(enterprise=enterprise))
     return event
@@ -361,8 +406,15 @@ def attendance_clock(
 
 # --- geofences ---------------------------------------------------------------------------------
 
+
 def _clean_geofence(
-    *, name: str | None, latitude: Any, longitude: Any, radius_m: Any, wifi_bssids: Any, is_active: Any,
+    *,
+    name: str | None,
+    latitude: Any,
+    longitude: Any,
+    radius_m: Any,
+    wifi_bssids: Any,
+    is_active: Any,
     errors: dict[str, list[str]],
 ) -> dict[str, Any]:
     """Validated values of the fields given (None = not given)."""
@@ -381,8 +433,11 @@ def _clean_geofence(
         if number is None:
             errors.setdefault(field, [_("Enter a number.")])
         elif not -bound <= number <= bound:
-            errors[field] = [_("Latitude must be between -90 and 90.") if field == "latitude"
-                             else _("Longitude must be between -180 and 180.")]
+            errors[field] = [
+                _("Latitude must be between -90 and 90.")
+                if field == "latitude"
+                else _("Longitude must be between -180 and 180.")
+            ]
         else:
             values[field] = Decimal(str(number)).quantize(Decimal("0.000001"))
     if radius_m is not None:
@@ -413,8 +468,14 @@ def _clean_geofence(
 
 
 def geofence_create(
-    *, enterprise: Enterprise, actor: Membership | None, name: str, latitude: float | Decimal | str,
-    longitude: float | Decimal | str, radius_m: int = 200, wifi_bssids: list[str] | None = None,
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    name: str,
+    latitude: float | Decimal | str,
+    longitude: float | Decimal | str,
+    radius_m: int = 200,
+    wifi_bssids: list[str] | None = None,
     is_active: bool = True,
 ) -> Geofence:
     """An office: a circle and the Wi-Fi networks inside it (ledger: create, attendance)."""
@@ -422,28 +483,54 @@ def geofence_create(
     for field, value in (("latitude", latitude), ("longitude", longitude)):
         if value is None or value == "":
             errors[field] = [_("This field is required.")]
-    values = _clean_geofence(name=name or "", latitude=latitude if "latitude" not in errors else None,
-                             longitude=longitude if "longitude" not in errors else None, radius_m=radius_m,
-                             wifi_bssids=wifi_bssids or [], is_active=is_active, errors=errors)
+    values = _clean_geofence(
+        name=name or "",
+        latitude=latitude if "latitude" not in errors else None,
+        longitude=longitude if "longitude" not in errors else None,
+        radius_m=radius_m,
+        wifi_bssids=wifi_bssids or [],
+        is_active=is_active,
+        errors=errors,
+    )
     if errors:
         raise ValidationError(errors)
     with enterprise_schema(enterprise), transaction.atomic():
         geofence = Geofence.objects.create(**values)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.ATTENDANCE,
-                      obj=geofence, details={"fields": sorted(values)})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CREATE,
+            category=Category.ATTENDANCE,
+            obj=geofence,
+            details={"fields": sorted(values)},
+        )
     return geofence
 
 
 def geofence_update(
-    *, enterprise: Enterprise, actor: Membership | None, geofence: Geofence, name: str | None = None,
-    latitude: float | Decimal | str | None = None, longitude: float | Decimal | str | None = None,
-    radius_m: int | None = None, wifi_bssids: list[str] | None = None, is_active: bool | None = None,
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    geofence: Geofence,
+    name: str | None = None,
+    latitude: float | Decimal | str | None = None,
+    longitude: float | Decimal | str | None = None,
+    radius_m: int | None = None,
+    wifi_bssids: list[str] | None = None,
+    is_active: bool | None = None,
 ) -> Geofence:
     """Change the given fields (None = unchanged). One ledger entry naming the changed fields;
     none when nothing changed."""
     errors: dict[str, list[str]] = {}
-    values = _clean_geofence(name=name, latitude=latitude, longitude=longitude, radius_m=radius_m,
-                             wifi_bssids=wifi_bssids, is_active=is_active, errors=errors)
+    values = _clean_geofence(
+        name=name,
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius_m,
+        wifi_bssids=wifi_bssids,
+        is_active=is_active,
+        errors=errors,
+    )
     if errors:
         raise ValidationError(errors)
     with enterprise_schema(enterprise), transaction.atomic():
@@ -453,8 +540,14 @@ def geofence_update(
         for field in changed:
             setattr(geofence, field, values[field])
         geofence.save(update_fields=changed)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.ATTENDANCE,
-                      obj=geofence, details={"fields": changed})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CHANGE,
+            category=Category.ATTENDANCE,
+            obj=geofence,
+            details={"fields": changed},
+        )
     return geofence
 
 
@@ -463,8 +556,14 @@ def geofence_delete(*, enterprise: Enterprise, actor: Membership | None, geofenc
     with enterprise_schema(enterprise), transaction.atomic():
         pk = geofence.pk
         geofence.delete()
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.ATTENDANCE,
-                      object_id=pk, details={"object_type": "enterprise_data.geofence"})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.DELETE,
+            category=Category.ATTENDANCE,
+            object_id=pk,
+            details={"object_type": "enterprise_data.geofence"},
+        )
 
 
 # --- missing clock-ins and clock-outs ------------------------------------------------------------
@@ -507,8 +606,10 @@ def attendance_mark_missing(*, enterprise: Enterprise, day: date) -> MissingMark
     zone = timezone.get_default_timezone()
     start = timezone.make_aware(datetime.combine(day, time.min), zone)
     params: dict[str, Any] = {"date": day, "start": start, "end": start + timedelta(days=1)}
-    names = {"day": connection.ops.quote_name(AttendanceDay._meta.db_table),
-             "membership": connection.ops.quote_name(Membership._meta.db_table)}
+    names = {
+        "day": connection.ops.quote_name(AttendanceDay._meta.db_table),
+        "membership": connection.ops.quote_name(Membership._meta.db_table),
+    }
     with enterprise_schema(enterprise), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_MISSING_IN.format(**names), params)
         missing_in = cursor.rowcount
@@ -519,6 +620,7 @@ def attendance_mark_missing(*, enterprise: Enterprise, day: date) -> MissingMark
 
 # --- revealing raw coordinates -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RawCoordinates:
     latitude: float
@@ -527,7 +629,11 @@ class RawCoordinates:
 
 
 def attendance_reveal_location(
-    *, enterprise: Enterprise, actor: Membership, event: ClockEvent, purpose: str = "",
+    *,
+    enterprise: Enterprise,
+    actor: Membership,
+    event: ClockEvent,
+    purpose: str = "",
 ) -> RawCoordinates:
     """The raw coordinates of `event` for an admin whose attendance scope covers its member;
     recorded in the ledger (action reveal, ENT-9, ENT-10). PermissionDenied otherwise; refused
@@ -537,18 +643,43 @@ def attendance_reveal_location(
         scope = admin_scope_for(actor)
         if scope is None or not scope.members(Category.ATTENDANCE).filter(pk=event.membership_id).exists():
             raise PermissionDenied(_("Your administrator scope does not include this member's attendance."))
-        require_basis(enterprise=enterprise, membership=event.membership, category=SensitiveCategory.PRECISE_LOCATION,
-                      purpose=ConsentPurpose.ATTENDANCE)
+        require_basis(
+            enterprise=enterprise,
+            membership=event.membership,
+            category=SensitiveCategory.PRECISE_LOCATION,
+            purpose=ConsentPurpose.ATTENDANCE,
+        )
         location = ClockEventLocation.objects.filter(event_id=event.pk).first()
         if location is None:
-            raise ValidationError({"event": _("No raw coordinates are kept for this event (none were sent, "
-                                              "or they have been deleted after their retention period).")})
+            raise ValidationError(
+                {
+                    "event": _(
+                        "No raw coordinates are kept for this event (none were sent, "
+                        "or they have been deleted after their retention period)."
+                    )
+                }
+            )
         try:
-            raw = json.loads(decrypt_for_member(enterprise=enterprise, membership_id=event.membership_id,
-                                                field=COORDINATES_FIELD, blob=bytes(location.coordinates_encrypted)))
+            raw = json.loads(
+                decrypt_for_member(
+                    enterprise=enterprise,
+                    membership_id=event.membership_id,
+                    field=COORDINATES_FIELD,
+                    blob=bytes(location.coordinates_encrypted),
+                )
+            )
         except KeyUnavailable as error:
-            raise ValidationError({"event": _("These coordinates can no longer be read: the member's data key "
-                                              "has been destroyed.")}) from error
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVEAL, category=Category.ATTENDANCE,
-                      subject=event.membership_id, obj=event, purpose=purpose, details={"fields": ["coordinates"]})
+            raise ValidationError(
+                {"event": _("These coordinates can no longer be read: the member's data key has been destroyed.")}
+            ) from error
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.REVEAL,
+            category=Category.ATTENDANCE,
+            subject=event.membership_id,
+            obj=event,
+            purpose=purpose,
+            details={"fields": ["coordinates"]},
+        )
     return RawCoordinates(latitude=raw["latitude"], longitude=raw["longitude"], accuracy_m=raw.get("accuracy_m"))

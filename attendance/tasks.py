@@ -21,8 +21,16 @@ from tenants.tasks import current_enterprise
 def attendance_mark_missing(day: str | None = None) -> dict[str, Any]:
     """Mark missing clock-ins/outs of `day` (ISO date; default yesterday, Asia/Shanghai)."""
     enterprise = current_enterprise()
-    target = date.fromisoformat(day) if day else timezone.localdate(
-        timezone=timezone.get_default_timezone()) - timedelta(days=1)
+    target = (
+        date.fromisoformat(day)
+        if day
+        else timezone.localdate(timezone=timezone.get_default_timezone()) - timedelta(days=1)
+    )
     result = mark_missing(enterprise=enterprise, day=target)
-    return {"schema": enterprise.schema_name, "day": target.isoformat(), "working_day": result.working_day,
-            "missing_in": result.missing_in, "missing_out": result.missing_out}
+    return {
+        "schema": enterprise.schema_name,
+        "day": target.isoformat(),
+        "working_day": result.working_day,
+        "missing_in": result.missing_in,
+        "missing_out": result.missing_out,
+    }

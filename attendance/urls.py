@@ -9,13 +9,11 @@ from attendance import apis, views
 console_patterns = [
     path("attendance/", views.AttendanceOverviewView.as_view(), name="console_attendance"),
     path("attendance/members/<int:pk>/", views.AttendanceMemberView.as_view(), name="console_attendance_member"),
-    path("attendance/events/<int:pk>/reveal/", views.ClockEventRevealView.as_view(),
-         name="console_clock_event_reveal"),
+    path("attendance/events/<int:pk>/reveal/", views.ClockEventRevealView.as_view(), name="console_clock_event_reveal"),
     path("attendance/geofences/", views.GeofenceListView.as_view(), name="console_geofences"),
     path("attendance/geofences/new/", views.GeofenceCreateView.as_view(), name="console_geofence_create"),
     path("attendance/geofences/<int:pk>/", views.GeofenceEditView.as_view(), name="console_geofence_edit"),
-    path("attendance/geofences/<int:pk>/delete/", views.GeofenceDeleteView.as_view(),
-         name="console_geofence_delete"),
+    path("attendance/geofences/<int:pk>/delete/", views.GeofenceDeleteView.as_view(), name="console_geofence_delete"),
     path("attendance/policy/", views.AttendancePolicyView.as_view(), name="console_attendance_policy"),
 ]
 me_patterns = [

@@ -48,13 +48,11 @@ from tenants.views import apply_service_errors, safe_next
 PAGE_SIZE = 50
 
 
-
-
 # --- forms ---------------------------------------------------------------------------------------
 
+
 class OverviewForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Date"), required=False,
-                           widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     exceptions_only = forms.BooleanField(label=gettext_lazy("Exceptions only"), required=False)
 
 
@@ -64,7 +62,9 @@ class GeofenceForm(forms.Form):
     longitude = forms.FloatField(label=gettext_lazy("Longitude"))
     radius_m = forms.IntegerField(label=gettext_lazy("Radius (m)"), initial=200)
     wifi_bssids = forms.CharField(
-        label=gettext_lazy("Wi-Fi BSSIDs"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=gettext_lazy("Wi-Fi BSSIDs"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("One per line, like 00:11:22:aa:bb:cc."),
     )
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
@@ -89,6 +89,7 @@ class ClockForm(forms.Form):
 
 # --- console -------------------------------------------------------------------------------------
 
+
 class AttendanceView(ConsoleView):
     access = Read(Category.ATTENDANCE)
 
@@ -109,10 +110,18 @@ class AttendanceOverviewView(AttendanceView):
         members = list(page.object_list)
         query = request.GET.copy()
         query.pop("page", None)
-        return render(request, "enterprise_data/attendance/overview.html", {
-            "form": form, "day": day, "page": page, "rows": members, "exceptions_only": exceptions_only,
-            "query": query.urlencode(),
-        })
+        return render(
+            request,
+            "enterprise_data/attendance/overview.html",
+            {
+                "form": form,
+                "day": day,
+                "page": page,
+                "rows": members,
+                "exceptions_only": exceptions_only,
+                "query": query.urlencode(),
+            },
+        )
 
 
 class AttendanceMemberView(AttendanceView):
@@ -120,10 +129,15 @@ class AttendanceMemberView(AttendanceView):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         member = self.scope.member_for(Category.ATTENDANCE, pk)
-        return render(request, "enterprise_data/attendance/member.html", {
-            "member": member, "days": attendance_days_for_member(membership=member),
-            "events": clock_events_for_member(membership=member),
-        })
+        return render(
+            request,
+            "enterprise_data/attendance/member.html",
+            {
+                "member": member,
+                "days": attendance_days_for_member(membership=member),
+                "events": clock_events_for_member(membership=member),
+            },
+        )
 
 
 class ClockEventRevealView(AttendanceView):
@@ -135,7 +149,9 @@ class ClockEventRevealView(AttendanceView):
         event = clock_event_for(scope=self.scope, pk=pk)
         try:
             coordinates = attendance_reveal_location(
-                enterprise=self.enterprise, actor=self.membership, event=event,
+                enterprise=self.enterprise,
+                actor=self.membership,
+                event=event,
                 purpose=(request.POST.get("purpose") or "")[:200],
             )
             error = None
@@ -149,9 +165,14 @@ class ClockEventRevealView(AttendanceView):
 
 class GeofenceListView(AttendanceView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "enterprise_data/attendance/geofences.html", {
-            "geofences": geofence_list(), "can_manage": self.may(GeofenceCreateView),
-        })
+        return render(
+            request,
+            "enterprise_data/attendance/geofences.html",
+            {
+                "geofences": geofence_list(),
+                "can_manage": self.may(GeofenceCreateView),
+            },
+        )
 
 
 class GeofenceCreateView(AttendanceView):
@@ -165,9 +186,16 @@ class GeofenceCreateView(AttendanceView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                geofence_create(enterprise=self.enterprise, actor=self.membership, name=data["name"],
-                                latitude=data["latitude"], longitude=data["longitude"], radius_m=data["radius_m"],
-                                wifi_bssids=form.bssids(), is_active=data["is_active"])
+                geofence_create(
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    name=data["name"],
+                    latitude=data["latitude"],
+                    longitude=data["longitude"],
+                    radius_m=data["radius_m"],
+                    wifi_bssids=form.bssids(),
+                    is_active=data["is_active"],
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
@@ -180,15 +208,25 @@ class GeofenceEditView(AttendanceView):
     access = Manage(Category.ATTENDANCE, enterprise_wide=True, form=True)
 
     def _initial(self, geofence: Geofence) -> dict[str, Any]:
-        return {"name": geofence.name, "latitude": geofence.latitude, "longitude": geofence.longitude,
-                "radius_m": geofence.radius_m, "wifi_bssids": "\n".join(geofence.wifi_bssids or []),
-                "is_active": geofence.is_active}
+        return {
+            "name": geofence.name,
+            "latitude": geofence.latitude,
+            "longitude": geofence.longitude,
+            "radius_m": geofence.radius_m,
+            "wifi_bssids": "\n".join(geofence.wifi_bssids or []),
+            "is_active": geofence.is_active,
+        }
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         geofence = geofence_for(scope=self.scope, pk=pk)
-        return render(request, "enterprise_data/attendance/geofence_form.html", {
-            "form": GeofenceForm(initial=self._initial(geofence)), "geofence": geofence,
-        })
+        return render(
+            request,
+            "enterprise_data/attendance/geofence_form.html",
+            {
+                "form": GeofenceForm(initial=self._initial(geofence)),
+                "geofence": geofence,
+            },
+        )
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         geofence = geofence_for(scope=self.scope, pk=pk)
@@ -196,24 +234,36 @@ class GeofenceEditView(AttendanceView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                geofence_update(enterprise=self.enterprise, actor=self.membership, geofence=geofence,
-                                name=data["name"], latitude=data["latitude"], longitude=data["longitude"],
-                                radius_m=data["radius_m"], wifi_bssids=form.bssids(), is_active=data["is_active"])
+                geofence_update(
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    geofence=geofence,
+                    name=data["name"],
+                    latitude=data["latitude"],
+                    longitude=data["longitude"],
+                    radius_m=data["radius_m"],
+                    wifi_bssids=form.bssids(),
+                    is_active=data["is_active"],
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
                 messages.success(request, _("The geofence was saved."))
                 return redirect("console_geofences")
-        return render(request, "enterprise_data/attendance/geofence_form.html",
-                      {"form": form, "geofence": geofence}, status=400)
+        return render(
+            request, "enterprise_data/attendance/geofence_form.html", {"form": form, "geofence": geofence}, status=400
+        )
 
 
 class GeofenceDeleteView(AttendanceView):
     access = Manage(Category.ATTENDANCE, enterprise_wide=True, form=True)
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return render(request, "enterprise_data/attendance/geofence_delete.html",
-                      {"geofence": geofence_for(scope=self.scope, pk=pk)})
+        return render(
+            request,
+            "enterprise_data/attendance/geofence_delete.html",
+            {"geofence": geofence_for(scope=self.scope, pk=pk)},
+        )
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         geofence = geofence_for(scope=self.scope, pk=pk)
@@ -227,10 +277,14 @@ class AttendancePolicyView(AttendanceView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         policy = attendance_policy_get(enterprise=self.enterprise)
-        form = PolicyForm(initial={"work_starts": policy.work_starts, "work_ends": policy.work_ends,
-                                   "late_after_minutes": policy.late_after_minutes})
-        return render(request, "enterprise_data/attendance/policy.html",
-                      {"form": form, "can_manage": self.may()})
+        form = PolicyForm(
+            initial={
+                "work_starts": policy.work_starts,
+                "work_ends": policy.work_ends,
+                "late_after_minutes": policy.late_after_minutes,
+            }
+        )
+        return render(request, "enterprise_data/attendance/policy.html", {"form": form, "can_manage": self.may()})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = PolicyForm(request.POST)
@@ -242,11 +296,11 @@ class AttendancePolicyView(AttendanceView):
             else:
                 messages.success(request, _("The attendance policy was saved."))
                 return redirect("console_attendance_policy")
-        return render(request, "enterprise_data/attendance/policy.html",
-                      {"form": form, "can_manage": True}, status=400)
+        return render(request, "enterprise_data/attendance/policy.html", {"form": form, "can_manage": True}, status=400)
 
 
 # --- self-service (/me/) ---------------------------------------------------------------------------
+
 
 class MyAttendanceView(EnterpriseMemberView):
     """The member's own last 30 days and today's clock-in form."""
@@ -257,10 +311,17 @@ class MyAttendanceView(EnterpriseMemberView):
         return self.render_page(request, ClockForm())
 
     def render_page(self, request: HttpRequest, form: ClockForm, status: int = 200) -> HttpResponse:
-        return render(request, "enterprise_data/attendance/me.html", {
-            "member": self.membership, "days": attendance_days_for_member(membership=self.membership),
-            "today_record": attendance_today(membership=self.membership), "clock_form": form,
-        }, status=status)
+        return render(
+            request,
+            "enterprise_data/attendance/me.html",
+            {
+                "member": self.membership,
+                "days": attendance_days_for_member(membership=self.membership),
+                "today_record": attendance_today(membership=self.membership),
+                "clock_form": form,
+            },
+            status=status,
+        )
 
 
 class MyClockView(MyAttendanceView):
@@ -275,17 +336,26 @@ class MyClockView(MyAttendanceView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                event = attendance_clock(enterprise=self.enterprise, membership=self.membership, kind=data["kind"],
-                                         source=ClockEvent.Source.APP, latitude=data["latitude"],
-                                         longitude=data["longitude"], accuracy_m=data["accuracy_m"])
+                event = attendance_clock(
+                    enterprise=self.enterprise,
+                    membership=self.membership,
+                    kind=data["kind"],
+                    source=ClockEvent.Source.APP,
+                    latitude=data["latitude"],
+                    longitude=data["longitude"],
+                    accuracy_m=data["accuracy_m"],
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
                 if event.within_geofence:
                     text = _("Clocked in.") if event.kind == ClockEvent.Kind.IN else _("Clocked out.")
                 else:
-                    text = (_("Clocked in, outside the office's range.") if event.kind == ClockEvent.Kind.IN
-                            else _("Clocked out, outside the office's range."))
+                    text = (
+                        _("Clocked in, outside the office's range.")
+                        if event.kind == ClockEvent.Kind.IN
+                        else _("Clocked out, outside the office's range.")
+                    )
                 messages.success(request, text)
                 return redirect(safe_next(request, request.POST.get("next")) or reverse("me_attendance"))
         return self.render_page(request, form, status=400)

@@ -39,7 +39,11 @@ def worker_report(benchmark: str, code: str, *args: str) -> dict[str, Any]:
 
     completed = subprocess.run(
         [sys.executable, "-c", code, *args, settings.DATABASES["default"]["NAME"]],
-        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"{benchmark} worker failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
@@ -47,6 +51,7 @@ def worker_report(benchmark: str, code: str, *args: str) -> dict[str, Any]:
 
 
 # --- signing in like a real administrator -----------------------------------------------------
+
 
 def _post(client: Any, path: str, data: dict[str, str]) -> Any:
     """A form POST with the CSRF token of the client's cookie, as a browser sends it."""
@@ -72,23 +77,28 @@ def admin_client(host: str, mobile: str, password: str) -> Any:
 
     def expect(response: Any, status: int, what: str) -> Any:
         if response.status_code != status:
-            raise RuntimeError(f"signing in {mobile} on {host}: {what} answered {response.status_code}, "
-                               f"expected {status}")
+            raise RuntimeError(
+                f"signing in {mobile} on {host}: {what} answered {response.status_code}, expected {status}"
+            )
         return response
 
     expect(client.get("/login/"), 200, "GET /login/")
     expect(_post(client, "/login/", {"username": mobile, "password": password}), 302, "POST /login/")
     gate = expect(client.get("/console/"), 302, "GET /console/ before the second factor")
     if not gate["Location"].startswith("/security/two-factor/"):
-        raise RuntimeError(f"signing in {mobile} on {host}: the console sent to {gate['Location']!r}, "
-                           "not to the two-factor page")
+        raise RuntimeError(
+            f"signing in {mobile} on {host}: the console sent to {gate['Location']!r}, not to the two-factor page"
+        )
     page = expect(client.get(gate["Location"]), 200, "GET the two-factor page")
     found = re.search(r'id="totp-secret">([^<]+)<', page.content.decode())
     if found is None:
         raise RuntimeError(f"signing in {mobile} on {host}: no authenticator key on the two-factor page")
     secret = html.unescape(found.group(1)).strip()
     code = f"{totp(base64.b32decode(secret)):06d}"
-    expect(_post(client, "/security/two-factor/", {"action": "confirm", "token": code, "next": "/console/"}),
-           200, "confirming the authenticator")
+    expect(
+        _post(client, "/security/two-factor/", {"action": "confirm", "token": code, "next": "/console/"}),
+        200,
+        "confirming the authenticator",
+    )
     expect(client.get("/console/"), 200, "GET /console/ after the second factor")
     return client

@@ -58,13 +58,24 @@ MEMBER_MOBILE = "+8613700000001"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--perf5-days", type=positive_int, default=DEFAULT_DAYS, metavar="N",
-                        help=f"PERF-5: days of attendance and health reports (default {DEFAULT_DAYS})")
-    parser.add_argument("--perf5-runs", type=positive_int, default=DEFAULT_RUNS, metavar="N",
-                        help=f"PERF-5: exports built in the worker, the first one included (default {DEFAULT_RUNS})")
+    parser.add_argument(
+        "--perf5-days",
+        type=positive_int,
+        default=DEFAULT_DAYS,
+        metavar="N",
+        help=f"PERF-5: days of attendance and health reports (default {DEFAULT_DAYS})",
+    )
+    parser.add_argument(
+        "--perf5-runs",
+        type=positive_int,
+        default=DEFAULT_RUNS,
+        metavar="N",
+        help=f"PERF-5: exports built in the worker, the first one included (default {DEFAULT_RUNS})",
+    )
 
 
 # --- the data ---------------------------------------------------------------------------------
+
 
 def member_create() -> tuple[Any, Any]:
     """(enterprise, membership): the owner's enterprise and the member the export is for."""
@@ -79,8 +90,9 @@ def member_create() -> tuple[Any, Any]:
     enterprise = enterprise_create(name="Export bench", slug="perf5", owner=owner)
     notice_publish_default(enterprise=enterprise, actor=None, contact="privacy@perf5.example.com")
     enterprise.refresh_from_db()
-    member = membership_create(enterprise=enterprise, account=account, role=Membership.Role.MEMBER,
-                               display_name="王小明")
+    member = membership_create(
+        enterprise=enterprise, account=account, role=Membership.Role.MEMBER, display_name="王小明"
+    )
     consent_everything(enterprise, member)
     return enterprise, member
 
@@ -114,31 +126,69 @@ def history_load(enterprise: Any, member: Any, days: int) -> dict[str, int]:
             arrive = datetime.combine(day, clock(8, 30), tz) + timedelta(minutes=rng.randint(0, 50))
             leave = datetime.combine(day, clock(18, 0), tz) + timedelta(minutes=rng.randint(0, 90))
             for kind, moment in (("in", arrive), ("out", leave)):
-                events.append(ClockEvent(membership=member, kind=kind, source="app", occurred_at=moment,
-                                         within_geofence=rng.random() > 0.05, location_cell="wtw3sjq",
-                                         accuracy_m=rng.randint(5, 40)))
+                events.append(
+                    ClockEvent(
+                        membership=member,
+                        kind=kind,
+                        source="app",
+                        occurred_at=moment,
+                        within_geofence=rng.random() > 0.05,
+                        location_cell="wtw3sjq",
+                        accuracy_m=rng.randint(5, 40),
+                    )
+                )
             late = arrive.time() > clock(9, 5)
-            attendance.append(AttendanceDay(membership=member, date=day, first_in=arrive, last_out=leave,
-                                            exceptions=["late"] if late else []))
-            details = {"symptoms": "咳嗽" if rng.random() < 0.05 else "", "close_contacts": "",
-                       "special_circumstances": ""}
-            reports.append(HealthReport(
-                membership=member, date=day, city="上海", unwell=bool(details["symptoms"]),
-                details_encrypted=encrypt_for_member(enterprise=enterprise, membership_id=member.pk,
-                                                     field=DETAILS_FIELD,
-                                                     value=json.dumps(details, ensure_ascii=False))))
+            attendance.append(
+                AttendanceDay(
+                    membership=member, date=day, first_in=arrive, last_out=leave, exceptions=["late"] if late else []
+                )
+            )
+            details = {
+                "symptoms": "咳嗽" if rng.random() < 0.05 else "",
+                "close_contacts": "",
+                "special_circumstances": "",
+            }
+            reports.append(
+                HealthReport(
+                    membership=member,
+                    date=day,
+                    city="上海",
+                    unwell=bool(details["symptoms"]),
+                    details_encrypted=encrypt_for_member(
+                        enterprise=enterprise,
+                        membership_id=member.pk,
+                        field=DETAILS_FIELD,
+                        value=json.dumps(details, ensure_ascii=False),
+                    ),
+                )
+            )
         ClockEvent.objects.bulk_create(events, batch_size=2000)
         AttendanceDay.objects.bulk_create(attendance, batch_size=2000)
         HealthReport.objects.bulk_create(reports, batch_size=2000)
         since = timezone.now() - timedelta(days=LOCATION_DAYS)
         located = [event for event in events if event.occurred_at >= since]
-        ClockEventLocation.objects.bulk_create([
-            ClockEventLocation(event=event, coordinates_encrypted=encrypt_for_member(
-                enterprise=enterprise, membership_id=member.pk, field=COORDINATES_FIELD,
-                value=json.dumps({"latitude": 31.2304 + rng.uniform(-0.001, 0.001),
-                                  "longitude": 121.4737 + rng.uniform(-0.001, 0.001),
-                                  "accuracy_m": event.accuracy_m}, separators=(",", ":"))))
-            for event in located], batch_size=2000)
+        ClockEventLocation.objects.bulk_create(
+            [
+                ClockEventLocation(
+                    event=event,
+                    coordinates_encrypted=encrypt_for_member(
+                        enterprise=enterprise,
+                        membership_id=member.pk,
+                        field=COORDINATES_FIELD,
+                        value=json.dumps(
+                            {
+                                "latitude": 31.2304 + rng.uniform(-0.001, 0.001),
+                                "longitude": 121.4737 + rng.uniform(-0.001, 0.001),
+                                "accuracy_m": event.accuracy_m,
+                            },
+                            separators=(",", ":"),
+                        ),
+                    ),
+                )
+                for event in located
+            ],
+            batch_size=2000,
+        )
         counts.update(events=len(events), locations=len(located), days=len(attendance), health_reports=len(reports))
         with connection.cursor() as cursor:
             for model in (ClockEvent, ClockEventLocation, AttendanceDay, HealthReport):
@@ -161,9 +211,15 @@ def exports_queue(enterprise: Any, member: Any, runs: int) -> list[int]:
     with enterprise_schema(enterprise):
         for _run in range(runs):
             now = timezone.now()
-            ids.append(Export.objects.create(
-                membership=member, language="zh-hans", token_hash=token_hash(secrets.token_urlsafe(32)),
-                created_at=now, expires_at=now + timedelta(hours=LINK_HOURS)).pk)
+            ids.append(
+                Export.objects.create(
+                    membership=member,
+                    language="zh-hans",
+                    token_hash=token_hash(secrets.token_urlsafe(32)),
+                    created_at=now,
+                    expires_at=now + timedelta(hours=LINK_HOURS),
+                ).pk
+            )
     return ids
 
 
@@ -220,8 +276,9 @@ def worker_main() -> None:
         last = position == len(ids) - 1
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
-            result = export_build.apply(kwargs={"export_id": export_id}, headers={"_schema_name": schema},
-                                        throw=True).get()
+            result = export_build.apply(
+                kwargs={"export_id": export_id}, headers={"_schema_name": schema}, throw=True
+            ).get()
             seconds.append(time.perf_counter() - started)
         if result.get("state") != "done" or result.get("schema") != schema:
             raise RuntimeError(f"worker: unexpected result {result!r}")
@@ -236,13 +293,16 @@ def exports_in_worker(ids: list[int], schema: str) -> dict[str, Any]:
 
 # --- the benchmark ----------------------------------------------------------------------------
 
+
 def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     enterprise, member = member_create()
     counts = history_load(enterprise, member, args.perf5_days)
-    say(f"  one member with {counts['events']} clock events ({counts['locations']} with raw coordinates), "
+    say(
+        f"  one member with {counts['events']} clock events ({counts['locations']} with raw coordinates), "
         f"{counts['days']} attendance days and {counts['health_reports']} health reports "
-        f"({time.perf_counter() - started:.1f} s)")
+        f"({time.perf_counter() - started:.1f} s)"
+    )
 
     ids = exports_queue(enterprise, member, args.perf5_runs)
     report = exports_in_worker(ids, enterprise.schema_name)
@@ -257,7 +317,10 @@ def run(args: argparse.Namespace) -> None:
     say(f"PERF-5 export_queries={report['queries']}")
     say(f"PERF-5 data_json_kb={sizes['json'] / 1024:.0f}")
     say(f"PERF-5 zip_kb={sizes['zip'] / 1024:.0f}")
-    say(f"  export_s: median of the {len(rest)} export(s) after the first; min {min(rest):.2f} s, "
-        f"max {max(rest):.2f} s")
-    say(f"  target export < {TARGET_S:g} s in the worker: {'met' if median < TARGET_S else 'MISSED'} "
-        f"(first export of a fresh worker: {'met' if first < TARGET_S else 'MISSED'})")
+    say(
+        f"  export_s: median of the {len(rest)} export(s) after the first; min {min(rest):.2f} s, max {max(rest):.2f} s"
+    )
+    say(
+        f"  target export < {TARGET_S:g} s in the worker: {'met' if median < TARGET_S else 'MISSED'} "
+        f"(first export of a fresh worker: {'met' if first < TARGET_S else 'MISSED'})"
+    )

@@ -26,10 +26,20 @@ OWNER_PASSWORD = "bench-pass-123"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--members", type=int, default=DEFAULT_MEMBERS, metavar="N",
-                        help=f"PERF-3: members in the enterprise (default {DEFAULT_MEMBERS})")
-    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, metavar="N",
-                        help=f"PERF-3: timed requests per URL (default {DEFAULT_REQUESTS})")
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=DEFAULT_MEMBERS,
+        metavar="N",
+        help=f"PERF-3: members in the enterprise (default {DEFAULT_MEMBERS})",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=DEFAULT_REQUESTS,
+        metavar="N",
+        help=f"PERF-3: timed requests per URL (default {DEFAULT_REQUESTS})",
+    )
 
 
 def _install_minimal_view() -> None:
@@ -86,12 +96,20 @@ def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     with enterprise_schema(enterprise):
         members = Membership.objects.bulk_create(
-            [Membership(display_name=f"Member {i:05d}", mobile=f"+86137{i:08d}", status="active")
-             for i in range(args.members)], batch_size=2000)
+            [
+                Membership(display_name=f"Member {i:05d}", mobile=f"+86137{i:08d}", status="active")
+                for i in range(args.members)
+            ],
+            batch_size=2000,
+        )
         through = Membership.departments.through
         through.objects.bulk_create(
-            [through(membership_id=m.pk, department_id=departments[i % len(departments)].pk)
-             for i, m in enumerate(members)], batch_size=5000)
+            [
+                through(membership_id=m.pk, department_id=departments[i % len(departments)].pk)
+                for i, m in enumerate(members)
+            ],
+            batch_size=5000,
+        )
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps in production
         assert Department.objects.count() == len(departments) + 1

@@ -78,17 +78,35 @@ OWNER_MOBILE = "+8613900000000"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--perf2-rows", type=positive_int, default=DEFAULT_ROWS, metavar="N",
-                        help=f"PERF-2: expired ClockEvent rows in all (default {DEFAULT_ROWS}; "
-                             "memory is also measured at N/10)")
-    parser.add_argument("--perf2-enterprises", type=positive_int, default=DEFAULT_ENTERPRISES, metavar="N",
-                        help=f"PERF-2: enterprises the rows are spread over (default {DEFAULT_ENTERPRISES})")
-    parser.add_argument("--perf2-orm-rows", type=positive_int, default=DEFAULT_ORM_ROWS, metavar="N",
-                        help=f"PERF-2: rows of the QuerySet.delete() sample, rounded up to whole enterprises "
-                             f"(default {DEFAULT_ORM_ROWS})")
-    parser.add_argument("--perf2-repeat", type=positive_int, default=DEFAULT_REPEAT, metavar="N",
-                        help="PERF-2: timed runs of each method, interleaved; medians "
-                             f"(default {DEFAULT_REPEAT})")
+    parser.add_argument(
+        "--perf2-rows",
+        type=positive_int,
+        default=DEFAULT_ROWS,
+        metavar="N",
+        help=f"PERF-2: expired ClockEvent rows in all (default {DEFAULT_ROWS}; memory is also measured at N/10)",
+    )
+    parser.add_argument(
+        "--perf2-enterprises",
+        type=positive_int,
+        default=DEFAULT_ENTERPRISES,
+        metavar="N",
+        help=f"PERF-2: enterprises the rows are spread over (default {DEFAULT_ENTERPRISES})",
+    )
+    parser.add_argument(
+        "--perf2-orm-rows",
+        type=positive_int,
+        default=DEFAULT_ORM_ROWS,
+        metavar="N",
+        help=f"PERF-2: rows of the QuerySet.delete() sample, rounded up to whole enterprises "
+        f"(default {DEFAULT_ORM_ROWS})",
+    )
+    parser.add_argument(
+        "--perf2-repeat",
+        type=positive_int,
+        default=DEFAULT_REPEAT,
+        metavar="N",
+        help=f"PERF-2: timed runs of each method, interleaved; medians (default {DEFAULT_REPEAT})",
+    )
 
 
 def size_label(rows: int) -> str:
@@ -104,8 +122,12 @@ def _tables() -> dict[str, str]:
     from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
     from core.models import Membership
 
-    return {"event": ClockEvent._meta.db_table, "loc": ClockEventLocation._meta.db_table,
-            "photo": ClockEventPhoto._meta.db_table, "member": Membership._meta.db_table}
+    return {
+        "event": ClockEvent._meta.db_table,
+        "loc": ClockEventLocation._meta.db_table,
+        "photo": ClockEventPhoto._meta.db_table,
+        "member": Membership._meta.db_table,
+    }
 
 
 def _sql(template: str, schema: str) -> str:
@@ -116,6 +138,7 @@ def _sql(template: str, schema: str) -> str:
 
 
 # --- the data ---------------------------------------------------------------------------------
+
 
 def enterprises_create(count: int) -> tuple[list[Any], Any]:
     """`count` enterprises by the real service, each with MEMBERS_PER_ENTERPRISE members, and one
@@ -132,9 +155,14 @@ def enterprises_create(count: int) -> tuple[list[Any], Any]:
         enterprise = enterprise_create(name=f"Purge {index:03d}", slug=slug, owner=owner)
         with enterprise_schema(enterprise):
             extra = MEMBERS_PER_ENTERPRISE - Membership.objects.count()
-            Membership.objects.bulk_create([
-                Membership(display_name=f"Member {index:03d}-{i:03d}", mobile=f"+86139{index:03d}{i:05d}",
-                           status="active") for i in range(extra)])
+            Membership.objects.bulk_create(
+                [
+                    Membership(
+                        display_name=f"Member {index:03d}-{i:03d}", mobile=f"+86139{index:03d}{i:05d}", status="active"
+                    )
+                    for i in range(extra)
+                ]
+            )
         enterprises.append(enterprise)
     return enterprises[:count], enterprises[count]
 
@@ -197,8 +225,10 @@ def load(schemas: list[str], per_enterprise: int) -> int:
     rows = per_enterprise * len(schemas)
     if _counts(schemas) != (rows, rows):
         raise RuntimeError("PERF-2: the load did not produce the expected rows")
-    say(f"  loaded {rows} events and {rows} coordinates into {len(schemas)} schemas "
-        f"({time.perf_counter() - started:.1f} s incl. VACUUM ANALYZE)")
+    say(
+        f"  loaded {rows} events and {rows} coordinates into {len(schemas)} schemas "
+        f"({time.perf_counter() - started:.1f} s incl. VACUUM ANALYZE)"
+    )
     return rows
 
 
@@ -291,8 +321,17 @@ def worker_main() -> None:
             raise RuntimeError(f"worker: unexpected result {result!r}")
         rows += int(result["rows"].get("attendance", 0))
     elapsed = time.perf_counter() - started
-    print(json.dumps({"seconds": elapsed, "rows": rows, "baseline_kb": baseline_kb,
-                      "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "rows": rows,
+                "baseline_kb": baseline_kb,
+                "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            }
+        ),
+        flush=True,
+    )
 
 
 def purge_in_worker(schemas: list[str], warmup: str) -> dict[str, Any]:
@@ -302,6 +341,7 @@ def purge_in_worker(schemas: list[str], warmup: str) -> dict[str, Any]:
 
 
 # --- the benchmark ----------------------------------------------------------------------------
+
 
 def run(args: argparse.Namespace) -> None:
     total, count = args.perf2_rows, args.perf2_enterprises
@@ -314,15 +354,19 @@ def run(args: argparse.Namespace) -> None:
     enterprises, warmup_enterprise = enterprises_create(count)
     schemas = [enterprise.schema_name for enterprise in enterprises]
     warmup = warmup_enterprise.schema_name
-    say(f"  {count} enterprises (and a warm-up one) with {MEMBERS_PER_ENTERPRISE} members each created "
-        f"({time.perf_counter() - started:.1f} s); {per_enterprise} expired events each")
+    say(
+        f"  {count} enterprises (and a warm-up one) with {MEMBERS_PER_ENTERPRISE} members each created "
+        f"({time.perf_counter() - started:.1f} s); {per_enterprise} expired events each"
+    )
 
     # Memory at N/10 (and a first, untimed-for-the-ratio purge).
     load(schemas, small)
     report_small = purge_in_worker(schemas, warmup)
     check_empty(schemas, "the purge")
-    say(f"  purge of {small * count} rows in the worker: {report_small['seconds']:.1f} s, "
-        f"baseline {report_small['baseline_kb'] / 1024:.0f} MB, peak {report_small['peak_kb'] / 1024:.0f} MB")
+    say(
+        f"  purge of {small * count} rows in the worker: {report_small['seconds']:.1f} s, "
+        f"baseline {report_small['baseline_kb'] / 1024:.0f} MB, peak {report_small['peak_kb'] / 1024:.0f} MB"
+    )
 
     purge_seconds: list[float] = []
     raw_seconds: list[float] = []
@@ -343,9 +387,11 @@ def run(args: argparse.Namespace) -> None:
         purge_seconds.append(report["seconds"])
         peak_kb.append(report["peak_kb"])
         baseline_kb.append(report["baseline_kb"])
-        say(f"  [{attempt}] purge of {total} rows in the worker: {report['seconds']:.1f} s "
+        say(
+            f"  [{attempt}] purge of {total} rows in the worker: {report['seconds']:.1f} s "
             f"({total / report['seconds']:,.0f} rows/s), baseline {report['baseline_kb'] / 1024:.0f} MB, "
-            f"peak {report['peak_kb'] / 1024:.0f} MB")
+            f"peak {report['peak_kb'] / 1024:.0f} MB"
+        )
 
     # QuerySet.delete() on a sample: the first enterprises' whole share; the purge on the same.
     sample_schemas = schemas[:orm_enterprises]
@@ -357,14 +403,18 @@ def run(args: argparse.Namespace) -> None:
         seconds = orm_delete(enterprises[:orm_enterprises])
         check_empty(sample_schemas, "QuerySet.delete()")
         orm_seconds.append(seconds)
-        say(f"  [{attempt}] QuerySet.delete() of {sample} rows ({orm_enterprises} enterprise(s)): {seconds:.1f} s "
-            f"({sample / seconds:,.0f} rows/s)")
+        say(
+            f"  [{attempt}] QuerySet.delete() of {sample} rows ({orm_enterprises} enterprise(s)): {seconds:.1f} s "
+            f"({sample / seconds:,.0f} rows/s)"
+        )
         load(sample_schemas, per_enterprise)
         sample_report = purge_in_worker(sample_schemas, warmup)
         check_empty(sample_schemas, "the purge")
         sample_purge_seconds.append(sample_report["seconds"])
-        say(f"  [{attempt}] purge of the same {sample} rows in the worker: {sample_report['seconds']:.1f} s "
-            f"({sample / sample_report['seconds']:,.0f} rows/s)")
+        say(
+            f"  [{attempt}] purge of the same {sample} rows in the worker: {sample_report['seconds']:.1f} s "
+            f"({sample / sample_report['seconds']:,.0f} rows/s)"
+        )
 
     purge_rate = total / statistics.median(purge_seconds)
     raw_rate = total / statistics.median(raw_seconds)
@@ -388,10 +438,14 @@ def run(args: argparse.Namespace) -> None:
     say(f"PERF-2 worker_baseline_mb={statistics.median(baseline_kb) / 1024:.0f}")
     say(f"PERF-2 worker_peak_mb_{size_label(small * count)}={peak_small:.0f}")
     say(f"PERF-2 worker_peak_mb_{size_label(total)}={peak_large:.0f}")
-    say("  throughput: ClockEvent rows per second, each with its ClockEventLocation row; QuerySet.delete() "
-        f"measured on a sample of {sample} rows and compared per second")
+    say(
+        "  throughput: ClockEvent rows per second, each with its ClockEventLocation row; QuerySet.delete() "
+        f"measured on a sample of {sample} rows and compared per second"
+    )
     say(f"  target purge >= {TARGET_VS_RAW:g}x the raw DELETE: {'met' if vs_raw >= TARGET_VS_RAW else 'MISSED'}")
     say(f"  target purge >= {TARGET_VS_ORM:g}x QuerySet.delete(): {'met' if vs_orm >= TARGET_VS_ORM else 'MISSED'}")
     flat = peak_large <= peak_small * TARGET_MEMORY_GROWTH
-    say(f"  target worker memory flat (peak at {size_label(total)} within "
-        f"{(TARGET_MEMORY_GROWTH - 1) * 100:.0f} % of {size_label(small * count)}): {'met' if flat else 'MISSED'}")
+    say(
+        f"  target worker memory flat (peak at {size_label(total)} within "
+        f"{(TARGET_MEMORY_GROWTH - 1) * 100:.0f} % of {size_label(small * count)}): {'met' if flat else 'MISSED'}"
+    )

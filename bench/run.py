@@ -81,7 +81,7 @@ def parse_args(argv: list[str], modules: dict[str, types.ModuleType]) -> argpars
         "--small",
         action="store_true",
         help="tiny sizes and one repetition for every benchmark (CI: checks that each runs to the end; "
-             "the figures mean little); explicit options still win",
+        "the figures mean little); explicit options still win",
     )
     for module in modules.values():
         module.add_arguments(parser)

@@ -137,8 +137,9 @@ class DeviceListApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            device, key = device_register(enterprise=self.enterprise, actor=self.membership,
-                                          **serializer.validated_data)
+            device, key = device_register(
+                enterprise=self.enterprise, actor=self.membership, **serializer.validated_data
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         data = dict(DeviceOutputSerializer(device).data, key=key)
@@ -152,8 +153,11 @@ class DeviceRevokeApi(EnterpriseApiView):
 
     @extend_schema(request=None, responses=DeviceOutputSerializer)
     def post(self, request: Any, pk: int) -> Response:
-        device = device_revoke(enterprise=self.enterprise, actor=self.membership,
-                               device=device_for(enterprise=self.enterprise, scope=self.scope, pk=pk))
+        device = device_revoke(
+            enterprise=self.enterprise,
+            actor=self.membership,
+            device=device_for(enterprise=self.enterprise, scope=self.scope, pk=pk),
+        )
         return Response(DeviceOutputSerializer(device).data)
 
 
@@ -165,8 +169,9 @@ class MemberBiometricsApi(EnterpriseApiView):
     class InputSerializer(serializers.Serializer):
         modality = BiometricModalityField()
         purpose = BiometricPurposeField()
-        template = serializers.CharField(help_text="The template bytes, base64 (1 byte to 64 KiB).",
-                                         trim_whitespace=True)
+        template = serializers.CharField(
+            help_text="The template bytes, base64 (1 byte to 64 KiB).", trim_whitespace=True
+        )
 
     @extend_schema(responses=EnrolmentOutputSerializer(many=True))
     def get(self, request: Any, pk: int) -> Response:
@@ -184,8 +189,14 @@ class MemberBiometricsApi(EnterpriseApiView):
         except (binascii.Error, ValueError) as error:
             raise ValidationError({"template": [_("Not valid base64.")]}) from error
         try:
-            record = template_enroll(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                     modality=data["modality"], purpose=data["purpose"], template=template)
+            record = template_enroll(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                membership=member,
+                modality=data["modality"],
+                purpose=data["purpose"],
+                template=template,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(EnrolmentOutputSerializer(record).data, status=status.HTTP_201_CREATED)
@@ -286,19 +297,31 @@ class TemplateFeedApi(DeviceApiView):
     def get(self, request: Any) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page = device_feed(enterprise=self.enterprise, device=self.device, after=params.validated_data["after"],
-                           limit=params.validated_data["limit"])
+        page = device_feed(
+            enterprise=self.enterprise,
+            device=self.device,
+            after=params.validated_data["after"],
+            limit=params.validated_data["limit"],
+        )
         changes: list[dict[str, Any]] = []
         for item in page.items:
-            row: dict[str, Any] = {"cursor": item.cursor, "change": item.change, "template_id": item.template_id,
-                                   "membership_id": item.membership_id}
+            row: dict[str, Any] = {
+                "cursor": item.cursor,
+                "change": item.change,
+                "template_id": item.template_id,
+                "membership_id": item.membership_id,
+            }
             if item.template is not None:
                 row["modality"] = item.modality
                 row["template"] = base64.b64encode(item.template).decode("ascii")
             changes.append(row)
-        response = Response({"purpose": self.device.purpose, "changes": changes, "next_cursor": page.next_cursor,
-                             "has_more": page.has_more})
+        response = Response(
+            {
+                "purpose": self.device.purpose,
+                "changes": changes,
+                "next_cursor": page.next_cursor,
+                "has_more": page.has_more,
+            }
+        )
         response["Cache-Control"] = "no-store"
         return response
-
-

@@ -30,6 +30,7 @@ _DUMMY_HASH = device_key_hash(schema="", key="dev_0000000000_dummy")
 
 # --- devices ----------------------------------------------------------------------------------
 
+
 def device_list(*, enterprise: Enterprise) -> QuerySet[Device]:
     """Every device of the enterprise, newest state first by name (keys are never readable)."""
     with enterprise_schema(enterprise):
@@ -56,8 +57,9 @@ def device_for_key(*, key: str) -> Device | None:
     if parts is None:
         return None
     device = Device.objects.filter(key_prefix=parts[0]).first()
-    matches = device_key_matches(schema=current_schema(), key=key,
-                                 stored_hash=device.key_hash if device is not None else _DUMMY_HASH)
+    matches = device_key_matches(
+        schema=current_schema(), key=key, stored_hash=device.key_hash if device is not None else _DUMMY_HASH
+    )
     return device if device is not None and matches else None
 
 
@@ -68,6 +70,7 @@ def active_member(*, pk: int) -> Membership | None:
 
 
 # --- enrolments (metadata only) ---------------------------------------------------------------
+
 
 def biometric_members(*, scope: AdminScope) -> QuerySet[Membership]:
     """Members within the admin's biometrics scope, with their number of active templates."""
@@ -93,7 +96,8 @@ def template_for(*, scope: AdminScope, pk: int) -> BiometricTemplate:
     the same 404 as a missing one. Metadata only."""
     template = (
         BiometricTemplate.objects.filter(pk=pk, membership__in=scope.members(Category.BIOMETRICS))
-        .only(*METADATA_FIELDS).first()
+        .only(*METADATA_FIELDS)
+        .first()
     )
     if template is None:
         raise Http404("No such template.")
@@ -101,6 +105,7 @@ def template_for(*, scope: AdminScope, pk: int) -> BiometricTemplate:
 
 
 # --- the devices' change feed -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FeedItem:
@@ -122,13 +127,13 @@ class FeedPage:
 def _decrypt_templates(enterprise: Enterprise, rows: list[BiometricTemplate]) -> dict[int, bytes]:
     """Decrypt a page of templates in two queries (encryption.decrypt_many_for_members)."""
     return decrypt_many_for_members(
-        enterprise=enterprise, field=TEMPLATE_FIELD,
+        enterprise=enterprise,
+        field=TEMPLATE_FIELD,
         items=[(row.pk, row.membership_id, bytes(row.template_encrypted)) for row in rows],
     )
 
 
-def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0,
-                limit: int = FEED_DEFAULT_LIMIT) -> FeedPage:
+def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0, limit: int = FEED_DEFAULT_LIMIT) -> FeedPage:
     """Changes for the device's purpose with id > `after`, in id order, at most `limit`.
 
     Upsert rows carry the decrypted template, but only while that template is still active,
@@ -143,22 +148,23 @@ def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0,
     with enterprise_schema(enterprise):
         changes = list(
             TemplateChange.objects.filter(purpose=device.purpose, id__gt=after)
-            .order_by("id").values_list("id", "change", "template_id", "membership_id")[: limit + 1]
+            .order_by("id")
+            .values_list("id", "change", "template_id", "membership_id")[: limit + 1]
         )
         has_more = len(changes) > limit
         changes = changes[:limit]
-        upsert_ids = {template_id for _i, change, template_id, _m in changes
-                      if change == TemplateChange.Change.UPSERT}
+        upsert_ids = {template_id for _i, change, template_id, _m in changes if change == TemplateChange.Change.UPSERT}
         live: dict[int, BiometricTemplate] = {}
         if upsert_ids:
             live = {
                 row.pk: row
                 for row in BiometricTemplate.objects.filter(
                     basis_exists(category=SensitiveCategory.BIOMETRICS, purpose=device.purpose),
-                    pk__in=upsert_ids, purpose=device.purpose, revoked_at__isnull=True,
+                    pk__in=upsert_ids,
+                    purpose=device.purpose,
+                    revoked_at__isnull=True,
                     membership__status=Membership.Status.ACTIVE,
-                )
-                .only("id", "membership_id", "modality", "template_encrypted")
+                ).only("id", "membership_id", "modality", "template_encrypted")
             }
         plaintexts = _decrypt_templates(enterprise, list(live.values()))
     items: list[FeedItem] = []
@@ -166,6 +172,14 @@ def device_feed(*, enterprise: Enterprise, device: Device, after: int = 0,
         if change == TemplateChange.Change.DELETE:
             items.append(FeedItem(change_id, change, template_id, membership_id))
         elif template_id in plaintexts:
-            items.append(FeedItem(change_id, change, template_id, membership_id,
-                                  modality=live[template_id].modality, template=plaintexts[template_id]))
+            items.append(
+                FeedItem(
+                    change_id,
+                    change,
+                    template_id,
+                    membership_id,
+                    modality=live[template_id].modality,
+                    template=plaintexts[template_id],
+                )
+            )
     return FeedPage(items=items, next_cursor=changes[-1][0] if changes else after, has_more=has_more)

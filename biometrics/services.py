@@ -38,6 +38,7 @@ _KEY_HASH_SALT = "portal/device-key/v1"
 
 # --- device keys ------------------------------------------------------------------------------
 
+
 def device_key_split(key: str) -> tuple[str, str] | None:
     """`dev_<prefix>_<secret>` → (prefix, secret), or None when it is not shaped like a key.
     The secret is urlsafe base64 and may itself contain `_`, so only the first two split."""
@@ -79,8 +80,9 @@ def _clean_device(name: str, kind: str, purpose: str) -> str:
     return name
 
 
-def device_register(*, enterprise: Enterprise, actor: Membership | None, name: str, kind: str,
-                    purpose: str) -> tuple[Device, str]:
+def device_register(
+    *, enterprise: Enterprise, actor: Membership | None, name: str, kind: str, purpose: str
+) -> tuple[Device, str]:
     """Register a device and return it with its key `dev_<prefix>_<secret>`. The key is returned
     this once; only its prefix (to find the row) and a keyed hash are stored."""
     name = _clean_device(name, kind, purpose)
@@ -90,11 +92,21 @@ def device_register(*, enterprise: Enterprise, actor: Membership | None, name: s
             prefix = secrets.token_hex(KEY_PREFIX_BYTES)
         key = f"dev_{prefix}_{secrets.token_urlsafe(KEY_SECRET_BYTES)}"
         device = Device.objects.create(
-            name=name, kind=kind, purpose=purpose, key_prefix=prefix,
+            name=name,
+            kind=kind,
+            purpose=purpose,
+            key_prefix=prefix,
             key_hash=device_key_hash(schema=current_schema(), key=key),
         )
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.BIOMETRICS,
-                      purpose=purpose, obj=device, details={"kind": kind, "purpose": purpose})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CREATE,
+            category=Category.BIOMETRICS,
+            purpose=purpose,
+            obj=device,
+            details={"kind": kind, "purpose": purpose},
+        )
     return device, key
 
 
@@ -106,8 +118,14 @@ def device_revoke(*, enterprise: Enterprise, actor: Membership | None, device: D
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
-            ledger_record(enterprise=enterprise, actor=actor, action=Action.REVOKE, category=Category.BIOMETRICS,
-                          purpose=locked.purpose, obj=locked)
+            ledger_record(
+                enterprise=enterprise,
+                actor=actor,
+                action=Action.REVOKE,
+                category=Category.BIOMETRICS,
+                purpose=locked.purpose,
+                obj=locked,
+            )
         device.revoked_at = locked.revoked_at
     return device
 
@@ -121,6 +139,7 @@ def device_touch(*, enterprise: Enterprise, device: Device, now: datetime | None
 
 
 # --- templates --------------------------------------------------------------------------------
+
 
 def _lock_feed() -> None:
     with connection.cursor() as cursor:
@@ -138,8 +157,15 @@ def _change_append(*, template_id: int, membership_id: int, purpose: str, change
     )
 
 
-def template_enroll(*, enterprise: Enterprise, actor: Membership | None, membership: Membership, modality: str,
-                    purpose: str, template: bytes) -> BiometricTemplate:
+def template_enroll(
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    membership: Membership,
+    modality: str,
+    purpose: str,
+    template: bytes,
+) -> BiometricTemplate:
     """Enrol a template for `membership` and `purpose` (ENT-6): encrypted with the member's data
     key, announced to the purpose's devices in the same transaction, recorded in the ledger."""
     require_processable(membership.account if membership.account_id else None)  # ACC-4
@@ -154,24 +180,39 @@ def template_enroll(*, enterprise: Enterprise, actor: Membership | None, members
         errors["membership"] = _("Templates can be enrolled for active members only.")
     if errors:
         raise ValidationError(errors)
-    require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.BIOMETRICS,
-                  purpose=purpose)  # CON-4: a consent per purpose
+    require_basis(
+        enterprise=enterprise, membership=membership, category=SensitiveCategory.BIOMETRICS, purpose=purpose
+    )  # CON-4: a consent per purpose
     with enterprise_schema(enterprise), transaction.atomic():
-        ciphertext = encrypt_for_member(enterprise=enterprise, membership_id=membership.pk, field=TEMPLATE_FIELD,
-                                        value=bytes(template))
+        ciphertext = encrypt_for_member(
+            enterprise=enterprise, membership_id=membership.pk, field=TEMPLATE_FIELD, value=bytes(template)
+        )
         record = BiometricTemplate.objects.create(
-            membership=membership, modality=modality, purpose=purpose, template_encrypted=ciphertext,
+            membership=membership,
+            modality=modality,
+            purpose=purpose,
+            template_encrypted=ciphertext,
             enrolled_by=actor,
         )
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.ENROLL, category=Category.BIOMETRICS,
-                      subject=membership, purpose=purpose, obj=record, details={"modality": modality})
-        _change_append(template_id=record.pk, membership_id=membership.pk, purpose=purpose,
-                       change=TemplateChange.Change.UPSERT)
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.ENROLL,
+            category=Category.BIOMETRICS,
+            subject=membership,
+            purpose=purpose,
+            obj=record,
+            details={"modality": modality},
+        )
+        _change_append(
+            template_id=record.pk, membership_id=membership.pk, purpose=purpose, change=TemplateChange.Change.UPSERT
+        )
     return record
 
 
-def template_revoke(*, enterprise: Enterprise, actor: Membership | None,
-                    template: BiometricTemplate) -> BiometricTemplate:
+def template_revoke(
+    *, enterprise: Enterprise, actor: Membership | None, template: BiometricTemplate
+) -> BiometricTemplate:
     """Stop using a template: it leaves every device at once (a delete row in the feed) and its
     ciphertext is erased; the enrolment's metadata stays as the record that it existed.
     Idempotent: revoking a revoked template changes and records nothing."""
@@ -181,11 +222,22 @@ def template_revoke(*, enterprise: Enterprise, actor: Membership | None,
             locked.revoked_at = timezone.now()
             locked.template_encrypted = b""
             locked.save(update_fields=["revoked_at", "template_encrypted"])
-            ledger_record(enterprise=enterprise, actor=actor, action=Action.REVOKE, category=Category.BIOMETRICS,
-                          subject=locked.membership_id, purpose=locked.purpose, obj=locked,
-                          details={"modality": locked.modality})
-            _change_append(template_id=locked.pk, membership_id=locked.membership_id, purpose=locked.purpose,
-                           change=TemplateChange.Change.DELETE)
+            ledger_record(
+                enterprise=enterprise,
+                actor=actor,
+                action=Action.REVOKE,
+                category=Category.BIOMETRICS,
+                subject=locked.membership_id,
+                purpose=locked.purpose,
+                obj=locked,
+                details={"modality": locked.modality},
+            )
+            _change_append(
+                template_id=locked.pk,
+                membership_id=locked.membership_id,
+                purpose=locked.purpose,
+                change=TemplateChange.Change.DELETE,
+            )
         template.revoked_at = locked.revoked_at
     return template
 
@@ -194,22 +246,33 @@ def template_delete(*, enterprise: Enterprise, actor: Membership | None, templat
     """Delete a template and its metadata; a delete row in the feed removes it from devices at
     once (unless it was revoked before, which already sent one)."""
     with enterprise_schema(enterprise), transaction.atomic():
-        locked = (BiometricTemplate.objects.select_for_update().defer("template_encrypted")
-                  .filter(pk=template.pk).first())
+        locked = (
+            BiometricTemplate.objects.select_for_update().defer("template_encrypted").filter(pk=template.pk).first()
+        )
         if locked is None:
             return
         pk, membership_id, purpose, modality = locked.pk, locked.membership_id, locked.purpose, locked.modality
         was_active = locked.revoked_at is None
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.BIOMETRICS,
-                      subject=membership_id, purpose=purpose, obj=locked, details={"modality": modality})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.DELETE,
+            category=Category.BIOMETRICS,
+            subject=membership_id,
+            purpose=purpose,
+            obj=locked,
+            details={"modality": modality},
+        )
         locked.delete()
         if was_active:
-            _change_append(template_id=pk, membership_id=membership_id, purpose=purpose,
-                           change=TemplateChange.Change.DELETE)
+            _change_append(
+                template_id=pk, membership_id=membership_id, purpose=purpose, change=TemplateChange.Change.DELETE
+            )
 
 
-def templates_revoke_for_member(*, enterprise: Enterprise, actor: Membership | None, membership_id: int,
-                                purpose: str, reason: str = "") -> int:
+def templates_revoke_for_member(
+    *, enterprise: Enterprise, actor: Membership | None, membership_id: int, purpose: str, reason: str = ""
+) -> int:
     """Revoke, at once, every active template of a member for `purpose` (CON-6: the member's last
     basis for biometrics of that purpose has just ended), in the caller's transaction: each
     ciphertext is erased, each gets a delete row in the feed of that purpose's devices, one
@@ -217,26 +280,44 @@ def templates_revoke_for_member(*, enterprise: Enterprise, actor: Membership | N
     erasure (templates_delete_for_member, which sends no second delete row). Idempotent: returns
     the number revoked now (0 when none was active)."""
     with enterprise_schema(enterprise), transaction.atomic():
-        ids = list(BiometricTemplate.objects.select_for_update().filter(
-            membership_id=membership_id, purpose=purpose, revoked_at__isnull=True).order_by("id")
-            .values_list("id", flat=True))
+        ids = list(
+            BiometricTemplate.objects.select_for_update()
+            .filter(membership_id=membership_id, purpose=purpose, revoked_at__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
         if not ids:
             return 0
         BiometricTemplate.objects.filter(id__in=ids).update(revoked_at=timezone.now(), template_encrypted=b"")
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVOKE, category=Category.BIOMETRICS,
-                      subject=membership_id, purpose=reason,
-                      details={"templates": len(ids), "consent_purpose": purpose})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.REVOKE,
+            category=Category.BIOMETRICS,
+            subject=membership_id,
+            purpose=reason,
+            details={"templates": len(ids), "consent_purpose": purpose},
+        )
         _lock_feed()  # after the ledger's lock, as everywhere
-        TemplateChange.objects.bulk_create([
-            TemplateChange(template_id=pk, membership_id=membership_id, purpose=purpose,
-                           change=TemplateChange.Change.DELETE)
-            for pk in ids
-        ])
+        TemplateChange.objects.bulk_create(
+            [
+                TemplateChange(
+                    template_id=pk, membership_id=membership_id, purpose=purpose, change=TemplateChange.Change.DELETE
+                )
+                for pk in ids
+            ]
+        )
     return len(ids)
 
 
-def templates_delete_for_member(*, enterprise: Enterprise, actor: Membership | None,
-                                membership: Membership, purpose: str | None = None, reason: str = "") -> int:
+def templates_delete_for_member(
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    membership: Membership,
+    purpose: str | None = None,
+    reason: str = "",
+) -> int:
     """Delete every template held for a member (a leaver, DSR-5), or only those for `purpose`
     (a withdrawn consent, CON-6): one ledger entry, one delete row per template that devices
     still hold. Returns the number of templates deleted."""
@@ -251,14 +332,27 @@ def templates_delete_for_member(*, enterprise: Enterprise, actor: Membership | N
         details: dict[str, object] = {"templates": len(rows)}
         if purpose is not None:
             details["consent_purpose"] = purpose
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.BIOMETRICS,
-                      subject=membership.pk, purpose=reason, details=details)
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.DELETE,
+            category=Category.BIOMETRICS,
+            subject=membership.pk,
+            purpose=reason,
+            details=details,
+        )
         active = [(pk, purpose) for pk, purpose, revoked_at in rows if revoked_at is None]
         if active:
             _lock_feed()
-            TemplateChange.objects.bulk_create([
-                TemplateChange(template_id=pk, membership_id=membership.pk, purpose=purpose,
-                               change=TemplateChange.Change.DELETE)
-                for pk, purpose in active
-            ])
+            TemplateChange.objects.bulk_create(
+                [
+                    TemplateChange(
+                        template_id=pk,
+                        membership_id=membership.pk,
+                        purpose=purpose,
+                        change=TemplateChange.Change.DELETE,
+                    )
+                    for pk, purpose in active
+                ]
+            )
     return len(rows)

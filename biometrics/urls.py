@@ -11,10 +11,12 @@ console_patterns = [
     path("biometrics/devices/<int:pk>/revoke/", views.DeviceRevokeView.as_view(), name="biometrics_device_revoke"),
     path("biometrics/members/", views.BiometricMemberListView.as_view(), name="biometrics_members"),
     path("biometrics/members/<int:pk>/", views.BiometricMemberView.as_view(), name="biometrics_member"),
-    path("biometrics/templates/<int:pk>/revoke/", views.TemplateRevokeView.as_view(),
-         name="biometrics_template_revoke"),
-    path("biometrics/templates/<int:pk>/delete/", views.TemplateDeleteView.as_view(),
-         name="biometrics_template_delete"),
+    path(
+        "biometrics/templates/<int:pk>/revoke/", views.TemplateRevokeView.as_view(), name="biometrics_template_revoke"
+    ),
+    path(
+        "biometrics/templates/<int:pk>/delete/", views.TemplateDeleteView.as_view(), name="biometrics_template_delete"
+    ),
 ]
 me_patterns: list = []
 api_patterns = [

@@ -39,10 +39,10 @@ class DeviceForm(forms.Form):
 class EnrolForm(forms.Form):
     modality = forms.ChoiceField(label=gettext_lazy("Modality"), choices=BiometricTemplate.Modality.choices)
     purpose = forms.ChoiceField(label=gettext_lazy("Purpose"), choices=Purpose.choices)
-    template = forms.FileField(label=gettext_lazy("Template file"),
-                               help_text=gettext_lazy("As exported by the enrolment device; at most 64 KiB."))
-
-
+    template = forms.FileField(
+        label=gettext_lazy("Template file"),
+        help_text=gettext_lazy("As exported by the enrolment device; at most 64 KiB."),
+    )
 
 
 class DeviceListView(ConsoleView):
@@ -52,8 +52,12 @@ class DeviceListView(ConsoleView):
 
     def _render(self, form: DeviceForm, status: int = 200) -> HttpResponse:
         devices = device_list(enterprise=self.enterprise)
-        return render(self.request, "enterprise_data/biometrics/device_list.html",
-                      {"devices": devices, "form": form}, status=status)
+        return render(
+            self.request,
+            "enterprise_data/biometrics/device_list.html",
+            {"devices": devices, "form": form},
+            status=status,
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(DeviceForm())
@@ -66,8 +70,9 @@ class DeviceListView(ConsoleView):
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                response = render(request, "enterprise_data/biometrics/device_created.html",
-                                  {"device": device, "key": key})
+                response = render(
+                    request, "enterprise_data/biometrics/device_created.html", {"device": device, "key": key}
+                )
                 add_never_cache_headers(response)  # the key must not linger in any cache
                 return response
         return self._render(form, status=400)
@@ -77,8 +82,11 @@ class DeviceRevokeView(ConsoleView):
     access = Manage(Category.BIOMETRICS, enterprise_wide=True)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        device = device_revoke(enterprise=self.enterprise, actor=self.membership,
-                               device=device_for(enterprise=self.enterprise, scope=self.scope, pk=pk))
+        device = device_revoke(
+            enterprise=self.enterprise,
+            actor=self.membership,
+            device=device_for(enterprise=self.enterprise, scope=self.scope, pk=pk),
+        )
         messages.success(request, _("The key of “%(name)s” is revoked.") % {"name": device.name})
         return redirect("biometrics_devices")
 
@@ -89,8 +97,9 @@ class BiometricMemberListView(ConsoleView):
     access = Read(Category.BIOMETRICS)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "enterprise_data/biometrics/member_list.html",
-                      {"members": biometric_members(scope=self.scope)})
+        return render(
+            request, "enterprise_data/biometrics/member_list.html", {"members": biometric_members(scope=self.scope)}
+        )
 
 
 class BiometricMemberView(ConsoleView):
@@ -99,8 +108,12 @@ class BiometricMemberView(ConsoleView):
     access = Manage(Category.BIOMETRICS)
 
     def _render(self, member: Any, form: EnrolForm, status: int = 200) -> HttpResponse:
-        return render(self.request, "enterprise_data/biometrics/member_detail.html",
-                      {"member": member, "enrolments": enrolments_of(membership=member), "form": form}, status=status)
+        return render(
+            self.request,
+            "enterprise_data/biometrics/member_detail.html",
+            {"member": member, "enrolments": enrolments_of(membership=member), "form": form},
+            status=status,
+        )
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         return self._render(self.scope.member_for(Category.BIOMETRICS, pk), EnrolForm())
@@ -112,9 +125,14 @@ class BiometricMemberView(ConsoleView):
             upload = form.cleaned_data["template"]
             template = upload.read(TEMPLATE_MAX_BYTES + 1)  # bounded: a larger file fails validation
             try:
-                template_enroll(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                modality=form.cleaned_data["modality"], purpose=form.cleaned_data["purpose"],
-                                template=template)
+                template_enroll(
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    membership=member,
+                    modality=form.cleaned_data["modality"],
+                    purpose=form.cleaned_data["purpose"],
+                    template=template,
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:

@@ -57,12 +57,14 @@ class FieldErrorsSerializerExtension(OpenApiSerializerExtension):
         return {
             "type": "object",
             "description": "Field errors: each invalid field (errors not tied to one field under "
-                           "`non_field_errors`) with its messages; a nested object's or a list's errors "
-                           "are nested the same way.",
-            "additionalProperties": {"anyOf": [
-                {"type": "array", "items": {"anyOf": [{"type": "string"}, itself]}},
-                itself,
-            ]},
+            "`non_field_errors`) with its messages; a nested object's or a list's errors "
+            "are nested the same way.",
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "array", "items": {"anyOf": [{"type": "string"}, itself]}},
+                    itself,
+                ]
+            },
         }
 
 
@@ -70,15 +72,19 @@ class ErrorSerializer(serializers.Serializer):
     """A refusal: `detail` for people; `code`, when present, stable for programs."""
 
     detail = serializers.CharField(help_text="What went wrong, in the request's language.")
-    code = serializers.CharField(required=False, help_text="A stable code (e.g. `two_factor_required`, "
-                                 "`not_member`, `consent_required`); the code's parameters may follow.")
+    code = serializers.CharField(
+        required=False,
+        help_text="A stable code (e.g. `two_factor_required`, "
+        "`not_member`, `consent_required`); the code's parameters may follow.",
+    )
 
 
 class ThrottledSerializer(ErrorSerializer):
     """A refusal by an abuse limit (SEC-7): tenants.apis.exception_handler."""
 
-    code = serializers.CharField(help_text="`throttled` (an API rate), `sms_address_limit` or "
-                                 "`sms_platform_limit` (the SMS-code caps).")
+    code = serializers.CharField(
+        help_text="`throttled` (an API rate), `sms_address_limit` or `sms_platform_limit` (the SMS-code caps)."
+    )
     retry_after = serializers.IntegerField(help_text="Seconds to wait, as in the `Retry-After` header.")
 
 
@@ -88,8 +94,8 @@ RETRY_AFTER_HEADER = {
 }
 
 BAD_REQUEST = PolymorphicProxySerializer(
-    component_name="BadRequest", serializers=[FieldErrorsSerializer, ErrorSerializer],
-    resource_type_field_name=None)
+    component_name="BadRequest", serializers=[FieldErrorsSerializer, ErrorSerializer], resource_type_field_name=None
+)
 
 
 class PortalAutoSchema(AutoSchema):
@@ -109,7 +115,8 @@ class PortalAutoSchema(AutoSchema):
         for code, (serializer, description) in self.error_responses(operation.get("parameters", [])).items():
             if code not in responses:  # an operation's own documented error wins
                 responses[code] = self._get_response_for_code(
-                    OpenApiResponse(response=serializer, description=description), code)
+                    OpenApiResponse(response=serializer, description=description), code
+                )
         responses["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER_HEADER
         return operation
 
@@ -118,18 +125,25 @@ class PortalAutoSchema(AutoSchema):
         where = {parameter["in"] for parameter in parameters}
         query = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
         errors: dict[str, tuple[Any, str]] = {}
-        errors["400"] = (BAD_REQUEST, "Bad input: field errors (a control character in any parameter or field "
-                         "is one), or what is wrong with the request.")
+        errors["400"] = (
+            BAD_REQUEST,
+            "Bad input: field errors (a control character in any parameter or field "
+            "is one), or what is wrong with the request.",
+        )
         if self._authenticate_header():
             errors["401"] = (ErrorSerializer, "Not authenticated, or the credentials are invalid.")
-        errors["403"] = (ErrorSerializer, "Refused: not signed in (session), not allowed, or a condition to "
-                         "meet first (`code`).")
+        errors["403"] = (
+            ErrorSerializer,
+            "Refused: not signed in (session), not allowed, or a condition to meet first (`code`).",
+        )
         if "path" in where or query & NOT_FOUND_QUERY_PARAMETERS:
             errors["404"] = (ErrorSerializer, "Not found (in this enterprise).")
         errors["410"] = (ErrorSerializer, "The enterprise has been terminated.")
         if self.method not in SAFE_METHODS:
-            errors["413"] = (ErrorSerializer, "The request body is larger than "
-                             f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.")
+            errors["413"] = (
+                ErrorSerializer,
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.",
+            )
         errors["429"] = (ThrottledSerializer, "Too many requests (SEC-7): wait `Retry-After` seconds.")
         return errors
 

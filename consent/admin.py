@@ -25,7 +25,9 @@ STATE_FIELDS = ("status", "published_at", "created_at")
 
 class PolicyVersionForm(forms.ModelForm):
     major_kinds = forms.MultipleChoiceField(
-        label=_("kinds of major change"), choices=PolicyVersion.MajorKind.choices, required=False,
+        label=_("kinds of major change"),
+        choices=PolicyVersion.MajorKind.choices,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("A major version names at least one; a minor version none."),
     )
@@ -82,8 +84,11 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                         self.message_user(request, f"{version.version} — {field}: {message}", messages.ERROR)
             else:
                 self.log_change(request, version, [{"changed": {"fields": ["status"]}}])
-                self.message_user(request, _("Published %(version)s; every active account was notified.")
-                                  % {"version": version.version}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("Published %(version)s; every active account was notified.") % {"version": version.version},
+                    messages.SUCCESS,
+                )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -121,5 +126,6 @@ class NotificationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("account"))
     def masked_account(self, obj: Notification) -> str:
         return mask_mobile(str(obj.account.mobile))
+
 
 from consent.minors import admin as admin_minors  # noqa: E402, F401  (ACC-4: guardian consents in the operators' admin)

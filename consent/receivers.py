@@ -13,8 +13,7 @@ from consent.policy.services import policy_accept
 
 
 @receiver(account_registered, dispatch_uid="consent.policy_accept_at_registration")
-def policy_accept_at_registration(sender: type, *, account: User, ip: str | None, channel: str,
-                                  **kwargs: Any) -> None:
+def policy_accept_at_registration(sender: type, *, account: User, ip: str | None, channel: str, **kwargs: Any) -> None:
     """CON-1: registering accepts the policy in force (none before the first is published), in
     the registration's transaction."""
     current = policy_current()

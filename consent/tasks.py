@@ -20,5 +20,5 @@ def notification_deliver(self, delivery_ids: list[int]) -> dict[str, object]:  #
 
     pending = deliveries_attempt(delivery_ids=delivery_ids)
     if pending:
-        raise self.retry(kwargs={"delivery_ids": pending}, countdown=30 * 2 ** self.request.retries)
+        raise self.retry(kwargs={"delivery_ids": pending}, countdown=30 * 2**self.request.retries)
     return {"sent_or_skipped": len(delivery_ids)}

@@ -10,8 +10,9 @@ from tenants.access import Access, Kind, Need
 from tenants.categories import ANY_CATEGORY
 
 
-def access_scope(access: Access, membership: Membership | None, method: str,
-                 scope: AdminScope | None = None) -> tuple[bool, AdminScope | None]:
+def access_scope(
+    access: Access, membership: Membership | None, method: str, scope: AdminScope | None = None
+) -> tuple[bool, AdminScope | None]:
     """(allowed, the acting admin's scope) for one request of an enterprise member. The one
     decision behind every console page and API view (ENT-8). `scope`: the member's scope if
     already resolved in this request."""
@@ -37,4 +38,3 @@ def access_scope(access: Access, membership: Membership | None, method: str,
     if need == Need.WHOLE:
         return access.category in scope.whole, scope
     return scope.has_category(access.category), scope
-

@@ -22,8 +22,13 @@ from tenants.models import Enterprise, EnterpriseKey
 K = TypeVar("K")
 
 __all__ = [
-    "KeyUnavailable", "decrypt_for_member", "decrypt_many_for_members", "encrypt_for_member", "enterprise_key",
-    "enterprise_key_destroy", "member_key_destroy",
+    "KeyUnavailable",
+    "decrypt_for_member",
+    "decrypt_many_for_members",
+    "encrypt_for_member",
+    "enterprise_key",
+    "enterprise_key_destroy",
+    "member_key_destroy",
 ]
 
 
@@ -60,8 +65,9 @@ def _member_key(enterprise: Enterprise, membership_id: int, *, create: bool) -> 
             with transaction.atomic():
                 row, created = MemberDataKey.objects.get_or_create(
                     membership_id=membership_id,
-                    defaults={"wrapped_key": seal(enterprise_key(enterprise), key,
-                                                  aad=_wrap_aad(enterprise, membership_id))},
+                    defaults={
+                        "wrapped_key": seal(enterprise_key(enterprise), key, aad=_wrap_aad(enterprise, membership_id))
+                    },
                 )
             if created:
                 return key
@@ -94,16 +100,21 @@ def decrypt_many_for_members(
     except KeyUnavailable:
         return {}
     with enterprise_schema(enterprise):
-        wrapped = dict(MemberDataKey.objects.filter(membership_id__in={mid for _k, mid, _b in items})
-                       .values_list("membership_id", "wrapped_key"))
+        wrapped = dict(
+            MemberDataKey.objects.filter(membership_id__in={mid for _k, mid, _b in items}).values_list(
+                "membership_id", "wrapped_key"
+            )
+        )
     member_keys: dict[int, bytes | None] = {}
     plaintexts: dict[K, bytes] = {}
     for key, membership_id, blob in items:
         if membership_id not in member_keys:
             try:
-                member_keys[membership_id] = unseal(
-                    kek, bytes(wrapped[membership_id]), aad=_wrap_aad(enterprise, membership_id)
-                ) if membership_id in wrapped else None
+                member_keys[membership_id] = (
+                    unseal(kek, bytes(wrapped[membership_id]), aad=_wrap_aad(enterprise, membership_id))
+                    if membership_id in wrapped
+                    else None
+                )
             except KeyUnavailable:
                 member_keys[membership_id] = None
         data_key = member_keys[membership_id]

@@ -25,8 +25,9 @@ class EnterpriseLoginForm(MobileAuthenticationForm):
         super().confirm_login_allowed(user)
         enterprise = getattr(self.request, "enterprise", None)
         if enterprise is not None and membership_for_account(enterprise=enterprise, account_id=user.pk) is None:
-            raise ValidationError(self.error_messages["not_member"], code="not_member",
-                                  params={"enterprise": enterprise.name})
+            raise ValidationError(
+                self.error_messages["not_member"], code="not_member", params={"enterprise": enterprise.name}
+            )
 
 
 class EnterpriseSignupForm(forms.Form):

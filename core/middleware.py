@@ -22,12 +22,18 @@ from tenants.models import Enterprise
 # Pages any visitor of an enterprise host may reach, signed in or not, member or not.
 # What still accepts a POST while an enterprise is under notice of termination (TEN-4).
 # Deleting (or cancelling the deletion of) the account concerns the account, not this enterprise (DSR-6).
-READ_ONLY_ALLOWED = ("/login/", "/logout/", "/i18n/", "/security/two-factor/", "/me/export/", "/api/v1/me/exports/",
-                     "/api/v1/me/account-deletion/")
+READ_ONLY_ALLOWED = (
+    "/login/",
+    "/logout/",
+    "/i18n/",
+    "/security/two-factor/",
+    "/me/export/",
+    "/api/v1/me/exports/",
+    "/api/v1/me/account-deletion/",
+)
 
 
-OPEN_PATH_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/notice/", "/api/schema/",
-                      "/api/docs/")
+OPEN_PATH_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/notice/", "/api/schema/", "/api/docs/")
 
 
 class EnterpriseAccessMiddleware:
@@ -48,27 +54,49 @@ class EnterpriseAccessMiddleware:
         request.enterprise = tenant
         if tenant.state in (Enterprise.State.SUSPENDED, Enterprise.State.TERMINATED):
             status = 410 if tenant.state == Enterprise.State.TERMINATED else 403
-            return _refuse(request, "tenants/unavailable.html", tenant, status, f"enterprise_{tenant.state}",
-                           _("This enterprise is not available."))
+            return _refuse(
+                request,
+                "tenants/unavailable.html",
+                tenant,
+                status,
+                f"enterprise_{tenant.state}",
+                _("This enterprise is not available."),
+            )
 
         # a proxy of the Membership (or of None): truth-tested, like PortalRequest.membership says
         request.membership = cast(Membership | None, SimpleLazyObject(lambda: _membership_of(request)))
-        if (tenant.state == Enterprise.State.TERMINATING and request.method not in ("GET", "HEAD", "OPTIONS")
-                and not request.path.startswith(READ_ONLY_ALLOWED)):
+        if (
+            tenant.state == Enterprise.State.TERMINATING
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+            and not request.path.startswith(READ_ONLY_ALLOWED)
+        ):
             # TEN-4: under notice of termination the enterprise is read-only (members can still copy
             # their data); nothing can be changed
-            return _refuse(request, "tenants/unavailable.html", tenant, 403, "enterprise_read_only",
-                           _("This enterprise is closing: its data can be read, not changed."))
+            return _refuse(
+                request,
+                "tenants/unavailable.html",
+                tenant,
+                403,
+                "enterprise_read_only",
+                _("This enterprise is closing: its data can be read, not changed."),
+            )
         if request.path.startswith(OPEN_PATH_PREFIXES):
             return self.get_response(request)
         if request.user.is_authenticated and not request.membership:
-            return _refuse(request, "tenants/not_member.html", tenant, 403, "not_member",
-                           _("Your account is not a member of this enterprise."))
+            return _refuse(
+                request,
+                "tenants/not_member.html",
+                tenant,
+                403,
+                "not_member",
+                _("Your account is not a member of this enterprise."),
+            )
         return self.get_response(request)
 
 
-def _refuse(request: HttpRequest, template: str, tenant: Enterprise, status: int, code: str,
-            detail: str) -> HttpResponse:
+def _refuse(
+    request: HttpRequest, template: str, tenant: Enterprise, status: int, code: str, detail: str
+) -> HttpResponse:
     """A page for people, JSON with a stable code for the API."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": detail, "code": code}, status=status)

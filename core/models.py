@@ -52,12 +52,29 @@ class Membership(models.Model):
     ADMIN_ROLES = (Role.OWNER, Role.ADMIN, Role.SCOPED_ADMIN)
     # Card fields that may be shown outside the company (ENT-2), in display order.
     EXTERNAL_FIELDS = (
-        "display_name", "photo", "gender", "mobile", "company", "title", "position", "rank", "departments",
-        "email", "landline", "fax", "seat", "enterprise_mailbox", "work_signature",
+        "display_name",
+        "photo",
+        "gender",
+        "mobile",
+        "company",
+        "title",
+        "position",
+        "rank",
+        "departments",
+        "email",
+        "landline",
+        "fax",
+        "seat",
+        "enterprise_mailbox",
+        "work_signature",
     )
 
     account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account"), null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         related_name="+",
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -75,11 +92,19 @@ class Membership(models.Model):
     landline = models.CharField(_("landline"), max_length=32, blank=True)
     email = models.EmailField(_("email"), blank=True)
     position = models.ForeignKey(
-        "enterprise_data.Position", verbose_name=_("position"), null=True, blank=True, on_delete=models.SET_NULL,
+        "enterprise_data.Position",
+        verbose_name=_("position"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="members",
     )
     rank = models.ForeignKey(
-        "enterprise_data.Rank", verbose_name=_("rank"), null=True, blank=True, on_delete=models.SET_NULL,
+        "enterprise_data.Rank",
+        verbose_name=_("rank"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="members",
     )
     title = models.CharField(_("title"), max_length=100, blank=True)
@@ -142,7 +167,11 @@ class Department(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent department"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     path = models.CharField(max_length=255, editable=False, db_index=True)
@@ -200,9 +229,7 @@ class MemberDataKey(models.Model):
     """A member's data key, wrapped (AES-GCM) by the enterprise key. Deleting this row is
     crypto-shredding: every ciphertext made with it becomes unreadable (docs/encryption.md)."""
 
-    membership = models.OneToOneField(
-        "enterprise_data.Membership", on_delete=models.CASCADE, related_name="data_key"
-    )
+    membership = models.OneToOneField("enterprise_data.Membership", on_delete=models.CASCADE, related_name="data_key")
     wrapped_key = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -211,7 +238,6 @@ class MemberDataKey(models.Model):
 
     def __str__(self) -> str:
         return f"data key of membership {self.membership_id}"
-
 
 
 class EnterpriseSettings(models.Model):
@@ -225,4 +251,3 @@ class EnterpriseSettings(models.Model):
 
     def __str__(self) -> str:
         return "enterprise settings"
-

@@ -101,7 +101,7 @@ def admin_scope_for(membership: Membership | None) -> AdminScope | None:
             path = department_paths.get(int(pk))
             if path is None:
                 continue
-            category = codename[len(SCOPE_PREFIX):]
+            category = codename[len(SCOPE_PREFIX) :]
             if path.count("/") == 2:  # the root department: the whole enterprise
                 whole.add(category)
             else:

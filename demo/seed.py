@@ -69,7 +69,8 @@ DEMO_ENTERPRISES: dict[str, tuple[str, list[DemoPerson]]] = {
 }
 # Scoped administrators: (enterprise, person's mobile, department, categories).
 DEMO_SCOPES: list[tuple[str, str, str, list[str]]] = [
-    ("acme", "+8613800000104", "Sales", [Category.HEALTH, Category.DIRECTORY, Category.ATTENDANCE])]
+    ("acme", "+8613800000104", "Sales", [Category.HEALTH, Category.DIRECTORY, Category.ATTENDANCE])
+]
 OFFICES = {"acme": ("Shanghai office", 31.230416, 121.473701), "globex": ("Shenzhen office", 22.543099, 114.057868)}
 CITIES = {"acme": "Shanghai", "globex": "Shenzhen"}
 # A pending invitation: Chen Jing (acme) is invited to globex, so /account/ shows it.
@@ -80,7 +81,10 @@ def _account(person: DemoPerson) -> User:
     user = User.objects.filter(mobile=person.mobile).first()
     if user is None:
         user = User.objects.create_user(
-            person.mobile, DEMO_PASSWORD, nickname=person.name, is_staff=person.role == "operator",
+            person.mobile,
+            DEMO_PASSWORD,
+            nickname=person.name,
+            is_staff=person.role == "operator",
             is_superuser=person.role == "operator",
         )
     return user
@@ -117,12 +121,26 @@ def _seed_attendance(enterprise: Enterprise, members: list[Membership], rng: ran
             leave = timezone.make_aware(datetime.combine(day, time(18, 0)) + timedelta(minutes=rng.randrange(0, 60)))
             away = rng.random() < 0.05  # now and then, clocked in from outside the office
             offset = 0.05 if away else rng.uniform(-0.0005, 0.0005)
-            attendance_clock(enterprise=enterprise, membership=member, kind=ClockEvent.Kind.IN,
-                             source=ClockEvent.Source.APP, occurred_at=arrive, latitude=latitude + offset,
-                             longitude=longitude + offset, accuracy_m=rng.randrange(5, 40))
-            attendance_clock(enterprise=enterprise, membership=member, kind=ClockEvent.Kind.OUT,
-                             source=ClockEvent.Source.APP, occurred_at=leave, latitude=latitude,
-                             longitude=longitude, accuracy_m=rng.randrange(5, 40))
+            attendance_clock(
+                enterprise=enterprise,
+                membership=member,
+                kind=ClockEvent.Kind.IN,
+                source=ClockEvent.Source.APP,
+                occurred_at=arrive,
+                latitude=latitude + offset,
+                longitude=longitude + offset,
+                accuracy_m=rng.randrange(5, 40),
+            )
+            attendance_clock(
+                enterprise=enterprise,
+                membership=member,
+                kind=ClockEvent.Kind.OUT,
+                source=ClockEvent.Source.APP,
+                occurred_at=leave,
+                latitude=latitude,
+                longitude=longitude,
+                accuracy_m=rng.randrange(5, 40),
+            )
 
 
 def _seed_health(enterprise: Enterprise, members: list[Membership], rng: random.Random) -> None:
@@ -134,16 +152,25 @@ def _seed_health(enterprise: Enterprise, members: list[Membership], rng: random.
                 if HealthReport.objects.filter(membership=member, date=day).exists():
                     continue
             unwell = rng.random() < 0.1
-            health_report_submit(enterprise=enterprise, membership=member, date=day, city=CITIES[enterprise.slug],
-                                 unwell=unwell, symptoms="Cough, mild fever" if unwell else "")
+            health_report_submit(
+                enterprise=enterprise,
+                membership=member,
+                date=day,
+                city=CITIES[enterprise.slug],
+                unwell=unwell,
+                symptoms="Cough, mild fever" if unwell else "",
+            )
 
 
-def _seed_biometrics(enterprise: Enterprise, owner: Membership, members: list[Membership],
-                     rng: random.Random) -> list[str]:
+def _seed_biometrics(
+    enterprise: Enterprise, owner: Membership, members: list[Membership], rng: random.Random
+) -> list[str]:
     """Two devices (keys printed once, when created) and a face template for two members."""
     lines = []
-    for name, kind, purpose in (("Lobby attendance machine", Device.Kind.ATTENDANCE_MACHINE, "attendance"),
-                                ("Front door", Device.Kind.DOOR_CONTROLLER, "door_access")):
+    for name, kind, purpose in (
+        ("Lobby attendance machine", Device.Kind.ATTENDANCE_MACHINE, "attendance"),
+        ("Front door", Device.Kind.DOOR_CONTROLLER, "door_access"),
+    ):
         with enterprise_schema(enterprise):
             exists = Device.objects.filter(name=name).exists()
         if not exists:
@@ -154,8 +181,14 @@ def _seed_biometrics(enterprise: Enterprise, owner: Membership, members: list[Me
             enrolled = BiometricTemplate.objects.filter(membership=member).exists()
         if not enrolled:
             for purpose in ("attendance", "door_access"):
-                template_enroll(enterprise=enterprise, actor=owner, membership=member, modality="face",
-                                purpose=purpose, template=rng.randbytes(512))
+                template_enroll(
+                    enterprise=enterprise,
+                    actor=owner,
+                    membership=member,
+                    modality="face",
+                    purpose=purpose,
+                    template=rng.randbytes(512),
+                )
     return lines
 
 
@@ -204,8 +237,13 @@ def consent_everything(enterprise: Enterprise, membership: Membership) -> None:
         notice_acknowledge(enterprise=enterprise, membership=membership, version=enterprise.notice_version)
     for category, purposes in PURPOSES.items():
         for purpose in purposes:
-            consent_give(enterprise=enterprise, membership=membership, category=category, purpose=purpose,
-                         notice_version=enterprise.notice_version)
+            consent_give(
+                enterprise=enterprise,
+                membership=membership,
+                category=category,
+                purpose=purpose,
+                notice_version=enterprise.notice_version,
+            )
 
 
 def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
@@ -232,22 +270,37 @@ def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
                     if person.department and not membership.departments.exists():
                         membership.departments.add(_department(enterprise, person.department))
                     if not membership.id_number_encrypted:
-                        member_card_update(enterprise=enterprise, actor=None, scope=dangerously_whole_enterprise(),
-                                           membership=membership,
-                                           data={"id_number": _id_number(rng), "title": person.note.title()})
+                        member_card_update(
+                            enterprise=enterprise,
+                            actor=None,
+                            scope=dangerously_whole_enterprise(),
+                            membership=membership,
+                            data={"id_number": _id_number(rng), "title": person.note.title()},
+                        )
                 members.append(membership)
                 people.append((enterprise.get_primary_domain().domain, person))
             for scope_slug, mobile, department, categories in DEMO_SCOPES:
                 if scope_slug == slug:
                     admin = next(m for m, p in zip(members, persons, strict=True) if p.mobile == mobile)
-                    scope_grant(enterprise=enterprise, actor=members[0], admin=admin,
-                                department=_department(enterprise, department), categories=categories)
+                    scope_grant(
+                        enterprise=enterprise,
+                        actor=members[0],
+                        admin=admin,
+                        department=_department(enterprise, department),
+                        categories=categories,
+                    )
             with enterprise_schema(enterprise):
                 has_office = Geofence.objects.exists()
             if not has_office:
                 office, latitude, longitude = OFFICES[slug]
-                geofence_create(enterprise=enterprise, actor=members[0], name=office, latitude=latitude,
-                                longitude=longitude, radius_m=300)
+                geofence_create(
+                    enterprise=enterprise,
+                    actor=members[0],
+                    name=office,
+                    latitude=latitude,
+                    longitude=longitude,
+                    radius_m=300,
+                )
             _seed_attendance(enterprise, members, rng)
             _seed_health(enterprise, members, rng)
             notes += _seed_biometrics(enterprise, members[0], members[1:], rng)
@@ -256,8 +309,9 @@ def seed_demo() -> tuple[list[tuple[str, DemoPerson]], list[str]]:
                     with enterprise_schema(enterprise):
                         invited = Invitation.objects.filter(mobile=mobile).exists()
                     if not invited:
-                        invitation_create_by_mobile(enterprise=enterprise, actor=members[0], mobile=mobile,
-                                                    display_name=display_name)
+                        invitation_create_by_mobile(
+                            enterprise=enterprise, actor=members[0], mobile=mobile, display_name=display_name
+                        )
                         notes.append(f"  {display_name} has a pending invitation from {name} (see /account/)")
         use_public_schema()
         _seed_policy()

@@ -46,8 +46,23 @@ from tenants.apis import Pagination, paginated, service_errors
 from tenants.categories import Category
 
 CARD_FIELDS = (
-    "display_name", "gender", "mobile", "id_number", "company", "invoice_title", "work_signature", "landline",
-    "email", "position", "rank", "title", "departments", "fax", "seat", "secretary", "enterprise_mailbox",
+    "display_name",
+    "gender",
+    "mobile",
+    "id_number",
+    "company",
+    "invoice_title",
+    "work_signature",
+    "landline",
+    "email",
+    "position",
+    "rank",
+    "title",
+    "departments",
+    "fax",
+    "seat",
+    "secretary",
+    "enterprise_mailbox",
     "external_fields",
 )
 
@@ -71,7 +86,8 @@ class CardInputSerializer(serializers.Serializer):
     secretary = serializers.IntegerField(required=False, allow_null=True)
     enterprise_mailbox = serializers.CharField(max_length=254, required=False, allow_blank=True)
     external_fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=Membership.EXTERNAL_FIELDS), required=False)
+        child=serializers.ChoiceField(choices=Membership.EXTERNAL_FIELDS), required=False
+    )
 
 
 class MemberListItemSerializer(serializers.Serializer):
@@ -104,8 +120,14 @@ class MemberDetailSerializer(MemberListItemSerializer):
 
 def _list_item(member: Membership) -> dict[str, Any]:
 
-    return {"id": member.pk, "display_name": member.display_name, "status": member.status, "role": member.role,
-            "mobile": mask_mobile(member.mobile) if member.mobile else "", "title": member.title}
+    return {
+        "id": member.pk,
+        "display_name": member.display_name,
+        "status": member.status,
+        "role": member.role,
+        "mobile": mask_mobile(member.mobile) if member.mobile else "",
+        "title": member.title,
+    }
 
 
 class MemberListApi(EnterpriseApiView):
@@ -113,15 +135,20 @@ class MemberListApi(EnterpriseApiView):
 
     access = Manage(Category.DIRECTORY)
 
-    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("department", int),
-                               OpenApiParameter("page", int)],
-                   responses=paginated(MemberListItemSerializer, "MemberPage"), operation_id="v1_members_list")
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str), OpenApiParameter("department", int), OpenApiParameter("page", int)],
+        responses=paginated(MemberListItemSerializer, "MemberPage"),
+        operation_id="v1_members_list",
+    )
     def get(self, request: Any) -> Response:
         members = self.scope.members(Category.DIRECTORY)
         department_id = request.query_params.get("department")
         if department_id:
-            department = self.scope.departments(Category.DIRECTORY).filter(
-                pk=int(department_id) if department_id.isdigit() else 0).first()
+            department = (
+                self.scope.departments(Category.DIRECTORY)
+                .filter(pk=int(department_id) if department_id.isdigit() else 0)
+                .first()
+            )
             if department is None:
                 raise ValidationError({"department": ["Choose a department in your scope."]})
             members = members.filter(departments__path__startswith=department.path).distinct()
@@ -139,8 +166,12 @@ class MemberListApi(EnterpriseApiView):
         if "display_name" not in serializer.validated_data:
             raise ValidationError({"display_name": ["This field is required."]})
         try:
-            member = member_card_create(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
-                                        data=dict(serializer.validated_data))
+            member = member_card_create(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                scope=self.scope,
+                data=dict(serializer.validated_data),
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(_detail(self.enterprise, member), status=status.HTTP_201_CREATED)
@@ -149,12 +180,23 @@ class MemberListApi(EnterpriseApiView):
 def _detail(enterprise: Any, member: Membership) -> dict[str, Any]:
     masked = member_card_masked(enterprise=enterprise, membership=member)
     return {
-        **_list_item(member), "gender": member.gender, "id_number": masked.id_number, "company": member.company,
-        "invoice_title": member.invoice_title, "work_signature": member.work_signature,
-        "landline": masked.landline, "email": masked.email, "position": member.position_id, "rank": member.rank_id,
-        "departments": [d.pk for d in member.departments.all()], "fax": masked.fax, "seat": member.seat,
-        "secretary": member.secretary_id, "enterprise_mailbox": masked.enterprise_mailbox,
-        "external_fields": member.external_fields, "has_photo": bool(member.photo),
+        **_list_item(member),
+        "gender": member.gender,
+        "id_number": masked.id_number,
+        "company": member.company,
+        "invoice_title": member.invoice_title,
+        "work_signature": member.work_signature,
+        "landline": masked.landline,
+        "email": masked.email,
+        "position": member.position_id,
+        "rank": member.rank_id,
+        "departments": [d.pk for d in member.departments.all()],
+        "fax": masked.fax,
+        "seat": member.seat,
+        "secretary": member.secretary_id,
+        "enterprise_mailbox": masked.enterprise_mailbox,
+        "external_fields": member.external_fields,
+        "has_photo": bool(member.photo),
     }
 
 
@@ -171,8 +213,13 @@ class MemberDetailApi(EnterpriseApiView):
         serializer = CardInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
-            member_card_update(enterprise=self.enterprise, actor=self.membership, scope=self.scope, membership=member,
-                               data=dict(serializer.validated_data))
+            member_card_update(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                scope=self.scope,
+                membership=member,
+                data=dict(serializer.validated_data),
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(_detail(self.enterprise, member))
@@ -197,8 +244,13 @@ class MemberRevealApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         field = serializer.validated_data["field"]
-        value = member_field_reveal(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                    field=field, purpose=serializer.validated_data.get("purpose", ""))
+        value = member_field_reveal(
+            enterprise=self.enterprise,
+            actor=self.membership,
+            membership=member,
+            field=field,
+            purpose=serializer.validated_data.get("purpose", ""),
+        )
         return Response({"field": field, "value": value})
 
 
@@ -222,8 +274,13 @@ class MemberScopeApi(EnterpriseApiView):
             raise ValidationError({"department": ["Choose an existing department."]})
         service = scope_revoke if serializer.validated_data["revoke"] else scope_grant
         try:
-            service(enterprise=self.enterprise, actor=self.membership, admin=member, department=department,
-                    categories=serializer.validated_data["categories"])
+            service(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                admin=member,
+                department=department,
+                categories=serializer.validated_data["categories"],
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -261,8 +318,9 @@ class DepartmentListApi(EnterpriseApiView):
             if parent is None:
                 raise ValidationError({"parent": ["Choose an existing department."]})
         try:
-            department = department_create(enterprise=self.enterprise, actor=self.membership,
-                                           name=serializer.validated_data["name"], parent=parent)
+            department = department_create(
+                enterprise=self.enterprise, actor=self.membership, name=serializer.validated_data["name"], parent=parent
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(_department(department), status=status.HTTP_201_CREATED)
@@ -295,11 +353,13 @@ class DepartmentDetailApi(EnterpriseApiView):
                 raise ValidationError({"parent": ["Choose an existing department."]})
         try:
             if "name" in data:
-                department_rename(enterprise=self.enterprise, actor=self.membership, department=department,
-                                  name=data["name"])
+                department_rename(
+                    enterprise=self.enterprise, actor=self.membership, department=department, name=data["name"]
+                )
             if new_parent is not None:
-                department_move(enterprise=self.enterprise, actor=self.membership, department=department,
-                                new_parent=new_parent)
+                department_move(
+                    enterprise=self.enterprise, actor=self.membership, department=department, new_parent=new_parent
+                )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(_department(department))
@@ -338,8 +398,9 @@ class NamedListApi(EnterpriseApiView):
         serializer = NameInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            item = type(self).create(enterprise=self.enterprise, actor=self.membership,
-                                     name=serializer.validated_data["name"])
+            item = type(self).create(
+                enterprise=self.enterprise, actor=self.membership, name=serializer.validated_data["name"]
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response({"id": item.pk, "name": item.name}, status=status.HTTP_201_CREATED)
@@ -368,8 +429,12 @@ class ContactSaltApi(EnterpriseApiView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Any) -> Response:
-        data = {"salt": contacts_salt_get(enterprise=self.enterprise), "algorithm": "HMAC-SHA256",
-                "digest_format": "hex-lower", "max_hashes": MAX_HASHES}
+        data = {
+            "salt": contacts_salt_get(enterprise=self.enterprise),
+            "algorithm": "HMAC-SHA256",
+            "digest_format": "hex-lower",
+            "max_hashes": MAX_HASHES,
+        }
         return Response(self.OutputSerializer(data).data)
 
 
@@ -382,7 +447,8 @@ class ContactMatchApi(EnterpriseApiView):
     class InputSerializer(serializers.Serializer):
         hashes = serializers.ListField(
             child=serializers.RegexField(r"^[0-9a-f]{64}\Z", max_length=64, min_length=64),
-            max_length=MAX_HASHES, allow_empty=True,
+            max_length=MAX_HASHES,
+            allow_empty=True,
             help_text="HMAC-SHA256 digests (lower-case hex) of E.164 mobile numbers, at most 1000.",
         )
 
@@ -394,8 +460,12 @@ class ContactMatchApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            matches = contacts_match(enterprise=self.enterprise, account=request.user,
-                                     hashes=serializer.validated_data["hashes"], membership=self.membership)
+            matches = contacts_match(
+                enterprise=self.enterprise,
+                account=request.user,
+                hashes=serializer.validated_data["hashes"],
+                membership=self.membership,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         except DevicePermissionRequired as refused:

@@ -60,15 +60,20 @@ def _clean_hashes(hashes: object) -> list[str]:
     bad = [i for i, value in enumerate(hashes) if not (isinstance(value, str) and HASH_PATTERN.fullmatch(value))]
     if bad:
         # Positions only: the values themselves are never echoed, logged or stored.
-        raise ValidationError({"hashes": [
-            _("Each digest must be 64 lower-case hexadecimal characters (items %(items)s are not).")
-            % {"items": ", ".join(str(i) for i in bad[:20])}
-        ]})
+        raise ValidationError(
+            {
+                "hashes": [
+                    _("Each digest must be 64 lower-case hexadecimal characters (items %(items)s are not).")
+                    % {"items": ", ".join(str(i) for i in bad[:20])}
+                ]
+            }
+        )
     return list(hashes)
 
 
-def contacts_match(*, enterprise: Enterprise, account: User, hashes: list[str],
-                   membership: Membership | None = None) -> list[str]:
+def contacts_match(
+    *, enterprise: Enterprise, account: User, hashes: list[str], membership: Membership | None = None
+) -> list[str]:
     """The subset of `hashes` (in the order given, without repeats) that equal the digest of an
     active member's mobile number. At most MAX_HASHES digests of 64 lower-case hex characters,
     or a ValidationError with field errors. One query for the salt, one for the mobiles.
@@ -86,15 +91,22 @@ def contacts_match(*, enterprise: Enterprise, account: User, hashes: list[str],
             asking = Membership.objects.filter(account=account, status=Membership.Status.ACTIVE).first()
     if asking is None or asking.account_id != account.pk:
         raise ValidationError({"account": [_("Only an active member can match contacts.")]})
-    require_basis(enterprise=enterprise, membership=asking, category=SensitiveCategory.CONTACTS,
-                  purpose=ConsentPurpose.CONTACT_MATCHING)  # CON-4
+    require_basis(
+        enterprise=enterprise,
+        membership=asking,
+        category=SensitiveCategory.CONTACTS,
+        purpose=ConsentPurpose.CONTACT_MATCHING,
+    )  # CON-4
     if not wanted:
         return []
     salt = contacts_salt_get(enterprise=enterprise)
     with enterprise_schema(enterprise):
         mobiles = (
-            Membership.objects.filter(status=Membership.Status.ACTIVE).exclude(mobile="")
-            .order_by().values_list("mobile", flat=True).distinct()
+            Membership.objects.filter(status=Membership.Status.ACTIVE)
+            .exclude(mobile="")
+            .order_by()
+            .values_list("mobile", flat=True)
+            .distinct()
         )
         members = {contact_hash(salt=salt, mobile=mobile) for mobile in mobiles}
     return [digest for digest in dict.fromkeys(wanted) if digest in members]

@@ -31,8 +31,9 @@ def _clean_name(name: str) -> str:
     return name
 
 
-def department_create(*, enterprise: Enterprise, actor: Membership | None, name: str,
-                      parent: Department | None = None) -> Department:
+def department_create(
+    *, enterprise: Enterprise, actor: Membership | None, name: str, parent: Department | None = None
+) -> Department:
     name = _clean_name(name)
     with enterprise_schema(enterprise), transaction.atomic():
         parent = parent or department_root(enterprise=enterprise)
@@ -41,26 +42,40 @@ def department_create(*, enterprise: Enterprise, actor: Membership | None, name:
         department = Department.objects.create(name=name, parent=parent, path="/pending/")
         department.path = f"{parent.path}{department.pk}/"
         department.save(update_fields=["path"])
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
-                      obj=department, details={"parent": parent.pk})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CREATE,
+            category=Category.DIRECTORY,
+            obj=department,
+            details={"parent": parent.pk},
+        )
     return department
 
 
-def department_rename(*, enterprise: Enterprise, actor: Membership | None, department: Department,
-                      name: str) -> Department:
+def department_rename(
+    *, enterprise: Enterprise, actor: Membership | None, department: Department, name: str
+) -> Department:
     name = _clean_name(name)
     with enterprise_schema(enterprise), transaction.atomic():
         if Department.objects.filter(parent=department.parent_id, name=name).exclude(pk=department.pk).exists():
             raise ValidationError({"name": _("A department with this name already exists here.")})
         department.name = name
         department.save(update_fields=["name"])
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.DIRECTORY,
-                      obj=department, details={"fields": ["name"]})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CHANGE,
+            category=Category.DIRECTORY,
+            obj=department,
+            details={"fields": ["name"]},
+        )
     return department
 
 
-def department_move(*, enterprise: Enterprise, actor: Membership | None, department: Department,
-                    new_parent: Department) -> Department:
+def department_move(
+    *, enterprise: Enterprise, actor: Membership | None, department: Department, new_parent: Department
+) -> Department:
     """Move a subtree under `new_parent` with one UPDATE of the paths below it."""
     with enterprise_schema(enterprise), transaction.atomic():
         if department.parent_id is None:
@@ -75,8 +90,14 @@ def department_move(*, enterprise: Enterprise, actor: Membership | None, departm
         )
         Department.objects.filter(pk=department.pk).update(parent=new_parent)
         department.refresh_from_db()
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.DIRECTORY,
-                      obj=department, details={"moved_to": new_parent.pk})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CHANGE,
+            category=Category.DIRECTORY,
+            obj=department,
+            details={"moved_to": new_parent.pk},
+        )
     return department
 
 
@@ -86,15 +107,21 @@ def department_delete(*, enterprise: Enterprise, actor: Membership | None, depar
         if department.parent_id is None:
             raise ValidationError({"department": _("The root department cannot be deleted.")})
         if Department.objects.filter(parent=department).exists() or department.members.exists():
-            raise ValidationError({"department": _("Only an empty department can be deleted: move its "
-                                                   "members and sub-departments first.")})
+            raise ValidationError(
+                {
+                    "department": _(
+                        "Only an empty department can be deleted: move its members and sub-departments first."
+                    )
+                }
+            )
         pk = department.pk
         department.delete()
         UserObjectPermission.objects.filter(  # scope grants on it go too
             content_type=ContentType.objects.get_for_model(Department), object_pk=str(pk)
         ).delete()
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.DIRECTORY,
-                      object_id=pk)
+        ledger_record(
+            enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.DIRECTORY, object_id=pk
+        )
 
 
 def position_create(*, enterprise: Enterprise, actor: Membership | None, name: str) -> Position:
@@ -103,8 +130,9 @@ def position_create(*, enterprise: Enterprise, actor: Membership | None, name: s
         if Position.objects.filter(name=name).exists():
             raise ValidationError({"name": _("This position already exists.")})
         position = Position.objects.create(name=name)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
-                      obj=position)
+        ledger_record(
+            enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY, obj=position
+        )
     return position
 
 
@@ -114,8 +142,7 @@ def rank_create(*, enterprise: Enterprise, actor: Membership | None, name: str, 
         if Rank.objects.filter(name=name).exists():
             raise ValidationError({"name": _("This rank already exists.")})
         rank = Rank.objects.create(name=name, level=level)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
-                      obj=rank)
+        ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY, obj=rank)
     return rank
 
 
@@ -124,8 +151,9 @@ def may_grant_scopes(actor: Membership) -> bool:
     return actor.is_active and actor.role in (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
-def _check_grantor(*, actor: Membership | None, admin: Membership, department: Department,
-                   categories: list[str]) -> None:
+def _check_grantor(
+    *, actor: Membership | None, admin: Membership, department: Department, categories: list[str]
+) -> None:
     """Least privilege (ENT-8): an administrator grants only what they hold themselves over that
     department, and never to themselves. `actor=None` is the platform itself (demo, tests)."""
 
@@ -136,16 +164,29 @@ def _check_grantor(*, actor: Membership | None, admin: Membership, department: D
     scope = admin_scope_for(actor)
     if scope is None or not may_grant_scopes(actor):
         raise ValidationError({"admin": _("Only owners and full administrators grant scopes.")})
-    lacking = [c for c in categories if c not in scope.whole
-               and not any(department.path.startswith(p) for p in scope.paths.get(c, ()))]
+    lacking = [
+        c
+        for c in categories
+        if c not in scope.whole and not any(department.path.startswith(p) for p in scope.paths.get(c, ()))
+    ]
     if lacking:
         labels = ", ".join(str(Category(c).label) for c in sorted(lacking))  # translated names, not codes
-        raise ValidationError({"categories": _("You can only grant categories you hold over this department: "
-                                               "%(categories)s.") % {"categories": labels}})
+        raise ValidationError(
+            {
+                "categories": _("You can only grant categories you hold over this department: %(categories)s.")
+                % {"categories": labels}
+            }
+        )
 
 
-def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
-                categories: list[str]) -> None:
+def scope_grant(
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    admin: Membership,
+    department: Department,
+    categories: list[str],
+) -> None:
     """Give `admin` the categories over `department`'s subtree (django-guardian object
     permissions); a member becomes a scoped administrator."""
     unknown = set(categories) - set(Category.values)
@@ -165,12 +206,25 @@ def scope_grant(*, enterprise: Enterprise, actor: Membership | None, admin: Memb
             admin.save(update_fields=["role"])
         for category in missing:
             assign_perm(f"enterprise_data.{scope_permission(category)}", admin.account, department)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.GRANT, category=Category.DIRECTORY,
-                      subject=admin, obj=department, details={"categories": missing})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.GRANT,
+            category=Category.DIRECTORY,
+            subject=admin,
+            obj=department,
+            details={"categories": missing},
+        )
 
 
-def scope_revoke(*, enterprise: Enterprise, actor: Membership | None, admin: Membership, department: Department,
-                 categories: list[str]) -> None:
+def scope_revoke(
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    admin: Membership,
+    department: Department,
+    categories: list[str],
+) -> None:
     """Take categories over `department`'s subtree back from `admin`. The acting admin is checked
     as for a grant (ENT-8): an owner or full administrator, never about themselves, and only
     categories they hold over that department."""
@@ -184,5 +238,12 @@ def scope_revoke(*, enterprise: Enterprise, actor: Membership | None, admin: Mem
     with enterprise_schema(enterprise), transaction.atomic():
         for category in categories:
             remove_perm(f"enterprise_data.{scope_permission(category)}", admin.account, department)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVOKE, category=Category.DIRECTORY,
-                      subject=admin, obj=department, details={"categories": sorted(categories)})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.REVOKE,
+            category=Category.DIRECTORY,
+            subject=admin,
+            obj=department,
+            details={"categories": sorted(categories)},
+        )

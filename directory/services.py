@@ -36,7 +36,11 @@ from tenants.models import Enterprise
 ID_NUMBER_FIELD = "id_number"
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{3,30}$")
 TEXT_LIMITS = {
-    "display_name": 100, "company": 200, "invoice_title": 200, "work_signature": 200, "title": 100,
+    "display_name": 100,
+    "company": 200,
+    "invoice_title": 200,
+    "work_signature": 200,
+    "title": 100,
     "seat": 64,
 }
 PHONE_FIELDS = ("landline", "fax")
@@ -52,10 +56,9 @@ def validate_id_number(value: str) -> str:
     try:
         return str(ric.validate(value))
     except StdnumError as error:
-        raise ValidationError({"id_number": _("Enter a valid resident ID number (18 characters, checksum "
-                                              "included).")}) from error
-
-
+        raise ValidationError(
+            {"id_number": _("Enter a valid resident ID number (18 characters, checksum included).")}
+        ) from error
 
 
 def _clean_card(data: dict[str, Any], scope: AdminScope) -> dict[str, Any]:
@@ -145,8 +148,9 @@ def _clean_card(data: dict[str, Any], scope: AdminScope) -> dict[str, Any]:
     return clean
 
 
-def member_card_create(*, enterprise: Enterprise, actor: Membership | None, scope: AdminScope,
-                       data: dict[str, Any]) -> Membership:
+def member_card_create(
+    *, enterprise: Enterprise, actor: Membership | None, scope: AdminScope, data: dict[str, Any]
+) -> Membership:
     """A new directory card, status invited: the person joins by accepting an invitation (ACC-3).
     With a mobile number the invitation is sent at once (ENT-3); without one the card waits for
     an invitation link. One transaction; the ledger gets the invitation (or the card's creation)
@@ -160,9 +164,12 @@ def member_card_create(*, enterprise: Enterprise, actor: Membership | None, scop
         clean = _clean_card(data, scope)
         if clean.get(ID_NUMBER_FIELD):  # no consent can exist before the person has joined (CON-4)
             raise ConsentRequired(category=SensitiveCategory.ID_DOCUMENTS, purpose=ConsentPurpose.HR_RECORDS)
-        if clean.get("mobile") and Membership.objects.filter(
-            mobile=clean["mobile"], status__in=[Membership.Status.ACTIVE, Membership.Status.INVITED]
-        ).exists():
+        if (
+            clean.get("mobile")
+            and Membership.objects.filter(
+                mobile=clean["mobile"], status__in=[Membership.Status.ACTIVE, Membership.Status.INVITED]
+            ).exists()
+        ):
             raise ValidationError({"mobile": _("A member with this mobile number is already in the directory.")})
         with transaction.atomic():
             if clean.get("mobile"):
@@ -174,15 +181,29 @@ def member_card_create(*, enterprise: Enterprise, actor: Membership | None, scop
                 rest = {k: v for k, v in clean.items() if k not in ("display_name", "mobile")}
                 changed = _apply(enterprise, membership, rest)
                 if changed:
-                    ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE,
-                                  category=Category.DIRECTORY, subject=membership, obj=membership,
-                                  details={"fields": sorted(changed)})
+                    ledger_record(
+                        enterprise=enterprise,
+                        actor=actor,
+                        action=Action.CHANGE,
+                        category=Category.DIRECTORY,
+                        subject=membership,
+                        obj=membership,
+                        details={"fields": sorted(changed)},
+                    )
             else:
-                membership = Membership.objects.create(status=Membership.Status.INVITED,
-                                                       display_name=clean["display_name"])
+                membership = Membership.objects.create(
+                    status=Membership.Status.INVITED, display_name=clean["display_name"]
+                )
                 _apply(enterprise, membership, clean)
-                ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY,
-                              subject=membership, obj=membership, details={"fields": sorted(clean)})
+                ledger_record(
+                    enterprise=enterprise,
+                    actor=actor,
+                    action=Action.CREATE,
+                    category=Category.DIRECTORY,
+                    subject=membership,
+                    obj=membership,
+                    details={"fields": sorted(clean)},
+                )
     return membership
 
 
@@ -211,9 +232,16 @@ def _apply(enterprise: Enterprise, membership: Membership, clean: dict[str, Any]
     return changed
 
 
-def member_card_update(*, enterprise: Enterprise, actor: Membership | None, scope: AdminScope,
-                       membership: Membership, data: dict[str, Any], purpose: str = "",
-                       actor_kind: str | None = None) -> list[str]:
+def member_card_update(
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    scope: AdminScope,
+    membership: Membership,
+    data: dict[str, Any],
+    purpose: str = "",
+    actor_kind: str | None = None,
+) -> list[str]:
     """Change a card (fetched through `scope` by the caller); returns the changed field names.
     No change, no ledger entry. `scope` is the acting admin's: the objects the card names are
     fetched through it, and departments outside it that the card already has are kept (a scoped
@@ -229,23 +257,41 @@ def member_card_update(*, enterprise: Enterprise, actor: Membership | None, scop
             kept = [d for d in membership.departments.all() if d.pk not in in_scope]
             clean["departments"] = [*clean["departments"], *kept]
         if clean.get(ID_NUMBER_FIELD):  # CON-4
-            require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.ID_DOCUMENTS,
-                          purpose=ConsentPurpose.HR_RECORDS)
-        if clean.get("mobile") and Membership.objects.filter(
-            mobile=clean["mobile"], status__in=[Membership.Status.ACTIVE, Membership.Status.INVITED]
-        ).exclude(pk=membership.pk).exists():
+            require_basis(
+                enterprise=enterprise,
+                membership=membership,
+                category=SensitiveCategory.ID_DOCUMENTS,
+                purpose=ConsentPurpose.HR_RECORDS,
+            )
+        if (
+            clean.get("mobile")
+            and Membership.objects.filter(
+                mobile=clean["mobile"], status__in=[Membership.Status.ACTIVE, Membership.Status.INVITED]
+            )
+            .exclude(pk=membership.pk)
+            .exists()
+        ):
             raise ValidationError({"mobile": _("A member with this mobile number is already in the directory.")})
         with transaction.atomic():
             changed = _apply(enterprise, membership, clean)
             if changed:
-                ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.DIRECTORY,
-                              subject=membership, obj=membership, purpose=purpose, details={"fields": sorted(changed)},
-                              actor_kind=actor_kind)
+                ledger_record(
+                    enterprise=enterprise,
+                    actor=actor,
+                    action=Action.CHANGE,
+                    category=Category.DIRECTORY,
+                    subject=membership,
+                    obj=membership,
+                    purpose=purpose,
+                    details={"fields": sorted(changed)},
+                    actor_kind=actor_kind,
+                )
     return changed
 
 
-def member_photo_set(*, enterprise: Enterprise, actor: Membership | None, membership: Membership,
-                     upload: UploadedFile) -> Membership:
+def member_photo_set(
+    *, enterprise: Enterprise, actor: Membership | None, membership: Membership, upload: UploadedFile
+) -> Membership:
     """Store a JPEG/PNG photo (≤ 2 MB, checked by content, not name) under the enterprise's own
     media folder (TenantFileSystemStorage: MEDIA_ROOT/<schema>/members/photos/)."""
     if upload.size is None or upload.size > PHOTO_MAX_BYTES:
@@ -261,16 +307,27 @@ def member_photo_set(*, enterprise: Enterprise, actor: Membership | None, member
         membership.save(update_fields=["photo"])
         if old:
             membership.photo.storage.delete(old)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.CHANGE, category=Category.DIRECTORY,
-                      subject=membership, obj=membership, details={"fields": ["photo"]})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CHANGE,
+            category=Category.DIRECTORY,
+            subject=membership,
+            obj=membership,
+            details={"fields": ["photo"]},
+        )
     return membership
 
 
 def _decrypt_id_number(enterprise: Enterprise, membership: Membership) -> str:
     if not membership.id_number_encrypted:
         return ""
-    return decrypt_for_member(enterprise=enterprise, membership_id=membership.pk, field=ID_NUMBER_FIELD,
-                              blob=bytes(membership.id_number_encrypted)).decode()
+    return decrypt_for_member(
+        enterprise=enterprise,
+        membership_id=membership.pk,
+        field=ID_NUMBER_FIELD,
+        blob=bytes(membership.id_number_encrypted),
+    ).decode()
 
 
 @dataclass(frozen=True)
@@ -296,17 +353,30 @@ def member_card_masked(*, enterprise: Enterprise, membership: Membership) -> Mas
     )
 
 
-def member_field_reveal(*, enterprise: Enterprise, actor: Membership, membership: Membership, field: str,
-                        purpose: str = "") -> str:
+def member_field_reveal(
+    *, enterprise: Enterprise, actor: Membership, membership: Membership, field: str, purpose: str = ""
+) -> str:
     """The full value of a masked field, for an admin whose scope covers the member (the caller
     fetched `membership` through the scope). Recorded in the ledger (ENT-9, ENT-10)."""
     if field not in REVEALABLE_FIELDS:
         raise ValidationError({"field": _("This field cannot be revealed.")})
     if field == ID_NUMBER_FIELD and membership.id_number_encrypted:  # CON-6: no basis left, no reading
-        require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.ID_DOCUMENTS,
-                      purpose=ConsentPurpose.HR_RECORDS)
+        require_basis(
+            enterprise=enterprise,
+            membership=membership,
+            category=SensitiveCategory.ID_DOCUMENTS,
+            purpose=ConsentPurpose.HR_RECORDS,
+        )
     with enterprise_schema(enterprise), transaction.atomic():
         value = _decrypt_id_number(enterprise, membership) if field == ID_NUMBER_FIELD else getattr(membership, field)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVEAL, category=Category.DIRECTORY,
-                      subject=membership, obj=membership, purpose=purpose, details={"field": field})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.REVEAL,
+            category=Category.DIRECTORY,
+            subject=membership,
+            obj=membership,
+            purpose=purpose,
+            details={"field": field},
+        )
     return value

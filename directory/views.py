@@ -44,14 +44,15 @@ from tenants.views import apply_service_errors
 PAGE_SIZE = 50
 
 
-
-
 class ConsoleHomeView(ConsoleView):
     access = Read(ANY_CATEGORY)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        count = self.scope.members(Category.DIRECTORY, include_invited=False).count() \
-            if self.scope.has_category(Category.DIRECTORY) else None
+        count = (
+            self.scope.members(Category.DIRECTORY, include_invited=False).count()
+            if self.scope.has_category(Category.DIRECTORY)
+            else None
+        )
         return render(request, "enterprise_data/console_home.html", {"member_count": count})
 
 
@@ -73,16 +74,25 @@ class MemberListView(DirectoryView):
             members = members.filter(Q(display_name__icontains=query) | Q(mobile__contains=query))
         page = Paginator(members.order_by("display_name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
-        return render(request, "enterprise_data/member_list.html", {
-            "page": page, "members": rows, "departments": departments, "selected": selected,
-            "query": query, "can_manage_org": self.may(OrgView),
-            # ACC-4: under-18 badge, set-based (two queries for the whole page)
-            "minor_ids": minor_account_ids(account_ids=[m.account_id for m in rows]),
-        })
+        return render(
+            request,
+            "enterprise_data/member_list.html",
+            {
+                "page": page,
+                "members": rows,
+                "departments": departments,
+                "selected": selected,
+                "query": query,
+                "can_manage_org": self.may(OrgView),
+                # ACC-4: under-18 badge, set-based (two queries for the whole page)
+                "minor_ids": minor_account_ids(account_ids=[m.account_id for m in rows]),
+            },
+        )
 
 
 class MemberCreateView(DirectoryView):
     access = Manage(Category.DIRECTORY)
+
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "enterprise_data/member_form.html", {"form": MemberCardForm(scope=self.scope)})
 
@@ -90,11 +100,16 @@ class MemberCreateView(DirectoryView):
         form = MemberCardForm(request.POST, request.FILES, scope=self.scope)
         if form.is_valid():
             try:
-                member = member_card_create(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
-                                            data=form.card_data())
+                member = member_card_create(
+                    enterprise=self.enterprise, actor=self.membership, scope=self.scope, data=form.card_data()
+                )
                 if form.cleaned_data.get("photo"):
-                    member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                     upload=form.cleaned_data["photo"])
+                    member_photo_set(
+                        enterprise=self.enterprise,
+                        actor=self.membership,
+                        membership=member,
+                        upload=form.cleaned_data["photo"],
+                    )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
@@ -106,23 +121,48 @@ class MemberCreateView(DirectoryView):
 class MemberDetailView(DirectoryView):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         member = self.scope.member_for(Category.DIRECTORY, pk)
-        return render(request, "enterprise_data/member_detail.html", {
-            "member": member,
-            "is_minor": member.account is not None and is_minor(account=member.account),  # ACC-4 flag
-            "masked": member_card_masked(enterprise=self.enterprise, membership=member),
-            "departments": member.departments.all(),
-            "can_grant": self.may(ScopeGrantView) and may_grant_scopes(self.membership)
-            and member.is_active and member.pk != self.membership.pk,
-            "scope_form": ScopeGrantForm(scope=self.scope),
-        })
+        return render(
+            request,
+            "enterprise_data/member_detail.html",
+            {
+                "member": member,
+                "is_minor": member.account is not None and is_minor(account=member.account),  # ACC-4 flag
+                "masked": member_card_masked(enterprise=self.enterprise, membership=member),
+                "departments": member.departments.all(),
+                "can_grant": self.may(ScopeGrantView)
+                and may_grant_scopes(self.membership)
+                and member.is_active
+                and member.pk != self.membership.pk,
+                "scope_form": ScopeGrantForm(scope=self.scope),
+            },
+        )
 
 
 class MemberEditView(DirectoryView):
     access = Manage(Category.DIRECTORY)
+
     def _form(self, member: Membership, data: Any = None, files: Any = None) -> MemberCardForm:
-        initial = {f: getattr(member, f) for f in (
-            "display_name", "gender", "mobile", "company", "invoice_title", "work_signature", "landline", "email",
-            "position", "rank", "title", "fax", "seat", "secretary", "enterprise_mailbox", "external_fields")}
+        initial = {
+            f: getattr(member, f)
+            for f in (
+                "display_name",
+                "gender",
+                "mobile",
+                "company",
+                "invoice_title",
+                "work_signature",
+                "landline",
+                "email",
+                "position",
+                "rank",
+                "title",
+                "fax",
+                "seat",
+                "secretary",
+                "enterprise_mailbox",
+                "external_fields",
+            )
+        }
         initial["departments"] = list(member.departments.all())
         return MemberCardForm(data, files, initial=initial, scope=self.scope)
 
@@ -135,11 +175,20 @@ class MemberEditView(DirectoryView):
         form = self._form(member, request.POST, request.FILES)
         if form.is_valid():
             try:
-                member_card_update(enterprise=self.enterprise, actor=self.membership, scope=self.scope,
-                                   membership=member, data=form.card_data())
+                member_card_update(
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    scope=self.scope,
+                    membership=member,
+                    data=form.card_data(),
+                )
                 if form.cleaned_data.get("photo"):
-                    member_photo_set(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                     upload=form.cleaned_data["photo"])
+                    member_photo_set(
+                        enterprise=self.enterprise,
+                        actor=self.membership,
+                        membership=member,
+                        upload=form.cleaned_data["photo"],
+                    )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
@@ -158,13 +207,21 @@ class MemberRevealView(DirectoryView):
         if field not in REVEALABLE_FIELDS:
             raise Http404("No such field.")
         try:
-            value = member_field_reveal(enterprise=self.enterprise, actor=self.membership, membership=member,
-                                        field=field, purpose=(request.POST.get("purpose") or "")[:200])
+            value = member_field_reveal(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                membership=member,
+                field=field,
+                purpose=(request.POST.get("purpose") or "")[:200],
+            )
         except ConsentRequired as error:  # CON-6: withdrawn, the erasure task not run yet
             # htmx swaps only 2xx answers: the refusal is shown in place of the value
-            return render(request, "enterprise_data/_revealed.html",
-                          {"field": field, "refused": " ".join(error.messages)},
-                          status=200 if getattr(request, "htmx", False) else 403)
+            return render(
+                request,
+                "enterprise_data/_revealed.html",
+                {"field": field, "refused": " ".join(error.messages)},
+                status=200 if getattr(request, "htmx", False) else 403,
+            )
         return render(request, "enterprise_data/_revealed.html", {"value": value, "field": field})
 
 
@@ -176,12 +233,14 @@ class MemberPhotoView(DirectoryView):
         if not member.photo:
             raise Http404("No photo.")
         name: str = member.photo.name or ""  # not empty: a file without a name is falsy
-        return FileResponse(member.photo.open("rb"), content_type="image/png" if name.endswith(
-            ".png") else "image/jpeg")
+        return FileResponse(
+            member.photo.open("rb"), content_type="image/png" if name.endswith(".png") else "image/jpeg"
+        )
 
 
 class ScopeGrantView(DirectoryView):
     access = Manage(Category.DIRECTORY, enterprise_wide=True)
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         member = self.scope.member_for(Category.DIRECTORY, pk)
         form = ScopeGrantForm(request.POST, scope=self.scope)
@@ -189,8 +248,12 @@ class ScopeGrantView(DirectoryView):
         if form.is_valid():
             try:
                 (scope_revoke if revoke else scope_grant)(
-                    enterprise=self.enterprise, actor=self.membership, admin=member,
-                    department=form.cleaned_data["department"], categories=form.cleaned_data["categories"])
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    admin=member,
+                    department=form.cleaned_data["department"],
+                    categories=form.cleaned_data["categories"],
+                )
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -209,13 +272,19 @@ class OrgView(DirectoryView):
         return self._render(request)
 
     def _render(self, request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
-        return render(request, "enterprise_data/org.html", {
-            "departments": self.scope.departments(Category.DIRECTORY),
-            "positions": Position.objects.all(), "ranks": Rank.objects.all(),
-            "can_manage_org": self.may(),
-            "department_form": forms.get("department_form") or DepartmentForm(scope=self.scope),
-            "name_form": forms.get("name_form") or NameForm(),
-        }, status=status)
+        return render(
+            request,
+            "enterprise_data/org.html",
+            {
+                "departments": self.scope.departments(Category.DIRECTORY),
+                "positions": Position.objects.all(),
+                "ranks": Rank.objects.all(),
+                "can_manage_org": self.may(),
+                "department_form": forms.get("department_form") or DepartmentForm(scope=self.scope),
+                "name_form": forms.get("name_form") or NameForm(),
+            },
+            status=status,
+        )
 
     def post(self, request: HttpRequest) -> HttpResponse:
         action = request.POST.get("action", "")
@@ -224,22 +293,30 @@ class OrgView(DirectoryView):
                 department_form = DepartmentForm(request.POST, scope=self.scope)
                 if not department_form.is_valid():
                     return self._render(request, 400, department_form=department_form)
-                department_create(enterprise=self.enterprise, actor=self.membership,
-                                  name=department_form.cleaned_data["name"],
-                                  parent=department_form.cleaned_data["parent"])
+                department_create(
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    name=department_form.cleaned_data["name"],
+                    parent=department_form.cleaned_data["parent"],
+                )
             elif action in ("department_rename", "department_move", "department_delete"):
                 department = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("department"))
                 if department is None:
                     raise ValidationError({"department": _("Choose an existing department.")})
                 if action == "department_rename":
-                    department_rename(enterprise=self.enterprise, actor=self.membership, department=department,
-                                      name=request.POST.get("name", ""))
+                    department_rename(
+                        enterprise=self.enterprise,
+                        actor=self.membership,
+                        department=department,
+                        name=request.POST.get("name", ""),
+                    )
                 elif action == "department_move":
                     parent = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("parent"))
                     if parent is None:
                         raise ValidationError({"parent": _("Choose an existing department.")})
-                    department_move(enterprise=self.enterprise, actor=self.membership, department=department,
-                                    new_parent=parent)
+                    department_move(
+                        enterprise=self.enterprise, actor=self.membership, department=department, new_parent=parent
+                    )
                 else:
                     department_delete(enterprise=self.enterprise, actor=self.membership, department=department)
             elif action in ("position_create", "rank_create"):
@@ -256,4 +333,3 @@ class OrgView(DirectoryView):
             return self._render(request, 400)
         messages.success(request, _("Saved."))
         return redirect("console_org")
-

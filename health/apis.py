@@ -54,10 +54,10 @@ class HealthReportsApi(EnterpriseApiView):
         city = serializers.CharField(max_length=CITY_MAX_LENGTH, allow_blank=True)
         unwell = serializers.BooleanField()
         symptoms = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True, default="")
-        close_contacts = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True,
-                                               default="")
-        special_circumstances = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False,
-                                                      allow_blank=True, default="")
+        close_contacts = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True, default="")
+        special_circumstances = serializers.CharField(
+            max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True, default=""
+        )
 
     class OwnOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -76,16 +76,22 @@ class HealthReportsApi(EnterpriseApiView):
         city = serializers.CharField()
         unwell = serializers.BooleanField()
 
-    @extend_schema(parameters=[date_parameter], responses=ListOutputSerializer(many=True),
-                   description="Admins with the health category: the day's reports of the members in their scope "
-                               "(name, city, unwell). Details are omitted; see reveal.")
+    @extend_schema(
+        parameters=[date_parameter],
+        responses=ListOutputSerializer(many=True),
+        description="Admins with the health category: the day's reports of the members in their scope "
+        "(name, city, unwell). Details are omitted; see reveal.",
+    )
     def get(self, request: Any) -> Response:
         reports = health_reports_for_admin(enterprise=self.enterprise, scope=self.scope, day=_day(request))
         return Response(self.ListOutputSerializer(reports, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses=OwnOutputSerializer,
-                   description="Any member: submit their own report for the day (default today). A second "
-                               "submission for the same day replaces the first.")
+    @extend_schema(
+        request=InputSerializer,
+        responses=OwnOutputSerializer,
+        description="Any member: submit their own report for the day (default today). A second "
+        "submission for the same day replaces the first.",
+    )
     def post(self, request: Any) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -94,8 +100,13 @@ class HealthReportsApi(EnterpriseApiView):
             report = health_report_submit(enterprise=self.enterprise, membership=self.membership, **data)
         except DjangoValidationError as error:
             raise service_errors(error) from None
-        output = {"id": report.pk, "date": report.date, "city": report.city, "unwell": report.unwell,
-                  **{name: data.get(name, "").strip() for name in DETAIL_NAMES}}
+        output = {
+            "id": report.pk,
+            "date": report.date,
+            "city": report.city,
+            "unwell": report.unwell,
+            **{name: data.get(name, "").strip() for name in DETAIL_NAMES},
+        }
         return Response(self.OwnOutputSerializer(output).data)
 
 
@@ -127,18 +138,26 @@ class HealthSummaryApi(EnterpriseApiView):
         reported = serializers.IntegerField()
         unwell = serializers.IntegerField()
         not_reported = serializers.IntegerField()
-        departments = inline_serializer("HealthSummaryDepartment", many=True, fields={
-            "department": serializers.IntegerField(source="department_id", allow_null=True),
-            "name": serializers.CharField(),
-            "members": serializers.IntegerField(),
-            "reported": serializers.IntegerField(),
-            "unwell": serializers.IntegerField(),
-            "not_reported": serializers.IntegerField(),
-            "cities": inline_serializer("HealthSummaryCity", many=True, fields={
-                "city": serializers.CharField(),
-                "count": serializers.IntegerField(),
-            }),
-        })
+        departments = inline_serializer(
+            "HealthSummaryDepartment",
+            many=True,
+            fields={
+                "department": serializers.IntegerField(source="department_id", allow_null=True),
+                "name": serializers.CharField(),
+                "members": serializers.IntegerField(),
+                "reported": serializers.IntegerField(),
+                "unwell": serializers.IntegerField(),
+                "not_reported": serializers.IntegerField(),
+                "cities": inline_serializer(
+                    "HealthSummaryCity",
+                    many=True,
+                    fields={
+                        "city": serializers.CharField(),
+                        "count": serializers.IntegerField(),
+                    },
+                ),
+            },
+        )
 
     @extend_schema(parameters=[date_parameter], responses=OutputSerializer)
     def get(self, request: Any) -> Response:
@@ -172,13 +191,23 @@ class HealthReportRevealApi(EnterpriseApiView):
         serializer.is_valid(raise_exception=True)
         report = health_report_for_admin(enterprise=self.enterprise, scope=self.scope, pk=pk)
         try:
-            details = health_report_reveal(enterprise=self.enterprise, actor=self.membership, report=report,
-                                           purpose=serializer.validated_data["purpose"])
+            details = health_report_reveal(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                report=report,
+                purpose=serializer.validated_data["purpose"],
+            )
         except KeyUnavailable as error:
             raise DetailsGone() from error
-        output = {"id": report.pk, "date": report.date, "member": report.membership_id,
-                  "name": report.membership.display_name, "city": report.city, "unwell": report.unwell,
-                  **details.as_dict()}
+        output = {
+            "id": report.pk,
+            "date": report.date,
+            "member": report.membership_id,
+            "name": report.membership.display_name,
+            "city": report.city,
+            "unwell": report.unwell,
+            **details.as_dict(),
+        }
         response = Response(self.OutputSerializer(output).data)
         add_never_cache_headers(response)
         return response

@@ -106,14 +106,15 @@ def health_summary(*, enterprise: Enterprise, scope: AdminScope, day: datetime.d
             reported=Count("pk"), unwell=Count("pk", filter=Q(unwell=True))
         )
     return HealthSummary(
-        day=day, departments=list(rows.values()), members=members, reported=totals["reported"],
+        day=day,
+        departments=list(rows.values()),
+        members=members,
+        reported=totals["reported"],
         unwell=totals["unwell"],
     )
 
 
-def health_reports_for_admin(
-    *, enterprise: Enterprise, scope: AdminScope, day: datetime.date
-) -> list[HealthReport]:
+def health_reports_for_admin(*, enterprise: Enterprise, scope: AdminScope, day: datetime.date) -> list[HealthReport]:
     """The day's reports of active members within the admin's health scope, with the member
     (for the name); the encrypted details are not even loaded. One query."""
     _require_health(scope)

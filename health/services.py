@@ -31,8 +31,14 @@ from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 
 __all__ = [
-    "DETAILS_FIELD", "DETAIL_NAMES", "HealthDetails", "health_report_details", "health_report_reveal",
-    "health_report_submit", "health_reports_for_admin", "health_summary",
+    "DETAILS_FIELD",
+    "DETAIL_NAMES",
+    "HealthDetails",
+    "health_report_details",
+    "health_report_reveal",
+    "health_report_submit",
+    "health_reports_for_admin",
+    "health_summary",
 ]
 
 DETAILS_FIELD = "health_details"  # the field name bound into the ciphertext (encrypt_for_member)
@@ -55,7 +61,13 @@ class HealthDetails:
 
 
 def _clean(
-    *, membership: Membership, date: datetime.date, city: str, unwell: bool, symptoms: str, close_contacts: str,
+    *,
+    membership: Membership,
+    date: datetime.date,
+    city: str,
+    unwell: bool,
+    symptoms: str,
+    close_contacts: str,
     special_circumstances: str,
 ) -> tuple[str, HealthDetails]:
     errors: dict[str, list[str]] = {}
@@ -103,18 +115,30 @@ def health_report_submit(
     require_processable(membership.account if membership.account_id else None)  # ACC-4
     date = date or timezone.localdate()
     city, details = _clean(
-        membership=membership, date=date, city=city, unwell=bool(unwell), symptoms=symptoms,
-        close_contacts=close_contacts, special_circumstances=special_circumstances,
+        membership=membership,
+        date=date,
+        city=city,
+        unwell=bool(unwell),
+        symptoms=symptoms,
+        close_contacts=close_contacts,
+        special_circumstances=special_circumstances,
     )
-    require_basis(enterprise=enterprise, membership=membership, category=SensitiveCategory.HEALTH,
-                  purpose=ConsentPurpose.HEALTH_MONITORING)  # CON-4
+    require_basis(
+        enterprise=enterprise,
+        membership=membership,
+        category=SensitiveCategory.HEALTH,
+        purpose=ConsentPurpose.HEALTH_MONITORING,
+    )  # CON-4
     with enterprise_schema(enterprise), transaction.atomic():
         blob = encrypt_for_member(
-            enterprise=enterprise, membership_id=membership.pk, field=DETAILS_FIELD,
+            enterprise=enterprise,
+            membership_id=membership.pk,
+            field=DETAILS_FIELD,
             value=json.dumps(details.as_dict(), ensure_ascii=False),
         )
         report, _created = HealthReport.objects.update_or_create(
-            membership=membership, date=date,
+            membership=membership,
+            date=date,
             defaults={"city": city, "unwell": bool(unwell), "details_encrypted": blob},
         )
     return report
@@ -125,7 +149,9 @@ def health_report_details(*, enterprise: Enterprise, report: HealthReport) -> He
     core.encryption.KeyUnavailable after crypto-shredding."""
     with enterprise_schema(enterprise):
         plaintext = decrypt_for_member(
-            enterprise=enterprise, membership_id=report.membership_id, field=DETAILS_FIELD,
+            enterprise=enterprise,
+            membership_id=report.membership_id,
+            field=DETAILS_FIELD,
             blob=bytes(report.details_encrypted),
         )
     values = json.loads(plaintext.decode())
@@ -140,13 +166,22 @@ def health_report_reveal(
     entry (reveal, health) is written, in the same transaction, and only if decryption succeeds.
     Reading the details is processing: once the member has withdrawn their consent and no legal
     basis remains, it is refused at once, even while the erasure task has not run (CON-6)."""
-    require_basis(enterprise=enterprise, membership=report.membership, category=SensitiveCategory.HEALTH,
-                  purpose=ConsentPurpose.HEALTH_MONITORING)
+    require_basis(
+        enterprise=enterprise,
+        membership=report.membership,
+        category=SensitiveCategory.HEALTH,
+        purpose=ConsentPurpose.HEALTH_MONITORING,
+    )
     with enterprise_schema(enterprise), transaction.atomic():
         details = health_report_details(enterprise=enterprise, report=report)
         ledger_record(
-            enterprise=enterprise, actor=actor, action=Action.REVEAL, category=Category.HEALTH,
-            subject=report.membership_id, purpose=purpose, obj=report,
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.REVEAL,
+            category=Category.HEALTH,
+            subject=report.membership_id,
+            purpose=purpose,
+            obj=report,
             details={"fields": list(DETAIL_NAMES), "date": report.date.isoformat()},
         )
     return details

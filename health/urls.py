@@ -9,8 +9,9 @@ from health import apis, views
 console_patterns = [
     path("health/", views.HealthSummaryView.as_view(), name="console_health"),
     path("health/reports/", views.HealthReportListView.as_view(), name="console_health_reports"),
-    path("health/reports/<int:pk>/reveal/", views.HealthReportRevealView.as_view(),
-         name="console_health_report_reveal"),
+    path(
+        "health/reports/<int:pk>/reveal/", views.HealthReportRevealView.as_view(), name="console_health_report_reveal"
+    ),
 ]
 me_patterns = [
     path("health/", views.MeHealthView.as_view(), name="me_health"),

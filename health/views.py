@@ -32,8 +32,7 @@ from tenants.categories import Category
 
 
 class DayForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Date"), required=False,
-                           widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 def _day(request: HttpRequest) -> tuple[datetime.date, DayForm]:
@@ -57,8 +56,7 @@ class HealthSummaryView(ConsoleView):
     def get(self, request: HttpRequest) -> HttpResponse:
         day, form = _day(request)
         summary = health_summary(enterprise=self.enterprise, scope=self.scope, day=day)
-        return render(request, "enterprise_data/health/summary.html",
-                      {"summary": summary, "day": day, "form": form})
+        return render(request, "enterprise_data/health/summary.html", {"summary": summary, "day": day, "form": form})
 
 
 class HealthReportListView(ConsoleView):
@@ -70,8 +68,11 @@ class HealthReportListView(ConsoleView):
     def get(self, request: HttpRequest) -> HttpResponse:
         day, form = _day(request)
         reports = health_reports_for_admin(enterprise=self.enterprise, scope=self.scope, day=day)
-        return render(request, "enterprise_data/health/report_list.html",
-                      {"reports": reports, "day": day, "form": form, "reveal_form": RevealForm()})
+        return render(
+            request,
+            "enterprise_data/health/report_list.html",
+            {"reports": reports, "day": day, "form": form, "reveal_form": RevealForm()},
+        )
 
 
 class HealthReportRevealView(ConsoleView):
@@ -87,14 +88,18 @@ class HealthReportRevealView(ConsoleView):
         refused = ""
         try:
             details: HealthDetails | None = health_report_reveal(
-                enterprise=self.enterprise, actor=self.membership, report=report, purpose=purpose)
+                enterprise=self.enterprise, actor=self.membership, report=report, purpose=purpose
+            )
         except KeyUnavailable:
             details = None
         except ConsentRequired as error:  # CON-6: withdrawn, the erasure task not run yet
             details, refused = None, " ".join(error.messages)
-        response = render(request, "enterprise_data/health/report_detail.html",
-                          {"report": report, "details": details, "refused": refused},
-                          status=200 if details is not None else 403 if refused else 410)
+        response = render(
+            request,
+            "enterprise_data/health/report_detail.html",
+            {"report": report, "details": details, "refused": refused},
+            status=200 if details is not None else 403 if refused else 410,
+        )
         add_never_cache_headers(response)  # revealed details must not sit in a browser cache
         return response
 
@@ -103,15 +108,16 @@ class HealthReportForm(forms.Form):
     """Parses the member's form; the rules (required city, symptoms when unwell, lengths, date
     range) are the service's, whose field errors are shown on this form."""
 
-    date = forms.DateField(label=gettext_lazy("Date"), required=False,
-                           widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     city = forms.CharField(label=gettext_lazy("City"), required=False, max_length=64)
     unwell = forms.BooleanField(label=gettext_lazy("I am unwell"), required=False)
     symptoms = forms.CharField(label=gettext_lazy("Symptoms"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    close_contacts = forms.CharField(label=gettext_lazy("Close contacts"), required=False,
-                                     widget=forms.Textarea(attrs={"rows": 3}))
-    special_circumstances = forms.CharField(label=gettext_lazy("Special circumstances"), required=False,
-                                            widget=forms.Textarea(attrs={"rows": 3}))
+    close_contacts = forms.CharField(
+        label=gettext_lazy("Close contacts"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    special_circumstances = forms.CharField(
+        label=gettext_lazy("Special circumstances"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class MeHealthView(EnterpriseMemberView):
@@ -123,8 +129,9 @@ class MeHealthView(EnterpriseMemberView):
 
     def _render(self, request: HttpRequest, form: HealthReportForm, status: int = 200) -> HttpResponse:
         recent = health_reports_of_member(enterprise=self.enterprise, membership=self.membership)
-        return render(request, self.template_name, {"form": form, "recent": recent, "today": timezone.localdate()},
-                      status=status)
+        return render(
+            request, self.template_name, {"form": form, "recent": recent, "today": timezone.localdate()}, status=status
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         today = timezone.localdate()
@@ -144,8 +151,13 @@ class MeHealthView(EnterpriseMemberView):
             data = form.cleaned_data
             try:
                 health_report_submit(
-                    enterprise=self.enterprise, membership=self.membership, date=data["date"], city=data["city"],
-                    unwell=data["unwell"], symptoms=data["symptoms"], close_contacts=data["close_contacts"],
+                    enterprise=self.enterprise,
+                    membership=self.membership,
+                    date=data["date"],
+                    city=data["city"],
+                    unwell=data["unwell"],
+                    symptoms=data["symptoms"],
+                    close_contacts=data["close_contacts"],
                     special_circumstances=data["special_circumstances"],
                 )
             except ValidationError as error:

@@ -53,5 +53,9 @@ class SecurityIncidentAdmin(admin.ModelAdmin):
                     for message in errors:
                         self.message_user(request, f"{incident}: {field}: {message}", messages.ERROR)
             else:
-                self.message_user(request, _("%(title)s published; %(count)d accounts notified.") % {
-                    "title": published.title_en, "count": published.notified_accounts}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(title)s published; %(count)d accounts notified.")
+                    % {"title": published.title_en, "count": published.notified_accounts},
+                    messages.SUCCESS,
+                )

@@ -34,21 +34,24 @@ class SecurityIncident(models.Model):
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
     discovered_at = models.DateTimeField(_("discovered at"))
     affected_enterprises = models.ManyToManyField(
-        "tenants.Enterprise", verbose_name=_("affected enterprises"), blank=True, related_name="+")
-    all_members_affected = models.BooleanField(
-        _("every member of the affected enterprises is affected"), default=False)
+        "tenants.Enterprise", verbose_name=_("affected enterprises"), blank=True, related_name="+"
+    )
+    all_members_affected = models.BooleanField(_("every member of the affected enterprises is affected"), default=False)
     affected_accounts = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("affected accounts"), blank=True, related_name="+")
-    regulator_status = models.CharField(_("report to the regulator"), max_length=16, choices=Regulator.choices,
-                                        default=Regulator.PENDING)
+        settings.AUTH_USER_MODEL, verbose_name=_("affected accounts"), blank=True, related_name="+"
+    )
+    regulator_status = models.CharField(
+        _("report to the regulator"), max_length=16, choices=Regulator.choices, default=Regulator.PENDING
+    )
     regulator_reported_at = models.DateTimeField(_("reported to the regulator at"), null=True, blank=True)
     regulator_reference = models.CharField(_("regulator's reference"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     notified_accounts = models.PositiveIntegerField(_("accounts notified"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("security incident")

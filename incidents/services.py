@@ -17,8 +17,18 @@ from consent.inbox.services import notify_many
 from incidents.models import SecurityIncident
 from tenants.models import Enterprise, MembershipIndex
 
-TEXT_FIELDS = ("title_zh", "title_en", "what_happened_zh", "what_happened_en", "scope_zh", "scope_en",
-               "measures_zh", "measures_en", "advice_zh", "advice_en")
+TEXT_FIELDS = (
+    "title_zh",
+    "title_en",
+    "what_happened_zh",
+    "what_happened_en",
+    "scope_zh",
+    "scope_en",
+    "measures_zh",
+    "measures_en",
+    "advice_zh",
+    "advice_en",
+)
 ADMIN_ROLES = ("owner", "admin")
 AFFECTED_KIND = "incident"
 ADMIN_KIND = "incident_admin"
@@ -29,14 +39,18 @@ def incident_affected_account_ids(*, incident: SecurityIncident) -> set[int]:
     all their members are affected (two queries)."""
     ids = set(incident.affected_accounts.filter(is_active=True).values_list("pk", flat=True))
     if incident.all_members_affected:
-        ids |= set(MembershipIndex.objects.filter(enterprise__in=incident.affected_enterprises.all(),
-                                                  account__is_active=True).values_list("account_id", flat=True))
+        ids |= set(
+            MembershipIndex.objects.filter(
+                enterprise__in=incident.affected_enterprises.all(), account__is_active=True
+            ).values_list("account_id", flat=True)
+        )
     return ids
 
 
 def _admin_ids_by_enterprise(*, incident: SecurityIncident) -> dict[int, list[int]]:
-    pairs = MembershipIndex.objects.filter(enterprise__in=incident.affected_enterprises.all(),
-                                           role__in=ADMIN_ROLES).values_list("enterprise_id", "account_id")
+    pairs = MembershipIndex.objects.filter(
+        enterprise__in=incident.affected_enterprises.all(), role__in=ADMIN_ROLES
+    ).values_list("enterprise_id", "account_id")
     grouped: dict[int, list[int]] = {}
     for enterprise_id, account_id in pairs:
         grouped.setdefault(enterprise_id, []).append(account_id)
@@ -67,18 +81,31 @@ def incident_publish(*, incident: SecurityIncident, actor: User | None = None) -
         locked.save(update_fields=["status", "published_at", "notified_accounts"])
         title = f"{locked.title_zh} / {locked.title_en}"
         body = "\n\n".join((locked.what_happened_zh, locked.advice_zh, locked.what_happened_en, locked.advice_en))
-        notify_many(account_ids=sorted(affected), kind=AFFECTED_KIND, title=title, body=body,
-                    url=f"/incidents/{locked.pk}/", channels=("sms", "email"))
+        notify_many(
+            account_ids=sorted(affected),
+            kind=AFFECTED_KIND,
+            title=title,
+            body=body,
+            url=f"/incidents/{locked.pk}/",
+            channels=("sms", "email"),
+        )
         for enterprise_id, account_ids in admins.items():
-            notify_many(account_ids=sorted(account_ids), kind=ADMIN_KIND, title=title, body=body,
-                        url="/console/incidents/", enterprise_id=enterprise_id)
+            notify_many(
+                account_ids=sorted(account_ids),
+                kind=ADMIN_KIND,
+                title=title,
+                body=body,
+                url="/console/incidents/",
+                enterprise_id=enterprise_id,
+            )
     incident.status, incident.published_at = locked.status, locked.published_at
     incident.notified_accounts = locked.notified_accounts
     return locked
 
 
-def incident_regulator_update(*, incident: SecurityIncident, status: str, reported_at: datetime | None = None,
-                              reference: str = "") -> SecurityIncident:
+def incident_regulator_update(
+    *, incident: SecurityIncident, status: str, reported_at: datetime | None = None, reference: str = ""
+) -> SecurityIncident:
     """Record where the report to the regulator stands (also after publication)."""
     errors: dict[str, list[str]] = {}
     if status not in SecurityIncident.Regulator.values:
@@ -90,22 +117,26 @@ def incident_regulator_update(*, incident: SecurityIncident, status: str, report
     if errors:
         raise ValidationError(errors)
     SecurityIncident.objects.filter(pk=incident.pk).update(
-        regulator_status=status, regulator_reported_at=reported_at, regulator_reference=reference)
+        regulator_status=status, regulator_reported_at=reported_at, regulator_reference=reference
+    )
     incident.refresh_from_db()
     return incident
 
 
 def incidents_for_enterprise(*, enterprise: Enterprise) -> QuerySet[SecurityIncident]:
     """Published incidents that concern `enterprise` (the console's list)."""
-    return SecurityIncident.objects.filter(status=SecurityIncident.Status.PUBLISHED,
-                                           affected_enterprises=enterprise).order_by("-published_at")
+    return SecurityIncident.objects.filter(
+        status=SecurityIncident.Status.PUBLISHED, affected_enterprises=enterprise
+    ).order_by("-published_at")
 
 
 def incidents_for_account(*, account: User) -> QuerySet[SecurityIncident]:
     """Published incidents that affect `account`: listed by name, or all members of one of its
     enterprises affected (its own incident pages)."""
     enterprise_ids = MembershipIndex.objects.filter(account=account).values("enterprise_id")
-    return (SecurityIncident.objects.filter(status=SecurityIncident.Status.PUBLISHED)
-            .filter(Q(affected_accounts=account)
-                    | Q(all_members_affected=True, affected_enterprises__in=enterprise_ids))
-            .distinct().order_by("-published_at"))
+    return (
+        SecurityIncident.objects.filter(status=SecurityIncident.Status.PUBLISHED)
+        .filter(Q(affected_accounts=account) | Q(all_members_affected=True, affected_enterprises__in=enterprise_ids))
+        .distinct()
+        .order_by("-published_at")
+    )

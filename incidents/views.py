@@ -36,5 +36,8 @@ class ConsoleIncidentListView(ConsoleView):
     access = Read(ANY_CATEGORY)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "incidents/console_list.html", {
-            "incidents": list(incidents_for_enterprise(enterprise=self.enterprise)[:100]), "zh": in_chinese()})
+        return render(
+            request,
+            "incidents/console_list.html",
+            {"incidents": list(incidents_for_enterprise(enterprise=self.enterprise)[:100]), "zh": in_chinese()},
+        )

@@ -73,8 +73,10 @@ class InvitationListCreateApi(EnterpriseApiView):
         )
         days_valid = serializers.IntegerField(min_value=1, max_value=DAYS_VALID_MAX, default=7)
         membership = serializers.IntegerField(
-            required=False, allow_null=True,
-            help_text="Links only: an existing invited card (in your scope) to attach instead of a new one.")
+            required=False,
+            allow_null=True,
+            help_text="Links only: an existing invited card (in your scope) to attach instead of a new one.",
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs["kind"] == Invitation.Kind.MOBILE and not attrs.get("mobile"):
@@ -99,20 +101,31 @@ class InvitationListCreateApi(EnterpriseApiView):
             if data["kind"] == Invitation.Kind.MOBILE:
                 invitation_new_card_check(scope=self.scope)
                 invitation = invitation_create_by_mobile(
-                    enterprise=self.enterprise, actor=self.membership, mobile=data["mobile"],
-                    display_name=data["display_name"], role=data["role"], days_valid=data["days_valid"],
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    mobile=data["mobile"],
+                    display_name=data["display_name"],
+                    role=data["role"],
+                    days_valid=data["days_valid"],
                 )
             else:
-                card = self.scope.member_for(Category.DIRECTORY, data["membership"]) \
-                    if data.get("membership") else None
+                card = self.scope.member_for(Category.DIRECTORY, data["membership"]) if data.get("membership") else None
                 if card is None:
                     invitation_new_card_check(scope=self.scope)
                 invitation, token = invitation_create_link(
-                    enterprise=self.enterprise, actor=self.membership, display_name=data["display_name"],
-                    role=data["role"], days_valid=data["days_valid"], membership=card,
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    display_name=data["display_name"],
+                    role=data["role"],
+                    days_valid=data["days_valid"],
+                    membership=card,
                 )
-                link = invitation_link_url(enterprise=self.enterprise, token=token, scheme=request.scheme or "http",
-                                           port=request._request.get_port())
+                link = invitation_link_url(
+                    enterprise=self.enterprise,
+                    token=token,
+                    scheme=request.scheme or "http",
+                    port=request._request.get_port(),
+                )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         body = self.CreatedSerializer({**invitation_data(invitation), "link": link}).data

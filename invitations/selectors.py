@@ -32,7 +32,8 @@ def invitation_list_pending(*, scope: AdminScope) -> QuerySet[Invitation]:
     """Open invitations of the current enterprise in the admin's scope. Evaluate it in the
     enterprise's schema."""
     return (
-        invitations_in_scope(scope).filter(status=Invitation.Status.PENDING, expires_at__gte=timezone.now())
+        invitations_in_scope(scope)
+        .filter(status=Invitation.Status.PENDING, expires_at__gte=timezone.now())
         .select_related("membership", "created_by")
         .order_by("-created_at", "-id")
     )

@@ -81,8 +81,9 @@ def _clean_role(*, actor: Membership | None, role: str) -> str:
     if role not in INVITABLE_ROLES:
         raise ValidationError({"role": _("Invite as a member or as an administrator.")}, code="invalid")
     if role == Membership.Role.ADMIN and actor is not None and actor.role not in FULL_ADMIN_ROLES:
-        raise ValidationError({"role": _("Only the owner and full administrators may invite an administrator.")},
-                              code="forbidden")
+        raise ValidationError(
+            {"role": _("Only the owner and full administrators may invite an administrator.")}, code="forbidden"
+        )
     return role
 
 
@@ -141,8 +142,14 @@ def invitation_new_card_check(*, scope: AdminScope) -> None:
     to the whole enterprise's directory administrators (ENT-8): a scoped administrator adds the
     person to one of their departments first (the card's mobile number sends the invitation)."""
     if Category.DIRECTORY not in scope.whole:
-        raise ValidationError({"membership": _("Add the person to the directory in one of your departments first: "
-                                               "the invitation is sent from their card.")})
+        raise ValidationError(
+            {
+                "membership": _(
+                    "Add the person to the directory in one of your departments first: "
+                    "the invitation is sent from their card."
+                )
+            }
+        )
 
 
 def invitation_create_by_mobile(
@@ -170,31 +177,49 @@ def invitation_create_by_mobile(
     with enterprise_schema(enterprise), transaction.atomic():
         # Serialise invitations to one number, so two admins cannot invite it twice at once.
         _advisory_lock(f"invitation:{enterprise.schema_name}:{mobile}")
-        if Membership.objects.filter(status=Membership.Status.ACTIVE).filter(
-            Q(mobile=mobile) | Q(account__mobile=mobile)
-        ).exists():
-            raise ValidationError({"mobile": _("A member of this enterprise already has this mobile number.")},
-                                  code="member")
+        if (
+            Membership.objects.filter(status=Membership.Status.ACTIVE)
+            .filter(Q(mobile=mobile) | Q(account__mobile=mobile))
+            .exists()
+        ):
+            raise ValidationError(
+                {"mobile": _("A member of this enterprise already has this mobile number.")}, code="member"
+            )
         _expire_stale(enterprise=enterprise, mobile=mobile, now=now)
         if Invitation.objects.filter(mobile=mobile, status=Invitation.Status.PENDING).exists():
-            raise ValidationError({"mobile": _("This mobile number already has a pending invitation.")},
-                                  code="pending")
+            raise ValidationError({"mobile": _("This mobile number already has a pending invitation.")}, code="pending")
         card = Membership.objects.create(
             status=Membership.Status.INVITED, account=None, role=role, display_name=name, mobile=mobile
         )
         invitation = Invitation.objects.create(
-            kind=Invitation.Kind.MOBILE, membership=card, mobile=mobile, role=role, created_by=actor,
+            kind=Invitation.Kind.MOBILE,
+            membership=card,
+            mobile=mobile,
+            role=role,
+            created_by=actor,
             expires_at=now + timedelta(days=days_valid),
         )
         InvitationIndex.objects.create(
             enterprise=enterprise, invitation_id=invitation.pk, mobile=mobile, expires_at=invitation.expires_at
         )
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.INVITE, category=Category.DIRECTORY,
-                      subject=card, obj=invitation,
-                      details={"kind": Invitation.Kind.MOBILE, "role": role, "days_valid": days_valid,
-                               "fields": ["display_name", "mobile"]})
-        text = _("%(enterprise)s invites you to join it on the personal-data portal. Sign in or register "
-                 "with this mobile number to accept or decline.") % {"enterprise": enterprise.name}
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.INVITE,
+            category=Category.DIRECTORY,
+            subject=card,
+            obj=invitation,
+            details={
+                "kind": Invitation.Kind.MOBILE,
+                "role": role,
+                "days_valid": days_valid,
+                "fields": ["display_name", "mobile"],
+            },
+        )
+        text = _(
+            "%(enterprise)s invites you to join it on the personal-data portal. Sign in or register "
+            "with this mobile number to accept or decline."
+        ) % {"enterprise": enterprise.name}
         # SEC-5: an SMS delivery row, sent by Celery after the commit (with retries)
         send_to_address(channel=NotificationDelivery.Channel.SMS, address=mobile, kind="invitation", text=text)
     return invitation
@@ -225,27 +250,43 @@ def invitation_create_link(
         if membership is not None:
             card = Membership.objects.select_for_update().filter(pk=membership.pk).first()
             if card is None or card.status != Membership.Status.INVITED or card.account_id is not None:
-                raise ValidationError({"membership": _("Only an invited card can get an invitation link.")},
-                                      code="invalid")
-            if Invitation.objects.filter(membership=card, status=Invitation.Status.PENDING,
-                                         expires_at__gte=now).exists():
-                raise ValidationError({"membership": _("This card already has a pending invitation.")},
-                                      code="pending")
+                raise ValidationError(
+                    {"membership": _("Only an invited card can get an invitation link.")}, code="invalid"
+                )
+            if Invitation.objects.filter(
+                membership=card, status=Invitation.Status.PENDING, expires_at__gte=now
+            ).exists():
+                raise ValidationError({"membership": _("This card already has a pending invitation.")}, code="pending")
             if role != card.role:
                 card.role = role
                 card.save(update_fields=["role"])
         else:
             # The card's name is filled from the account on acceptance when left empty here.
-            card = Membership.objects.create(status=Membership.Status.INVITED, account=None, role=role,
-                                             display_name=name)
+            card = Membership.objects.create(
+                status=Membership.Status.INVITED, account=None, role=role, display_name=name
+            )
         invitation = Invitation.objects.create(
-            kind=Invitation.Kind.LINK, membership=card, token_hash=token_hash(token), role=role, created_by=actor,
+            kind=Invitation.Kind.LINK,
+            membership=card,
+            token_hash=token_hash(token),
+            role=role,
+            created_by=actor,
             expires_at=now + timedelta(days=days_valid),
         )
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.INVITE, category=Category.DIRECTORY,
-                      subject=card, obj=invitation,
-                      details={"kind": Invitation.Kind.LINK, "role": role, "days_valid": days_valid,
-                               "fields": ["display_name"] if name and membership is None else []})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.INVITE,
+            category=Category.DIRECTORY,
+            subject=card,
+            obj=invitation,
+            details={
+                "kind": Invitation.Kind.LINK,
+                "role": role,
+                "days_valid": days_valid,
+                "fields": ["display_name"] if name and membership is None else [],
+            },
+        )
     return invitation, token
 
 
@@ -259,8 +300,9 @@ def _locked_open_invitation(invitation: Invitation) -> Invitation:
     if locked is None or locked.status != Invitation.Status.PENDING:
         raise ValidationError({"invitation": _("This invitation is no longer valid.")}, code="closed")
     if locked.expires_at < timezone.now():
-        raise ValidationError({"invitation": _("This invitation has expired. Ask the enterprise for a new one.")},
-                              code="expired")
+        raise ValidationError(
+            {"invitation": _("This invitation has expired. Ask the enterprise for a new one.")}, code="expired"
+        )
     return locked
 
 
@@ -274,14 +316,19 @@ def _card_of(invitation: Invitation) -> Membership | None:
 def _check_invitee(invitation: Invitation, account: User) -> None:
     if invitation.kind == Invitation.Kind.MOBILE and str(account.mobile) != invitation.mobile:
         raise ValidationError(
-            {"invitation": _("This invitation was sent to another mobile number. Sign in with the account of "
-                             "that number to answer it.")},
+            {
+                "invitation": _(
+                    "This invitation was sent to another mobile number. Sign in with the account of "
+                    "that number to answer it."
+                )
+            },
             code="wrong_account",
         )
 
 
-def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account: User,
-                      notice_version: int | None = None) -> Membership:
+def invitation_accept(
+    *, enterprise: Enterprise, invitation: Invitation, account: User, notice_version: int | None = None
+) -> Membership:
     """The invitee accepts (ACC-3): the invitation's card becomes `account`'s active membership
     with the invited role; the invitation is marked accepted, its public index row removed and
     the public MembershipIndex row written, all in one transaction.
@@ -303,8 +350,10 @@ def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account
         _check_invitee(invitation, account)
         previous = Membership.objects.select_for_update().filter(account=account).first()
         if previous is not None and previous.status == Membership.Status.ACTIVE:
-            raise ValidationError({"invitation": _("You are already a member of %(enterprise)s.")
-                                   % {"enterprise": enterprise.name}}, code="member")
+            raise ValidationError(
+                {"invitation": _("You are already a member of %(enterprise)s.") % {"enterprise": enterprise.name}},
+                code="member",
+            )
         card = _card_of(invitation)
         if previous is not None:  # came back after leaving: the one card per account is the old one
             _close_card(card, now)
@@ -328,9 +377,12 @@ def invitation_accept(*, enterprise: Enterprise, invitation: Invitation, account
             account=account, enterprise=enterprise, defaults={"role": card.role, "joined_at": now}
         )
         if enterprise.notice_version or notice_version is not None:
-            notice_acknowledge(enterprise=enterprise, membership=card,
-                               version=enterprise.notice_version if notice_version is None else notice_version,
-                               channel=NoticeAcknowledgement.Channel.INVITATION)
+            notice_acknowledge(
+                enterprise=enterprise,
+                membership=card,
+                version=enterprise.notice_version if notice_version is None else notice_version,
+                channel=NoticeAcknowledgement.Channel.INVITATION,
+            )
     return card
 
 
@@ -360,8 +412,7 @@ def invitation_revoke(*, enterprise: Enterprise, actor: Membership | None, invit
             raise ValidationError({"invitation": _("Only a pending invitation can be revoked.")}, code="closed")
         if locked.role == Membership.Role.ADMIN and actor is not None and actor.role not in FULL_ADMIN_ROLES:
             raise ValidationError(
-                {"invitation": _("Only the owner and full administrators may revoke an administrator's "
-                                 "invitation.")},
+                {"invitation": _("Only the owner and full administrators may revoke an administrator's invitation.")},
                 code="forbidden",
             )
         locked.status = Invitation.Status.REVOKED
@@ -369,6 +420,13 @@ def invitation_revoke(*, enterprise: Enterprise, actor: Membership | None, invit
         locked.save(update_fields=["status", "responded_at"])
         _close_card(_card_of(locked), now)
         InvitationIndex.objects.filter(enterprise=enterprise, invitation_id=locked.pk).delete()
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.REVOKE, category=Category.DIRECTORY,
-                      subject=locked.membership_id, obj=locked, details={"kind": locked.kind})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.REVOKE,
+            category=Category.DIRECTORY,
+            subject=locked.membership_id,
+            obj=locked,
+            details={"kind": locked.kind},
+        )
     return locked

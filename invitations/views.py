@@ -49,28 +49,30 @@ from tenants.categories import Category
 from tenants.models import Domain, Enterprise
 from tenants.views import apply_service_errors
 
-ROLE_CHOICES = [(Membership.Role.MEMBER.value, Membership.Role.MEMBER.label),
-                (Membership.Role.ADMIN.value, Membership.Role.ADMIN.label)]
+ROLE_CHOICES = [
+    (Membership.Role.MEMBER.value, Membership.Role.MEMBER.label),
+    (Membership.Role.ADMIN.value, Membership.Role.ADMIN.label),
+]
 
 
 class InviteLinkForm(forms.Form):
     display_name = forms.CharField(label=gettext_lazy("Name in the directory"), max_length=100, required=False)
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ROLE_CHOICES, initial=Membership.Role.MEMBER)
-    days_valid = forms.IntegerField(label=gettext_lazy("Valid for (days)"), min_value=1, max_value=DAYS_VALID_MAX,
-                                    initial=7)
+    days_valid = forms.IntegerField(
+        label=gettext_lazy("Valid for (days)"), min_value=1, max_value=DAYS_VALID_MAX, initial=7
+    )
     # An existing invited card (e.g. from the directory's member page) instead of a new one.
     membership = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class InviteMobileForm(InviteLinkForm):
-    mobile = forms.CharField(label=gettext_lazy("Mobile number"), max_length=32,
-                             widget=forms.TextInput(attrs={"inputmode": "tel"}))
+    mobile = forms.CharField(
+        label=gettext_lazy("Mobile number"), max_length=32, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
     display_name = forms.CharField(label=gettext_lazy("Name in the directory"), max_length=100)
     membership = None  # type: ignore[assignment]
 
     field_order = ["mobile", "display_name", "role", "days_valid"]
-
-
 
 
 class InvitationListView(ConsoleView):
@@ -85,9 +87,16 @@ class InvitationListView(ConsoleView):
         invitations = list(invitation_list_pending(scope=self.scope))
         for invitation in invitations:
             invitation.masked_mobile = mask_mobile(invitation.mobile) if invitation.mobile else ""  # type: ignore[attr-defined]
-        return render(self.request, "enterprise_data/invitations/list.html", {
-            "invitations": invitations, "mobile_form": mobile_form, "link_form": link_form,
-        }, status=status)
+        return render(
+            self.request,
+            "enterprise_data/invitations/list.html",
+            {
+                "invitations": invitations,
+                "mobile_form": mobile_form,
+                "link_form": link_form,
+            },
+            status=status,
+        )
 
 
 class InvitationMobileCreateView(InvitationListView):
@@ -101,14 +110,20 @@ class InvitationMobileCreateView(InvitationListView):
             try:
                 invitation_new_card_check(scope=self.scope)
                 invitation_create_by_mobile(
-                    enterprise=self.enterprise, actor=self.membership, mobile=data["mobile"],
-                    display_name=data["display_name"], role=data["role"], days_valid=data["days_valid"],
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    mobile=data["mobile"],
+                    display_name=data["display_name"],
+                    role=data["role"],
+                    days_valid=data["days_valid"],
                 )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                messages.success(request, _("The invitation was sent to %(mobile)s.")
-                                 % {"mobile": mask_mobile(form.cleaned_data["mobile"])})
+                messages.success(
+                    request,
+                    _("The invitation was sent to %(mobile)s.") % {"mobile": mask_mobile(form.cleaned_data["mobile"])},
+                )
                 return redirect("console_invitations")
         return self.render_page(form, InviteLinkForm(prefix="link"), status=400)
 
@@ -126,17 +141,23 @@ class InvitationLinkCreateView(InvitationListView):
                 if card is None:
                     invitation_new_card_check(scope=self.scope)
                 invitation, token = invitation_create_link(
-                    enterprise=self.enterprise, actor=self.membership, display_name=data["display_name"],
-                    role=data["role"], days_valid=data["days_valid"], membership=card,
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    display_name=data["display_name"],
+                    role=data["role"],
+                    days_valid=data["days_valid"],
+                    membership=card,
                 )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                url = invitation_link_url(enterprise=self.enterprise, token=token, scheme=request.scheme or "http",
-                                          port=request.get_port())
+                url = invitation_link_url(
+                    enterprise=self.enterprise, token=token, scheme=request.scheme or "http", port=request.get_port()
+                )
                 # The token exists only in this response: never cached, never stored.
-                response = render(request, "enterprise_data/invitations/link_created.html",
-                                  {"invitation": invitation, "url": url})
+                response = render(
+                    request, "enterprise_data/invitations/link_created.html", {"invitation": invitation, "url": url}
+                )
                 add_never_cache_headers(response)
                 return response
         return self.render_page(InviteMobileForm(prefix="mobile"), form, status=400)
@@ -207,14 +228,21 @@ def _answer(request: HttpRequest, *, enterprise: Enterprise, invitation: Invitat
     user: User = request.user  # type: ignore[assignment]
     try:
         if answer == "accept":
-            invitation_accept(enterprise=enterprise, invitation=invitation, account=user,
-                              notice_version=_notice_version_shown(request, enterprise))
-            messages.success(request, _("You joined %(enterprise)s. Open it from your enterprises below.")
-                             % {"enterprise": enterprise.name})
+            invitation_accept(
+                enterprise=enterprise,
+                invitation=invitation,
+                account=user,
+                notice_version=_notice_version_shown(request, enterprise),
+            )
+            messages.success(
+                request,
+                _("You joined %(enterprise)s. Open it from your enterprises below.") % {"enterprise": enterprise.name},
+            )
         else:
             invitation_decline(enterprise=enterprise, invitation=invitation, account=user)
-            messages.success(request, _("You declined the invitation of %(enterprise)s.")
-                             % {"enterprise": enterprise.name})
+            messages.success(
+                request, _("You declined the invitation of %(enterprise)s.") % {"enterprise": enterprise.name}
+            )
     except ValidationError as error:
         _error_messages(request, error)
         return False
@@ -275,13 +303,18 @@ class LinkInvitationView(View):
     def render_page(self, status: int | None = None) -> HttpResponse:
         is_open = invitation_is_open(self.invitation)
         host = self.enterprise.domains.filter(is_primary=True).values_list("domain", flat=True).first()
-        return render(self.request, self.template_name, {
-            "enterprise": self.enterprise,
-            "notice_url": f"{self.request.scheme}://{host}{_port_suffix(self.request)}/notice/" if host else "",
-            "invitation": self.invitation,
-            "is_open": is_open,
-            "effective_status": invitation_effective_status(self.invitation),
-        }, status=status or (200 if is_open else 410))
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "enterprise": self.enterprise,
+                "notice_url": f"{self.request.scheme}://{host}{_port_suffix(self.request)}/notice/" if host else "",
+                "invitation": self.invitation,
+                "is_open": is_open,
+                "effective_status": invitation_effective_status(self.invitation),
+            },
+            status=status or (200 if is_open else 410),
+        )
 
 
 class AccountView(account_views.AccountView):
@@ -294,6 +327,6 @@ class AccountView(account_views.AccountView):
         # read in the same query as the invitations.
         primary_host = Domain.objects.filter(tenant_id=OuterRef("enterprise_id"), is_primary=True).order_by("id")
         invitations = pending_invitations_for_account(account=user).annotate(
-            notice_host=Subquery(primary_host.values("domain")[:1]))
-        return super().get_context_data(invitations=list(invitations), port_suffix=_port_suffix(self.request),
-                                        **kwargs)
+            notice_host=Subquery(primary_host.values("domain")[:1])
+        )
+        return super().get_context_data(invitations=list(invitations), port_suffix=_port_suffix(self.request), **kwargs)

@@ -29,10 +29,12 @@ class LedgerFilterInput(serializers.Serializer):
 
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
     action = serializers.ChoiceField(choices=ACTIONS, required=False, allow_blank=True)
-    subject = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
-                                       help_text=_("Whose data: a membership id."))
-    actor = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
-                                     help_text=_("Who acted: a membership id."))
+    subject = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text=_("Whose data: a membership id.")
+    )
+    actor = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text=_("Who acted: a membership id.")
+    )
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
@@ -44,9 +46,12 @@ class LedgerFilterInput(serializers.Serializer):
     def filters(self) -> LedgerFilters:
         data = self.validated_data
         return LedgerFilters(
-            category=data.get("category") or "", action=data.get("action") or "",
-            subject_id=data.get("subject"), actor_id=data.get("actor"),
-            date_from=data.get("date_from"), date_to=data.get("date_to"),
+            category=data.get("category") or "",
+            action=data.get("action") or "",
+            subject_id=data.get("subject"),
+            actor_id=data.get("actor"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
         )
 
 
@@ -78,8 +83,9 @@ class LedgerListApi(EnterpriseApiView):
     access = Read(Category.LEDGER)
 
     class InputSerializer(LedgerFilterInput):
-        before = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
-                                        help_text=_("Entries older than this id."))
+        before = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text=_("Entries older than this id.")
+        )
         limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=PAGE_SIZE)
 
     class OutputSerializer(serializers.Serializer):
@@ -90,8 +96,13 @@ class LedgerListApi(EnterpriseApiView):
     def get(self, request: Request) -> Response:
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = ledger_page(enterprise=self.enterprise, scope=self.scope, filters=query.filters(),
-                           before=query.validated_data.get("before"), size=query.validated_data["limit"])
+        page = ledger_page(
+            enterprise=self.enterprise,
+            scope=self.scope,
+            filters=query.filters(),
+            before=query.validated_data.get("before"),
+            size=query.validated_data["limit"],
+        )
         next_url = None
         if page.next_before is not None:
             params = request.query_params.copy()
@@ -127,9 +138,13 @@ class LedgerExportApi(EnterpriseApiView):
     def post(self, request: Request) -> HttpResponseBase:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return ledger_export_response(enterprise=self.enterprise, scope=self.scope, actor=self.membership,
-                                      filters=data.filters(),
-                                      purpose=data.validated_data.get("purpose", "").strip())
+        return ledger_export_response(
+            enterprise=self.enterprise,
+            scope=self.scope,
+            actor=self.membership,
+            filters=data.filters(),
+            purpose=data.validated_data.get("purpose", "").strip(),
+        )
 
 
 class LedgerProblemOutput(serializers.Serializer):
@@ -150,16 +165,24 @@ class LedgerVerifyApi(EnterpriseApiView):
         first_broken_id = serializers.IntegerField(allow_null=True)
         reason = serializers.CharField(allow_blank=True)
         problem_count = serializers.IntegerField(
-            help_text=_("Entries that are not part of the verified chain (outside it, or damaged)."))
+            help_text=_("Entries that are not part of the verified chain (outside it, or damaged).")
+        )
         problems = LedgerProblemOutput(many=True, help_text=_("The first 100 of them by id, each with its reason."))
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
         result = ledger_verify(enterprise=self.enterprise)
-        return Response(self.OutputSerializer({
-            "ok": result.ok, "entries": result.entries, "first_broken_id": result.first_broken_id,
-            "reason": verification_reason(result.reason) if result.reason else "",
-            "problem_count": result.problem_count,
-            "problems": [{"id": problem.id, "reason": verification_reason(problem.reason)}
-                         for problem in result.problems],
-        }).data)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "ok": result.ok,
+                    "entries": result.entries,
+                    "first_broken_id": result.first_broken_id,
+                    "reason": verification_reason(result.reason) if result.reason else "",
+                    "problem_count": result.problem_count,
+                    "problems": [
+                        {"id": problem.id, "reason": verification_reason(problem.reason)} for problem in result.problems
+                    ],
+                }
+            ).data
+        )

@@ -70,7 +70,9 @@ class LedgerFilters:
     def as_details(self) -> dict[str, Any]:
         """The filters that were set, as non-personal facts for an export's own ledger entry."""
         values: dict[str, Any] = {
-            "category": self.category, "action": self.action, "subject": self.subject_id,
+            "category": self.category,
+            "action": self.action,
+            "subject": self.subject_id,
             "actor": self.actor_id,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
@@ -141,8 +143,11 @@ def ledger_actor_label(entry: LedgerEntry, names: dict[int, str]) -> str:
         return names.get(entry.actor_membership_id) or _("Member #%(id)s") % {"id": entry.actor_membership_id}
     if entry.actor_device_id is not None:
         return _("Device #%(id)s") % {"id": entry.actor_device_id}
-    return str(LedgerEntry.ActorKind(entry.actor_kind).label) if entry.actor_kind in LedgerEntry.ActorKind.values \
+    return (
+        str(LedgerEntry.ActorKind(entry.actor_kind).label)
+        if entry.actor_kind in LedgerEntry.ActorKind.values
         else entry.actor_kind
+    )
 
 
 def ledger_subject_label(entry: LedgerEntry, names: dict[int, str]) -> str:
@@ -155,12 +160,15 @@ def _rows(entries: list[LedgerEntry]) -> list[LedgerRow]:
     names = ledger_member_names(
         ids=[pk for entry in entries for pk in (entry.actor_membership_id, entry.subject_membership_id)]
     )
-    return [LedgerRow(entry, ledger_actor_label(entry, names), ledger_subject_label(entry, names))
-            for entry in entries]
+    return [LedgerRow(entry, ledger_actor_label(entry, names), ledger_subject_label(entry, names)) for entry in entries]
 
 
 def ledger_page(
-    *, enterprise: Enterprise, scope: AdminScope, filters: LedgerFilters, before: int | None = None,
+    *,
+    enterprise: Enterprise,
+    scope: AdminScope,
+    filters: LedgerFilters,
+    before: int | None = None,
     size: int = PAGE_SIZE,
 ) -> LedgerPage:
     """One page of entries older than `before` (keyset pagination: two queries whatever the
@@ -178,9 +186,7 @@ def ledger_page(
 def ledger_member_choices(*, enterprise: Enterprise, scope: AdminScope) -> list[tuple[int, str]]:
     """Members in the admin's ledger scope, for the subject and actor selects (one query)."""
     with enterprise_schema(enterprise):
-        return list(
-            scope.members(Category.LEDGER).order_by("display_name", "id").values_list("pk", "display_name")
-        )
+        return list(scope.members(Category.LEDGER).order_by("display_name", "id").values_list("pk", "display_name"))
 
 
 def _cell(value: Any) -> str:
@@ -191,14 +197,31 @@ def _cell(value: Any) -> str:
 
 def ledger_export_header() -> list[str]:
     return [
-        _("Entry"), _("Time"), _("Actor kind"), _("Actor id"), _("Actor"), _("Action"), _("Category"),
-        _("Subject id"), _("Whose data"), _("Purpose"), _("Object type"), _("Object id"), _("Details"),
-        _("Request id"), _("Previous hash"), _("Entry hash"),
+        _("Entry"),
+        _("Time"),
+        _("Actor kind"),
+        _("Actor id"),
+        _("Actor"),
+        _("Action"),
+        _("Category"),
+        _("Subject id"),
+        _("Whose data"),
+        _("Purpose"),
+        _("Object type"),
+        _("Object id"),
+        _("Details"),
+        _("Request id"),
+        _("Previous hash"),
+        _("Entry hash"),
     ]
 
 
 def ledger_export_rows(
-    *, enterprise: Enterprise, scope: AdminScope, filters: LedgerFilters, upto_id: int | None = None,
+    *,
+    enterprise: Enterprise,
+    scope: AdminScope,
+    filters: LedgerFilters,
+    upto_id: int | None = None,
     batch_size: int | None = None,
 ) -> Iterator[list[str]]:
     """The header, then every matching entry (newest first, ids up to `upto_id`) as CSV cells.
@@ -213,12 +236,22 @@ def ledger_export_rows(
         for row in page.rows:
             entry = row.entry
             yield [
-                str(entry.id), timezone.localtime(entry.created_at).isoformat(timespec="microseconds"),
-                entry.actor_kind, _cell(entry.actor_membership_id or entry.actor_device_id), _cell(row.actor_name),
-                entry.action, entry.category, _cell(entry.subject_membership_id), _cell(row.subject_name),
-                _cell(entry.purpose), _cell(entry.object_type), _cell(entry.object_id),
-                _cell(json.dumps(entry.details, sort_keys=True, ensure_ascii=False)), _cell(entry.request_id),
-                entry.prev_hash, entry.entry_hash,
+                str(entry.id),
+                timezone.localtime(entry.created_at).isoformat(timespec="microseconds"),
+                entry.actor_kind,
+                _cell(entry.actor_membership_id or entry.actor_device_id),
+                _cell(row.actor_name),
+                entry.action,
+                entry.category,
+                _cell(entry.subject_membership_id),
+                _cell(row.subject_name),
+                _cell(entry.purpose),
+                _cell(entry.object_type),
+                _cell(entry.object_id),
+                _cell(json.dumps(entry.details, sort_keys=True, ensure_ascii=False)),
+                _cell(entry.request_id),
+                entry.prev_hash,
+                entry.entry_hash,
             ]
         if page.next_before is None:
             return

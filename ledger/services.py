@@ -26,8 +26,18 @@ from tenants.models import Enterprise
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
-    "created_at", "actor_kind", "actor_membership_id", "actor_device_id", "action", "category",
-    "subject_membership_id", "purpose", "object_type", "object_id", "details", "request_id",
+    "created_at",
+    "actor_kind",
+    "actor_membership_id",
+    "actor_device_id",
+    "action",
+    "category",
+    "subject_membership_id",
+    "purpose",
+    "object_type",
+    "object_id",
+    "details",
+    "request_id",
 )
 
 
@@ -52,8 +62,9 @@ def _canonical(values: dict[str, Any]) -> bytes:
             return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return value
 
-    return json.dumps({k: encode(values[k]) for k in HASHED_FIELDS}, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {k: encode(values[k]) for k in HASHED_FIELDS}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    ).encode()
 
 
 def entry_hash(prev_hash: str, values: dict[str, Any]) -> str:
@@ -91,8 +102,13 @@ def ledger_record(
     """Append one entry. Call it inside the service's own transaction, so the entry exists
     exactly when the change does."""
     if actor_kind is None:
-        actor_kind = (LedgerEntry.ActorKind.ADMIN if actor is not None and actor.is_admin
-                      else LedgerEntry.ActorKind.MEMBER if actor is not None else LedgerEntry.ActorKind.SYSTEM)
+        actor_kind = (
+            LedgerEntry.ActorKind.ADMIN
+            if actor is not None and actor.is_admin
+            else LedgerEntry.ActorKind.MEMBER
+            if actor is not None
+            else LedgerEntry.ActorKind.SYSTEM
+        )
     values: dict[str, Any] = {
         "created_at": timezone.now(),
         "actor_kind": actor_kind,
@@ -171,12 +187,17 @@ def ledger_verify(*, enterprise: Enterprise, batch_size: int = 5000) -> LedgerVe
         floor = max(checkpoint.upto_id, 0) if checkpoint else 0
         outside = LedgerEntry.objects.filter(id__lte=floor)
         problem_count = count = outside.count()
-        problems.extend(LedgerProblem(pk, REASON_ID_NOT_POSITIVE if pk <= 0 else REASON_BELOW_CHECKPOINT)
-                        for pk in outside.order_by("id").values_list("id", flat=True)[:MAX_REPORTED])
+        problems.extend(
+            LedgerProblem(pk, REASON_ID_NOT_POSITIVE if pk <= 0 else REASON_BELOW_CHECKPOINT)
+            for pk in outside.order_by("id").values_list("id", flat=True)[:MAX_REPORTED]
+        )
         last_id = floor
         while True:
-            batch = list(LedgerEntry.objects.filter(id__gt=last_id).order_by("id").values(
-                "id", "prev_hash", "entry_hash", *HASHED_FIELDS)[:batch_size])
+            batch = list(
+                LedgerEntry.objects.filter(id__gt=last_id)
+                .order_by("id")
+                .values("id", "prev_hash", "entry_hash", *HASHED_FIELDS)[:batch_size]
+            )
             if not batch:
                 break
             for row in batch:
@@ -189,16 +210,26 @@ def ledger_verify(*, enterprise: Enterprise, batch_size: int = 5000) -> LedgerVe
                 last_id = row["id"]
     first = problems[0] if problems else None
     return LedgerVerification(
-        schema=enterprise.schema_name, entries=count, first_broken_id=first.id if first else None,
-        reason=first.reason if first else "", problems=tuple(problems), problem_count=problem_count,
+        schema=enterprise.schema_name,
+        entries=count,
+        first_broken_id=first.id if first else None,
+        reason=first.reason if first else "",
+        problems=tuple(problems),
+        problem_count=problem_count,
     )
 
 
-def ledger_export_record(*, enterprise: Enterprise, actor: Membership, subject_id: int | None,
-                         filters: dict[str, Any], purpose: str) -> LedgerEntry:
+def ledger_export_record(
+    *, enterprise: Enterprise, actor: Membership, subject_id: int | None, filters: dict[str, Any], purpose: str
+) -> LedgerEntry:
     """Record an export of the ledger (ENT-10: exporting is processing) before its rows are read;
     the export then covers the entries up to and including this record."""
     return ledger_record(
-        enterprise=enterprise, actor=actor, action=Action.EXPORT, category=Category.LEDGER,
-        subject=subject_id, purpose=purpose, details={"format": "csv", "filters": filters},
+        enterprise=enterprise,
+        actor=actor,
+        action=Action.EXPORT,
+        category=Category.LEDGER,
+        subject=subject_id,
+        purpose=purpose,
+        details={"format": "csv", "filters": filters},
     )

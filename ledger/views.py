@@ -59,7 +59,8 @@ class LedgerFilterForm(forms.Form):
         everything: list[tuple[Any, Any]] = [("", _("All"))]
         cast(forms.ChoiceField, self.fields["category"]).choices = everything + list(Category.choices)
         cast(forms.ChoiceField, self.fields["action"]).choices = everything + [
-            (action, action_label(action)) for action in ACTIONS]
+            (action, action_label(action)) for action in ACTIONS
+        ]
         cast(forms.ChoiceField, self.fields["subject"]).choices = everything + members
         cast(forms.ChoiceField, self.fields["actor"]).choices = everything + members
 
@@ -72,9 +73,12 @@ class LedgerFilterForm(forms.Form):
     def filters(self) -> LedgerFilters:
         data = self.cleaned_data
         return LedgerFilters(
-            category=data.get("category") or "", action=data.get("action") or "",
-            subject_id=data.get("subject"), actor_id=data.get("actor"),
-            date_from=data.get("date_from"), date_to=data.get("date_to"),
+            category=data.get("category") or "",
+            action=data.get("action") or "",
+            subject_id=data.get("subject"),
+            actor_id=data.get("actor"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
         )
 
 
@@ -101,11 +105,15 @@ class _LedgerConsoleView(ConsoleView):
             if page.next_before is not None:
                 query["before"] = str(page.next_before)
                 older_query = query.urlencode()
-        context = {"form": form, "page": page, "filter_query": filter_query, "older_query": older_query,
-                   "is_first_page": "before" not in request.GET, "filter_fields": FILTER_FIELDS}
+        context = {
+            "form": form,
+            "page": page,
+            "filter_query": filter_query,
+            "older_query": older_query,
+            "is_first_page": "before" not in request.GET,
+            "filter_fields": FILTER_FIELDS,
+        }
         return render(request, "enterprise_data/ledger/list.html", context, status=status)
-
-
 
 
 class LedgerListView(_LedgerConsoleView):
@@ -129,12 +137,18 @@ def stream_csv(rows: Iterator[list[str]]) -> Iterator[str]:
 
 
 def ledger_export_response(
-    *, enterprise: Enterprise, scope: AdminScope, actor: Membership, filters: LedgerFilters, purpose: str,
+    *,
+    enterprise: Enterprise,
+    scope: AdminScope,
+    actor: Membership,
+    filters: LedgerFilters,
+    purpose: str,
 ) -> StreamingHttpResponse:
     """Record the export in the ledger (ENT-10: exporting is processing), then stream the
     matching entries up to and including that record as CSV."""
-    record = ledger_export_record(enterprise=enterprise, actor=actor, subject_id=filters.subject_id,
-                                  filters=filters.as_details(), purpose=purpose)
+    record = ledger_export_record(
+        enterprise=enterprise, actor=actor, subject_id=filters.subject_id, filters=filters.as_details(), purpose=purpose
+    )
     rows = ledger_export_rows(enterprise=enterprise, scope=scope, filters=filters, upto_id=record.id)
     response = StreamingHttpResponse(stream_csv(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")  # the enterprise's local time, as the rows
@@ -163,8 +177,9 @@ class LedgerExportView(_LedgerConsoleView):
         if not form.is_valid():
             return self.render_list(request, form, status=400)
         purpose = (request.POST.get("purpose") or "").strip()[:200]
-        return ledger_export_response(enterprise=self.enterprise, scope=self.scope, actor=self.membership,
-                                      filters=form.filters(), purpose=purpose)
+        return ledger_export_response(
+            enterprise=self.enterprise, scope=self.scope, actor=self.membership, filters=form.filters(), purpose=purpose
+        )
 
 
 class LedgerVerifyView(_LedgerConsoleView):
@@ -172,10 +187,16 @@ class LedgerVerifyView(_LedgerConsoleView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         result = ledger_verify(enterprise=self.enterprise)
-        return render(request, "enterprise_data/ledger/verify.html", {
-            "result": result, "reason": verification_reason(result.reason),
-            "problems": [(problem.id, verification_reason(problem.reason)) for problem in result.problems],
-            "unlisted": result.problem_count - len(result.problems)})
+        return render(
+            request,
+            "enterprise_data/ledger/verify.html",
+            {
+                "result": result,
+                "reason": verification_reason(result.reason),
+                "problems": [(problem.id, verification_reason(problem.reason)) for problem in result.problems],
+                "unlisted": result.problem_count - len(result.problems),
+            },
+        )
 
 
 def verification_reason(reason: str) -> str:
@@ -184,7 +205,9 @@ def verification_reason(reason: str) -> str:
         REASON_LINK: _("its previous-hash does not match the entry before it (an entry was removed or inserted)"),
         REASON_CONTENT: _("its content does not match its hash (the entry was changed)"),
         REASON_ID_NOT_POSITIVE: _("its id is not positive, so it lies outside the chain (it was inserted by hand)"),
-        REASON_BELOW_CHECKPOINT: _("it lies at or below the newest purge checkpoint, where no entry may remain "
-                                   "(it was inserted or kept back after a purge)"),
+        REASON_BELOW_CHECKPOINT: _(
+            "it lies at or below the newest purge checkpoint, where no entry may remain "
+            "(it was inserted or kept back after a purge)"
+        ),
     }
     return str(reasons.get(reason, reason))

@@ -36,8 +36,9 @@ class DomainInline(admin.TabularInline):
 
 
 class EnterpriseAddForm(forms.ModelForm):
-    owner_mobile = forms.CharField(label=_("Owner's mobile number"),
-                                   help_text=_("An existing account; it becomes the enterprise's owner."))
+    owner_mobile = forms.CharField(
+        label=_("Owner's mobile number"), help_text=_("An existing account; it becomes the enterprise's owner.")
+    )
 
     class Meta:
         model = Enterprise
@@ -71,9 +72,20 @@ class EnterpriseAdmin(admin.ModelAdmin):
     inlines = [DomainInline]
     actions = ["suspend", "reactivate", "give_termination_notice", "cancel_termination", "execute_termination"]
     readonly_fields = (
-        "schema_name", "slug", "state", "state_reason", "state_changed_at", "termination_notice_at",
-        "termination_effective_at", "created_by", "creator_name", "creator_mobile", "creator_email",
-        "created_at", "member_count", "member_count_at",
+        "schema_name",
+        "slug",
+        "state",
+        "state_reason",
+        "state_changed_at",
+        "termination_notice_at",
+        "termination_effective_at",
+        "created_by",
+        "creator_name",
+        "creator_mobile",
+        "creator_email",
+        "created_at",
+        "member_count",
+        "member_count_at",
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enterprise]:
@@ -122,14 +134,18 @@ class EnterpriseAdmin(admin.ModelAdmin):
     def give_termination_notice(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
         for enterprise in queryset:
             try:
-                enterprise_termination_start(enterprise=enterprise,
-                                             reason=f"Termination notice given by operator {request.user}")
+                enterprise_termination_start(
+                    enterprise=enterprise, reason=f"Termination notice given by operator {request.user}"
+                )
             except ValidationError as error:
                 self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
             else:
-                self.message_user(request, _("%(name)s: notice given; it closes on %(date)s.") % {
-                    "name": enterprise.name, "date": timezone.localdate(enterprise.termination_effective_at)},
-                    messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(name)s: notice given; it closes on %(date)s.")
+                    % {"name": enterprise.name, "date": timezone.localdate(enterprise.termination_effective_at)},
+                    messages.SUCCESS,
+                )
 
     @admin.action(description=_("Cancel the termination of the selected enterprises"))
     def cancel_termination(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
@@ -147,8 +163,11 @@ class EnterpriseAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 self.message_user(request, f"{enterprise}: {' '.join(error.messages)}", messages.ERROR)
             else:
-                self.message_user(request, _("%(name)s: terminated; its key is destroyed and its schema dropped.")
-                                  % {"name": enterprise.name}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(name)s: terminated; its key is destroyed and its schema dropped.") % {"name": enterprise.name},
+                    messages.SUCCESS,
+                )
 
     @admin.action(description=_("Reactivate the selected enterprises"))
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
@@ -177,8 +196,18 @@ class PurgeReceiptAdmin(admin.ModelAdmin):
     search_fields = ("enterprise__name", "schema_name")
     list_select_related = ("enterprise",)
     date_hierarchy = "finished_at"
-    readonly_fields = ("enterprise", "schema_name", "run_id", "category", "cutoff", "rows", "retention_days",
-                       "started_at", "finished_at", "ledger_entry_id")
+    readonly_fields = (
+        "enterprise",
+        "schema_name",
+        "run_id",
+        "category",
+        "cutoff",
+        "rows",
+        "retention_days",
+        "started_at",
+        "finished_at",
+        "ledger_entry_id",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -192,8 +221,16 @@ class PurgeReceiptAdmin(admin.ModelAdmin):
 
 @admin.register(TerminationReceipt)
 class TerminationReceiptAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "notice_at", "effective_at", "executed_at", "members", "key_destroyed",
-                    "schema_dropped")
+    list_display = (
+        "name",
+        "slug",
+        "notice_at",
+        "effective_at",
+        "executed_at",
+        "members",
+        "key_destroyed",
+        "schema_dropped",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -55,8 +55,22 @@ class RequestAdmin(admin.ModelAdmin):
     list_filter = (OverdueFilter, "status", "kind")
     list_select_related = ("account",)
     ordering = ("due_on", "submitted_at")
-    fields = ("kind", "status", "masked_account", "description", "submitted_at", "verified_at", "due_on",
-              "paused_on", "paused_working_days", "refusal_ground", "resolution", "closed_at", "decide", "history")
+    fields = (
+        "kind",
+        "status",
+        "masked_account",
+        "description",
+        "submitted_at",
+        "verified_at",
+        "due_on",
+        "paused_on",
+        "paused_working_days",
+        "refusal_ground",
+        "resolution",
+        "closed_at",
+        "decide",
+        "history",
+    )
     readonly_fields = fields
     actions = ["verify_identity", "start_review"]
 
@@ -121,11 +135,22 @@ class RequestAdmin(admin.ModelAdmin):
     def history(self, obj: Request) -> str:
         if not obj.pk:
             return "—"
-        return format_html("<ol>{}</ol>", format_html_join("", "<li>{} — {} ({}){}</li>", (
-            (timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M"), event.get_action_display(),
-             event.get_actor_kind_display(), f": {event.note}" if event.note else "")
-            for event in request_history(request=obj)
-        )))
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} — {} ({}){}</li>",
+                (
+                    (
+                        timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M"),
+                        event.get_action_display(),
+                        event.get_actor_kind_display(),
+                        f": {event.note}" if event.note else "",
+                    )
+                    for event in request_history(request=obj)
+                ),
+            ),
+        )
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet[Request], action: str) -> None:
         done = 0
@@ -151,8 +176,12 @@ class RequestAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         urls: list[URLPattern] = super().get_urls()  # type: ignore[misc]
-        return [path("<int:object_id>/decide/", self.admin_site.admin_view(self.decide_view),
-                     name="requests_request_decide"), *urls]
+        return [
+            path(
+                "<int:object_id>/decide/", self.admin_site.admin_view(self.decide_view), name="requests_request_decide"
+            ),
+            *urls,
+        ]
 
     def decide_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """Every decision on one request: action, refusal ground, note (DSR-3)."""
@@ -167,16 +196,26 @@ class RequestAdmin(admin.ModelAdmin):
             status = 400
             if form.is_valid():
                 try:
-                    request_decide(enterprise=None, request=row, actor=request.user,  # type: ignore[arg-type]
-                                   **form.cleaned_data)
+                    request_decide(
+                        enterprise=None,
+                        request=row,
+                        actor=request.user,  # type: ignore[arg-type]
+                        **form.cleaned_data,
+                    )
                 except ValidationError as error:
                     for field, errors in error.message_dict.items():
                         form.add_error(field if field in form.fields else None, errors)
                 else:
                     self.message_user(request, _("Request #%(id)s updated.") % {"id": row.pk}, messages.SUCCESS)
                     return redirect(reverse(f"{self.admin_site.name}:requests_request_change", args=[row.pk]))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "row": row, "form": form,
-                   "history": request_history(request=row), "title": _("Decide on request #%(id)s") % {"id": row.pk}}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "row": row,
+            "form": form,
+            "history": request_history(request=row),
+            "title": _("Decide on request #%(id)s") % {"id": row.pk},
+        }
         return TemplateResponse(request, "admin/requests/request/decide.html", context, status=status)
 
 

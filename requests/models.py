@@ -52,8 +52,7 @@ class RefusalGround(models.TextChoices):
 
 # The data categories a member can name in a request about an enterprise's data; the admins who
 # hold that category over the member handle it (ENT-8).
-REQUEST_CATEGORIES = (Category.DIRECTORY, Category.ATTENDANCE, Category.HEALTH, Category.BIOMETRICS,
-                      Category.CONSENT)
+REQUEST_CATEGORIES = (Category.DIRECTORY, Category.ATTENDANCE, Category.HEALTH, Category.BIOMETRICS, Category.CONSENT)
 REQUEST_CATEGORY_CHOICES = [(category.value, category.label) for category in REQUEST_CATEGORIES]
 
 
@@ -78,14 +77,21 @@ class Request(models.Model):
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.SUBMITTED)
     # The requester. The account lives in the public schema (as for Membership, PostgreSQL keeps
     # the foreign key; Django is told DO_NOTHING because an account is deleted only after DSR-6).
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requester"), on_delete=models.DO_NOTHING,
-                                related_name="+")
-    membership = models.ForeignKey(
-        "enterprise_data.Membership", verbose_name=_("member"), null=True, blank=True, on_delete=models.PROTECT,
-        db_constraint=False, related_name="+",
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requester"), on_delete=models.DO_NOTHING, related_name="+"
     )
-    category = models.CharField(_("data category"), max_length=20, blank=True, default="",
-                                choices=REQUEST_CATEGORY_CHOICES)
+    membership = models.ForeignKey(
+        "enterprise_data.Membership",
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        related_name="+",
+    )
+    category = models.CharField(
+        _("data category"), max_length=20, blank=True, default="", choices=REQUEST_CATEGORY_CHOICES
+    )
     description = models.TextField(_("description"), blank=True)
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
     verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
@@ -96,8 +102,9 @@ class Request(models.Model):
     # The smallest "working days left" threshold a reminder was sent for (5, then 2).
     reminded_days_left = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    refusal_ground = models.CharField(_("refusal ground"), max_length=32, blank=True, default="",
-                                      choices=RefusalGround.choices)
+    refusal_ground = models.CharField(
+        _("refusal ground"), max_length=32, blank=True, default="", choices=RefusalGround.choices
+    )
     resolution = models.TextField(_("answer"), blank=True)
 
     class Meta:
@@ -142,14 +149,20 @@ class RequestEvent(models.Model):
     action = models.CharField(_("what"), max_length=24, choices=Action.choices)
     status = models.CharField(_("status afterwards"), max_length=24, choices=Request.Status.choices)
     actor_kind = models.CharField(_("who"), max_length=16, choices=ActorKind.choices)
-    actor_account = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
-                                      related_name="+")
+    actor_account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
     actor_membership = models.ForeignKey(
-        "enterprise_data.Membership", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False,
+        "enterprise_data.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
         related_name="+",
     )
-    refusal_ground = models.CharField(_("refusal ground"), max_length=32, blank=True, default="",
-                                      choices=RefusalGround.choices)
+    refusal_ground = models.CharField(
+        _("refusal ground"), max_length=32, blank=True, default="", choices=RefusalGround.choices
+    )
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
@@ -226,8 +239,9 @@ class AccountDeletion(models.Model):
 
     PENDING_STATUSES = (Status.SCHEDULED, Status.EXECUTING)
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.PROTECT,
-                                related_name="+")
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
     not_before = models.DateTimeField(_("executed after"))
@@ -244,16 +258,20 @@ class AccountDeletion(models.Model):
     # Why execution stopped (BLOCKED): which enterprise would have been left without an owner.
     blocked_reason = models.TextField(_("blocker"), blank=True)
     # The completed (or cancelled) `account_deletion` request that records it in the history.
-    request = models.ForeignKey(Request, verbose_name=_("request"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="+")
+    request = models.ForeignKey(
+        Request, verbose_name=_("request"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("account deletion")
         verbose_name_plural = _("account deletions")
         ordering = ["-requested_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["account"], condition=models.Q(status__in=["scheduled", "executing"]),
-                                    name="account_deletion_one_pending"),
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(status__in=["scheduled", "executing"]),
+                name="account_deletion_one_pending",
+            ),
         ]
         indexes = [models.Index(fields=["status", "not_before"], name="account_deletion_due")]
 

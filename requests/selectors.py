@@ -44,8 +44,11 @@ def health_reports_of(*, membership: Membership) -> QuerySet[HealthReport]:
 
 def enrolments_metadata_of(*, membership: Membership) -> QuerySet[BiometricTemplate]:
     """Biometric enrolments, metadata only: the template's ciphertext is never loaded."""
-    return (BiometricTemplate.objects.filter(membership_id=membership.pk)
-            .defer("template_encrypted").order_by("enrolled_at", "id"))
+    return (
+        BiometricTemplate.objects.filter(membership_id=membership.pk)
+        .defer("template_encrypted")
+        .order_by("enrolled_at", "id")
+    )
 
 
 def consents_of(*, membership: Membership) -> QuerySet[ConsentRecord]:
@@ -54,19 +57,28 @@ def consents_of(*, membership: Membership) -> QuerySet[ConsentRecord]:
 
 
 def notice_acknowledgements_of(*, membership: Membership) -> QuerySet[NoticeAcknowledgement]:
-    return (NoticeAcknowledgement.objects.filter(membership_id=membership.pk).select_related("notice")
-            .order_by("acknowledged_at", "id"))
+    return (
+        NoticeAcknowledgement.objects.filter(membership_id=membership.pk)
+        .select_related("notice")
+        .order_by("acknowledged_at", "id")
+    )
 
 
 def device_permissions_of(*, account_id: int | None) -> QuerySet[DevicePermission]:
     """The account's device permissions (CON-5; they live in the public schema)."""
-    return DevicePermission.objects.filter(account_id=account_id).order_by("kind") if account_id \
+    return (
+        DevicePermission.objects.filter(account_id=account_id).order_by("kind")
+        if account_id
         else DevicePermission.objects.none()
+    )
 
 
 def device_permission_events_of(*, account_id: int | None) -> QuerySet[DevicePermissionEvent]:
-    return DevicePermissionEvent.objects.filter(account_id=account_id).order_by("at", "id") if account_id \
+    return (
+        DevicePermissionEvent.objects.filter(account_id=account_id).order_by("at", "id")
+        if account_id
         else DevicePermissionEvent.objects.none()
+    )
 
 
 def invitations_of(*, membership: Membership) -> QuerySet[Invitation]:

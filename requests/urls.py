@@ -22,8 +22,9 @@ me_patterns = [
     path("requests/<int:pk>/", views.MeRequestDetailView.as_view(), name="me_request"),
     path("export/", views_export.MeExportView.as_view(), name="me_export"),  # DSR-2, DSR-7
     path("export/<int:pk>/status/", views_export.MeExportStatusView.as_view(), name="me_export_status"),
-    path("export/<int:pk>/download/<str:token>/", views_export.MeExportDownloadView.as_view(),
-         name="me_export_download"),
+    path(
+        "export/<int:pk>/download/<str:token>/", views_export.MeExportDownloadView.as_view(), name="me_export_download"
+    ),
 ]
 console_patterns = [
     path("requests/", views.ConsoleRequestListView.as_view(), name="console_requests"),
@@ -40,22 +41,30 @@ api_patterns = [
     path("me/requests/", apis.MyRequestsApi.as_view(), name="api_me_requests"),
     path("me/requests/<int:pk>/", apis.MyRequestApi.as_view(), name="api_me_request"),
     path("me/requests/<int:pk>/cancel/", apis.MyRequestCancelApi.as_view(), name="api_me_request_cancel"),
-    path("me/requests/<int:pk>/information/", apis.MyRequestInformationApi.as_view(),
-         name="api_me_request_information"),
+    path(
+        "me/requests/<int:pk>/information/", apis.MyRequestInformationApi.as_view(), name="api_me_request_information"
+    ),
     path("requests/", apis.RequestQueueApi.as_view(), name="api_requests"),
     path("requests/<int:pk>/", apis.RequestDetailApi.as_view(), name="api_request"),
     path("requests/<int:pk>/decide/", apis.RequestDecideApi.as_view(), name="api_request_decide"),
     # DSR-6 (the account's deletion, reachable from any of its enterprises' hosts)
     path("me/account-deletion/", apis_account_deletion.MyAccountDeletionApi.as_view(), name="api_me_account_deletion"),
-    path("me/account-deletion/code/", apis_account_deletion.MyAccountDeletionCodeApi.as_view(),
-         name="api_me_account_deletion_code"),
-    path("me/account-deletion/cancel/", apis_account_deletion.MyAccountDeletionCancelApi.as_view(),
-         name="api_me_account_deletion_cancel"),
+    path(
+        "me/account-deletion/code/",
+        apis_account_deletion.MyAccountDeletionCodeApi.as_view(),
+        name="api_me_account_deletion_code",
+    ),
+    path(
+        "me/account-deletion/cancel/",
+        apis_account_deletion.MyAccountDeletionCancelApi.as_view(),
+        name="api_me_account_deletion_cancel",
+    ),
 ]
 public_patterns = [
     path("account/data/", views_data.AccountDataView.as_view(), name="account_data"),  # DSR-2
-    path("account/profile/correction/", views_correction.AccountCorrectionView.as_view(),
-         name="account_correction"),  # DSR-3
+    path(
+        "account/profile/correction/", views_correction.AccountCorrectionView.as_view(), name="account_correction"
+    ),  # DSR-3
     path("account/requests/", views.AccountRequestListView.as_view(), name="account_requests"),
     path("account/requests/<int:pk>/", views.AccountRequestDetailView.as_view(), name="account_request"),
     path("account/delete/", views_account_deletion.AccountDeletionView.as_view(), name="account_delete"),  # DSR-6

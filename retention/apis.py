@@ -42,8 +42,10 @@ class RetentionApi(EnterpriseApiView):
 
     class InputSerializer(serializers.Serializer):
         def get_fields(self) -> dict[str, Any]:
-            return {category: serializers.IntegerField(required=False, help_text=str(label))
-                    for category, label in RetentionCategory.choices}
+            return {
+                category: serializers.IntegerField(required=False, help_text=str(label))
+                for category, label in RetentionCategory.choices
+            }
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []

@@ -42,38 +42,68 @@ YEAR = 365
 
 BOUNDS: dict[str, RetentionBounds] = {
     RetentionCategory.ATTENDANCE: RetentionBounds(
-        2 * YEAR, 2 * YEAR, 5 * YEAR, Category.ATTENDANCE,
+        2 * YEAR,
+        2 * YEAR,
+        5 * YEAR,
+        Category.ATTENDANCE,
         _("Clock events and daily attendance records, counted from the day they record."),
     ),
     RetentionCategory.RAW_COORDINATES: RetentionBounds(
-        30, 1, 90, Category.ATTENDANCE,
-        _("Latitude and longitude sent with a clock-in, counted from when they were received. The clock event "
-          "itself stays under attendance records."),
+        30,
+        1,
+        90,
+        Category.ATTENDANCE,
+        _(
+            "Latitude and longitude sent with a clock-in, counted from when they were received. The clock event "
+            "itself stays under attendance records."
+        ),
     ),
     RetentionCategory.HEALTH_REPORTS: RetentionBounds(
-        30, 1, 180, Category.HEALTH,
+        30,
+        1,
+        180,
+        Category.HEALTH,
         _("Daily health reports, counted from the day they report."),
     ),
     RetentionCategory.BIOMETRIC_TEMPLATES: RetentionBounds(
-        30, 1, 180, Category.BIOMETRICS,
-        _("What remains of a withdrawn template, and any template still held for a member who left, counted "
-          "from the withdrawal or departure. Active templates are kept while the member consents."),
+        30,
+        1,
+        180,
+        Category.BIOMETRICS,
+        _(
+            "What remains of a withdrawn template, and any template still held for a member who left, counted "
+            "from the withdrawal or departure. Active templates are kept while the member consents."
+        ),
     ),
     RetentionCategory.INVITATIONS: RetentionBounds(
-        90, 1, YEAR, Category.DIRECTORY,
+        90,
+        1,
+        YEAR,
+        Category.DIRECTORY,
         _("Accepted, declined, withdrawn and expired invitations, counted from the answer or the expiry."),
     ),
     RetentionCategory.LEDGER: RetentionBounds(
-        3 * YEAR, 3 * YEAR, 10 * YEAR, Category.LEDGER,
+        3 * YEAR,
+        3 * YEAR,
+        10 * YEAR,
+        Category.LEDGER,
         _("Entries of the instruction ledger, counted from when they were written."),
     ),
     RetentionCategory.DEPARTED_PROFILES: RetentionBounds(
-        30, 1, 90, Category.DIRECTORY,
-        _("The directory card of a member who left (or of an invitation never accepted) is anonymised after "
-          "this many days."),
+        30,
+        1,
+        90,
+        Category.DIRECTORY,
+        _(
+            "The directory card of a member who left (or of an invitation never accepted) is anonymised after "
+            "this many days."
+        ),
     ),
     RetentionCategory.EXPORTS: RetentionBounds(
-        7, 1, 30, Category.DIRECTORY,
+        7,
+        1,
+        30,
+        Category.DIRECTORY,
         _("Files of data exports made for members, counted from when they were made."),
     ),
 }
@@ -81,9 +111,14 @@ BOUNDS: dict[str, RetentionBounds] = {
 # The order a purge run takes: raw coordinates before the events they belong to, the ledger last
 # (it receives the receipts of the others).
 PURGE_ORDER: tuple[str, ...] = (
-    RetentionCategory.RAW_COORDINATES, RetentionCategory.ATTENDANCE, RetentionCategory.HEALTH_REPORTS,
-    RetentionCategory.BIOMETRIC_TEMPLATES, RetentionCategory.INVITATIONS, RetentionCategory.DEPARTED_PROFILES,
-    RetentionCategory.EXPORTS, RetentionCategory.LEDGER,
+    RetentionCategory.RAW_COORDINATES,
+    RetentionCategory.ATTENDANCE,
+    RetentionCategory.HEALTH_REPORTS,
+    RetentionCategory.BIOMETRIC_TEMPLATES,
+    RetentionCategory.INVITATIONS,
+    RetentionCategory.DEPARTED_PROFILES,
+    RetentionCategory.EXPORTS,
+    RetentionCategory.LEDGER,
 )
 
 assert set(BOUNDS) == set(RetentionCategory.values)

@@ -47,8 +47,9 @@ class PurgeRun(models.Model):
         ordering = ["-id"]
         constraints = [
             # at most one unfinished run per enterprise: a crashed one is resumed, never doubled
-            models.UniqueConstraint(fields=["status"], condition=models.Q(status="running"),
-                                    name="purge_run_one_running"),
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="running"), name="purge_run_one_running"
+            ),
         ]
 
 
@@ -87,16 +88,16 @@ class ErasurePlan(models.Model):
         DONE = "done", _("Done")
 
     id = models.BigAutoField(primary_key=True)
-    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.PROTECT,
-                                   related_name="erasure_plans")
+    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.PROTECT, related_name="erasure_plans")
     # {"steps": [{"category": …, "action": …}, …]} (retention.services.erasure.ERASURE_STEPS)
     plan = models.JSONField()
     reason = models.CharField(max_length=200, blank=True)
     not_before = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("enterprise_data.Membership", on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        "enterprise_data.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

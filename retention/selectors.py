@@ -36,12 +36,19 @@ def retention_effective(*, enterprise: Enterprise) -> list[RetentionRow]:
     for category, label in RetentionCategory.choices:
         bounds = BOUNDS[category]
         days = stored.get(category)
-        rows.append(RetentionRow(
-            category=category, label=str(label), description=bounds.description,
-            days=bounds.default if days is None else min(max(days, bounds.min_days), bounds.max_days),
-            default=bounds.default, min_days=bounds.min_days,
-            max_days=bounds.max_days, is_default=days is None, purged=bounds.purged,
-        ))
+        rows.append(
+            RetentionRow(
+                category=category,
+                label=str(label),
+                description=bounds.description,
+                days=bounds.default if days is None else min(max(days, bounds.min_days), bounds.max_days),
+                default=bounds.default,
+                min_days=bounds.min_days,
+                max_days=bounds.max_days,
+                is_default=days is None,
+                purged=bounds.purged,
+            )
+        )
     return rows
 
 
@@ -66,5 +73,6 @@ def purge_last_run(*, enterprise: Enterprise) -> PurgeSummary | None:
         if run is None:
             return None
         rows = dict(PurgeStep.objects.filter(run=run).order_by("position").values_list("category", "rows"))
-    return PurgeSummary(run_id=run.pk, status=run.status, started_at=run.started_at, finished_at=run.finished_at,
-                        rows=rows)
+    return PurgeSummary(
+        run_id=run.pk, status=run.status, started_at=run.started_at, finished_at=run.finished_at, rows=rows
+    )

@@ -30,7 +30,8 @@ class RetentionForm(forms.Form):
         self.rows = rows
         for row in rows:
             self.fields[row.category] = forms.IntegerField(
-                label=row.label, initial=row.days,
+                label=row.label,
+                initial=row.days,
                 widget=forms.NumberInput(attrs={"min": row.min_days, "max": row.max_days}),
             )
 
@@ -40,12 +41,22 @@ class RetentionSettingsView(ConsoleView):
 
     def render_page(self, request: HttpRequest, form: RetentionForm, *, status: int = 200) -> HttpResponse:
         last_run = purge_last_run(enterprise=self.enterprise)
-        last_rows = [(row.label, last_run.rows.get(row.category, 0)) for row in form.rows if row.purged] \
-            if last_run is not None else []
-        return render(request, "enterprise_data/retention/settings.html", {
-            "form": form, "rows": [(row, form[row.category]) for row in form.rows], "last_run": last_run,
-            "last_rows": last_rows,
-        }, status=status)
+        last_rows = (
+            [(row.label, last_run.rows.get(row.category, 0)) for row in form.rows if row.purged]
+            if last_run is not None
+            else []
+        )
+        return render(
+            request,
+            "enterprise_data/retention/settings.html",
+            {
+                "form": form,
+                "rows": [(row, form[row.category]) for row in form.rows],
+                "last_run": last_run,
+                "last_rows": last_rows,
+            },
+            status=status,
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render_page(request, RetentionForm(rows=retention_effective(enterprise=self.enterprise)))
@@ -54,8 +65,9 @@ class RetentionSettingsView(ConsoleView):
         form = RetentionForm(request.POST, rows=retention_effective(enterprise=self.enterprise))
         if form.is_valid():
             try:
-                changed = retention_settings_update(enterprise=self.enterprise, actor=self.membership,
-                                                    days=form.cleaned_data)
+                changed = retention_settings_update(
+                    enterprise=self.enterprise, actor=self.membership, days=form.cleaned_data
+                )
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)

@@ -87,14 +87,25 @@ class Persona:
 
 PERSONAS = {
     "admin": Persona("admin", "acme.localhost", "acme's owner, second factor passed", mobile="+8613800000101"),
-    "member": Persona("member", "globex.localhost", "a plain member of globex, password only",
-                      mobile="+8613800000203", password_only=True),
+    "member": Persona(
+        "member",
+        "globex.localhost",
+        "a plain member of globex, password only",
+        mobile="+8613800000203",
+        password_only=True,
+    ),
     # not in the default run: it acts in acme beside `admin`, who may change its scope meanwhile
-    "scoped": Persona("scoped", "acme.localhost", "acme's health admin of Sales, second factor passed",
-                      mobile="+8613800000104"),
+    "scoped": Persona(
+        "scoped", "acme.localhost", "acme's health admin of Sales, second factor passed", mobile="+8613800000104"
+    ),
     # globex's: the admin persona may revoke acme's devices while this one runs
-    "device": Persona("device", "globex.localhost", "globex's lobby attendance machine",
-                      device="Lobby attendance machine", paths="^/api/device/"),
+    "device": Persona(
+        "device",
+        "globex.localhost",
+        "globex's lobby attendance machine",
+        device="Lobby attendance machine",
+        paths="^/api/device/",
+    ),
 }
 
 DEFAULT_PERSONAS = "admin,member,device"
@@ -124,8 +135,12 @@ def fuzz_venv() -> Path:
         say(f"creating {VENV.relative_to(ROOT)} from {REQUIREMENTS.relative_to(ROOT)}")
         started = time.monotonic()
         subprocess.run([PY, "-m", "venv", "--clear", str(VENV)], check=True)
-        pip = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                              "-r", str(REQUIREMENTS)], cwd=DATA, capture_output=True, text=True)
+        pip = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+            cwd=DATA,
+            capture_output=True,
+            text=True,
+        )
         if pip.returncode != 0:
             sys.stderr.write(pip.stdout + pip.stderr)
             raise SystemExit(f"fuzz: installing {REQUIREMENTS.name} failed (exit code {pip.returncode})")
@@ -137,8 +152,13 @@ def fuzz_venv() -> Path:
 def outside_env(run_dir: Path) -> dict[str, str]:
     """The environment of the schemathesis processes: nothing of the project on sys.path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DJANGO", "VIRTUAL_ENV"))}
-    env.update(PYTHONSAFEPATH="1", PYTHONNOUSERSITE="1", HOME=str(run_dir), NO_COLOR="1",
-               PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.update(
+        PYTHONSAFEPATH="1",
+        PYTHONNOUSERSITE="1",
+        HOME=str(run_dir),
+        NO_COLOR="1",
+        PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     return env
 
 
@@ -146,7 +166,12 @@ def check_the_real_requests(run_dir: Path) -> None:
     """schemathesis must get the PyPI library, never the project's app of the same name."""
     found = subprocess.run(
         [str(VENV / "bin" / "python"), "-c", "import requests, schemathesis; print(requests.__file__)"],
-        cwd=run_dir, env=outside_env(run_dir), check=True, capture_output=True, text=True).stdout
+        cwd=run_dir,
+        env=outside_env(run_dir),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     library = Path(found.strip()).resolve()
     if "site-packages" not in library.parts or VENV.resolve() not in library.parents:
         raise SystemExit(f"fuzz: schemathesis would import the wrong `requests`: {library}")
@@ -183,7 +208,7 @@ def drop_stale_scratch_databases(url: str) -> None:
     with contextlib.closing(admin_connection(url)) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix.replace("_", r"\_") + "%"])
         for (name,) in cursor.fetchall():
-            pid = name[len(prefix):]
+            pid = name[len(prefix) :]
             if pid.isdigit() and not pid_alive(int(pid)):
                 say(f"dropping the scratch database of an earlier run: {name}")
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -278,16 +303,37 @@ def persona_headers(persona: Persona, env: dict[str, str], keys: dict[tuple[str,
         return [*headers, f"Authorization: Device {key}"]
     args = ["session_for", persona.mobile, persona.host] + (["--password-only"] if persona.password_only else [])
     session_id, csrf = manage(env, *args).split()
-    return [*headers, f"Cookie: sessionid={session_id}; csrftoken={csrf}", f"X-CSRFToken: {csrf}",
-            f"Referer: http://{persona.host}/"]
+    return [
+        *headers,
+        f"Cookie: sessionid={session_id}; csrftoken={csrf}",
+        f"X-CSRFToken: {csrf}",
+        f"Referer: http://{persona.host}/",
+    ]
 
 
 def schemathesis_argv(persona: Persona, port: int, headers: list[str], args: argparse.Namespace) -> list[str]:
-    argv = [str(VENV / "bin" / "schemathesis"), "--config-file", str(CONFIG), "run",
-            f"http://127.0.0.1:{port}/api/schema/",
-            "--checks", args.checks, "--max-examples", str(args.max_examples), "--seed", str(args.seed),
-            "--workers", "1", "--generation-database", "none", "--request-timeout", "30",
-            "--no-color", "--warnings", "off"]
+    argv = [
+        str(VENV / "bin" / "schemathesis"),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"http://127.0.0.1:{port}/api/schema/",
+        "--checks",
+        args.checks,
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
+        "--workers",
+        "1",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "30",
+        "--no-color",
+        "--warnings",
+        "off",
+    ]
     for header in headers:
         argv += ["-H", header]
     if persona.paths:
@@ -299,13 +345,18 @@ def schemathesis_argv(persona: Persona, port: int, headers: list[str], args: arg
 
 def body_limit(env: dict[str, str]) -> int:
     """DATA_UPLOAD_MAX_MEMORY_SIZE of the served settings (the shell's last line)."""
-    output = manage(env, "shell", "-c", "from django.conf import settings; "
-                    "print(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)")
+    output = manage(env, "shell", "-c", "from django.conf import settings; print(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)")
     return int(output.strip().splitlines()[-1])
 
 
-def crafted_requests(personas: list[Persona], port: int, headers: dict[str, list[str]], limit: int,
-                     run_dir: Path, processes: list[subprocess.Popen[bytes]]) -> list[str]:
+def crafted_requests(
+    personas: list[Persona],
+    port: int,
+    headers: dict[str, list[str]],
+    limit: int,
+    run_dir: Path,
+    processes: list[subprocess.Popen[bytes]],
+) -> list[str]:
     """After schemathesis, scripts/fuzz_crafted.py per persona (in parallel, with the fuzzing
     virtualenv's `requests`): control characters in every documented query parameter and JSON
     field, 10,000-character strings, a body over the limit. Returns the personas that failed."""
@@ -316,8 +367,15 @@ def crafted_requests(personas: list[Persona], port: int, headers: dict[str, list
             argv += ["-H", header]
         say(f"{persona.name}: crafted requests: {redact(argv)}")
         with open(LOGS / f"{persona.name}-crafted.log", "wb") as log:
-            proc = subprocess.Popen(argv, cwd=run_dir / persona.name, env=outside_env(run_dir), stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                argv,
+                cwd=run_dir / persona.name,
+                env=outside_env(run_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+            )
         processes.append(proc)
         runs.append((persona, proc))
     failed: list[str] = []
@@ -356,17 +414,31 @@ def redact(argv: list[str]) -> str:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="fuzz.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "15")),
-                        help="examples per operation and phase (default 15, env FUZZ_MAX_EXAMPLES)")
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "42")),
-                        help="schemathesis/hypothesis seed (default 42, env FUZZ_SEED)")
-    parser.add_argument("--personas", default=DEFAULT_PERSONAS,
-                        help=f"comma-separated, of: {', '.join(PERSONAS)} (default: {DEFAULT_PERSONAS})")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "15")),
+        help="examples per operation and phase (default 15, env FUZZ_MAX_EXAMPLES)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(os.environ.get("FUZZ_SEED", "42")),
+        help="schemathesis/hypothesis seed (default 42, env FUZZ_SEED)",
+    )
+    parser.add_argument(
+        "--personas",
+        default=DEFAULT_PERSONAS,
+        help=f"comma-separated, of: {', '.join(PERSONAS)} (default: {DEFAULT_PERSONAS})",
+    )
     parser.add_argument("--checks", default=CHECKS, help=f"schemathesis checks (default {CHECKS})")
     parser.add_argument("--phases", default="", help="schemathesis phases (default: its own: all)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--no-crafted", action="store_true",
-                        help="skip the crafted requests after schemathesis (scripts/fuzz_crafted.py)")
+    parser.add_argument(
+        "--no-crafted",
+        action="store_true",
+        help="skip the crafted requests after schemathesis (scripts/fuzz_crafted.py)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.personas.split(",")) - set(PERSONAS)
     if unknown:
@@ -396,9 +468,15 @@ def main(argv: list[str]) -> int:
         check_the_real_requests(run_dir)
         with scratch_database(os.environ["DATABASE_URL"]) as database_url:
             env = {
-                **os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings.local",
-                "DJANGO_DEBUG": "0", "PORTAL_ALLOW_SESSION_FOR": "1", "CELERY_QUEUE": marker,
-                "CACHE_KEY_PREFIX": marker, "MEDIA_ROOT": str(run_dir / "media"), "PYTHONUNBUFFERED": "1",
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "DJANGO_SETTINGS_MODULE": "config.settings.local",
+                "DJANGO_DEBUG": "0",
+                "PORTAL_ALLOW_SESSION_FOR": "1",
+                "CELERY_QUEUE": marker,
+                "CACHE_KEY_PREFIX": marker,
+                "MEDIA_ROOT": str(run_dir / "media"),
+                "PYTHONUNBUFFERED": "1",
                 "LOG_LEVEL": "WARNING",
                 # SEC-7: the personas send thousands of requests a minute, all from 127.0.0.1: the
                 # address, account and device throttles run at generous rates (still counted and
@@ -415,11 +493,31 @@ def main(argv: list[str]) -> int:
                 port = free_port()
                 server_log = open(LOGS / "server.log", "wb")  # noqa: SIM115 (closed with the server)
                 server = subprocess.Popen(
-                    [PY, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                     "--workers", str(args.workers), "--timeout", "60", "--graceful-timeout", "5",
-                     "--access-logfile", str(LOGS / "access.log"), "--access-logformat", ACCESS_LOG_FORMAT],
-                    cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
-                    stdin=subprocess.DEVNULL)
+                    [
+                        PY,
+                        "-m",
+                        "gunicorn",
+                        "config.wsgi:application",
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--workers",
+                        str(args.workers),
+                        "--timeout",
+                        "60",
+                        "--graceful-timeout",
+                        "5",
+                        "--access-logfile",
+                        str(LOGS / "access.log"),
+                        "--access-logformat",
+                        ACCESS_LOG_FORMAT,
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=server_log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    stdin=subprocess.DEVNULL,
+                )
                 server_log.close()
                 wait_for_schema(port, "acme.localhost", server)
                 say(f"portal serving on 127.0.0.1:{port} (gunicorn, {args.workers} workers, DEBUG off)")
@@ -434,17 +532,26 @@ def main(argv: list[str]) -> int:
                     (run_dir / persona.name).mkdir()
                     say(f"{persona.name} ({persona.what}): {redact(argv_)}")
                     with open(LOGS / f"{persona.name}.log", "wb") as log:
-                        proc = subprocess.Popen(argv_, cwd=run_dir / persona.name, env=outside_env(run_dir),
-                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                                stdin=subprocess.DEVNULL)
+                        proc = subprocess.Popen(
+                            argv_,
+                            cwd=run_dir / persona.name,
+                            env=outside_env(run_dir),
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                            stdin=subprocess.DEVNULL,
+                        )
                     processes.append(proc)
                     runs.append((persona, proc))
                 for persona, proc in runs:
                     code = proc.wait()
                     text = (LOGS / f"{persona.name}.log").read_text(errors="replace")
-                    summary = text[text.rfind("=== SUMMARY ==="):] if "=== SUMMARY ===" in text else text[-4000:]
-                    print(f"\n---- {persona.name}: {persona.what} (exit code {code}) ----\n"
-                          + (text if code else summary), flush=True)
+                    summary = text[text.rfind("=== SUMMARY ===") :] if "=== SUMMARY ===" in text else text[-4000:]
+                    print(
+                        f"\n---- {persona.name}: {persona.what} (exit code {code}) ----\n"
+                        + (text if code else summary),
+                        flush=True,
+                    )
                     if code:
                         failed.append(persona.name)
                 if not args.no_crafted:
@@ -453,8 +560,11 @@ def main(argv: list[str]) -> int:
                     raise SystemExit("fuzz: the server died during the run (see .data/fuzz/server.log)")
                 errors = server_errors((LOGS / "server.log").read_text(errors="replace"))
                 if errors:
-                    print(f"---- {len(errors)} server error(s) in .data/fuzz/server.log, the first ones ----\n"
-                          + "\n".join(errors[:5]), flush=True)
+                    print(
+                        f"---- {len(errors)} server error(s) in .data/fuzz/server.log, the first ones ----\n"
+                        + "\n".join(errors[:5]),
+                        flush=True,
+                    )
                     failed.append("server")
             finally:
                 for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -113,8 +113,9 @@ def main(argv: list[str]) -> int:
             response = session.request(method, url, json={"a\x00b": 1}, timeout=60)
             check(method, url, response, "a key with NUL", 400)
             padding = "x" * (limit + 1)
-            response = session.request(method, url, data=json.dumps({"x": padding}),
-                                       headers={"Content-Type": "application/json"}, timeout=120)
+            response = session.request(
+                method, url, data=json.dumps({"x": padding}), headers={"Content-Type": "application/json"}, timeout=120
+            )
             check(method, url, response, f"a body over {limit} bytes", 413)
     print(f"crafted requests: {sent} sent, {len(failures)} failed")
     for failure in failures:

@@ -128,8 +128,8 @@ def declared_access(view_class: type, *, allowed: frozenset[Kind]) -> Access:
     name = view_class.__name__
     if not isinstance(access, Access):
         raise ImproperlyConfigured(
-            f"{name} must declare its access (core.access: SelfService(), Read(category), "
-            f"Manage(category), …).")
+            f"{name} must declare its access (core.access: SelfService(), Read(category), Manage(category), …)."
+        )
     handlers = [m for m in ("get", *WRITE_HANDLERS) if callable(getattr(view_class, m, None))]
     parts = dict(access.methods) if access.kind == Kind.BY_METHOD else {m: access for m in handlers}
     missing = [m for m in handlers if m not in parts]

@@ -29,10 +29,15 @@ class Pagination(PageNumberPagination):
 def paginated(child: type[Serializer], name: str) -> Serializer:
     """The OpenAPI shape of a Pagination page of `child` rows, for `extend_schema(responses=…)` of
     views that paginate by hand (SEC-3: the documented response is the one sent)."""
-    return inline_serializer(name=name, fields={
-        "count": IntegerField(), "next": CharField(allow_null=True), "previous": CharField(allow_null=True),
-        "results": child(many=True),
-    })
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": IntegerField(),
+            "next": CharField(allow_null=True),
+            "previous": CharField(allow_null=True),
+            "results": child(many=True),
+        },
+    )
 
 
 # Service errors that are refusals, not bad input: 403 with the code as a stable machine-readable
@@ -44,8 +49,11 @@ def service_errors(error: DjangoValidationError) -> ValidationError | Permission
     """A service's ValidationError as DRF's 400 with field errors (SEC-3): `raise
     service_errors(error) from error`. Errors not tied to a field go under `non_field_errors`.
     A refusal (REFUSAL_CODES: no consent, no guardian consent) is a 403 with `code` instead."""
-    for item in error.error_list if not hasattr(error, "error_dict") else \
-            [e for errors in error.error_dict.values() for e in errors]:
+    for item in (
+        error.error_list
+        if not hasattr(error, "error_dict")
+        else [e for errors in error.error_dict.values() for e in errors]
+    ):
         if item.code in REFUSAL_CODES:
             return PermissionDenied({"code": item.code, "detail": item.messages[0], **(item.params or {})})
     if hasattr(error, "error_dict"):
@@ -57,11 +65,13 @@ def throttled_detail(seconds: int) -> str:
     """What a throttled client reads: the wait in seconds up to a minute and a half, else in
     minutes (rounded up)."""
     if seconds <= 90:
-        return ngettext("Too many requests. Try again in %(n)d second.",
-                        "Too many requests. Try again in %(n)d seconds.", seconds) % {"n": seconds}
+        return ngettext(
+            "Too many requests. Try again in %(n)d second.", "Too many requests. Try again in %(n)d seconds.", seconds
+        ) % {"n": seconds}
     minutes = math.ceil(seconds / 60)
-    return ngettext("Too many requests. Try again in %(n)d minute.",
-                    "Too many requests. Try again in %(n)d minutes.", minutes) % {"n": minutes}
+    return ngettext(
+        "Too many requests. Try again in %(n)d minute.", "Too many requests. Try again in %(n)d minutes.", minutes
+    ) % {"n": minutes}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -73,12 +83,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = service_errors(exc)
     if isinstance(exc, RateLimited | Throttled):
         seconds = max(1, math.ceil((exc.retry_after if isinstance(exc, RateLimited) else exc.wait) or 1))
-        body = {"detail": exc.message, "code": exc.code} if isinstance(exc, RateLimited) else {
-            "detail": throttled_detail(seconds), "code": "throttled"}
+        body = (
+            {"detail": exc.message, "code": exc.code}
+            if isinstance(exc, RateLimited)
+            else {"detail": throttled_detail(seconds), "code": "throttled"}
+        )
         response = drf_exception_handler(Throttled(wait=seconds), context)  # 429, Retry-After
         if response is not None:
             response.data = {**body, "retry_after": seconds}
         return response
     return drf_exception_handler(exc, context)
-
-

@@ -16,9 +16,15 @@ class Category(models.TextChoices):
 
 # Owners hold every category over the whole enterprise. Full administrators hold these; health
 # and biometric data stay invisible to them unless granted explicitly (least privilege, ENT-8).
-FULL_ADMIN_CATEGORIES = frozenset({
-    Category.DIRECTORY, Category.ATTENDANCE, Category.LEDGER, Category.RETENTION, Category.CONSENT,
-})
+FULL_ADMIN_CATEGORIES = frozenset(
+    {
+        Category.DIRECTORY,
+        Category.ATTENDANCE,
+        Category.LEDGER,
+        Category.RETENTION,
+        Category.CONSENT,
+    }
+)
 # Categories that are not about members of a department: granted on the root department only.
 ENTERPRISE_WIDE_CATEGORIES = frozenset({Category.LEDGER, Category.RETENTION, Category.CONSENT})
 
@@ -26,6 +32,7 @@ ENTERPRISE_WIDE_CATEGORIES = frozenset({Category.LEDGER, Category.RETENTION, Cat
 def scope_permission(category: str) -> str:
     """The django-guardian permission codename on Department for a category."""
     return f"scope_{category}"
+
 
 # Declared by console pages and API views that any administrator may open (e.g. the console home).
 ANY_CATEGORY = "any"

@@ -21,7 +21,8 @@ from tenants.input import is_api
 
 def too_large_detail() -> str:
     return gettext("The request body is too large (at most %(size)s).") % {
-        "size": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
+        "size": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    }
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

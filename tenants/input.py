@@ -159,7 +159,10 @@ class InputGuardMiddleware:
             if is_api(request):
                 return JsonResponse(errors, status=400)
             fields = sorted(name for name in errors if name != NON_FIELD)
-            return render(request, "input_refused.html",
-                          {"detail": _value_message(), "fields": fields,
-                           "bad_names": NON_FIELD in errors}, status=400)
+            return render(
+                request,
+                "input_refused.html",
+                {"detail": _value_message(), "fields": fields, "bad_names": NON_FIELD in errors},
+                status=400,
+            )
         return self.get_response(request)

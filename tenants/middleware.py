@@ -35,5 +35,3 @@ class HostBoundSessionMiddleware:
             if hasattr(request, "_cached_user"):
                 del request._cached_user
         return self.get_response(request)
-
-

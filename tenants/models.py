@@ -60,7 +60,6 @@ class Enterprise(TenantMixin):
         from django_tenants.postgresql_backend.base import _check_schema_name
         from django_tenants.utils import schema_exists
 
-
         template = settings.TENANT_BASE_SCHEMA
         if not (sync_schema and settings.TENANT_CREATION_FAKES_MIGRATIONS and schema_exists(template)):
             return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
@@ -150,8 +149,14 @@ class PurgeReceipt(models.Model):
     and ledger entry), never changed afterwards (read-only in the admin)."""
 
     # Empty for the platform's own purge of the public schema (retention.services.platform).
-    enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT,
-                                   null=True, blank=True, related_name="purge_receipts")
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purge_receipts",
+    )
     schema_name = models.CharField(_("schema"), max_length=63)
     run_id = models.BigIntegerField(_("run"))
     category = models.CharField(_("category"), max_length=32)

@@ -35,5 +35,3 @@ def dispatch_per_enterprise(task_name: str, states: list[str] | None = None, **k
     task = app.tasks[task_name]
     schemas = enterprise_list(states=tuple(states or [Enterprise.State.ACTIVE])).values_list("schema_name", flat=True)
     return [task.apply_async(kwargs=kwargs, headers={"_schema_name": schema}).id for schema in schemas]
-
-

@@ -31,8 +31,13 @@ def apply_service_errors(form: Any, error: ValidationError) -> None:
 
 def safe_next(request: HttpRequest, target: str | None) -> str | None:
     """`target` if it is a path on this host, else None (never an open redirect)."""
-    if target and target.startswith("/") and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
         return target
     return None
 

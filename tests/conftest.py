@@ -153,7 +153,12 @@ def _build_world() -> World:
     initech = enterprise_create(name="Initech Test", slug="initech", owner=ivan)
     enterprise_suspend(enterprise=initech, reason="Unpaid invoices")
     world = World(
-        acme=acme, globex=globex, initech=initech, alice=alice, gina=gina, ivan=ivan,
+        acme=acme,
+        globex=globex,
+        initech=initech,
+        alice=alice,
+        gina=gina,
+        ivan=ivan,
         amy=_account("+8613900000002", "Amy Admin"),
         bob=_account("+8613900000003", "Bob Member"),
         gus=_account("+8613900000012", "Gus Member"),
@@ -166,7 +171,9 @@ def _build_world() -> World:
         erin=_account("+8613900000005", "Erin Engineer"),
         greg=_account("+8613900000015", "Greg Admin"),
         gwen=_account("+8613900000016", "Gwen Member"),
-        sales=None, sales_east=None, engineering=None,  # type: ignore[arg-type]
+        sales=None,
+        sales_east=None,
+        engineering=None,  # type: ignore[arg-type]
     )
     membership_create(enterprise=acme, account=world.amy, role=Membership.Role.ADMIN)
     bob = membership_create(enterprise=acme, account=world.bob, role=Membership.Role.MEMBER)
@@ -180,8 +187,13 @@ def _build_world() -> World:
         bob.departments.add(world.sales_east)
         sam.departments.add(world.sales)
         erin.departments.add(world.engineering)
-    scope_grant(enterprise=acme, actor=None, admin=sam, department=world.sales,
-                categories=[Category.DIRECTORY, Category.HEALTH, Category.ATTENDANCE])
+    scope_grant(
+        enterprise=acme,
+        actor=None,
+        admin=sam,
+        department=world.sales,
+        categories=[Category.DIRECTORY, Category.HEALTH, Category.ATTENDANCE],
+    )
     membership_create(enterprise=globex, account=world.gus, role=Membership.Role.MEMBER)
     membership_create(enterprise=globex, account=world.gail, role=Membership.Role.MEMBER)
     membership_create(enterprise=globex, account=world.dana, role=Membership.Role.MEMBER)
@@ -293,8 +305,9 @@ def end_other_sessions(django_db_blocker: pytest.FixtureRequest) -> None:
         )
         # pg_terminate_backend only signals: wait until those backends have really gone
         for _attempt in range(50):
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             if cursor.fetchone()[0] == 0:
                 break
             time.sleep(0.1)
@@ -309,8 +322,10 @@ def fresh_throttle_counters(settings: Any) -> None:
     of its own): what earlier tests sent from 127.0.0.1, as the same personas, does not count.
     The suite's settings raise every limit; a test of a limit sets the rate it proves."""
     throttle = settings.CACHES["throttle"]
-    settings.CACHES = {**settings.CACHES,
-                       "throttle": {**throttle, "KEY_PREFIX": f"{throttle['KEY_PREFIX']}-{uuid.uuid4().hex[:8]}"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {**throttle, "KEY_PREFIX": f"{throttle['KEY_PREFIX']}-{uuid.uuid4().hex[:8]}"},
+    }
 
 
 def within_one_window(seconds: int, needed: float) -> None:

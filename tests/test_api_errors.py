@@ -22,8 +22,9 @@ def _documented(doc: dict, path: str, method: str, status: int) -> jsonschema.pr
 
 def _device_key(world, kind: str = "attendance_machine", purpose: str = "attendance") -> str:
     actor = world.membership(world.acme, world.alice)
-    _device, key = device_register(enterprise=world.acme, actor=actor, name=f"Errors {kind}", kind=kind,
-                                   purpose=purpose)
+    _device, key = device_register(
+        enterprise=world.acme, actor=actor, name=f"Errors {kind}", kind=kind, purpose=purpose
+    )
     connection.set_schema_to_public()
     return key
 
@@ -41,40 +42,91 @@ def test_real_error_responses_are_what_the_schema_documents(world, client_for):
     answers = [
         # 400: field errors, nested field errors (a list's items), a body that is not JSON, a bad query
         (400, "/api/v1/departments/", "post", admin.post("/api/v1/departments/", {}, content_type="application/json")),
-        (400, "/api/v1/members/", "post", admin.post("/api/v1/members/", {"departments": ["x"]},
-                                                     content_type="application/json")),
+        (
+            400,
+            "/api/v1/members/",
+            "post",
+            admin.post("/api/v1/members/", {"departments": ["x"]}, content_type="application/json"),
+        ),
         (400, "/api/v1/departments/", "post", admin.post("/api/v1/departments/", "{", content_type="application/json")),
-        (400, "/api/v1/me/account-deletion/", "post", member.post("/api/v1/me/account-deletion/", "[",
-                                                                  content_type="application/json")),
-        (400, "/api/v1/ledger/", "get", admin.get("/api/v1/ledger/", {"date_from": "2026-02-01",
-                                                                     "date_to": "2026-01-01"})),
-        (400, "/api/device/v1/clock/", "post", device.post("/api/device/v1/clock/", {"kind": "sideways"},
-                                                           content_type="application/json",
-                                                           HTTP_AUTHORIZATION=f"Device {clock_key}")),
-        (400, "/api/device/v1/templates/", "get", device.get("/api/device/v1/templates/", {"limit": "many"},
-                                                             HTTP_AUTHORIZATION=f"Device {clock_key}")),
+        (
+            400,
+            "/api/v1/me/account-deletion/",
+            "post",
+            member.post("/api/v1/me/account-deletion/", "[", content_type="application/json"),
+        ),
+        (
+            400,
+            "/api/v1/ledger/",
+            "get",
+            admin.get("/api/v1/ledger/", {"date_from": "2026-02-01", "date_to": "2026-01-01"}),
+        ),
+        (
+            400,
+            "/api/device/v1/clock/",
+            "post",
+            device.post(
+                "/api/device/v1/clock/",
+                {"kind": "sideways"},
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Device {clock_key}",
+            ),
+        ),
+        (
+            400,
+            "/api/device/v1/templates/",
+            "get",
+            device.get("/api/device/v1/templates/", {"limit": "many"}, HTTP_AUTHORIZATION=f"Device {clock_key}"),
+        ),
         # 401: the device API asks for its key
         (401, "/api/device/v1/templates/", "get", device.get("/api/device/v1/templates/")),
-        (401, "/api/device/v1/clock/", "post", device.post("/api/device/v1/clock/", {}, content_type="application/json",
-                                                           HTTP_AUTHORIZATION="Device dev_nope_nope")),
+        (
+            401,
+            "/api/device/v1/clock/",
+            "post",
+            device.post(
+                "/api/device/v1/clock/", {}, content_type="application/json", HTTP_AUTHORIZATION="Device dev_nope_nope"
+            ),
+        ),
         # 403: not signed in, not an admin, not a member, no second factor (with a `code`), wrong device
         (403, "/api/v1/me/", "get", anonymous.get("/api/v1/me/")),
         (403, "/api/v1/members/", "get", member.get("/api/v1/members/")),
         (403, "/api/v1/me/", "get", client_for("acme", world.gwen).get("/api/v1/me/")),
-        (403, "/api/v1/departments/", "post", client_for("acme", world.alice, two_factor=False).post(
-            "/api/v1/departments/", {"name": "X"}, content_type="application/json")),
-        (403, "/api/device/v1/clock/", "post", device.post("/api/device/v1/clock/", {"membership_id": bob_id,
-                                                                                    "kind": "in"},
-                                                           content_type="application/json",
-                                                           HTTP_AUTHORIZATION=f"Device {door_key}")),
+        (
+            403,
+            "/api/v1/departments/",
+            "post",
+            client_for("acme", world.alice, two_factor=False).post(
+                "/api/v1/departments/", {"name": "X"}, content_type="application/json"
+            ),
+        ),
+        (
+            403,
+            "/api/device/v1/clock/",
+            "post",
+            device.post(
+                "/api/device/v1/clock/",
+                {"membership_id": bob_id, "kind": "in"},
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Device {door_key}",
+            ),
+        ),
         # 404: an id that is not in this enterprise, one beyond any column
         (404, "/api/v1/departments/{id}/", "get", admin.get("/api/v1/departments/999999/")),
-        (404, "/api/v1/members/{id}/", "get", admin.get(
-            f"/api/v1/members/{world.membership(world.globex, world.gwen).pk}/")),
-        (404, "/api/v1/me/requests/{id}/", "get", member.get(f"/api/v1/me/requests/{10 ** 30}/")),
+        (
+            404,
+            "/api/v1/members/{id}/",
+            "get",
+            admin.get(f"/api/v1/members/{world.membership(world.globex, world.gwen).pk}/"),
+        ),
+        (404, "/api/v1/me/requests/{id}/", "get", member.get(f"/api/v1/me/requests/{10**30}/")),
         (404, "/api/v1/me/requests/", "get", member.get("/api/v1/me/requests/", {"page": 0})),
-        (404, "/api/v1/ledger/export/", "post", admin.post("/api/v1/ledger/export/?format=AAA", {},
-                                                           content_type="application/json")),
+        (
+            404,
+            "/api/v1/ledger/export/",
+            "post",
+            admin.post("/api/v1/ledger/export/?format=AAA", {}, content_type="application/json"),
+        ),
         # an id no route accepts: the API's JSON 404 (tenants.views.not_found), not Django's page
         (404, "/api/v1/departments/{id}/", "get", admin.get("/api/v1/departments/abc/")),
     ]
@@ -100,8 +152,9 @@ def test_every_operation_documents_its_errors(client_for):
             assert ("413" in codes) == (method != "get"), (method, path)  # a body too large
             assert ("401" in codes) == path.startswith("/api/device/"), (method, path)
             query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
-            assert ("404" in codes) == ("path" in where or bool(query & {"page", "format"})
-                                        or (method, path) == ("get", "/api/v1/consents/")), (method, path)
+            assert ("404" in codes) == (
+                "path" in where or bool(query & {"page", "format"}) or (method, path) == ("get", "/api/v1/consents/")
+            ), (method, path)
     deletion = doc["paths"]["/api/v1/me/account-deletion/"]["post"]["responses"]["400"]
     assert deletion["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/AccountDeletionError"}
     assert doc["paths"]["/api/v1/me/exports/"]["post"]["responses"]["429"]

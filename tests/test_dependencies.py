@@ -42,7 +42,8 @@ def test_pypi_requests_is_not_installed_and_the_name_is_our_app():
 
 def test_requirements_are_all_pinned():
     lines = [
-        line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[A-Za-z0-9_.+\-]+", line) for line in lines), lines

@@ -19,12 +19,16 @@ from incidents.services import (
 )
 
 TEXTS = {
-    "title_zh": "考勤设备数据泄露", "title_en": "Attendance device data exposed",
+    "title_zh": "考勤设备数据泄露",
+    "title_en": "Attendance device data exposed",
     "what_happened_zh": "某型号考勤机的日志可被读取。",
     "what_happened_en": "Logs of one attendance device model were readable.",
-    "scope_zh": "姓名与打卡时间。", "scope_en": "Names and clock-in times.",
-    "measures_zh": "已更换设备密钥。", "measures_en": "Device keys were replaced.",
-    "advice_zh": "无需操作。", "advice_en": "No action is needed.",
+    "scope_zh": "姓名与打卡时间。",
+    "scope_en": "Names and clock-in times.",
+    "measures_zh": "已更换设备密钥。",
+    "measures_en": "Device keys were replaced.",
+    "advice_zh": "无需操作。",
+    "advice_en": "No action is needed.",
 }
 
 
@@ -94,8 +98,9 @@ def test_regulator_status_is_recorded_after_publication(world):
     incident_publish(incident=draft)
     with pytest.raises(ValidationError):
         incident_regulator_update(incident=draft, status="reported")  # when?
-    updated = incident_regulator_update(incident=draft, status="reported", reported_at=timezone.now(),
-                                        reference="CAC-2026-001")
+    updated = incident_regulator_update(
+        incident=draft, status="reported", reported_at=timezone.now(), reference="CAC-2026-001"
+    )
     assert (updated.regulator_status, updated.regulator_reference) == ("reported", "CAC-2026-001")
 
 
@@ -133,8 +138,9 @@ def test_operators_publish_from_the_admin(world, client_for):
     draft = incident()
     draft.affected_accounts.add(world.erin)
     client = client_for("public", world.olga)
-    response = client.post("/admin/incidents/securityincident/", {
-        "action": "publish", "_selected_action": [draft.pk]}, follow=True)
+    response = client.post(
+        "/admin/incidents/securityincident/", {"action": "publish", "_selected_action": [draft.pk]}, follow=True
+    )
     assert response.status_code == 200
     draft.refresh_from_db()
     assert draft.status == "published" and inbox(AFFECTED_KIND) == {(world.erin.pk, None)}

@@ -44,8 +44,10 @@ def test_the_reported_nul_bytes_are_field_errors_not_500s(world, client_for):
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
     assert b"<code>q</code>" in page.content
 
-    for export in (admin.get("/console/ledger/export/?purpose=a%00b"),
-                   admin.post("/console/ledger/export/", {"purpose": "a\x00b"})):
+    for export in (
+        admin.get("/console/ledger/export/?purpose=a%00b"),
+        admin.post("/console/ledger/export/", {"purpose": "a\x00b"}),
+    ):
         assert export.status_code == 400 and b"<code>purpose</code>" in export.content
     api_export = admin.post("/api/v1/ledger/export/", {"purpose": "a\x00b"}, content_type="application/json")
     assert api_export.status_code == 400 and api_export.json() == {"purpose": ["Control characters are not allowed."]}
@@ -68,8 +70,9 @@ def test_every_kind_of_input_is_checked(world, client_for):
         # JSON: a value, a lone surrogate (UTF-8 cannot store it), a list item, a key
         "json value": admin.post("/api/v1/departments/", {"name": "Sales\x1b[2J"}, content_type="application/json"),
         "surrogate": admin.post("/api/v1/departments/", '{"name": "Sales \\ud800"}', content_type="application/json"),
-        "list item": admin.post("/api/v1/members/", {"name": "New", "departments": [1, "2\x00"]},
-                                content_type="application/json"),
+        "list item": admin.post(
+            "/api/v1/members/", {"name": "New", "departments": [1, "2\x00"]}, content_type="application/json"
+        ),
         "key": admin.post("/api/v1/departments/", {"name": "Ok", "x\ty": 1}, content_type="application/json"),
         # a form body (url-encoded PATCH: DRF's own parsing, not Django's)
         "form": admin.patch("/api/v1/departments/1/", "name=a%07b", content_type="application/x-www-form-urlencoded"),
@@ -96,8 +99,10 @@ def test_every_kind_of_input_is_checked(world, client_for):
     assert path.status_code == 400 and set(path.json()) == {"detail"}
     # a multipart form (Django's parser already drops non-printable characters from file names;
     # the guard checks them too)
-    upload = admin.post("/console/members/new/", {
-        "name": "Bob\x00", "photo": SimpleUploadedFile("me\x07.png", b"\x89PNG\r\n\x1a\n", "image/png")})
+    upload = admin.post(
+        "/console/members/new/",
+        {"name": "Bob\x00", "photo": SimpleUploadedFile("me\x07.png", b"\x89PNG\r\n\x1a\n", "image/png")},
+    )
     assert upload.status_code == 400 and b"<code>name</code>" in upload.content
     assert _counts(world) == before
 

@@ -224,14 +224,22 @@ def test_encoded_traversals_are_refused_or_stay_inside_the_folder(world, name, m
     assert files_under(folder(world.globex)) == before
 
 
-@pytest.mark.parametrize("upload_name", [
-    "../../globex/members/photos/evil.png", "/etc/evil.png", "..%2f..%2fglobex%2fevil.png", "..\\..\\evil.png",
-])
+@pytest.mark.parametrize(
+    "upload_name",
+    [
+        "../../globex/members/photos/evil.png",
+        "/etc/evil.png",
+        "..%2f..%2fglobex%2fevil.png",
+        "..\\..\\evil.png",
+    ],
+)
 def test_an_uploaded_photo_name_never_chooses_where_it_is_stored(world, client_for, media_cleanup, upload_name):
     bob = world.membership(world.acme, world.bob)
     globex_before = files_under(folder(world.globex))
-    response = client_for("acme", world.alice).post(f"/console/members/{bob.pk}/edit/", {
-        "display_name": "Bob Member", "photo": SimpleUploadedFile(upload_name, PNG_ACME, "image/png")})
+    response = client_for("acme", world.alice).post(
+        f"/console/members/{bob.pk}/edit/",
+        {"display_name": "Bob Member", "photo": SimpleUploadedFile(upload_name, PNG_ACME, "image/png")},
+    )
     assert response.status_code == 302
     with enterprise_schema(world.acme):
         bob.refresh_from_db()
@@ -244,8 +252,10 @@ def test_an_uploaded_photo_name_never_chooses_where_it_is_stored(world, client_f
 
 def test_an_uploaded_avatar_name_never_chooses_where_it_is_stored(world, client_for, media_cleanup):
     client = client_for("public", world.oscar)
-    response = client.post("/account/profile/", {
-        "nickname": "Oscar Outsider", "avatar": SimpleUploadedFile("../acme/members/photos/x.png", PNG_ACME)})
+    response = client.post(
+        "/account/profile/",
+        {"nickname": "Oscar Outsider", "avatar": SimpleUploadedFile("../acme/members/photos/x.png", PNG_ACME)},
+    )
     assert response.status_code == 302
     world.oscar.refresh_from_db()
     media_cleanup.append((None, world.oscar.avatar.name))
@@ -261,8 +271,10 @@ def test_a_photo_is_served_only_by_its_own_enterprise_even_with_colliding_ids(wo
     acme_admin, globex_admin = client_for("acme", world.alice), client_for("globex", world.gina)
     assert globex_admin.get(f"/console/members/{bob.pk}/photo/").status_code == 404  # twin has none
     for client, member, content in ((acme_admin, bob, PNG_ACME), (globex_admin, twin, PNG_GLOBEX)):
-        response = client.post(f"/console/members/{member.pk}/edit/", {
-            "display_name": member.display_name, "photo": SimpleUploadedFile("p.png", content, "image/png")})
+        response = client.post(
+            f"/console/members/{member.pk}/edit/",
+            {"display_name": member.display_name, "photo": SimpleUploadedFile("p.png", content, "image/png")},
+        )
         assert response.status_code == 302
     for enterprise, member in ((world.acme, bob), (world.globex, twin)):
         with enterprise_schema(enterprise):
@@ -276,7 +288,8 @@ def test_a_photo_is_served_only_by_its_own_enterprise_even_with_colliding_ids(wo
             response = Client(HTTP_HOST=host).get(path)
             assert response.status_code == 404, (host, path)
         response = client_for(host.split(".")[0] if host != "localhost" else "public").get(
-            f"/media/acme/{bob.photo.name}")
+            f"/media/acme/{bob.photo.name}"
+        )
         assert response.status_code == 404
 
 
@@ -320,17 +333,22 @@ def test_a_task_for_acme_reads_acme_rows_only(world, celery_worker):  # noqa: F8
 
     def setup() -> None:
         expires = timezone.now() + timedelta(hours=1)
-        for enterprise, member, ids in ((acme, bob, [SHARED_EXPORT_ID]),
-                                        (globex, gus, [SHARED_EXPORT_ID, GLOBEX_EXPORT_ID])):
+        for enterprise, member, ids in (
+            (acme, bob, [SHARED_EXPORT_ID]),
+            (globex, gus, [SHARED_EXPORT_ID, GLOBEX_EXPORT_ID]),
+        ):
             with enterprise_schema(enterprise):
                 for pk in ids:
-                    Export.objects.create(pk=pk, membership=member, language="en", token_hash="0" * 64,
-                                          expires_at=expires)
+                    Export.objects.create(
+                        pk=pk, membership=member, language="en", token_hash="0" * 64, expires_at=expires
+                    )
 
     def rows(enterprise) -> dict[int, tuple[str, int, str]]:  # type: ignore[no-untyped-def]
         with enterprise_schema(enterprise):
-            return {e.pk: (e.state, e.progress, e.file_path)
-                    for e in Export.objects.filter(pk__in=[SHARED_EXPORT_ID, GLOBEX_EXPORT_ID])}
+            return {
+                e.pk: (e.state, e.progress, e.file_path)
+                for e in Export.objects.filter(pk__in=[SHARED_EXPORT_ID, GLOBEX_EXPORT_ID])
+            }
 
     committed(setup)
     try:
@@ -345,9 +363,12 @@ def test_a_task_for_acme_reads_acme_rows_only(world, celery_worker):  # noqa: F8
         archive = (worker_folder(acme) / path).read_bytes()
         data = zipfile.ZipFile(io.BytesIO(archive)).read("data.json").decode()
         assert "Bob Member" in data and "Gus Member" not in data and "Globex" not in data
-        assert committed(lambda: rows(globex)) == {SHARED_EXPORT_ID: ("queued", 0, ""),
-                                                   GLOBEX_EXPORT_ID: ("queued", 0, "")}
+        assert committed(lambda: rows(globex)) == {
+            SHARED_EXPORT_ID: ("queued", 0, ""),
+            GLOBEX_EXPORT_ID: ("queued", 0, ""),
+        }
     finally:
+
         def cleanup() -> None:
             for enterprise in (acme, globex):
                 with enterprise_schema(enterprise):
@@ -387,10 +408,20 @@ def test_a_scope_granted_on_one_enterprises_department_gives_nothing_on_the_same
     acme, globex, dana = world.acme, world.globex, world.dana
     acme_root = department_root(enterprise=acme)
     twin = _department_with_pk(globex, acme_root.pk)
-    scope_grant(enterprise=globex, actor=None, admin=world.membership(globex, dana), department=twin,
-                categories=[Category.HEALTH, Category.DIRECTORY])
-    scope_grant(enterprise=acme, actor=None, admin=world.membership(acme, dana), department=world.engineering,
-                categories=[Category.ATTENDANCE])
+    scope_grant(
+        enterprise=globex,
+        actor=None,
+        admin=world.membership(globex, dana),
+        department=twin,
+        categories=[Category.HEALTH, Category.DIRECTORY],
+    )
+    scope_grant(
+        enterprise=acme,
+        actor=None,
+        admin=world.membership(acme, dana),
+        department=world.engineering,
+        categories=[Category.ATTENDANCE],
+    )
 
     with enterprise_schema(globex):
         assert sorted(get_perms(dana, twin)) == ["scope_directory", "scope_health"]
@@ -423,9 +454,15 @@ def _signed_in_through_the_form(host: str, user) -> Client:  # type: ignore[no-u
     return client
 
 
-@pytest.mark.parametrize(("issuer", "user_name"), [
-    ("acme.localhost", "bob"), ("acme.localhost", "dana"), ("localhost", "dana"), ("globex.localhost", "gus"),
-])
+@pytest.mark.parametrize(
+    ("issuer", "user_name"),
+    [
+        ("acme.localhost", "bob"),
+        ("acme.localhost", "dana"),
+        ("localhost", "dana"),
+        ("globex.localhost", "gus"),
+    ],
+)
 def test_a_session_from_the_sign_in_form_is_nobodys_on_another_host(world, issuer, user_name):
     """The real sign-in (not the tests' force_login) binds the session to its host: the cookie
     replayed on any other host — another enterprise, the public host, or the way back — is an
@@ -438,7 +475,7 @@ def test_a_session_from_the_sign_in_form_is_nobodys_on_another_host(world, issue
     for host in {"acme.localhost", "globex.localhost", "localhost"} - {issuer}:
         replay = Client(HTTP_HOST=host)
         replay.cookies["sessionid"] = cookie
-        for path in (("/account/",) if host == "localhost" else ("/me/", "/api/v1/me/", "/console/")):
+        for path in ("/account/",) if host == "localhost" else ("/me/", "/api/v1/me/", "/console/"):
             response = replay.get(path)
             assert response.status_code in (302, 403), (host, path, response.status_code)
             if response.status_code == 302:

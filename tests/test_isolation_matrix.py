@@ -30,12 +30,24 @@ from core.middleware import OPEN_PATH_PREFIXES
 # (colliding ids); 7 is the membership id that exists only in globex (gwen); 999999 exists nowhere.
 INT_VALUES = (1, 2, 7, 999_999)
 PARAMETERS: dict[str, tuple[object, ...]] = {
-    "pk": INT_VALUES, "version": INT_VALUES, "record_id": INT_VALUES, "member_id": INT_VALUES,
-    "notification_id": INT_VALUES, "field": ("id_number", "mobile"), "token": ("x" * 43,),
+    "pk": INT_VALUES,
+    "version": INT_VALUES,
+    "record_id": INT_VALUES,
+    "member_id": INT_VALUES,
+    "notification_id": INT_VALUES,
+    "field": ("id_number", "mobile"),
+    "token": ("x" * 43,),
 }
 # Text that only the other enterprise's pages contain.
-GLOBEX_MARKERS = (b"Globex Test", b"Gwen Member", b"Gus Member", b"Gail Member", b"Gary Member", b"Greg Admin",
-                  b"Gina Owner")
+GLOBEX_MARKERS = (
+    b"Globex Test",
+    b"Gwen Member",
+    b"Gus Member",
+    b"Gail Member",
+    b"Gary Member",
+    b"Greg Admin",
+    b"Gina Owner",
+)
 REFUSED = (302, 401, 403, 404, 405)
 
 
@@ -141,23 +153,53 @@ MISSING = 999_999
 # the test loudly: add it. None: no object of that kind is outside a scoped admin's reach (the
 # kind is enterprise-wide, or the route is not an enterprise member's).
 ROUTE_KINDS: dict[str, str | None] = {
-    "me_consent_withdraw": "consent_record", "me_request": "request", "me_export_status": "export",
-    "me_export_download": "export", "console_member": "member", "console_member_edit": "member",
-    "console_member_photo": "member", "console_member_reveal": "member", "console_member_scopes": "member",
-    "console_invitation_revoke": "invitation", "console_attendance_member": "member",
-    "console_clock_event_reveal": "clock_event", "console_geofence_edit": None, "console_geofence_delete": None,
-    "console_health_report_reveal": "health_report", "biometrics_device_revoke": None,
-    "biometrics_member": "member", "biometrics_template_revoke": "template", "biometrics_template_delete": "template",
-    "console_notice_version": None, "console_member_consents": "member", "console_legal_basis_end": "legal_basis",
+    "me_consent_withdraw": "consent_record",
+    "me_request": "request",
+    "me_export_status": "export",
+    "me_export_download": "export",
+    "console_member": "member",
+    "console_member_edit": "member",
+    "console_member_photo": "member",
+    "console_member_reveal": "member",
+    "console_member_scopes": "member",
+    "console_invitation_revoke": "invitation",
+    "console_attendance_member": "member",
+    "console_clock_event_reveal": "clock_event",
+    "console_geofence_edit": None,
+    "console_geofence_delete": None,
+    "console_health_report_reveal": "health_report",
+    "biometrics_device_revoke": None,
+    "biometrics_member": "member",
+    "biometrics_template_revoke": "template",
+    "biometrics_template_delete": "template",
+    "console_notice_version": None,
+    "console_member_consents": "member",
+    "console_legal_basis_end": "legal_basis",
     "incident": None,  # platform incidents, per account (tests/test_incidents.py)
-    "console_request": "request", "notice_version": None, "policy_version": None,
-    "api_notification_read": "notification", "api_me_consent_withdrawal": "consent_record", "api_notice": None,
-    "api_legal_basis_end": "legal_basis", "api_member": "member", "api_member_reveal": "member",
-    "api_member_scopes": "member", "api_department": "department", "api_invitation_revoke": "invitation",
-    "api_geofence": None, "api_health_report_reveal": "health_report", "api_device_revoke": None,
-    "api_member_biometrics": "member", "api_biometric": "template", "api_biometric_revoke": "template",
-    "api_me_export": "export", "api_me_request": "request", "api_me_request_cancel": "request",
-    "api_me_request_information": "request", "api_request": "request", "api_request_decide": "request",
+    "console_request": "request",
+    "notice_version": None,
+    "policy_version": None,
+    "api_notification_read": "notification",
+    "api_me_consent_withdrawal": "consent_record",
+    "api_notice": None,
+    "api_legal_basis_end": "legal_basis",
+    "api_member": "member",
+    "api_member_reveal": "member",
+    "api_member_scopes": "member",
+    "api_department": "department",
+    "api_invitation_revoke": "invitation",
+    "api_geofence": None,
+    "api_health_report_reveal": "health_report",
+    "api_device_revoke": None,
+    "api_member_biometrics": "member",
+    "api_biometric": "template",
+    "api_biometric_revoke": "template",
+    "api_me_export": "export",
+    "api_me_request": "request",
+    "api_me_request_cancel": "request",
+    "api_me_request_information": "request",
+    "api_request": "request",
+    "api_request_decide": "request",
 }
 # Integer fields of API request bodies that name an object, with the kind they name, and the
 # body they are sent in (so that the other fields are valid and the reference is what decides).
@@ -183,11 +225,25 @@ REFERENCE_FIELDS: dict[tuple[str, str, str], str | None] = {
     ("post", "/api/v1/me/notice/acknowledge/", "version"): None,
 }
 # Integer body fields that are quantities, not references.
-QUANTITY_FIELDS = {"radius_m", "days_valid", "attendance", "raw_coordinates", "health_reports",
-                   "biometric_templates", "invitations", "ledger", "departed_profiles", "exports"}
+QUANTITY_FIELDS = {
+    "radius_m",
+    "days_valid",
+    "attendance",
+    "raw_coordinates",
+    "health_reports",
+    "biometric_templates",
+    "invitations",
+    "ledger",
+    "departed_profiles",
+    "exports",
+}
 BASE_BODIES: dict[tuple[str, str], dict[str, object]] = {
-    ("post", "/api/v1/consents/legal-bases/"): {"category": "health", "purpose": "health_monitoring",
-                                                "basis": "emergency", "reason": "Municipal epidemic-prevention order"},
+    ("post", "/api/v1/consents/legal-bases/"): {
+        "category": "health",
+        "purpose": "health_monitoring",
+        "basis": "emergency",
+        "reason": "Municipal epidemic-prevention order",
+    },
     ("post", "/api/v1/members/"): {"display_name": "Probe Card"},
     ("post", "/api/v1/invitations/"): {"kind": "link"},
     ("post", "/api/v1/members/{id}/scopes/"): {"categories": ["directory"]},
@@ -222,17 +278,44 @@ def outside_sams_scope(world):
     acme = world.acme
     alice, erin = world.membership(acme, world.alice), world.membership(acme, world.erin)
     health_report_submit(enterprise=acme, membership=erin, city="Chengdu", unwell=True, symptoms="ERIN-PRIVATE")
-    attendance_clock(enterprise=acme, membership=erin, kind="in", source="app", latitude="30.5728",
-                     longitude="104.0668", accuracy_m=12)
-    template_enroll(enterprise=acme, actor=alice, membership=erin, modality="face", purpose="attendance",
-                    template=b"ERIN-PRIVATE-TEMPLATE")
-    request_submit(enterprise=acme, account=world.erin, membership=erin, kind="complaint", category="health",
-                   description="ERIN-PRIVATE complaint")
+    attendance_clock(
+        enterprise=acme,
+        membership=erin,
+        kind="in",
+        source="app",
+        latitude="30.5728",
+        longitude="104.0668",
+        accuracy_m=12,
+    )
+    template_enroll(
+        enterprise=acme,
+        actor=alice,
+        membership=erin,
+        modality="face",
+        purpose="attendance",
+        template=b"ERIN-PRIVATE-TEMPLATE",
+    )
+    request_submit(
+        enterprise=acme,
+        account=world.erin,
+        membership=erin,
+        kind="complaint",
+        category="health",
+        description="ERIN-PRIVATE complaint",
+    )
     export_start(enterprise=acme, membership=erin, language="en")
-    legal_basis_record(enterprise=acme, actor=alice, member_id=erin.pk, category="health",
-                       purpose="health_monitoring", basis="emergency", reason="Municipal epidemic-prevention order")
-    card = member_card_create(enterprise=acme, actor=None, scope=dangerously_whole_enterprise(),
-                              data={"display_name": "Outside Card"})
+    legal_basis_record(
+        enterprise=acme,
+        actor=alice,
+        member_id=erin.pk,
+        category="health",
+        purpose="health_monitoring",
+        basis="emergency",
+        reason="Municipal epidemic-prevention order",
+    )
+    card = member_card_create(
+        enterprise=acme, actor=None, scope=dangerously_whole_enterprise(), data={"display_name": "Outside Card"}
+    )
     invitation_create_link(enterprise=acme, actor=None, membership=card)
     notify(account=world.erin, kind="test", title="ERIN-PRIVATE message")
     outside = (erin.pk, alice.pk, card.pk)
@@ -246,8 +329,11 @@ def outside_sams_scope(world):
             "health_report": list(HealthReport.objects.filter(membership_id__in=outside).values_list("pk", flat=True)),
             "template": list(BiometricTemplate.objects.filter(membership_id__in=outside).values_list("pk", flat=True)),
             "consent_record": list(ConsentRecord.objects.filter(membership_id=erin.pk).values_list("pk", flat=True)),
-            "legal_basis": list(ConsentRecord.objects.filter(membership_id=erin.pk).exclude(
-                basis=ConsentRecord.Basis.CONSENT).values_list("pk", flat=True)),
+            "legal_basis": list(
+                ConsentRecord.objects.filter(membership_id=erin.pk)
+                .exclude(basis=ConsentRecord.Basis.CONSENT)
+                .values_list("pk", flat=True)
+            ),
             "request": list(Request.objects.filter(membership_id=erin.pk).values_list("pk", flat=True)),
             "export": list(Export.objects.filter(membership_id=erin.pk).values_list("pk", flat=True)),
         }
@@ -275,9 +361,11 @@ def _difference(got: tuple, expected: tuple) -> tuple:
     """Statuses and the first differing stretch of the bodies, for a readable failure."""
     if got[0] != expected[0] or got[2] != expected[2]:
         return got[0], expected[0], got[2], expected[2]
-    at = next((i for i, (a, b) in enumerate(zip(got[1], expected[1], strict=False)) if a != b),
-              min(len(got[1]), len(expected[1])))
-    return got[0], got[1][max(0, at - 60):at + 60], expected[1][max(0, at - 60):at + 60]
+    at = next(
+        (i for i, (a, b) in enumerate(zip(got[1], expected[1], strict=False)) if a != b),
+        min(len(got[1]), len(expected[1])),
+    )
+    return got[0], got[1][max(0, at - 60) : at + 60], expected[1][max(0, at - 60) : at + 60]
 
 
 def _send(client, method: str, path: str, data: dict | None = None):
@@ -292,7 +380,8 @@ def test_every_route_with_an_id_names_its_kind():
 
 
 def test_a_scoped_admin_gets_the_same_answer_for_an_id_outside_his_scope_as_for_a_missing_one(
-        world, client_for, outside_sams_scope):
+    world, client_for, outside_sams_scope
+):
     sam = client_for("acme", world.sam)
     differences = []
     for route in ROUTES:
@@ -356,14 +445,18 @@ API_REFERENCE_FIELDS = _api_reference_fields()
 
 
 def test_every_integer_field_of_an_api_write_is_classified():
-    unknown = [(m, p, f) for m, p, f, _a in API_REFERENCE_FIELDS
-               if (m, p, f) not in REFERENCE_FIELDS and f not in QUANTITY_FIELDS]
+    unknown = [
+        (m, p, f)
+        for m, p, f, _a in API_REFERENCE_FIELDS
+        if (m, p, f) not in REFERENCE_FIELDS and f not in QUANTITY_FIELDS
+    ]
     assert not unknown, f"add these body fields to REFERENCE_FIELDS (or QUANTITY_FIELDS): {unknown}"
     assert ("patch", "/api/v1/members/{id}/", "secretary") in {(m, p, f) for m, p, f, _a in API_REFERENCE_FIELDS}
 
 
 def test_an_api_write_naming_an_object_outside_the_scope_answers_like_a_missing_one(
-        world, client_for, outside_sams_scope):
+    world, client_for, outside_sams_scope
+):
     sam = client_for("acme", world.sam)
     bob = world.membership(world.acme, world.bob)
     checked, differences = 0, []
@@ -376,10 +469,12 @@ def test_an_api_write_naming_an_object_outside_the_scope_answers_like_a_missing_
         if field != "departments" and path.startswith("/api/v1/members/") and method == "post":
             base = {**base, "departments": [world.sales.pk]}
         for outside in outside_sams_scope[kind]:
-            got = _normalized(_send(sam, method, url, {**base, field: [outside] if is_array else outside}), url,
-                              outside)
-            expected = _normalized(_send(sam, method, url, {**base, field: [MISSING] if is_array else MISSING}), url,
-                                   MISSING)
+            got = _normalized(
+                _send(sam, method, url, {**base, field: [outside] if is_array else outside}), url, outside
+            )
+            expected = _normalized(
+                _send(sam, method, url, {**base, field: [MISSING] if is_array else MISSING}), url, MISSING
+            )
             checked += 1
             if got != expected or got[0] < 400:
                 differences.append((method.upper(), url, field, outside, *_difference(got, expected)))

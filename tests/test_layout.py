@@ -14,8 +14,24 @@ from consent.signals import basis_ended, erasure_counted
 from retention.services import purge
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "consent", "core", "directory", "invitations", "attendance", "health", "biometrics", "ledger",
-            "retention", "requests", "tenants", "incidents", "demo", "enterprise_data", "operators")
+PACKAGES = (
+    "accounts",
+    "consent",
+    "core",
+    "directory",
+    "invitations",
+    "attendance",
+    "health",
+    "biometrics",
+    "ledger",
+    "retention",
+    "requests",
+    "tenants",
+    "incidents",
+    "demo",
+    "enterprise_data",
+    "operators",
+)
 
 
 def _names_sent_by_services() -> set[str]:
@@ -23,8 +39,12 @@ def _names_sent_by_services() -> set[str]:
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
-                if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "task_send_on_commit"
-                        and node.args and isinstance(node.args[0], ast.Constant)):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", None) == "task_send_on_commit"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
                     names.add(node.args[0].value)
     return names
 
@@ -32,8 +52,11 @@ def _names_sent_by_services() -> set[str]:
 def test_every_task_named_by_a_service_or_the_beat_schedule_is_registered():
     app.loader.import_default_modules()
     sent = _names_sent_by_services()
-    assert {"consent.tasks.consent_withdrawal_erase", "consent.tasks.notification_deliver",
-            "requests.tasks.export_build"} <= sent
+    assert {
+        "consent.tasks.consent_withdrawal_erase",
+        "consent.tasks.notification_deliver",
+        "requests.tasks.export_build",
+    } <= sent
     scheduled = set()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         scheduled.add(entry["task"])

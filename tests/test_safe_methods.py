@@ -25,10 +25,18 @@ from directory.contacts import contacts_salt_get
 
 IDS = (1, 3, 999_999)
 PARAMETERS: dict[str, tuple[object, ...]] = {
-    "pk": IDS, "version": IDS, "record_id": IDS, "member_id": IDS, "notification_id": IDS,
-    "field": ("id_number", "mobile"), "token": ("x" * 43,),
+    "pk": IDS,
+    "version": IDS,
+    "record_id": IDS,
+    "member_id": IDS,
+    "notification_id": IDS,
+    "field": ("id_number", "mobile"),
+    "token": ("x" * 43,),
     # the public host's
-    "enterprise_id": IDS, "invitation_id": IDS, "answer": ("accept", "decline"), "slug": ("acme",),
+    "enterprise_id": IDS,
+    "invitation_id": IDS,
+    "answer": ("accept", "decline"),
+    "slug": ("acme",),
 }
 # table -> why a GET may write it
 READ_ACCOUNTING: dict[str, str] = {}
@@ -50,28 +58,38 @@ def _paths(route: str) -> list[str]:
     assert not missing, f"route {route!r}: add test values for {missing} to PARAMETERS"
     paths = ["/" + route]
     for param in params:
-        paths = [re.sub(r"<(?:\w+:)?" + param + ">", str(value), path, count=1)
-                 for path in paths for value in PARAMETERS[param]]
+        paths = [
+            re.sub(r"<(?:\w+:)?" + param + ">", str(value), path, count=1)
+            for path in paths
+            for value in PARAMETERS[param]
+        ]
     return paths
 
 
 ROUTES = _routes(get_resolver(urls_tenants).url_patterns)
 CASES = sorted({(name, path) for name, route in ROUTES for path in _paths(route)})
 # the public host's too (its operators' /admin/ is Django's admin, for staff only: left out)
-PUBLIC_ROUTES = [(name, route) for name, route in _routes(get_resolver(urls_public).url_patterns)
-                 if not route.startswith("admin/")]
+PUBLIC_ROUTES = [
+    (name, route) for name, route in _routes(get_resolver(urls_public).url_patterns) if not route.startswith("admin/")
+]
 PUBLIC_CASES = sorted({(name, path) for name, route in PUBLIC_ROUTES for path in _paths(route)})
 
 
 def _fingerprint(schemas: tuple[str, ...]) -> dict[str, tuple[int, str]]:
     """{schema.table: (rows, md5 of the rows)} for every table of these schemas."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                       "WHERE table_schema = ANY(%s) AND table_type = 'BASE TABLE' ORDER BY 1, 2", [list(schemas)])
+        cursor.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema = ANY(%s) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+            [list(schemas)],
+        )
         tables = [f'"{schema}"."{table}"' for schema, table in cursor.fetchall()]
         # (S608: the names come from information_schema, not from input)
-        selects = [f"SELECT '{name}', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "  # noqa: S608
-                   f"FROM {name} t" for name in tables]
+        selects = [
+            f"SELECT '{name}', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "  # noqa: S608
+            f"FROM {name} t"
+            for name in tables
+        ]
         cursor.execute(" UNION ALL ".join(selects))
         return {name.replace('"', ""): (count, digest) for name, count, digest in cursor.fetchall()}
 
@@ -81,8 +99,10 @@ def test_the_walk_covers_every_route():
     assert len(PUBLIC_ROUTES) > 10 and {name for name, _p in PUBLIC_CASES} == {name for name, _r in PUBLIC_ROUTES}
 
 
-@pytest.mark.parametrize(("host", "name", "path"), [("acme", name, path) for name, path in CASES]
-                         + [("public", name, path) for name, path in PUBLIC_CASES])
+@pytest.mark.parametrize(
+    ("host", "name", "path"),
+    [("acme", name, path) for name, path in CASES] + [("public", name, path) for name, path in PUBLIC_CASES],
+)
 def test_a_get_changes_nothing(world, client_for, host, name, path):
     # Made on first use, once: `GET contacts/salt/` creates the enterprise's contact-hash salt if
     # there is none yet (a lazily made server secret, not an instruction); made before the walk,
@@ -97,7 +117,10 @@ def test_a_get_changes_nothing(world, client_for, host, name, path):
     if response.streaming:
         b"".join(response.streaming_content)
     after = _fingerprint(schemas)
-    changed = sorted(table for table in set(before) | set(after)
-                     if before.get(table) != after.get(table) and table not in READ_ACCOUNTING)
+    changed = sorted(
+        table
+        for table in set(before) | set(after)
+        if before.get(table) != after.get(table) and table not in READ_ACCOUNTING
+    )
     assert not changed, (path, response.status_code, changed)
     assert response.status_code < 500, (path, response.status_code)

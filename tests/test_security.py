@@ -55,8 +55,10 @@ def test_the_deploy_check_passes_with_the_production_settings():
 
 def test_the_deploy_check_is_not_toothless():
     """The same check fails on a weak key or with HSTS switched off: it does look."""
-    result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                        production_environment(SECRET_KEY="too-short", SECURE_HSTS_SECONDS="0"))
+    result = run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_environment(SECRET_KEY="too-short", SECURE_HSTS_SECONDS="0"),
+    )
     assert result.returncode != 0
     assert "security.W009" in result.stderr and "security.W004" in result.stderr
 
@@ -189,8 +191,11 @@ def test_no_template_has_inline_code_the_policy_would_block():
     for path in sorted((ROOT / "templates").rglob("*.html")):
         html = path.read_text()
         name = path.relative_to(ROOT)
-        problems += [f"{name}: {tag}" for tag in re.findall(r"<(?:script|style)\b[^>]*>", html)
-                     if "src=" not in tag and 'nonce="{{ request.csp_nonce }}"' not in tag]
+        problems += [
+            f"{name}: {tag}"
+            for tag in re.findall(r"<(?:script|style)\b[^>]*>", html)
+            if "src=" not in tag and 'nonce="{{ request.csp_nonce }}"' not in tag
+        ]
         problems += [f"{name}: {attr}" for attr in re.findall(r"<[a-z][^>]*\s(on[a-z]+=)", html)]
     assert not problems
 
@@ -234,7 +239,9 @@ SECRET_PATTERNS = {
     "private key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
     "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
     "hard-coded SECRET_KEY": re.compile(r"""SECRET_KEY\s*[=:]\s*["'][^"'\s]{16,}["']"""),
-    "hard-coded password in a URL": re.compile(r"(?:postgres|redis|smtp)s?://[^:/\s]+:(?!\$|\{|pw@|password@)[^@\s]{8,}@"),
+    "hard-coded password in a URL": re.compile(
+        r"(?:postgres|redis|smtp)s?://[^:/\s]+:(?!\$|\{|pw@|password@)[^@\s]{8,}@"
+    ),
 }
 
 
@@ -248,8 +255,12 @@ def test_no_secret_is_committed():
         text = path.read_text(errors="ignore")
         found += [f"{name}: {what}" for what, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
     assert not found
-    ignored = subprocess.run(["git", "check-ignore", ".data/secret_key", ".data/master_key", ".env"], cwd=ROOT,
-                             capture_output=True, text=True).stdout.split()
+    ignored = subprocess.run(
+        ["git", "check-ignore", ".data/secret_key", ".data/master_key", ".env"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert ignored == [".data/secret_key", ".data/master_key", ".env"]
     # nor are the development secrets copied into the Docker image
     assert {".data", ".env"} <= set((ROOT / ".dockerignore").read_text().split())

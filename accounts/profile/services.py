@@ -245,15 +245,25 @@ def real_name_submit(
         account.id_number_encrypted = encrypt_for_account(account=account, field=ID_NUMBER_FIELD, value=id_number)
         account.real_name_status = User.RealNameStatus.PENDING
         account.real_name_verified_at = None
-        account.save(update_fields=[
-            "legal_name_encrypted", "id_number_encrypted", "real_name_status", "real_name_verified_at",
-        ])
+        account.save(
+            update_fields=[
+                "legal_name_encrypted",
+                "id_number_encrypted",
+                "real_name_status",
+                "real_name_verified_at",
+            ]
+        )
         for photo_side, (data, content_type) in photos.items():
-            IdDocument.objects.update_or_create(account=account, side=photo_side, defaults={
-                "content_type": content_type,
-                "data_encrypted": encrypt_for_account(account=account, field=id_document_field(photo_side),
-                                                      value=data),
-            })
+            IdDocument.objects.update_or_create(
+                account=account,
+                side=photo_side,
+                defaults={
+                    "content_type": content_type,
+                    "data_encrypted": encrypt_for_account(
+                        account=account, field=id_document_field(photo_side), value=data
+                    ),
+                },
+            )
     return account
 
 
@@ -273,14 +283,17 @@ def real_name_reject(*, account: User) -> bool:
     status returns to `none`, so the holder may submit again. Returns False unless pending."""
     with transaction.atomic():
         changed = User.objects.filter(pk=account.pk, real_name_status=User.RealNameStatus.PENDING).update(
-            real_name_status=User.RealNameStatus.NONE, real_name_verified_at=None,
-            legal_name_encrypted=None, id_number_encrypted=None,
+            real_name_status=User.RealNameStatus.NONE,
+            real_name_verified_at=None,
+            legal_name_encrypted=None,
+            id_number_encrypted=None,
         )
         if changed:
             IdDocument.objects.filter(account=account).delete()
     if changed:
-        account.refresh_from_db(fields=["real_name_status", "real_name_verified_at", "legal_name_encrypted",
-                                        "id_number_encrypted"])
+        account.refresh_from_db(
+            fields=["real_name_status", "real_name_verified_at", "legal_name_encrypted", "id_number_encrypted"]
+        )
     return bool(changed)
 
 

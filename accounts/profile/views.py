@@ -46,8 +46,11 @@ class ProfileView(LoginRequiredMixin, View):
             try:
                 account_profile_update(
                     account=request.user,  # type: ignore[arg-type]
-                    nickname=data["nickname"], gender=data["gender"] or "", birthday=data["birthday"],
-                    avatar=data["avatar"], avatar_clear=data["avatar_clear"],
+                    nickname=data["nickname"],
+                    gender=data["gender"] or "",
+                    birthday=data["birthday"],
+                    avatar=data["avatar"],
+                    avatar_clear=data["avatar_clear"],
                 )
             except ValidationError as error:
                 apply_service_errors(form, error)
@@ -83,11 +86,17 @@ class RealNameView(LoginRequiredMixin, View):
 
     def page(self, form: RealNameForm | None, status: int = 200) -> HttpResponse:
         user: User = self.request.user  # type: ignore[assignment]
-        response = render(self.request, self.template_name, {
-            "form": form, "summary": real_name_summary(account=user),
-            "verified": user.real_name_status == User.RealNameStatus.VERIFIED,
-            "verified_refusal": VERIFIED_REFUSAL,
-        }, status=status)
+        response = render(
+            self.request,
+            self.template_name,
+            {
+                "form": form,
+                "summary": real_name_summary(account=user),
+                "verified": user.real_name_status == User.RealNameStatus.VERIFIED,
+                "verified_refusal": VERIFIED_REFUSAL,
+            },
+            status=status,
+        )
         add_never_cache_headers(response)
         return response
 
@@ -105,8 +114,13 @@ class RealNameView(LoginRequiredMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                real_name_submit(account=user, legal_name=data["legal_name"], id_number=data["id_number"],
-                                 id_front=data["id_front"], id_back=data["id_back"])
+                real_name_submit(
+                    account=user,
+                    legal_name=data["legal_name"],
+                    id_number=data["id_number"],
+                    id_front=data["id_front"],
+                    id_back=data["id_back"],
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:

@@ -19,8 +19,19 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 TWO_FACTOR_PATH = "/security/two-factor/"
-EXEMPT_PREFIXES = (TWO_FACTOR_PATH, "/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/api/schema/",
-                   "/api/docs/", "/admin/login/", "/admin/logout/", "/api/device/")
+EXEMPT_PREFIXES = (
+    TWO_FACTOR_PATH,
+    "/login/",
+    "/logout/",
+    "/i18n/",
+    "/static/",
+    "/policy/",
+    "/api/schema/",
+    "/api/docs/",
+    "/admin/login/",
+    "/admin/logout/",
+    "/api/device/",
+)
 
 
 def session_two_factor_verified(request: HttpRequest) -> bool:
@@ -47,13 +58,20 @@ class TwoFactorRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         # is_verified() reads the session's device (one query): asked only where it matters
-        if (user.is_authenticated and not request.path.startswith(EXEMPT_PREFIXES)
-                and _needs_second_factor(request) and not session_two_factor_verified(request)):
+        if (
+            user.is_authenticated
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and _needs_second_factor(request)
+            and not session_two_factor_verified(request)
+        ):
             if request.path.startswith("/api/"):
-                return JsonResponse({
-                    "code": "two_factor_required",
-                    "detail": _("Administrators must confirm their identity with a second factor first."),
-                    "setup_url": TWO_FACTOR_PATH,
-                }, status=403)
+                return JsonResponse(
+                    {
+                        "code": "two_factor_required",
+                        "detail": _("Administrators must confirm their identity with a second factor first."),
+                        "setup_url": TWO_FACTOR_PATH,
+                    },
+                    status=403,
+                )
             return redirect(f"{TWO_FACTOR_PATH}?next={quote(request.get_full_path())}")
         return self.get_response(request)

@@ -76,8 +76,9 @@ def two_factor_enrolment_confirm(*, account: User, token: Any) -> tuple[TOTPDevi
 def recovery_codes_regenerate(*, account: User) -> list[str]:
     """Ten new one-time recovery codes; the old ones stop working."""
     with transaction.atomic():
-        device, _created = StaticDevice.objects.get_or_create(user=account, name=RECOVERY_NAME,
-                                                             defaults={"confirmed": True})
+        device, _created = StaticDevice.objects.get_or_create(
+            user=account, name=RECOVERY_NAME, defaults={"confirmed": True}
+        )
         device.token_set.all().delete()
         codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
         StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
@@ -88,12 +89,22 @@ def two_factor_verify(*, account: User, token: Any) -> TOTPDevice | StaticDevice
     """The confirmed device that accepts `token` (a TOTP code, or a recovery code, which is then
     used up). Field error otherwise."""
     value = _clean_token(token)
-    for device in [*TOTPDevice.objects.filter(user=account, confirmed=True),
-                   *StaticDevice.objects.filter(user=account, confirmed=True)]:
+    for device in [
+        *TOTPDevice.objects.filter(user=account, confirmed=True),
+        *StaticDevice.objects.filter(user=account, confirmed=True),
+    ]:
         if device.verify_is_allowed()[0] and device.verify_token(value):
             return device
-    raise ValidationError({"token": [_("That code is not right. Use the current code from your authenticator app "
-                                       "or one of your recovery codes.")]})
+    raise ValidationError(
+        {
+            "token": [
+                _(
+                    "That code is not right. Use the current code from your authenticator app "
+                    "or one of your recovery codes."
+                )
+            ]
+        }
+    )
 
 
 def two_factor_required(*, account: User, on_console: bool) -> bool:

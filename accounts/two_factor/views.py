@@ -35,13 +35,22 @@ class TwoFactorView(LoginRequiredMixin, View):
 
     template_name = "accounts/two_factor.html"
 
-    def _render(self, request: HttpRequest, *, errors: list[str] | None = None, codes: list[str] | None = None,
-                status: int = 200) -> HttpResponse:
+    def _render(
+        self,
+        request: HttpRequest,
+        *,
+        errors: list[str] | None = None,
+        codes: list[str] | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
         user: User = request.user  # type: ignore[assignment]
         enabled = two_factor_enabled(account=user)
         context: dict[str, Any] = {
-            "enabled": enabled, "verified": session_two_factor_verified(request),
-            "errors": errors or [], "codes": codes, "next": _next(request),
+            "enabled": enabled,
+            "verified": session_two_factor_verified(request),
+            "errors": errors or [],
+            "codes": codes,
+            "next": _next(request),
             "enrolment": None if enabled else two_factor_enrolment_start(account=user),
         }
         return render(request, self.template_name, context, status=status)

@@ -85,8 +85,14 @@ TENANT_SYNC_ROUTER = "config.routers.PortalRouter"
 # (the rest live in enterprise schemas). config/routers.py.
 SPLIT_APP_PUBLIC_MODELS = {
     "consent": {
-        "policyversion", "policyacceptance", "policynoticedismissal", "devicepermission",
-        "devicepermissionevent", "guardianconsent", "notification", "notificationdelivery",
+        "policyversion",
+        "policyacceptance",
+        "policynoticedismissal",
+        "devicepermission",
+        "devicepermissionevent",
+        "guardianconsent",
+        "notification",
+        "notificationdelivery",
     },
     "requests": {"holidayoverride", "accountdeletion"},
 }
@@ -314,14 +320,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.dispatch_per_enterprise",
         "schedule": crontab(hour=2, minute=30),
         # suspended and terminating enterprises too: minimisation does not pause (docs/retention.md)
-        "kwargs": {"task_name": "enterprise_data.tasks_retention.retention_purge",
-                   "states": ["active", "suspended", "terminating"]},
+        "kwargs": {
+            "task_name": "enterprise_data.tasks_retention.retention_purge",
+            "states": ["active", "suspended", "terminating"],
+        },
     },
     "erasure-plans": {  # DSR-5/DSR-6: scheduled erasures that are due, every 10 minutes
         "task": "tenants.tasks.dispatch_per_enterprise",
         "schedule": 10 * 60,
-        "kwargs": {"task_name": "enterprise_data.tasks_retention.erasure_plans_run",
-                   "states": ["active", "suspended", "terminating"]},
+        "kwargs": {
+            "task_name": "enterprise_data.tasks_retention.erasure_plans_run",
+            "states": ["active", "suspended", "terminating"],
+        },
     },
     "request-reminders": {  # DSR-4: reminders at 5 and 2 working days left, per enterprise, 08:00
         "task": "tenants.tasks.dispatch_per_enterprise",

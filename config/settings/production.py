@@ -61,6 +61,4 @@ SMS_API_KEY = env_str("SMS_API_KEY", "")
 SMS_API_SECRET = env_str("SMS_API_SECRET", "")
 DEVELOPMENT_SMS_SENDERS = {"accounts.sms.ConsoleSmsSender", "accounts.sms.OutboxSmsSender"}
 if SMS_SENDER not in DEVELOPMENT_SMS_SENDERS and not (SMS_API_KEY and SMS_API_SECRET):
-    raise ImproperlyConfigured(
-        f"SMS_SENDER is {SMS_SENDER}: set SMS_API_KEY and SMS_API_SECRET in the environment."
-    )
+    raise ImproperlyConfigured(f"SMS_SENDER is {SMS_SENDER}: set SMS_API_KEY and SMS_API_SECRET in the environment.")

@@ -78,8 +78,10 @@ class ConsentAdminApi(EnterpriseApiView):
         super().check_permissions(request)
         self.held = consent_categories_held(self.scope)
         if not self.held:
-            self.permission_denied(request, message=_("Your administrator scope does not include any category that "
-                                                      "needs a separate consent."))
+            self.permission_denied(
+                request,
+                message=_("Your administrator scope does not include any category that needs a separate consent."),
+            )
 
 
 class MemberConsentsApi(ConsentAdminApi):
@@ -113,22 +115,35 @@ class LegalBasisRecordApi(ConsentAdminApi):
         member = serializers.IntegerField(min_value=1, help_text=_("A membership id."))
         category = serializers.ChoiceField(choices=SensitiveCategory.choices)
         purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
-        basis = serializers.ChoiceField(choices=[(value, label) for value, label in ConsentRecord.Basis.choices
-                                                 if value != ConsentRecord.Basis.CONSENT])
-        reason = serializers.CharField(allow_blank=True, max_length=1000,
-                                       help_text=_("Why this basis applies: 10 to 200 characters."))
+        basis = serializers.ChoiceField(
+            choices=[
+                (value, label) for value, label in ConsentRecord.Basis.choices if value != ConsentRecord.Basis.CONSENT
+            ]
+        )
+        reason = serializers.CharField(
+            allow_blank=True, max_length=1000, help_text=_("Why this basis applies: 10 to 200 characters.")
+        )
 
-    @extend_schema(request=InputSerializer, responses={201: AdminLegalBasisOutput},
-                   description="Needs the administrator category covering the sensitive category over the member "
-                               "(403 otherwise); a member outside the scope is a 400 field error.")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AdminLegalBasisOutput},
+        description="Needs the administrator category covering the sensitive category over the member "
+        "(403 otherwise); a member outside the scope is a 400 field error.",
+    )
     def post(self, request: Any) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            record = legal_basis_record(enterprise=self.enterprise, actor=self.membership, member_id=data["member"],
-                                        category=data["category"], purpose=data["purpose"], basis=data["basis"],
-                                        reason=data["reason"])
+            record = legal_basis_record(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                member_id=data["member"],
+                category=data["category"],
+                purpose=data["purpose"],
+                basis=data["basis"],
+                reason=data["reason"],
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(AdminLegalBasisOutput(record).data, status=status.HTTP_201_CREATED)
@@ -196,8 +211,9 @@ class MyConsentsApi(EnterpriseApiView):
 
     class InputSerializer(serializers.Serializer):
         category = serializers.ChoiceField(choices=SensitiveCategory.choices)
-        purpose = serializers.ChoiceField(choices=ConsentPurpose.choices,
-                                          help_text="One of the purposes of the category.")
+        purpose = serializers.ChoiceField(
+            choices=ConsentPurpose.choices, help_text="One of the purposes of the category."
+        )
         notice_version = serializers.IntegerField(help_text="The current notice's version, which the caller read.")
 
     class OutputSerializer(serializers.Serializer):
@@ -206,22 +222,35 @@ class MyConsentsApi(EnterpriseApiView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Any) -> Response:
-        lines = [{
-            "category": row.line.category, "category_label": row.line.category_label,
-            "purpose": row.line.purpose, "purpose_label": row.line.purpose_label, "covered": row.line.covered,
-            "can_give": row.can_give, "consent": row.line.consent, "legal_bases": row.line.legal_bases,
-        } for row in my_consent_rows(enterprise=self.enterprise, membership=self.membership)]
+        lines = [
+            {
+                "category": row.line.category,
+                "category_label": row.line.category_label,
+                "purpose": row.line.purpose,
+                "purpose_label": row.line.purpose_label,
+                "covered": row.line.covered,
+                "can_give": row.can_give,
+                "consent": row.line.consent,
+                "legal_bases": row.line.legal_bases,
+            }
+            for row in my_consent_rows(enterprise=self.enterprise, membership=self.membership)
+        ]
         return Response(self.OutputSerializer({"notice_version": self.enterprise.notice_version, "lines": lines}).data)
 
-    @extend_schema(request=InputSerializer, responses={201: MyConsentRecordOutputSerializer,
-                                                       200: MyConsentRecordOutputSerializer})
+    @extend_schema(
+        request=InputSerializer, responses={201: MyConsentRecordOutputSerializer, 200: MyConsentRecordOutputSerializer}
+    )
     def post(self, request: Any) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         started = timezone.now()
         try:
-            record = consent_give(enterprise=self.enterprise, membership=self.membership,
-                                  channel=ConsentRecord.Channel.API, **serializer.validated_data)
+            record = consent_give(
+                enterprise=self.enterprise,
+                membership=self.membership,
+                channel=ConsentRecord.Channel.API,
+                **serializer.validated_data,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         created = record.given_at >= started

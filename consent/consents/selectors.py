@@ -64,8 +64,9 @@ def consent_members(scope: AdminScope, held: tuple[str, ...]) -> QuerySet[Member
 def visible_categories(member: Membership, held: tuple[str, ...]) -> frozenset[str]:
     """The sensitive categories whose administrator category the admin holds over `member`
     (a row of `consent_members`)."""
-    return frozenset(str(s) for s, admin in ADMIN_CATEGORY.items()
-                     if admin in held and getattr(member, _flag(admin), False))
+    return frozenset(
+        str(s) for s, admin in ADMIN_CATEGORY.items() if admin in held and getattr(member, _flag(admin), False)
+    )
 
 
 def consent_member_for(scope: AdminScope, held: tuple[str, ...], pk: int) -> Membership:
@@ -79,13 +80,18 @@ def consent_member_for(scope: AdminScope, held: tuple[str, ...], pk: int) -> Mem
 def legal_basis_for(scope: AdminScope, pk: int) -> ConsentRecord:
     """Fetch-and-authorize: an active legal basis (not a consent) of a member over whom the admin
     holds the record's administrator category; the same 404 for missing and forbidden."""
-    record = (ConsentRecord.objects.exclude(basis=ConsentRecord.Basis.CONSENT)
-              .filter(pk=pk, withdrawn_at__isnull=True).first())
+    record = (
+        ConsentRecord.objects.exclude(basis=ConsentRecord.Basis.CONSENT)
+        .filter(pk=pk, withdrawn_at__isnull=True)
+        .first()
+    )
     if record is None:
         raise Http404("No such legal basis.")
     admin_category = ADMIN_CATEGORY[SensitiveCategory(record.category)]
-    if not scope.has_category(admin_category) or \
-            not scope.members(admin_category).filter(pk=record.membership_id).exists():
+    if (
+        not scope.has_category(admin_category)
+        or not scope.members(admin_category).filter(pk=record.membership_id).exists()
+    ):
         raise Http404("No such legal basis.")
     return record
 
@@ -125,15 +131,20 @@ class ConsentRow:
 
 
 def consent_columns(held: tuple[str, ...]) -> list[ConsentColumn]:
-    return [ConsentColumn(category, purpose) for category, purposes in PURPOSES.items()
-            if ADMIN_CATEGORY[SensitiveCategory(category)] in held for purpose in purposes]
+    return [
+        ConsentColumn(category, purpose)
+        for category, purposes in PURPOSES.items()
+        if ADMIN_CATEGORY[SensitiveCategory(category)] in held
+        for purpose in purposes
+    ]
 
 
 def consent_rows(members: list[Membership], columns: list[ConsentColumn], held: tuple[str, ...]) -> list[ConsentRow]:
     """One row per member with a cell per column (one query for the members' active records)."""
     active: dict[tuple[int, str, str], set[str]] = {}
-    records = (ConsentRecord.objects.filter(membership_id__in=[m.pk for m in members], withdrawn_at__isnull=True)
-               .values_list("membership_id", "category", "purpose", "basis"))
+    records = ConsentRecord.objects.filter(
+        membership_id__in=[m.pk for m in members], withdrawn_at__isnull=True
+    ).values_list("membership_id", "category", "purpose", "basis")
     for membership_id, category, purpose, basis in records:
         active.setdefault((membership_id, category, purpose), set()).add(basis)
     rows = []
@@ -147,8 +158,9 @@ def consent_rows(members: list[Membership], columns: list[ConsentColumn], held: 
             bases = active.get((member.pk, column.category, column.purpose), set())
             consent = ConsentRecord.Basis.CONSENT in bases
             legal = bool(bases - {ConsentRecord.Basis.CONSENT})
-            cells.append(ConsentCell("both" if consent and legal else "consent" if consent
-                                     else "legal" if legal else "none"))
+            cells.append(
+                ConsentCell("both" if consent and legal else "consent" if consent else "legal" if legal else "none")
+            )
         rows.append(ConsentRow(member, tuple(cells)))
     return rows
 
@@ -156,8 +168,13 @@ def consent_rows(members: list[Membership], columns: list[ConsentColumn], held: 
 def consent_of_member(*, membership: Membership, record_id: int) -> ConsentRecord:
     """Fetch-and-authorize: the member's own active consent (not a legal basis an administrator
     recorded, not another member's, not one already withdrawn), else 404."""
-    record = (ConsentRecord.objects.filter(pk=record_id, membership=membership, basis=ConsentRecord.Basis.CONSENT,
-                                           withdrawn_at__isnull=True).select_related("notice").first())
+    record = (
+        ConsentRecord.objects.filter(
+            pk=record_id, membership=membership, basis=ConsentRecord.Basis.CONSENT, withdrawn_at__isnull=True
+        )
+        .select_related("notice")
+        .first()
+    )
     if record is None:
         raise Http404("No such consent.")
     return record
@@ -166,9 +183,16 @@ def consent_of_member(*, membership: Membership, record_id: int) -> ConsentRecor
 def other_bases_of(record: ConsentRecord) -> list[ConsentRecord]:
     """The other active bases for the same member, category and purpose (the legal bases that
     keep the data when the consent is withdrawn)."""
-    return list(ConsentRecord.objects.filter(membership_id=record.membership_id, category=record.category,
-                                             purpose=record.purpose, withdrawn_at__isnull=True)
-                .exclude(pk=record.pk).order_by("given_at", "id"))
+    return list(
+        ConsentRecord.objects.filter(
+            membership_id=record.membership_id,
+            category=record.category,
+            purpose=record.purpose,
+            withdrawn_at__isnull=True,
+        )
+        .exclude(pk=record.pk)
+        .order_by("given_at", "id")
+    )
 
 
 # What each key of withdrawal_preview / sensitive_data_counts means, for people.
@@ -189,8 +213,9 @@ class PreviewLine:
 
 
 def preview_lines(counts: dict[str, int]) -> list[PreviewLine]:
-    return [PreviewLine(kind=kind, label=str(PREVIEW_LABELS.get(kind, kind)), count=count)
-            for kind, count in counts.items()]
+    return [
+        PreviewLine(kind=kind, label=str(PREVIEW_LABELS.get(kind, kind)), count=count) for kind, count in counts.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -202,5 +227,7 @@ class MyConsentRow:
 def my_consent_rows(*, enterprise: Enterprise, membership: Membership) -> list[MyConsentRow]:
     """The consents page's rows (two queries: the member's active records, the notice's categories)."""
     listed = notice_categories_current(enterprise=enterprise)
-    return [MyConsentRow(line=line, can_give=line.consent is None and line.category in listed)
-            for line in consent_lines(enterprise=enterprise, membership=membership)]
+    return [
+        MyConsentRow(line=line, can_give=line.consent is None and line.category in listed)
+        for line in consent_lines(enterprise=enterprise, membership=membership)
+    ]

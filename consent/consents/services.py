@@ -53,19 +53,26 @@ class ConsentRequired(ValidationError):
 
     def __init__(self, *, category: str, purpose: str) -> None:
         self.category, self.purpose = category, purpose
-        message = _("%(category)s data for %(purpose)s can be processed only with the member's separate consent "
-                    "or a legal basis the enterprise has recorded. Members give or withdraw consent on their "
-                    "Consents page.") % {
-            "category": SensitiveCategory(category).label, "purpose": ConsentPurpose(purpose).label}
-        super().__init__({"consent": [ValidationError(message, code=CONSENT_REQUIRED,
-                                                      params={"category": category, "purpose": purpose})]})
+        message = _(
+            "%(category)s data for %(purpose)s can be processed only with the member's separate consent "
+            "or a legal basis the enterprise has recorded. Members give or withdraw consent on their "
+            "Consents page."
+        ) % {"category": SensitiveCategory(category).label, "purpose": ConsentPurpose(purpose).label}
+        super().__init__(
+            {
+                "consent": [
+                    ValidationError(message, code=CONSENT_REQUIRED, params={"category": category, "purpose": purpose})
+                ]
+            }
+        )
 
 
 def _check_pair(category: Any, purpose: Any) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
     if category not in SensitiveCategory.values:
-        errors["category"] = [_("Choose a sensitive category: biometrics, health, precise location, ID documents "
-                                "or contacts.")]
+        errors["category"] = [
+            _("Choose a sensitive category: biometrics, health, precise location, ID documents or contacts.")
+        ]
     elif purpose not in PURPOSES[category]:
         errors["purpose"] = [_("Choose a purpose this category is collected for.")]
     if errors:
@@ -75,8 +82,9 @@ def _check_pair(category: Any, purpose: Any) -> tuple[str, str]:
 
 def has_basis(*, membership_id: int, category: str, purpose: str) -> bool:
     """An active consent or legal basis exists (one query, in the current schema)."""
-    return ConsentRecord.objects.filter(membership_id=membership_id, category=category, purpose=purpose,
-                                        withdrawn_at__isnull=True).exists()
+    return ConsentRecord.objects.filter(
+        membership_id=membership_id, category=category, purpose=purpose, withdrawn_at__isnull=True
+    ).exists()
 
 
 def basis_exists(*, category: str, purpose: Any, membership: Any = None) -> Exists:
@@ -84,9 +92,14 @@ def basis_exists(*, category: str, purpose: Any, membership: Any = None) -> Exis
     member has an active consent or legal basis for (`category`, `purpose`). `purpose` and
     `membership` may be values or OuterRef/F expressions (default: the row's `membership_id`),
     so a read can keep only what may still be processed, in the same query."""
-    return Exists(ConsentRecord.objects.filter(
-        membership_id=OuterRef("membership_id") if membership is None else membership, category=category,
-        purpose=purpose, withdrawn_at__isnull=True))
+    return Exists(
+        ConsentRecord.objects.filter(
+            membership_id=OuterRef("membership_id") if membership is None else membership,
+            category=category,
+            purpose=purpose,
+            withdrawn_at__isnull=True,
+        )
+    )
 
 
 def require_basis(*, enterprise: Enterprise, membership: Membership, category: str, purpose: str) -> None:
@@ -122,22 +135,35 @@ class ConsentLine:
 def consent_lines(*, enterprise: Enterprise, membership: Membership) -> list[ConsentLine]:
     """Every (category, purpose) pair with the member's active consent and legal bases (one query)."""
     with enterprise_schema(enterprise):
-        active = list(ConsentRecord.objects.filter(membership=membership, withdrawn_at__isnull=True)
-                      .select_related("notice", "recorded_by"))
+        active = list(
+            ConsentRecord.objects.filter(membership=membership, withdrawn_at__isnull=True).select_related(
+                "notice", "recorded_by"
+            )
+        )
     lines = []
     for category, purposes in PURPOSES.items():
         for purpose in purposes:
             records = [r for r in active if (r.category, r.purpose) == (category, purpose)]
-            lines.append(ConsentLine(
-                category=category, purpose=purpose,
-                consent=next((r for r in records if r.basis == ConsentRecord.Basis.CONSENT), None),
-                legal_bases=tuple(r for r in records if r.basis != ConsentRecord.Basis.CONSENT),
-            ))
+            lines.append(
+                ConsentLine(
+                    category=category,
+                    purpose=purpose,
+                    consent=next((r for r in records if r.basis == ConsentRecord.Basis.CONSENT), None),
+                    legal_bases=tuple(r for r in records if r.basis != ConsentRecord.Basis.CONSENT),
+                )
+            )
     return lines
 
 
-def consent_give(*, enterprise: Enterprise, membership: Membership, category: Any, purpose: Any,
-                 notice_version: Any, channel: str = ConsentRecord.Channel.WEB) -> ConsentRecord:
+def consent_give(
+    *,
+    enterprise: Enterprise,
+    membership: Membership,
+    category: Any,
+    purpose: Any,
+    notice_version: Any,
+    channel: str = ConsentRecord.Channel.WEB,
+) -> ConsentRecord:
     """Record the member's separate consent for (`category`, `purpose`) under the current notice.
     Field errors (nothing written) for an unknown category or purpose, a notice version that is
     not the current one (code "stale_notice"), or a notice that does not say the enterprise
@@ -150,43 +176,83 @@ def consent_give(*, enterprise: Enterprise, membership: Membership, category: An
     except (TypeError, ValueError):
         number = -1
     with enterprise_schema(enterprise), transaction.atomic():
-        notice = (EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
-                  .order_by("-version").first())
+        notice = EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED).order_by("-version").first()
         if notice is None or notice.version != number:
-            raise ValidationError({"notice_version": [ValidationError(
-                _("Consent is given under the enterprise's current notice; read the current version first."),
-                code=STALE_NOTICE)]})
+            raise ValidationError(
+                {
+                    "notice_version": [
+                        ValidationError(
+                            _(
+                                "Consent is given under the enterprise's current notice; "
+                                "read the current version first."
+                            ),
+                            code=STALE_NOTICE,
+                        )
+                    ]
+                }
+            )
         if not notice.items.filter(category=category).exists():
-            raise ValidationError({"category": [
-                _("The enterprise's notice does not say it collects this category, so it cannot ask for it.")]})
-        existing = ConsentRecord.objects.filter(membership=membership, category=category, purpose=purpose,
-                                                basis=ConsentRecord.Basis.CONSENT, withdrawn_at__isnull=True).first()
+            raise ValidationError(
+                {
+                    "category": [
+                        _("The enterprise's notice does not say it collects this category, so it cannot ask for it.")
+                    ]
+                }
+            )
+        existing = ConsentRecord.objects.filter(
+            membership=membership,
+            category=category,
+            purpose=purpose,
+            basis=ConsentRecord.Basis.CONSENT,
+            withdrawn_at__isnull=True,
+        ).first()
         if existing is not None:
             return existing
         try:
             with transaction.atomic():
                 return ConsentRecord.objects.create(
-                    membership=membership, category=category, purpose=purpose, basis=ConsentRecord.Basis.CONSENT,
-                    notice=notice, given_at=timezone.now(), channel=channel,
+                    membership=membership,
+                    category=category,
+                    purpose=purpose,
+                    basis=ConsentRecord.Basis.CONSENT,
+                    notice=notice,
+                    given_at=timezone.now(),
+                    channel=channel,
                 )
         except IntegrityError:  # the same consent given twice at the same moment
-            return ConsentRecord.objects.get(membership=membership, category=category, purpose=purpose,
-                                             basis=ConsentRecord.Basis.CONSENT, withdrawn_at__isnull=True)
+            return ConsentRecord.objects.get(
+                membership=membership,
+                category=category,
+                purpose=purpose,
+                basis=ConsentRecord.Basis.CONSENT,
+                withdrawn_at__isnull=True,
+            )
 
 
 def withdrawal_preview(*, enterprise: Enterprise, record: ConsentRecord) -> dict[str, int]:
     """What withdrawing `record` would delete now: counts per kind; empty when another basis
     would still cover the data (nothing is deleted then)."""
     with enterprise_schema(enterprise):
-        others = ConsentRecord.objects.filter(
-            membership_id=record.membership_id, category=record.category, purpose=record.purpose,
-            withdrawn_at__isnull=True).exclude(pk=record.pk).exists()
+        others = (
+            ConsentRecord.objects.filter(
+                membership_id=record.membership_id,
+                category=record.category,
+                purpose=record.purpose,
+                withdrawn_at__isnull=True,
+            )
+            .exclude(pk=record.pk)
+            .exists()
+        )
     if others:
         return {}
     counts: dict[str, int] = {}
-    for _receiver, answer in erasure_counted.send(sender=ConsentRecord, enterprise=enterprise,
-                                                  membership_id=record.membership_id, category=record.category,
-                                                  purpose=record.purpose):
+    for _receiver, answer in erasure_counted.send(
+        sender=ConsentRecord,
+        enterprise=enterprise,
+        membership_id=record.membership_id,
+        category=record.category,
+        purpose=record.purpose,
+    ):
         # Signal.send's stub says a receiver answers `str | None`; erasure_counted's answer counts
         for kind, number in (cast(dict[str, int] | None, answer) or {}).items():
             counts[kind] = counts.get(kind, 0) + number
@@ -205,18 +271,32 @@ def _close(*, enterprise: Enterprise, record: ConsentRecord, by: Membership | No
         raise ValidationError({"consent": [_("This has already been withdrawn.")]})
     locked.withdrawn_at = timezone.now()
     locked.withdrawn_by = by
-    still_covered = ConsentRecord.objects.filter(
-        membership_id=locked.membership_id, category=locked.category, purpose=locked.purpose,
-        withdrawn_at__isnull=True).exclude(pk=locked.pk).exists()
+    still_covered = (
+        ConsentRecord.objects.filter(
+            membership_id=locked.membership_id,
+            category=locked.category,
+            purpose=locked.purpose,
+            withdrawn_at__isnull=True,
+        )
+        .exclude(pk=locked.pk)
+        .exists()
+    )
     locked.erasure = ConsentRecord.Erasure.NOT_NEEDED if still_covered else ConsentRecord.Erasure.SCHEDULED
     locked.save(update_fields=["withdrawn_at", "withdrawn_by", "erasure"])
     if locked.erasure == ConsentRecord.Erasure.SCHEDULED:
         # CON-6 "at once": what runs without asking require_basis stops before this answers
         # (devices' templates are revoked and leave the feed), worker or no worker
-        basis_ended.send(sender=ConsentRecord, enterprise=enterprise, membership_id=locked.membership_id,
-                         category=locked.category, purpose=locked.purpose, reason=withdrawal_reason(locked))
-        task_send_on_commit("consent.tasks.consent_withdrawal_erase", kwargs={"record_id": locked.pk},
-                            schema=enterprise.schema_name)
+        basis_ended.send(
+            sender=ConsentRecord,
+            enterprise=enterprise,
+            membership_id=locked.membership_id,
+            category=locked.category,
+            purpose=locked.purpose,
+            reason=withdrawal_reason(locked),
+        )
+        task_send_on_commit(
+            "consent.tasks.consent_withdrawal_erase", kwargs={"record_id": locked.pk}, schema=enterprise.schema_name
+        )
     return locked
 
 
@@ -225,8 +305,9 @@ def consent_withdraw(*, enterprise: Enterprise, membership: Membership, record_i
     record that is not theirs, not a consent (a legal basis is not theirs to withdraw), or
     already withdrawn."""
     with enterprise_schema(enterprise), transaction.atomic():
-        record = ConsentRecord.objects.filter(pk=object_id(record_id) or 0, membership=membership,
-                                              basis=ConsentRecord.Basis.CONSENT).first()
+        record = ConsentRecord.objects.filter(
+            pk=object_id(record_id) or 0, membership=membership, basis=ConsentRecord.Basis.CONSENT
+        ).first()
         if record is None:
             raise ValidationError({"consent": [_("You have no such consent to withdraw.")]})
         return _close(enterprise=enterprise, record=record, by=membership)
@@ -243,8 +324,9 @@ def _admin_member(*, actor: Membership, category: str, member_id: Any) -> Member
     return member
 
 
-def legal_basis_record(*, enterprise: Enterprise, actor: Membership, member_id: Any, category: Any, purpose: Any,
-                       basis: Any, reason: Any) -> ConsentRecord:
+def legal_basis_record(
+    *, enterprise: Enterprise, actor: Membership, member_id: Any, category: Any, purpose: Any, basis: Any, reason: Any
+) -> ConsentRecord:
     """An administrator records a non-consent legal basis for processing a member's sensitive
     category (CON-4, PIPL Art. 13). Needs the matching administrator category over the member
     (PermissionDenied otherwise), a basis other than consent and a reason of 10–200 characters
@@ -262,18 +344,32 @@ def legal_basis_record(*, enterprise: Enterprise, actor: Membership, member_id: 
         member = _admin_member(actor=actor, category=category, member_id=member_id)
         if errors:
             raise ValidationError(errors)
-        if ConsentRecord.objects.filter(membership=member, category=category, purpose=purpose, basis=basis,
-                                        withdrawn_at__isnull=True).exists():
+        if ConsentRecord.objects.filter(
+            membership=member, category=category, purpose=purpose, basis=basis, withdrawn_at__isnull=True
+        ).exists():
             raise ValidationError({"basis": [_("This legal basis is already recorded for this member.")]})
-        notice = (EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
-                  .order_by("-version").first())
+        notice = EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED).order_by("-version").first()
         record = ConsentRecord.objects.create(
-            membership=member, category=category, purpose=purpose, basis=basis, notice=notice,
-            given_at=timezone.now(), channel=ConsentRecord.Channel.CONSOLE, recorded_by=actor, reason=text,
+            membership=member,
+            category=category,
+            purpose=purpose,
+            basis=basis,
+            notice=notice,
+            given_at=timezone.now(),
+            channel=ConsentRecord.Channel.CONSOLE,
+            recorded_by=actor,
+            reason=text,
         )
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.LEGAL_BASIS,
-                      category=ADMIN_CATEGORY[SensitiveCategory(category)], subject=member, purpose=text, obj=record,
-                      details={"sensitive_category": category, "consent_purpose": purpose, "basis": basis})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.LEGAL_BASIS,
+            category=ADMIN_CATEGORY[SensitiveCategory(category)],
+            subject=member,
+            purpose=text,
+            obj=record,
+            details={"sensitive_category": category, "consent_purpose": purpose, "basis": basis},
+        )
     return record
 
 
@@ -281,16 +377,27 @@ def legal_basis_end(*, enterprise: Enterprise, actor: Membership, record_id: Any
     """An administrator ends a legal basis they may manage; like a withdrawal, the member's data
     of that category and purpose is then deleted unless another basis covers it."""
     with enterprise_schema(enterprise), transaction.atomic():
-        record = (ConsentRecord.objects.exclude(basis=ConsentRecord.Basis.CONSENT)
-                  .filter(pk=object_id(record_id) or 0).first())
+        record = (
+            ConsentRecord.objects.exclude(basis=ConsentRecord.Basis.CONSENT)
+            .filter(pk=object_id(record_id) or 0)
+            .first()
+        )
         if record is None:
             raise ValidationError({"record": [_("No such legal basis.")]})
         _admin_member(actor=actor, category=record.category, member_id=record.membership_id)
         closed = _close(enterprise=enterprise, record=record, by=actor)
-        ledger_record(enterprise=enterprise, actor=actor, action=Action.LEGAL_BASIS,
-                      category=ADMIN_CATEGORY[SensitiveCategory(record.category)], subject=record.membership_id,
-                      obj=record, details={"sensitive_category": record.category, "consent_purpose": record.purpose,
-                                           "basis": record.basis, "ended": True})
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.LEGAL_BASIS,
+            category=ADMIN_CATEGORY[SensitiveCategory(record.category)],
+            subject=record.membership_id,
+            obj=record,
+            details={
+                "sensitive_category": record.category,
+                "consent_purpose": record.purpose,
+                "basis": record.basis,
+                "ended": True,
+            },
+        )
     return closed
-
-

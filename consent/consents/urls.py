@@ -17,8 +17,11 @@ console_patterns = [
 ]
 api_patterns = [
     path("me/consents/", apis.MyConsentsApi.as_view(), name="api_me_consents"),
-    path("me/consents/<int:record_id>/withdrawal/", apis.MyConsentWithdrawalApi.as_view(),
-         name="api_me_consent_withdrawal"),
+    path(
+        "me/consents/<int:record_id>/withdrawal/",
+        apis.MyConsentWithdrawalApi.as_view(),
+        name="api_me_consent_withdrawal",
+    ),
     path("consents/", apis.MemberConsentsApi.as_view(), name="api_consents"),
     path("consents/legal-bases/", apis.LegalBasisRecordApi.as_view(), name="api_legal_bases"),
     path("consents/legal-bases/<int:pk>/end/", apis.LegalBasisEndApi.as_view(), name="api_legal_basis_end"),

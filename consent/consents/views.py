@@ -62,24 +62,32 @@ class ConsentConsoleView(ConsoleView):
         self.held = consent_categories_held(self.scope)
         return bool(self.held)
 
-    def render_member(self, request: HttpRequest, member: Membership, form: LegalBasisForm | None = None,
-                      status: int = 200) -> HttpResponse:
+    def render_member(
+        self, request: HttpRequest, member: Membership, form: LegalBasisForm | None = None, status: int = 200
+    ) -> HttpResponse:
         visible = visible_categories(member, self.held)
-        return render(request, "consent/console_member_consents.html", {
-            "member": member, "lines": member_lines(enterprise=self.enterprise, member=member, held=self.held),
-            "form": form or LegalBasisForm(visible=visible), "can_record": bool(visible),
-        }, status=status)
+        return render(
+            request,
+            "consent/console_member_consents.html",
+            {
+                "member": member,
+                "lines": member_lines(enterprise=self.enterprise, member=member, held=self.held),
+                "form": form or LegalBasisForm(visible=visible),
+                "can_record": bool(visible),
+            },
+            status=status,
+        )
 
 
 class DepartmentFilterForm(forms.Form):
-    department = forms.TypedChoiceField(label=gettext_lazy("Department"), required=False, coerce=int,
-                                        empty_value=None)
+    department = forms.TypedChoiceField(label=gettext_lazy("Department"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args: Any, departments: list[Department], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["department"]
         field.choices = [("", _("Everyone in my scope"))] + [
-            (d.pk, "\u2003" * max(d.depth - 1, 0) + d.name) for d in departments]
+            (d.pk, "\u2003" * max(d.depth - 1, 0) + d.name) for d in departments
+        ]
 
 
 class ConsentOverviewView(ConsentConsoleView):
@@ -88,36 +96,56 @@ class ConsentOverviewView(ConsentConsoleView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         members = consent_members(self.scope, self.held)
-        departments = list(reduce(or_, (self.scope.departments(c) for c in self.held)).distinct()
-                           .order_by("path"))
+        departments = list(reduce(or_, (self.scope.departments(c) for c in self.held)).distinct().order_by("path"))
         form = DepartmentFilterForm(request.GET or None, departments=departments)
         selected = None
         if form.is_bound and form.is_valid() and form.cleaned_data["department"]:
             selected = next(d for d in departments if d.pk == form.cleaned_data["department"])
-            members = members.filter(pk__in=Membership.objects.filter(
-                departments__path__startswith=selected.path).values("pk"))
+            members = members.filter(
+                pk__in=Membership.objects.filter(departments__path__startswith=selected.path).values("pk")
+            )
         page = Paginator(members.order_by("display_name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
         columns = consent_columns(self.held)
         rows = consent_rows(list(page.object_list), columns, self.held)
-        return render(request, "consent/console_consents.html", {
-            "page": page, "rows": rows, "columns": columns, "form": form, "selected": selected,
-        }, status=200 if not form.is_bound or form.is_valid() else 400)
+        return render(
+            request,
+            "consent/console_consents.html",
+            {
+                "page": page,
+                "rows": rows,
+                "columns": columns,
+                "form": form,
+                "selected": selected,
+            },
+            status=200 if not form.is_bound or form.is_valid() else 400,
+        )
 
 
 class LegalBasisForm(forms.Form):
     """Parses the record form; the scope, reason and duplicate checks are legal_basis_record's."""
 
     line = forms.ChoiceField(label=gettext_lazy("Category and purpose"))
-    basis = forms.ChoiceField(label=gettext_lazy("Legal basis"), choices=[
-        (value, label) for value, label in ConsentRecord.Basis.choices if value != ConsentRecord.Basis.CONSENT])
-    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text=gettext_lazy("10 to 200 characters; it is written to the instruction ledger."))
+    basis = forms.ChoiceField(
+        label=gettext_lazy("Legal basis"),
+        choices=[
+            (value, label) for value, label in ConsentRecord.Basis.choices if value != ConsentRecord.Basis.CONSENT
+        ],
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("10 to 200 characters; it is written to the instruction ledger."),
+    )
 
     def __init__(self, *args: Any, visible: frozenset[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Every known pair parses (the service answers for the scope); only the admin's are offered.
-        self.all_pairs = [(f"{c}:{p}", f"{SensitiveCategory(c).label} — {ConsentPurpose(p).label}")
-                          for c, purposes in PURPOSES.items() for p in purposes]
+        self.all_pairs = [
+            (f"{c}:{p}", f"{SensitiveCategory(c).label} — {ConsentPurpose(p).label}")
+            for c, purposes in PURPOSES.items()
+            for p in purposes
+        ]
         field: Any = self.fields["line"]
         field.choices = self.all_pairs
         self.offered = [(value, label) for value, label in self.all_pairs if value.split(":")[0] in visible]
@@ -143,9 +171,15 @@ class MemberConsentsView(ConsentConsoleView):
         if form.is_valid():
             category, purpose = form.pair()
             try:
-                legal_basis_record(enterprise=self.enterprise, actor=self.membership, member_id=member.pk,
-                                   category=category, purpose=purpose, basis=form.cleaned_data["basis"],
-                                   reason=form.cleaned_data["reason"])
+                legal_basis_record(
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    member_id=member.pk,
+                    category=category,
+                    purpose=purpose,
+                    basis=form.cleaned_data["basis"],
+                    reason=form.cleaned_data["reason"],
+                )
             except PermissionDenied:
                 return render(request, "403.html", status=403)
             except ValidationError as error:
@@ -173,8 +207,13 @@ class LegalBasisEndView(ConsentConsoleView):
             messages.error(request, " ".join(error.messages))
             member = consent_member_for(self.scope, self.held, record.membership_id)
             return self.render_member(request, member, status=400)
-        messages.success(request, _("The legal basis was ended. Unless the member's consent covers it, their data "
-                                    "of this category is deleted."))
+        messages.success(
+            request,
+            _(
+                "The legal basis was ended. Unless the member's consent covers it, their data "
+                "of this category is deleted."
+            ),
+        )
         return redirect("console_member_consents", member_id=record.membership_id)
 
 
@@ -194,11 +233,16 @@ class MeConsentsView(EnterpriseMemberView):
     template_name = "consent/me_consents.html"
 
     def _render(self, request: HttpRequest, form: GiveForm | None = None, status: int = 200) -> HttpResponse:
-        return render(request, self.template_name, {
-            "rows": my_consent_rows(enterprise=self.enterprise, membership=self.membership),
-            "notice_version": self.enterprise.notice_version,
-            "form": form,
-        }, status=status)
+        return render(
+            request,
+            self.template_name,
+            {
+                "rows": my_consent_rows(enterprise=self.enterprise, membership=self.membership),
+                "notice_version": self.enterprise.notice_version,
+                "form": form,
+            },
+            status=status,
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request)
@@ -209,14 +253,22 @@ class MeConsentsView(EnterpriseMemberView):
             return self._render(request, form=form, status=400)
         data = form.cleaned_data
         try:
-            record = consent_give(enterprise=self.enterprise, membership=self.membership, category=data["category"],
-                                  purpose=data["purpose"], notice_version=data["notice_version"],
-                                  channel=ConsentRecord.Channel.WEB)
+            record = consent_give(
+                enterprise=self.enterprise,
+                membership=self.membership,
+                category=data["category"],
+                purpose=data["purpose"],
+                notice_version=data["notice_version"],
+                channel=ConsentRecord.Channel.WEB,
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
             return self._render(request, form=form, status=400)
-        messages.success(request, _("You gave your consent: %(category)s for %(purpose)s.") % {
-            "category": SensitiveCategory(record.category).label, "purpose": ConsentPurpose(record.purpose).label})
+        messages.success(
+            request,
+            _("You gave your consent: %(category)s for %(purpose)s.")
+            % {"category": SensitiveCategory(record.category).label, "purpose": ConsentPurpose(record.purpose).label},
+        )
         return redirect("me_consents")
 
 
@@ -230,19 +282,25 @@ class MeConsentWithdrawView(EnterpriseMemberView):
 
     template_name = "consent/me_consent_withdraw.html"
 
-    def _render(self, request: HttpRequest, record: ConsentRecord, errors: list[str] | None = None,
-                status: int = 200) -> HttpResponse:
+    def _render(
+        self, request: HttpRequest, record: ConsentRecord, errors: list[str] | None = None, status: int = 200
+    ) -> HttpResponse:
         others = other_bases_of(record)
         counts = withdrawal_preview(enterprise=self.enterprise, record=record)
-        return render(request, self.template_name, {
-            "record": record,
-            "category_label": SensitiveCategory(record.category).label,
-            "purpose_label": ConsentPurpose(record.purpose).label,
-            "deletes": preview_lines(counts),
-            "deletes_anything": any(counts.values()),
-            "other_bases": others,
-            "errors": errors or [],
-        }, status=status)
+        return render(
+            request,
+            self.template_name,
+            {
+                "record": record,
+                "category_label": SensitiveCategory(record.category).label,
+                "purpose_label": ConsentPurpose(record.purpose).label,
+                "deletes": preview_lines(counts),
+                "deletes_anything": any(counts.values()),
+                "other_bases": others,
+                "errors": errors or [],
+            },
+            status=status,
+        )
 
     def get(self, request: HttpRequest, record_id: int) -> HttpResponse:
         return self._render(request, consent_of_member(membership=self.membership, record_id=record_id))
@@ -253,13 +311,24 @@ class MeConsentWithdrawView(EnterpriseMemberView):
             closed = consent_withdraw(enterprise=self.enterprise, membership=self.membership, record_id=record.pk)
         except ValidationError as error:
             return self._render(request, record, errors=error.messages, status=400)
-        labels = {"category": SensitiveCategory(closed.category).label,
-                  "purpose": ConsentPurpose(closed.purpose).label}
+        labels = {"category": SensitiveCategory(closed.category).label, "purpose": ConsentPurpose(closed.purpose).label}
         if closed.erasure == ConsentRecord.Erasure.SCHEDULED:
-            messages.success(request, _("You withdrew your consent to %(category)s for %(purpose)s. It takes effect "
-                                        "at once; deletion of the data collected on it has been scheduled.") % labels)
+            messages.success(
+                request,
+                _(
+                    "You withdrew your consent to %(category)s for %(purpose)s. It takes effect "
+                    "at once; deletion of the data collected on it has been scheduled."
+                )
+                % labels,
+            )
         else:
-            messages.success(request, _("You withdrew your consent to %(category)s for %(purpose)s. It takes effect "
-                                        "at once; the data is kept because the enterprise relies on a legal basis "
-                                        "it recorded.") % labels)
+            messages.success(
+                request,
+                _(
+                    "You withdrew your consent to %(category)s for %(purpose)s. It takes effect "
+                    "at once; the data is kept because the enterprise relies on a legal basis "
+                    "it recorded."
+                )
+                % labels,
+            )
         return redirect("me_consents")

@@ -42,9 +42,11 @@ class NotificationListApi(EnterpriseApiView):
     class OutputSerializer(NotificationOutputSerializer):
         pass
 
-    @extend_schema(parameters=[OpenApiParameter("page", int)],
-                   responses=paginated(OutputSerializer, "NotificationPage"),
-                   operation_id="v1_me_notifications_list")
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int)],
+        responses=paginated(OutputSerializer, "NotificationPage"),
+        operation_id="v1_me_notifications_list",
+    )
     def get(self, request: Any) -> Response:
         paginator = NotificationPagination()
         rows = notifications_for(account=request.user, enterprise_id=self.enterprise.pk)
@@ -63,8 +65,9 @@ class NotificationReadApi(EnterpriseApiView):
 
     @extend_schema(request=None, responses=OutputSerializer)
     def post(self, request: Any, notification_id: int) -> Response:
-        notification = notification_for(account=request.user, notification_id=notification_id,
-                                        enterprise_id=self.enterprise.pk)
+        notification = notification_for(
+            account=request.user, notification_id=notification_id, enterprise_id=self.enterprise.pk
+        )
         try:
             notification_mark_read(account=request.user, notification_id=notification.pk)
         except ValidationError as error:  # pragma: no cover - the service raises none today

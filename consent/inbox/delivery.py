@@ -49,17 +49,40 @@ def clean_channels(channels: Iterable[str]) -> tuple[str, ...]:
     return wanted
 
 
-def delivery_rows(*, notification_id: int | None, kind: str, channels: Sequence[str], mobile: str, email: str,
-                  title: str, body: str = "", url: str = "") -> list[NotificationDelivery]:
+def delivery_rows(
+    *,
+    notification_id: int | None,
+    kind: str,
+    channels: Sequence[str],
+    mobile: str,
+    email: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+) -> list[NotificationDelivery]:
     """Unsaved rows for one recipient: SMS if asked and there is a number, e-mail likewise."""
     rows = []
     if Channel.SMS in channels and mobile:
-        rows.append(NotificationDelivery(notification_id=notification_id, kind=kind, channel=Channel.SMS,
-                                         address=mobile, text=sms_text(title=title, body=body)))
+        rows.append(
+            NotificationDelivery(
+                notification_id=notification_id,
+                kind=kind,
+                channel=Channel.SMS,
+                address=mobile,
+                text=sms_text(title=title, body=body),
+            )
+        )
     if Channel.EMAIL in channels and email:
-        rows.append(NotificationDelivery(notification_id=notification_id, kind=kind, channel=Channel.EMAIL,
-                                         address=email, subject=title[:200],
-                                         text=message_text(title=title, body=body, url=url)))
+        rows.append(
+            NotificationDelivery(
+                notification_id=notification_id,
+                kind=kind,
+                channel=Channel.EMAIL,
+                address=email,
+                subject=title[:200],
+                text=message_text(title=title, body=body, url=url),
+            )
+        )
     return rows
 
 
@@ -69,15 +92,17 @@ def deliveries_schedule(rows: Sequence[NotificationDelivery]) -> None:
     if not ids:
         return
     for start in range(0, len(ids), BATCH_SIZE):
-        task_send_on_commit("consent.tasks.notification_deliver",
-                            kwargs={"delivery_ids": ids[start:start + BATCH_SIZE]})
+        task_send_on_commit(
+            "consent.tasks.notification_deliver", kwargs={"delivery_ids": ids[start : start + BATCH_SIZE]}
+        )
 
 
 def send_to_address(*, channel: str, address: str, kind: str, text: str, subject: str = "") -> NotificationDelivery:
     """A message to an address that has no account yet (e.g. an invitation SMS)."""
     clean_channels([channel])
-    row = NotificationDelivery.objects.create(kind=kind, channel=channel, address=address, subject=subject[:200],
-                                              text=text)
+    row = NotificationDelivery.objects.create(
+        kind=kind, channel=channel, address=address, subject=subject[:200], text=text
+    )
     deliveries_schedule([row])
     return row
 
@@ -96,30 +121,43 @@ def deliveries_attempt(*, delivery_ids: Iterable[int]) -> list[int]:
     pending: list[int] = []
     for delivery_id in delivery_ids:
         with transaction.atomic():
-            row = (NotificationDelivery.objects.select_for_update(skip_locked=True)
-                   .filter(pk=delivery_id, status=NotificationDelivery.Status.PENDING).first())
+            row = (
+                NotificationDelivery.objects.select_for_update(skip_locked=True)
+                .filter(pk=delivery_id, status=NotificationDelivery.Status.PENDING)
+                .first()
+            )
             if row is None:
                 continue
             try:
                 _send(row)
             except Exception as error:  # noqa: BLE001 - any backend failure is retried, then recorded
                 attempts = row.attempts + 1
-                status = (NotificationDelivery.Status.FAILED if attempts >= MAX_ATTEMPTS
-                          else NotificationDelivery.Status.PENDING)
+                status = (
+                    NotificationDelivery.Status.FAILED
+                    if attempts >= MAX_ATTEMPTS
+                    else NotificationDelivery.Status.PENDING
+                )
                 NotificationDelivery.objects.filter(pk=row.pk).update(
-                    attempts=F("attempts") + 1, status=status, last_error=f"{type(error).__name__}: {error}"[:200])
+                    attempts=F("attempts") + 1, status=status, last_error=f"{type(error).__name__}: {error}"[:200]
+                )
                 if status == NotificationDelivery.Status.PENDING:
                     pending.append(row.pk)
             else:
                 NotificationDelivery.objects.filter(pk=row.pk).update(
-                    attempts=F("attempts") + 1, status=NotificationDelivery.Status.SENT, sent_at=timezone.now(),
-                    last_error="")
+                    attempts=F("attempts") + 1,
+                    status=NotificationDelivery.Status.SENT,
+                    sent_at=timezone.now(),
+                    last_error="",
+                )
     return pending
 
 
 def deliveries_pending_send() -> int:
     """Send every pending row now (operators' "retry now", and tests after a commit). Returns
     how many were still pending afterwards."""
-    ids = list(NotificationDelivery.objects.filter(status=NotificationDelivery.Status.PENDING)
-               .order_by("id").values_list("id", flat=True))
+    ids = list(
+        NotificationDelivery.objects.filter(status=NotificationDelivery.Status.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     return len(deliveries_attempt(delivery_ids=ids))

@@ -22,23 +22,49 @@ from consent.models import Notification, NotificationDelivery
 BATCH_SIZE = 1000
 
 
-def notify(*, account: User, kind: str, title: str, body: str = "", url: str = "",
-           enterprise_id: int | None = None, channels: Iterable[str] = ()) -> Notification:
+def notify(
+    *,
+    account: User,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    enterprise_id: int | None = None,
+    channels: Iterable[str] = (),
+) -> Notification:
     """One message in `account`'s inbox, and its SMS/e-mail copies if `channels` asks."""
     wanted = clean_channels(channels)
     with transaction.atomic():
-        notification = Notification.objects.create(account=account, kind=kind, title=title[:200], body=body,
-                                                   url=url[:300], enterprise_id=enterprise_id)
+        notification = Notification.objects.create(
+            account=account, kind=kind, title=title[:200], body=body, url=url[:300], enterprise_id=enterprise_id
+        )
         if wanted:
-            rows = NotificationDelivery.objects.bulk_create(delivery_rows(
-                notification_id=notification.pk, kind=kind, channels=wanted, mobile=str(account.mobile or ""),
-                email=account.email, title=title, body=body, url=url))
+            rows = NotificationDelivery.objects.bulk_create(
+                delivery_rows(
+                    notification_id=notification.pk,
+                    kind=kind,
+                    channels=wanted,
+                    mobile=str(account.mobile or ""),
+                    email=account.email,
+                    title=title,
+                    body=body,
+                    url=url,
+                )
+            )
             deliveries_schedule(rows)
     return notification
 
 
-def notify_many(*, account_ids: Iterable[int], kind: str, title: str, body: str = "", url: str = "",
-                enterprise_id: int | None = None, channels: Iterable[str] = ()) -> int:
+def notify_many(
+    *,
+    account_ids: Iterable[int],
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    enterprise_id: int | None = None,
+    channels: Iterable[str] = (),
+) -> int:
     """The same message in every listed account's inbox, `BATCH_SIZE` rows per INSERT; returns the
     number written. `account_ids` may be a lazy iterator (e.g. `values_list(...).iterator()`).
     With `channels`, one more query per batch reads the addresses and one INSERT writes the
@@ -48,20 +74,42 @@ def notify_many(*, account_ids: Iterable[int], kind: str, title: str, body: str 
     written = 0
     with transaction.atomic():
         while batch := list(islice(ids, BATCH_SIZE)):
-            created = Notification.objects.bulk_create([
-                Notification(account_id=account_id, kind=kind, title=title[:200], body=body, url=url[:300],
-                             enterprise_id=enterprise_id)
-                for account_id in batch
-            ])
+            created = Notification.objects.bulk_create(
+                [
+                    Notification(
+                        account_id=account_id,
+                        kind=kind,
+                        title=title[:200],
+                        body=body,
+                        url=url[:300],
+                        enterprise_id=enterprise_id,
+                    )
+                    for account_id in batch
+                ]
+            )
             written += len(batch)
             if wanted:
-                addresses = {pk: (str(mobile or ""), email) for pk, mobile, email in
-                             User.objects.filter(pk__in=batch, is_active=True).values_list("pk", "mobile", "email")}
-                rows = [row for notification in created if notification.account_id in addresses
-                        for row in delivery_rows(notification_id=notification.pk, kind=kind, channels=wanted,
-                                                 mobile=addresses[notification.account_id][0],
-                                                 email=addresses[notification.account_id][1],
-                                                 title=title, body=body, url=url)]
+                addresses = {
+                    pk: (str(mobile or ""), email)
+                    for pk, mobile, email in User.objects.filter(pk__in=batch, is_active=True).values_list(
+                        "pk", "mobile", "email"
+                    )
+                }
+                rows = [
+                    row
+                    for notification in created
+                    if notification.account_id in addresses
+                    for row in delivery_rows(
+                        notification_id=notification.pk,
+                        kind=kind,
+                        channels=wanted,
+                        mobile=addresses[notification.account_id][0],
+                        email=addresses[notification.account_id][1],
+                        title=title,
+                        body=body,
+                        url=url,
+                    )
+                ]
                 deliveries_schedule(NotificationDelivery.objects.bulk_create(rows))
     return written
 
@@ -70,7 +118,8 @@ def notification_mark_read(*, account: User, notification_id: int) -> int:
     """Mark one of `account`'s own notifications read; 0 when it is not theirs or already read
     (the caller decides whether that is a 404 — use selectors.notification_for first)."""
     return Notification.objects.filter(account=account, pk=notification_id, read_at__isnull=True).update(
-        read_at=timezone.now())
+        read_at=timezone.now()
+    )
 
 
 def notification_mark_all_read(*, account: User, enterprise_id: int | None = None) -> int:

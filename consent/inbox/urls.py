@@ -11,6 +11,9 @@ public_patterns = [
 tenant_patterns = [
     path("me/inbox/", views.MeInboxView.as_view(), name="me_inbox"),
     path("api/v1/me/notifications/", apis.NotificationListApi.as_view(), name="api_notifications"),
-    path("api/v1/me/notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(),
-         name="api_notification_read"),
+    path(
+        "api/v1/me/notifications/<int:notification_id>/read/",
+        apis.NotificationReadApi.as_view(),
+        name="api_notification_read",
+    ),
 ]

@@ -47,8 +47,11 @@ class _InboxMixin:
             raw = request.POST.get("notification") or ""
             if not raw.isdigit():
                 raise Http404("No such notification.")
-            notification = notification_for(account=account, notification_id=int(raw),  # type: ignore[arg-type]
-                                            enterprise_id=self.enterprise_id())
+            notification = notification_for(
+                account=account,  # type: ignore[arg-type]
+                notification_id=int(raw),
+                enterprise_id=self.enterprise_id(),
+            )
             notification_mark_read(account=account, notification_id=notification.pk)  # type: ignore[arg-type]
         return redirect(request.path)
 

@@ -26,8 +26,15 @@ SHOWN_FIELDS = (*RECORD_FIELDS, "recorded_at", "recorded_by", "revoked_at")
 
 @admin.register(GuardianConsent)
 class GuardianConsentAdmin(admin.ModelAdmin):
-    list_display = ("account", "account_age_display", "guardian_name", "relation", "recorded_at", "recorded_by",
-                    "revoked_at")
+    list_display = (
+        "account",
+        "account_age_display",
+        "guardian_name",
+        "relation",
+        "recorded_at",
+        "recorded_by",
+        "revoked_at",
+    )
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     list_select_related = ("account", "recorded_by")
     search_fields = ("account__mobile", "account__nickname", "guardian_name")
@@ -52,7 +59,10 @@ class GuardianConsentAdmin(admin.ModelAdmin):
         if change:  # recorded consents are read-only; revoke instead
             return
         created = guardian_consent_record(
-            account=obj.account, guardian_name=obj.guardian_name, relation=obj.relation, contact=obj.contact,
+            account=obj.account,
+            guardian_name=obj.guardian_name,
+            relation=obj.relation,
+            contact=obj.contact,
             recorded_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
         )
         obj.pk = created.pk
@@ -62,8 +72,11 @@ class GuardianConsentAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke the selected guardian consents"))
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[GuardianConsent]) -> None:
         revoked = sum(guardian_consent_revoke(consent=consent) for consent in queryset)
-        self.message_user(request, ngettext("%(n)d guardian consent revoked.", "%(n)d guardian consents revoked.",
-                                            revoked) % {"n": revoked}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d guardian consent revoked.", "%(n)d guardian consents revoked.", revoked) % {"n": revoked},
+            messages.SUCCESS,
+        )
 
 
 class GuardianConsentInline(admin.TabularInline):

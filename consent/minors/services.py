@@ -35,7 +35,6 @@ _LIMITS = {"guardian_name": 100, "relation": 50, "contact": 100}
 def account_birth_date(*, account: User) -> date | None:
     """The verified ID number's birth date for a real-name-verified account, else the birthday."""
     if account.real_name_status == User.RealNameStatus.VERIFIED and account.id_number_encrypted:
-
         number = real_name_id_number(account=account)
         if number:
             with suppress(stdnum_exceptions.ValidationError, ValueError):  # unparsable: fall back
@@ -83,11 +82,17 @@ def require_processable(account: User | None) -> None:
         return
     if needs_guardian_consent(account=account):
         raise ValidationError(
-            {"account": [ValidationError(
-                _("This member is under 14: no enterprise may process their data until a guardian's "
-                  "consent has been recorded. Ask the member's guardian to contact the platform."),
-                code=GUARDIAN_CONSENT_REQUIRED,
-            )]},
+            {
+                "account": [
+                    ValidationError(
+                        _(
+                            "This member is under 14: no enterprise may process their data until a guardian's "
+                            "consent has been recorded. Ask the member's guardian to contact the platform."
+                        ),
+                        code=GUARDIAN_CONSENT_REQUIRED,
+                    )
+                ]
+            },
         )
 
 
@@ -100,8 +105,9 @@ def minor_account_ids(*, account_ids: Iterable[int | None], today: date | None =
     if not ids:
         return set()
     today = today or timezone.localdate()
-    rows = list(User.objects.filter(pk__in=ids).values_list("pk", "birthday", "real_name_status",
-                                                            "id_number_encrypted"))
+    rows = list(
+        User.objects.filter(pk__in=ids).values_list("pk", "birthday", "real_name_status", "id_number_encrypted")
+    )
     verified = {pk: bytes(blob) for pk, _b, status, blob in rows if status == User.RealNameStatus.VERIFIED and blob}
     numbers = decrypt_many_for_accounts(field=ID_NUMBER_FIELD, blobs=verified) if verified else {}
     minors: set[int] = set()

@@ -25,8 +25,19 @@ from consent.models.platform import (
 
 __all__ = [
     "PURPOSES",
-    "ConsentPurpose", "ConsentRecord", "EnterpriseNotice", "NoticeAcknowledgement", "NoticeCategory", "NoticeItem",
+    "ConsentPurpose",
+    "ConsentRecord",
+    "EnterpriseNotice",
+    "NoticeAcknowledgement",
+    "NoticeCategory",
+    "NoticeItem",
     "SensitiveCategory",
-    "DevicePermission", "DevicePermissionEvent", "GuardianConsent", "Notification", "NotificationDelivery",
-    "PolicyAcceptance", "PolicyNoticeDismissal", "PolicyVersion",
+    "DevicePermission",
+    "DevicePermissionEvent",
+    "GuardianConsent",
+    "Notification",
+    "NotificationDelivery",
+    "PolicyAcceptance",
+    "PolicyNoticeDismissal",
+    "PolicyVersion",
 ]

@@ -80,8 +80,7 @@ class EnterpriseNotice(models.Model):
         verbose_name_plural = _("enterprise notices")
         ordering = ["-version"]
         constraints = [
-            models.UniqueConstraint(fields=["status"], condition=models.Q(status="draft"),
-                                    name="notice_one_draft"),
+            models.UniqueConstraint(fields=["status"], condition=models.Q(status="draft"), name="notice_one_draft"),
         ]
 
     def __str__(self) -> str:
@@ -157,7 +156,11 @@ class ConsentRecord(models.Model):
     purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
     basis = models.CharField(_("basis"), max_length=20, choices=Basis.choices, default=Basis.CONSENT)
     notice = models.ForeignKey(
-        EnterpriseNotice, verbose_name=_("notice version"), null=True, blank=True, on_delete=models.PROTECT,
+        EnterpriseNotice,
+        verbose_name=_("notice version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="consent_records",
     )
     given_at = models.DateTimeField(_("given at"))
@@ -180,7 +183,8 @@ class ConsentRecord(models.Model):
         ordering = ["-given_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["membership", "category", "purpose", "basis"], condition=models.Q(withdrawn_at__isnull=True),
+                fields=["membership", "category", "purpose", "basis"],
+                condition=models.Q(withdrawn_at__isnull=True),
                 name="consent_one_active_per_basis",
             ),
         ]

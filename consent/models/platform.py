@@ -167,8 +167,9 @@ class NotificationDelivery(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.CASCADE,
-                                      related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     kind = models.CharField(max_length=32)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     address = models.CharField(max_length=254)

@@ -44,8 +44,9 @@ class AdminNoticeOutput(serializers.Serializer):
     contact = serializers.CharField()
     created_at = serializers.DateTimeField()
     published_at = serializers.DateTimeField(allow_null=True)
-    published_by = serializers.IntegerField(source="published_by_id", allow_null=True,
-                                            help_text=_("The membership id of the admin who published it."))
+    published_by = serializers.IntegerField(
+        source="published_by_id", allow_null=True, help_text=_("The membership id of the admin who published it.")
+    )
     acknowledgement_count = serializers.IntegerField()
     items = AdminNoticeItemOutput(many=True, source="items.all")
 
@@ -55,9 +56,11 @@ class NoticeListApi(EnterpriseApiView):
 
     access = Read(Category.CONSENT)
 
-    @extend_schema(responses=AdminNoticeOutput(many=True),
-                   description="Admins with the consent category: the published versions and the draft, newest "
-                               "first, each with its items and how many members acknowledged it.")
+    @extend_schema(
+        responses=AdminNoticeOutput(many=True),
+        description="Admins with the consent category: the published versions and the draft, newest "
+        "first, each with its items and how many members acknowledged it.",
+    )
     def get(self, request: Any) -> Response:
         versions = notice_versions().prefetch_related("items")
         return Response(AdminNoticeOutput(versions, many=True).data)
@@ -107,10 +110,16 @@ class MyNoticeApi(EnterpriseApiView):
         acknowledged = notice is not None and self.membership.notice_acknowledged >= notice.version
         ack = notice_acknowledgement_of(membership=self.membership, notice=notice) if acknowledged and notice else None
         data = {
-            "notice": None if notice is None else {
-                "version": notice.version, "published_at": notice.published_at,
-                "summary": localized(notice.summary_zh, notice.summary_en), "summary_zh": notice.summary_zh,
-                "summary_en": notice.summary_en, "contact": notice.contact, "items": notice_items(notice),
+            "notice": None
+            if notice is None
+            else {
+                "version": notice.version,
+                "published_at": notice.published_at,
+                "summary": localized(notice.summary_zh, notice.summary_en),
+                "summary_zh": notice.summary_zh,
+                "summary_en": notice.summary_en,
+                "contact": notice.contact,
+                "items": notice_items(notice),
             },
             "acknowledged": acknowledged,
             "acknowledged_at": ack.acknowledged_at if ack else None,
@@ -137,9 +146,12 @@ class MyNoticeAcknowledgeApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            ack = notice_acknowledge(enterprise=self.enterprise, membership=self.membership,
-                                     version=serializer.validated_data["version"],
-                                     channel=NoticeAcknowledgement.Channel.API)
+            ack = notice_acknowledge(
+                enterprise=self.enterprise,
+                membership=self.membership,
+                version=serializer.validated_data["version"],
+                channel=NoticeAcknowledgement.Channel.API,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(self.OutputSerializer(ack).data)

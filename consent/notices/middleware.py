@@ -15,8 +15,15 @@ from consent.policy.middleware import ALLOWED_PREFIXES
 
 # Reachable while a member has not acknowledged the enterprise's current notice: the notice
 # itself, the policy, signing out, language, assets, the inbox, and devices (not members).
-NOTICE_ALLOWED_PREFIXES = (*ALLOWED_PREFIXES, "/notice/", "/me/notice/", "/api/v1/me/notice/", "/me/inbox/",
-                           "/api/v1/me/notifications/", "/api/device/")
+NOTICE_ALLOWED_PREFIXES = (
+    *ALLOWED_PREFIXES,
+    "/notice/",
+    "/me/notice/",
+    "/api/v1/me/notice/",
+    "/me/inbox/",
+    "/api/v1/me/notifications/",
+    "/api/device/",
+)
 
 
 class NoticeInterstitialMiddleware:
@@ -31,16 +38,25 @@ class NoticeInterstitialMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         membership = getattr(request, "membership", None)
         enterprise = getattr(request, "enterprise", None)
-        if (request.user.is_authenticated and enterprise is not None and membership
-                and membership.notice_acknowledged < enterprise.notice_version
-                and not request.path.startswith(NOTICE_ALLOWED_PREFIXES)):
+        if (
+            request.user.is_authenticated
+            and enterprise is not None
+            and membership
+            and membership.notice_acknowledged < enterprise.notice_version
+            and not request.path.startswith(NOTICE_ALLOWED_PREFIXES)
+        ):
             if request.path.startswith("/api/"):
-                return JsonResponse({
-                    "code": "notice_acknowledgement_required",
-                    "detail": _("Your enterprise has published a new notice about your personal data. Read and "
-                                "acknowledge it before continuing."),
-                    "version": enterprise.notice_version,
-                    "notice_url": "/api/v1/me/notice/",
-                }, status=403)
+                return JsonResponse(
+                    {
+                        "code": "notice_acknowledgement_required",
+                        "detail": _(
+                            "Your enterprise has published a new notice about your personal data. Read and "
+                            "acknowledge it before continuing."
+                        ),
+                        "version": enterprise.notice_version,
+                        "notice_url": "/api/v1/me/notice/",
+                    },
+                    status=403,
+                )
             return redirect(f"/me/notice/?next={quote(request.get_full_path())}")
         return self.get_response(request)

@@ -21,8 +21,11 @@ from tenants.views import in_chinese
 
 def notice_versions() -> QuerySet[EnterpriseNotice]:
     """Every version, newest first, with its acknowledgement count (one query, set-based)."""
-    return (EnterpriseNotice.objects.select_related("published_by", "created_by")
-            .annotate(acknowledgement_count=Count("acknowledgements")).order_by("-version"))
+    return (
+        EnterpriseNotice.objects.select_related("published_by", "created_by")
+        .annotate(acknowledgement_count=Count("acknowledgements"))
+        .order_by("-version")
+    )
 
 
 def notice_version_or_404(version: int) -> EnterpriseNotice:
@@ -47,15 +50,24 @@ class NoticeItemView:
 
 def notice_items(notice: EnterpriseNotice) -> list[NoticeItemView]:
     """The notice's lines in the active language (items must be prefetched: no query)."""
-    return [NoticeItemView(category=item.category, category_label=str(NoticeCategory(item.category).label),
-                           purpose=localized(item.purpose_zh, item.purpose_en), retention_days=item.retention_days)
-            for item in notice.items.all()]
+    return [
+        NoticeItemView(
+            category=item.category,
+            category_label=str(NoticeCategory(item.category).label),
+            purpose=localized(item.purpose_zh, item.purpose_en),
+            retention_days=item.retention_days,
+        )
+        for item in notice.items.all()
+    ]
 
 
 def notice_versions_published() -> list[EnterpriseNotice]:
     """Every published version of the current enterprise's notice, newest first (one query)."""
-    return list(EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
-                .only("version", "published_at", "status").order_by("-version"))
+    return list(
+        EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
+        .only("version", "published_at", "status")
+        .order_by("-version")
+    )
 
 
 def notice_published(*, version: int | None) -> EnterpriseNotice | None:
@@ -76,6 +88,8 @@ def notice_categories_current(*, enterprise: Enterprise) -> set[str]:
     first version: `Enterprise.notice_version` is loaded with the tenant)."""
     if not enterprise.notice_version:
         return set()
-    return set(NoticeItem.objects.filter(notice__version=enterprise.notice_version,
-                                         notice__status=EnterpriseNotice.Status.PUBLISHED)
-               .values_list("category", flat=True))
+    return set(
+        NoticeItem.objects.filter(
+            notice__version=enterprise.notice_version, notice__status=EnterpriseNotice.Status.PUBLISHED
+        ).values_list("category", flat=True)
+    )

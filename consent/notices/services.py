@@ -73,17 +73,25 @@ def _clean_items(items: list[NoticeItemInput], errors: dict[str, list[str]]) -> 
             days = 0
         if not 1 <= days <= MAX_RETENTION_DAYS:
             errors[f"{key}-retention_days"] = [
-                _("Enter how many days it is kept (1 to %(max)d).") % {"max": MAX_RETENTION_DAYS}]
-        clean.append(NoticeItem(category=item.category, purpose_zh=purpose_zh, purpose_en=purpose_en,
-                                retention_days=max(days, 1)))
+                _("Enter how many days it is kept (1 to %(max)d).") % {"max": MAX_RETENTION_DAYS}
+            ]
+        clean.append(
+            NoticeItem(
+                category=item.category, purpose_zh=purpose_zh, purpose_en=purpose_en, retention_days=max(days, 1)
+            )
+        )
     return clean
 
 
 def notice_current(*, enterprise: Enterprise) -> EnterpriseNotice | None:
     """The published version members must acknowledge, or None before the first."""
     with enterprise_schema(enterprise):
-        return (EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
-                .order_by("-version").prefetch_related("items").first())
+        return (
+            EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
+            .order_by("-version")
+            .prefetch_related("items")
+            .first()
+        )
 
 
 def notice_draft(*, enterprise: Enterprise) -> EnterpriseNotice | None:
@@ -91,8 +99,15 @@ def notice_draft(*, enterprise: Enterprise) -> EnterpriseNotice | None:
         return EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.DRAFT).prefetch_related("items").first()
 
 
-def notice_draft_save(*, enterprise: Enterprise, actor: Membership | None, summary_zh: str, summary_en: str,
-                      contact: str, items: list[NoticeItemInput]) -> EnterpriseNotice:
+def notice_draft_save(
+    *,
+    enterprise: Enterprise,
+    actor: Membership | None,
+    summary_zh: str,
+    summary_en: str,
+    contact: str,
+    items: list[NoticeItemInput],
+) -> EnterpriseNotice:
     """Create the draft, or replace the existing draft's text and items. Field errors (nothing
     written) for a missing summary or contact, no items, an unknown or repeated category, a
     missing purpose or a retention outside 1..36500 days."""
@@ -119,8 +134,9 @@ def notice_draft_save(*, enterprise: Enterprise, actor: Membership | None, summa
             with transaction.atomic():
                 draft.save()
         except IntegrityError as error:  # another admin created the draft at the same moment
-            raise ValidationError({"summary_zh": [_("Someone else is editing the draft; reload and try again.")]}) \
-                from error
+            raise ValidationError(
+                {"summary_zh": [_("Someone else is editing the draft; reload and try again.")]}
+            ) from error
         draft.items.all().delete()
         for item in clean_items:
             item.notice = draft
@@ -150,18 +166,29 @@ def notice_publish(*, enterprise: Enterprise, actor: Membership | None, notice: 
         locked.save(update_fields=["status", "published_at", "published_by"])
         Enterprise.objects.filter(pk=enterprise.pk).update(notice_version=locked.version)
         enterprise.notice_version = locked.version
-        ledger_record(enterprise=enterprise, actor=actor, action=PUBLISH, category=Category.CONSENT, obj=locked,
-                      details={"version": locked.version})
-        accounts = (Membership.objects.filter(status=Membership.Status.ACTIVE, account__isnull=False)
-                    .values_list("account_id", flat=True).order_by("account_id"))
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=PUBLISH,
+            category=Category.CONSENT,
+            obj=locked,
+            details={"version": locked.version},
+        )
+        accounts = (
+            Membership.objects.filter(status=Membership.Status.ACTIVE, account__isnull=False)
+            .values_list("account_id", flat=True)
+            .order_by("account_id")
+        )
         title = _("%(enterprise)s published a new notice about your personal data") % {"enterprise": enterprise.name}
-        notify_many(account_ids=list(accounts), kind=NOTICE_KIND, title=title, url="/me/notice/",
-                    enterprise_id=enterprise.pk)
+        notify_many(
+            account_ids=list(accounts), kind=NOTICE_KIND, title=title, url="/me/notice/", enterprise_id=enterprise.pk
+        )
     return locked
 
 
-def notice_acknowledge(*, enterprise: Enterprise, membership: Membership, version: Any,
-                       channel: str = NoticeAcknowledgement.Channel.WEB) -> NoticeAcknowledgement:
+def notice_acknowledge(
+    *, enterprise: Enterprise, membership: Membership, version: Any, channel: str = NoticeAcknowledgement.Channel.WEB
+) -> NoticeAcknowledgement:
     """Record that `membership` acknowledged the current notice. `version` must be the current
     version's number (field error with code "stale_notice" otherwise: the member may have read an
     older one). Acknowledging twice returns the first record."""
@@ -172,14 +199,24 @@ def notice_acknowledge(*, enterprise: Enterprise, membership: Membership, versio
     if channel not in NoticeAcknowledgement.Channel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]})
     with enterprise_schema(enterprise), transaction.atomic():
-        current = (EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
-                   .order_by("-version").first())
+        current = EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED).order_by("-version").first()
         if current is None or current.version != number:
-            raise ValidationError({"version": [ValidationError(
-                _("This is not the enterprise's current notice; read the current version and acknowledge that."),
-                code=STALE_NOTICE)]})
+            raise ValidationError(
+                {
+                    "version": [
+                        ValidationError(
+                            _(
+                                "This is not the enterprise's current notice; "
+                                "read the current version and acknowledge that."
+                            ),
+                            code=STALE_NOTICE,
+                        )
+                    ]
+                }
+            )
         ack, _created = NoticeAcknowledgement.objects.get_or_create(
-            membership=membership, notice=current,
+            membership=membership,
+            notice=current,
             defaults={"acknowledged_at": timezone.now(), "channel": channel},
         )
         Membership.objects.filter(pk=membership.pk, notice_acknowledged__lt=number).update(notice_acknowledged=number)
@@ -195,31 +232,51 @@ def notice_needs_acknowledgement(*, enterprise: Enterprise, membership: Membersh
 # A starting point for an enterprise's first draft (the console pre-fills it; the demo and the
 # tests publish it): every category the portal can collect, a plain purpose, and a retention.
 DEFAULT_ITEMS = (
-    NoticeItemInput(NoticeCategory.DIRECTORY, "员工通讯录与人事管理。",
-                    "The staff directory and personnel management.", 1095),
+    NoticeItemInput(
+        NoticeCategory.DIRECTORY, "员工通讯录与人事管理。", "The staff directory and personnel management.", 1095
+    ),
     NoticeItemInput(NoticeCategory.ATTENDANCE, "考勤记录与异常处理。", "Attendance records and exceptions.", 730),
-    NoticeItemInput(NoticeCategory.PRECISE_LOCATION, "打卡时核对是否在办公地点范围内。",
-                    "Checking at clock-in whether you are at an office.", 30),
-    NoticeItemInput(NoticeCategory.HEALTH, "每日健康上报与疫情防控。",
-                    "Daily health reports and epidemic prevention.", 30),
-    NoticeItemInput(NoticeCategory.BIOMETRICS, "人脸或指纹考勤与门禁。",
-                    "Face or fingerprint attendance and door access.", 365),
-    NoticeItemInput(NoticeCategory.ID_DOCUMENTS, "劳动合同与社会保险手续。",
-                    "Employment contracts and social insurance.", 1095),
-    NoticeItemInput(NoticeCategory.CONTACTS, "在您的通讯录中找到同事；号码摘要用后即弃，不作保存。",
-                    "Finding colleagues among your contacts; the digests are discarded, never kept.", 1),
+    NoticeItemInput(
+        NoticeCategory.PRECISE_LOCATION,
+        "打卡时核对是否在办公地点范围内。",
+        "Checking at clock-in whether you are at an office.",
+        30,
+    ),
+    NoticeItemInput(
+        NoticeCategory.HEALTH, "每日健康上报与疫情防控。", "Daily health reports and epidemic prevention.", 30
+    ),
+    NoticeItemInput(
+        NoticeCategory.BIOMETRICS, "人脸或指纹考勤与门禁。", "Face or fingerprint attendance and door access.", 365
+    ),
+    NoticeItemInput(
+        NoticeCategory.ID_DOCUMENTS, "劳动合同与社会保险手续。", "Employment contracts and social insurance.", 1095
+    ),
+    NoticeItemInput(
+        NoticeCategory.CONTACTS,
+        "在您的通讯录中找到同事；号码摘要用后即弃，不作保存。",
+        "Finding colleagues among your contacts; the digests are discarded, never kept.",
+        1,
+    ),
 )
-DEFAULT_SUMMARY_ZH = ("本企业作为个人信息处理者，仅为下列目的、在所列期限内处理您的个人信息。"
-                      "敏感个人信息须经您单独同意。")
-DEFAULT_SUMMARY_EN = ("As the controller of your personal data, the enterprise processes it only for the purposes "
-                      "and periods below. Sensitive personal data needs your separate consent.")
+DEFAULT_SUMMARY_ZH = (
+    "本企业作为个人信息处理者，仅为下列目的、在所列期限内处理您的个人信息。敏感个人信息须经您单独同意。"
+)
+DEFAULT_SUMMARY_EN = (
+    "As the controller of your personal data, the enterprise processes it only for the purposes "
+    "and periods below. Sensitive personal data needs your separate consent."
+)
 
 
 def notice_publish_default(*, enterprise: Enterprise, actor: Membership | None, contact: str) -> EnterpriseNotice:
     """Save the platform's template as the draft and publish it (the demo data and the tests)."""
-    draft = notice_draft_save(enterprise=enterprise, actor=actor, summary_zh=DEFAULT_SUMMARY_ZH,
-                              summary_en=DEFAULT_SUMMARY_EN, contact=contact,
-                              items=notice_default_items(enterprise=enterprise))
+    draft = notice_draft_save(
+        enterprise=enterprise,
+        actor=actor,
+        summary_zh=DEFAULT_SUMMARY_ZH,
+        summary_en=DEFAULT_SUMMARY_EN,
+        contact=contact,
+        items=notice_default_items(enterprise=enterprise),
+    )
     return notice_publish(enterprise=enterprise, actor=actor, notice=draft)
 
 
@@ -239,12 +296,17 @@ def notice_retention_days(*, enterprise: Enterprise) -> dict[str, int]:
     notice states the periods the purges actually apply (one query). Contacts are not kept."""
 
     periods = retention_days_for(enterprise)
-    return {category: periods[retention] for category, retention in RETENTION_OF_NOTICE_CATEGORY.items()
-            if retention in periods}
+    return {
+        category: periods[retention]
+        for category, retention in RETENTION_OF_NOTICE_CATEGORY.items()
+        if retention in periods
+    }
 
 
 def notice_default_items(*, enterprise: Enterprise) -> list[NoticeItemInput]:
     """The platform template with the enterprise's own retention periods."""
     days = notice_retention_days(enterprise=enterprise)
-    return [NoticeItemInput(item.category, item.purpose_zh, item.purpose_en,
-                            days.get(item.category, item.retention_days)) for item in DEFAULT_ITEMS]
+    return [
+        NoticeItemInput(item.category, item.purpose_zh, item.purpose_en, days.get(item.category, item.retention_days))
+        for item in DEFAULT_ITEMS
+    ]

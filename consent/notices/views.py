@@ -63,17 +63,28 @@ def _draft_prefill(enterprise: Any) -> tuple[str, EnterpriseNotice | None, dict[
     if notice is not None:
         initial = {"summary_zh": notice.summary_zh, "summary_en": notice.summary_en, "contact": notice.contact}
         items = {item.category: item for item in notice.items.all()}
-        rows = [{"category": c, "collected": c in items, "purpose_zh": items[c].purpose_zh if c in items else "",
-                 "purpose_en": items[c].purpose_en if c in items else "",
-                 "retention_days": periods.get(c, items[c].retention_days if c in items else "")}
-                for c in NoticeCategory.values]
+        rows = [
+            {
+                "category": c,
+                "collected": c in items,
+                "purpose_zh": items[c].purpose_zh if c in items else "",
+                "purpose_en": items[c].purpose_en if c in items else "",
+                "retention_days": periods.get(c, items[c].retention_days if c in items else ""),
+            }
+            for c in NoticeCategory.values
+        ]
         return source, notice, initial, rows
     defaults = {item.category: item for item in DEFAULT_ITEMS}
-    rows = [{"category": c, "collected": c in defaults,
-             "purpose_zh": defaults[c].purpose_zh if c in defaults else "",
-             "purpose_en": defaults[c].purpose_en if c in defaults else "",
-             "retention_days": periods.get(c, defaults[c].retention_days if c in defaults else "")}
-            for c in NoticeCategory.values]
+    rows = [
+        {
+            "category": c,
+            "collected": c in defaults,
+            "purpose_zh": defaults[c].purpose_zh if c in defaults else "",
+            "purpose_en": defaults[c].purpose_en if c in defaults else "",
+            "retention_days": periods.get(c, defaults[c].retention_days if c in defaults else ""),
+        }
+        for c in NoticeCategory.values
+    ]
     return "template", None, {"summary_zh": DEFAULT_SUMMARY_ZH, "summary_en": DEFAULT_SUMMARY_EN, "contact": ""}, rows
 
 
@@ -82,11 +93,16 @@ class NoticeConsoleView(ConsoleView):
 
     def render_list(self, request: HttpRequest, status: int = 200) -> HttpResponse:
         versions = list(notice_versions())
-        return render(request, "consent/console_notices.html", {
-            "versions": versions,
-            "draft": next((v for v in versions if v.status == EnterpriseNotice.Status.DRAFT), None),
-            "current_version": self.enterprise.notice_version,
-        }, status=status)
+        return render(
+            request,
+            "consent/console_notices.html",
+            {
+                "versions": versions,
+                "draft": next((v for v in versions if v.status == EnterpriseNotice.Status.DRAFT), None),
+                "current_version": self.enterprise.notice_version,
+            },
+            status=status,
+        )
 
 
 class NoticeListView(NoticeConsoleView):
@@ -104,13 +120,28 @@ class NoticeDraftView(NoticeConsoleView):
 
     template_name = "consent/console_notice_draft.html"
 
-    def _render(self, request: HttpRequest, forms_: NoticeDraftForms, *, status: int = 200,
-                publish_form: PublishForm | None = None) -> HttpResponse:
+    def _render(
+        self,
+        request: HttpRequest,
+        forms_: NoticeDraftForms,
+        *,
+        status: int = 200,
+        publish_form: PublishForm | None = None,
+    ) -> HttpResponse:
         source, notice, _initial, _rows = _draft_prefill(self.enterprise)
-        return render(request, self.template_name, {
-            "forms": forms_, "source": source, "notice": notice, "draft": notice if source == "draft" else None,
-            "publish_form": publish_form or PublishForm(), "max_retention": MAX_RETENTION_DAYS,
-        }, status=status)
+        return render(
+            request,
+            self.template_name,
+            {
+                "forms": forms_,
+                "source": source,
+                "notice": notice,
+                "draft": notice if source == "draft" else None,
+                "publish_form": publish_form or PublishForm(),
+                "max_retention": MAX_RETENTION_DAYS,
+            },
+            status=status,
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         _source, _notice, initial, rows = _draft_prefill(self.enterprise)
@@ -121,14 +152,22 @@ class NoticeDraftView(NoticeConsoleView):
         if forms_.is_valid():
             data = forms_.notice.cleaned_data
             try:
-                draft = notice_draft_save(enterprise=self.enterprise, actor=self.membership,
-                                          summary_zh=data["summary_zh"], summary_en=data["summary_en"],
-                                          contact=data["contact"], items=forms_.items())
+                draft = notice_draft_save(
+                    enterprise=self.enterprise,
+                    actor=self.membership,
+                    summary_zh=data["summary_zh"],
+                    summary_en=data["summary_en"],
+                    contact=data["contact"],
+                    items=forms_.items(),
+                )
             except ValidationError as error:
                 forms_.apply_service_errors(error)
             else:
-                messages.success(request, _("The draft of version %(version)d was saved. Members see it only "
-                                            "once it is published.") % {"version": draft.version})
+                messages.success(
+                    request,
+                    _("The draft of version %(version)d was saved. Members see it only once it is published.")
+                    % {"version": draft.version},
+                )
                 return redirect("console_notice_draft")
         return self._render(request, forms_, status=400)
 
@@ -150,12 +189,19 @@ class NoticePublishView(NoticeDraftView):
             except ValidationError as error:
                 publish_form.add_error(None, error.messages)
             else:
-                messages.success(request, _("Version %(version)d is published. Every member is asked to acknowledge "
-                                            "it and was told in their inbox.") % {"version": notice.version})
+                messages.success(
+                    request,
+                    _(
+                        "Version %(version)d is published. Every member is asked to acknowledge "
+                        "it and was told in their inbox."
+                    )
+                    % {"version": notice.version},
+                )
                 return redirect("console_notices")
         _source, _notice, initial, rows = _draft_prefill(self.enterprise)
-        return self._render(request, NoticeDraftForms(initial=initial, rows=rows), status=400,
-                            publish_form=publish_form)
+        return self._render(
+            request, NoticeDraftForms(initial=initial, rows=rows), status=400, publish_form=publish_form
+        )
 
 
 class NoticeDiscardView(NoticeConsoleView):
@@ -178,10 +224,15 @@ class NoticeVersionView(NoticeConsoleView):
 
     def get(self, request: HttpRequest, version: int) -> HttpResponse:
         notice = notice_version_or_404(version)
-        return render(request, "consent/console_notice.html", {
-            "notice": notice, "items": list(notice.items.all()),
-            "is_current": notice.version == self.enterprise.notice_version,
-        })
+        return render(
+            request,
+            "consent/console_notice.html",
+            {
+                "notice": notice,
+                "items": list(notice.items.all()),
+                "is_current": notice.version == self.enterprise.notice_version,
+            },
+        )
 
 
 def _notice_context(notice: EnterpriseNotice | None) -> dict[str, Any]:
@@ -224,16 +275,23 @@ class MeNoticeView(EnterpriseMemberView):
         notice = notice_published(version=None)
         acknowledged = notice is not None and self.membership.notice_acknowledged >= notice.version
         if form is None and notice is not None and not acknowledged:
-            form = AcknowledgeForm(initial={"version": notice.version,
-                                            "next": safe_next(request, request.GET.get("next")) or ""})
-        return render(request, self.template_name, {
-            **_notice_context(notice),
-            "enterprise": self.enterprise,
-            "acknowledged": acknowledged,
-            "acknowledgement": notice_acknowledgement_of(membership=self.membership, notice=notice)
-            if acknowledged and notice is not None else None,
-            "form": form,
-        }, status=status)
+            form = AcknowledgeForm(
+                initial={"version": notice.version, "next": safe_next(request, request.GET.get("next")) or ""}
+            )
+        return render(
+            request,
+            self.template_name,
+            {
+                **_notice_context(notice),
+                "enterprise": self.enterprise,
+                "acknowledged": acknowledged,
+                "acknowledgement": notice_acknowledgement_of(membership=self.membership, notice=notice)
+                if acknowledged and notice is not None
+                else None,
+                "form": form,
+            },
+            status=status,
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request)
@@ -243,11 +301,16 @@ class MeNoticeView(EnterpriseMemberView):
         if not form.is_valid():
             return self._render(request, form=form, status=400)
         try:
-            ack = notice_acknowledge(enterprise=self.enterprise, membership=self.membership,
-                                     version=form.cleaned_data["version"], channel=NoticeAcknowledgement.Channel.WEB)
+            ack = notice_acknowledge(
+                enterprise=self.enterprise,
+                membership=self.membership,
+                version=form.cleaned_data["version"],
+                channel=NoticeAcknowledgement.Channel.WEB,
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
             return self._render(request, form=form, status=400)
-        messages.success(request, _("You acknowledged the notice, version %(version)d.") % {
-            "version": ack.notice.version})
+        messages.success(
+            request, _("You acknowledged the notice, version %(version)d.") % {"version": ack.notice.version}
+        )
         return redirect(safe_next(request, form.cleaned_data["next"]) or "me")

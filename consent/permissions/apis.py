@@ -63,8 +63,12 @@ class MyPermissionsApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            device_permission_set(account=request.user, kind=serializer.validated_data["kind"],
-                                  granted=serializer.validated_data["granted"], channel=PolicyAcceptance.Channel.API)
+            device_permission_set(
+                account=request.user,
+                kind=serializer.validated_data["kind"],
+                granted=serializer.validated_data["granted"],
+                channel=PolicyAcceptance.Channel.API,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return self._state(request)

@@ -32,8 +32,10 @@ class DevicePermissionRequired(PermissionDenied):
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.message = _("This feature needs the “%(permission)s” device permission. Grant it in your "
-                         "account's device permissions and try again.") % {"permission": Kind(kind).label}
+        self.message = _(
+            "This feature needs the “%(permission)s” device permission. Grant it in your "
+            "account's device permissions and try again."
+        ) % {"permission": Kind(kind).label}
         super().__init__(self.message)
 
 
@@ -77,7 +79,10 @@ def device_permission_set(*, account: User, kind: str, granted: bool, channel: s
             row.changed_at = now
             row.save(update_fields=["granted", "changed_at"])
         DevicePermissionEvent.objects.create(
-            account=account, kind=kind, channel=channel, at=now,
+            account=account,
+            kind=kind,
+            channel=channel,
+            at=now,
             action=DevicePermissionEvent.Action.GRANT if granted else DevicePermissionEvent.Action.REVOKE,
         )
     return True
@@ -103,7 +108,8 @@ def device_permissions_for(*, account: User) -> list[PermissionState]:
     rows = {row.kind: row for row in DevicePermission.objects.filter(account=account)}
     return [
         PermissionState(
-            kind=kind.value, label=str(kind.label),
+            kind=kind.value,
+            label=str(kind.label),
             granted=bool(rows[kind.value].granted) if kind.value in rows else False,
             changed_at=rows[kind.value].changed_at if kind.value in rows else None,
         )

@@ -24,7 +24,8 @@ from consent.permissions.services import device_permission_history, device_permi
 class PermissionForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Permission"), choices=DevicePermission.Kind.choices)
     granted = forms.TypedChoiceField(
-        label=gettext_lazy("State"), choices=[("1", gettext_lazy("Granted")), ("0", gettext_lazy("Off"))],
+        label=gettext_lazy("State"),
+        choices=[("1", gettext_lazy("Granted")), ("0", gettext_lazy("Off"))],
         coerce=lambda value: value == "1",
     )
 
@@ -50,8 +51,12 @@ class PermissionsView(LoginRequiredMixin, View):
         if not form.is_valid():
             return self._render(request, form=form, status=400)
         try:
-            changed = device_permission_set(account=user, kind=form.cleaned_data["kind"],
-                                            granted=form.cleaned_data["granted"], channel=PolicyAcceptance.Channel.WEB)
+            changed = device_permission_set(
+                account=user,
+                kind=form.cleaned_data["kind"],
+                granted=form.cleaned_data["granted"],
+                channel=PolicyAcceptance.Channel.WEB,
+            )
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -62,6 +67,7 @@ class PermissionsView(LoginRequiredMixin, View):
         elif form.cleaned_data["granted"]:
             messages.success(request, _("Permission granted: %(permission)s.") % {"permission": label})
         else:
-            messages.success(request, _("Permission revoked: %(permission)s. It takes effect at once.")
-                             % {"permission": label})
+            messages.success(
+                request, _("Permission revoked: %(permission)s. It takes effect at once.") % {"permission": label}
+            )
         return redirect("account_permissions")

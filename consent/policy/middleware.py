@@ -13,8 +13,17 @@ from django.utils.translation import gettext as _
 
 # Reachable while acceptance is pending: the policy itself, signing out, language, assets, and
 # deleting the account (DSR-6: someone who does not accept the new policy may leave instead).
-ALLOWED_PREFIXES = ("/policy/", "/logout/", "/login/", "/i18n/", "/static/", "/api/schema/", "/api/docs/",
-                    "/account/delete/", "/api/v1/me/account-deletion/")
+ALLOWED_PREFIXES = (
+    "/policy/",
+    "/logout/",
+    "/login/",
+    "/i18n/",
+    "/static/",
+    "/api/schema/",
+    "/api/docs/",
+    "/account/delete/",
+    "/api/v1/me/account-deletion/",
+)
 
 
 class PolicyInterstitialMiddleware:
@@ -23,13 +32,19 @@ class PolicyInterstitialMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (user.is_authenticated and getattr(user, "policy_acceptance_required", False)
-                and not request.path.startswith(ALLOWED_PREFIXES)):
+        if (
+            user.is_authenticated
+            and getattr(user, "policy_acceptance_required", False)
+            and not request.path.startswith(ALLOWED_PREFIXES)
+        ):
             if request.path.startswith("/api/"):
-                return JsonResponse({
-                    "code": "policy_acceptance_required",
-                    "detail": _("A new version of the privacy policy must be accepted before continuing."),
-                    "accept_url": "/policy/",
-                }, status=403)
+                return JsonResponse(
+                    {
+                        "code": "policy_acceptance_required",
+                        "detail": _("A new version of the privacy policy must be accepted before continuing."),
+                        "accept_url": "/policy/",
+                    },
+                    status=403,
+                )
             return redirect(f"/policy/?next={quote(request.get_full_path())}")
         return self.get_response(request)

@@ -27,5 +27,8 @@ def policy_version_published(*, version: str) -> PolicyVersion:
 def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:
     """The version in force at `at` (default now): the published one with the latest
     effective_at not after it; None before the first publication."""
-    return (PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED, effective_at__lte=at or timezone.now())
-            .order_by("-effective_at", "-id").first())
+    return (
+        PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED, effective_at__lte=at or timezone.now())
+        .order_by("-effective_at", "-id")
+        .first()
+    )

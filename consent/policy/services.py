@@ -37,8 +37,10 @@ _CLOCK_SKEW = timedelta(minutes=1)  # "now" typed in the admin a moment ago is n
 def _publish_errors(version: PolicyVersion, effective_at: datetime, now: datetime) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if version.status != PolicyVersion.Status.DRAFT:
-        errors["status"] = [_("Version %(version)s is already published; published versions never change.")
-                            % {"version": version.version}]
+        errors["status"] = [
+            _("Version %(version)s is already published; published versions never change.")
+            % {"version": version.version}
+        ]
         return errors
     for field in TEXT_FIELDS:
         if not (getattr(version, field) or "").strip():
@@ -58,15 +60,20 @@ def _publish_errors(version: PolicyVersion, effective_at: datetime, now: datetim
     if effective_at < now - _CLOCK_SKEW:
         errors["effective_at"] = [_("The effective date cannot be in the past.")]
     else:
-        latest = (PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED)
-                  .order_by("-effective_at").values_list("effective_at", flat=True).first())
+        latest = (
+            PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED)
+            .order_by("-effective_at")
+            .values_list("effective_at", flat=True)
+            .first()
+        )
         if latest is not None and effective_at < latest:
             errors["effective_at"] = [_("A version cannot take effect before a version already published.")]
     return errors
 
 
-def policy_version_publish(*, version: PolicyVersion, effective_at: datetime | None = None,
-                           actor: User | None) -> PolicyVersion:
+def policy_version_publish(
+    *, version: PolicyVersion, effective_at: datetime | None = None, actor: User | None
+) -> PolicyVersion:
     """Publish a draft (CON-1): effective now, or at a future `effective_at`.
 
     Refused with field errors, and nothing changed, when the version is already published, a title
@@ -96,20 +103,26 @@ def policy_version_publish(*, version: PolicyVersion, effective_at: datetime | N
 
 def _notify_everyone(version: PolicyVersion) -> int:
     if version.level == PolicyVersion.Level.MAJOR:
-        title = _("Privacy policy %(version)s: major change — please read and accept it") % {
-            "version": version.version}
-        body = _("A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a major "
-                 "change: you will be asked to accept it before continuing.")
+        title = _("Privacy policy %(version)s: major change — please read and accept it") % {"version": version.version}
+        body = _(
+            "A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a major "
+            "change: you will be asked to accept it before continuing."
+        )
     else:
         title = _("Privacy policy %(version)s: minor change") % {"version": version.version}
-        body = _("A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a minor "
-                 "change.")
+        body = _("A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a minor change.")
     body = body % {"version": version.version, "date": timezone.localtime(version.effective_at).strftime("%Y-%m-%d")}
     account_ids = User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
     # SEC-5: a major change also goes out by e-mail to accounts that gave an address
     channels = ("email",) if version.level == PolicyVersion.Level.MAJOR else ()
-    return notify_many(account_ids=account_ids.iterator(chunk_size=2000), kind=NOTIFICATION_KIND, title=title,
-                       body=body, url=f"/policy/{version.version}/", channels=channels)
+    return notify_many(
+        account_ids=account_ids.iterator(chunk_size=2000),
+        kind=NOTIFICATION_KIND,
+        title=title,
+        body=body,
+        url=f"/policy/{version.version}/",
+        channels=channels,
+    )
 
 
 def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: str | None = None) -> PolicyAcceptance:
@@ -121,16 +134,28 @@ def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: st
     if channel not in PolicyAcceptance.Channel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]}, code="invalid")
     current = policy_current()
-    if (current is not None and current.effective_at is not None and version.effective_at is not None
-            and version.effective_at < current.effective_at):
-        raise ValidationError({"version": [_("Version %(version)s has been replaced; accept the version in force.")
-                                           % {"version": version.version}]}, code="superseded")
+    if (
+        current is not None
+        and current.effective_at is not None
+        and version.effective_at is not None
+        and version.effective_at < current.effective_at
+    ):
+        raise ValidationError(
+            {
+                "version": [
+                    _("Version %(version)s has been replaced; accept the version in force.")
+                    % {"version": version.version}
+                ]
+            },
+            code="superseded",
+        )
     existing = PolicyAcceptance.objects.filter(account=account, version=version).first()
     if existing is None:
         try:
             with transaction.atomic():
-                existing = PolicyAcceptance.objects.create(account=account, version=version,
-                                                           accepted_at=timezone.now(), channel=channel, ip=ip or None)
+                existing = PolicyAcceptance.objects.create(
+                    account=account, version=version, accepted_at=timezone.now(), channel=channel, ip=ip or None
+                )
         except IntegrityError:  # a concurrent request recorded it first
             existing = PolicyAcceptance.objects.get(account=account, version=version)
     policy_acceptance_recorded(account=account, version=version)
@@ -140,10 +165,12 @@ def policy_accept(*, account: User, version: PolicyVersion, channel: str, ip: st
 def policy_notice_dismiss(*, account: User, version: PolicyVersion) -> None:
     """`account` closed the notice of a minor version (CON-2). Idempotent."""
     if version.status != PolicyVersion.Status.PUBLISHED or version.level != PolicyVersion.Level.MINOR:
-        raise ValidationError({"version": [_("Only a published minor version has a notice to close.")]},
-                              code="not_minor")
-    PolicyNoticeDismissal.objects.get_or_create(account=account, version=version,
-                                                defaults={"dismissed_at": timezone.now()})
+        raise ValidationError(
+            {"version": [_("Only a published minor version has a notice to close.")]}, code="not_minor"
+        )
+    PolicyNoticeDismissal.objects.get_or_create(
+        account=account, version=version, defaults={"dismissed_at": timezone.now()}
+    )
 
 
 @dataclass(frozen=True)
@@ -174,13 +201,18 @@ def policy_activate_due(*, now: datetime | None = None) -> list[PolicyVersion]:
     now = now or timezone.now()
     activated = []
     with transaction.atomic():
-        due = (PolicyVersion.objects.select_for_update()
-               .filter(status=PolicyVersion.Status.PUBLISHED, activated_at__isnull=True, effective_at__lte=now)
-               .order_by("effective_at", "id"))
+        due = (
+            PolicyVersion.objects.select_for_update()
+            .filter(status=PolicyVersion.Status.PUBLISHED, activated_at__isnull=True, effective_at__lte=now)
+            .order_by("effective_at", "id")
+        )
         for version in due:
             if version.level == PolicyVersion.Level.MAJOR:
-                (User.objects.filter(is_active=True).exclude(policy_acceptances__version=version)
-                 .update(policy_acceptance_required=True))
+                (
+                    User.objects.filter(is_active=True)
+                    .exclude(policy_acceptances__version=version)
+                    .update(policy_acceptance_required=True)
+                )
             version.activated_at = now
             version.save(update_fields=["activated_at"])
             activated.append(version)
@@ -192,7 +224,10 @@ def policy_acceptance_recorded(*, account: User, version: PolicyVersion) -> None
     the interstitial for this account."""
 
     current = policy_current()
-    if current is None or (version.effective_at is not None and current.effective_at is not None
-                           and version.effective_at >= current.effective_at):
+    if current is None or (
+        version.effective_at is not None
+        and current.effective_at is not None
+        and version.effective_at >= current.effective_at
+    ):
         User.objects.filter(pk=account.pk, policy_acceptance_required=True).update(policy_acceptance_required=False)
         account.policy_acceptance_required = False

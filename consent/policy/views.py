@@ -40,18 +40,28 @@ class PolicyView(View):
             accepted = PolicyAcceptance.objects.filter(account=request.user, version=shown).first()
         current = shown if version is None else policy_current()
         zh = in_chinese()
-        return render(request, "consent/policy.html", {
-            "policy": shown,
-            "title": (shown.title_zh if zh else shown.title_en) if shown else "",
-            "body": (shown.body_zh if zh else shown.body_en) if shown else "",
-            "is_current": shown is not None and current is not None and shown.pk == current.pk,
-            "superseded": (shown is not None and current is not None and shown.effective_at is not None
-                           and current.effective_at is not None and shown.effective_at < current.effective_at),
-            "current": current,
-            "acceptance": accepted,
-            "versions": policy_versions_published(),
-            "kind_labels": PolicyVersion.MajorKind.choices,
-        }, status=200 if shown is not None or version is None else 404)
+        return render(
+            request,
+            "consent/policy.html",
+            {
+                "policy": shown,
+                "title": (shown.title_zh if zh else shown.title_en) if shown else "",
+                "body": (shown.body_zh if zh else shown.body_en) if shown else "",
+                "is_current": shown is not None and current is not None and shown.pk == current.pk,
+                "superseded": (
+                    shown is not None
+                    and current is not None
+                    and shown.effective_at is not None
+                    and current.effective_at is not None
+                    and shown.effective_at < current.effective_at
+                ),
+                "current": current,
+                "acceptance": accepted,
+                "versions": policy_versions_published(),
+                "kind_labels": PolicyVersion.MajorKind.choices,
+            },
+            status=200 if shown is not None or version is None else 404,
+        )
 
     def post(self, request: HttpRequest, version: str | None = None) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -63,10 +73,15 @@ class PolicyView(View):
             if request.POST.get("action") == "dismiss":
                 policy_notice_dismiss(account=request.user, version=shown)  # type: ignore[arg-type]
             else:
-                policy_accept(account=request.user, version=shown,  # type: ignore[arg-type]
-                              channel=PolicyAcceptance.Channel.WEB, ip=client_ip(request))
-                messages.success(request, _("You accepted the privacy policy %(version)s.") % {
-                    "version": shown.version})
+                policy_accept(
+                    account=request.user,
+                    version=shown,  # type: ignore[arg-type]
+                    channel=PolicyAcceptance.Channel.WEB,
+                    ip=client_ip(request),
+                )
+                messages.success(
+                    request, _("You accepted the privacy policy %(version)s.") % {"version": shown.version}
+                )
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)

@@ -17,12 +17,31 @@ from requests.models import AccountDeletion
 
 @admin.register(AccountDeletion)
 class AccountDeletionAdmin(admin.ModelAdmin):
-    list_display = ("id", "account_label", "status", "requested_at", "not_before", "executed_at", "attempts",
-                    "enterprises")
+    list_display = (
+        "id",
+        "account_label",
+        "status",
+        "requested_at",
+        "not_before",
+        "executed_at",
+        "attempts",
+        "enterprises",
+    )
     list_filter = ("status",)
     list_select_related = ("account",)
-    fields = ("account_label", "status", "requested_at", "not_before", "cancelled_at", "started_at", "attempts",
-              "enterprises", "final_notice_at", "executed_at", "blocked_reason")
+    fields = (
+        "account_label",
+        "status",
+        "requested_at",
+        "not_before",
+        "cancelled_at",
+        "started_at",
+        "attempts",
+        "enterprises",
+        "final_notice_at",
+        "executed_at",
+        "blocked_reason",
+    )
     readonly_fields = fields
 
     @admin.display(description=_("account"))

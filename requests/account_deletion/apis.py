@@ -44,10 +44,14 @@ REFUSAL_CODES = frozenset({"account_deletion_blocked", "already_pending", "not_p
 class BlockerSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=["sole_owner", "open_request", "operator"])
     message = serializers.CharField()
-    enterprise = serializers.CharField(source="enterprise.name", allow_null=True, default=None,
-                                       help_text="The enterprise concerned, if any.")
-    request = serializers.IntegerField(source="request_id", allow_null=True,
-                                       help_text="The open request's id (in that enterprise, or on the platform).")
+    enterprise = serializers.CharField(
+        source="enterprise.name", allow_null=True, default=None, help_text="The enterprise concerned, if any."
+    )
+    request = serializers.IntegerField(
+        source="request_id",
+        allow_null=True,
+        help_text="The open request's id (in that enterprise, or on the platform).",
+    )
 
 
 class DeletionSerializer(serializers.Serializer):
@@ -64,8 +68,9 @@ class EnterprisePlanSerializer(serializers.Serializer):
     role = serializers.CharField()
     biometric_templates_deleted = serializers.IntegerField(source="plan.templates")
     health_reports_deleted = serializers.IntegerField(source="plan.health_reports")
-    grace_days = serializers.IntegerField(source="plan.grace_days",
-                                          help_text="The card is anonymised this many days after execution.")
+    grace_days = serializers.IntegerField(
+        source="plan.grace_days", help_text="The card is anonymised this many days after execution."
+    )
     attendance_retention_days = serializers.IntegerField(source="plan.attendance_retention_days")
     ledger_retention_days = serializers.IntegerField(source="plan.ledger_retention_days")
 
@@ -89,21 +94,25 @@ class RefusalSerializer(serializers.Serializer):
 # among them those of the input field `code` (a list of messages, e.g. "wait 60 s"), or DRF's
 # `detail` (a body that is not JSON)
 REFUSAL_OR_FIELD_ERRORS = PolymorphicProxySerializer(
-    component_name="AccountDeletionError", serializers=[RefusalSerializer, FieldErrorsSerializer, ErrorSerializer],
-    resource_type_field_name=None)
+    component_name="AccountDeletionError",
+    serializers=[RefusalSerializer, FieldErrorsSerializer, ErrorSerializer],
+    resource_type_field_name=None,
+)
 
 
 def _status(user: User) -> dict[str, Any]:
     pending = account_deletion_pending(account=user)
     blockers = [] if pending else account_deletion_blockers(account=user)
-    return StatusSerializer({
-        "pending": pending is not None,
-        "can_delete": pending is None and not blockers,
-        "cooling_off_days": cooling_off_days(),
-        "deletion": account_deletion_latest(account=user),
-        "blockers": blockers,
-        "enterprises": [] if pending or blockers else account_deletion_plan(account=user),
-    }).data
+    return StatusSerializer(
+        {
+            "pending": pending is not None,
+            "can_delete": pending is None and not blockers,
+            "cooling_off_days": cooling_off_days(),
+            "deletion": account_deletion_latest(account=user),
+            "blockers": blockers,
+            "enterprises": [] if pending or blockers else account_deletion_plan(account=user),
+        }
+    ).data
 
 
 def _refusal(error: DjangoValidationError, user: User) -> Response:
@@ -137,8 +146,12 @@ class MyAccountDeletionApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            account_deletion_start(account=user, password=serializer.validated_data["password"],
-                                   code=serializer.validated_data["code"], language=get_language() or "")
+            account_deletion_start(
+                account=user,
+                password=serializer.validated_data["password"],
+                code=serializer.validated_data["code"],
+                language=get_language() or "",
+            )
         except DjangoValidationError as error:
             return _refusal(error, user)
         return Response(_status(user), status=status.HTTP_201_CREATED)
@@ -182,5 +195,7 @@ class MyAccountDeletionCodeApi(EnterpriseApiView):
             sms_code = account_deletion_send_code(account=user, ip=client_ip(request._request))
         except DjangoValidationError as error:
             return _refusal(error, user)
-        return Response(self.OutputSerializer({"sent_to": user.masked_mobile, "expires_at": sms_code.expires_at}).data,
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            self.OutputSerializer({"sent_to": user.masked_mobile, "expires_at": sms_code.expires_at}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -20,8 +20,17 @@ CANCEL_PAGE = "/account/delete/"
 CANCEL_API = "/api/v1/me/account-deletion/"
 # Reachable while the deletion is pending: cancelling it, signing in and out, the language,
 # assets, reading the privacy policy, the API schema.
-ALLOWED_PREFIXES = (CANCEL_PAGE, CANCEL_API, "/login/", "/logout/", "/i18n/", "/static/", "/policy/", "/api/schema/",
-                    "/api/docs/")
+ALLOWED_PREFIXES = (
+    CANCEL_PAGE,
+    CANCEL_API,
+    "/login/",
+    "/logout/",
+    "/i18n/",
+    "/static/",
+    "/policy/",
+    "/api/schema/",
+    "/api/docs/",
+)
 
 
 class AccountDeletionCoolingOffMiddleware:
@@ -30,16 +39,24 @@ class AccountDeletionCoolingOffMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (user.is_authenticated and getattr(user, "deletion_pending", False)
-                and not request.path.startswith(ALLOWED_PREFIXES)):
+        if (
+            user.is_authenticated
+            and getattr(user, "deletion_pending", False)
+            and not request.path.startswith(ALLOWED_PREFIXES)
+        ):
             on_public_host = getattr(request, "enterprise", None) is None
             if request.path.startswith("/api/"):
-                return JsonResponse({
-                    "code": "account_deletion_pending",
-                    "detail": _("Your account is being deleted. Until the deletion is cancelled, the account can "
-                                "only cancel it."),
-                    "cancel_url": CANCEL_API,
-                }, status=403)
+                return JsonResponse(
+                    {
+                        "code": "account_deletion_pending",
+                        "detail": _(
+                            "Your account is being deleted. Until the deletion is cancelled, the account can "
+                            "only cancel it."
+                        ),
+                        "cancel_url": CANCEL_API,
+                    },
+                    status=403,
+                )
             if on_public_host:
                 return redirect(CANCEL_PAGE)
             return redirect(platform_url(request, "account_delete"))

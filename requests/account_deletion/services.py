@@ -69,6 +69,7 @@ S = AccountDeletion.Status
 
 # --- what stands in the way, and what will happen ----------------------------------------------
 
+
 @dataclass(frozen=True)
 class Blocker:
     """One reason the account cannot be deleted now, with what to do about it."""
@@ -91,8 +92,12 @@ class EnterprisePlan:
 
 def _links(account: User) -> list[MembershipIndex]:
     """The account's enterprises (terminated ones are dropped from the index by TEN-4)."""
-    return list(MembershipIndex.objects.filter(account_id=account.pk).exclude(
-        enterprise__state=Enterprise.State.TERMINATED).select_related("enterprise").order_by("enterprise__name"))
+    return list(
+        MembershipIndex.objects.filter(account_id=account.pk)
+        .exclude(enterprise__state=Enterprise.State.TERMINATED)
+        .select_related("enterprise")
+        .order_by("enterprise__name")
+    )
 
 
 def _active_membership(account: User) -> Membership | None:
@@ -105,9 +110,15 @@ def _sole_owner_blocker(account: User, link: MembershipIndex) -> Blocker | None:
     member = _active_membership(account)
     if member is None or not is_sole_owner(member):
         return None
-    return Blocker(code="sole_owner", enterprise=link.enterprise, message=_(
-        "You are the only owner of %(enterprise)s: make another member an owner first (or ask the platform to close "
-        "the enterprise).") % {"enterprise": link.enterprise.name})
+    return Blocker(
+        code="sole_owner",
+        enterprise=link.enterprise,
+        message=_(
+            "You are the only owner of %(enterprise)s: make another member an owner first "
+            "(or ask the platform to close the enterprise)."
+        )
+        % {"enterprise": link.enterprise.name},
+    )
 
 
 def _sole_owner_blockers(account: User, links: list[MembershipIndex]) -> list[Blocker]:
@@ -135,27 +146,50 @@ def account_deletion_blockers(*, account: User) -> list[Blocker]:
         public_open = _open_requests(account)
     blockers: list[Blocker] = []
     if account.is_staff:
-        blockers.append(Blocker(code="operator", message=_(
-            "This is a platform operator's account: another operator closes it (remove the operator role first).")))
+        blockers.append(
+            Blocker(
+                code="operator",
+                message=_(
+                    "This is a platform operator's account: another operator closes it "
+                    "(remove the operator role first)."
+                ),
+            )
+        )
     blockers += owner_blockers
     for request in public_open:
-        blockers.append(Blocker(
-            code="open_request", request_id=request.pk, request_kind=request.kind,
-            message=_("Your request #%(id)s (%(kind)s) about your account is still open: cancel it or wait for the "
-                      "answer.") % {"id": request.pk, "kind": request.get_kind_display()}))
+        blockers.append(
+            Blocker(
+                code="open_request",
+                request_id=request.pk,
+                request_kind=request.kind,
+                message=_(
+                    "Your request #%(id)s (%(kind)s) about your account is still open: cancel it or wait for the "
+                    "answer."
+                )
+                % {"id": request.pk, "kind": request.get_kind_display()},
+            )
+        )
     for enterprise, request in enterprise_requests:
-        blockers.append(Blocker(
-            code="open_request", enterprise=enterprise, request_id=request.pk, request_kind=request.kind,
-            message=_("Your request #%(id)s (%(kind)s) in %(enterprise)s is still open: cancel it or wait for "
-                      "the answer.") % {"id": request.pk, "kind": request.get_kind_display(),
-                                        "enterprise": enterprise.name}))
+        blockers.append(
+            Blocker(
+                code="open_request",
+                enterprise=enterprise,
+                request_id=request.pk,
+                request_kind=request.kind,
+                message=_(
+                    "Your request #%(id)s (%(kind)s) in %(enterprise)s is still open: cancel it or wait for the answer."
+                )
+                % {"id": request.pk, "kind": request.get_kind_display(), "enterprise": enterprise.name},
+            )
+        )
     return blockers
 
 
 def _open_requests(account: User) -> list[Request]:
     """The account's open requests in the current schema."""
-    return list(Request.objects.filter(account_id=account.pk, status__in=Request.OPEN_STATUSES)
-                .order_by("submitted_at", "id"))
+    return list(
+        Request.objects.filter(account_id=account.pk, status__in=Request.OPEN_STATUSES).order_by("submitted_at", "id")
+    )
 
 
 def account_deletion_plan(*, account: User, now: datetime | None = None) -> list[EnterprisePlan]:
@@ -165,8 +199,13 @@ def account_deletion_plan(*, account: User, now: datetime | None = None) -> list
         with enterprise_schema(link.enterprise):
             member = _active_membership(account)
         if member is not None:
-            plans.append(EnterprisePlan(enterprise=link.enterprise, role=member.get_role_display(),
-                                        plan=leave_plan(enterprise=link.enterprise, membership=member, now=now)))
+            plans.append(
+                EnterprisePlan(
+                    enterprise=link.enterprise,
+                    role=member.get_role_display(),
+                    plan=leave_plan(enterprise=link.enterprise, membership=member, now=now),
+                )
+            )
     return plans
 
 
@@ -186,6 +225,7 @@ def cooling_off_days() -> int:
 
 # --- starting and cancelling ---------------------------------------------------------------------
 
+
 def _refuse_if_pending(account: User) -> None:
     if account_deletion_pending(account=account) is not None:
         raise ValidationError(_("Your account's deletion has already been requested."), code="already_pending")
@@ -194,8 +234,9 @@ def _refuse_if_pending(account: User) -> None:
 def _refuse_if_blocked(account: User) -> None:
     blockers = account_deletion_blockers(account=account)
     if blockers:
-        raise ValidationError([ValidationError(blocker.message, code="account_deletion_blocked")
-                               for blocker in blockers])
+        raise ValidationError(
+            [ValidationError(blocker.message, code="account_deletion_blocked") for blocker in blockers]
+        )
 
 
 def account_deletion_send_code(*, account: User, ip: str | None = None) -> SmsCode:
@@ -207,12 +248,12 @@ def account_deletion_send_code(*, account: User, ip: str | None = None) -> SmsCo
     try:
         return sms_code_send(mobile=str(account.mobile), purpose=SMS_PURPOSE, ip=ip)
     except ValidationError as error:  # the number is not the user's input: the error belongs to the code
-        raise ValidationError({"code": error.message_dict.get("mobile", error.messages)},
-                              code="throttled") from error
+        raise ValidationError({"code": error.message_dict.get("mobile", error.messages)}, code="throttled") from error
 
 
-def account_deletion_start(*, account: User, password: str, code: str, language: str = "",
-                           now: datetime | None = None) -> AccountDeletion:
+def account_deletion_start(
+    *, account: User, password: str, code: str, language: str = "", now: datetime | None = None
+) -> AccountDeletion:
     """Ask for the account's deletion (DSR-6), confirmed with its password and the SMS code.
     Refused — nothing changed — while one is pending (`already_pending`), while anything blocks
     it (`account_deletion_blocked`, one message per blocker), and with field errors on
@@ -229,47 +270,91 @@ def account_deletion_start(*, account: User, password: str, code: str, language:
         raise ValidationError(errors)
     sms_code_verify(mobile=str(account.mobile), purpose=SMS_PURPOSE, code=code)  # counts the try, outside a transaction
     if not account.check_password(password):
-        raise ValidationError({"password": [_("The password is not correct.")],
-                               "code": [_("The code has been used: ask for a new one and try again.")]},
-                              code="invalid")
+        raise ValidationError(
+            {
+                "password": [_("The password is not correct.")],
+                "code": [_("The code has been used: ask for a new one and try again.")],
+            },
+            code="invalid",
+        )
     now = now or timezone.now()
     language = (language or translation.get_language() or settings.LANGUAGE_CODE)[:16]
     with request_schema(None), transaction.atomic():
         User.objects.select_for_update().filter(pk=account.pk).first()  # one start at a time per account
         _refuse_if_pending(account)
-        deletion = AccountDeletion.objects.create(account=account, requested_at=now, language=language,
-                                                  not_before=now + timedelta(days=cooling_off_days()))
+        deletion = AccountDeletion.objects.create(
+            account=account, requested_at=now, language=language, not_before=now + timedelta(days=cooling_off_days())
+        )
         User.objects.filter(pk=account.pk).update(deletion_pending=True)
         day = timezone.localtime(deletion.not_before).strftime("%Y-%m-%d %H:%M")
-        notify(account=account, kind=NOTIFICATION_KIND, url="/account/delete/", channels=CHANNELS,
-               title=_("Your account will be deleted after %(date)s") % {"date": day},
-               body=_("You asked for your account to be deleted. Until %(date)s you can sign in only to cancel it, "
-                      "at /account/delete/. After that it is deleted for good: you leave every enterprise and your "
-                      "account data is erased. If this was not you, sign in and cancel now.") % {"date": day})
+        notify(
+            account=account,
+            kind=NOTIFICATION_KIND,
+            url="/account/delete/",
+            channels=CHANNELS,
+            title=_("Your account will be deleted after %(date)s") % {"date": day},
+            body=_(
+                "You asked for your account to be deleted. Until %(date)s you can sign in only to cancel it, "
+                "at /account/delete/. After that it is deleted for good: you leave every enterprise and your "
+                "account data is erased. If this was not you, sign in and cancel now."
+            )
+            % {"date": day},
+        )
     account.deletion_pending = True
     return deletion
 
 
-def _record_request(deletion: AccountDeletion, account: User, status: str, now: datetime,
-                    resolution: str) -> Request:
+def _record_request(deletion: AccountDeletion, account: User, status: str, now: datetime, resolution: str) -> Request:
     """The `account_deletion` request in the account's history (public schema), already closed:
     it needs no decision (the steps were the account's own, and the system's)."""
     request = Request.objects.create(
-        kind=RequestKind.ACCOUNT_DELETION, status=status, account=account, submitted_at=deletion.requested_at,
-        verified_at=deletion.requested_at, closed_at=now, resolution=resolution)
-    closing = (RequestEvent(request=request, created_at=now, action=RequestEvent.Action.COMPLETED, status=status,
-                            actor_kind=RequestEvent.ActorKind.SYSTEM) if status == Request.Status.COMPLETED else
-               RequestEvent(request=request, created_at=now, action=RequestEvent.Action.CANCELLED, status=status,
-                            actor_kind=RequestEvent.ActorKind.REQUESTER, actor_account=account))
-    RequestEvent.objects.bulk_create([
-        RequestEvent(request=request, created_at=deletion.requested_at, action=RequestEvent.Action.SUBMITTED,
-                     status=Request.Status.SUBMITTED, actor_kind=RequestEvent.ActorKind.REQUESTER,
-                     actor_account=account),
-        # the password and the SMS code confirmed who asked
-        RequestEvent(request=request, created_at=deletion.requested_at, action=RequestEvent.Action.IDENTITY_VERIFIED,
-                     status=Request.Status.IDENTITY_VERIFIED, actor_kind=RequestEvent.ActorKind.SYSTEM),
-        closing,
-    ])
+        kind=RequestKind.ACCOUNT_DELETION,
+        status=status,
+        account=account,
+        submitted_at=deletion.requested_at,
+        verified_at=deletion.requested_at,
+        closed_at=now,
+        resolution=resolution,
+    )
+    closing = (
+        RequestEvent(
+            request=request,
+            created_at=now,
+            action=RequestEvent.Action.COMPLETED,
+            status=status,
+            actor_kind=RequestEvent.ActorKind.SYSTEM,
+        )
+        if status == Request.Status.COMPLETED
+        else RequestEvent(
+            request=request,
+            created_at=now,
+            action=RequestEvent.Action.CANCELLED,
+            status=status,
+            actor_kind=RequestEvent.ActorKind.REQUESTER,
+            actor_account=account,
+        )
+    )
+    RequestEvent.objects.bulk_create(
+        [
+            RequestEvent(
+                request=request,
+                created_at=deletion.requested_at,
+                action=RequestEvent.Action.SUBMITTED,
+                status=Request.Status.SUBMITTED,
+                actor_kind=RequestEvent.ActorKind.REQUESTER,
+                actor_account=account,
+            ),
+            # the password and the SMS code confirmed who asked
+            RequestEvent(
+                request=request,
+                created_at=deletion.requested_at,
+                action=RequestEvent.Action.IDENTITY_VERIFIED,
+                status=Request.Status.IDENTITY_VERIFIED,
+                actor_kind=RequestEvent.ActorKind.SYSTEM,
+            ),
+            closing,
+        ]
+    )
     return request
 
 
@@ -278,31 +363,45 @@ def account_deletion_cancel(*, account: User, now: datetime | None = None) -> Ac
     Refused when there is none (`not_pending`) or its execution has started (`started`)."""
     now = now or timezone.now()
     with request_schema(None), transaction.atomic():
-        deletion = (AccountDeletion.objects.select_for_update()
-                    .filter(account_id=account.pk, status__in=AccountDeletion.PENDING_STATUSES).first())
+        deletion = (
+            AccountDeletion.objects.select_for_update()
+            .filter(account_id=account.pk, status__in=AccountDeletion.PENDING_STATUSES)
+            .first()
+        )
         if deletion is None:
             raise ValidationError(_("There is no account deletion to cancel."), code="not_pending")
         if deletion.status != S.SCHEDULED:
-            raise ValidationError(_("The deletion of your account has started and can no longer be cancelled."),
-                                  code="started")
+            raise ValidationError(
+                _("The deletion of your account has started and can no longer be cancelled."), code="started"
+            )
         deletion.status = S.CANCELLED
         deletion.cancelled_at = now
-        deletion.request = _record_request(deletion, account, Request.Status.CANCELLED, now,
-                                           _("Cancelled during the cooling-off period."))
+        deletion.request = _record_request(
+            deletion, account, Request.Status.CANCELLED, now, _("Cancelled during the cooling-off period.")
+        )
         deletion.save(update_fields=["status", "cancelled_at", "request"])
         User.objects.filter(pk=account.pk).update(deletion_pending=False)
-        notify(account=account, kind=NOTIFICATION_KIND, url="/account/", channels=CHANNELS,
-               title=_("The deletion of your account was cancelled"),
-               body=_("Your account will not be deleted and can be used as before. If you did not cancel it "
-                      "yourself, change your password."))
+        notify(
+            account=account,
+            kind=NOTIFICATION_KIND,
+            url="/account/",
+            channels=CHANNELS,
+            title=_("The deletion of your account was cancelled"),
+            body=_(
+                "Your account will not be deleted and can be used as before. If you did not cancel it "
+                "yourself, change your password."
+            ),
+        )
     account.deletion_pending = False
     return deletion
 
 
 # --- execution -----------------------------------------------------------------------------------
 
-def account_deletions_execute_due(*, now: datetime | None = None,
-                                  before_step: Callable[[AccountDeletion, str], None] | None = None) -> list[int]:
+
+def account_deletions_execute_due(
+    *, now: datetime | None = None, before_step: Callable[[AccountDeletion, str], None] | None = None
+) -> list[int]:
     """Beat (public schema): execute every deletion whose cooling-off is over, and finish any a
     dead worker left executing, one at a time under an advisory lock (a second runner returns at
     once). A deletion is claimed scheduled → executing under a row lock, so a cancellation
@@ -317,20 +416,26 @@ def account_deletions_execute_due(*, now: datetime | None = None,
                 return done
         try:
             # holding the lock, a deletion still executing was left by a worker that died: finish it
-            pending = list(AccountDeletion.objects.filter(status=S.EXECUTING).order_by("id")
-                           .values_list("pk", flat=True))
+            pending = list(
+                AccountDeletion.objects.filter(status=S.EXECUTING).order_by("id").values_list("pk", flat=True)
+            )
             while True:
                 if pending:
                     deletion_id = pending.pop(0)
                     AccountDeletion.objects.filter(pk=deletion_id).update(attempts=F("attempts") + 1)
                 else:
                     with transaction.atomic():
-                        due = (AccountDeletion.objects.select_for_update(skip_locked=True)
-                               .filter(status=S.SCHEDULED, not_before__lte=now).order_by("not_before", "id").first())
+                        due = (
+                            AccountDeletion.objects.select_for_update(skip_locked=True)
+                            .filter(status=S.SCHEDULED, not_before__lte=now)
+                            .order_by("not_before", "id")
+                            .first()
+                        )
                         if due is None:
                             return done
-                        AccountDeletion.objects.filter(pk=due.pk).update(status=S.EXECUTING, started_at=now,
-                                                                         attempts=F("attempts") + 1)
+                        AccountDeletion.objects.filter(pk=due.pk).update(
+                            status=S.EXECUTING, started_at=now, attempts=F("attempts") + 1
+                        )
                     deletion_id = due.pk
                 if account_deletion_execute(deletion_id=deletion_id, now=now, before_step=before_step).status == S.DONE:
                     done.append(deletion_id)
@@ -342,8 +447,9 @@ def account_deletions_execute_due(*, now: datetime | None = None,
                 connection.close()
 
 
-def account_deletion_execute(*, deletion_id: int, now: datetime | None = None,
-                             before_step: Callable[[AccountDeletion, str], None] | None = None) -> AccountDeletion:
+def account_deletion_execute(
+    *, deletion_id: int, now: datetime | None = None, before_step: Callable[[AccountDeletion, str], None] | None = None
+) -> AccountDeletion:
     """Carry out one claimed (executing) deletion; every step is idempotent and recorded, so a
     re-run resumes. A deletion in any other state is returned untouched."""
     now = now or timezone.now()
@@ -380,15 +486,23 @@ def _stop(deletion: AccountDeletion, account: User, blockers: list[Blocker], now
     left = ", ".join(entry["name"] for entry in deletion.enterprises_left)
     # Normally nothing has happened yet; only a race (an owner leaving while this execution was
     # leaving the enterprises) can stop it after some were left, and the notice says which.
-    done = (_("You have already left: %(enterprises)s; nothing else was deleted") % {"enterprises": left} if left
-            else _("Nothing was deleted"))
+    done = (
+        _("You have already left: %(enterprises)s; nothing else was deleted") % {"enterprises": left}
+        if left
+        else _("Nothing was deleted")
+    )
     with transaction.atomic():
         AccountDeletion.objects.filter(pk=deletion.pk).update(status=S.BLOCKED, blocked_reason=reason)
         User.objects.filter(pk=account.pk).update(deletion_pending=False)
-        notify(account=account, kind=NOTIFICATION_KIND, url="/account/delete/", channels=CHANNELS,
-               title=_("Your account could not be deleted"),
-               body=_("%(done)s, and your account can be used as before. %(reason)s Then ask for the deletion "
-                      "again.") % {"done": done, "reason": reason})
+        notify(
+            account=account,
+            kind=NOTIFICATION_KIND,
+            url="/account/delete/",
+            channels=CHANNELS,
+            title=_("Your account could not be deleted"),
+            body=_("%(done)s, and your account can be used as before. %(reason)s Then ask for the deletion again.")
+            % {"done": done, "reason": reason},
+        )
     deletion.refresh_from_db()
     return deletion
 
@@ -403,14 +517,27 @@ def _leave(deletion: AccountDeletion, account: User, link: MembershipIndex, now:
         if member is None:  # the index is stale (no active card in that schema): nothing to leave
             MembershipIndex.objects.filter(pk=link.pk).delete()
             return
-        result = membership_leave(enterprise=enterprise, membership=member, account=account, now=now,
-                                  reason=DELETION_REASON, notify_member=False)
+        result = membership_leave(
+            enterprise=enterprise,
+            membership=member,
+            account=account,
+            now=now,
+            reason=DELETION_REASON,
+            notify_member=False,
+        )
         with request_schema(None):
             locked = AccountDeletion.objects.select_for_update().get(pk=deletion.pk)
-            locked.enterprises_left = [*locked.enterprises_left, {
-                "enterprise": enterprise.pk, "name": enterprise.name, "erasure_plan": result.erasure_plan_id,
-                "anonymise_at": result.anonymise_at.isoformat(), "templates": result.templates,
-                "health_reports": result.health_reports}]
+            locked.enterprises_left = [
+                *locked.enterprises_left,
+                {
+                    "enterprise": enterprise.pk,
+                    "name": enterprise.name,
+                    "erasure_plan": result.erasure_plan_id,
+                    "anonymise_at": result.anonymise_at.isoformat(),
+                    "templates": result.templates,
+                    "health_reports": result.health_reports,
+                },
+            ]
             locked.save(update_fields=["enterprises_left"])
     deletion.enterprises_left = locked.enterprises_left
 
@@ -418,8 +545,9 @@ def _leave(deletion: AccountDeletion, account: User, link: MembershipIndex, now:
 def _decline_invitations(account: User) -> None:
     """Open invitations to the account's number are declined: the person is leaving the platform
     (an enterprise can invite the number again)."""
-    for row in InvitationIndex.objects.filter(mobile=str(account.mobile), expires_at__gte=timezone.now()
-                                              ).select_related("enterprise"):
+    for row in InvitationIndex.objects.filter(
+        mobile=str(account.mobile), expires_at__gte=timezone.now()
+    ).select_related("enterprise"):
         with enterprise_schema(row.enterprise):
             invitation = Invitation.objects.filter(pk=row.invitation_id).first()
         if invitation is None:
@@ -437,15 +565,24 @@ def _send_final_notice(deletion: AccountDeletion, account: User, now: datetime) 
     retried by the delivery task after the account is erased)."""
     left = ", ".join(entry["name"] for entry in deletion.enterprises_left) or _("none")
     title = _("Your account has been deleted")
-    body = _("As you asked on %(date)s, your account and its data have been deleted, and you have left these "
-             "enterprises: %(enterprises)s. Each of them anonymises your directory card after its grace period; "
-             "records they must keep (attendance, their ledger) carry only a pseudonym. This number can register "
-             "a new account.") % {"date": timezone.localtime(deletion.requested_at).strftime("%Y-%m-%d"),
-                                  "enterprises": left}
+    body = _(
+        "As you asked on %(date)s, your account and its data have been deleted, and you have left these "
+        "enterprises: %(enterprises)s. Each of them anonymises your directory card after its grace period; "
+        "records they must keep (attendance, their ledger) carry only a pseudonym. This number can register "
+        "a new account."
+    ) % {"date": timezone.localtime(deletion.requested_at).strftime("%Y-%m-%d"), "enterprises": left}
     with transaction.atomic():
-        rows = NotificationDelivery.objects.bulk_create(delivery_rows(
-            notification_id=None, kind=NOTIFICATION_KIND, channels=CHANNELS, mobile=str(account.mobile or ""),
-            email=account.email, title=title, body=body))
+        rows = NotificationDelivery.objects.bulk_create(
+            delivery_rows(
+                notification_id=None,
+                kind=NOTIFICATION_KIND,
+                channels=CHANNELS,
+                mobile=str(account.mobile or ""),
+                email=account.email,
+                title=title,
+                body=body,
+            )
+        )
         AccountDeletion.objects.filter(pk=deletion.pk).update(final_notice_at=now)
         deliveries_schedule(rows)  # the delivery task retries what the attempt below cannot send
     deletion.final_notice_at = now
@@ -461,6 +598,11 @@ def _account_erase(deletion: AccountDeletion, account: User, now: datetime) -> N
         if locked.status != S.EXECUTING:
             return
         account_data_erase(account=account, now=now)
-        request = _record_request(locked, account, Request.Status.COMPLETED, now, _(
-            "The account was deleted: every enterprise was left (DSR-5) and the account data erased."))
+        request = _record_request(
+            locked,
+            account,
+            Request.Status.COMPLETED,
+            now,
+            _("The account was deleted: every enterprise was left (DSR-5) and the account data erased."),
+        )
         AccountDeletion.objects.filter(pk=deletion.pk).update(status=S.DONE, executed_at=now, request=request)

@@ -36,10 +36,15 @@ ACTIONS = ("send_code", "start", "cancel")
 
 
 class DeletionConfirmForm(forms.Form):
-    password = forms.CharField(label=gettext_lazy("Your password"), widget=forms.PasswordInput, max_length=128,
-                               strip=False, required=False)
-    code = forms.CharField(label=gettext_lazy("The code sent to your mobile number"), max_length=12, required=False,
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    password = forms.CharField(
+        label=gettext_lazy("Your password"), widget=forms.PasswordInput, max_length=128, strip=False, required=False
+    )
+    code = forms.CharField(
+        label=gettext_lazy("The code sent to your mobile number"),
+        max_length=12,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 class AccountDeletionView(LoginRequiredMixin, View):
@@ -48,12 +53,19 @@ class AccountDeletionView(LoginRequiredMixin, View):
     def page(self, form: DeletionConfirmForm | None = None, status: int = 200, **extra: Any) -> HttpResponse:
         user: User = self.request.user  # type: ignore[assignment]
         pending = account_deletion_pending(account=user)
-        context: dict[str, Any] = {"pending": pending, "latest": account_deletion_latest(account=user),
-                                   "cooling_off_days": cooling_off_days(), **extra}
+        context: dict[str, Any] = {
+            "pending": pending,
+            "latest": account_deletion_latest(account=user),
+            "cooling_off_days": cooling_off_days(),
+            **extra,
+        }
         if pending is None:
             blockers = account_deletion_blockers(account=user)
-            context.update(blockers=blockers, plans=[] if blockers else account_deletion_plan(account=user),
-                           form=form or DeletionConfirmForm())
+            context.update(
+                blockers=blockers,
+                plans=[] if blockers else account_deletion_plan(account=user),
+                form=form or DeletionConfirmForm(),
+            )
         return render(self.request, self.template_name, context, status=status)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -68,8 +80,10 @@ class AccountDeletionView(LoginRequiredMixin, View):
         try:
             if action == "send_code":
                 account_deletion_send_code(account=user, ip=client_ip(request))
-                messages.success(request, _("A code was sent to %(mobile)s. It is valid for 5 minutes.")
-                                 % {"mobile": user.masked_mobile})
+                messages.success(
+                    request,
+                    _("A code was sent to %(mobile)s. It is valid for 5 minutes.") % {"mobile": user.masked_mobile},
+                )
                 return redirect("account_delete")
             if action == "cancel":
                 account_deletion_cancel(account=user)
@@ -77,8 +91,12 @@ class AccountDeletionView(LoginRequiredMixin, View):
                 return redirect("account")
             if not form.is_valid():  # too long; what is missing or wrong is the service's to say
                 return self.page(form, status=400)
-            account_deletion_start(account=user, password=form.cleaned_data["password"],
-                                   code=form.cleaned_data["code"], language=get_language() or "")
+            account_deletion_start(
+                account=user,
+                password=form.cleaned_data["password"],
+                code=form.cleaned_data["code"],
+                language=get_language() or "",
+            )
         except ValidationError as error:
             if action == "start" and hasattr(error, "error_dict"):
                 apply_service_errors(form, error)

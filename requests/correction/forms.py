@@ -25,18 +25,23 @@ class SelfProfileForm(forms.Form):
 
     work_signature = forms.CharField(label=_("Work signature"), max_length=200, required=False)
     landline = forms.CharField(label=_("Landline"), max_length=32, required=False)
-    email = forms.CharField(label=_("Email"), max_length=254, required=False,
-                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.CharField(
+        label=_("Email"), max_length=254, required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     fax = forms.CharField(label=_("Fax"), max_length=32, required=False)
     seat = forms.CharField(label=_("Seat"), max_length=64, required=False)
     external_fields = forms.MultipleChoiceField(
-        label=_("Shown outside the company"), required=False, widget=forms.CheckboxSelectMultiple,
-        help_text=_("Which fields of your card people outside the company may see."))
+        label=_("Shown outside the company"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Which fields of your card people outside the company may see."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["external_fields"]).choices = [
-            (name, field_label(name).capitalize()) for name in Membership.EXTERNAL_FIELDS]
+            (name, field_label(name).capitalize()) for name in Membership.EXTERNAL_FIELDS
+        ]
         assert tuple(self.fields) == SELF_EDITABLE
 
 
@@ -46,13 +51,18 @@ class CorrectionForm(forms.Form):
     choices: tuple[str, ...] = CONTROLLED
     field = forms.ChoiceField(label=_("Which field"))
     value = forms.CharField(label=_("The correct value"), max_length=VALUE_MAX_LENGTH, required=False)
-    reason = forms.CharField(label=_("Why (optional)"), max_length=REASON_MAX_LENGTH, required=False,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Why (optional)"),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["field"]).choices = [
-            (name, field_label(name).capitalize()) for name in self.choices]
+            (name, field_label(name).capitalize()) for name in self.choices
+        ]
 
 
 class AccountCorrectionForm(CorrectionForm):

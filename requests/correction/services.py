@@ -46,8 +46,21 @@ from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 
 SELF_EDITABLE = ("work_signature", "landline", "email", "fax", "seat", "external_fields")
-CONTROLLED = ("display_name", "photo", "gender", "mobile", "id_number", "company", "invoice_title", "position",
-              "rank", "title", "departments", "secretary", "enterprise_mailbox")
+CONTROLLED = (
+    "display_name",
+    "photo",
+    "gender",
+    "mobile",
+    "id_number",
+    "company",
+    "invoice_title",
+    "position",
+    "rank",
+    "title",
+    "departments",
+    "secretary",
+    "enterprise_mailbox",
+)
 ACCOUNT_CONTROLLED = ("legal_name", "id_number", "mobile")
 # Account fields that are the verified real-name data: a correction only once verified (before,
 # the holder submits them again on /account/real-name/).
@@ -87,13 +100,18 @@ def member_profile_update(*, enterprise: Enterprise, membership: Membership, dat
     if not membership.is_active:
         raise ValidationError({"membership": [_("Only an active member can change their card.")]})
     with enterprise_schema(enterprise), transaction.atomic():
-        card = Membership.objects.select_for_update().filter(pk=membership.pk,
-                                                             status=Membership.Status.ACTIVE).first()
+        card = Membership.objects.select_for_update().filter(pk=membership.pk, status=Membership.Status.ACTIVE).first()
         if card is None:  # left in the meantime
             raise ValidationError({"membership": [_("Only an active member can change their card.")]})
-        return member_card_update(enterprise=enterprise, actor=card, scope=AdminScope(card), membership=card,
-                                  data=dict(data),
-                                  purpose=SELF_EDIT_PURPOSE, actor_kind=LedgerEntry.ActorKind.MEMBER)
+        return member_card_update(
+            enterprise=enterprise,
+            actor=card,
+            scope=AdminScope(card),
+            membership=card,
+            data=dict(data),
+            purpose=SELF_EDIT_PURPOSE,
+            actor_kind=LedgerEntry.ActorKind.MEMBER,
+        )
 
 
 def _clean_value(field: str, value: str, errors: dict[str, list[str]], *, account: bool = False) -> str:
@@ -120,8 +138,7 @@ def _clean_value(field: str, value: str, errors: dict[str, list[str]], *, accoun
 def _description(field: str, value: str, reason: str) -> str:
     text = _("Correction of %(field)s. Value asked for: %(value)s") % {"field": field_label(field), "value": value}
     if field == "id_number":
-        text += "\n" + _("(The full number is not stored in the request: it will be checked against the ID "
-                         "document.)")
+        text += "\n" + _("(The full number is not stored in the request: it will be checked against the ID document.)")
     if reason:
         text += "\n" + _("Reason: %(reason)s") % {"reason": reason}
     return text
@@ -134,8 +151,9 @@ def _clean_reason(reason: str, errors: dict[str, list[str]]) -> str:
     return reason
 
 
-def correction_request_submit(*, enterprise: Enterprise, account: User, membership: Membership, field: str,
-                              value: str, reason: str = "") -> Request:
+def correction_request_submit(
+    *, enterprise: Enterprise, account: User, membership: Membership, field: str, value: str, reason: str = ""
+) -> Request:
     """A correction of a controlled card field (DSR-3): a `correction` request, category
     directory, to the administrators holding the directory over the member. A self-editable
     field is refused (change it directly), as are unknown fields and bad values; nothing is
@@ -149,8 +167,14 @@ def correction_request_submit(*, enterprise: Enterprise, account: User, membersh
     reason = _clean_reason(reason, errors)
     if errors:
         raise ValidationError(errors)
-    return request_submit(enterprise=enterprise, account=account, membership=membership, kind=RequestKind.CORRECTION,
-                          category=Category.DIRECTORY, description=_description(field, clean, reason))
+    return request_submit(
+        enterprise=enterprise,
+        account=account,
+        membership=membership,
+        kind=RequestKind.CORRECTION,
+        category=Category.DIRECTORY,
+        description=_description(field, clean, reason),
+    )
 
 
 def account_correction_submit(*, account: User, field: str, value: str, reason: str = "") -> Request:
@@ -168,5 +192,6 @@ def account_correction_submit(*, account: User, field: str, value: str, reason: 
     reason = _clean_reason(reason, errors)
     if errors:
         raise ValidationError(errors)
-    return request_submit(enterprise=None, account=account, kind=RequestKind.CORRECTION,
-                          description=_description(field, clean, reason))
+    return request_submit(
+        enterprise=None, account=account, kind=RequestKind.CORRECTION, description=_description(field, clean, reason)
+    )

@@ -49,12 +49,17 @@ def _controlled_values(view: EnterpriseMemberView) -> list[dict[str, str]]:
         masked = member_card_masked(enterprise=view.enterprise, membership=member)
         departments = ", ".join(sorted(member.departments.values_list("name", flat=True)))
         values = {
-            "display_name": member.display_name, "photo": _("Yes") if member.photo else "",
-            "gender": member.get_gender_display() if member.gender else "", "mobile": masked.mobile,
-            "id_number": masked.id_number, "company": member.company, "invoice_title": member.invoice_title,
+            "display_name": member.display_name,
+            "photo": _("Yes") if member.photo else "",
+            "gender": member.get_gender_display() if member.gender else "",
+            "mobile": masked.mobile,
+            "id_number": masked.id_number,
+            "company": member.company,
+            "invoice_title": member.invoice_title,
             "position": member.position.name if member.position_id else "",  # type: ignore[union-attr]
             "rank": member.rank.name if member.rank_id else "",  # type: ignore[union-attr]
-            "title": member.title, "departments": departments,
+            "title": member.title,
+            "departments": departments,
             "secretary": member.secretary.display_name if member.secretary_id else "",  # type: ignore[union-attr]
             "enterprise_mailbox": member.enterprise_mailbox,
         }
@@ -72,8 +77,9 @@ class MeProfileView(EnterpriseMemberView):
         return {name: getattr(self.membership, name) for name in SELF_EDITABLE}
 
     def _render(self, form: SelfProfileForm, status: int = 200) -> HttpResponse:
-        return render(self.request, self.template_name, {
-            "form": form, "controlled": _controlled_values(self)}, status=status)
+        return render(
+            self.request, self.template_name, {"form": form, "controlled": _controlled_values(self)}, status=status
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(SelfProfileForm(initial=self._initial()))
@@ -83,8 +89,9 @@ class MeProfileView(EnterpriseMemberView):
         if not form.is_valid():
             return self._render(form, status=400)
         try:
-            changed = member_profile_update(enterprise=self.enterprise, membership=self.membership,
-                                            data=form.cleaned_data)
+            changed = member_profile_update(
+                enterprise=self.enterprise, membership=self.membership, data=form.cleaned_data
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
             return self._render(form, status=400)
@@ -108,8 +115,9 @@ class _CorrectionPage:
         return {}
 
     def _render(self, form: CorrectionForm, status: int = 200) -> HttpResponse:
-        return render(self.request, self.template_name, {"form": form, "back_url": self.back_url, **self.context()},
-                      status=status)
+        return render(
+            self.request, self.template_name, {"form": form, "back_url": self.back_url, **self.context()}, status=status
+        )
 
     def get(self, request: HttpRequest) -> HttpResponse:
         field = request.GET.get("field", "")
@@ -124,8 +132,10 @@ class _CorrectionPage:
         except ValidationError as error:
             apply_service_errors(form, error)
             return self._render(form, status=400)
-        messages.success(request, _("Your correction request #%(id)s was sent. It will be answered within 15 "
-                                    "working days.") % {"id": row.pk})
+        messages.success(
+            request,
+            _("Your correction request #%(id)s was sent. It will be answered within 15 working days.") % {"id": row.pk},
+        )
         return redirect(self.detail_url, pk=row.pk)
 
 
@@ -139,8 +149,12 @@ class MeCorrectionView(_CorrectionPage, EnterpriseMemberView):
         return {"controller": self.enterprise.name}
 
     def submit(self, data: dict[str, Any]) -> Request:
-        return correction_request_submit(enterprise=self.enterprise, account=self.request.user,  # type: ignore[arg-type]
-                                         membership=self.membership, **data)
+        return correction_request_submit(
+            enterprise=self.enterprise,
+            account=self.request.user,  # type: ignore[arg-type]
+            membership=self.membership,
+            **data,
+        )
 
 
 class AccountCorrectionView(_CorrectionPage, LoginRequiredMixin, View):
@@ -156,11 +170,15 @@ class AccountCorrectionView(_CorrectionPage, LoginRequiredMixin, View):
     def context(self) -> dict[str, Any]:
         account: User = self.request.user  # type: ignore[assignment]
         summary = real_name_summary(account=account)
-        return {"controller": None, "account_values": [
-            {"label": field_label("legal_name").capitalize(), "value": mask_name(summary.legal_name)},
-            {"label": field_label("id_number").capitalize(), "value": summary.masked_id_number},
-            {"label": field_label("mobile").capitalize(), "value": account.masked_mobile},
-        ], "verified": account.real_name_status == User.RealNameStatus.VERIFIED}
+        return {
+            "controller": None,
+            "account_values": [
+                {"label": field_label("legal_name").capitalize(), "value": mask_name(summary.legal_name)},
+                {"label": field_label("id_number").capitalize(), "value": summary.masked_id_number},
+                {"label": field_label("mobile").capitalize(), "value": account.masked_mobile},
+            ],
+            "verified": account.real_name_status == User.RealNameStatus.VERIFIED,
+        }
 
     def submit(self, data: dict[str, Any]) -> Request:
         return account_correction_submit(account=self.request.user, **data)  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ from tenants.context import enterprise_schema
 
 # --- what an enterprise holds (GET /api/v1/me/data/) ------------------------------------------
 
+
 class CardSerializer(S.Serializer):
     class ExternalFieldSerializer(S.Serializer):
         field = S.CharField()
@@ -143,7 +144,7 @@ class LedgerRowSerializer(S.Serializer):
     id = S.IntegerField()
     created_at = S.DateTimeField()
     actor_kind = S.CharField()
-    actor_label = S.CharField(help_text="\"You\" for your own instructions, else the kind of actor.")
+    actor_label = S.CharField(help_text='"You" for your own instructions, else the kind of actor.')
     action = S.CharField()
     action_label = S.CharField()
     category = S.CharField()
@@ -318,8 +319,10 @@ class MyDataApi(EnterpriseApiView):
 
     access = SelfService()
 
-    @extend_schema(parameters=[OpenApiParameter(name, int, description=f"Page of `{name}` (default 1).")
-                               for name in PAGED], responses=DataOverviewSerializer)
+    @extend_schema(
+        parameters=[OpenApiParameter(name, int, description=f"Page of `{name}` (default 1).") for name in PAGED],
+        responses=DataOverviewSerializer,
+    )
     def get(self, request: Any) -> Response:
         pages = PagesInputSerializer(data=request.query_params)
         pages.is_valid(raise_exception=True)
@@ -328,6 +331,7 @@ class MyDataApi(EnterpriseApiView):
 
 
 # --- what the platform holds (GET /api/v1/me/account/) ----------------------------------------
+
 
 class AccountOverviewSerializer(S.Serializer):
     class ProfileSerializer(S.Serializer):
@@ -402,6 +406,7 @@ class MyAccountApi(EnterpriseApiView):
 
 # --- correcting (DSR-3) -----------------------------------------------------------------------
 
+
 class ProfileOutputSerializer(S.Serializer):
     work_signature = S.CharField()
     landline = S.CharField()
@@ -409,15 +414,19 @@ class ProfileOutputSerializer(S.Serializer):
     fax = S.CharField()
     seat = S.CharField()
     external_fields = S.ListField(child=S.ChoiceField(choices=Membership.EXTERNAL_FIELDS))
-    controlled = CardSerializer(help_text="The whole card as the enterprise keeps it; fields outside the "
-                                "self-editable ones are changed by a correction request.")
+    controlled = CardSerializer(
+        help_text="The whole card as the enterprise keeps it; fields outside the "
+        "self-editable ones are changed by a correction request."
+    )
 
 
 def _profile(view: EnterpriseApiView) -> dict[str, Any]:
     with enterprise_schema(view.enterprise):
         member = card_of(membership=view.membership)
-        return {**{name: getattr(member, name) for name in SELF_EDITABLE},
-                "controlled": member_card_summary(enterprise=view.enterprise, member=member)}
+        return {
+            **{name: getattr(member, name) for name in SELF_EDITABLE},
+            "controlled": member_card_summary(enterprise=view.enterprise, member=member),
+        }
 
 
 class MyProfileApi(EnterpriseApiView):
@@ -448,8 +457,9 @@ class MyProfileApi(EnterpriseApiView):
         # fields the serializer does not know (controlled ones included) are refused by the service
         extra = {key: value for key, value in request.data.items() if key not in serializer.fields}
         try:
-            member_profile_update(enterprise=self.enterprise, membership=self.membership,
-                                  data={**extra, **serializer.validated_data})
+            member_profile_update(
+                enterprise=self.enterprise, membership=self.membership, data={**extra, **serializer.validated_data}
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(ProfileOutputSerializer(_profile(self)).data)
@@ -472,8 +482,12 @@ class MyProfileCorrectionsApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            row = correction_request_submit(enterprise=self.enterprise, account=request.user,
-                                            membership=self.membership, **serializer.validated_data)
+            row = correction_request_submit(
+                enterprise=self.enterprise,
+                account=request.user,
+                membership=self.membership,
+                **serializer.validated_data,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(RequestOutputSerializer(with_deadlines([row])[0]).data, status=status.HTTP_201_CREATED)

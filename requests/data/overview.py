@@ -88,28 +88,41 @@ def _retention(kept: dict[str, int]) -> dict[str, str]:
     """How long each section is kept, in words, from the enterprise's settings (RET-1)."""
     words = {category: days_in_words(days) for category, days in kept.items()}
     return {
-        "directory": _("While you are a member. After you leave, the card is anonymised after %(departed)s "
-                       "(the ID number is deleted then).") % {"departed": words[RetentionCategory.DEPARTED_PROFILES]},
-        "membership": _("Part of your card: kept while you are a member, anonymised %(departed)s after you "
-                        "leave.") % {"departed": words[RetentionCategory.DEPARTED_PROFILES]},
-        "attendance": _("%(attendance)s, counted from the day each record is about (wage records). Raw clock-in "
-                        "coordinates: %(raw)s, counted from when they were received.") % {
-            "attendance": words[RetentionCategory.ATTENDANCE], "raw": words[RetentionCategory.RAW_COORDINATES]},
-        "health": _("%(health)s, counted from the day reported. Deleted at once if you leave or withdraw your "
-                    "consent.") % {"health": words[RetentionCategory.HEALTH_REPORTS]},
-        "biometrics": _("A template is kept while you consent and are a member: withdrawing or leaving deletes "
-                        "it at once. The record that a withdrawn template existed: %(days)s.") % {
-            "days": words[RetentionCategory.BIOMETRIC_TEMPLATES]},
-        "consents": _("Kept with your card as the record of what you agreed to and when; after you leave, "
-                      "only under the card's pseudonym."),
-        "invitations": _("Answered or expired invitations: %(days)s, counted from the answer or the "
-                         "expiry.") % {"days": words[RetentionCategory.INVITATIONS]},
-        "requests": _("Kept with your card as the record of how each request was answered; after you leave, "
-                      "only under the card's pseudonym."),
-        "ledger": _("%(days)s, counted from when each entry was written (the law asks for at least three "
-                    "years).") % {"days": words[RetentionCategory.LEDGER]},
-        "exports": _("Files: %(days)s, counted from when they were made; each download link works once and for "
-                     "24 hours.") % {"days": words[RetentionCategory.EXPORTS]},
+        "directory": _(
+            "While you are a member. After you leave, the card is anonymised after %(departed)s "
+            "(the ID number is deleted then)."
+        )
+        % {"departed": words[RetentionCategory.DEPARTED_PROFILES]},
+        "membership": _("Part of your card: kept while you are a member, anonymised %(departed)s after you leave.")
+        % {"departed": words[RetentionCategory.DEPARTED_PROFILES]},
+        "attendance": _(
+            "%(attendance)s, counted from the day each record is about (wage records). Raw clock-in "
+            "coordinates: %(raw)s, counted from when they were received."
+        )
+        % {"attendance": words[RetentionCategory.ATTENDANCE], "raw": words[RetentionCategory.RAW_COORDINATES]},
+        "health": _("%(health)s, counted from the day reported. Deleted at once if you leave or withdraw your consent.")
+        % {"health": words[RetentionCategory.HEALTH_REPORTS]},
+        "biometrics": _(
+            "A template is kept while you consent and are a member: withdrawing or leaving deletes "
+            "it at once. The record that a withdrawn template existed: %(days)s."
+        )
+        % {"days": words[RetentionCategory.BIOMETRIC_TEMPLATES]},
+        "consents": _(
+            "Kept with your card as the record of what you agreed to and when; after you leave, "
+            "only under the card's pseudonym."
+        ),
+        "invitations": _("Answered or expired invitations: %(days)s, counted from the answer or the expiry.")
+        % {"days": words[RetentionCategory.INVITATIONS]},
+        "requests": _(
+            "Kept with your card as the record of how each request was answered; after you leave, "
+            "only under the card's pseudonym."
+        ),
+        "ledger": _("%(days)s, counted from when each entry was written (the law asks for at least three years).")
+        % {"days": words[RetentionCategory.LEDGER]},
+        "exports": _(
+            "Files: %(days)s, counted from when they were made; each download link works once and for 24 hours."
+        )
+        % {"days": words[RetentionCategory.EXPORTS]},
     }
 
 
@@ -141,8 +154,12 @@ def _decrypt_id_number(enterprise: Enterprise, member: Membership) -> str:
     if not member.id_number_encrypted:
         return ""
     try:
-        return decrypt_for_member(enterprise=enterprise, membership_id=member.pk, field=ID_NUMBER_FIELD,
-                                  blob=bytes(member.id_number_encrypted)).decode()
+        return decrypt_for_member(
+            enterprise=enterprise,
+            membership_id=member.pk,
+            field=ID_NUMBER_FIELD,
+            blob=bytes(member.id_number_encrypted),
+        ).decode()
     except KeyUnavailable:
         return ""
 
@@ -151,10 +168,15 @@ def member_card_summary(*, enterprise: Enterprise, member: Membership) -> dict[s
     """Every field of the directory card (ENT-2); the mobile and ID numbers masked. In the
     enterprise's schema."""
     id_number = _decrypt_id_number(enterprise, member)
-    secretary = (Membership.objects.filter(pk=member.secretary_id).values_list("display_name", flat=True).first()
-                 if member.secretary_id else None)
-    labels = {name: str(getattr(Membership._meta.get_field(name), "verbose_name", name))
-              for name in Membership.EXTERNAL_FIELDS}
+    secretary = (
+        Membership.objects.filter(pk=member.secretary_id).values_list("display_name", flat=True).first()
+        if member.secretary_id
+        else None
+    )
+    labels = {
+        name: str(getattr(Membership._meta.get_field(name), "verbose_name", name))
+        for name in Membership.EXTERNAL_FIELDS
+    }
     return {
         "display_name": member.display_name,
         "has_photo": bool(member.photo),
@@ -175,8 +197,9 @@ def member_card_summary(*, enterprise: Enterprise, member: Membership) -> dict[s
         "seat": member.seat,
         "secretary": secretary or "",
         "enterprise_mailbox": member.enterprise_mailbox,
-        "shown_outside_the_company": [{"field": name, "label": labels[name]}
-                                      for name in (member.external_fields or []) if name in labels],
+        "shown_outside_the_company": [
+            {"field": name, "label": labels[name]} for name in (member.external_fields or []) if name in labels
+        ],
     }
 
 
@@ -190,12 +213,23 @@ def _membership(member: Membership) -> dict[str, Any]:
         names = dict(Department.objects.filter(path__in=paths).values_list("path", "name")) if paths else {}
         for category in Category.values:
             if category in scope.whole:
-                scopes.append({"category": category, "category_label": category_label(category),
-                               "whole_enterprise": True, "departments": []})
+                scopes.append(
+                    {
+                        "category": category,
+                        "category_label": category_label(category),
+                        "whole_enterprise": True,
+                        "departments": [],
+                    }
+                )
             elif scope.paths.get(category):
-                scopes.append({"category": category, "category_label": category_label(category),
-                               "whole_enterprise": False,
-                               "departments": sorted(names.get(path, "") for path in scope.paths[category])})
+                scopes.append(
+                    {
+                        "category": category,
+                        "category_label": category_label(category),
+                        "whole_enterprise": False,
+                        "departments": sorted(names.get(path, "") for path in scope.paths[category]),
+                    }
+                )
     return {
         "id": member.pk,
         "status": member.status,
@@ -219,79 +253,135 @@ def _until(moment: dt.datetime | dt.date | None, days: int) -> dt.date | None:
 
 def _events(member: Membership, number: int, kept: dict[str, int]) -> Paged:
     raw_at = ClockEventLocation.objects.filter(event_id=OuterRef("pk")).values("created_at")[:1]
-    queryset = (clock_events_of(membership=member).reverse().select_related("geofence")
-                .annotate(raw_location_at=Subquery(raw_at)))
+    queryset = (
+        clock_events_of(membership=member)
+        .reverse()
+        .select_related("geofence")
+        .annotate(raw_location_at=Subquery(raw_at))
+    )
     rows, count, page, pages = _page(queryset, number)
-    return Paged(count, page, pages, [{
-        "id": event.pk,
-        "occurred_at": event.occurred_at,
-        "kind": event.kind,
-        "kind_label": event.get_kind_display(),
-        "source": event.source,
-        "source_label": event.get_source_display(),
-        "within_geofence": event.within_geofence,
-        "geofence": event.geofence.name if event.geofence_id else "",  # type: ignore[union-attr]
-        "location_cell": event.location_cell,
-        "accuracy_m": event.accuracy_m,
-        "raw_location_kept_until": _until(event.raw_location_at, kept[RetentionCategory.RAW_COORDINATES]),
-        "kept_until": _until(event.occurred_at, kept[RetentionCategory.ATTENDANCE]),
-    } for event in rows])
+    return Paged(
+        count,
+        page,
+        pages,
+        [
+            {
+                "id": event.pk,
+                "occurred_at": event.occurred_at,
+                "kind": event.kind,
+                "kind_label": event.get_kind_display(),
+                "source": event.source,
+                "source_label": event.get_source_display(),
+                "within_geofence": event.within_geofence,
+                "geofence": event.geofence.name if event.geofence_id else "",  # type: ignore[union-attr]
+                "location_cell": event.location_cell,
+                "accuracy_m": event.accuracy_m,
+                "raw_location_kept_until": _until(event.raw_location_at, kept[RetentionCategory.RAW_COORDINATES]),
+                "kept_until": _until(event.occurred_at, kept[RetentionCategory.ATTENDANCE]),
+            }
+            for event in rows
+        ],
+    )
 
 
 def _days(member: Membership, number: int, kept: dict[str, int]) -> Paged:
     rows, count, page, pages = _page(attendance_days_of(membership=member).reverse(), number)
-    return Paged(count, page, pages, [{
-        "id": day.pk, "date": day.date, "first_in": day.first_in, "last_out": day.last_out,
-        "exceptions": [str(item) for item in (day.exceptions or [])],
-        "kept_until": _until(day.date, kept[RetentionCategory.ATTENDANCE]),
-    } for day in rows])
+    return Paged(
+        count,
+        page,
+        pages,
+        [
+            {
+                "id": day.pk,
+                "date": day.date,
+                "first_in": day.first_in,
+                "last_out": day.last_out,
+                "exceptions": [str(item) for item in (day.exceptions or [])],
+                "kept_until": _until(day.date, kept[RetentionCategory.ATTENDANCE]),
+            }
+            for day in rows
+        ],
+    )
 
 
 def _health(enterprise: Enterprise, member: Membership, number: int, kept: dict[str, int]) -> Paged:
     rows, count, page, pages = _page(health_reports_of(membership=member).reverse(), number)
-    plain = decrypt_many_for_members(enterprise=enterprise, field=DETAILS_FIELD, items=[
-        (report.pk, member.pk, bytes(report.details_encrypted)) for report in rows])
+    plain = decrypt_many_for_members(
+        enterprise=enterprise,
+        field=DETAILS_FIELD,
+        items=[(report.pk, member.pk, bytes(report.details_encrypted)) for report in rows],
+    )
     results = []
     for report in rows:
         raw = plain.get(report.pk)
         values = json.loads(raw.decode()) if raw is not None else None
-        results.append({
-            "id": report.pk, "date": report.date, "city": report.city, "unwell": report.unwell,
-            # None once the member's data key was destroyed (RET-6)
-            "details": {name: str(values.get(name, "")) for name in DETAIL_NAMES} if values is not None else None,
-            "kept_until": _until(report.date, kept[RetentionCategory.HEALTH_REPORTS]),
-        })
+        results.append(
+            {
+                "id": report.pk,
+                "date": report.date,
+                "city": report.city,
+                "unwell": report.unwell,
+                # None once the member's data key was destroyed (RET-6)
+                "details": {name: str(values.get(name, "")) for name in DETAIL_NAMES} if values is not None else None,
+                "kept_until": _until(report.date, kept[RetentionCategory.HEALTH_REPORTS]),
+            }
+        )
     return Paged(count, page, pages, results)
 
 
 def _requests(member: Membership, number: int) -> Paged:
     rows, count, page, pages = _page(requests_of(membership=member).reverse(), number)
-    return Paged(count, page, pages, [{
-        "id": row.pk, "kind": row.kind, "kind_label": row.get_kind_display(), "status": row.status,
-        "status_label": row.get_status_display(), "category": row.category,
-        "category_label": category_label(row.category) if row.category else "",
-        "submitted_at": row.submitted_at, "due_on": row.due_on, "closed_at": row.closed_at,
-    } for row in rows])
+    return Paged(
+        count,
+        page,
+        pages,
+        [
+            {
+                "id": row.pk,
+                "kind": row.kind,
+                "kind_label": row.get_kind_display(),
+                "status": row.status,
+                "status_label": row.get_status_display(),
+                "category": row.category,
+                "category_label": category_label(row.category) if row.category else "",
+                "submitted_at": row.submitted_at,
+                "due_on": row.due_on,
+                "closed_at": row.closed_at,
+            }
+            for row in rows
+        ],
+    )
 
 
 def _ledger(member: Membership, number: int, kept: dict[str, int]) -> Paged:
     rows, count, page, pages = _page(ledger_entries_about(membership=member).reverse(), number)
     kinds = dict(LedgerEntry.ActorKind.choices)
-    return Paged(count, page, pages, [{
-        "id": entry.pk,
-        "created_at": entry.created_at,
-        # who acted, as a kind only (another person's identity is not the member's data)
-        "actor_kind": entry.actor_kind,
-        "actor_label": _("You") if entry.actor_membership_id == member.pk else str(
-            kinds.get(entry.actor_kind, entry.actor_kind)),
-        "action": entry.action,
-        "action_label": action_label(entry.action),
-        "category": entry.category,
-        "category_label": category_label(entry.category),
-        "purpose": entry.purpose,
-        "details": ", ".join(f"{key}: {_detail(value)}" for key, value in sorted((entry.details or {}).items())),
-        "kept_until": _until(entry.created_at, kept[RetentionCategory.LEDGER]),
-    } for entry in rows])
+    return Paged(
+        count,
+        page,
+        pages,
+        [
+            {
+                "id": entry.pk,
+                "created_at": entry.created_at,
+                # who acted, as a kind only (another person's identity is not the member's data)
+                "actor_kind": entry.actor_kind,
+                "actor_label": _("You")
+                if entry.actor_membership_id == member.pk
+                else str(kinds.get(entry.actor_kind, entry.actor_kind)),
+                "action": entry.action,
+                "action_label": action_label(entry.action),
+                "category": entry.category,
+                "category_label": category_label(entry.category),
+                "purpose": entry.purpose,
+                "details": ", ".join(
+                    f"{key}: {_detail(value)}" for key, value in sorted((entry.details or {}).items())
+                ),
+                "kept_until": _until(entry.created_at, kept[RetentionCategory.LEDGER]),
+            }
+            for entry in rows
+        ],
+    )
 
 
 def _detail(value: Any) -> str:
@@ -304,30 +394,58 @@ def _consents(member: Membership) -> dict[str, Any]:
     """Separate consents and legal bases (CON-4), acknowledged notices (CON-3) and the account's
     device permissions (CON-5)."""
     return {
-        "consents": [{
-            "id": record.pk, "category": record.category, "category_label": record.get_category_display(),
-            "purpose": record.purpose, "purpose_label": record.get_purpose_display(),
-            "basis": record.basis, "basis_label": record.get_basis_display(), "given_at": record.given_at,
-            "withdrawn_at": record.withdrawn_at, "erasure": record.erasure, "active": record.is_active,
-        } for record in consents_of(membership=member).reverse()],
-        "notice_acknowledgements": [{
-            "version": ack.notice.version, "acknowledged_at": ack.acknowledged_at, "channel": ack.channel,
-        } for ack in notice_acknowledgements_of(membership=member).reverse()],
-        "device_permissions": [{
-            "kind": permission.kind, "kind_label": permission.get_kind_display(), "granted": permission.granted,
-            "changed_at": permission.changed_at,
-        } for permission in device_permissions_of(account_id=member.account_id)],
+        "consents": [
+            {
+                "id": record.pk,
+                "category": record.category,
+                "category_label": record.get_category_display(),
+                "purpose": record.purpose,
+                "purpose_label": record.get_purpose_display(),
+                "basis": record.basis,
+                "basis_label": record.get_basis_display(),
+                "given_at": record.given_at,
+                "withdrawn_at": record.withdrawn_at,
+                "erasure": record.erasure,
+                "active": record.is_active,
+            }
+            for record in consents_of(membership=member).reverse()
+        ],
+        "notice_acknowledgements": [
+            {
+                "version": ack.notice.version,
+                "acknowledged_at": ack.acknowledged_at,
+                "channel": ack.channel,
+            }
+            for ack in notice_acknowledgements_of(membership=member).reverse()
+        ],
+        "device_permissions": [
+            {
+                "kind": permission.kind,
+                "kind_label": permission.get_kind_display(),
+                "granted": permission.granted,
+                "changed_at": permission.changed_at,
+            }
+            for permission in device_permissions_of(account_id=member.account_id)
+        ],
     }
 
 
 def _invitations(member: Membership) -> list[dict[str, Any]]:
-    return [{
-        "id": invitation.pk, "kind": invitation.kind, "kind_label": invitation.get_kind_display(),
-        "mobile": mask_mobile(invitation.mobile) if invitation.mobile else "", "role": invitation.role,
-        "status": invitation.status, "status_label": invitation.get_status_display(),
-        "created_at": invitation.created_at, "expires_at": invitation.expires_at,
-        "responded_at": invitation.responded_at,
-    } for invitation in invitations_of(membership=member).reverse()]
+    return [
+        {
+            "id": invitation.pk,
+            "kind": invitation.kind,
+            "kind_label": invitation.get_kind_display(),
+            "mobile": mask_mobile(invitation.mobile) if invitation.mobile else "",
+            "role": invitation.role,
+            "status": invitation.status,
+            "status_label": invitation.get_status_display(),
+            "created_at": invitation.created_at,
+            "expires_at": invitation.expires_at,
+            "responded_at": invitation.responded_at,
+        }
+        for invitation in invitations_of(membership=member).reverse()
+    ]
 
 
 def clean_pages(values: dict[str, Any]) -> dict[str, int]:
@@ -344,8 +462,9 @@ def clean_pages(values: dict[str, Any]) -> dict[str, int]:
     return pages
 
 
-def data_overview(*, enterprise: Enterprise, membership: Membership,
-                  pages: dict[str, int] | None = None) -> dict[str, Any]:
+def data_overview(
+    *, enterprise: Enterprise, membership: Membership, pages: dict[str, int] | None = None
+) -> dict[str, Any]:
     """Everything `enterprise` holds about `membership` (DSR-2), grouped by category, with the
     retention period of each; long lists one page at a time (`pages`: {list: page number})."""
     pages = {name: 1 for name in PAGED} | (pages or {})
@@ -358,33 +477,56 @@ def data_overview(*, enterprise: Enterprise, membership: Membership,
             "enterprise": enterprise.name,
             "membership_id": member.pk,
             "generated_at": timezone.now(),
-            "directory": {"retention": retention["directory"],
-                          "card": member_card_summary(enterprise=enterprise, member=member)},
+            "directory": {
+                "retention": retention["directory"],
+                "card": member_card_summary(enterprise=enterprise, member=member),
+            },
             "membership": {"retention": retention["membership"], **_membership(member)},
             "attendance": {
                 "retention": retention["attendance"],
                 "events": _events(member, pages["events"], kept).as_dict(),
                 "days": _days(member, pages["days"], kept).as_dict(),
             },
-            "health": {"retention": retention["health"],
-                       "reports": _health(enterprise, member, pages["health"], kept).as_dict()},
-            "biometrics": {"retention": retention["biometrics"], "enrolments": [{
-                "id": template.pk, "modality": template.modality, "modality_label": template.get_modality_display(),
-                "purpose": template.purpose, "purpose_label": template.get_purpose_display(),
-                "enrolled_at": template.enrolled_at, "revoked_at": template.revoked_at,
-            } for template in enrolments_metadata_of(membership=member).reverse()]},
+            "health": {
+                "retention": retention["health"],
+                "reports": _health(enterprise, member, pages["health"], kept).as_dict(),
+            },
+            "biometrics": {
+                "retention": retention["biometrics"],
+                "enrolments": [
+                    {
+                        "id": template.pk,
+                        "modality": template.modality,
+                        "modality_label": template.get_modality_display(),
+                        "purpose": template.purpose,
+                        "purpose_label": template.get_purpose_display(),
+                        "enrolled_at": template.enrolled_at,
+                        "revoked_at": template.revoked_at,
+                    }
+                    for template in enrolments_metadata_of(membership=member).reverse()
+                ],
+            },
             "consents": {"retention": retention["consents"], **_consents(member)},
             "invitations": {"retention": retention["invitations"], "invitations": _invitations(member)},
-            "requests": {"retention": retention["requests"],
-                         "requests": _requests(member, pages["requests"]).as_dict()},
-            "ledger": {"retention": retention["ledger"],
-                       "entries": _ledger(member, pages["ledger"], kept).as_dict()},
-            "exports": {"retention": retention["exports"], "exports": [{
-                "id": export.pk, "state": export_effective_state(export),
-                "state_label": _label(export.State.choices, export_effective_state(export)),
-                "created_at": export.created_at, "expires_at": export.expires_at,
-                "downloaded_at": export.downloaded_at,
-            } for export in exports]},
+            "requests": {
+                "retention": retention["requests"],
+                "requests": _requests(member, pages["requests"]).as_dict(),
+            },
+            "ledger": {"retention": retention["ledger"], "entries": _ledger(member, pages["ledger"], kept).as_dict()},
+            "exports": {
+                "retention": retention["exports"],
+                "exports": [
+                    {
+                        "id": export.pk,
+                        "state": export_effective_state(export),
+                        "state_label": _label(export.State.choices, export_effective_state(export)),
+                        "created_at": export.created_at,
+                        "expires_at": export.expires_at,
+                        "downloaded_at": export.downloaded_at,
+                    }
+                    for export in exports
+                ],
+            },
         }
 
 
@@ -406,8 +548,10 @@ def _account_overview(account: User) -> dict[str, Any]:
     notifications = Notification.objects.filter(account=account)
     account_requests = Request.objects.filter(account=account, membership__isnull=True)
     return {
-        "retention": _("Kept while your account exists. Deleting your account deletes or anonymises it; "
-                       "records the law requires are kept under a pseudonym only."),
+        "retention": _(
+            "Kept while your account exists. Deleting your account deletes or anonymises it; "
+            "records the law requires are kept under a pseudonym only."
+        ),
         "profile": {
             "mobile": account.masked_mobile,
             "nickname": account.nickname,
@@ -425,30 +569,55 @@ def _account_overview(account: User) -> dict[str, Any]:
             "legal_name": mask_name(summary.legal_name),
             "id_number": summary.masked_id_number,
             "verified_at": summary.verified_at,
-            "id_documents": [{"side": side, "uploaded_at": uploaded_at} for side, uploaded_at in
-                             IdDocument.objects.filter(account=account).order_by("side")
-                             .values_list("side", "uploaded_at")],
+            "id_documents": [
+                {"side": side, "uploaded_at": uploaded_at}
+                for side, uploaded_at in IdDocument.objects.filter(account=account)
+                .order_by("side")
+                .values_list("side", "uploaded_at")
+            ],
         },
-        "policy_acceptances": [{
-            "version": acceptance.version.version,
-            "title": acceptance.version.title_zh if chinese else acceptance.version.title_en,
-            "accepted_at": acceptance.accepted_at,
-            "channel": acceptance.channel,
-        } for acceptance in PolicyAcceptance.objects.filter(account=account).select_related("version")
-            .order_by("-accepted_at", "-id")],
-        "memberships": [{
-            "enterprise": link.enterprise.name, "role": link.role,
-            "role_label": _label(Membership.Role.choices, link.role), "joined_at": link.joined_at,
-        } for link in MembershipIndex.objects.filter(account=account).select_related("enterprise")
-            .order_by("enterprise__name")],
-        "device_permissions": [{
-            "kind": permission.kind, "kind_label": permission.get_kind_display(), "granted": permission.granted,
-            "changed_at": permission.changed_at,
-        } for permission in DevicePermission.objects.filter(account=account).order_by("kind")],
-        "guardian_consents": [{
-            "relation": consent.relation, "recorded_at": consent.recorded_at, "revoked_at": consent.revoked_at,
-        } for consent in GuardianConsent.objects.filter(account=account).order_by("-recorded_at")],
+        "policy_acceptances": [
+            {
+                "version": acceptance.version.version,
+                "title": acceptance.version.title_zh if chinese else acceptance.version.title_en,
+                "accepted_at": acceptance.accepted_at,
+                "channel": acceptance.channel,
+            }
+            for acceptance in PolicyAcceptance.objects.filter(account=account)
+            .select_related("version")
+            .order_by("-accepted_at", "-id")
+        ],
+        "memberships": [
+            {
+                "enterprise": link.enterprise.name,
+                "role": link.role,
+                "role_label": _label(Membership.Role.choices, link.role),
+                "joined_at": link.joined_at,
+            }
+            for link in MembershipIndex.objects.filter(account=account)
+            .select_related("enterprise")
+            .order_by("enterprise__name")
+        ],
+        "device_permissions": [
+            {
+                "kind": permission.kind,
+                "kind_label": permission.get_kind_display(),
+                "granted": permission.granted,
+                "changed_at": permission.changed_at,
+            }
+            for permission in DevicePermission.objects.filter(account=account).order_by("kind")
+        ],
+        "guardian_consents": [
+            {
+                "relation": consent.relation,
+                "recorded_at": consent.recorded_at,
+                "revoked_at": consent.revoked_at,
+            }
+            for consent in GuardianConsent.objects.filter(account=account).order_by("-recorded_at")
+        ],
         "notifications": {"total": notifications.count(), "unread": notifications.filter(read_at__isnull=True).count()},
-        "requests": {"total": account_requests.count(),
-                     "open": account_requests.filter(status__in=Request.OPEN_STATUSES).count()},
+        "requests": {
+            "total": account_requests.count(),
+            "open": account_requests.filter(status__in=Request.OPEN_STATUSES).count(),
+        },
     }

@@ -20,8 +20,7 @@ from requests.data.overview import PAGED, account_overview, clean_pages, data_ov
 from tenants.access import SelfService
 
 # The section of the page each paged list is in (the links jump back to it).
-ANCHORS = {"events": "attendance", "days": "attendance", "health": "health", "requests": "requests",
-           "ledger": "ledger"}
+ANCHORS = {"events": "attendance", "days": "attendance", "health": "health", "requests": "requests", "ledger": "ledger"}
 
 
 def platform_url(request: HttpRequest, name: str, query: str = "") -> str:
@@ -34,9 +33,13 @@ def platform_url(request: HttpRequest, name: str, query: str = "") -> str:
 
 def _page_links(pages: dict[str, int], data: dict[str, Any]) -> dict[str, dict[str, str]]:
     """For each paged list, the addresses of its previous and next pages (keeping the others)."""
-    lists = {"events": data["attendance"]["events"], "days": data["attendance"]["days"],
-             "health": data["health"]["reports"], "requests": data["requests"]["requests"],
-             "ledger": data["ledger"]["entries"]}
+    lists = {
+        "events": data["attendance"]["events"],
+        "days": data["attendance"]["days"],
+        "health": data["health"]["reports"],
+        "requests": data["requests"]["requests"],
+        "ledger": data["ledger"]["entries"],
+    }
     links: dict[str, dict[str, str]] = {}
     for name in PAGED:
         current = lists[name]["page"]

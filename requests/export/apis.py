@@ -37,6 +37,7 @@ def _output(export: Export) -> dict[str, Any]:
 
 class MyExportsApi(EnterpriseApiView):
     access = SelfService()
+
     class ExportCreatedOutputSerializer(ExportOutputSerializer):
         download_url = serializers.CharField(help_text="Single-use; works once the state is `done`. Shown only here.")
 
@@ -45,29 +46,40 @@ class MyExportsApi(EnterpriseApiView):
         exports = Export.objects.filter(membership=self.membership)[:50]
         return Response([_output(export) for export in exports])
 
-    @extend_schema(request=None, responses={
-        201: ExportCreatedOutputSerializer,
-        # the export limit (`export_limit`, with its `ground`), or a throttle of SEC-7
-        # (`throttled`, with `retry_after` and the Retry-After header; config/openapi.py)
-        429: inline_serializer("ExportLimitOutput", {
-            "code": serializers.CharField(),
-            "ground": serializers.CharField(required=False, help_text="`export_limit` only."),
-            "retry_after": serializers.IntegerField(required=False, help_text="A throttle's only."),
-            "detail": serializers.CharField()}),
-    })
+    @extend_schema(
+        request=None,
+        responses={
+            201: ExportCreatedOutputSerializer,
+            # the export limit (`export_limit`, with its `ground`), or a throttle of SEC-7
+            # (`throttled`, with `retry_after` and the Retry-After header; config/openapi.py)
+            429: inline_serializer(
+                "ExportLimitOutput",
+                {
+                    "code": serializers.CharField(),
+                    "ground": serializers.CharField(required=False, help_text="`export_limit` only."),
+                    "retry_after": serializers.IntegerField(required=False, help_text="A throttle's only."),
+                    "detail": serializers.CharField(),
+                },
+            ),
+        },
+    )
     def post(self, request: Any) -> Response:
         try:
             export, token = export_start(enterprise=self.enterprise, membership=self.membership)
         except ExportLimitReached as error:
-            return Response({"code": LIMIT_CODE, "ground": error.ground, "detail": error.messages[0]},
-                            status=status.HTTP_429_TOO_MANY_REQUESTS)
+            return Response(
+                {"code": LIMIT_CODE, "ground": error.ground, "detail": error.messages[0]},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
         remember_token(request._request, export, token)
-        return Response({**_output(export), "download_url": download_url(export, token)},
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            {**_output(export), "download_url": download_url(export, token)}, status=status.HTTP_201_CREATED
+        )
 
 
 class MyExportApi(EnterpriseApiView):
     access = SelfService()
+
     @extend_schema(responses=ExportOutputSerializer)
     def get(self, request: Any, pk: int) -> Response:
         return Response(_output(export_for_member(membership=self.membership, pk=pk)))

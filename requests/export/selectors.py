@@ -17,12 +17,14 @@ def exports_recent_count(*, membership: Membership, now: dt.datetime | None = No
     """Exports the member made in this enterprise over the last LIMIT_DAYS days (failed ones
     delivered nothing and are not counted)."""
     since = (now or timezone.now()) - dt.timedelta(days=LIMIT_DAYS)
-    return Export.objects.filter(membership=membership, created_at__gte=since).exclude(
-        state=Export.State.FAILED).count()
+    return (
+        Export.objects.filter(membership=membership, created_at__gte=since).exclude(state=Export.State.FAILED).count()
+    )
 
 
 def export_effective_state(export: Export, *, now: dt.datetime | None = None) -> str:
-    if export.state == Export.State.DONE and (export.downloaded_at is not None
-                                              or export.expires_at <= (now or timezone.now())):
+    if export.state == Export.State.DONE and (
+        export.downloaded_at is not None or export.expires_at <= (now or timezone.now())
+    ):
         return Export.State.EXPIRED
     return export.state

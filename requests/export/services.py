@@ -74,10 +74,12 @@ class ExportLimitReached(ValidationError):
 
     def __init__(self) -> None:
         super().__init__(
-            _("You have already made %(limit)d exports of your data in the last %(days)d days. A further "
-              "export is refused as an excessive repetition (ground: evidence of abuse of rights). "
-              "Please use one of your earlier exports or try again later.") % {"limit": EXPORT_LIMIT,
-                                                                               "days": LIMIT_DAYS},
+            _(
+                "You have already made %(limit)d exports of your data in the last %(days)d days. A further "
+                "export is refused as an excessive repetition (ground: evidence of abuse of rights). "
+                "Please use one of your earlier exports or try again later."
+            )
+            % {"limit": EXPORT_LIMIT, "days": LIMIT_DAYS},
             code=LIMIT_CODE,
         )
 
@@ -86,8 +88,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def export_start(*, enterprise: Enterprise, membership: Membership,
-                 language: str | None = None) -> tuple[Export, str]:
+def export_start(*, enterprise: Enterprise, membership: Membership, language: str | None = None) -> tuple[Export, str]:
     """Start an export for the member (DSR-2): returns the row and the raw download token (shown
     once). Raises ExportLimitReached (DSR-7) with nothing written."""
     with enterprise_schema(enterprise), transaction.atomic():
@@ -98,8 +99,11 @@ def export_start(*, enterprise: Enterprise, membership: Membership,
         token = secrets.token_urlsafe(32)
         now = timezone.now()
         export = Export.objects.create(
-            membership=membership, language=language or translation.get_language() or "zh-hans",
-            token_hash=token_hash(token), created_at=now, expires_at=now + dt.timedelta(hours=LINK_HOURS),
+            membership=membership,
+            language=language or translation.get_language() or "zh-hans",
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=LINK_HOURS),
         )
         schema = enterprise.schema_name
         export_id = export.pk
@@ -117,6 +121,7 @@ def export_for_member(*, membership: Membership, pk: Any) -> Export:
 
 # --- collecting -------------------------------------------------------------------------------
 
+
 def _value(value: Any) -> Any:
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         return timezone.localtime(value).isoformat()  # the enterprise's +08:00, as the pages show it
@@ -133,16 +138,20 @@ def _row(obj: models.Model, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
     """Every concrete field of `obj` except binary ones (ciphertexts) and `exclude`; foreign keys
     as ids."""
     skip = set(exclude)
-    return {field.attname: _value(getattr(obj, field.attname)) for field in obj._meta.concrete_fields
-            if field.name not in skip and field.attname not in skip and not isinstance(field, models.BinaryField)}
+    return {
+        field.attname: _value(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+        if field.name not in skip and field.attname not in skip and not isinstance(field, models.BinaryField)
+    }
 
 
 def _decrypt(enterprise: Enterprise, membership: Membership, field: str, blob: Any) -> str | None:
     if not blob:
         return None
     try:
-        return decrypt_for_member(enterprise=enterprise, membership_id=membership.pk, field=field,
-                                  blob=bytes(blob)).decode()
+        return decrypt_for_member(
+            enterprise=enterprise, membership_id=membership.pk, field=field, blob=bytes(blob)
+        ).decode()
     except KeyUnavailable:
         return None
 
@@ -160,8 +169,11 @@ def _card(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
 def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
     events = list(clock_events_of(membership=member))
     locations = {loc.event_id: loc for loc in clock_locations_of(membership=member)}
-    plain = decrypt_many_for_members(enterprise=enterprise, field=COORDINATES_FIELD, items=[
-        (event_id, member.pk, bytes(loc.coordinates_encrypted)) for event_id, loc in locations.items()])
+    plain = decrypt_many_for_members(
+        enterprise=enterprise,
+        field=COORDINATES_FIELD,
+        items=[(event_id, member.pk, bytes(loc.coordinates_encrypted)) for event_id, loc in locations.items()],
+    )
     rows = []
     for event in events:
         row = _row(event, exclude=("membership",))
@@ -174,8 +186,11 @@ def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
 
 def _health(enterprise: Enterprise, member: Membership) -> list[dict[str, Any]]:
     reports = list(health_reports_of(membership=member))
-    plain = decrypt_many_for_members(enterprise=enterprise, field=DETAILS_FIELD, items=[
-        (report.pk, member.pk, bytes(report.details_encrypted)) for report in reports])
+    plain = decrypt_many_for_members(
+        enterprise=enterprise,
+        field=DETAILS_FIELD,
+        items=[(report.pk, member.pk, bytes(report.details_encrypted)) for report in reports],
+    )
     rows = []
     for report in reports:
         row = _row(report, exclude=("membership",))
@@ -192,7 +207,8 @@ def _requests(member: Membership) -> list[dict[str, Any]]:
     for event in request_events_of(membership=member):
         # who acted is kept as a kind only: another person's identity is not the member's data
         events.setdefault(event.request_id, []).append(
-            _row(event, exclude=("request", "actor_account", "actor_membership")))
+            _row(event, exclude=("request", "actor_account", "actor_membership"))
+        )
     rows = []
     for request in requests:
         row = _row(request, exclude=("account", "membership", "reminded_days_left"))
@@ -202,12 +218,21 @@ def _requests(member: Membership) -> list[dict[str, Any]]:
 
 
 # (key, title) in the order of data.json and index.html; the progress advances per section
-SECTIONS = ("member", "attendance", "health_reports", "biometric_enrolments", "consents",
-            "notice_acknowledgements", "device_permissions", "invitations", "requests", "ledger")
+SECTIONS = (
+    "member",
+    "attendance",
+    "health_reports",
+    "biometric_enrolments",
+    "consents",
+    "notice_acknowledgements",
+    "device_permissions",
+    "invitations",
+    "requests",
+    "ledger",
+)
 
 
-def export_collect(*, enterprise: Enterprise, membership: Membership,
-                   on_section: Any = None) -> dict[str, Any]:
+def export_collect(*, enterprise: Enterprise, membership: Membership, on_section: Any = None) -> dict[str, Any]:
     """Everything held about `membership` in `enterprise`, as JSON-ready data (schema in
     docs/export.md). Only rows whose subject is this member: never anyone else's data."""
     with enterprise_schema(enterprise):
@@ -219,24 +244,28 @@ def export_collect(*, enterprise: Enterprise, membership: Membership,
             "health_reports": lambda: _health(enterprise, member),
             "biometric_enrolments": lambda: [  # metadata only, never the template
                 _row(template, exclude=("membership", "enrolled_by", "template_encrypted"))
-                for template in enrolments_metadata_of(membership=member)],
+                for template in enrolments_metadata_of(membership=member)
+            ],
             "consents": lambda: [
                 _row(record, exclude=("membership", "recorded_by", "withdrawn_by"))
-                for record in consents_of(membership=member)],
+                for record in consents_of(membership=member)
+            ],
             "notice_acknowledgements": lambda: [
                 {**_row(ack, exclude=("membership",)), "notice_version": ack.notice.version}
-                for ack in notice_acknowledgements_of(membership=member)],
+                for ack in notice_acknowledgements_of(membership=member)
+            ],
             "device_permissions": lambda: {
                 "current": [_row(p, exclude=("account",)) for p in device_permissions_of(account_id=account_id)],
-                "history": [_row(e, exclude=("account",))
-                            for e in device_permission_events_of(account_id=account_id)],
+                "history": [_row(e, exclude=("account",)) for e in device_permission_events_of(account_id=account_id)],
             },
             "invitations": lambda: [
                 _row(invitation, exclude=("membership", "token_hash", "created_by", "accepted_account_id"))
-                for invitation in invitations_of(membership=member)],
+                for invitation in invitations_of(membership=member)
+            ],
             "requests": lambda: _requests(member),
-            "ledger": lambda: [_row(entry, exclude=("prev_hash",))
-                               for entry in ledger_entries_about(membership=member)],
+            "ledger": lambda: [
+                _row(entry, exclude=("prev_hash",)) for entry in ledger_entries_about(membership=member)
+            ],
         }
         data: dict[str, Any] = {
             "format": FORMAT,
@@ -268,10 +297,13 @@ def _titles() -> dict[str, str]:
 
 def _html(data: dict[str, Any], language: str) -> str:
     with translation.override(language):
-        sections = [{"key": key, "title": title, "json": json.dumps(data[key], ensure_ascii=False, indent=2)}
-                    for key, title in _titles().items()]
-        return render_to_string("requests/export_index.html", {
-            "data": data, "sections": sections, "language": translation.get_language()})
+        sections = [
+            {"key": key, "title": title, "json": json.dumps(data[key], ensure_ascii=False, indent=2)}
+            for key, title in _titles().items()
+        ]
+        return render_to_string(
+            "requests/export_index.html", {"data": data, "sections": sections, "language": translation.get_language()}
+        )
 
 
 def export_build(*, enterprise: Enterprise, export_id: int) -> Export:
@@ -298,8 +330,12 @@ def export_build(*, enterprise: Enterprise, export_id: int) -> Export:
             raise
         now = timezone.now()
         Export.objects.filter(pk=export.pk).update(
-            state=Export.State.DONE, progress=100, file_path=path, finished_at=now,
-            expires_at=now + dt.timedelta(hours=LINK_HOURS))
+            state=Export.State.DONE,
+            progress=100,
+            file_path=path,
+            finished_at=now,
+            expires_at=now + dt.timedelta(hours=LINK_HOURS),
+        )
         export.refresh_from_db()
         return export
 
@@ -313,9 +349,18 @@ def export_claim_download(*, enterprise: Enterprise, membership: Membership, pk:
         raise Http404 from error
     with enterprise_schema(enterprise), transaction.atomic():
         now = timezone.now()
-        claimed = Export.objects.filter(
-            pk=export_id, membership=membership, token_hash=token_hash(str(token)), state=Export.State.DONE,
-            downloaded_at__isnull=True, expires_at__gt=now).exclude(file_path="").update(downloaded_at=now)
+        claimed = (
+            Export.objects.filter(
+                pk=export_id,
+                membership=membership,
+                token_hash=token_hash(str(token)),
+                state=Export.State.DONE,
+                downloaded_at__isnull=True,
+                expires_at__gt=now,
+            )
+            .exclude(file_path="")
+            .update(downloaded_at=now)
+        )
         if not claimed:
             raise Http404
         path = Export.objects.values_list("file_path", flat=True).get(pk=export_id)
@@ -334,8 +379,9 @@ def exports_purge_expired(*, enterprise: Enterprise, cutoff: dt.datetime, limit:
     and the files of links that expired unused. Returns (rows removed, more to do)."""
     with enterprise_schema(enterprise):
         now = timezone.now()
-        stale = list(Export.objects.filter(expires_at__lte=now).exclude(file_path="")
-                     .values_list("pk", "file_path")[:limit])
+        stale = list(
+            Export.objects.filter(expires_at__lte=now).exclude(file_path="").values_list("pk", "file_path")[:limit]
+        )
         for pk, path in stale:
             default_storage.delete(path)
             Export.objects.filter(pk=pk).update(file_path="", state=Export.State.EXPIRED)

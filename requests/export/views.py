@@ -42,26 +42,36 @@ def download_url(export: Export, token: str) -> str:
 def _status_context(request: HttpRequest, export: Export) -> dict[str, Any]:
     state = export_effective_state(export)
     token = request.session.get(SESSION_KEY, {}).get(str(export.pk))
-    return {"export": export, "state": state, "state_label": Export.State(state).label,
-            "polling": state in (Export.State.QUEUED, Export.State.RUNNING),
-            "download_url": download_url(export, token) if token and state == Export.State.DONE else ""}
+    return {
+        "export": export,
+        "state": state,
+        "state_label": Export.State(state).label,
+        "polling": state in (Export.State.QUEUED, Export.State.RUNNING),
+        "download_url": download_url(export, token) if token and state == Export.State.DONE else "",
+    }
 
 
 def _rows(exports: list[Export]) -> list[dict[str, Any]]:
     """The table of exports, with the state a member sees (a used or run-out link is expired)."""
-    return [{"export": export, "state_label": Export.State(export_effective_state(export)).label}
-            for export in exports]
+    return [{"export": export, "state_label": Export.State(export_effective_state(export)).label} for export in exports]
 
 
 class MeExportView(EnterpriseMemberView):
     access = SelfService()
+
     def get(self, request: HttpRequest) -> HttpResponse:
         exports = list(Export.objects.filter(membership=self.membership)[:10])
         latest = exports[0] if exports else None
-        return render(request, "requests/me_export.html", {
-            "exports": _rows(exports), "latest": _status_context(request, latest) if latest else None,
-            "limit": EXPORT_LIMIT, "days": LIMIT_DAYS,
-        })
+        return render(
+            request,
+            "requests/me_export.html",
+            {
+                "exports": _rows(exports),
+                "latest": _status_context(request, latest) if latest else None,
+                "limit": EXPORT_LIMIT,
+                "days": LIMIT_DAYS,
+            },
+        )
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -69,15 +79,19 @@ class MeExportView(EnterpriseMemberView):
         except ExportLimitReached as error:
             messages.error(request, error.messages[0])
             exports = list(Export.objects.filter(membership=self.membership)[:10])
-            return render(request, "requests/me_export.html", {
-                "exports": _rows(exports), "latest": None, "limit": EXPORT_LIMIT, "days": LIMIT_DAYS,
-                "refused": True}, status=429)
+            return render(
+                request,
+                "requests/me_export.html",
+                {"exports": _rows(exports), "latest": None, "limit": EXPORT_LIMIT, "days": LIMIT_DAYS, "refused": True},
+                status=429,
+            )
         remember_token(request, export, token)
         return redirect("me_export")
 
 
 class MeExportStatusView(EnterpriseMemberView):
     access = SelfService()
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         export = export_for_member(membership=self.membership, pk=pk)
         # `oob`: the fragment also updates the export's row in the table below it (hx-swap-oob)
@@ -86,6 +100,7 @@ class MeExportStatusView(EnterpriseMemberView):
 
 class MeExportDownloadView(EnterpriseMemberView):
     access = SelfService()
+
     def get(self, request: HttpRequest, pk: int, token: str) -> HttpResponse:
         content = export_claim_download(enterprise=self.enterprise, membership=self.membership, pk=pk, token=token)
         tokens = dict(request.session.get(SESSION_KEY, {}))

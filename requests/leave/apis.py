@@ -23,13 +23,16 @@ class MyLeaveApi(EnterpriseApiView):
 
     class OutputSerializer(serializers.Serializer):
         can_leave = serializers.BooleanField(help_text="False for the only owner, who must hand over first.")
-        deleted_now = serializers.DictField(child=serializers.IntegerField(),
-                                            help_text="Biometric templates and health reports deleted at once.")
+        deleted_now = serializers.DictField(
+            child=serializers.IntegerField(), help_text="Biometric templates and health reports deleted at once."
+        )
         grace_days = serializers.IntegerField(help_text="The enterprise's departed-profiles period (1–90 days).")
         anonymise_at = serializers.DateTimeField(help_text="When the directory card is anonymised if you leave now.")
         deleted_after_grace = serializers.DictField(child=serializers.IntegerField())
-        kept_under_pseudonym = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()),
-                                                     help_text="Per kind: rows and retention days.")
+        kept_under_pseudonym = serializers.DictField(
+            child=serializers.DictField(child=serializers.IntegerField()),
+            help_text="Per kind: rows and retention days.",
+        )
 
     class InputSerializer(serializers.Serializer):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
@@ -51,8 +54,11 @@ class MyLeaveApi(EnterpriseApiView):
             "anonymise_at": plan.anonymise_at,
             "deleted_after_grace": {"profile": 1, "id_numbers": plan.id_numbers, "raw_locations": plan.raw_locations},
             "kept_under_pseudonym": {
-                "attendance": {"clock_events": plan.attendance_events, "days": plan.attendance_days,
-                               "retention_days": plan.attendance_retention_days},
+                "attendance": {
+                    "clock_events": plan.attendance_events,
+                    "days": plan.attendance_days,
+                    "retention_days": plan.attendance_retention_days,
+                },
                 "ledger": {"entries": plan.ledger_entries, "retention_days": plan.ledger_retention_days},
             },
         }
@@ -64,8 +70,12 @@ class MyLeaveApi(EnterpriseApiView):
         serializer.is_valid(raise_exception=True)
         user: User = request.user
         try:
-            result = member_leave(enterprise=self.enterprise, membership=self.membership, account=user,
-                                  password=serializer.validated_data["password"])
+            result = member_leave(
+                enterprise=self.enterprise,
+                membership=self.membership,
+                account=user,
+                password=serializer.validated_data["password"],
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from error
         return Response(self.ResultSerializer(result).data)

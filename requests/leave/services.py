@@ -78,8 +78,11 @@ def is_sole_owner(membership: Membership) -> bool:
     """In the current schema: `membership` is an active owner and no other active owner exists."""
     if membership.role != Membership.Role.OWNER:
         return False
-    return not Membership.objects.filter(role=Membership.Role.OWNER, status=Membership.Status.ACTIVE).exclude(
-        pk=membership.pk).exists()
+    return (
+        not Membership.objects.filter(role=Membership.Role.OWNER, status=Membership.Status.ACTIVE)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
 
 
 def leave_plan(*, enterprise: Enterprise, membership: Membership, now: datetime | None = None) -> LeavePlan:
@@ -88,8 +91,16 @@ def leave_plan(*, enterprise: Enterprise, membership: Membership, now: datetime 
     days = retention_days_for(enterprise)
     grace = days[RetentionCategory.DEPARTED_PROFILES]
     now_counts = erasure_plan_counts(enterprise=enterprise, membership_id=membership.pk, plan=DEPARTURE_NOW_PLAN)
-    later = erasure_plan_counts(enterprise=enterprise, membership_id=membership.pk, plan={"steps": [
-        {"category": "raw_coordinates", "action": "delete"}, {"category": "id_documents", "action": "delete"}]})
+    later = erasure_plan_counts(
+        enterprise=enterprise,
+        membership_id=membership.pk,
+        plan={
+            "steps": [
+                {"category": "raw_coordinates", "action": "delete"},
+                {"category": "id_documents", "action": "delete"},
+            ]
+        },
+    )
     with enterprise_schema(enterprise):
         attendance_events = ClockEvent.objects.filter(membership_id=membership.pk).count()
         attendance_days = AttendanceDay.objects.filter(membership_id=membership.pk).count()
@@ -98,18 +109,22 @@ def leave_plan(*, enterprise: Enterprise, membership: Membership, now: datetime 
     return LeavePlan(
         templates=now_counts["biometric_templates:delete"]["templates"],
         health_reports=now_counts["health_reports:delete"]["health_reports"],
-        grace_days=grace, anonymise_at=now + timedelta(days=grace),
+        grace_days=grace,
+        anonymise_at=now + timedelta(days=grace),
         raw_locations=later["raw_coordinates:delete"].get("raw_locations", 0),
         id_numbers=later["id_documents:delete"].get("id_numbers", 0),
-        attendance_events=attendance_events, attendance_days=attendance_days,
+        attendance_events=attendance_events,
+        attendance_days=attendance_days,
         attendance_retention_days=days[RetentionCategory.ATTENDANCE],
-        ledger_entries=ledger_entries, ledger_retention_days=days[RetentionCategory.LEDGER],
+        ledger_entries=ledger_entries,
+        ledger_retention_days=days[RetentionCategory.LEDGER],
         sole_owner=sole_owner,
     )
 
 
-SOLE_OWNER_MESSAGE = gettext_lazy("You are the only owner of this enterprise: make another member an owner "
-                                  "first, then leave.")
+SOLE_OWNER_MESSAGE = gettext_lazy(
+    "You are the only owner of this enterprise: make another member an owner first, then leave."
+)
 
 
 @dataclass(frozen=True)
@@ -121,8 +136,9 @@ class LeaveResult:
     request_id: int
 
 
-def member_leave(*, enterprise: Enterprise, membership: Membership, account: User, password: str,
-                 now: datetime | None = None) -> LeaveResult:
+def member_leave(
+    *, enterprise: Enterprise, membership: Membership, account: User, password: str, now: datetime | None = None
+) -> LeaveResult:
     """The member leaves `enterprise` (DSR-5), confirmed with their account password. Refused
     with a field error (nothing changed) for a wrong password, a sole owner (code `sole_owner`)
     or a membership that is not the account's active one."""
@@ -133,9 +149,15 @@ def member_leave(*, enterprise: Enterprise, membership: Membership, account: Use
     return membership_leave(enterprise=enterprise, membership=membership, account=account, now=now)
 
 
-def membership_leave(*, enterprise: Enterprise, membership: Membership, account: User,
-                     now: datetime | None = None, reason: str = LEAVE_REASON,
-                     notify_member: bool = True) -> LeaveResult:
+def membership_leave(
+    *,
+    enterprise: Enterprise,
+    membership: Membership,
+    account: User,
+    now: datetime | None = None,
+    reason: str = LEAVE_REASON,
+    notify_member: bool = True,
+) -> LeaveResult:
     """Leave `enterprise` once the member has confirmed it (the password for DSR-5, the account
     deletion's re-authentication for DSR-6): everything `member_leave` does after its password
     check. Refused (ValidationError, nothing changed) for a membership that is not the account's
@@ -158,41 +180,91 @@ def membership_leave(*, enterprise: Enterprise, membership: Membership, account:
         member.left_at = now
         member.save(update_fields=["status", "left_at"])
         MembershipIndex.objects.filter(account=account, enterprise=enterprise).delete()
-        plan: ErasurePlan = departure_plan_schedule(enterprise=enterprise, member=member, not_before=anonymise_at,
-                                                    reason=reason)
-        ledger_record(enterprise=enterprise, actor=member, action=Action.CHANGE, category=Category.DIRECTORY,
-                      subject=member, purpose=reason, actor_kind=LedgerEntry.ActorKind.MEMBER, details={
-                          "status": "left", "templates_deleted": templates, "health_reports_deleted": health,
-                          "erasure_plan": plan.pk, "anonymise_after_days": grace})
+        plan: ErasurePlan = departure_plan_schedule(
+            enterprise=enterprise, member=member, not_before=anonymise_at, reason=reason
+        )
+        ledger_record(
+            enterprise=enterprise,
+            actor=member,
+            action=Action.CHANGE,
+            category=Category.DIRECTORY,
+            subject=member,
+            purpose=reason,
+            actor_kind=LedgerEntry.ActorKind.MEMBER,
+            details={
+                "status": "left",
+                "templates_deleted": templates,
+                "health_reports_deleted": health,
+                "erasure_plan": plan.pk,
+                "anonymise_after_days": grace,
+            },
+        )
         request = Request.objects.create(
-            kind=RequestKind.LEAVE, status=Request.Status.COMPLETED, account=account, membership=member,
-            category=Category.DIRECTORY, submitted_at=now, verified_at=now, closed_at=now,
-            resolution=_("Left the enterprise. Deleted at once: %(templates)s biometric templates, %(health)s "
-                         "health reports. The directory card is anonymised after %(date)s.") % {
-                "templates": templates, "health": health,
-                "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d")})
-        RequestEvent.objects.bulk_create([
-            RequestEvent(request=request, created_at=now, action=RequestEvent.Action.SUBMITTED,
-                         status=Request.Status.SUBMITTED, actor_kind=RequestEvent.ActorKind.REQUESTER,
-                         actor_account=account, actor_membership_id=member.pk),
-            RequestEvent(request=request, created_at=now, action=RequestEvent.Action.COMPLETED,
-                         status=Request.Status.COMPLETED, actor_kind=RequestEvent.ActorKind.SYSTEM),
-        ])
+            kind=RequestKind.LEAVE,
+            status=Request.Status.COMPLETED,
+            account=account,
+            membership=member,
+            category=Category.DIRECTORY,
+            submitted_at=now,
+            verified_at=now,
+            closed_at=now,
+            resolution=_(
+                "Left the enterprise. Deleted at once: %(templates)s biometric templates, %(health)s "
+                "health reports. The directory card is anonymised after %(date)s."
+            )
+            % {"templates": templates, "health": health, "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d")},
+        )
+        RequestEvent.objects.bulk_create(
+            [
+                RequestEvent(
+                    request=request,
+                    created_at=now,
+                    action=RequestEvent.Action.SUBMITTED,
+                    status=Request.Status.SUBMITTED,
+                    actor_kind=RequestEvent.ActorKind.REQUESTER,
+                    actor_account=account,
+                    actor_membership_id=member.pk,
+                ),
+                RequestEvent(
+                    request=request,
+                    created_at=now,
+                    action=RequestEvent.Action.COMPLETED,
+                    status=Request.Status.COMPLETED,
+                    actor_kind=RequestEvent.ActorKind.SYSTEM,
+                ),
+            ]
+        )
         if notify_member:  # the message exists exactly when the leaving does
             _notify_left(enterprise, account, templates, health, grace, anonymise_at)
     enterprise_refresh_member_count(enterprise=enterprise)
-    return LeaveResult(templates=templates, health_reports=health, erasure_plan_id=plan.pk,
-                       anonymise_at=anonymise_at, request_id=request.pk)
+    return LeaveResult(
+        templates=templates,
+        health_reports=health,
+        erasure_plan_id=plan.pk,
+        anonymise_at=anonymise_at,
+        request_id=request.pk,
+    )
 
 
-def _notify_left(enterprise: Enterprise, account: User, templates: int, health: int, grace: int,
-                 anonymise_at: datetime) -> None:
+def _notify_left(
+    enterprise: Enterprise, account: User, templates: int, health: int, grace: int, anonymise_at: datetime
+) -> None:
     body = _(
         "You have left %(enterprise)s; your access ended at once. Deleted now: %(templates)s biometric "
         "templates and %(health)s health reports. On %(date)s (after the %(days)s-day grace period) your "
         "directory card is anonymised and your ID number and raw clock-in locations are deleted. Attendance "
         "records and the instruction ledger are kept for their retention periods under a pseudonym."
-    ) % {"enterprise": enterprise.name, "templates": templates, "health": health,
-         "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d"), "days": grace}
-    notify(account=account, kind=NOTIFICATION_KIND, enterprise_id=enterprise.pk,
-           title=_("You left %(enterprise)s") % {"enterprise": enterprise.name}, body=body)
+    ) % {
+        "enterprise": enterprise.name,
+        "templates": templates,
+        "health": health,
+        "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d"),
+        "days": grace,
+    }
+    notify(
+        account=account,
+        kind=NOTIFICATION_KIND,
+        enterprise_id=enterprise.pk,
+        title=_("You left %(enterprise)s") % {"enterprise": enterprise.name},
+        body=body,
+    )

@@ -19,8 +19,9 @@ from tenants.access import SelfService
 
 
 class LeaveForm(forms.Form):
-    password = forms.CharField(label=gettext_lazy("Your password"), widget=forms.PasswordInput, max_length=128,
-                               strip=False)
+    password = forms.CharField(
+        label=gettext_lazy("Your password"), widget=forms.PasswordInput, max_length=128, strip=False
+    )
 
 
 class MeLeaveView(EnterpriseMemberView):
@@ -28,8 +29,10 @@ class MeLeaveView(EnterpriseMemberView):
     template_name = "requests/leave.html"
 
     def _render(self, request: HttpRequest, form: LeaveForm, status: int = 200) -> HttpResponse:
-        context: dict[str, Any] = {"plan": leave_plan(enterprise=self.enterprise, membership=self.membership),
-                                   "form": form}
+        context: dict[str, Any] = {
+            "plan": leave_plan(enterprise=self.enterprise, membership=self.membership),
+            "form": form,
+        }
         return render(request, self.template_name, context, status=status)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -41,8 +44,12 @@ class MeLeaveView(EnterpriseMemberView):
             return self._render(request, form, status=400)
         user: User = request.user  # type: ignore[assignment]
         try:
-            result = member_leave(enterprise=self.enterprise, membership=self.membership, account=user,
-                                  password=form.cleaned_data["password"])
+            result = member_leave(
+                enterprise=self.enterprise,
+                membership=self.membership,
+                account=user,
+                password=form.cleaned_data["password"],
+            )
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 for field, errors in error.message_dict.items():

@@ -34,6 +34,7 @@ from tenants.categories import ANY_CATEGORY
 
 # --- data-subject requests (DSR-1, DSR-3, DSR-4) ------------------------------------------------
 
+
 class RequestEventOutputSerializer(serializers.Serializer):
     at = serializers.DateTimeField(source="created_at")
     action = serializers.CharField()
@@ -52,8 +53,11 @@ class RequestOutputSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField()
     verified_at = serializers.DateTimeField(allow_null=True)
     due_on = serializers.DateField(allow_null=True)
-    days_left = serializers.IntegerField(allow_null=True, help_text="Working days left (DSR-4); frozen while "
-                                         "awaiting information; negative when overdue; null when closed.")
+    days_left = serializers.IntegerField(
+        allow_null=True,
+        help_text="Working days left (DSR-4); frozen while "
+        "awaiting information; negative when overdue; null when closed.",
+    )
     overdue = serializers.BooleanField()
     refusal_ground = serializers.CharField()
     resolution = serializers.CharField()
@@ -79,8 +83,7 @@ def _detail(row: Request) -> Request:
     return row
 
 
-state_parameter = OpenApiParameter("state", str, enum=list(State.CHOICES),
-                                   description="open (default), closed or all")
+state_parameter = OpenApiParameter("state", str, enum=list(State.CHOICES), description="open (default), closed or all")
 
 
 class StateInputSerializer(serializers.Serializer):
@@ -100,14 +103,16 @@ class MyRequestsApi(EnterpriseApiView):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FORM_KINDS])
         category = serializers.ChoiceField(choices=REQUEST_CATEGORY_CHOICES)
-        description = serializers.CharField(max_length=TEXT_MAX_LENGTH, allow_blank=True, required=False,
-                                            default="")
+        description = serializers.CharField(max_length=TEXT_MAX_LENGTH, allow_blank=True, required=False, default="")
 
     class OutputSerializer(RequestOutputSerializer):
         pass
 
-    @extend_schema(parameters=[OpenApiParameter("page", int)], responses=paginated(OutputSerializer, "MyRequestPage"),
-                   operation_id="v1_me_requests_list")
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int)],
+        responses=paginated(OutputSerializer, "MyRequestPage"),
+        operation_id="v1_me_requests_list",
+    )
     def get(self, request: Any) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(requests_of_member(membership=self.membership), request, view=self) or []
@@ -118,8 +123,12 @@ class MyRequestsApi(EnterpriseApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            row = request_submit(enterprise=self.enterprise, account=request.user, membership=self.membership,
-                                 **serializer.validated_data)
+            row = request_submit(
+                enterprise=self.enterprise,
+                account=request.user,
+                membership=self.membership,
+                **serializer.validated_data,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(self.OutputSerializer(with_deadlines([row])[0]).data, status=status.HTTP_201_CREATED)
@@ -174,8 +183,9 @@ class MyRequestInformationApi(EnterpriseApiView):
         serializer.is_valid(raise_exception=True)
         row = request_for_member(membership=self.membership, pk=pk)
         try:
-            row = request_provide_information(enterprise=self.enterprise, request=row, account=request.user,
-                                              note=serializer.validated_data["note"])
+            row = request_provide_information(
+                enterprise=self.enterprise, request=row, account=request.user, note=serializer.validated_data["note"]
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(self.OutputSerializer(_detail(row)).data)
@@ -190,8 +200,11 @@ class RequestQueueApi(EnterpriseApiView):
     class OutputSerializer(AdminRequestOutputSerializer):
         pass
 
-    @extend_schema(parameters=[state_parameter, OpenApiParameter("page", int)],
-                   responses=paginated(OutputSerializer, "RequestQueuePage"), operation_id="v1_requests_list")
+    @extend_schema(
+        parameters=[state_parameter, OpenApiParameter("page", int)],
+        responses=paginated(OutputSerializer, "RequestQueuePage"),
+        operation_id="v1_requests_list",
+    )
     def get(self, request: Any) -> Response:
         query = StateInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -224,8 +237,7 @@ class RequestDecideApi(EnterpriseApiView):
 
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=DECISION_CHOICES)
-        ground = serializers.ChoiceField(choices=RefusalGround.choices, required=False, allow_blank=True,
-                                         default="")
+        ground = serializers.ChoiceField(choices=RefusalGround.choices, required=False, allow_blank=True, default="")
         note = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True, default="")
 
     class OutputSerializer(AdminRequestDetailOutputSerializer):
@@ -237,8 +249,9 @@ class RequestDecideApi(EnterpriseApiView):
         serializer.is_valid(raise_exception=True)
         row = request_for_admin(scope=self.scope, pk=pk)
         try:
-            row = request_decide(enterprise=self.enterprise, request=row, actor=self.membership,
-                                 **serializer.validated_data)
+            row = request_decide(
+                enterprise=self.enterprise, request=row, actor=self.membership, **serializer.validated_data
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         row = request_for_admin(scope=self.scope, pk=pk)

@@ -18,8 +18,12 @@ class AccountRequestForm(forms.Form):
     """A request about account data (public host)."""
 
     kind = forms.ChoiceField(label=_("Kind of request"), choices=KIND_CHOICES)
-    description = forms.CharField(label=_("What should be done, and why"), max_length=TEXT_MAX_LENGTH,
-                                  required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    description = forms.CharField(
+        label=_("What should be done, and why"),
+        max_length=TEXT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
 
 
 class MemberRequestForm(AccountRequestForm):
@@ -31,19 +35,34 @@ class MemberRequestForm(AccountRequestForm):
 
 
 class InformationForm(forms.Form):
-    note = forms.CharField(label=_("The information asked for"), max_length=TEXT_MAX_LENGTH, required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("The information asked for"),
+        max_length=TEXT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class DecisionForm(forms.Form):
     action = forms.ChoiceField(label=_("Decision"), choices=DECISION_CHOICES)
-    ground = forms.ChoiceField(label=_("Refusal ground"), choices=[("", "—"), *RefusalGround.choices],
-                               required=False, help_text=_("Required for a refusal (DSR-3)."))
-    note = forms.CharField(label=_("Note to the requester"), max_length=TEXT_MAX_LENGTH, required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=_("Required when refusing or asking for information."))
+    ground = forms.ChoiceField(
+        label=_("Refusal ground"),
+        choices=[("", "—"), *RefusalGround.choices],
+        required=False,
+        help_text=_("Required for a refusal (DSR-3)."),
+    )
+    note = forms.CharField(
+        label=_("Note to the requester"),
+        max_length=TEXT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when refusing or asking for information."),
+    )
 
 
 class StateForm(forms.Form):
-    state = forms.ChoiceField(label=_("Show"), required=False, choices=[
-        (State.OPEN, _("Open")), (State.CLOSED, _("Closed")), (State.ALL, _("All"))])
+    state = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[(State.OPEN, _("Open")), (State.CLOSED, _("Closed")), (State.ALL, _("All"))],
+    )

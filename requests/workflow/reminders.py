@@ -55,9 +55,11 @@ def request_send_reminders(*, enterprise: Enterprise | None, today: date | None 
         recipients = responsible_account_ids(requests=[request for request, _t, _l in due])
         for request, threshold, left in due:
             with transaction.atomic():
-                claimed = (Request.objects.filter(pk=request.pk, status__in=Request.RUNNING_STATUSES)
-                           .filter(Q(reminded_days_left__isnull=True) | Q(reminded_days_left__gt=threshold))
-                           .update(reminded_days_left=threshold))
+                claimed = (
+                    Request.objects.filter(pk=request.pk, status__in=Request.RUNNING_STATUSES)
+                    .filter(Q(reminded_days_left__isnull=True) | Q(reminded_days_left__gt=threshold))
+                    .update(reminded_days_left=threshold)
+                )
                 if not claimed:
                     continue  # another run sent it, or the request moved on
                 if left < 0:
@@ -67,9 +69,17 @@ def request_send_reminders(*, enterprise: Enterprise | None, today: date | None 
                 else:
                     title = _("Request #%(id)s: %(left)d working days left (due %(due)s)")
                 title = title % {"id": request.pk, "left": left, "due": request.due_on.isoformat()}  # type: ignore[union-attr]
-                url = f"/console/requests/{request.pk}/" if enterprise is not None else \
-                    f"/admin/requests/request/{request.pk}/change/"
-                notify_many(account_ids=sorted(recipients[request.pk]), kind=NOTIFICATION_KIND, title=title, url=url,
-                            enterprise_id=enterprise.pk if enterprise is not None else None)
+                url = (
+                    f"/console/requests/{request.pk}/"
+                    if enterprise is not None
+                    else f"/admin/requests/request/{request.pk}/change/"
+                )
+                notify_many(
+                    account_ids=sorted(recipients[request.pk]),
+                    kind=NOTIFICATION_KIND,
+                    title=title,
+                    url=url,
+                    enterprise_id=enterprise.pk if enterprise is not None else None,
+                )
                 sent += 1
     return sent

@@ -56,8 +56,9 @@ def is_overdue(request: Request, *, today: date) -> bool:
     return request.status in Request.RUNNING_STATUSES and request.due_on is not None and request.due_on < today
 
 
-def with_deadlines(rows: Iterable[Request], *, today: date | None = None,
-                   calendar: WorkingCalendar | None = None) -> list[Request]:
+def with_deadlines(
+    rows: Iterable[Request], *, today: date | None = None, calendar: WorkingCalendar | None = None
+) -> list[Request]:
     """The rows with `days_left` and `overdue` set, for lists: one query for the calendar's
     overrides whatever the number of rows."""
     rows = list(rows)
@@ -77,10 +78,12 @@ def queue_order(queryset: QuerySet[Request]) -> QuerySet[Request]:
 
 # --- the requester's own ----------------------------------------------------------------------
 
+
 def requests_of_member(*, membership: Membership) -> QuerySet[Request]:
     """A member's own requests in the current enterprise, newest first."""
     return Request.objects.filter(membership=membership, account_id=membership.account_id).order_by(
-        "-submitted_at", "-id")
+        "-submitted_at", "-id"
+    )
 
 
 def requests_of_account(*, account: User) -> QuerySet[Request]:
@@ -112,6 +115,7 @@ def request_history(*, request: Request) -> list[RequestEvent]:
 
 
 # --- administrators (ENT-8) and operators -----------------------------------------------------
+
 
 def requests_for_admin(*, scope: AdminScope, state: str = State.ALL) -> QuerySet[Request]:
     """Requests about enterprise data that this admin may handle: those whose data category the
@@ -151,8 +155,11 @@ def overdue_counts_by_enterprise(*, today: date | None = None) -> list[tuple[Ent
     """Operators' oversight (DSR-4): the enterprises with overdue requests and how many — counts
     only, nothing about the requests — in one UNION ALL query over the enterprises' schemas.
     None when a schema cannot be read (e.g. mid-deployment, before its migration)."""
-    enterprises = list(enterprise_list(states=(Enterprise.State.ACTIVE, Enterprise.State.SUSPENDED,
-                                               Enterprise.State.TERMINATING)).order_by("name", "pk"))
+    enterprises = list(
+        enterprise_list(
+            states=(Enterprise.State.ACTIVE, Enterprise.State.SUSPENDED, Enterprise.State.TERMINATING)
+        ).order_by("name", "pk")
+    )
     if not enterprises:
         return []
     today = today or timezone.localdate()
@@ -185,8 +192,9 @@ def responsible_account_ids(*, requests: list[Request]) -> dict[int, set[int]]:
             result[request.pk] = operators - {request.account_id}
         return result
     requesters = {request.pk: request.account_id for request in requests}
-    admins = Membership.objects.filter(role__in=Membership.ADMIN_ROLES, status=Membership.Status.ACTIVE,
-                                       account__isnull=False)
+    admins = Membership.objects.filter(
+        role__in=Membership.ADMIN_ROLES, status=Membership.Status.ACTIVE, account__isnull=False
+    )
     for admin in admins:
         scope = admin_scope_for(admin)
         if scope is None:
@@ -199,9 +207,13 @@ def responsible_account_ids(*, requests: list[Request]) -> dict[int, set[int]]:
 
 # --- DSR-7 --------------------------------------------------------------------------------------
 
+
 def requests_recent_count(membership: Membership, kind: str, days: int = 30) -> int:
     """How many requests of `kind` the member made in this enterprise in the last `days` days,
     not counting cancelled or refused ones (the export limit of DSR-7 builds on this)."""
     since = timezone.now() - timedelta(days=days)
-    return Request.objects.filter(membership=membership, kind=kind, submitted_at__gte=since).exclude(
-        status__in=(Request.Status.CANCELLED, Request.Status.REFUSED)).count()
+    return (
+        Request.objects.filter(membership=membership, kind=kind, submitted_at__gte=since)
+        .exclude(status__in=(Request.Status.CANCELLED, Request.Status.REFUSED))
+        .count()
+    )

@@ -68,10 +68,12 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     Decision.VERIFY: Transition((S.SUBMITTED,), S.IDENTITY_VERIFIED, RequestEvent.Action.IDENTITY_VERIFIED),
     Decision.START_REVIEW: Transition((S.IDENTITY_VERIFIED,), S.IN_REVIEW, RequestEvent.Action.REVIEW_STARTED),
-    Decision.ASK_INFORMATION: Transition((S.IDENTITY_VERIFIED, S.IN_REVIEW), S.AWAITING_INFORMATION,
-                                         RequestEvent.Action.INFORMATION_REQUESTED),
-    Decision.INFORMATION_RECEIVED: Transition((S.AWAITING_INFORMATION,), S.IN_REVIEW,
-                                              RequestEvent.Action.INFORMATION_RECEIVED),
+    Decision.ASK_INFORMATION: Transition(
+        (S.IDENTITY_VERIFIED, S.IN_REVIEW), S.AWAITING_INFORMATION, RequestEvent.Action.INFORMATION_REQUESTED
+    ),
+    Decision.INFORMATION_RECEIVED: Transition(
+        (S.AWAITING_INFORMATION,), S.IN_REVIEW, RequestEvent.Action.INFORMATION_RECEIVED
+    ),
     Decision.COMPLETE: Transition((S.IN_REVIEW,), S.COMPLETED, RequestEvent.Action.COMPLETED),
     Decision.REFUSE: Transition(Request.OPEN_STATUSES, S.REFUSED, RequestEvent.Action.REFUSED),
 }
@@ -103,15 +105,30 @@ def _clean_text(value: str | None, field: str, *, required: bool, errors: dict[s
         errors.setdefault(field, []).append(_("This field is required."))
     elif len(text) > TEXT_MAX_LENGTH:
         errors.setdefault(field, []).append(
-            _("At most %(max)d characters (it has %(length)d).") % {"max": TEXT_MAX_LENGTH, "length": len(text)})
+            _("At most %(max)d characters (it has %(length)d).") % {"max": TEXT_MAX_LENGTH, "length": len(text)}
+        )
     return text
 
 
-def _event(request: Request, action: str, *, actor_kind: str, account_id: int | None = None,
-           membership_id: int | None = None, note: str = "", ground: str = "") -> RequestEvent:
+def _event(
+    request: Request,
+    action: str,
+    *,
+    actor_kind: str,
+    account_id: int | None = None,
+    membership_id: int | None = None,
+    note: str = "",
+    ground: str = "",
+) -> RequestEvent:
     return RequestEvent.objects.create(
-        request=request, action=action, status=request.status, actor_kind=actor_kind,
-        actor_account_id=account_id, actor_membership_id=membership_id, note=note, refusal_ground=ground,
+        request=request,
+        action=action,
+        status=request.status,
+        actor_kind=actor_kind,
+        actor_account_id=account_id,
+        actor_membership_id=membership_id,
+        note=note,
+        refusal_ground=ground,
     )
 
 
@@ -129,8 +146,8 @@ def _notify_requester(request: Request, enterprise: Enterprise | None, note: str
     notify(
         account=request.account,
         kind=NOTIFICATION_KIND,
-        title=_("Your request #%(id)s (%(kind)s): %(status)s") % {
-            "id": request.pk, "kind": request.get_kind_display(), "status": labels[request.status]},
+        title=_("Your request #%(id)s (%(kind)s): %(status)s")
+        % {"id": request.pk, "kind": request.get_kind_display(), "status": labels[request.status]},
         body=note,
         url=_request_url(request),
         enterprise_id=enterprise.pk if enterprise is not None else None,
@@ -140,10 +157,18 @@ def _notify_requester(request: Request, enterprise: Enterprise | None, note: str
 
 def _notify_responsible(request: Request, enterprise: Enterprise | None, title: str) -> int:
     account_ids = responsible_account_ids(requests=[request])[request.pk]
-    url = f"/console/requests/{request.pk}/" if enterprise is not None else \
-        f"/admin/requests/request/{request.pk}/change/"
-    return notify_many(account_ids=sorted(account_ids), kind=NOTIFICATION_KIND, title=title, url=url,
-                       enterprise_id=enterprise.pk if enterprise is not None else None)
+    url = (
+        f"/console/requests/{request.pk}/"
+        if enterprise is not None
+        else f"/admin/requests/request/{request.pk}/change/"
+    )
+    return notify_many(
+        account_ids=sorted(account_ids),
+        kind=NOTIFICATION_KIND,
+        title=title,
+        url=url,
+        enterprise_id=enterprise.pk if enterprise is not None else None,
+    )
 
 
 def _start_clock(request: Request, now: datetime, calendar: WorkingCalendar | None = None) -> None:
@@ -165,6 +190,7 @@ def _resume_clock(request: Request, today: date) -> None:
 
 # --- the requester ----------------------------------------------------------------------------
 
+
 def _refuse_beyond_open_limit(*, account: User, membership: Membership | None) -> None:
     """SEC-7: at most REQUEST_MAX_OPEN_PER_MEMBER open requests (any kind) per member in an
     enterprise, or per account on the platform (`membership` None); one more is refused with a
@@ -176,19 +202,32 @@ def _refuse_beyond_open_limit(*, account: User, membership: Membership | None) -
         open_requests = Request.objects.filter(membership=membership, status__in=Request.OPEN_STATUSES)
     else:
         list(User.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
-        open_requests = Request.objects.filter(account=account, membership__isnull=True,
-                                               status__in=Request.OPEN_STATUSES)
+        open_requests = Request.objects.filter(
+            account=account, membership__isnull=True, status__in=Request.OPEN_STATUSES
+        )
     limit = settings.REQUEST_MAX_OPEN_PER_MEMBER
     if open_requests.count() >= limit:
-        raise ValidationError(ngettext(
-            "You already have %(n)d open request here. Wait for its answer, or cancel it, before making "
-            "another.",
-            "You already have %(n)d open requests here. Wait for an answer, or cancel one, before making "
-            "another.", limit) % {"n": limit}, code="too_many_open_requests")
+        raise ValidationError(
+            ngettext(
+                "You already have %(n)d open request here. Wait for its answer, or cancel it, before making another.",
+                "You already have %(n)d open requests here. Wait for an answer, or cancel one, before making another.",
+                limit,
+            )
+            % {"n": limit},
+            code="too_many_open_requests",
+        )
 
 
-def request_submit(*, enterprise: Enterprise | None, account: User, membership: Membership | None = None,
-                   kind: str, category: str = "", description: str = "", verified: bool = True) -> Request:
+def request_submit(
+    *,
+    enterprise: Enterprise | None,
+    account: User,
+    membership: Membership | None = None,
+    kind: str,
+    category: str = "",
+    description: str = "",
+    verified: bool = True,
+) -> Request:
     """A requester's new request (DSR-1). In an enterprise it is about the member's own data of
     one category and goes to the admins holding that category over them; on the platform
     (`enterprise` None) it is about account data and goes to the operators. A signed-in
@@ -213,19 +252,32 @@ def request_submit(*, enterprise: Enterprise | None, account: User, membership: 
     now = timezone.now()
     with request_schema(enterprise), transaction.atomic():
         _refuse_beyond_open_limit(account=account, membership=membership if enterprise is not None else None)
-        request = Request.objects.create(kind=kind, account=account, membership=membership,
-                                         category=category if enterprise is not None else "",
-                                         description=description, submitted_at=now)
-        _event(request, RequestEvent.Action.SUBMITTED, actor_kind=RequestEvent.ActorKind.REQUESTER,
-               account_id=account.pk, membership_id=membership.pk if membership else None)
+        request = Request.objects.create(
+            kind=kind,
+            account=account,
+            membership=membership,
+            category=category if enterprise is not None else "",
+            description=description,
+            submitted_at=now,
+        )
+        _event(
+            request,
+            RequestEvent.Action.SUBMITTED,
+            actor_kind=RequestEvent.ActorKind.REQUESTER,
+            account_id=account.pk,
+            membership_id=membership.pk if membership else None,
+        )
         if verified:
             request.status = S.IDENTITY_VERIFIED
             _start_clock(request, now)
             request.save(update_fields=["status", "verified_at", "due_on"])
             # the sign-in verified the requester (the history pages say so in the reader's language)
             _event(request, RequestEvent.Action.IDENTITY_VERIFIED, actor_kind=RequestEvent.ActorKind.SYSTEM)
-        _notify_responsible(request, enterprise, _("New request #%(id)s (%(kind)s) to answer") % {
-            "id": request.pk, "kind": request.get_kind_display()})
+        _notify_responsible(
+            request,
+            enterprise,
+            _("New request #%(id)s (%(kind)s) to answer") % {"id": request.pk, "kind": request.get_kind_display()},
+        )
     return request
 
 
@@ -241,19 +293,31 @@ def request_cancel(*, enterprise: Enterprise | None, request: Request, account: 
     with request_schema(enterprise), transaction.atomic():
         locked = _own_locked(request, account)
         if locked.status not in Request.OPEN_STATUSES:
-            raise ValidationError({"action": [_("Only an open request can be cancelled; this one is %(status)s.")
-                                              % {"status": locked.get_status_display()}]})
+            raise ValidationError(
+                {
+                    "action": [
+                        _("Only an open request can be cancelled; this one is %(status)s.")
+                        % {"status": locked.get_status_display()}
+                    ]
+                }
+            )
         locked.status = S.CANCELLED
         locked.closed_at = timezone.now()
         locked.paused_on = None
         locked.save(update_fields=["status", "closed_at", "paused_on"])
-        _event(locked, RequestEvent.Action.CANCELLED, actor_kind=RequestEvent.ActorKind.REQUESTER,
-               account_id=account.pk, membership_id=locked.membership_id)
+        _event(
+            locked,
+            RequestEvent.Action.CANCELLED,
+            actor_kind=RequestEvent.ActorKind.REQUESTER,
+            account_id=account.pk,
+            membership_id=locked.membership_id,
+        )
     return locked
 
 
-def request_provide_information(*, enterprise: Enterprise | None, request: Request, account: User,
-                                note: str) -> Request:
+def request_provide_information(
+    *, enterprise: Enterprise | None, request: Request, account: User, note: str
+) -> Request:
     """The requester answers a request for more information; the clock resumes (DSR-4)."""
     errors: dict[str, list[str]] = {}
     note = _clean_text(note, "note", required=True, errors=errors)
@@ -266,14 +330,22 @@ def request_provide_information(*, enterprise: Enterprise | None, request: Reque
         _resume_clock(locked, timezone.localdate())
         locked.status = S.IN_REVIEW
         locked.save(update_fields=["status", "due_on", "paused_on", "paused_working_days"])
-        _event(locked, RequestEvent.Action.INFORMATION_RECEIVED, actor_kind=RequestEvent.ActorKind.REQUESTER,
-               account_id=account.pk, membership_id=locked.membership_id, note=note)
-        _notify_responsible(locked, enterprise, _("Request #%(id)s: the requester sent the information asked for")
-                            % {"id": locked.pk})
+        _event(
+            locked,
+            RequestEvent.Action.INFORMATION_RECEIVED,
+            actor_kind=RequestEvent.ActorKind.REQUESTER,
+            account_id=account.pk,
+            membership_id=locked.membership_id,
+            note=note,
+        )
+        _notify_responsible(
+            locked, enterprise, _("Request #%(id)s: the requester sent the information asked for") % {"id": locked.pk}
+        )
     return locked
 
 
 # --- administrators and operators -------------------------------------------------------------
+
 
 def _authorize(enterprise: Enterprise | None, request: Request, actor: Membership | User) -> dict[str, int | None]:
     """The actor may decide on this request: in an enterprise an admin whose scope covers it, on
@@ -294,8 +366,15 @@ def _authorize(enterprise: Enterprise | None, request: Request, actor: Membershi
     return {"account_id": actor.account_id, "membership_id": actor.pk}
 
 
-def request_decide(*, enterprise: Enterprise | None, request: Request, actor: Membership | User, action: str,
-                   ground: str = "", note: str = "") -> Request:
+def request_decide(
+    *,
+    enterprise: Enterprise | None,
+    request: Request,
+    actor: Membership | User,
+    action: str,
+    ground: str = "",
+    note: str = "",
+) -> Request:
     """An administrator's (enterprise) or operator's (platform) decision — one of `Decision` —
     on a request. A refusal names one ground of DSR-3 (`ground`) and explains it (`note`);
     asking for information says what is needed (`note`)."""
@@ -336,14 +415,25 @@ def request_decide(*, enterprise: Enterprise | None, request: Request, actor: Me
             locked.refusal_ground = ground
             fields += ["closed_at", "resolution", "refusal_ground"]
         locked.save(update_fields=fields)
-        _event(locked, transition.event,
-               actor_kind=RequestEvent.ActorKind.ADMIN if enterprise else RequestEvent.ActorKind.OPERATOR,
-               note=note, ground=ground, **actor_ids)
+        _event(
+            locked,
+            transition.event,
+            actor_kind=RequestEvent.ActorKind.ADMIN if enterprise else RequestEvent.ActorKind.OPERATOR,
+            note=note,
+            ground=ground,
+            **actor_ids,
+        )
         if enterprise is not None:
             assert isinstance(actor, Membership)
-            ledger_record(enterprise=enterprise, actor=actor, action=Action.ANSWER_REQUEST, category=locked.category,
-                          subject=locked.membership_id, obj=locked,
-                          purpose=f"DSR {locked.kind} request: {action}",
-                          details={"action": action, "from": previous, "to": locked.status, "ground": ground})
+            ledger_record(
+                enterprise=enterprise,
+                actor=actor,
+                action=Action.ANSWER_REQUEST,
+                category=locked.category,
+                subject=locked.membership_id,
+                obj=locked,
+                purpose=f"DSR {locked.kind} request: {action}",
+                details={"action": action, "from": previous, "to": locked.status, "ground": ground},
+            )
         _notify_requester(locked, enterprise, note)
     return locked

@@ -85,22 +85,35 @@ class _RequesterPages:
 
     def render_list(self, form: AccountRequestForm, status: int = 200) -> HttpResponse:
         page = Paginator(self.own_requests(), PAGE_SIZE).get_page(self.request.GET.get("page"))
-        return render(self.request, self.list_template, {
-            "form": form, "page": page, "rows": with_deadlines(page.object_list)}, status=status)
+        return render(
+            self.request,
+            self.list_template,
+            {"form": form, "page": page, "rows": with_deadlines(page.object_list)},
+            status=status,
+        )
 
-    def render_detail(self, row: Request, information_form: InformationForm | None = None,
-                      status: int = 200) -> HttpResponse:
-        return render(self.request, self.detail_template, {
-            "row": with_deadlines([row])[0], "history": request_history(request=row),
-            "information_form": information_form or InformationForm(),
-        }, status=status)
+    def render_detail(
+        self, row: Request, information_form: InformationForm | None = None, status: int = 200
+    ) -> HttpResponse:
+        return render(
+            self.request,
+            self.detail_template,
+            {
+                "row": with_deadlines([row])[0],
+                "history": request_history(request=row),
+                "information_form": information_form or InformationForm(),
+            },
+            status=status,
+        )
 
     def list_get(self) -> HttpResponse:
         """`?kind=complaint` (the "Complain to …" links) and `?category=` preselect the form."""
         form = self.form_class()
         initial: dict[str, Any] = {
-            name: self.request.GET[name] for name in ("kind", "category")
-            if name in form.fields and self.request.GET.get(name) in dict(_choices(form.fields[name]))}
+            name: self.request.GET[name]
+            for name in ("kind", "category")
+            if name in form.fields and self.request.GET.get(name) in dict(_choices(form.fields[name]))
+        }
         return self.render_list(self.form_class(initial=initial))
 
     def list_post(self) -> HttpResponse:
@@ -112,8 +125,10 @@ class _RequesterPages:
         except ValidationError as error:
             apply_service_errors(form, error)
             return self.render_list(form, status=400)
-        messages.success(self.request, _("Your request #%(id)s was sent. It will be answered within 15 working "
-                                         "days.") % {"id": row.pk})
+        messages.success(
+            self.request,
+            _("Your request #%(id)s was sent. It will be answered within 15 working days.") % {"id": row.pk},
+        )
         return redirect(self.detail_url, pk=row.pk)
 
     def detail_post(self, pk: int) -> HttpResponse:
@@ -132,13 +147,13 @@ class _RequesterPages:
             if not form.is_valid():
                 return self.render_detail(row, form, status=400)
             try:
-                request_provide_information(enterprise=self.enterprise_or_none(), request=row, account=account,
-                                            note=form.cleaned_data["note"])
+                request_provide_information(
+                    enterprise=self.enterprise_or_none(), request=row, account=account, note=form.cleaned_data["note"]
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
                 return self.render_detail(row, form, status=400)
-            messages.success(self.request, _("Thank you: the information was sent and the request is back in "
-                                             "review."))
+            messages.success(self.request, _("Thank you: the information was sent and the request is back in review."))
         else:
             messages.error(self.request, _("Unknown action."))
             return self.render_detail(row, status=400)
@@ -146,6 +161,7 @@ class _RequesterPages:
 
 
 # --- the member (enterprise host) -------------------------------------------------------------
+
 
 class _MemberPages(_RequesterPages, EnterpriseMemberView):
     request: EnterpriseRequest  # the mixin's HttpRequest, as EnterpriseMemberView checked it
@@ -165,9 +181,14 @@ class _MemberPages(_RequesterPages, EnterpriseMemberView):
         return request_for_member(membership=self.membership, pk=pk)
 
     def submit(self, data: dict[str, Any]) -> Request:
-        return request_submit(enterprise=self.enterprise, account=self.request.user,  # type: ignore[arg-type]
-                              membership=self.membership, kind=data["kind"], category=data["category"],
-                              description=data["description"])
+        return request_submit(
+            enterprise=self.enterprise,
+            account=self.request.user,  # type: ignore[arg-type]
+            membership=self.membership,
+            kind=data["kind"],
+            category=data["category"],
+            description=data["description"],
+        )
 
 
 class MeRequestListView(_MemberPages):
@@ -187,6 +208,7 @@ class MeRequestDetailView(_MemberPages):
 
 
 # --- the account (public host) ----------------------------------------------------------------
+
 
 class _AccountPages(_RequesterPages, LoginRequiredMixin, View):
     list_template = "requests/account_requests.html"
@@ -209,8 +231,12 @@ class _AccountPages(_RequesterPages, LoginRequiredMixin, View):
         return request_for_account(account=self.request.user, pk=pk)  # type: ignore[arg-type]
 
     def submit(self, data: dict[str, Any]) -> Request:
-        return request_submit(enterprise=None, account=self.request.user,  # type: ignore[arg-type]
-                              kind=data["kind"], description=data["description"])
+        return request_submit(
+            enterprise=None,
+            account=self.request.user,  # type: ignore[arg-type]
+            kind=data["kind"],
+            description=data["description"],
+        )
 
 
 class AccountRequestListView(_AccountPages):
@@ -231,6 +257,7 @@ class AccountRequestDetailView(_AccountPages):
 
 # --- administrators (console) -----------------------------------------------------------------
 
+
 class ConsoleRequestListView(ConsoleView):
     """The queue: requests within the admin's scope, soonest deadline first; overdue stand out."""
 
@@ -239,14 +266,21 @@ class ConsoleRequestListView(ConsoleView):
     def get(self, request: HttpRequest) -> HttpResponse:
         form = StateForm(request.GET)
         if not form.is_valid():
-            return render(request, "requests/console_list.html", {"form": form, "rows": [], "page": None},
-                          status=400)
+            return render(request, "requests/console_list.html", {"form": form, "rows": [], "page": None}, status=400)
         state = form.cleaned_data["state"] or State.OPEN
         rows = queue_order(requests_for_admin(scope=self.scope, state=state))
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-        return render(request, "requests/console_list.html", {
-            "form": form, "state": state, "page": page, "rows": with_deadlines(page.object_list),
-            "today": timezone.localdate()})
+        return render(
+            request,
+            "requests/console_list.html",
+            {
+                "form": form,
+                "state": state,
+                "page": page,
+                "rows": with_deadlines(page.object_list),
+                "today": timezone.localdate(),
+            },
+        )
 
 
 class ConsoleRequestDetailView(ConsoleView):
@@ -255,9 +289,17 @@ class ConsoleRequestDetailView(ConsoleView):
     access = Manage(ANY_CATEGORY)
 
     def _render(self, row: Request, form: DecisionForm, status: int = 200) -> HttpResponse:
-        return render(self.request, "requests/console_detail.html", {
-            "row": with_deadlines([row])[0], "history": request_history(request=row), "form": form,
-            "own": row.account_id == self.membership.account_id}, status=status)
+        return render(
+            self.request,
+            "requests/console_detail.html",
+            {
+                "row": with_deadlines([row])[0],
+                "history": request_history(request=row),
+                "form": form,
+                "own": row.account_id == self.membership.account_id,
+            },
+            status=status,
+        )
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         return self._render(request_for_admin(scope=self.scope, pk=pk), DecisionForm())

@@ -39,7 +39,8 @@ def account_data_erase(*, account: User, now: datetime) -> None:
     addresses = [address for address in (mobile, email) if address]
     # copies sent to the number or address without an inbox message (the final notice, once sent)
     NotificationDelivery.objects.filter(address__in=addresses).exclude(
-        status=NotificationDelivery.Status.PENDING).delete()
+        status=NotificationDelivery.Status.PENDING
+    ).delete()
     PolicyNoticeDismissal.objects.filter(account_id=account.pk).delete()
     PolicyAcceptance.objects.filter(account_id=account.pk).update(ip=None)
     DevicePermission.objects.filter(account_id=account.pk).delete()
@@ -49,15 +50,30 @@ def account_data_erase(*, account: User, now: datetime) -> None:
         AccessAttempt.objects.filter(username=mobile).delete()
     TOTPDevice.objects.filter(user_id=account.pk).delete()
     StaticDevice.objects.filter(user_id=account.pk).delete()
-    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User),
-                            object_id=str(account.pk)).update(object_repr=f"account #{account.pk}")
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(account.pk)).update(
+        object_repr=f"account #{account.pk}"
+    )
     account.groups.clear()
     account.user_permissions.clear()
     User.objects.filter(pk=account.pk).update(
-        mobile=None, nickname="", email="", avatar="", gender="", birthday=None,
-        real_name_status=User.RealNameStatus.NONE, legal_name_encrypted=None, id_number_encrypted=None,
-        real_name_verified_at=None, policy_acceptance_required=False, deletion_pending=False,
-        is_staff=False, is_superuser=False, is_active=False, password=make_password(None), last_login=None,
-        date_joined=now)
+        mobile=None,
+        nickname="",
+        email="",
+        avatar="",
+        gender="",
+        birthday=None,
+        real_name_status=User.RealNameStatus.NONE,
+        legal_name_encrypted=None,
+        id_number_encrypted=None,
+        real_name_verified_at=None,
+        policy_acceptance_required=False,
+        deletion_pending=False,
+        is_staff=False,
+        is_superuser=False,
+        is_active=False,
+        password=make_password(None),
+        last_login=None,
+        date_joined=now,
+    )
     if avatar:
         transaction.on_commit(lambda: default_storage.delete(avatar))

@@ -60,8 +60,9 @@ def sensitive_data_counts(*, enterprise: Enterprise, membership_id: int, categor
     """How many items of each kind `sensitive_data_erase` would remove now (one query per kind)."""
     with enterprise_schema(enterprise):
         if category == SensitiveCategory.BIOMETRICS:
-            counts = {"templates": BiometricTemplate.objects.filter(membership_id=membership_id,
-                                                                    purpose=purpose).count()}
+            counts = {
+                "templates": BiometricTemplate.objects.filter(membership_id=membership_id, purpose=purpose).count()
+            }
             if purpose == ConsentPurpose.ATTENDANCE:
                 counts["clock_photos"] = ClockEventPhoto.objects.filter(event__membership_id=membership_id).count()
             return counts
@@ -70,17 +71,26 @@ def sensitive_data_counts(*, enterprise: Enterprise, membership_id: int, categor
         if category == SensitiveCategory.PRECISE_LOCATION:
             return {
                 "raw_locations": ClockEventLocation.objects.filter(event__membership_id=membership_id).count(),
-                "location_cells": ClockEvent.objects.filter(membership_id=membership_id).exclude(location_cell="")
+                "location_cells": ClockEvent.objects.filter(membership_id=membership_id)
+                .exclude(location_cell="")
                 .count(),
             }
         if category == SensitiveCategory.ID_DOCUMENTS:
-            return {"id_numbers": Membership.objects.filter(pk=membership_id, id_number_encrypted__isnull=False)
-                    .count()}
+            return {
+                "id_numbers": Membership.objects.filter(pk=membership_id, id_number_encrypted__isnull=False).count()
+            }
         return {}
 
 
-def sensitive_processing_stop(*, enterprise: Enterprise, membership_id: int, category: str, purpose: str,
-                              actor: Membership | None = None, reason: str = "") -> dict[str, int]:
+def sensitive_processing_stop(
+    *,
+    enterprise: Enterprise,
+    membership_id: int,
+    category: str,
+    purpose: str,
+    actor: Membership | None = None,
+    reason: str = "",
+) -> dict[str, int]:
     """What must stop before a withdrawal (or the end of a legal basis) answers, when no basis for
     (`category`, `purpose`) is left (CON-6), in the caller's transaction. Collection needs nothing
     here: every collecting service asks `require_basis` on each call, which refuses from the moment
@@ -93,49 +103,81 @@ def sensitive_processing_stop(*, enterprise: Enterprise, membership_id: int, cat
     if category != SensitiveCategory.BIOMETRICS:
         return {}
 
-    return {"templates_revoked": templates_revoke_for_member(
-        enterprise=enterprise, actor=actor, membership_id=membership_id, purpose=purpose, reason=reason)}
+    return {
+        "templates_revoked": templates_revoke_for_member(
+            enterprise=enterprise, actor=actor, membership_id=membership_id, purpose=purpose, reason=reason
+        )
+    }
 
 
-def sensitive_data_erase(*, enterprise: Enterprise, membership_id: int, category: str, purpose: str,
-                         actor: Membership | None = None, reason: str = "") -> dict[str, int]:
+def sensitive_data_erase(
+    *,
+    enterprise: Enterprise,
+    membership_id: int,
+    category: str,
+    purpose: str,
+    actor: Membership | None = None,
+    reason: str = "",
+) -> dict[str, int]:
     """Delete the member's data of (`category`, `purpose`) in this enterprise, in one
     transaction, and record it in the ledger (action delete, the system as actor unless given).
     Idempotent: a second run deletes nothing and writes no entry."""
     counts: dict[str, int] = {}
     with enterprise_schema(enterprise), transaction.atomic():
         if category == SensitiveCategory.BIOMETRICS:
-
             member = Membership.objects.get(pk=membership_id)
-            counts["templates"] = templates_delete_for_member(enterprise=enterprise, actor=actor, membership=member,
-                                                              purpose=purpose, reason=reason)
+            counts["templates"] = templates_delete_for_member(
+                enterprise=enterprise, actor=actor, membership=member, purpose=purpose, reason=reason
+            )
             if purpose != ConsentPurpose.ATTENDANCE:
                 return counts  # templates_delete_for_member writes its own ledger entry
             # the clock-in photos (faces, taken for attendance) go with the attendance consent
-            counts = {"clock_photos": ClockEventPhoto.objects.filter(
-                event__in=ClockEvent.objects.filter(membership_id=membership_id).values("pk")).delete()[0],
-                **counts}
+            counts = {
+                "clock_photos": ClockEventPhoto.objects.filter(
+                    event__in=ClockEvent.objects.filter(membership_id=membership_id).values("pk")
+                ).delete()[0],
+                **counts,
+            }
             if counts["clock_photos"]:
-                ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.ATTENDANCE,
-                              subject=membership_id, purpose=reason,
-                              details={"sensitive_category": category, "consent_purpose": purpose,
-                                       "clock_photos": counts["clock_photos"]})
+                ledger_record(
+                    enterprise=enterprise,
+                    actor=actor,
+                    action=Action.DELETE,
+                    category=Category.ATTENDANCE,
+                    subject=membership_id,
+                    purpose=reason,
+                    details={
+                        "sensitive_category": category,
+                        "consent_purpose": purpose,
+                        "clock_photos": counts["clock_photos"],
+                    },
+                )
             return counts
         if category == SensitiveCategory.HEALTH:
             counts["health_reports"] = HealthReport.objects.filter(membership_id=membership_id).delete()[0]
         elif category == SensitiveCategory.PRECISE_LOCATION:
             counts["raw_locations"] = ClockEventLocation.objects.filter(
-                event__in=ClockEvent.objects.filter(membership_id=membership_id).values("pk")).delete()[0]
-            counts["location_cells"] = ClockEvent.objects.filter(membership_id=membership_id).exclude(
-                location_cell="").update(location_cell="")
+                event__in=ClockEvent.objects.filter(membership_id=membership_id).values("pk")
+            ).delete()[0]
+            counts["location_cells"] = (
+                ClockEvent.objects.filter(membership_id=membership_id)
+                .exclude(location_cell="")
+                .update(location_cell="")
+            )
         elif category == SensitiveCategory.ID_DOCUMENTS:
             counts["id_numbers"] = Membership.objects.filter(
-                pk=membership_id, id_number_encrypted__isnull=False).update(id_number_encrypted=None)
+                pk=membership_id, id_number_encrypted__isnull=False
+            ).update(id_number_encrypted=None)
         if any(counts.values()):
-            ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE,
-                          category=ADMIN_CATEGORY[SensitiveCategory(category)], subject=membership_id,
-                          purpose=reason, details={"sensitive_category": category, "consent_purpose": purpose,
-                                                   **counts})
+            ledger_record(
+                enterprise=enterprise,
+                actor=actor,
+                action=Action.DELETE,
+                category=ADMIN_CATEGORY[SensitiveCategory(category)],
+                subject=membership_id,
+                purpose=reason,
+                details={"sensitive_category": category, "consent_purpose": purpose, **counts},
+            )
     return counts
 
 
@@ -173,8 +215,11 @@ def cards_anonymise(*, condition: str, params: dict[str, Any], limit: int) -> li
     if condition not in (CARDS_LEFT_BEFORE, CARD_WITH_ID):
         raise ValueError("unknown card condition")
     quote = connection.ops.quote_name
-    sql = _CARDS_ANONYMISE.format(member=quote(Membership._meta.db_table), condition=condition,
-                                  member_departments=quote(Membership.departments.through._meta.db_table))
+    sql = _CARDS_ANONYMISE.format(
+        member=quote(Membership._meta.db_table),
+        condition=condition,
+        member_departments=quote(Membership.departments.through._meta.db_table),
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, "limit": limit})
         rows = cursor.fetchall()
@@ -184,8 +229,14 @@ def cards_anonymise(*, condition: str, params: dict[str, Any], limit: int) -> li
     return [pk for pk, _photo in rows]
 
 
-def member_profile_anonymise(*, enterprise: Enterprise, membership_id: int, actor: Membership | None = None,
-                             reason: str = "", destroy_key: bool = True) -> bool:
+def member_profile_anonymise(
+    *,
+    enterprise: Enterprise,
+    membership_id: int,
+    actor: Membership | None = None,
+    reason: str = "",
+    destroy_key: bool = True,
+) -> bool:
     """Anonymise one departed member's card now (one ledger entry), then — unless `destroy_key`
     is False (a plan destroys it after its last step) — destroy the member's data key
     (`departed_data_keys_destroy`, RET-6). Idempotent; a member who is not (or no longer)
@@ -193,8 +244,15 @@ def member_profile_anonymise(*, enterprise: Enterprise, membership_id: int, acto
     with enterprise_schema(enterprise), transaction.atomic():
         done = cards_anonymise(condition=CARD_WITH_ID, params={"membership_id": membership_id}, limit=1)
         if done:
-            ledger_record(enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.DIRECTORY,
-                          subject=membership_id, purpose=reason, details={"anonymised": "profile"})
+            ledger_record(
+                enterprise=enterprise,
+                actor=actor,
+                action=Action.DELETE,
+                category=Category.DIRECTORY,
+                subject=membership_id,
+                purpose=reason,
+                details={"anonymised": "profile"},
+            )
         if destroy_key:
             departed_data_keys_destroy(enterprise=enterprise, membership_ids=[membership_id], reason=reason)
     return bool(done)
@@ -215,8 +273,9 @@ RETURNING membership_id
 DATA_KEY_DESTROYED = {"data_key": "destroyed"}
 
 
-def departed_data_keys_destroy(*, enterprise: Enterprise, membership_ids: list[int] | None = None,
-                               limit: int = 5000, reason: str = "") -> list[int]:
+def departed_data_keys_destroy(
+    *, enterprise: Enterprise, membership_ids: list[int] | None = None, limit: int = 5000, reason: str = ""
+) -> list[int]:
     """Crypto-shredding as the final step of a member's erasure (RET-6): delete the data key
     (MemberDataKey) of each member in `membership_ids` — or, with None, of any member — whose
     card is anonymised (status left, `anonymised_at` set), at most `limit`, with one statement,
@@ -234,16 +293,26 @@ def departed_data_keys_destroy(*, enterprise: Enterprise, membership_ids: list[i
     if limit < 1 or (membership_ids is not None and not membership_ids):
         return []
     quote = connection.ops.quote_name
-    sql = _DATA_KEYS_DESTROY.format(key=quote(MemberDataKey._meta.db_table), member=quote(Membership._meta.db_table),
-                                    ids="" if membership_ids is None else "AND m.id = ANY(%(ids)s)")
+    sql = _DATA_KEYS_DESTROY.format(
+        key=quote(MemberDataKey._meta.db_table),
+        member=quote(Membership._meta.db_table),
+        ids="" if membership_ids is None else "AND m.id = ANY(%(ids)s)",
+    )
     params: dict[str, Any] = {"limit": limit, "ids": [int(pk) for pk in membership_ids or []]}
     with enterprise_schema(enterprise), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             destroyed = sorted(pk for (pk,) in cursor.fetchall())
         for membership_id in destroyed:
-            ledger_record(enterprise=enterprise, actor=None, action=Action.DELETE, category=Category.DIRECTORY,
-                          subject=membership_id, purpose=reason, details=dict(DATA_KEY_DESTROYED))
+            ledger_record(
+                enterprise=enterprise,
+                actor=None,
+                action=Action.DELETE,
+                category=Category.DIRECTORY,
+                subject=membership_id,
+                purpose=reason,
+                details=dict(DATA_KEY_DESTROYED),
+            )
     return destroyed
 
 
@@ -270,20 +339,23 @@ ERASURE_LOCK_CLASS = 0x4550  # "EP": the key space of the per-enterprise plan ru
 def _clean_plan(plan: Any) -> dict[str, Any]:
     steps = plan.get("steps") if isinstance(plan, dict) else None
     if not isinstance(steps, list) or not steps or len(steps) > len(ERASURE_STEPS):
-        raise ValidationError({"plan": _("A plan is a list of steps, each a known category and action.")},
-                              code="invalid")
+        raise ValidationError(
+            {"plan": _("A plan is a list of steps, each a known category and action.")}, code="invalid"
+        )
     cleaned = []
     for step in steps:
         key = (step.get("category"), step.get("action")) if isinstance(step, dict) else None
         if key not in ERASURE_STEPS or {"category": key[0], "action": key[1]} in cleaned:  # type: ignore[index]
-            raise ValidationError({"plan": _("A plan is a list of steps, each a known category and action.")},
-                                  code="invalid")
+            raise ValidationError(
+                {"plan": _("A plan is a list of steps, each a known category and action.")}, code="invalid"
+            )
         cleaned.append({"category": key[0], "action": key[1]})  # type: ignore[index]
     return {"steps": cleaned}
 
 
-def erasure_plan_counts(*, enterprise: Enterprise, membership_id: int,
-                        plan: dict[str, Any]) -> dict[str, dict[str, int]]:
+def erasure_plan_counts(
+    *, enterprise: Enterprise, membership_id: int, plan: dict[str, Any]
+) -> dict[str, dict[str, int]]:
     """What `plan` would remove for the member if it ran now, per step ("category:action"), for
     the page a member confirms before leaving or deleting their account (DSR-5, DSR-6)."""
     cleaned = _clean_plan(plan)
@@ -296,17 +368,25 @@ def erasure_plan_counts(*, enterprise: Enterprise, membership_id: int,
                 counts[f"{category}:{action}"] = {"profiles": due}
             elif (category, action) == ("biometric_templates", "delete"):
                 counts[f"{category}:{action}"] = {
-                    "templates": BiometricTemplate.objects.filter(membership_id=membership_id).count()}
+                    "templates": BiometricTemplate.objects.filter(membership_id=membership_id).count()
+                }
             else:
                 sensitive, purpose = _SENSITIVE_STEP[category]
                 counts[f"{category}:{action}"] = sensitive_data_counts(
-                    enterprise=enterprise, membership_id=membership_id, category=sensitive, purpose=purpose)
+                    enterprise=enterprise, membership_id=membership_id, category=sensitive, purpose=purpose
+                )
     return counts
 
 
-def schedule_member_erasure(*, enterprise: Enterprise, member: Membership, plan: dict[str, Any],
-                            not_before: datetime, actor: Membership | None = None,
-                            reason: str = "") -> ErasurePlan:
+def schedule_member_erasure(
+    *,
+    enterprise: Enterprise,
+    member: Membership,
+    plan: dict[str, Any],
+    not_before: datetime,
+    actor: Membership | None = None,
+    reason: str = "",
+) -> ErasurePlan:
     """Schedule `plan` for `member` to run at or after `not_before` (RET-2's runner executes due
     plans). Refused with field errors for an unknown step, a naive time or a member this
     enterprise does not have."""
@@ -322,8 +402,9 @@ def schedule_member_erasure(*, enterprise: Enterprise, member: Membership, plan:
     with enterprise_schema(enterprise), transaction.atomic():
         if not Membership.objects.filter(pk=member.pk).exists():
             raise ValidationError({"member": _("No such member.")}, code="invalid")
-        return ErasurePlan.objects.create(membership_id=member.pk, plan=cleaned, not_before=not_before,
-                                          created_by=actor, reason=reason[:200])
+        return ErasurePlan.objects.create(
+            membership_id=member.pk, plan=cleaned, not_before=not_before, created_by=actor, reason=reason[:200]
+        )
 
 
 def erasure_plan_cancel(*, enterprise: Enterprise, plan: ErasurePlan) -> ErasurePlan:
@@ -331,11 +412,11 @@ def erasure_plan_cancel(*, enterprise: Enterprise, plan: ErasurePlan) -> Erasure
     will never run. Idempotent for a cancelled plan; refused once it is running or done."""
     with enterprise_schema(enterprise), transaction.atomic():
         cancelled = ErasurePlan.objects.filter(pk=plan.pk, status=ErasurePlan.Status.SCHEDULED).update(
-            status=ErasurePlan.Status.CANCELLED, cancelled_at=timezone.now())
+            status=ErasurePlan.Status.CANCELLED, cancelled_at=timezone.now()
+        )
         current = ErasurePlan.objects.get(pk=plan.pk)
     if not cancelled and current.status != ErasurePlan.Status.CANCELLED:
-        raise ValidationError({"plan": _("This erasure has already started and cannot be cancelled.")},
-                              code="started")
+        raise ValidationError({"plan": _("This erasure has already started and cannot be cancelled.")}, code="started")
     return current
 
 
@@ -343,18 +424,22 @@ def _execute_step(*, enterprise: Enterprise, plan: ErasurePlan, category: str, a
     """One step; every step is idempotent, so a plan re-run after a crash repeats them safely."""
     reason = plan.reason or "scheduled erasure"
     if (category, action) == ("profile", "anonymise"):  # the data key goes after the last step
-        done = member_profile_anonymise(enterprise=enterprise, membership_id=plan.membership_id, reason=reason,
-                                        destroy_key=False)
+        done = member_profile_anonymise(
+            enterprise=enterprise, membership_id=plan.membership_id, reason=reason, destroy_key=False
+        )
         return {"profiles": int(done)}
     if (category, action) == ("biometric_templates", "delete"):
-
         with enterprise_schema(enterprise):
             member = Membership.objects.get(pk=plan.membership_id)
-        return {"templates": templates_delete_for_member(enterprise=enterprise, actor=None, membership=member,
-                                                         reason=reason)}
+        return {
+            "templates": templates_delete_for_member(
+                enterprise=enterprise, actor=None, membership=member, reason=reason
+            )
+        }
     sensitive, purpose = _SENSITIVE_STEP[category]
-    return sensitive_data_erase(enterprise=enterprise, membership_id=plan.membership_id, category=sensitive,
-                                purpose=purpose, reason=reason)
+    return sensitive_data_erase(
+        enterprise=enterprise, membership_id=plan.membership_id, category=sensitive, purpose=purpose, reason=reason
+    )
 
 
 _CLAIM_DUE = """
@@ -365,8 +450,12 @@ RETURNING id
 """
 
 
-def erasure_plans_run_due(*, enterprise: Enterprise, now: datetime | None = None,
-                          before_step: Callable[[ErasurePlan, dict[str, str]], None] | None = None) -> list[int]:
+def erasure_plans_run_due(
+    *,
+    enterprise: Enterprise,
+    now: datetime | None = None,
+    before_step: Callable[[ErasurePlan, dict[str, str]], None] | None = None,
+) -> list[int]:
     """Run every plan of `enterprise` that is due (and any left running by a crashed worker), one
     at a time, under a per-enterprise advisory lock (a second runner returns at once). A plan is
     claimed by a conditional UPDATE (scheduled → running), so a plan cancelled before that moment
@@ -391,8 +480,9 @@ def erasure_plans_run_due(*, enterprise: Enterprise, now: datetime | None = None
                     ErasurePlan.objects.filter(pk=plan_id).update(attempts=F("attempts") + 1)
                 else:
                     with connection.cursor() as cursor:
-                        cursor.execute(_CLAIM_DUE.format(plan=connection.ops.quote_name(ErasurePlan._meta.db_table)),
-                                       {"now": now})
+                        cursor.execute(
+                            _CLAIM_DUE.format(plan=connection.ops.quote_name(ErasurePlan._meta.db_table)), {"now": now}
+                        )
                         claimed = cursor.fetchone()
                     if claimed is None:
                         return completed
@@ -402,16 +492,20 @@ def erasure_plans_run_due(*, enterprise: Enterprise, now: datetime | None = None
                 for step in plan.plan["steps"]:
                     if before_step is not None:
                         before_step(plan, step)
-                    counts = _execute_step(enterprise=enterprise, plan=plan, category=step["category"],
-                                           action=step["action"])
+                    counts = _execute_step(
+                        enterprise=enterprise, plan=plan, category=step["category"], action=step["action"]
+                    )
                     result[f"{step['category']}:{step['action']}"] = counts
                 with transaction.atomic():  # RET-6: the key goes last, once the rows are gone, with the plan
                     if PROFILE_STEP in plan.plan["steps"] and departed_data_keys_destroy(
-                            enterprise=enterprise, membership_ids=[plan.membership_id],
-                            reason=plan.reason or "scheduled erasure"):
+                        enterprise=enterprise,
+                        membership_ids=[plan.membership_id],
+                        reason=plan.reason or "scheduled erasure",
+                    ):
                         result["data_key:destroy"] = {"data_keys": 1}
-                    ErasurePlan.objects.filter(pk=plan.pk).update(status=ErasurePlan.Status.DONE,
-                                                                  finished_at=timezone.now(), result=result)
+                    ErasurePlan.objects.filter(pk=plan.pk).update(
+                        status=ErasurePlan.Status.DONE, finished_at=timezone.now(), result=result
+                    )
                 completed.append(plan.pk)
         finally:
             try:
@@ -426,20 +520,34 @@ def withdrawn_data_erase(*, enterprise: Enterprise, record_id: int) -> dict[str,
     record whose erasure is still "scheduled" is processed; if a legal basis now covers the data
     nothing is deleted. Returns the counts, or None when there was nothing to do."""
     with enterprise_schema(enterprise), transaction.atomic():
-        record = ConsentRecord.objects.select_for_update().filter(
-            pk=record_id, erasure=ConsentRecord.Erasure.SCHEDULED).first()
+        record = (
+            ConsentRecord.objects.select_for_update()
+            .filter(pk=record_id, erasure=ConsentRecord.Erasure.SCHEDULED)
+            .first()
+        )
         if record is None:
             return None
-        legal = ConsentRecord.objects.filter(
-            membership_id=record.membership_id, category=record.category, purpose=record.purpose,
-            withdrawn_at__isnull=True).exclude(basis=ConsentRecord.Basis.CONSENT).exists()
+        legal = (
+            ConsentRecord.objects.filter(
+                membership_id=record.membership_id,
+                category=record.category,
+                purpose=record.purpose,
+                withdrawn_at__isnull=True,
+            )
+            .exclude(basis=ConsentRecord.Basis.CONSENT)
+            .exists()
+        )
         counts: dict[str, int] = {}
         if legal:
             record.erasure = ConsentRecord.Erasure.NOT_NEEDED
         else:
             counts = sensitive_data_erase(
-                enterprise=enterprise, membership_id=record.membership_id, category=record.category,
-                purpose=record.purpose, reason=withdrawal_reason(record))
+                enterprise=enterprise,
+                membership_id=record.membership_id,
+                category=record.category,
+                purpose=record.purpose,
+                reason=withdrawal_reason(record),
+            )
             record.erasure = ConsentRecord.Erasure.DONE
         record.erased_at = timezone.now()
         record.erased_counts = counts
@@ -450,31 +558,45 @@ def withdrawn_data_erase(*, enterprise: Enterprise, record_id: int) -> dict[str,
 # --- leaving an enterprise (DSR-5; account deletion leaves every enterprise the same way, DSR-6) ---
 
 # Deleted at once when a member leaves.
-DEPARTURE_NOW_PLAN = {"steps": [{"category": "biometric_templates", "action": "delete"},
-                                {"category": "health_reports", "action": "delete"}]}
+DEPARTURE_NOW_PLAN = {
+    "steps": [
+        {"category": "biometric_templates", "action": "delete"},
+        {"category": "health_reports", "action": "delete"},
+    ]
+}
 # Run by the erasure engine once the grace period is over (the first two find nothing left
 # unless something slipped in between; every step is idempotent).
-DEPARTURE_PLAN = {"steps": [
-    {"category": "biometric_templates", "action": "delete"},
-    {"category": "health_reports", "action": "delete"},
-    {"category": "raw_coordinates", "action": "delete"},
-    {"category": "id_documents", "action": "delete"},
-    {"category": "profile", "action": "anonymise"},
-]}
+DEPARTURE_PLAN = {
+    "steps": [
+        {"category": "biometric_templates", "action": "delete"},
+        {"category": "health_reports", "action": "delete"},
+        {"category": "raw_coordinates", "action": "delete"},
+        {"category": "id_documents", "action": "delete"},
+        {"category": "profile", "action": "anonymise"},
+    ]
+}
 
 
 def departure_erase_now(*, enterprise: Enterprise, member: Membership, reason: str) -> tuple[int, int]:
     """What leaving deletes at once, in the caller's transaction, the member as the actor of the
     ledger entries: their biometric templates and health reports. Returns (templates, reports)."""
     templates = templates_delete_for_member(enterprise=enterprise, actor=member, membership=member, reason=reason)
-    health = sensitive_data_erase(enterprise=enterprise, membership_id=member.pk, category=SensitiveCategory.HEALTH,
-                                  purpose="health_monitoring", actor=member, reason=reason)["health_reports"]
+    health = sensitive_data_erase(
+        enterprise=enterprise,
+        membership_id=member.pk,
+        category=SensitiveCategory.HEALTH,
+        purpose="health_monitoring",
+        actor=member,
+        reason=reason,
+    )["health_reports"]
     return templates, health
 
 
-def departure_plan_schedule(*, enterprise: Enterprise, member: Membership, not_before: datetime,
-                            reason: str) -> ErasurePlan:
+def departure_plan_schedule(
+    *, enterprise: Enterprise, member: Membership, not_before: datetime, reason: str
+) -> ErasurePlan:
     """The rest of a departed member's erasure (DEPARTURE_PLAN), run by the erasure engine after
     `not_before` (the departed-profiles grace period)."""
-    return schedule_member_erasure(enterprise=enterprise, member=member, plan=DEPARTURE_PLAN, not_before=not_before,
-                                   actor=member, reason=reason)
+    return schedule_member_erasure(
+        enterprise=enterprise, member=member, plan=DEPARTURE_PLAN, not_before=not_before, actor=member, reason=reason
+    )

@@ -92,8 +92,14 @@ def platform_purge(*, now: datetime | None = None, batch_size: int = BATCH_SIZE)
                     if deleted < batch_size:
                         break
                 PurgeReceipt.objects.create(
-                    enterprise=None, schema_name=settings.PUBLIC_SCHEMA_NAME, run_id=run_id, category=category,
-                    cutoff=cutoff, rows=rows, retention_days=days[category], started_at=category_started,
+                    enterprise=None,
+                    schema_name=settings.PUBLIC_SCHEMA_NAME,
+                    run_id=run_id,
+                    category=category,
+                    cutoff=cutoff,
+                    rows=rows,
+                    retention_days=days[category],
+                    started_at=category_started,
                     finished_at=timezone.now(),
                 )
                 outcome.rows[category] = rows

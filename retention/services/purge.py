@@ -86,11 +86,17 @@ class PurgeOutcome:
     rows: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"schema": self.schema, "status": self.status, "run_id": self.run_id, "resumed": self.resumed,
-                "rows": self.rows}
+        return {
+            "schema": self.schema,
+            "status": self.status,
+            "run_id": self.run_id,
+            "resumed": self.resumed,
+            "rows": self.rows,
+        }
 
 
 # --- the lock ---------------------------------------------------------------------------------
+
 
 def _try_lock(schema: str) -> bool:
     with connection.cursor() as cursor:
@@ -146,8 +152,11 @@ _DUE_CLOCK_PHOTOS = ("{photo}", "created_at < %(cutoff)s")
 _DUE_CLOCK_EVENTS = ("{event}", "occurred_at < %(cutoff)s")
 _DUE_ATTENDANCE_DAYS = ("{day}", "date < %(day)s")
 _DUE_HEALTH_REPORTS = ("{report}", "date < %(day)s")
-_DUE_BIOMETRIC_TEMPLATES = ("{template} t", """t.revoked_at < %(cutoff)s
-       OR t.membership_id IN (SELECT id FROM {member} WHERE status = 'left' AND left_at < %(cutoff)s)""")
+_DUE_BIOMETRIC_TEMPLATES = (
+    "{template} t",
+    """t.revoked_at < %(cutoff)s
+       OR t.membership_id IN (SELECT id FROM {member} WHERE status = 'left' AND left_at < %(cutoff)s)""",
+)
 _DUE_INVITATIONS = ("{invitation}", "coalesce(responded_at, expires_at) < %(cutoff)s")
 _RAW_COORDINATES = _BY_CTID.format(table="{loc}", due=_DUE_RAW_COORDINATES[1])
 _CLOCK_PHOTOS = _BY_CTID.format(table="{photo}", due=_DUE_CLOCK_PHOTOS[1])
@@ -183,13 +192,19 @@ _LEDGER_DELETE = "DELETE FROM {entry} WHERE id <= %(upto)s"
 def _sql(template: str) -> str:
     quote = connection.ops.quote_name
     return template.format(
-        loc=quote(ClockEventLocation._meta.db_table), event=quote(ClockEvent._meta.db_table),
+        loc=quote(ClockEventLocation._meta.db_table),
+        event=quote(ClockEvent._meta.db_table),
         photo=quote(ClockEventPhoto._meta.db_table),
-        day=quote(AttendanceDay._meta.db_table), report=quote(HealthReport._meta.db_table),
-        template=quote(BiometricTemplate._meta.db_table), member=quote(Membership._meta.db_table),
-        invitation=quote(Invitation._meta.db_table), entry=quote(LedgerEntry._meta.db_table),
-        step=quote(PurgeStep._meta.db_table), receipt=quote(PurgeReceipt._meta.db_table),
-        key=quote(MemberDataKey._meta.db_table), export=quote(apps.get_model("requests", "Export")._meta.db_table),
+        day=quote(AttendanceDay._meta.db_table),
+        report=quote(HealthReport._meta.db_table),
+        template=quote(BiometricTemplate._meta.db_table),
+        member=quote(Membership._meta.db_table),
+        invitation=quote(Invitation._meta.db_table),
+        entry=quote(LedgerEntry._meta.db_table),
+        step=quote(PurgeStep._meta.db_table),
+        receipt=quote(PurgeReceipt._meta.db_table),
+        key=quote(MemberDataKey._meta.db_table),
+        export=quote(apps.get_model("requests", "Export")._meta.db_table),
     )
 
 
@@ -258,11 +273,14 @@ def _biometric_templates(enterprise: Enterprise, cutoff: datetime, limit: int) -
     held = [(pk, membership_id, purpose) for pk, membership_id, purpose, active in deleted if active]
     if held:
         _lock_feed()
-        TemplateChange.objects.bulk_create([
-            TemplateChange(template_id=pk, membership_id=membership_id, purpose=purpose,
-                           change=TemplateChange.Change.DELETE)
-            for pk, membership_id, purpose in sorted(held)
-        ])
+        TemplateChange.objects.bulk_create(
+            [
+                TemplateChange(
+                    template_id=pk, membership_id=membership_id, purpose=purpose, change=TemplateChange.Change.DELETE
+                )
+                for pk, membership_id, purpose in sorted(held)
+            ]
+        )
     return len(deleted), len(deleted) == limit
 
 
@@ -278,10 +296,12 @@ def _invitations(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[
         ids = [pk for pk, _card in deleted]
         InvitationIndex.objects.filter(enterprise_id=enterprise.pk, invitation_id__in=ids).delete()
         cards = {card for _pk, card in deleted if card is not None}
-        open_invitations = Invitation.objects.filter(membership_id=OuterRef("pk"), status=Invitation.Status.PENDING,
-                                                     expires_at__gte=timezone.now())
+        open_invitations = Invitation.objects.filter(
+            membership_id=OuterRef("pk"), status=Invitation.Status.PENDING, expires_at__gte=timezone.now()
+        )
         Membership.objects.filter(pk__in=cards, status=Membership.Status.INVITED).exclude(
-            Exists(open_invitations)).update(status=Membership.Status.LEFT, left_at=timezone.now())
+            Exists(open_invitations)
+        ).update(status=Membership.Status.LEFT, left_at=timezone.now())
     return len(deleted), len(deleted) == limit
 
 
@@ -354,15 +374,15 @@ _DUE: dict[Part, str] = {
     # the cut-off
     # (`now` is the application's clock, as exports_purge_expired's, never the database's now())
     _exports: "EXISTS (SELECT 1 FROM {export} WHERE (expires_at <= %(now)s AND file_path <> '') "
-              "OR created_at < %(cutoff)s)",
+    "OR created_at < %(cutoff)s)",
     # retention.services.erasure: cards_anonymise(CARDS_LEFT_BEFORE), then
     # departed_data_keys_destroy (the keys of any anonymised member)
     _departed_profiles: "(EXISTS (SELECT 1 FROM {member} WHERE status = 'left' AND anonymised_at IS NULL "
-                        "AND left_at < %(cutoff)s) OR EXISTS (SELECT 1 FROM {key} k JOIN {member} m "
-                        "ON m.id = k.membership_id WHERE m.status = 'left' AND m.anonymised_at IS NOT NULL))",
+    "AND left_at < %(cutoff)s) OR EXISTS (SELECT 1 FROM {key} k JOIN {member} m "
+    "ON m.id = k.membership_id WHERE m.status = 'left' AND m.anonymised_at IS NOT NULL))",
     # _LEDGER_PREFIX: the chain's first entry is due
     _ledger: "EXISTS (SELECT 1 FROM (SELECT created_at FROM {entry} ORDER BY id LIMIT 1) AS head "
-             "WHERE head.created_at < %(cutoff)s)",
+    "WHERE head.created_at < %(cutoff)s)",
 }
 assert set(_DUE) == {part for parts in PARTS.values() for part in parts}
 
@@ -381,8 +401,11 @@ def _parts_due(steps: list[PurgeStep]) -> dict[int, tuple[Part, ...]]:
         params[names["cutoff"]], params[names["day"]] = step.cutoff, _local_date(step.cutoff)
         for part in PARTS[step.category]:
             # (a part without an expression — none in PARTS, a test's stand-in — is always run)
-            columns.append(_DUE.get(part, "true").replace("%(cutoff)s", f"%({names['cutoff']})s")
-                           .replace("%(day)s", f"%({names['day']})s"))
+            columns.append(
+                _DUE.get(part, "true")
+                .replace("%(cutoff)s", f"%({names['cutoff']})s")
+                .replace("%(day)s", f"%({names['day']})s")
+            )
             keys.append((step, part))
     if not columns:
         return {}
@@ -422,17 +445,28 @@ def _finish_empty(*, enterprise: Enterprise, steps: list[PurgeStep]) -> None:
         for step in done:
             step.started_at, step.finished_at = step.started_at or finished, finished
             n = step.pk
-            values.append(f"(%(enterprise)s, %(schema)s, %(run_{n})s, %(category_{n})s, %(cutoff_{n})s, 0, "
-                          f"%(days_{n})s, %(started_{n})s, %(finished)s, NULL)")
-            params.update({f"run_{n}": step.run_id, f"category_{n}": step.category, f"cutoff_{n}": step.cutoff,
-                           f"days_{n}": step.retention_days, f"started_{n}": step.started_at})
+            values.append(
+                f"(%(enterprise)s, %(schema)s, %(run_{n})s, %(category_{n})s, %(cutoff_{n})s, 0, "
+                f"%(days_{n})s, %(started_{n})s, %(finished)s, NULL)"
+            )
+            params.update(
+                {
+                    f"run_{n}": step.run_id,
+                    f"category_{n}": step.category,
+                    f"cutoff_{n}": step.cutoff,
+                    f"days_{n}": step.retention_days,
+                    f"started_{n}": step.started_at,
+                }
+            )
         cursor.execute(_sql(_RECEIPTS_HEAD) + ", ".join(values), params)
 
 
 # --- runs and steps ---------------------------------------------------------------------------
 
-def _start_or_resume(*, enterprise: Enterprise,
-                     now: datetime | None) -> tuple[PurgeRun, bool, list[PurgeStep], dict[int, tuple[Part, ...]]]:
+
+def _start_or_resume(
+    *, enterprise: Enterprise, now: datetime | None
+) -> tuple[PurgeRun, bool, list[PurgeStep], dict[int, tuple[Part, ...]]]:
     """(the run, whether it is resumed, its steps in order, {unfinished step id: its parts that
     may have rows due}). In the same transaction, the steps with nothing due are finished with
     their receipts (_finish_empty)."""
@@ -446,11 +480,18 @@ def _start_or_resume(*, enterprise: Enterprise,
             started = now or timezone.now()
             days = retention_days_for(enterprise)
             run = PurgeRun.objects.create(started_at=started)
-            steps = PurgeStep.objects.bulk_create([
-                PurgeStep(run=run, category=category, position=position, retention_days=days[category],
-                          cutoff=started - timedelta(days=days[category]))
-                for position, category in enumerate(PURGE_ORDER)
-            ])
+            steps = PurgeStep.objects.bulk_create(
+                [
+                    PurgeStep(
+                        run=run,
+                        category=category,
+                        position=position,
+                        retention_days=days[category],
+                        cutoff=started - timedelta(days=days[category]),
+                    )
+                    for position, category in enumerate(PURGE_ORDER)
+                ]
+            )
         due = _parts_due(steps)
         _finish_empty(enterprise=enterprise, steps=[step for step in steps if due.get(step.pk) == ()])
     return run, resumed, steps, due
@@ -481,8 +522,9 @@ INSERT INTO {receipt} (enterprise_id, schema_name, run_id, category, cutoff, row
 VALUES """
 
 
-def _purge_step(*, enterprise: Enterprise, step: PurgeStep, parts: tuple[Part, ...], batch_size: int,
-                after_batch: AfterBatch | None) -> int:
+def _purge_step(
+    *, enterprise: Enterprise, step: PurgeStep, parts: tuple[Part, ...], batch_size: int, after_batch: AfterBatch | None
+) -> int:
     """Run `parts` (the step's parts that may have rows due, _parts_due) batch by batch, one
     transaction each, the step's counters updated in the batch's transaction; the batch that
     finds the last of them done also finishes the step (its receipt), in the same transaction."""
@@ -495,8 +537,9 @@ def _purge_step(*, enterprise: Enterprise, step: PurgeStep, parts: tuple[Part, .
                     _finish_step(enterprise=enterprise, step=step, removed=removed, began=began)
                 elif removed:
                     with connection.cursor() as cursor:
-                        cursor.execute(_sql(_STEP_COUNT), {"removed": removed, "batches": 1, "began": began,
-                                                           "id": step.pk})
+                        cursor.execute(
+                            _sql(_STEP_COUNT), {"removed": removed, "batches": 1, "began": began, "id": step.pk}
+                        )
                     step.rows += removed
                     step.started_at = step.started_at or began
             if removed and after_batch is not None:
@@ -516,16 +559,36 @@ def _finish_step(*, enterprise: Enterprise, step: PurgeStep, removed: int, began
     entry_id = None
     if rows:
         entry_id = ledger_record(
-            enterprise=enterprise, actor=None, action=Action.DELETE,
-            category=BOUNDS[step.category].admin_category, purpose=RECEIPT_PURPOSE, obj=step,
-            details={"retention_category": step.category, "rows": rows,
-                     "cutoff": step.cutoff.isoformat(), "retention_days": step.retention_days,
-                     "run": step.run_id, "started_at": started.isoformat(), "finished_at": finished.isoformat()},
+            enterprise=enterprise,
+            actor=None,
+            action=Action.DELETE,
+            category=BOUNDS[step.category].admin_category,
+            purpose=RECEIPT_PURPOSE,
+            obj=step,
+            details={
+                "retention_category": step.category,
+                "rows": rows,
+                "cutoff": step.cutoff.isoformat(),
+                "retention_days": step.retention_days,
+                "run": step.run_id,
+                "started_at": started.isoformat(),
+                "finished_at": finished.isoformat(),
+            },
         ).pk
     with connection.cursor() as cursor:
-        cursor.execute(_sql(_STEP_FINISH), {
-            "removed": removed, "batches": 1 if removed else 0, "began": began, "finished": finished,
-            "entry": entry_id, "id": step.pk, "enterprise": enterprise.pk, "schema": enterprise.schema_name})
+        cursor.execute(
+            _sql(_STEP_FINISH),
+            {
+                "removed": removed,
+                "batches": 1 if removed else 0,
+                "began": began,
+                "finished": finished,
+                "entry": entry_id,
+                "id": step.pk,
+                "enterprise": enterprise.pk,
+                "schema": enterprise.schema_name,
+            },
+        )
         if cursor.rowcount != 1:
             # the step was finished already: impossible under the run's lock; roll the batch back
             # (and the ledger entry with it) rather than count it twice
@@ -533,8 +596,13 @@ def _finish_step(*, enterprise: Enterprise, step: PurgeStep, removed: int, began
     step.rows, step.started_at, step.finished_at, step.ledger_entry_id = rows, started, finished, entry_id
 
 
-def purge_run(*, enterprise: Enterprise, batch_size: int = BATCH_SIZE, now: datetime | None = None,
-              after_batch: AfterBatch | None = None) -> PurgeOutcome:
+def purge_run(
+    *,
+    enterprise: Enterprise,
+    batch_size: int = BATCH_SIZE,
+    now: datetime | None = None,
+    after_batch: AfterBatch | None = None,
+) -> PurgeOutcome:
     """Purge every category of `enterprise` past its cut-off (see the module docstring).
     `now` fixes the start of a new run (tests); a resumed run keeps its own."""
     if batch_size < 1:
@@ -548,8 +616,13 @@ def purge_run(*, enterprise: Enterprise, batch_size: int = BATCH_SIZE, now: date
                 run, resumed, steps, due = _start_or_resume(enterprise=enterprise, now=now)
                 for step in steps:
                     if step.finished_at is None:
-                        _purge_step(enterprise=enterprise, step=step, parts=due[step.pk], batch_size=batch_size,
-                                    after_batch=after_batch)
+                        _purge_step(
+                            enterprise=enterprise,
+                            step=step,
+                            parts=due[step.pk],
+                            batch_size=batch_size,
+                            after_batch=after_batch,
+                        )
             # a synchronous commit: it flushes the WAL of every transaction of the run before it
             PurgeRun.objects.filter(pk=run.pk).update(status=PurgeRun.Status.DONE, finished_at=timezone.now())
             rows = {step.category: step.rows for step in steps}

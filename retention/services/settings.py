@@ -28,8 +28,10 @@ def _clean_days(category: str, days: Any) -> int:
         raise ValidationError({category: _("Enter a whole number of days.")}, code="invalid")
     if not bounds.min_days <= days <= bounds.max_days:
         raise ValidationError(
-            {category: _("Enter a number of days between %(min)d and %(max)d.")
-             % {"min": bounds.min_days, "max": bounds.max_days}},
+            {
+                category: _("Enter a number of days between %(min)d and %(max)d.")
+                % {"min": bounds.min_days, "max": bounds.max_days}
+            },
             code="out_of_bounds",
         )
     return days
@@ -46,13 +48,20 @@ def _update(*, enterprise: Enterprise, actor: Membership | None, category: str, 
     setting.days = days
     setting.updated_by = actor
     setting.save()
-    ledger_record(enterprise=enterprise, actor=actor, action=Action.RETENTION_CHANGE, category=Category.RETENTION,
-                  obj=setting, details={"retention_category": category, "from_days": before, "to_days": days})
+    ledger_record(
+        enterprise=enterprise,
+        actor=actor,
+        action=Action.RETENTION_CHANGE,
+        category=Category.RETENTION,
+        obj=setting,
+        details={"retention_category": category, "from_days": before, "to_days": days},
+    )
     return True
 
 
-def retention_setting_update(*, enterprise: Enterprise, actor: Membership | None, category: str,
-                             days: int) -> RetentionSetting:
+def retention_setting_update(
+    *, enterprise: Enterprise, actor: Membership | None, category: str, days: int
+) -> RetentionSetting:
     """Set the enterprise's retention period for `category` (RET-1): refused with a field error
     outside the platform's bounds; one ledger entry (retention_change) when it changes."""
     days = _clean_days(category, days)
@@ -61,8 +70,9 @@ def retention_setting_update(*, enterprise: Enterprise, actor: Membership | None
         return RetentionSetting.objects.get(category=category)
 
 
-def retention_settings_update(*, enterprise: Enterprise, actor: Membership | None,
-                              days: Mapping[str, int]) -> list[str]:
+def retention_settings_update(
+    *, enterprise: Enterprise, actor: Membership | None, days: Mapping[str, int]
+) -> list[str]:
     """Several categories at once (the console form, the API's PATCH): every value is checked
     first (all field errors together, nothing written), then all are written in one transaction.
     Returns the categories that changed."""
@@ -77,5 +87,8 @@ def retention_settings_update(*, enterprise: Enterprise, actor: Membership | Non
     if errors:
         raise ValidationError(errors)
     with enterprise_schema(enterprise), transaction.atomic():
-        return [category for category, value in cleaned.items()
-                if _update(enterprise=enterprise, actor=actor, category=category, days=value)]
+        return [
+            category
+            for category, value in cleaned.items()
+            if _update(enterprise=enterprise, actor=actor, category=category, days=value)
+        ]

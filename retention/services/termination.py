@@ -34,12 +34,16 @@ NOTIFICATION_KIND = "termination"
 
 
 def _member_account_ids(enterprise: Enterprise) -> list[int]:
-    return list(MembershipIndex.objects.filter(enterprise=enterprise).order_by("account_id")
-                .values_list("account_id", flat=True))
+    return list(
+        MembershipIndex.objects.filter(enterprise=enterprise)
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
+    )
 
 
-def enterprise_termination_start(*, enterprise: Enterprise, reason: str, notice_days: int = MIN_NOTICE_DAYS,
-                                 now: datetime | None = None) -> Enterprise:
+def enterprise_termination_start(
+    *, enterprise: Enterprise, reason: str, notice_days: int = MIN_NOTICE_DAYS, now: datetime | None = None
+) -> Enterprise:
     """Give notice: field errors (nothing changed) unless the enterprise is active or suspended,
     a reason is given and the notice is 30–365 days. Every member is notified."""
 
@@ -49,8 +53,9 @@ def enterprise_termination_start(*, enterprise: Enterprise, reason: str, notice_
     if not str(reason or "").strip():
         errors["reason"] = [_("Give the reason for the termination.")]
     if not isinstance(notice_days, int) or not MIN_NOTICE_DAYS <= notice_days <= MAX_NOTICE_DAYS:
-        errors["notice_days"] = [_("The notice is between %(min)d and %(max)d days.") % {
-            "min": MIN_NOTICE_DAYS, "max": MAX_NOTICE_DAYS}]
+        errors["notice_days"] = [
+            _("The notice is between %(min)d and %(max)d days.") % {"min": MIN_NOTICE_DAYS, "max": MAX_NOTICE_DAYS}
+        ]
     if errors:
         raise ValidationError(errors)
     now = now or timezone.now()
@@ -61,15 +66,28 @@ def enterprise_termination_start(*, enterprise: Enterprise, reason: str, notice_
         enterprise.state_changed_at = now
         enterprise.termination_notice_at = now
         enterprise.termination_effective_at = now + timedelta(days=notice_days)
-        enterprise.save(update_fields=["state", "state_reason", "state_changed_at", "termination_notice_at",
-                                       "termination_effective_at"])
+        enterprise.save(
+            update_fields=[
+                "state",
+                "state_reason",
+                "state_changed_at",
+                "termination_notice_at",
+                "termination_effective_at",
+            ]
+        )
         when = timezone.localtime(enterprise.termination_effective_at).strftime("%Y-%m-%d")
         notify_many(
-            account_ids=_member_account_ids(enterprise), kind=NOTIFICATION_KIND, enterprise_id=enterprise.pk,
+            account_ids=_member_account_ids(enterprise),
+            kind=NOTIFICATION_KIND,
+            enterprise_id=enterprise.pk,
             title=_("%(enterprise)s will close on %(date)s") % {"enterprise": enterprise.name, "date": when},
-            body=_("The enterprise's use of the portal ends on %(date)s. Until then you can still see and copy "
-                   "your data; nothing can be changed. Afterwards all of its data is deleted.") % {"date": when},
-            url="/me/", channels=("email",),
+            body=_(
+                "The enterprise's use of the portal ends on %(date)s. Until then you can still see and copy "
+                "your data; nothing can be changed. Afterwards all of its data is deleted."
+            )
+            % {"date": when},
+            url="/me/",
+            channels=("email",),
         )
     return enterprise
 
@@ -83,8 +101,9 @@ def enterprise_termination_cancel(*, enterprise: Enterprise, reason: str = "") -
     enterprise.state_changed_at = timezone.now()
     enterprise.termination_notice_at = None
     enterprise.termination_effective_at = None
-    enterprise.save(update_fields=["state", "state_reason", "state_changed_at", "termination_notice_at",
-                                   "termination_effective_at"])
+    enterprise.save(
+        update_fields=["state", "state_reason", "state_changed_at", "termination_notice_at", "termination_effective_at"]
+    )
     return enterprise
 
 
@@ -110,16 +129,27 @@ def enterprise_termination_execute(*, enterprise: Enterprise, now: datetime | No
         MembershipIndex.objects.filter(enterprise=locked).delete()
         InvitationIndex.objects.filter(enterprise=locked).delete()
         # an UPDATE, not save(): django-tenants' save() re-creates a missing schema
-        Enterprise.objects.filter(pk=locked.pk).update(state=Enterprise.State.TERMINATED, state_changed_at=now,
-                                                       member_count=0)
+        Enterprise.objects.filter(pk=locked.pk).update(
+            state=Enterprise.State.TERMINATED, state_changed_at=now, member_count=0
+        )
         locked.state = Enterprise.State.TERMINATED
         receipt = TerminationReceipt.objects.create(
-            enterprise_id=locked.pk, name=locked.name, slug=locked.slug, schema_name=locked.schema_name,
-            notice_at=locked.termination_notice_at or now, effective_at=locked.termination_effective_at,
-            executed_at=now, members=len(accounts), key_destroyed=key_destroyed, schema_dropped=True,
+            enterprise_id=locked.pk,
+            name=locked.name,
+            slug=locked.slug,
+            schema_name=locked.schema_name,
+            notice_at=locked.termination_notice_at or now,
+            effective_at=locked.termination_effective_at,
+            executed_at=now,
+            members=len(accounts),
+            key_destroyed=key_destroyed,
+            schema_dropped=True,
         )
-        notify_many(account_ids=accounts, kind=NOTIFICATION_KIND,
-                    title=_("%(enterprise)s has closed and its data has been deleted") % {"enterprise": locked.name})
+        notify_many(
+            account_ids=accounts,
+            kind=NOTIFICATION_KIND,
+            title=_("%(enterprise)s has closed and its data has been deleted") % {"enterprise": locked.name},
+        )
         # its files too (member photos, exports: not encrypted), once the deletion is committed
         transaction.on_commit(lambda: shutil.rmtree(media, ignore_errors=True))
     enterprise.state = locked.state
@@ -136,5 +166,8 @@ def _media_folder(enterprise: Enterprise) -> Path:
 
 
 def terminations_due(*, now: datetime | None = None) -> list[Enterprise]:
-    return list(Enterprise.objects.filter(state=Enterprise.State.TERMINATING,
-                                          termination_effective_at__lte=now or timezone.now()).order_by("pk"))
+    return list(
+        Enterprise.objects.filter(
+            state=Enterprise.State.TERMINATING, termination_effective_at__lte=now or timezone.now()
+        ).order_by("pk")
+    )

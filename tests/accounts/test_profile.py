@@ -32,15 +32,19 @@ def upload(data: bytes = JPEG, name: str = "photo.jpg") -> SimpleUploadedFile:
 
 
 def real_name_post(**overrides) -> dict:
-    return {"legal_name": LEGAL_NAME, "id_number": ID_NUMBER, "id_front": upload(), "id_back": upload(PNG, "b.png"),
-            **overrides}
+    return {
+        "legal_name": LEGAL_NAME,
+        "id_number": ID_NUMBER,
+        "id_front": upload(),
+        "id_back": upload(PNG, "b.png"),
+        **overrides,
+    }
 
 
 def raw_row(user: User) -> str:
     """Everything the database holds about the account's real-name data, as text."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT legal_name_encrypted, id_number_encrypted FROM accounts_user WHERE id = %s",
-                       [user.pk])
+        cursor.execute("SELECT legal_name_encrypted, id_number_encrypted FROM accounts_user WHERE id = %s", [user.pk])
         fields = cursor.fetchone()
         cursor.execute("SELECT data_encrypted FROM accounts_iddocument WHERE account_id = %s", [user.pk])
         documents = [row[0] for row in cursor.fetchall()]
@@ -64,12 +68,17 @@ def test_account_page_links_to_the_profile(world, client_for):
 def test_profile_update_with_avatar(world, client_for):
     client = client_for("public", world.oscar)
     assert client.get("/account/profile/").status_code == 200
-    response = client.post("/account/profile/", {"nickname": " Oscar O ", "gender": "male",
-                                                 "birthday": "1990-03-07", "avatar": upload(PNG, "me.gif")})
+    response = client.post(
+        "/account/profile/",
+        {"nickname": " Oscar O ", "gender": "male", "birthday": "1990-03-07", "avatar": upload(PNG, "me.gif")},
+    )
     assert response.status_code == 302
     world.oscar.refresh_from_db()
     assert (world.oscar.nickname, world.oscar.gender, world.oscar.birthday) == (
-        "Oscar O", "male", datetime.date(1990, 3, 7))
+        "Oscar O",
+        "male",
+        datetime.date(1990, 3, 7),
+    )
     assert world.oscar.avatar.name.endswith(".png")  # named by its content, not by the upload
     avatar = client.get("/account/profile/avatar/")
     assert avatar.status_code == 200 and avatar["Content-Type"] == "image/png" and avatar.content == PNG
@@ -79,15 +88,18 @@ def test_profile_update_with_avatar(world, client_for):
     assert client.get("/account/profile/avatar/").status_code == 404
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"avatar": SimpleUploadedFile("x.gif", b"GIF89a" + b"\x00" * 50)}, "avatar"),
-    ({"avatar": SimpleUploadedFile("x.jpg", b"<?php echo 1; ?>")}, "avatar"),
-    ({"avatar": SimpleUploadedFile("big.jpg", JPEG[:4] + b"\x00" * (2 * 1024 * 1024))}, "avatar"),
-    ({"birthday": "tomorrow (local)"}, "birthday"),
-    ({"birthday": "not a date"}, "birthday"),
-    ({"gender": "robot"}, "gender"),
-    ({"nickname": "x" * 65}, "nickname"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"avatar": SimpleUploadedFile("x.gif", b"GIF89a" + b"\x00" * 50)}, "avatar"),
+        ({"avatar": SimpleUploadedFile("x.jpg", b"<?php echo 1; ?>")}, "avatar"),
+        ({"avatar": SimpleUploadedFile("big.jpg", JPEG[:4] + b"\x00" * (2 * 1024 * 1024))}, "avatar"),
+        ({"birthday": "tomorrow (local)"}, "birthday"),
+        ({"birthday": "not a date"}, "birthday"),
+        ({"gender": "robot"}, "gender"),
+        ({"nickname": "x" * 65}, "nickname"),
+    ],
+)
 def test_invalid_profile_changes_nothing(world, client_for, data, field):
     if data.get("birthday") == "tomorrow (local)":  # computed when the test runs, not when it is collected
         data = {"birthday": (timezone.localdate() + datetime.timedelta(days=1)).isoformat()}
@@ -114,9 +126,11 @@ def test_real_name_submission_is_encrypted_and_pending(world, client_for):
     for secret in (ID_NUMBER.encode(), LEGAL_NAME.encode(), JPEG[:12], PNG[:8]):
         assert repr(secret)[2:-1] not in raw
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM accounts_user WHERE id = %s AND (position(%s in id_number_encrypted) > 0 "
-                       "OR position(%s in legal_name_encrypted) > 0)",
-                       [world.oscar.pk, ID_NUMBER.encode(), LEGAL_NAME.encode()])
+        cursor.execute(
+            "SELECT count(*) FROM accounts_user WHERE id = %s AND (position(%s in id_number_encrypted) > 0 "
+            "OR position(%s in legal_name_encrypted) > 0)",
+            [world.oscar.pk, ID_NUMBER.encode(), LEGAL_NAME.encode()],
+        )
         assert cursor.fetchone()[0] == 0
     summary = real_name_summary(account=world.oscar)
     assert (summary.legal_name, summary.masked_id_number) == (LEGAL_NAME, "110***********1239")
@@ -125,14 +139,17 @@ def test_real_name_submission_is_encrypted_and_pending(world, client_for):
     assert b"110***********1239" in page.content and ID_NUMBER.encode() not in page.content
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"id_number": "110105199003071235"}, "id_number"),  # wrong check digit
-    ({"id_number": "11010519900307"}, "id_number"),
-    ({"id_number": "990105199003071238"}, "id_number"),  # no such region
-    ({"legal_name": "   "}, "legal_name"),
-    ({"id_front": SimpleUploadedFile("f.gif", b"GIF89a" + b"\x00" * 20)}, "id_front"),
-    ({"id_back": SimpleUploadedFile("b.jpg", JPEG[:4] + b"\x00" * (5 * 1024 * 1024))}, "id_back"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"id_number": "110105199003071235"}, "id_number"),  # wrong check digit
+        ({"id_number": "11010519900307"}, "id_number"),
+        ({"id_number": "990105199003071238"}, "id_number"),  # no such region
+        ({"legal_name": "   "}, "legal_name"),
+        ({"id_front": SimpleUploadedFile("f.gif", b"GIF89a" + b"\x00" * 20)}, "id_front"),
+        ({"id_back": SimpleUploadedFile("b.jpg", JPEG[:4] + b"\x00" * (5 * 1024 * 1024))}, "id_back"),
+    ],
+)
 def test_invalid_real_name_submission_stores_nothing(world, client_for, overrides, field):
     client = client_for("public", world.oscar)
     keys = AccountDataKey.objects.count()
@@ -155,8 +172,9 @@ def test_id_number_must_match_the_profile_birthday(world, client_for):
 
 def verify(world, client_for) -> None:
     assert client_for("public", world.oscar).post("/account/real-name/", real_name_post()).status_code == 302
-    response = operator().post("/admin/accounts/user/", {
-        "action": "mark_real_name_verified", "_selected_action": [world.oscar.pk]})
+    response = operator().post(
+        "/admin/accounts/user/", {"action": "mark_real_name_verified", "_selected_action": [world.oscar.pk]}
+    )
     assert response.status_code == 302
     world.oscar.refresh_from_db()
     assert world.oscar.real_name_status == "verified" and world.oscar.real_name_verified_at is not None
@@ -164,17 +182,25 @@ def verify(world, client_for) -> None:
 
 def test_verified_real_name_refuses_edits_and_nothing_changes(world, client_for):
     verify(world, client_for)
-    before = User.objects.filter(pk=world.oscar.pk).values(
-        "legal_name_encrypted", "id_number_encrypted", "real_name_status").get()
+    before = (
+        User.objects.filter(pk=world.oscar.pk)
+        .values("legal_name_encrypted", "id_number_encrypted", "real_name_status")
+        .get()
+    )
     documents = list(IdDocument.objects.filter(account=world.oscar).values_list("data_encrypted", flat=True))
     client = client_for("public", world.oscar)
     page = client.get("/account/real-name/")
-    assert page.status_code == 200 and REFUSAL in page.content and b"<form class=\"stacked\"" not in page.content
-    response = client.post("/account/real-name/", real_name_post(legal_name="Someone Else",
-                                                                 id_number="11010519491231002X"))
+    assert page.status_code == 200 and REFUSAL in page.content and b'<form class="stacked"' not in page.content
+    response = client.post(
+        "/account/real-name/", real_name_post(legal_name="Someone Else", id_number="11010519491231002X")
+    )
     assert response.status_code == 400 and REFUSAL in response.content
-    assert User.objects.filter(pk=world.oscar.pk).values(
-        "legal_name_encrypted", "id_number_encrypted", "real_name_status").get() == before
+    assert (
+        User.objects.filter(pk=world.oscar.pk)
+        .values("legal_name_encrypted", "id_number_encrypted", "real_name_status")
+        .get()
+        == before
+    )
     assert list(IdDocument.objects.filter(account=world.oscar).values_list("data_encrypted", flat=True)) == documents
 
 
@@ -214,8 +240,11 @@ def test_admin_shows_only_the_masked_id_number(world, client_for):
 
 def test_admin_rejects_a_submission_and_erases_it(world, client_for):
     client_for("public", world.oscar).post("/account/real-name/", real_name_post())
-    response = operator().post("/admin/accounts/user/", {
-        "action": "reject_real_name_submission", "_selected_action": [world.oscar.pk, world.bob.pk]}, follow=True)
+    response = operator().post(
+        "/admin/accounts/user/",
+        {"action": "reject_real_name_submission", "_selected_action": [world.oscar.pk, world.bob.pk]},
+        follow=True,
+    )
     assert b"1 real-name submission rejected" in response.content
     assert b"1 account was skipped" in response.content
     world.oscar.refresh_from_db()
@@ -226,7 +255,6 @@ def test_admin_rejects_a_submission_and_erases_it(world, client_for):
 
 
 def test_only_pending_submissions_can_be_verified(world):
-    operator().post("/admin/accounts/user/", {"action": "mark_real_name_verified",
-                                              "_selected_action": [world.bob.pk]})
+    operator().post("/admin/accounts/user/", {"action": "mark_real_name_verified", "_selected_action": [world.bob.pk]})
     world.bob.refresh_from_db()
     assert world.bob.real_name_status == "none"

@@ -12,8 +12,12 @@ from invitations import views as invitation_views
 def test_public_host_routes_every_account_page():
     match = resolve("/account/", urlconf="config.urls_public")
     assert match.func.view_class is invitation_views.AccountView  # the page with pending invitations
-    for path_, name in (("/account/profile/", "account_profile"), ("/account/profile/avatar/", "account_avatar"),
-                        ("/account/real-name/", "account_real_name"),
-                        ("/account/invitations/1/2/accept/", "account_invitation_answer"),
-                        ("/invitations/acme/tok/", "invitation_link"), ("/login/", "login")):
+    for path_, name in (
+        ("/account/profile/", "account_profile"),
+        ("/account/profile/avatar/", "account_avatar"),
+        ("/account/real-name/", "account_real_name"),
+        ("/account/invitations/1/2/accept/", "account_invitation_answer"),
+        ("/invitations/acme/tok/", "invitation_link"),
+        ("/login/", "login"),
+    ):
         assert resolve(path_, urlconf="config.urls_public").url_name == name

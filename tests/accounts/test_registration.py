@@ -35,8 +35,13 @@ def test_register_through_the_pages(db):
     code = last_code(NEW_MOBILE)
     response = client.post(
         "/signup/verify/",
-        {"code": code, "nickname": "Newbie", "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42",
-         "accept_policy": "on"},
+        {
+            "code": code,
+            "nickname": "Newbie",
+            "password": "a-long-new-pass-42",
+            "password_again": "a-long-new-pass-42",
+            "accept_policy": "on",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(mobile=NEW_MOBILE)
@@ -121,8 +126,14 @@ def test_bad_verify_input_changes_nothing(db):
     client.post("/signup/", {"mobile": NEW_MOBILE})
     code = last_code(NEW_MOBILE)
     cases = [
-        ({"code": "000000" if code != "000000" else "111111", "password": "a-long-new-pass-42",
-          "password_again": "a-long-new-pass-42"}, "code"),
+        (
+            {
+                "code": "000000" if code != "000000" else "111111",
+                "password": "a-long-new-pass-42",
+                "password_again": "a-long-new-pass-42",
+            },
+            "code",
+        ),
         ({"code": code, "password": "password", "password_again": "password"}, "password"),
         ({"code": code, "password": "a-long-new-pass-42", "password_again": "different-pass-42"}, "password_again"),
         ({"code": "12", "password": "", "password_again": ""}, "code"),
@@ -140,8 +151,7 @@ def test_existing_account_cannot_register_again(world):
     code = last_code("+8613900000003")
     response = client.post(
         "/signup/verify/",
-        {"code": code, "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42",
-         "accept_policy": "on"},
+        {"code": code, "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42", "accept_policy": "on"},
     )
     assert response.status_code == 200
     assert "mobile" in str(response.context["form"].errors) or response.context["form"].non_field_errors()

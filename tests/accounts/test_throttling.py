@@ -270,14 +270,18 @@ def test_registration_refuses_a_common_password(db, outbox):
     client = Client(HTTP_HOST="localhost")
     client.post("/signup/", {"mobile": NEW_MOBILE})
     code = last_code(outbox, NEW_MOBILE)
-    response = client.post("/signup/verify/", {"code": code, "password": "password123", "password_again": "password123",
-                                                "accept_policy": "on"})
+    response = client.post(
+        "/signup/verify/",
+        {"code": code, "password": "password123", "password_again": "password123", "accept_policy": "on"},
+    )
     assert response.status_code == 200
     assert "too common" in str(response.context["form"].errors["password"])
     assert not User.objects.filter(mobile=NEW_MOBILE).exists()
     # the code was not spent on the refused attempt
-    response = client.post("/signup/verify/", {"code": code, "password": "a-long-new-pass-42",
-                                                "password_again": "a-long-new-pass-42", "accept_policy": "on"})
+    response = client.post(
+        "/signup/verify/",
+        {"code": code, "password": "a-long-new-pass-42", "password_again": "a-long-new-pass-42", "accept_policy": "on"},
+    )
     assert response.status_code == 302
 
 
@@ -371,6 +375,7 @@ def test_account_deletion_codes_share_the_caps_on_the_page_and_the_api(world, ou
     doc = Client(HTTP_HOST="acme.localhost", REMOTE_ADDR="192.0.2.201").get("/api/schema/?format=json").json()
     documented = doc["paths"]["/api/v1/me/account-deletion/code/"]["post"]["responses"]["429"]
     assert "Retry-After" in documented["headers"]
-    jsonschema.Draft202012Validator(_json_schema({**documented["content"]["application/json"]["schema"],
-                                                  "components": doc["components"]})).validate(body)
+    jsonschema.Draft202012Validator(
+        _json_schema({**documented["content"]["application/json"]["schema"], "components": doc["components"]})
+    ).validate(body)
     assert [message.mobile for message in outbox] == [str(world.erin.mobile)]

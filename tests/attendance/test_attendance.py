@@ -33,14 +33,25 @@ def ledger_count(enterprise) -> int:
 
 def counts(enterprise) -> tuple[int, int, int, int]:
     with enterprise_schema(enterprise):
-        return (LedgerEntry.objects.count(), Geofence.objects.count(), ClockEvent.objects.count(),
-                AttendanceDay.objects.count())
+        return (
+            LedgerEntry.objects.count(),
+            Geofence.objects.count(),
+            ClockEvent.objects.count(),
+            AttendanceDay.objects.count(),
+        )
 
 
 @pytest.fixture
 def office(world):
-    fence = geofence_create(enterprise=world.acme, actor=None, name="HQ", latitude=OFFICE[0], longitude=OFFICE[1],
-                            radius_m=200, wifi_bssids=[OFFICE_BSSID])
+    fence = geofence_create(
+        enterprise=world.acme,
+        actor=None,
+        name="HQ",
+        latitude=OFFICE[0],
+        longitude=OFFICE[1],
+        radius_m=200,
+        wifi_bssids=[OFFICE_BSSID],
+    )
     connection.set_schema_to_public()
     return fence
 
@@ -51,17 +62,34 @@ def clocked(world, office):
     bob = world.membership(world.acme, world.bob)
     erin = world.membership(world.acme, world.erin)
     now = timezone.now()
-    bob_event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="app",
-                                 latitude=31.30, longitude=121.50, accuracy_m=15, occurred_at=now)
-    erin_event = attendance_clock(enterprise=world.acme, membership=erin, kind="in", source="wifi",
-                                  wifi_bssid=OFFICE_BSSID, occurred_at=now)
-    erin_app = attendance_clock(enterprise=world.acme, membership=erin, kind="out", source="app",
-                                latitude=31.2305, longitude=121.4738, occurred_at=now)
+    bob_event = attendance_clock(
+        enterprise=world.acme,
+        membership=bob,
+        kind="in",
+        source="app",
+        latitude=31.30,
+        longitude=121.50,
+        accuracy_m=15,
+        occurred_at=now,
+    )
+    erin_event = attendance_clock(
+        enterprise=world.acme, membership=erin, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID, occurred_at=now
+    )
+    erin_app = attendance_clock(
+        enterprise=world.acme,
+        membership=erin,
+        kind="out",
+        source="app",
+        latitude=31.2305,
+        longitude=121.4738,
+        occurred_at=now,
+    )
     connection.set_schema_to_public()
     return {"bob": bob, "erin": erin, "bob_event": bob_event, "erin_event": erin_event, "erin_app": erin_app}
 
 
 # --- who may open the console pages ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", CONSOLE_PAGES)
 @pytest.mark.parametrize("persona", ["alice", "amy", "sam"])
@@ -78,8 +106,10 @@ def test_members_and_outsiders_are_refused(world, client_for, url, persona):
 def test_pages_render_in_chinese(world, client_for, clocked):
     """Every string is translatable; the pages render in the default language too."""
     admin = client_for("acme", world.alice)
-    for url in CONSOLE_PAGES + [f"/console/attendance/members/{clocked['bob'].pk}/",
-                                "/console/attendance/geofences/new/"]:
+    for url in CONSOLE_PAGES + [
+        f"/console/attendance/members/{clocked['bob'].pk}/",
+        "/console/attendance/geofences/new/",
+    ]:
         assert admin.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").status_code == 200
     member = client_for("acme", world.bob)
     for url in ("/me/", "/me/attendance/"):
@@ -98,6 +128,7 @@ def test_nav_link_only_for_attendance_admins(world, client_for):
 
 
 # --- the daily overview ----------------------------------------------------------------------------
+
 
 def test_overview_shows_first_in_and_exceptions_of_the_day(world, client_for, clocked):
     response = client_for("acme", world.amy).get("/console/attendance/")
@@ -166,6 +197,7 @@ def test_overview_runs_a_constant_number_of_queries(world, client_for, django_as
 
 # --- a member's attendance and the reveal --------------------------------------------------------
 
+
 def test_member_page_lists_days_and_events_with_a_reveal_button(world, client_for, clocked):
     response = client_for("acme", world.amy).get(f"/console/attendance/members/{clocked['bob'].pk}/")
     assert response.status_code == 200
@@ -195,7 +227,11 @@ def test_reveal_shows_coordinates_and_writes_one_ledger_entry(world, client_for,
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.order_by("-id").first()
     assert (entry.action, entry.category, entry.subject_membership_id, entry.purpose) == (
-        "reveal", "attendance", clocked["bob"].pk, "Payroll dispute")
+        "reveal",
+        "attendance",
+        clocked["bob"].pk,
+        "Payroll dispute",
+    )
     page = client.post(url)  # without htmx: a full page
     assert page.status_code == 200 and b"31.3, 121.5" in page.content
     assert ledger_count(world.acme) == before + 2
@@ -206,12 +242,15 @@ def test_reveal_out_of_scope_or_without_coordinates(world, client_for, clocked):
     sam = client_for("acme", world.sam)
     assert sam.post(f"/console/attendance/events/{clocked['erin_app'].pk}/reveal/").status_code == 404
     assert sam.post("/console/attendance/events/999999/reveal/").status_code == 404
-    assert client_for("acme", world.bob).post(
-        f"/console/attendance/events/{clocked['bob_event'].pk}/reveal/").status_code == 403
+    assert (
+        client_for("acme", world.bob).post(f"/console/attendance/events/{clocked['bob_event'].pk}/reveal/").status_code
+        == 403
+    )
     wifi_only = client_for("acme", world.amy).post(f"/console/attendance/events/{clocked['erin_event'].pk}/reveal/")
     assert wifi_only.status_code == 400
-    in_place = client_for("acme", world.amy).post(f"/console/attendance/events/{clocked['erin_event'].pk}/reveal/",
-                                                  HTTP_HX_REQUEST="true")
+    in_place = client_for("acme", world.amy).post(
+        f"/console/attendance/events/{clocked['erin_event'].pk}/reveal/", HTTP_HX_REQUEST="true"
+    )
     assert in_place.status_code == 200 and b"No raw coordinates" in in_place.content
     assert ledger_count(world.acme) == before
     assert sam.post(f"/console/attendance/events/{clocked['bob_event'].pk}/reveal/").status_code == 200
@@ -220,8 +259,14 @@ def test_reveal_out_of_scope_or_without_coordinates(world, client_for, clocked):
 
 # --- geofences -------------------------------------------------------------------------------------
 
-VALID_GEOFENCE = {"name": "Shanghai office", "latitude": "31.2304", "longitude": "121.4737", "radius_m": "250",
-                  "wifi_bssids": "00:11:22:aa:bb:cc\n00-11-22-AA-BB-CD", "is_active": "on"}
+VALID_GEOFENCE = {
+    "name": "Shanghai office",
+    "latitude": "31.2304",
+    "longitude": "121.4737",
+    "radius_m": "250",
+    "wifi_bssids": "00:11:22:aa:bb:cc\n00-11-22-AA-BB-CD",
+    "is_active": "on",
+}
 
 
 def test_geofence_create_edit_delete_with_ledger_entries(world, client_for):
@@ -281,8 +326,12 @@ def test_scoped_admin_reads_geofences_but_cannot_change_them(world, client_for, 
     assert client.post("/console/attendance/geofences/new/", VALID_GEOFENCE).status_code == 403
     assert client.post(f"/console/attendance/geofences/{office.pk}/", VALID_GEOFENCE).status_code == 403
     assert client.post(f"/console/attendance/geofences/{office.pk}/delete/").status_code == 403
-    assert client.post("/console/attendance/policy/", {"work_starts": "10:00", "work_ends": "19:00",
-                                                       "late_after_minutes": "5"}).status_code == 403
+    assert (
+        client.post(
+            "/console/attendance/policy/", {"work_starts": "10:00", "work_ends": "19:00", "late_after_minutes": "5"}
+        ).status_code
+        == 403
+    )
     assert counts(world.acme) == before
 
 
@@ -302,17 +351,24 @@ def test_geofence_list_constant_queries(world, client_for, django_assert_num_que
 
 # --- the policy -----------------------------------------------------------------------------------
 
+
 def test_policy_edit_with_a_ledger_entry_and_bad_input_writes_nothing(world, client_for):
     client = client_for("acme", world.amy)
     before = ledger_count(world.acme)
-    bad = client.post("/console/attendance/policy/", {"work_starts": "18:00", "work_ends": "09:00",
-                                                      "late_after_minutes": "5"})
+    bad = client.post(
+        "/console/attendance/policy/", {"work_starts": "18:00", "work_ends": "09:00", "late_after_minutes": "5"}
+    )
     assert bad.status_code == 400 and bad.context["form"].errors["work_ends"]
-    assert client.post("/console/attendance/policy/", {"work_starts": "nine", "work_ends": "18:00",
-                                                       "late_after_minutes": "5"}).status_code == 400
+    assert (
+        client.post(
+            "/console/attendance/policy/", {"work_starts": "nine", "work_ends": "18:00", "late_after_minutes": "5"}
+        ).status_code
+        == 400
+    )
     assert ledger_count(world.acme) == before
-    response = client.post("/console/attendance/policy/", {"work_starts": "09:30", "work_ends": "18:30",
-                                                           "late_after_minutes": "10"})
+    response = client.post(
+        "/console/attendance/policy/", {"work_starts": "09:30", "work_ends": "18:30", "late_after_minutes": "10"}
+    )
     assert response.status_code == 302
     assert ledger_count(world.acme) == before + 1
     with enterprise_schema(world.acme):
@@ -322,6 +378,7 @@ def test_policy_edit_with_a_ledger_entry_and_bad_input_writes_nothing(world, cli
 
 # --- self-service on /me/ ---------------------------------------------------------------------------
 
+
 def test_me_page_shows_the_clock_form_and_todays_record(world, client_for, office):
     client = client_for("acme", world.bob)
     page = client.get("/me/")
@@ -330,8 +387,10 @@ def test_me_page_shows_the_clock_form_and_todays_record(world, client_for, offic
     assert b"navigator.geolocation" in page.content
     assert b"You have not clocked in today." in page.content
     before = ledger_count(world.acme)
-    response = client.post("/me/attendance/clock/", {"kind": "in", "latitude": "31.2305", "longitude": "121.4738",
-                                                     "accuracy_m": "20", "next": "/me/"})
+    response = client.post(
+        "/me/attendance/clock/",
+        {"kind": "in", "latitude": "31.2305", "longitude": "121.4738", "accuracy_m": "20", "next": "/me/"},
+    )
     assert response.status_code == 302 and response["Location"] == "/me/"
     assert ledger_count(world.acme) == before  # the member's own action: not an admin instruction
     page = client.get("/me/")
@@ -347,18 +406,25 @@ def test_clock_from_me_rejects_bad_input_and_writes_nothing(world, client_for, o
     assert no_location.context["clock_form"].errors["latitude"]
     bad = client.post("/me/attendance/clock/", {"kind": "in", "latitude": "123", "longitude": "121"})
     assert bad.status_code == 400 and bad.context["clock_form"].errors["latitude"]
-    assert client.post("/me/attendance/clock/", {"kind": "sideways", "latitude": "31",
-                                                 "longitude": "121"}).status_code == 400
-    assert client.post("/me/attendance/clock/", {"kind": "in", "latitude": "31", "longitude": "121",
-                                                 "accuracy_m": "-3"}).status_code == 400
+    assert (
+        client.post("/me/attendance/clock/", {"kind": "sideways", "latitude": "31", "longitude": "121"}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/me/attendance/clock/", {"kind": "in", "latitude": "31", "longitude": "121", "accuracy_m": "-3"}
+        ).status_code
+        == 400
+    )
     assert counts(world.acme) == before
     assert client.get("/me/attendance/clock/").status_code == 302
 
 
 def test_clock_redirect_stays_on_the_host(world, client_for, office):
     response = client_for("acme", world.bob).post(
-        "/me/attendance/clock/", {"kind": "in", "latitude": "31.2305", "longitude": "121.4738",
-                                  "next": "https://evil.example/"})
+        "/me/attendance/clock/",
+        {"kind": "in", "latitude": "31.2305", "longitude": "121.4738", "next": "https://evil.example/"},
+    )
     assert response["Location"] == "/me/attendance/"
 
 

@@ -23,14 +23,26 @@ OFFICE_BSSID = "00:11:22:aa:bb:cc"
 
 def counts(enterprise) -> tuple[int, int, int, int, int]:
     with enterprise_schema(enterprise):
-        return (LedgerEntry.objects.count(), Geofence.objects.count(), ClockEvent.objects.count(),
-                ClockEventLocation.objects.count(), AttendanceDay.objects.count())
+        return (
+            LedgerEntry.objects.count(),
+            Geofence.objects.count(),
+            ClockEvent.objects.count(),
+            ClockEventLocation.objects.count(),
+            AttendanceDay.objects.count(),
+        )
 
 
 @pytest.fixture
 def office(world):
-    fence = geofence_create(enterprise=world.acme, actor=None, name="HQ", latitude=OFFICE[0], longitude=OFFICE[1],
-                            radius_m=200, wifi_bssids=[OFFICE_BSSID])
+    fence = geofence_create(
+        enterprise=world.acme,
+        actor=None,
+        name="HQ",
+        latitude=OFFICE[0],
+        longitude=OFFICE[1],
+        radius_m=200,
+        wifi_bssids=[OFFICE_BSSID],
+    )
     connection.set_schema_to_public()
     return fence
 
@@ -40,20 +52,24 @@ def clocked(world, office):
     bob = world.membership(world.acme, world.bob)
     erin = world.membership(world.acme, world.erin)
     for member in (bob, erin):
-        attendance_clock(enterprise=world.acme, membership=member, kind="in", source="app", latitude=31.40,
-                         longitude=121.60)
+        attendance_clock(
+            enterprise=world.acme, membership=member, kind="in", source="app", latitude=31.40, longitude=121.60
+        )
     connection.set_schema_to_public()
     return {"bob": bob, "erin": erin}
 
 
 # --- POST attendance/clock/ ---------------------------------------------------------------------------
 
+
 def test_member_clocks_in_from_the_app(world, client_for, office):
     client = client_for("acme", world.bob)
     before = counts(world.acme)
-    response = client.post("/api/v1/attendance/clock/", {"kind": "in", "source": "app", "latitude": 31.2310,
-                                                         "longitude": 121.4740, "accuracy_m": 12.4},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/attendance/clock/",
+        {"kind": "in", "source": "app", "latitude": 31.2310, "longitude": 121.4740, "accuracy_m": 12.4},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["within_geofence"] is True and body["geofence"] == "HQ"
@@ -65,8 +81,10 @@ def test_member_clocks_in_from_the_app(world, client_for, office):
 
 def test_member_clocks_out_by_wifi(world, client_for, office):
     response = client_for("acme", world.bob).post(
-        "/api/v1/attendance/clock/", {"kind": "out", "source": "wifi", "wifi_bssid": "00-11-22-AA-BB-CC"},
-        content_type="application/json")
+        "/api/v1/attendance/clock/",
+        {"kind": "out", "source": "wifi", "wifi_bssid": "00-11-22-AA-BB-CC"},
+        content_type="application/json",
+    )
     assert response.status_code == 201
     assert response.json()["within_geofence"] is True and response.json()["location_cell"] == ""
 
@@ -87,8 +105,7 @@ def test_member_clocks_out_by_wifi(world, client_for, office):
 )
 def test_clock_rejects_bad_input_with_field_errors_and_writes_nothing(world, client_for, office, payload, fields):
     before = counts(world.acme)
-    response = client_for("acme", world.bob).post("/api/v1/attendance/clock/", payload,
-                                                  content_type="application/json")
+    response = client_for("acme", world.bob).post("/api/v1/attendance/clock/", payload, content_type="application/json")
     assert response.status_code == 400
     assert set(response.json()) == fields
     assert counts(world.acme) == before
@@ -96,8 +113,10 @@ def test_clock_rejects_bad_input_with_field_errors_and_writes_nothing(world, cli
 
 def test_clock_ignores_a_client_supplied_time(world, client_for, office):
     response = client_for("acme", world.bob).post(
-        "/api/v1/attendance/clock/", {"kind": "in", "source": "wifi", "wifi_bssid": OFFICE_BSSID,
-                                      "occurred_at": "2020-01-01T08:00:00+08:00"}, content_type="application/json")
+        "/api/v1/attendance/clock/",
+        {"kind": "in", "source": "wifi", "wifi_bssid": OFFICE_BSSID, "occurred_at": "2020-01-01T08:00:00+08:00"},
+        content_type="application/json",
+    )
     assert response.status_code == 201
     assert abs(timezone.now() - timezone.datetime.fromisoformat(response.json()["occurred_at"])) < timedelta(minutes=1)
 
@@ -106,13 +125,17 @@ def test_clock_ignores_a_client_supplied_time(world, client_for, office):
 def test_clock_refuses_non_members(world, client_for, persona):
     client = client_for("acme", getattr(world, persona) if persona else None)
     before = counts(world.acme)
-    response = client.post("/api/v1/attendance/clock/", {"kind": "in", "source": "wifi", "wifi_bssid": OFFICE_BSSID},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/attendance/clock/",
+        {"kind": "in", "source": "wifi", "wifi_bssid": OFFICE_BSSID},
+        content_type="application/json",
+    )
     assert response.status_code == 403
     assert counts(world.acme) == before
 
 
 # --- GET attendance/me/ ---------------------------------------------------------------------------------
+
 
 def test_my_days_are_my_own(world, client_for, clocked):
     response = client_for("acme", world.bob).get("/api/v1/attendance/me/")
@@ -131,8 +154,9 @@ def test_my_days_constant_queries(world, client_for, django_assert_num_queries):
     for count in (5, 25):
         with enterprise_schema(world.acme):
             AttendanceDay.objects.filter(membership=bob).delete()
-            AttendanceDay.objects.bulk_create([AttendanceDay(membership=bob, date=today - timedelta(days=i))
-                                               for i in range(count)])
+            AttendanceDay.objects.bulk_create(
+                [AttendanceDay(membership=bob, date=today - timedelta(days=i)) for i in range(count)]
+            )
         connection.set_schema_to_public()
         client.get("/api/v1/attendance/me/")
         # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
@@ -144,9 +168,9 @@ def test_my_days_constant_queries(world, client_for, django_assert_num_queries):
 
 # --- GET attendance/days/ -------------------------------------------------------------------------------
 
+
 def test_admin_lists_the_day_for_everyone_in_scope(world, client_for, clocked):
-    response = client_for("acme", world.amy).get("/api/v1/attendance/days/",
-                                                 {"date": timezone.localdate().isoformat()})
+    response = client_for("acme", world.amy).get("/api/v1/attendance/days/", {"date": timezone.localdate().isoformat()})
     assert response.status_code == 200
     body = response.json()
     by_name = {row["display_name"]: row for row in body["results"]}
@@ -186,9 +210,11 @@ def test_days_constant_queries(world, client_for, django_assert_num_queries, row
     today = timezone.localdate()
     with enterprise_schema(world.acme):
         members = Membership.objects.bulk_create(
-            [Membership(display_name=f"Extra {i:03d}", status=Membership.Status.ACTIVE) for i in range(rows)])
-        AttendanceDay.objects.bulk_create([AttendanceDay(membership=m, date=today, first_in=timezone.now(),
-                                                         exceptions=["late"]) for m in members])
+            [Membership(display_name=f"Extra {i:03d}", status=Membership.Status.ACTIVE) for i in range(rows)]
+        )
+        AttendanceDay.objects.bulk_create(
+            [AttendanceDay(membership=m, date=today, first_in=timezone.now(), exceptions=["late"]) for m in members]
+        )
     connection.set_schema_to_public()
     client = client_for("acme", world.amy)
     client.get("/api/v1/attendance/days/")  # the same connection state before the measured request
@@ -202,8 +228,13 @@ def test_days_constant_queries(world, client_for, django_assert_num_queries, row
 
 # --- geofences ----------------------------------------------------------------------------------------
 
-GEOFENCE = {"name": "Beijing office", "latitude": 39.9087, "longitude": 116.3975, "radius_m": 300,
-            "wifi_bssids": ["AA:BB:CC:00:11:22"]}
+GEOFENCE = {
+    "name": "Beijing office",
+    "latitude": 39.9087,
+    "longitude": 116.3975,
+    "radius_m": 300,
+    "wifi_bssids": ["AA:BB:CC:00:11:22"],
+}
 
 
 def test_geofence_lifecycle_with_ledger_entries(world, client_for):
@@ -258,8 +289,10 @@ def test_scoped_admin_reads_geofences_but_cannot_change_them(world, client_for, 
     assert client.get("/api/v1/geofences/").status_code == 200
     assert client.get(f"/api/v1/geofences/{office.pk}/").status_code == 200
     assert client.post("/api/v1/geofences/", GEOFENCE, content_type="application/json").status_code == 403
-    assert client.patch(f"/api/v1/geofences/{office.pk}/", {"radius_m": 1},
-                        content_type="application/json").status_code == 403
+    assert (
+        client.patch(f"/api/v1/geofences/{office.pk}/", {"radius_m": 1}, content_type="application/json").status_code
+        == 403
+    )
     assert client.delete(f"/api/v1/geofences/{office.pk}/").status_code == 403
     assert counts(world.acme) == before
 
@@ -273,8 +306,7 @@ def test_geofences_refuse_members_and_outsiders(world, client_for, office, perso
 
 
 def test_another_enterprises_geofence_is_not_found(world, client_for):
-    theirs = geofence_create(enterprise=world.globex, actor=None, name="Globex HQ", latitude=22.5,
-                             longitude=114.0)
+    theirs = geofence_create(enterprise=world.globex, actor=None, name="Globex HQ", latitude=22.5, longitude=114.0)
     connection.set_schema_to_public()
     client = client_for("acme", world.amy)
     assert client.get(f"/api/v1/geofences/{theirs.pk}/").status_code == 404
@@ -301,6 +333,11 @@ def test_geofence_list_constant_queries(world, client_for, django_assert_num_que
 
 def test_schema_documents_the_attendance_endpoints(client_for):
     schema = client_for("acme").get("/api/schema/").content
-    for path in (b"/api/v1/attendance/clock/", b"/api/v1/attendance/me/", b"/api/v1/attendance/days/",
-                 b"/api/v1/geofences/", b"/api/v1/geofences/{id}/"):
+    for path in (
+        b"/api/v1/attendance/clock/",
+        b"/api/v1/attendance/me/",
+        b"/api/v1/attendance/days/",
+        b"/api/v1/geofences/",
+        b"/api/v1/geofences/{id}/",
+    ):
         assert path in schema

@@ -50,8 +50,9 @@ def recent_day(offset: int = 1) -> date:
 @pytest.fixture
 def office(world):
     with enterprise_schema(world.acme):
-        return Geofence.objects.create(name="HQ", latitude=OFFICE[0], longitude=OFFICE[1], radius_m=200,
-                                       wifi_bssids=[OFFICE_BSSID])
+        return Geofence.objects.create(
+            name="HQ", latitude=OFFICE[0], longitude=OFFICE[1], radius_m=200, wifi_bssids=[OFFICE_BSSID]
+        )
 
 
 @pytest.fixture
@@ -65,6 +66,7 @@ def day_of(enterprise, membership, day):
 
 
 # --- pure helpers ------------------------------------------------------------------------------
+
 
 def test_haversine_is_about_111_km_per_degree_of_latitude():
     assert 111_000 < haversine_m(31.0, 121.0, 32.0, 121.0) < 111_400
@@ -107,19 +109,29 @@ def test_working_days_skip_weekends_and_chinese_holidays():
 
 # --- attendance_clock --------------------------------------------------------------------------
 
+
 def test_clock_in_inside_the_geofence_creates_event_location_and_day(world, office, bob):
     day = recent_day()
     with enterprise_schema(world.acme):
         ledger_before = LedgerEntry.objects.count()
-    event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="app",
-                             occurred_at=local(day, 8, 55), latitude=31.2310, longitude=121.4740, accuracy_m=12)
+    event = attendance_clock(
+        enterprise=world.acme,
+        membership=bob,
+        kind="in",
+        source="app",
+        occurred_at=local(day, 8, 55),
+        latitude=31.2310,
+        longitude=121.4740,
+        accuracy_m=12,
+    )
     assert event.within_geofence and event.geofence == office
     assert event.location_cell == "31.23,121.47" and event.accuracy_m == 12
     with enterprise_schema(world.acme):
         blob = ClockEventLocation.objects.get(event=event).coordinates_encrypted
         assert LedgerEntry.objects.count() == ledger_before  # the member's own action: no ledger entry
-    raw = json.loads(decrypt_for_member(enterprise=world.acme, membership_id=bob.pk, field=COORDINATES_FIELD,
-                                        blob=bytes(blob)))
+    raw = json.loads(
+        decrypt_for_member(enterprise=world.acme, membership_id=bob.pk, field=COORDINATES_FIELD, blob=bytes(blob))
+    )
     assert raw == {"latitude": 31.231, "longitude": 121.474, "accuracy_m": 12.0}
     record = day_of(world.acme, bob, day)
     assert record.first_in == local(day, 8, 55) and record.last_out is None and record.exceptions == []
@@ -134,8 +146,15 @@ def test_day_keeps_the_earliest_in_and_latest_out_and_flags_late_and_out_of_rang
     record = day_of(world.acme, bob, day)
     assert record.first_in == local(day, 9, 3) and record.exceptions == []
     attendance_clock(kind="out", occurred_at=local(day, 17, 0), **clock)
-    attendance_clock(kind="out", occurred_at=local(day, 18, 30), enterprise=world.acme, membership=bob,
-                     source="app", latitude=31.30, longitude=121.50)  # far from the office
+    attendance_clock(
+        kind="out",
+        occurred_at=local(day, 18, 30),
+        enterprise=world.acme,
+        membership=bob,
+        source="app",
+        latitude=31.30,
+        longitude=121.50,
+    )  # far from the office
     attendance_clock(kind="out", occurred_at=local(day, 18, 0), **clock)
     record = day_of(world.acme, bob, day)
     assert record.first_in == local(day, 9, 3) and record.last_out == local(day, 18, 30)
@@ -148,12 +167,24 @@ def test_day_keeps_the_earliest_in_and_latest_out_and_flags_late_and_out_of_rang
 def test_the_day_is_the_local_date(world, office, bob):
     day = recent_day()
     late_evening_utc = local(day, 23, 30)  # 15:30 UTC of the same day, 23:30 in Shanghai
-    attendance_clock(enterprise=world.acme, membership=bob, kind="out", source="wifi", wifi_bssid=OFFICE_BSSID,
-                     occurred_at=late_evening_utc)
+    attendance_clock(
+        enterprise=world.acme,
+        membership=bob,
+        kind="out",
+        source="wifi",
+        wifi_bssid=OFFICE_BSSID,
+        occurred_at=late_evening_utc,
+    )
     assert day_of(world.acme, bob, day) is not None
     early_morning = local(day, 0, 30)  # 16:30 UTC of the day before
-    attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID,
-                     occurred_at=early_morning)
+    attendance_clock(
+        enterprise=world.acme,
+        membership=bob,
+        kind="in",
+        source="wifi",
+        wifi_bssid=OFFICE_BSSID,
+        occurred_at=early_morning,
+    )
     assert day_of(world.acme, bob, day).first_in == early_morning
 
 
@@ -186,17 +217,31 @@ def test_clock_rejects_bad_input_with_field_errors_and_writes_nothing(world, bob
 
 def test_clock_refuses_future_times(world, office, bob):
     with pytest.raises(ValidationError) as error:
-        attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID,
-                         occurred_at=timezone.now() + timedelta(hours=1))
+        attendance_clock(
+            enterprise=world.acme,
+            membership=bob,
+            kind="in",
+            source="wifi",
+            wifi_bssid=OFFICE_BSSID,
+            occurred_at=timezone.now() + timedelta(hours=1),
+        )
     assert set(error.value.message_dict) == {"occurred_at"}
 
 
 def test_raw_coordinates_are_not_stored_in_plaintext(world, office, bob):
-    event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="app",
-                             latitude=31.234567, longitude=121.476543, accuracy_m=8)
+    event = attendance_clock(
+        enterprise=world.acme,
+        membership=bob,
+        kind="in",
+        source="app",
+        latitude=31.234567,
+        longitude=121.476543,
+        accuracy_m=8,
+    )
     with enterprise_schema(world.acme), connection.cursor() as cursor:
-        cursor.execute("SELECT coordinates_encrypted FROM enterprise_data_clockeventlocation WHERE event_id = %s",
-                       [event.pk])
+        cursor.execute(
+            "SELECT coordinates_encrypted FROM enterprise_data_clockeventlocation WHERE event_id = %s", [event.pk]
+        )
         (blob,) = cursor.fetchone()
     stored = bytes(blob)
     for plaintext in (b"31.234567", b"121.476543", b"31.23", b"latitude"):
@@ -204,6 +249,7 @@ def test_raw_coordinates_are_not_stored_in_plaintext(world, office, bob):
 
 
 # --- geofences and the policy (ledger entries exactly when something changes) ----------------------
+
 
 def ledger_count(enterprise) -> int:
     with enterprise_schema(enterprise):
@@ -213,8 +259,15 @@ def ledger_count(enterprise) -> int:
 def test_geofence_create_update_delete_write_one_ledger_entry_each(world):
     amy = world.membership(world.acme, world.amy)
     before = ledger_count(world.acme)
-    fence = geofence_create(enterprise=world.acme, actor=amy, name=" HQ ", latitude="31.2304", longitude=121.4737,
-                            radius_m=150, wifi_bssids=["00-11-22-AA-BB-CC", "00:11:22:aa:bb:cc"])
+    fence = geofence_create(
+        enterprise=world.acme,
+        actor=amy,
+        name=" HQ ",
+        latitude="31.2304",
+        longitude=121.4737,
+        radius_m=150,
+        wifi_bssids=["00-11-22-AA-BB-CC", "00:11:22:aa:bb:cc"],
+    )
     assert fence.name == "HQ" and fence.wifi_bssids == ["00:11:22:aa:bb:cc"]
     assert ledger_count(world.acme) == before + 1
     geofence_update(enterprise=world.acme, actor=amy, geofence=fence, radius_m=300)
@@ -254,20 +307,34 @@ def test_policy_update_is_validated_and_recorded_and_moves_the_late_threshold(wo
     amy = world.membership(world.acme, world.amy)
     before = ledger_count(world.acme)
     with pytest.raises(ValidationError) as error:
-        attendance_policy_update(enterprise=world.acme, actor=amy, work_starts=time(18), work_ends=time(9),
-                                 late_after_minutes=5)
+        attendance_policy_update(
+            enterprise=world.acme, actor=amy, work_starts=time(18), work_ends=time(9), late_after_minutes=5
+        )
     assert set(error.value.message_dict) == {"work_ends"}
     assert ledger_count(world.acme) == before
-    attendance_policy_update(enterprise=world.acme, actor=amy, work_starts=time(9, 30), work_ends=time(18),
-                             late_after_minutes=0)
+    attendance_policy_update(
+        enterprise=world.acme, actor=amy, work_starts=time(9, 30), work_ends=time(18), late_after_minutes=0
+    )
     assert ledger_count(world.acme) == before + 1
     day = recent_day()
-    attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID,
-                     occurred_at=local(day, 9, 30))
+    attendance_clock(
+        enterprise=world.acme,
+        membership=bob,
+        kind="in",
+        source="wifi",
+        wifi_bssid=OFFICE_BSSID,
+        occurred_at=local(day, 9, 30),
+    )
     assert day_of(world.acme, bob, day).exceptions == []  # exactly at the threshold: not late
     erin = world.membership(world.acme, world.erin)
-    attendance_clock(enterprise=world.acme, membership=erin, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID,
-                     occurred_at=local(day, 9, 31))
+    attendance_clock(
+        enterprise=world.acme,
+        membership=erin,
+        kind="in",
+        source="wifi",
+        wifi_bssid=OFFICE_BSSID,
+        occurred_at=local(day, 9, 31),
+    )
     assert day_of(world.acme, erin, day).exceptions == ["late"]
 
 
@@ -277,6 +344,7 @@ def test_policy_defaults_without_a_row(world):
 
 
 # --- missing clock-ins and clock-outs ---------------------------------------------------------------
+
 
 def last_working_day(before: date) -> date:
     day = before - timedelta(days=1)
@@ -366,9 +434,11 @@ def test_mark_missing_task_switches_to_the_schema_in_its_header(world):
 
 # --- revealing raw coordinates ----------------------------------------------------------------------
 
+
 def test_reveal_returns_coordinates_and_writes_a_ledger_entry(world, office, bob):
-    event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="app",
-                             latitude=31.231, longitude=121.474, accuracy_m=9)
+    event = attendance_clock(
+        enterprise=world.acme, membership=bob, kind="in", source="app", latitude=31.231, longitude=121.474, accuracy_m=9
+    )
     amy = world.membership(world.acme, world.amy)
     before = ledger_count(world.acme)
     coordinates = attendance_reveal_location(enterprise=world.acme, actor=amy, event=event, purpose="Dispute")
@@ -377,27 +447,29 @@ def test_reveal_returns_coordinates_and_writes_a_ledger_entry(world, office, bob
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.order_by("-id").first()
     assert (entry.action, entry.category, entry.subject_membership_id, entry.purpose) == (
-        "reveal", "attendance", bob.pk, "Dispute")
+        "reveal",
+        "attendance",
+        bob.pk,
+        "Dispute",
+    )
     assert "31.231" not in json.dumps(entry.details)
 
 
 def test_reveal_is_refused_outside_the_scope_and_for_members(world, office):
     erin = world.membership(world.acme, world.erin)
-    event = attendance_clock(enterprise=world.acme, membership=erin, kind="in", source="app",
-                             latitude=31.231, longitude=121.474)
+    event = attendance_clock(
+        enterprise=world.acme, membership=erin, kind="in", source="app", latitude=31.231, longitude=121.474
+    )
     before = ledger_count(world.acme)
     for persona in (world.sam, world.bob):
         with pytest.raises(PermissionDenied):
-            attendance_reveal_location(enterprise=world.acme, actor=world.membership(world.acme, persona),
-                                       event=event)
+            attendance_reveal_location(enterprise=world.acme, actor=world.membership(world.acme, persona), event=event)
     assert ledger_count(world.acme) == before
 
 
 def test_reveal_without_raw_coordinates_is_a_validation_error(world, office, bob):
-    event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="wifi",
-                             wifi_bssid=OFFICE_BSSID)
+    event = attendance_clock(enterprise=world.acme, membership=bob, kind="in", source="wifi", wifi_bssid=OFFICE_BSSID)
     before = ledger_count(world.acme)
     with pytest.raises(ValidationError):
-        attendance_reveal_location(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                                   event=event)
+        attendance_reveal_location(enterprise=world.acme, actor=world.membership(world.acme, world.alice), event=event)
     assert ledger_count(world.acme) == before

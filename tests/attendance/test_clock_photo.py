@@ -24,8 +24,14 @@ PHOTO = b"\xff\xd8\xff\xe0" + b"a face at the door" * 50  # a JPEG's magic bytes
 
 
 def clock(client, **extra):
-    body = {"kind": "in", "source": "app", "latitude": 31.2305, "longitude": 121.4738,
-            "photo": base64.b64encode(PHOTO).decode(), **extra}
+    body = {
+        "kind": "in",
+        "source": "app",
+        "latitude": 31.2305,
+        "longitude": 121.4738,
+        "photo": base64.b64encode(PHOTO).decode(),
+        **extra,
+    }
     if body["photo"] is None:  # no photo at all
         del body["photo"]
     return client.post(CLOCK, body, content_type="application/json")
@@ -40,7 +46,10 @@ def test_the_camera_permission_is_off_by_default_and_checked_every_time(world, c
     client = client_for("acme", world.bob)
     refused = clock(client)
     assert (refused.status_code, refused.json()["code"], refused.json()["kind"]) == (
-        403, "device_permission_required", "camera")
+        403,
+        "device_permission_required",
+        "camera",
+    )
     assert photos(world) == 0
     device_permission_set(account=world.bob, kind="camera", granted=True, channel="app")
     created = clock(client)
@@ -49,8 +58,15 @@ def test_the_camera_permission_is_off_by_default_and_checked_every_time(world, c
         stored = ClockEventPhoto.objects.get(event_id=created.json()["id"])
         event = ClockEvent.objects.get(pk=created.json()["id"])
     assert stored.content_type == "image/jpeg" and PHOTO not in bytes(stored.photo_encrypted)
-    assert decrypt_for_member(enterprise=world.acme, membership_id=event.membership_id, field=PHOTO_FIELD,
-                              blob=bytes(stored.photo_encrypted)) == PHOTO
+    assert (
+        decrypt_for_member(
+            enterprise=world.acme,
+            membership_id=event.membership_id,
+            field=PHOTO_FIELD,
+            blob=bytes(stored.photo_encrypted),
+        )
+        == PHOTO
+    )
     device_permission_set(account=world.bob, kind="camera", granted=False, channel="app")
     assert clock(client).status_code == 403  # revoked: effective at once
     assert photos(world) == 1
@@ -60,23 +76,30 @@ def test_the_photo_needs_the_biometrics_consent_for_attendance(world, client_for
     device_permission_set(account=world.bob, kind="camera", granted=True, channel="app")
     bob = world.membership(world.acme, world.bob)
     with enterprise_schema(world.acme):
-        record = ConsentRecord.objects.get(membership=bob, category="biometrics", purpose="attendance",
-                                           withdrawn_at__isnull=True)
+        record = ConsentRecord.objects.get(
+            membership=bob, category="biometrics", purpose="attendance", withdrawn_at__isnull=True
+        )
     consent_withdraw(enterprise=world.acme, membership=bob, record_id=record.pk)
     refused = clock(client_for("acme", world.bob))
     assert (refused.status_code, refused.json()["code"], refused.json()["category"]) == (
-        403, "consent_required", "biometrics")
+        403,
+        "consent_required",
+        "biometrics",
+    )
     assert photos(world) == 0
     # without a photo the clock-in itself still works (location consent is separate)
     assert clock(client_for("acme", world.bob), photo=None).status_code == 201
 
 
-@pytest.mark.parametrize(("extra", "field"), [
-    ({"photo": "not base64!"}, "photo"),
-    ({"photo": base64.b64encode(b"GIF89a nope").decode()}, "photo"),
-    ({"photo": base64.b64encode(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)).decode()}, "photo"),
-    ({"source": "wifi", "wifi_bssid": "00:11:22:aa:bb:cc"}, "photo"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"photo": "not base64!"}, "photo"),
+        ({"photo": base64.b64encode(b"GIF89a nope").decode()}, "photo"),
+        ({"photo": base64.b64encode(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)).decode()}, "photo"),
+        ({"source": "wifi", "wifi_bssid": "00:11:22:aa:bb:cc"}, "photo"),
+    ],
+)
 def test_bad_photos_are_refused_and_nothing_is_written(world, client_for, extra, field):
     device_permission_set(account=world.bob, kind="camera", granted=True, channel="app")
     with enterprise_schema(world.acme):

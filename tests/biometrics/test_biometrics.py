@@ -27,15 +27,26 @@ def member(world, user, enterprise=None):
 
 
 def enrol(world, user, template=SECRET, purpose="attendance", modality="face"):
-    record = template_enroll(enterprise=world.acme, actor=member(world, world.alice), membership=member(world, user),
-                             modality=modality, purpose=purpose, template=template)
+    record = template_enroll(
+        enterprise=world.acme,
+        actor=member(world, world.alice),
+        membership=member(world, user),
+        modality=modality,
+        purpose=purpose,
+        template=template,
+    )
     connection.set_schema_to_public()
     return record
 
 
 def grant_sam_biometrics(world):
-    scope_grant(enterprise=world.acme, actor=None, admin=member(world, world.sam), department=world.sales,
-                categories=[Category.BIOMETRICS])
+    scope_grant(
+        enterprise=world.acme,
+        actor=None,
+        admin=member(world, world.sam),
+        department=world.sales,
+        categories=[Category.BIOMETRICS],
+    )
     connection.set_schema_to_public()
 
 
@@ -44,11 +55,16 @@ def counts(enterprise=None):
 
     enterprise = enterprise or Enterprise.objects.get(schema_name="acme")
     with enterprise_schema(enterprise):
-        return (LedgerEntry.objects.count(), Device.objects.count(), BiometricTemplate.objects.count(),
-                TemplateChange.objects.count())
+        return (
+            LedgerEntry.objects.count(),
+            Device.objects.count(),
+            BiometricTemplate.objects.count(),
+            TemplateChange.objects.count(),
+        )
 
 
 # --- services ---------------------------------------------------------------------------------
+
 
 def test_enrol_validates_with_field_errors_and_writes_nothing(world):
     before = counts(world.acme)
@@ -65,8 +81,9 @@ def test_enrol_validates_with_field_errors_and_writes_nothing(world):
         assert field in error.value.message_dict
     bob.status = "left"
     with pytest.raises(ValidationError) as error:
-        template_enroll(enterprise=world.acme, actor=None, membership=bob, modality="face", purpose="attendance",
-                        template=b"ok")
+        template_enroll(
+            enterprise=world.acme, actor=None, membership=bob, modality="face", purpose="attendance", template=b"ok"
+        )
     assert "membership" in error.value.message_dict
     connection.set_schema_to_public()
     assert counts(world.acme) == before
@@ -81,7 +98,11 @@ def test_enrol_writes_template_change_and_ledger_entry_together(world):
         entry = LedgerEntry.objects.order_by("-id").first()
         change = TemplateChange.objects.order_by("-id").first()
     assert (entry.action, entry.category, entry.subject_membership_id, entry.purpose) == (
-        "enroll", "biometrics", member(world, world.bob).pk, "attendance")
+        "enroll",
+        "biometrics",
+        member(world, world.bob).pk,
+        "attendance",
+    )
     assert entry.details == {"modality": "face"}
     assert (change.template_id, change.change, change.purpose) == (record.pk, "upsert", "attendance")
 
@@ -140,11 +161,13 @@ def test_member_page_shows_metadata_but_never_the_template(world, client_for):
 
 # --- console: devices -------------------------------------------------------------------------
 
+
 def test_console_registers_a_device_and_shows_the_key_once(world, client_for):
     client = client_for("acme", world.alice)
     before = counts(world.acme)
-    response = client.post("/console/biometrics/devices/", {"name": "Lobby", "kind": "attendance_machine",
-                                                             "purpose": "attendance"})
+    response = client.post(
+        "/console/biometrics/devices/", {"name": "Lobby", "kind": "attendance_machine", "purpose": "attendance"}
+    )
     assert response.status_code == 200
     key = response.context["key"]
     assert key.encode() in response.content
@@ -165,8 +188,9 @@ def test_console_device_registration_refuses_bad_input(world, client_for):
 
 
 def test_console_revokes_a_device(world, client_for):
-    device, _key = device_register(enterprise=world.acme, actor=None, name="Old", kind="door_controller",
-                                   purpose="door_access")
+    device, _key = device_register(
+        enterprise=world.acme, actor=None, name="Old", kind="door_controller", purpose="door_access"
+    )
     connection.set_schema_to_public()
     before = counts(world.acme)
     assert client_for("acme", world.amy).post(f"/console/biometrics/devices/{device.pk}/revoke/").status_code == 403
@@ -181,13 +205,19 @@ def test_console_revokes_a_device(world, client_for):
 
 # --- console: enrolments ----------------------------------------------------------------------
 
+
 def test_console_enrols_from_a_file_upload(world, client_for):
     client = client_for("acme", world.alice)
     bob = member(world, world.bob)
     before = counts(world.acme)
-    response = client.post(f"/console/biometrics/members/{bob.pk}/", {
-        "modality": "face", "purpose": "attendance", "template": SimpleUploadedFile("face.bin", SECRET),
-    })
+    response = client.post(
+        f"/console/biometrics/members/{bob.pk}/",
+        {
+            "modality": "face",
+            "purpose": "attendance",
+            "template": SimpleUploadedFile("face.bin", SECRET),
+        },
+    )
     assert response.status_code == 302
     assert counts(world.acme) == (before[0] + 1, before[1], before[2] + 1, before[3] + 1)
     with enterprise_schema(world.acme):
@@ -196,12 +226,15 @@ def test_console_enrols_from_a_file_upload(world, client_for):
     assert stored.enrolled_by_id == member(world, world.alice).pk
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"modality": "face", "purpose": "attendance", "template": b""}, "template"),  # empty file
-    ({"modality": "face", "purpose": "attendance", "template": b"x" * (TEMPLATE_MAX_BYTES + 1)}, "template"),
-    ({"modality": "smell", "purpose": "attendance", "template": b"ok"}, "modality"),
-    ({"modality": "face", "purpose": "advertising", "template": b"ok"}, "purpose"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"modality": "face", "purpose": "attendance", "template": b""}, "template"),  # empty file
+        ({"modality": "face", "purpose": "attendance", "template": b"x" * (TEMPLATE_MAX_BYTES + 1)}, "template"),
+        ({"modality": "smell", "purpose": "attendance", "template": b"ok"}, "modality"),
+        ({"modality": "face", "purpose": "advertising", "template": b"ok"}, "purpose"),
+    ],
+)
 def test_console_enrolment_refuses_bad_input(world, client_for, data, field):
     client = client_for("acme", world.alice)
     before = counts(world.acme)
@@ -221,11 +254,11 @@ def test_console_revokes_and_deletes_enrolments(world, client_for):
     assert client.post(f"/console/biometrics/templates/{template.pk}/delete/").status_code == 302
     assert counts(world.acme) == (before[0] + 2, before[1], before[2] - 1, before[3] + 1)
     assert client.post(f"/console/biometrics/templates/{template.pk}/delete/").status_code == 404
-    assert client_for("acme", world.amy).post(f"/console/biometrics/templates/{template.pk}/delete/").status_code \
-        == 403
+    assert client_for("acme", world.amy).post(f"/console/biometrics/templates/{template.pk}/delete/").status_code == 403
 
 
 # --- console: constant queries ----------------------------------------------------------------
+
 
 def _extra_members(world, n):
     memberships = []
@@ -240,8 +273,9 @@ def _extra_members(world, n):
 def test_console_lists_run_a_constant_number_of_queries(world, client_for, django_assert_num_queries, rows):
     client = client_for("acme", world.alice)
     for i in range(rows):
-        device_register(enterprise=world.acme, actor=None, name=f"Device {i}", kind="attendance_machine",
-                        purpose="attendance")
+        device_register(
+            enterprise=world.acme, actor=None, name=f"Device {i}", kind="attendance_machine", purpose="attendance"
+        )
         enrol(world, world.bob, template=f"t{i}".encode())
     _extra_members(world, rows)
     connection.set_schema_to_public()
@@ -264,6 +298,7 @@ def test_console_lists_run_a_constant_number_of_queries(world, client_for, djang
 
 # --- admin API --------------------------------------------------------------------------------
 
+
 def test_api_needs_the_biometrics_category(world, client_for):
     bob_id = member(world, world.bob).pk
     template = enrol(world, world.bob)
@@ -283,8 +318,11 @@ def test_api_needs_the_biometrics_category(world, client_for):
 def test_api_registers_lists_and_revokes_devices(world, client_for):
     client = client_for("acme", world.alice)
     before = counts(world.acme)
-    created = client.post("/api/v1/devices/", {"name": "Gate", "kind": "door_controller", "purpose": "door_access"},
-                          content_type="application/json")
+    created = client.post(
+        "/api/v1/devices/",
+        {"name": "Gate", "kind": "door_controller", "purpose": "door_access"},
+        content_type="application/json",
+    )
     assert created.status_code == 201
     body = created.json()
     assert body["key"].startswith(f"dev_{body['key_prefix']}_")
@@ -302,8 +340,9 @@ def test_api_registers_lists_and_revokes_devices(world, client_for):
 
 def test_api_device_registration_refuses_bad_input(world, client_for):
     before = counts(world.acme)
-    response = client_for("acme", world.alice).post("/api/v1/devices/", {"name": "", "kind": "x", "purpose": "y"},
-                                                    content_type="application/json")
+    response = client_for("acme", world.alice).post(
+        "/api/v1/devices/", {"name": "", "kind": "x", "purpose": "y"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert set(response.json()) == {"name", "kind", "purpose"}
     assert counts(world.acme) == before
@@ -313,15 +352,24 @@ def test_api_enrols_lists_revokes_and_deletes(world, client_for):
     client = client_for("acme", world.alice)
     bob_id = member(world, world.bob).pk
     before = counts(world.acme)
-    created = client.post(f"/api/v1/members/{bob_id}/biometrics/", {
-        "modality": "iris", "purpose": "door_access", "template": base64.b64encode(SECRET).decode()},
-        content_type="application/json")
+    created = client.post(
+        f"/api/v1/members/{bob_id}/biometrics/",
+        {"modality": "iris", "purpose": "door_access", "template": base64.b64encode(SECRET).decode()},
+        content_type="application/json",
+    )
     assert created.status_code == 201
     assert counts(world.acme) == (before[0] + 1, before[1], before[2] + 1, before[3] + 1)
     listing = client.get(f"/api/v1/members/{bob_id}/biometrics/")
     assert listing.json() == [created.json()]
-    assert set(created.json()) == {"id", "membership_id", "modality", "purpose", "enrolled_at", "enrolled_by_id",
-                                   "revoked_at"}
+    assert set(created.json()) == {
+        "id",
+        "membership_id",
+        "modality",
+        "purpose",
+        "enrolled_at",
+        "enrolled_by_id",
+        "revoked_at",
+    }
     assert base64.b64encode(SECRET) not in listing.content and SECRET not in listing.content
     template_id = created.json()["id"]
     assert client.post(f"/api/v1/biometrics/{template_id}/revoke/").json()["revoked_at"]
@@ -330,17 +378,27 @@ def test_api_enrols_lists_revokes_and_deletes(world, client_for):
     assert counts(world.acme) == (before[0] + 3, before[1], before[2], before[3] + 2)
 
 
-@pytest.mark.parametrize("data, fields", [
-    ({"modality": "face", "purpose": "attendance", "template": ""}, {"template"}),
-    ({"modality": "face", "purpose": "attendance", "template": "***not base64***"}, {"template"}),
-    ({"modality": "face", "purpose": "attendance",
-      "template": base64.b64encode(b"x" * (TEMPLATE_MAX_BYTES + 1)).decode()}, {"template"}),
-    ({"modality": "toe", "purpose": "spying", "template": "b2s="}, {"modality", "purpose"}),
-])
+@pytest.mark.parametrize(
+    "data, fields",
+    [
+        ({"modality": "face", "purpose": "attendance", "template": ""}, {"template"}),
+        ({"modality": "face", "purpose": "attendance", "template": "***not base64***"}, {"template"}),
+        (
+            {
+                "modality": "face",
+                "purpose": "attendance",
+                "template": base64.b64encode(b"x" * (TEMPLATE_MAX_BYTES + 1)).decode(),
+            },
+            {"template"},
+        ),
+        ({"modality": "toe", "purpose": "spying", "template": "b2s="}, {"modality", "purpose"}),
+    ],
+)
 def test_api_enrolment_refuses_bad_input(world, client_for, data, fields):
     before = counts(world.acme)
-    response = client_for("acme", world.alice).post(f"/api/v1/members/{member(world, world.bob).pk}/biometrics/",
-                                                    data, content_type="application/json")
+    response = client_for("acme", world.alice).post(
+        f"/api/v1/members/{member(world, world.bob).pk}/biometrics/", data, content_type="application/json"
+    )
     assert response.status_code == 400
     assert set(response.json()) == fields
     assert counts(world.acme) == before
@@ -354,9 +412,14 @@ def test_api_is_scope_filtered(world, client_for):
     assert sam.get(f"/api/v1/members/{member(world, world.bob).pk}/biometrics/").status_code == 200
     assert sam.get(f"/api/v1/members/{erin_id}/biometrics/").status_code == 404
     before = counts(world.acme)
-    assert sam.post(f"/api/v1/members/{erin_id}/biometrics/", {
-        "modality": "face", "purpose": "attendance", "template": "b2s="}, content_type="application/json"
-    ).status_code == 404
+    assert (
+        sam.post(
+            f"/api/v1/members/{erin_id}/biometrics/",
+            {"modality": "face", "purpose": "attendance", "template": "b2s="},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
     assert sam.delete(f"/api/v1/biometrics/{erin_template.pk}/").status_code == 404
     assert sam.post(f"/api/v1/biometrics/{erin_template.pk}/revoke/").status_code == 404
     assert counts(world.acme) == before
@@ -366,8 +429,9 @@ def test_api_is_scope_filtered(world, client_for):
 def test_api_lists_run_a_constant_number_of_queries(world, client_for, django_assert_num_queries, rows):
     client = client_for("acme", world.alice)
     for i in range(rows):
-        device_register(enterprise=world.acme, actor=None, name=f"Device {i}", kind="attendance_machine",
-                        purpose="attendance")
+        device_register(
+            enterprise=world.acme, actor=None, name=f"Device {i}", kind="attendance_machine", purpose="attendance"
+        )
         enrol(world, world.bob, template=f"t{i}".encode())
     connection.set_schema_to_public()
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
@@ -383,6 +447,7 @@ def test_api_lists_run_a_constant_number_of_queries(world, client_for, django_as
 
 # --- self-service -----------------------------------------------------------------------------
 
+
 def test_me_lists_the_members_own_enrolments_without_templates(world, client_for):
     enrol(world, world.bob, modality="voiceprint")
     enrol(world, world.erin, modality="iris")
@@ -396,6 +461,11 @@ def test_me_lists_the_members_own_enrolments_without_templates(world, client_for
 def test_openapi_schema_describes_the_biometrics_endpoints(client_for):
     response = client_for("acme").get("/api/schema/")
     assert response.status_code == 200
-    for path in [b"/api/v1/devices/", b"/api/v1/members/{id}/biometrics/", b"/api/device/v1/templates/",
-                 b"/api/device/v1/clock/", b"deviceKey"]:
+    for path in [
+        b"/api/v1/devices/",
+        b"/api/v1/members/{id}/biometrics/",
+        b"/api/device/v1/templates/",
+        b"/api/device/v1/clock/",
+        b"deviceKey",
+    ]:
         assert path in response.content

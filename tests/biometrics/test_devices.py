@@ -38,9 +38,14 @@ def register(world, enterprise=None, purpose="attendance", kind="attendance_mach
 def enrol(world, user, template, purpose="attendance", modality="face", enterprise=None):
     enterprise = enterprise or world.acme
     owner = world.alice if enterprise == world.acme else world.gina
-    record = template_enroll(enterprise=enterprise, actor=world.membership(enterprise, owner),
-                             membership=world.membership(enterprise, user), modality=modality, purpose=purpose,
-                             template=template)
+    record = template_enroll(
+        enterprise=enterprise,
+        actor=world.membership(enterprise, owner),
+        membership=world.membership(enterprise, user),
+        modality=modality,
+        purpose=purpose,
+        template=template,
+    )
     connection.set_schema_to_public()
     return record
 
@@ -55,6 +60,7 @@ def feed(client, key, **params):
 
 
 # --- keys -------------------------------------------------------------------------------------
+
 
 def test_register_returns_the_key_once_and_stores_only_prefix_and_hash(world):
     before = ledger_count(world.acme)
@@ -139,6 +145,7 @@ def test_a_call_records_last_seen(world, client_for):
 
 # --- the feed ---------------------------------------------------------------------------------
 
+
 def test_feed_ships_decrypted_templates_and_pages_by_cursor(world, client_for):
     _device, key = register(world)
     bob_t = enrol(world, world.bob, b"\x00bob-face\xff")
@@ -181,8 +188,14 @@ def test_a_deleted_template_leaves_the_feed_at_once(world, client_for):
     connection.set_schema_to_public()
     # a device that holds it gets the delete row
     update = feed(client, key, after=synced["next_cursor"]).json()["changes"]
-    assert update == [{"cursor": update[0]["cursor"], "change": "delete", "template_id": template.pk,
-                       "membership_id": template.membership_id}]
+    assert update == [
+        {
+            "cursor": update[0]["cursor"],
+            "change": "delete",
+            "template_id": template.pk,
+            "membership_id": template.membership_id,
+        }
+    ]
     # a device syncing from scratch never receives the template any more
     fresh = feed(client, key)
     assert b"soon-deleted" not in base64.b64decode(fresh.json()["changes"][0].get("template", ""))
@@ -211,8 +224,12 @@ def test_a_leavers_templates_are_deleted_and_leave_the_devices(world, client_for
     enrol(world, world.bob, b"one")
     enrol(world, world.bob, b"two", modality="fingerprint")
     before = ledger_count(world.acme)
-    assert templates_delete_for_member(enterprise=world.acme, actor=None,
-                                       membership=world.membership(world.acme, world.bob)) == 2
+    assert (
+        templates_delete_for_member(
+            enterprise=world.acme, actor=None, membership=world.membership(world.acme, world.bob)
+        )
+        == 2
+    )
     connection.set_schema_to_public()
     assert ledger_count(world.acme) == before + 1
     assert [c["change"] for c in feed(client_for("acme"), key).json()["changes"]] == ["delete", "delete"]
@@ -233,8 +250,9 @@ def test_templates_are_encrypted_at_rest(world):
     plaintext = os.urandom(32) + b"FINGERPRINT-MINUTIAE" + os.urandom(32)
     template = enrol(world, world.bob, plaintext)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT template_encrypted FROM acme.enterprise_data_biometrictemplate WHERE id = %s",
-                       [template.pk])
+        cursor.execute(
+            "SELECT template_encrypted FROM acme.enterprise_data_biometrictemplate WHERE id = %s", [template.pk]
+        )
         stored = bytes(cursor.fetchone()[0])
     assert plaintext not in stored
     assert b"FINGERPRINT-MINUTIAE" not in stored
@@ -289,8 +307,9 @@ def test_a_device_posts_a_clock_event(world, client_for):
     response = clock(client_for("acme"), key, {"membership_id": bob_id, "kind": "in"})
     assert response.status_code == 201
     assert response.json()["membership_id"] == bob_id and response.json()["kind"] == "in"
-    assert clock_events(world.acme) == [{"membership_id": bob_id, "kind": "in", "source": "device",
-                                         "device_id": device.pk}]
+    assert clock_events(world.acme) == [
+        {"membership_id": bob_id, "kind": "in", "source": "device", "device_id": device.pk}
+    ]
     with enterprise_schema(world.acme):
         assert Device.objects.get(pk=device.pk).last_seen_at is not None
 
@@ -316,8 +335,7 @@ def test_only_attendance_devices_post_clock_events(world, client_for):
     bob_id = world.membership(world.acme, world.bob).pk
     connection.set_schema_to_public()
     assert clock(client_for("acme"), key, {"membership_id": bob_id, "kind": "in"}).status_code == 403
-    assert clock(client_for("acme"), "dev_0123456789_nope", {"membership_id": bob_id, "kind": "in"}).status_code \
-        == 401
+    assert clock(client_for("acme"), "dev_0123456789_nope", {"membership_id": bob_id, "kind": "in"}).status_code == 401
     assert clock_events(world.acme) == []
 
 
@@ -378,8 +396,14 @@ def test_feed_rows_become_visible_in_id_order(world):
 
     def writer(name, membership, hold):
         with enterprise_schema(world.acme), transaction.atomic():
-            template_enroll(enterprise=world.acme, actor=None, membership=membership, modality="face",
-                            purpose="attendance", template=name.encode())
+            template_enroll(
+                enterprise=world.acme,
+                actor=None,
+                membership=membership,
+                modality="face",
+                purpose="attendance",
+                template=name.encode(),
+            )
             ids[name] = TemplateChange.objects.order_by("-id").values_list("id", flat=True).first()
             if hold:
                 a_enrolled.set()

@@ -29,8 +29,13 @@ from tests.tenants.test_tasks import test_database_url
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / ".data" / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def ensure_chromium() -> None:
@@ -42,8 +47,12 @@ def ensure_chromium() -> None:
             pytest.fail(message)
         pytest.skip(message)
     subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=True,
-                   capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
 
 
 def free_port() -> int:
@@ -87,8 +96,13 @@ def web_server(django_db_setup: None, django_db_blocker) -> Iterator[str]:
     env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTEFACTS / "web-server.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-                               "--insecure"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -107,8 +121,16 @@ def web_server(django_db_setup: None, django_db_blocker) -> Iterator[str]:
 
 
 @contextmanager
-def own_enterprise(django_db_blocker, *, owner_mobile: str, password: str, name: str, slug: str,
-                   sms_to: tuple[str, ...] = (), accounts: tuple[str, ...] = ()) -> Iterator[Enterprise]:
+def own_enterprise(
+    django_db_blocker,
+    *,
+    owner_mobile: str,
+    password: str,
+    name: str,
+    slug: str,
+    sms_to: tuple[str, ...] = (),
+    accounts: tuple[str, ...] = (),
+) -> Iterator[Enterprise]:
     """A committed enterprise of its own for a browser test module, dropped afterwards with its
     owner, the accounts with the mobile numbers in `accounts` (members the module created, with
     their sign-in attempts), the SMS deliveries sent to `sms_to` (invitations) and its media folder

@@ -23,16 +23,20 @@ ID_NUMBER = "11010519491231002X"
 
 @pytest.fixture(scope="module")
 def journey_enterprise(django_db_setup: None, django_db_blocker) -> Iterator[Enterprise]:
-    with own_enterprise(django_db_blocker, owner_mobile="+8613900000099", password=PASSWORD, name="Journey Co",
-                        slug="journey", sms_to=("+8613700009999",)) as enterprise:
+    with own_enterprise(
+        django_db_blocker,
+        owner_mobile="+8613900000099",
+        password=PASSWORD,
+        name="Journey Co",
+        slug="journey",
+        sms_to=("+8613700009999",),
+    ) as enterprise:
         yield enterprise
 
 
 @pytest.mark.browser
 @pytest.mark.django_db
-def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(
-    journey_enterprise, web_server, browser
-):
+def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(journey_enterprise, web_server, browser):
     base = f"http://journey.localhost{web_server}"
     context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}, accept_downloads=True)
     page = context.new_page()

@@ -18,8 +18,14 @@ MEMBER_MOBILE = "+8613700008888"
 
 @pytest.fixture(scope="module")
 def csp_enterprise(django_db_setup: None, django_db_blocker) -> Iterator[Enterprise]:
-    with own_enterprise(django_db_blocker, owner_mobile="+8613900000098", password=PASSWORD, name="Policy Co",
-                        slug="policyco", sms_to=(MEMBER_MOBILE,)) as enterprise:
+    with own_enterprise(
+        django_db_blocker,
+        owner_mobile="+8613900000098",
+        password=PASSWORD,
+        name="Policy Co",
+        slug="policyco",
+        sms_to=(MEMBER_MOBILE,),
+    ) as enterprise:
         yield enterprise
 
 
@@ -30,8 +36,10 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
 
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", "13900000098")
@@ -70,8 +78,10 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
     assert violations == []
 
     # and the browser does report what the policy blocks: an injected inline script
-    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
-                  " document.body.appendChild(s); }")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+        " document.body.appendChild(s); }"
+    )
     page.wait_for_timeout(500)
     assert page.evaluate("() => window.injected") is None
     assert violations

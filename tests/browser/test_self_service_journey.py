@@ -80,33 +80,63 @@ def seed_member(enterprise: Enterprise, owner: Membership, person: Person, *, re
     """A member who acknowledged the notice and gave every consent, with an ID number, one app
     clock-in (raw coordinates), `reports` health reports and one enrolled face template."""
     account = User.objects.create_user(person.mobile, PASSWORD, nickname=person.name)
-    member = membership_create(enterprise=enterprise, account=account, role=Membership.Role.MEMBER,
-                               display_name=person.name)
+    member = membership_create(
+        enterprise=enterprise, account=account, role=Membership.Role.MEMBER, display_name=person.name
+    )
     consent_everything(enterprise, member)
-    member_card_update(scope=dangerously_whole_enterprise(),
-            enterprise=enterprise, actor=owner, membership=member, data={"id_number": person.id_number})
-    attendance_clock(enterprise=enterprise, membership=member, kind="in", source="app", latitude="22.5431",
-                     longitude="114.0579", accuracy_m=10)
+    member_card_update(
+        scope=dangerously_whole_enterprise(),
+        enterprise=enterprise,
+        actor=owner,
+        membership=member,
+        data={"id_number": person.id_number},
+    )
+    attendance_clock(
+        enterprise=enterprise,
+        membership=member,
+        kind="in",
+        source="app",
+        latitude="22.5431",
+        longitude="114.0579",
+        accuracy_m=10,
+    )
     today = timezone.localdate()
     for day in range(reports):
-        health_report_submit(enterprise=enterprise, membership=member, date=today - timedelta(days=day),
-                             city="深圳", unwell=True, symptoms=person.symptoms)
-    template_enroll(enterprise=enterprise, actor=owner, membership=member, modality="face", purpose="attendance",
-                    template=b"BROWSER-TEMPLATE-BYTES")
+        health_report_submit(
+            enterprise=enterprise,
+            membership=member,
+            date=today - timedelta(days=day),
+            city="深圳",
+            unwell=True,
+            symptoms=person.symptoms,
+        )
+    template_enroll(
+        enterprise=enterprise,
+        actor=owner,
+        membership=member,
+        modality="face",
+        purpose="attendance",
+        template=b"BROWSER-TEMPLATE-BYTES",
+    )
     return member
 
 
 @pytest.fixture(scope="module")
 def self_service(django_db_setup: None, django_db_blocker) -> Iterator[Enterprise]:
-    with own_enterprise(django_db_blocker, owner_mobile=OWNER_MOBILE, password=PASSWORD, name=ENTERPRISE_NAME,
-                        slug="selfserve", accounts=(LEAVER.mobile, COLLEAGUE.mobile)) as enterprise:
+    with own_enterprise(
+        django_db_blocker,
+        owner_mobile=OWNER_MOBILE,
+        password=PASSWORD,
+        name=ENTERPRISE_NAME,
+        slug="selfserve",
+        accounts=(LEAVER.mobile, COLLEAGUE.mobile),
+    ) as enterprise:
         with django_db_blocker.unblock():
             with enterprise_schema(enterprise):
                 owner = Membership.objects.get(role=Membership.Role.OWNER)
             notice_publish_default(enterprise=enterprise, actor=owner, contact="privacy@selfserve.example.com")
             enterprise.refresh_from_db()
-            retention_setting_update(enterprise=enterprise, actor=owner, category="departed_profiles",
-                                     days=GRACE_DAYS)
+            retention_setting_update(enterprise=enterprise, actor=owner, category="departed_profiles", days=GRACE_DAYS)
             seed_member(enterprise, owner, LEAVER, reports=2)
             seed_member(enterprise, owner, COLLEAGUE, reports=1)
         yield enterprise
@@ -168,8 +198,18 @@ def see_everything(journey: Journey) -> None:
     page.locator("#my-rights a[href='/me/data/']").click()
     page.wait_for_url(f"{journey.base}/me/data/")
     expect(page.locator("main h1")).to_have_text(f"{ENTERPRISE_NAME}持有的您的全部信息")
-    for section in ("directory", "membership", "attendance", "health", "biometrics", "consents", "invitations",
-                    "requests", "ledger", "exports"):
+    for section in (
+        "directory",
+        "membership",
+        "attendance",
+        "health",
+        "biometrics",
+        "consents",
+        "invitations",
+        "requests",
+        "ledger",
+        "exports",
+    ):
         expect(page.locator(f"main section#{section} h2")).to_be_visible()
     expect(page.locator("#directory")).to_contain_text(person.name)
     expect(page.locator("#health tbody tr")).to_have_count(2)
@@ -242,14 +282,23 @@ def check_archive(content: bytes, person: Person) -> None:
     data = json.loads(raw)
     assert data["format"] == "portal-export/1" and data["enterprise"]["name"] == ENTERPRISE_NAME
     member = data["member"]
-    assert (member["display_name"], member["mobile"], member["id_number"]) == (person.name, person.mobile,
-                                                                               person.id_number)
+    assert (member["display_name"], member["mobile"], member["id_number"]) == (
+        person.name,
+        person.mobile,
+        person.id_number,
+    )
     assert [report["details"]["symptoms"] for report in data["health_reports"]] == [person.symptoms] * 2
     assert len(data["attendance"]["events"]) == 1 and data["attendance"]["events"][0]["raw_location"]
     assert [(row["modality"], row["purpose"]) for row in data["biometric_enrolments"]] == [("face", "attendance")]
     # nothing of the colleague or the owner who enrolled the template
-    for other in (COLLEAGUE.name, COLLEAGUE.national, COLLEAGUE.id_number, COLLEAGUE.symptoms,
-                  f"{ENTERPRISE_NAME} Owner", OWNER_MOBILE.removeprefix("+86")):
+    for other in (
+        COLLEAGUE.name,
+        COLLEAGUE.national,
+        COLLEAGUE.id_number,
+        COLLEAGUE.symptoms,
+        f"{ENTERPRISE_NAME} Owner",
+        OWNER_MOBILE.removeprefix("+86"),
+    ):
         assert other not in raw
     assert "BROWSER-TEMPLATE-BYTES" not in raw
     readable = archive.read("index.html").decode()
@@ -314,8 +363,9 @@ def member_status(enterprise: Enterprise, person: Person) -> str:
 @pytest.mark.browser
 @pytest.mark.celery_worker
 @pytest.mark.django_db
-def test_a_member_exports_their_data_and_leaves_the_enterprise(self_service, web_server, browser, start_worker,
-                                                                tmp_path):
+def test_a_member_exports_their_data_and_leaves_the_enterprise(
+    self_service, web_server, browser, start_worker, tmp_path
+):
     enterprise = self_service
     for stale in ARTEFACTS.glob("self-service-*.png"):  # numbers shift when steps are added
         stale.unlink()
@@ -344,8 +394,9 @@ def test_a_member_exports_their_data_and_leaves_the_enterprise(self_service, web
         assert not BiometricTemplate.objects.filter(membership=leaver).exists()
         assert not HealthReport.objects.filter(membership=leaver).exists()
         plan = ErasurePlan.objects.get(membership_id=leaver.pk)
-        assert timezone.localtime(plan.not_before).date() in {timezone.localdate() + timedelta(days=GRACE_DAYS + d)
-                                                              for d in (-1, 0)}
+        assert timezone.localtime(plan.not_before).date() in {
+            timezone.localdate() + timedelta(days=GRACE_DAYS + d) for d in (-1, 0)
+        }
         export = Export.objects.get(membership=leaver)
         assert (export.state, export.file_path) == (Export.State.EXPIRED, "") and export.downloaded_at
         assert colleague.status == Membership.Status.ACTIVE

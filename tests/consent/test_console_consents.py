@@ -35,14 +35,18 @@ def member(world, user, enterprise=None) -> Membership:
 def active_records(world, user, *, category="health", enterprise=None) -> list[tuple[str, str]]:
     enterprise = enterprise or world.acme
     with enterprise_schema(enterprise):
-        return sorted(ConsentRecord.objects.filter(membership__account=user, category=category,
-                                                   withdrawn_at__isnull=True).values_list("basis", "reason"))
+        return sorted(
+            ConsentRecord.objects.filter(
+                membership__account=user, category=category, withdrawn_at__isnull=True
+            ).values_list("basis", "reason")
+        )
 
 
 def legal_basis(world, user, category="health") -> ConsentRecord:
     with enterprise_schema(world.acme):
-        return ConsentRecord.objects.exclude(basis="consent").get(membership__account=user, category=category,
-                                                                  withdrawn_at__isnull=True)
+        return ConsentRecord.objects.exclude(basis="consent").get(
+            membership__account=user, category=category, withdrawn_at__isnull=True
+        )
 
 
 def ledger_entries(world, action="legal_basis") -> list[LedgerEntry]:
@@ -51,6 +55,7 @@ def ledger_entries(world, action="legal_basis") -> list[LedgerEntry]:
 
 
 # --- who may open the pages ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("persona", ["alice", "amy", "sam"])
 def test_admins_with_a_covering_category_open_the_overview(world, client_for, persona):
@@ -72,8 +77,13 @@ def test_an_admin_holding_no_covering_category_gets_403(world, client_for):
     """Erin made a scoped admin of the ledger only: nothing about consents is hers to see."""
     with enterprise_schema(world.acme):
         root = Department.objects.order_by("path").first()
-    scope_grant(enterprise=world.acme, actor=None, admin=member(world, world.erin), department=root,
-                categories=[Category.LEDGER])
+    scope_grant(
+        enterprise=world.acme,
+        actor=None,
+        admin=member(world, world.erin),
+        department=root,
+        categories=[Category.LEDGER],
+    )
     client = client_for("acme", world.erin)
     ledger = client.get("/console/ledger/")
     assert ledger.status_code == 200 and b'href="/console/consents/"' not in ledger.content
@@ -87,6 +97,7 @@ def test_anonymous_is_sent_to_login(world, client_for):
 
 
 # --- the overview -------------------------------------------------------------------------------
+
 
 def columns(response) -> list[tuple[str, str]]:
     return [(c.category, c.purpose) for c in response.context["columns"]]
@@ -124,8 +135,9 @@ def test_cells_show_consent_legal_basis_both_and_none(world, client_for):
     health = columns(response).index(("health", "health_monitoring"))
     assert rows(response)["Bob Member"][health] == "both"
     with enterprise_schema(world.acme):
-        consent = ConsentRecord.objects.get(membership=bob, category="health", basis="consent",
-                                            withdrawn_at__isnull=True)
+        consent = ConsentRecord.objects.get(
+            membership=bob, category="health", basis="consent", withdrawn_at__isnull=True
+        )
     consent_withdraw(enterprise=world.acme, membership=bob, record_id=consent.pk)
     response = client.get("/console/consents/")
     assert rows(response)["Bob Member"][health] == "legal" and "⚖" in response.content.decode()
@@ -136,8 +148,13 @@ def test_cells_show_consent_legal_basis_both_and_none(world, client_for):
 
 def test_a_cell_is_hidden_for_a_category_the_admin_does_not_hold_over_that_member(world, client_for):
     """Amy granted health over Sales East only: Bob's health cell shows, Erin's is "—"."""
-    scope_grant(enterprise=world.acme, actor=None, admin=member(world, world.amy), department=world.sales_east,
-                categories=[Category.HEALTH])
+    scope_grant(
+        enterprise=world.acme,
+        actor=None,
+        admin=member(world, world.amy),
+        department=world.sales_east,
+        categories=[Category.HEALTH],
+    )
     response = client_for("acme", world.amy).get("/console/consents/")
     health = columns(response).index(("health", "health_monitoring"))
     table = rows(response)
@@ -184,12 +201,17 @@ def test_overview_runs_a_constant_number_of_queries(world, client_for):
 
 # --- one member's page ------------------------------------------------------------------------------
 
+
 def test_member_page_shows_lines_within_scope_and_404_outside(world, client_for):
     client = client_for("acme", world.sam)
     response = client.get(f"/console/consents/{member(world, world.bob).pk}/")
     assert response.status_code == 200
-    assert {line.category for line in response.context["lines"]} == {"health", "precise_location", "id_documents",
-                                                                       "contacts"}
+    assert {line.category for line in response.context["lines"]} == {
+        "health",
+        "precise_location",
+        "id_documents",
+        "contacts",
+    }
     assert client.get(f"/console/consents/{member(world, world.erin).pk}/").status_code == 404
     assert client.get("/console/consents/999999/").status_code == 404
     amy = client_for("acme", world.amy).get(f"/console/consents/{member(world, world.bob).pk}/")
@@ -209,7 +231,11 @@ def test_sam_records_a_health_basis_for_bob_with_a_ledger_entry(world, client_fo
     assert len(entries) == before + 1
     entry = entries[-1]
     assert (entry.actor_membership_id, entry.subject_membership_id, entry.category, entry.purpose) == (
-        sam.pk, bob.pk, "health", REASON)
+        sam.pk,
+        bob.pk,
+        "health",
+        REASON,
+    )
     page = client_for("acme", world.sam).get(f"/console/consents/{bob.pk}/").content.decode()
     assert REASON in page and "Sam Scoped" in page and f"/console/consents/legal-bases/{record.pk}/end/" in page
 
@@ -220,11 +246,15 @@ def test_amy_without_health_cannot_record_a_health_basis(world, client_for):
     assert response.status_code in (403, 404)
     assert active_records(world, world.bob) == [("consent", "")]
     # she may for a category she holds (ID documents: directory)
-    response = client_for("acme", world.amy).post(f"/console/consents/{bob.pk}/", {
-        "line": "id_documents:hr_records", "basis": "hr_necessity", "reason": "Social insurance registration"})
+    response = client_for("acme", world.amy).post(
+        f"/console/consents/{bob.pk}/",
+        {"line": "id_documents:hr_records", "basis": "hr_necessity", "reason": "Social insurance registration"},
+    )
     assert response.status_code == 302
-    assert active_records(world, world.bob, category="id_documents")[1] == ("hr_necessity",
-                                                                             "Social insurance registration")
+    assert active_records(world, world.bob, category="id_documents")[1] == (
+        "hr_necessity",
+        "Social insurance registration",
+    )
 
 
 def test_sam_cannot_record_for_erin_outside_his_scope(world, client_for):
@@ -233,14 +263,17 @@ def test_sam_cannot_record_for_erin_outside_his_scope(world, client_for):
     assert active_records(world, world.erin) == [("consent", "")]
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({**HEALTH, "reason": "too short"}, "reason"),
-    ({**HEALTH, "reason": "x" * 201}, "reason"),
-    ({**HEALTH, "basis": "consent"}, "basis"),
-    ({**HEALTH, "basis": "whim"}, "basis"),
-    ({**HEALTH, "line": "health:door_access"}, "line"),
-    ({**HEALTH, "line": "horoscope:attendance"}, "line"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({**HEALTH, "reason": "too short"}, "reason"),
+        ({**HEALTH, "reason": "x" * 201}, "reason"),
+        ({**HEALTH, "basis": "consent"}, "basis"),
+        ({**HEALTH, "basis": "whim"}, "basis"),
+        ({**HEALTH, "line": "health:door_access"}, "line"),
+        ({**HEALTH, "line": "horoscope:attendance"}, "line"),
+    ],
+)
 def test_bad_input_is_a_400_with_field_errors_and_nothing_written(world, client_for, data, field):
     before = len(ledger_entries(world))
     response = client_for("acme", world.sam).post(f"/console/consents/{member(world, world.bob).pk}/", data)
@@ -265,8 +298,9 @@ def test_a_legal_basis_outlives_the_withdrawn_consent_until_it_is_ended(world, c
     client = client_for("acme", world.sam)
     assert client.post(f"/console/consents/{bob.pk}/", HEALTH).status_code == 302
     with enterprise_schema(world.acme):
-        consent = ConsentRecord.objects.get(membership=bob, category="health", basis="consent",
-                                            withdrawn_at__isnull=True)
+        consent = ConsentRecord.objects.get(
+            membership=bob, category="health", basis="consent", withdrawn_at__isnull=True
+        )
     consent_withdraw(enterprise=world.acme, membership=bob, record_id=consent.pk)
     health_report_submit(enterprise=world.acme, membership=bob, city="Shanghai", unwell=False)
     record = legal_basis(world, world.bob)
@@ -298,9 +332,16 @@ def test_ending_needs_the_category_over_the_member(world, client_for):
 
 # --- the API ------------------------------------------------------------------------------------
 
+
 def api_basis(member_id, **overrides):
-    return {"member": member_id, "category": "health", "purpose": "health_monitoring",
-            "basis": "legal_obligation", "reason": REASON, **overrides}
+    return {
+        "member": member_id,
+        "category": "health",
+        "purpose": "health_monitoring",
+        "basis": "legal_obligation",
+        "reason": REASON,
+        **overrides,
+    }
 
 
 def test_api_lines_of_a_member_within_scope(world, client_for):
@@ -325,7 +366,11 @@ def test_api_records_and_ends_a_legal_basis(world, client_for):
     assert response.status_code == 201
     body = response.json()
     assert (body["member"], body["basis"], body["reason"], body["withdrawn_at"]) == (
-        bob.pk, "legal_obligation", REASON, None)
+        bob.pk,
+        "legal_obligation",
+        REASON,
+        None,
+    )
     assert len(ledger_entries(world)) == before + 1
     lines = client.get(f"/api/v1/consents/?member={bob.pk}").json()["lines"]
     health = next(line for line in lines if line["category"] == "health")
@@ -336,34 +381,41 @@ def test_api_records_and_ends_a_legal_basis(world, client_for):
     assert len(ledger_entries(world)) == before + 2
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"reason": "short"}, "reason"),
-    ({"basis": "consent"}, "basis"),
-    ({"category": "horoscope"}, "category"),
-    ({"purpose": "door_access"}, "purpose"),
-    ({"member": "bob"}, "member"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"reason": "short"}, "reason"),
+        ({"basis": "consent"}, "basis"),
+        ({"category": "horoscope"}, "category"),
+        ({"purpose": "door_access"}, "purpose"),
+        ({"member": "bob"}, "member"),
+    ],
+)
 def test_api_bad_input_is_a_400_with_field_errors(world, client_for, overrides, field):
     bob = member(world, world.bob)
-    response = client_for("acme", world.sam).post("/api/v1/consents/legal-bases/", api_basis(bob.pk, **overrides),
-                                                  content_type="application/json")
+    response = client_for("acme", world.sam).post(
+        "/api/v1/consents/legal-bases/", api_basis(bob.pk, **overrides), content_type="application/json"
+    )
     assert response.status_code == 400 and field in response.json()
     assert active_records(world, world.bob) == [("consent", "")]
 
 
 def test_api_refuses_outside_the_scope(world, client_for):
     bob, erin = member(world, world.bob), member(world, world.erin)
-    response = client_for("acme", world.amy).post("/api/v1/consents/legal-bases/", api_basis(bob.pk),
-                                                  content_type="application/json")
+    response = client_for("acme", world.amy).post(
+        "/api/v1/consents/legal-bases/", api_basis(bob.pk), content_type="application/json"
+    )
     assert response.status_code == 403
-    response = client_for("acme", world.sam).post("/api/v1/consents/legal-bases/", api_basis(erin.pk),
-                                                  content_type="application/json")
+    response = client_for("acme", world.sam).post(
+        "/api/v1/consents/legal-bases/", api_basis(erin.pk), content_type="application/json"
+    )
     assert response.status_code in (400, 404) and "member" in response.json()
     assert active_records(world, world.bob) == [("consent", "")]
     assert active_records(world, world.erin) == [("consent", "")]
 
 
 # --- isolation (TEN-5) ---------------------------------------------------------------------------
+
 
 def test_globex_admin_cannot_see_or_end_acmes_records_by_id(world, client_for):
     bob = member(world, world.bob)
@@ -393,6 +445,8 @@ def test_an_acme_session_is_refused_on_globex(world, client_for):
         assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert client.post(f"/console/consents/{gus.pk}/", HEALTH).status_code == 302
     assert client.get(f"/api/v1/consents/?member={gus.pk}").status_code == 403
-    assert client.post("/api/v1/consents/legal-bases/", api_basis(gus.pk),
-                       content_type="application/json").status_code == 403
+    assert (
+        client.post("/api/v1/consents/legal-bases/", api_basis(gus.pk), content_type="application/json").status_code
+        == 403
+    )
     assert active_records(world, world.gus, enterprise=world.globex) == [("consent", "")]

@@ -19,13 +19,22 @@ CATEGORIES = list(NoticeCategory.values)
 
 def draft_post(**overrides) -> dict[str, str]:
     """A valid POST of the draft form: directory and health collected, the rest unchecked."""
-    data = {"summary_zh": "我们收集以下个人信息。", "summary_en": "We collect the following.",
-            "contact": "dpo@acme.example"}
+    data = {
+        "summary_zh": "我们收集以下个人信息。",
+        "summary_en": "We collect the following.",
+        "contact": "dpo@acme.example",
+    }
     for index, category in enumerate(CATEGORIES):
         data[f"items-{index}-category"] = category
         if category in ("directory", "health"):
-            data.update({f"items-{index}-collected": "on", f"items-{index}-purpose_zh": f"{category} 用途",
-                         f"items-{index}-purpose_en": f"{category} purpose", f"items-{index}-retention_days": "90"})
+            data.update(
+                {
+                    f"items-{index}-collected": "on",
+                    f"items-{index}-purpose_zh": f"{category} 用途",
+                    f"items-{index}-purpose_en": f"{category} purpose",
+                    f"items-{index}-retention_days": "90",
+                }
+            )
     data.update(overrides)
     return data
 
@@ -40,11 +49,11 @@ def draft_state(enterprise):
         draft = EnterpriseNotice.objects.filter(status="draft").first()
         if draft is None:
             return None
-        return (draft.summary_zh, draft.contact,
-                sorted(draft.items.values_list("category", "retention_days")))
+        return (draft.summary_zh, draft.contact, sorted(draft.items.values_list("category", "retention_days")))
 
 
 # --- who may open the pages ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", PAGES)
 @pytest.mark.parametrize("persona", ["alice", "amy"])
@@ -64,8 +73,9 @@ def test_member_and_admin_without_the_consent_category_get_403(world, client_for
 def test_they_cannot_save_publish_or_discard_either(world, client_for, persona):
     client = client_for("acme", getattr(world, persona))
     assert client.post("/console/notices/draft/", draft_post()).status_code == 403
-    notice_draft_save(enterprise=world.acme, actor=None, summary_zh="草稿", summary_en="", contact="x@example.com",
-                      items=[_item()])
+    notice_draft_save(
+        enterprise=world.acme, actor=None, summary_zh="草稿", summary_en="", contact="x@example.com", items=[_item()]
+    )
     assert client.post("/console/notices/draft/publish/", {"confirm": "on"}).status_code == 403
     assert client.post("/console/notices/draft/discard/").status_code == 403
     assert notices(world.acme) == [(1, "published"), (2, "draft")]
@@ -93,6 +103,7 @@ def test_nav_links(world, client_for):
 
 # --- the list and one version --------------------------------------------------------------------
 
+
 def test_list_shows_versions_and_acknowledgement_counts(world, client_for):
     response = client_for("acme", world.amy).get("/console/notices/")
     version = response.context["versions"][0]
@@ -113,8 +124,9 @@ def test_list_runs_a_constant_number_of_queries(world, client_for):
 
     acme = Enterprise.objects.get(pk=world.acme.pk)  # publishing updates the object: not the shared world's
     for n in range(3):
-        notice_draft_save(enterprise=acme, actor=None, summary_zh=f"版本 {n}", summary_en="",
-                          contact="x@example.com", items=[_item()])
+        notice_draft_save(
+            enterprise=acme, actor=None, summary_zh=f"版本 {n}", summary_en="", contact="x@example.com", items=[_item()]
+        )
         notice_publish(enterprise=acme, actor=None, notice=notice_draft(enterprise=acme))
     with enterprise_schema(world.acme):
         from core.models import Membership
@@ -136,8 +148,9 @@ def test_api_list_runs_a_constant_number_of_queries(world, client_for):
         assert len(client.get("/api/v1/notices/").json()) == 1
     acme = Enterprise.objects.get(pk=world.acme.pk)
     for n in range(3):
-        notice_draft_save(enterprise=acme, actor=None, summary_zh=f"版本 {n}", summary_en="",
-                          contact="x@example.com", items=[_item()])
+        notice_draft_save(
+            enterprise=acme, actor=None, summary_zh=f"版本 {n}", summary_en="", contact="x@example.com", items=[_item()]
+        )
         notice_publish(enterprise=acme, actor=None, notice=notice_draft(enterprise=acme))
     with enterprise_schema(world.acme):
         from core.models import Membership
@@ -159,6 +172,7 @@ def test_a_version_is_readable_and_a_missing_one_is_404(world, client_for):
 
 
 # --- editing the draft ------------------------------------------------------------------------
+
 
 def test_draft_form_is_prefilled_from_the_current_version_then_from_the_draft(world, client_for):
     client = client_for("acme", world.amy)
@@ -185,8 +199,9 @@ def test_first_draft_is_prefilled_from_the_template(world, client_for, monkeypat
     assert response.context["source"] == "template"
     forms = response.context["forms"]
     assert forms.notice["summary_en"].value() == DEFAULT_SUMMARY_EN
-    assert [row["category"].value() for row in forms.rows if row["collected"].value()] == \
-        [item.category for item in DEFAULT_ITEMS]
+    assert [row["category"].value() for row in forms.rows if row["collected"].value()] == [
+        item.category for item in DEFAULT_ITEMS
+    ]
 
 
 def test_saving_creates_the_draft_of_the_next_version(world, client_for):
@@ -194,26 +209,33 @@ def test_saving_creates_the_draft_of_the_next_version(world, client_for):
     response = client.post("/console/notices/draft/", draft_post())
     assert response.status_code == 302 and response["Location"] == "/console/notices/draft/"
     assert notices(world.acme) == [(1, "published"), (2, "draft")]
-    assert draft_state(world.acme) == ("我们收集以下个人信息。", "dpo@acme.example",
-                                       [("directory", 90), ("health", 90)])
+    assert draft_state(world.acme) == (
+        "我们收集以下个人信息。",
+        "dpo@acme.example",
+        [("directory", 90), ("health", 90)],
+    )
     # saving again replaces the draft's text and items
-    client.post("/console/notices/draft/", draft_post(contact="privacy-team@acme.example",
-                                                      **{"items-3-retention_days": "30"}))
+    client.post(
+        "/console/notices/draft/", draft_post(contact="privacy-team@acme.example", **{"items-3-retention_days": "30"})
+    )
     assert draft_state(world.acme)[1:] == ("privacy-team@acme.example", [("directory", 90), ("health", 30)])
     assert notices(world.acme) == [(1, "published"), (2, "draft")]
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({f"items-{i}-collected": "" for i in range(len(CATEGORIES))}, None),  # no items
-    ({"items-0-retention_days": "0"}, "retention_days"),
-    ({"items-0-retention_days": "99999"}, "retention_days"),
-    ({"items-0-retention_days": "ninety"}, "retention_days"),
-    ({"contact": "  "}, "contact"),
-    ({"items-0-category": "horoscope"}, "category"),
-    ({"items-3-category": "directory"}, "category"),  # the same category twice
-    ({"items-0-purpose_zh": "", "items-0-purpose_en": ""}, "purpose_zh"),
-    ({"summary_zh": "", "summary_en": ""}, "summary_zh"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({f"items-{i}-collected": "" for i in range(len(CATEGORIES))}, None),  # no items
+        ({"items-0-retention_days": "0"}, "retention_days"),
+        ({"items-0-retention_days": "99999"}, "retention_days"),
+        ({"items-0-retention_days": "ninety"}, "retention_days"),
+        ({"contact": "  "}, "contact"),
+        ({"items-0-category": "horoscope"}, "category"),
+        ({"items-3-category": "directory"}, "category"),  # the same category twice
+        ({"items-0-purpose_zh": "", "items-0-purpose_en": ""}, "purpose_zh"),
+        ({"summary_zh": "", "summary_en": ""}, "summary_zh"),
+    ],
+)
 def test_bad_input_is_a_400_with_field_errors_and_nothing_written(world, client_for, overrides, field):
     client = client_for("acme", world.amy)
     # a first save, so that "nothing written" also covers an existing draft
@@ -248,6 +270,7 @@ def test_bad_input_without_a_draft_creates_none(world, client_for):
 
 
 # --- publishing and discarding -----------------------------------------------------------------
+
 
 def _publish(world, client_for, persona):
     client = client_for("acme", getattr(world, persona))
@@ -314,6 +337,7 @@ def test_discarding_deletes_the_draft_only(world, client_for):
 
 # --- the API -----------------------------------------------------------------------------------
 
+
 def test_api_lists_published_versions_and_the_draft(world, client_for):
     client = client_for("acme", world.amy)
     client.post("/console/notices/draft/", draft_post())
@@ -336,6 +360,7 @@ def test_api_refuses_members_and_admins_without_the_category(world, client_for, 
 
 
 # --- isolation (TEN-5) ---------------------------------------------------------------------------
+
 
 def test_globex_admin_never_sees_acmes_draft(world, client_for):
     client_for("acme", world.alice).post("/console/notices/draft/", draft_post(summary_zh="ACME 机密草稿"))

@@ -32,18 +32,27 @@ def test_notify_writes_the_inbox_and_schedules_sms_and_email_after_commit(world,
     User.objects.filter(pk=world.bob.pk).update(email="bob@example.com")
     world.bob.refresh_from_db()
     with django_capture_on_commit_callbacks() as scheduled:
-        notification = notify(account=world.bob, kind="incident", title="Security notice", body="Change your password",
-                              url="/me/inbox/", channels=("sms", "email"))
+        notification = notify(
+            account=world.bob,
+            kind="incident",
+            title="Security notice",
+            body="Change your password",
+            url="/me/inbox/",
+            channels=("sms", "email"),
+        )
     assert len(scheduled) == 1 and not sms.outbox and not mail.outbox  # nothing leaves before the commit
     rows = list(NotificationDelivery.objects.filter(notification=notification).order_by("channel"))
     assert [(r.channel, r.address, r.status) for r in rows] == [
-        ("email", "bob@example.com", "pending"), ("sms", "+8613900000003", "pending")]
+        ("email", "bob@example.com", "pending"),
+        ("sms", "+8613900000003", "pending"),
+    ]
     assert deliveries_attempt(delivery_ids=[r.pk for r in rows]) == []
     assert [(m.mobile, m.text) for m in sms.outbox] == [("+8613900000003", "Security notice Change your password")]
     assert [(m.to, m.subject) for m in mail.outbox] == [(["bob@example.com"], "Security notice")]
     assert "/me/inbox/" in mail.outbox[0].body
     assert set(NotificationDelivery.objects.filter(notification=notification).values_list("status", flat=True)) == {
-        "sent"}
+        "sent"
+    }
     assert deliveries_attempt(delivery_ids=[r.pk for r in rows]) == [] and len(sms.outbox) == 1  # never twice
 
 

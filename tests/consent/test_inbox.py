@@ -13,8 +13,10 @@ from consent.models import Notification
 def test_pages_list_only_the_accounts_own_messages(client_for, world):
     notify(account=world.bob, kind="test", title="For Bob", url="/policy/")
     notify(account=world.erin, kind="test", title="For Erin")
-    for client, url in ((client_for("public", world.bob), "/account/inbox/"),
-                        (client_for("acme", world.bob), "/me/inbox/")):
+    for client, url in (
+        (client_for("public", world.bob), "/account/inbox/"),
+        (client_for("acme", world.bob), "/me/inbox/"),
+    ):
         response = client.get(url)
         assert response.status_code == 200
         assert b"For Bob" in response.content and b"For Erin" not in response.content
@@ -79,8 +81,13 @@ def test_api_lists_newest_first_and_marks_read(client_for, world):
     client = client_for("acme", world.bob)
     data = client.get("/api/v1/me/notifications/").json()
     assert [row["id"] for row in data["results"]] == [newer.pk, older.pk]
-    assert data["results"][0] == {**data["results"][0], "title": "Newer", "body": "Text", "url": "/policy/",
-                                  "read_at": None}
+    assert data["results"][0] == {
+        **data["results"][0],
+        "title": "Newer",
+        "body": "Text",
+        "url": "/policy/",
+        "read_at": None,
+    }
     response = client.post(f"/api/v1/me/notifications/{older.pk}/read/")
     assert response.status_code == 200 and response.json()["id"] == older.pk
     assert response.json()["read_at"] is not None

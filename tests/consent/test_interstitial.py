@@ -15,8 +15,15 @@ from consent.policy.services import policy_accept, policy_activate_due, policy_v
 
 def _version(number: str, level: str, **extra) -> PolicyVersion:
     return PolicyVersion.objects.create(
-        version=number, title_en="Privacy policy", title_zh="隐私政策", body_en="Text.", body_zh="正文。",
-        level=level, major_kinds=["purpose"] if level == "major" else [], **extra)
+        version=number,
+        title_en="Privacy policy",
+        title_zh="隐私政策",
+        body_en="Text.",
+        body_zh="正文。",
+        level=level,
+        major_kinds=["purpose"] if level == "major" else [],
+        **extra,
+    )
 
 
 def publish(number: str, level: str, effective_at=None) -> PolicyVersion:

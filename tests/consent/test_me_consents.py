@@ -24,15 +24,22 @@ PAGE = "/me/consents/"
 API = "/api/v1/me/consents/"
 HEALTH_API = "/api/v1/health/reports/"
 CLOCK_API = "/api/v1/attendance/clock/"
-PAIRS = [("biometrics", "attendance"), ("biometrics", "door_access"), ("health", "health_monitoring"),
-         ("precise_location", "attendance"), ("id_documents", "hr_records"), ("contacts", "contact_matching")]
+PAIRS = [
+    ("biometrics", "attendance"),
+    ("biometrics", "door_access"),
+    ("health", "health_monitoring"),
+    ("precise_location", "attendance"),
+    ("id_documents", "hr_records"),
+    ("contacts", "contact_matching"),
+]
 
 
 def record_of(world, enterprise, user, category: str, purpose: str, basis: str = "consent") -> ConsentRecord:
     member = world.membership(enterprise, user)
     with enterprise_schema(enterprise):
         record = ConsentRecord.objects.select_related("notice").get(
-            membership=member, category=category, purpose=purpose, basis=basis, withdrawn_at__isnull=True)
+            membership=member, category=category, purpose=purpose, basis=basis, withdrawn_at__isnull=True
+        )
     connection.set_schema_to_public()
     return record
 
@@ -47,30 +54,46 @@ def reload(enterprise, record: ConsentRecord) -> ConsentRecord:
 def state(enterprise) -> list[tuple]:
     """Every consent record of the enterprise, to show that nothing changed."""
     with enterprise_schema(enterprise):
-        rows = list(ConsentRecord.objects.order_by("pk").values_list("pk", "membership_id", "withdrawn_at",
-                                                                      "erasure"))
+        rows = list(ConsentRecord.objects.order_by("pk").values_list("pk", "membership_id", "withdrawn_at", "erasure"))
     connection.set_schema_to_public()
     return rows
 
 
 def health_report(world, user, days_ago: int = 0, enterprise=None) -> None:
     enterprise = enterprise or world.acme
-    health_report_submit(enterprise=enterprise, membership=world.membership(enterprise, user),
-                         date=timezone.localdate() - datetime.timedelta(days=days_ago), city="Nanjing", unwell=False)
+    health_report_submit(
+        enterprise=enterprise,
+        membership=world.membership(enterprise, user),
+        date=timezone.localdate() - datetime.timedelta(days=days_ago),
+        city="Nanjing",
+        unwell=False,
+    )
     connection.set_schema_to_public()
 
 
 def clock_in(world, user) -> None:
-    attendance_clock(enterprise=world.acme, membership=world.membership(world.acme, user), kind="in", source="app",
-                     latitude=31.2310, longitude=121.4740, accuracy_m=10)
+    attendance_clock(
+        enterprise=world.acme,
+        membership=world.membership(world.acme, user),
+        kind="in",
+        source="app",
+        latitude=31.2310,
+        longitude=121.4740,
+        accuracy_m=10,
+    )
     connection.set_schema_to_public()
 
 
 def legal_basis_for_bob_health(world) -> ConsentRecord:
-    record = legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                                member_id=world.membership(world.acme, world.bob).pk, category="health",
-                                purpose="health_monitoring", basis="emergency",
-                                reason="Epidemic response ordered by the city health commission")
+    record = legal_basis_record(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        member_id=world.membership(world.acme, world.bob).pk,
+        category="health",
+        purpose="health_monitoring",
+        basis="emergency",
+        reason="Epidemic response ordered by the city health commission",
+    )
     connection.set_schema_to_public()
     return record
 
@@ -119,8 +142,6 @@ def test_the_consents_page_and_api_run_a_constant_number_of_queries(world, clien
     assert len(api_queries) == 8, [q["sql"] for q in api_queries.captured_queries]
 
 
-
-
 def test_give_from_the_page(world, client_for):
     health = record_of(world, world.acme, world.bob, "health", "health_monitoring")
     client = client_for("acme", world.bob)
@@ -134,17 +155,22 @@ def test_give_from_the_page(world, client_for):
     assert response.status_code == 302 and response["Location"] == PAGE
     given = record_of(world, world.acme, world.bob, "health", "health_monitoring")
     assert given.pk != health.pk and given.channel == "web" and given.notice.version == 1
-    assert client.post(HEALTH_API, {"city": "Nanjing", "unwell": False},
-                       content_type="application/json").status_code == 200
+    assert (
+        client.post(HEALTH_API, {"city": "Nanjing", "unwell": False}, content_type="application/json").status_code
+        == 200
+    )
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"category": "dreams", "purpose": "attendance", "notice_version": "1"}, "category"),
-    ({"category": "health", "purpose": "attendance", "notice_version": "1"}, "purpose"),
-    ({"category": "health", "purpose": "health_monitoring", "notice_version": "7"}, "notice_version"),
-    ({"category": "health", "purpose": "health_monitoring", "notice_version": "x"}, "notice_version"),
-    ({"category": "health", "purpose": "health_monitoring"}, "notice_version"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"category": "dreams", "purpose": "attendance", "notice_version": "1"}, "category"),
+        ({"category": "health", "purpose": "attendance", "notice_version": "1"}, "purpose"),
+        ({"category": "health", "purpose": "health_monitoring", "notice_version": "7"}, "notice_version"),
+        ({"category": "health", "purpose": "health_monitoring", "notice_version": "x"}, "notice_version"),
+        ({"category": "health", "purpose": "health_monitoring"}, "notice_version"),
+    ],
+)
 def test_giving_bad_input_on_the_page_is_a_400_and_nothing_changes(world, client_for, payload, field):
     health = record_of(world, world.acme, world.bob, "health", "health_monitoring")
     client = client_for("acme", world.bob)
@@ -160,7 +186,8 @@ def test_giving_bad_input_on_the_page_is_a_400_and_nothing_changes(world, client
 
 
 def test_withdrawal_page_previews_the_members_data_and_takes_effect_at_once(
-        world, client_for, django_capture_on_commit_callbacks):
+    world, client_for, django_capture_on_commit_callbacks
+):
     health_report(world, world.bob, 0)
     health_report(world, world.bob, 1)
     health_report(world, world.erin, 0)  # someone else's: not counted
@@ -212,8 +239,10 @@ def test_when_a_legal_basis_covers_the_data_nothing_is_deleted(world, client_for
     assert client.post(f"/api/v1/me/consents/{legal.pk}/withdrawal/").status_code == 400
     assert reload(world.acme, legal).withdrawn_at is None
     # Collection goes on under the legal basis.
-    assert client.post(HEALTH_API, {"city": "Nanjing", "unwell": False},
-                       content_type="application/json").status_code == 200
+    assert (
+        client.post(HEALTH_API, {"city": "Nanjing", "unwell": False}, content_type="application/json").status_code
+        == 200
+    )
 
 
 def test_nothing_held_says_so(world, client_for):
@@ -235,7 +264,8 @@ def test_api_lists_the_lines(world, client_for):
     assert health["covered"] is True and health["can_give"] is False
     assert health["consent"]["notice_version"] == 1 and health["consent"]["basis"] == "consent"
     assert [(b["id"], b["basis"], b["reason"]) for b in health["legal_bases"]] == [
-        (legal.pk, "emergency", "Epidemic response ordered by the city health commission")]
+        (legal.pk, "emergency", "Epidemic response ordered by the city health commission")
+    ]
 
 
 def test_api_give_is_201_then_200_and_withdrawal_takes_effect_at_once(world, client_for):
@@ -251,14 +281,19 @@ def test_api_give_is_201_then_200_and_withdrawal_takes_effect_at_once(world, cli
     client = client_for("acme", world.bob)
     preview = client.get(f"/api/v1/me/consents/{record.pk}/withdrawal/", HTTP_ACCEPT_LANGUAGE="en").json()
     assert preview["consent"]["id"] == record.pk
-    assert {line["kind"]: line["count"] for line in preview["deletes"]} == {"raw_locations": raw,
-                                                                           "location_cells": cells}
+    assert {line["kind"]: line["count"] for line in preview["deletes"]} == {
+        "raw_locations": raw,
+        "location_cells": cells,
+    }
     assert all(line["label"] for line in preview["deletes"]) and preview["kept_by"] == []
     response = client.post(f"/api/v1/me/consents/{record.pk}/withdrawal/")
     assert response.status_code == 200
     assert response.json()["withdrawn_at"] and response.json()["erasure"] == "scheduled"
-    refused = client.post(CLOCK_API, {"kind": "out", "source": "app", "latitude": 31.2310, "longitude": 121.4740},
-                          content_type="application/json")
+    refused = client.post(
+        CLOCK_API,
+        {"kind": "out", "source": "app", "latitude": 31.2310, "longitude": 121.4740},
+        content_type="application/json",
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "consent_required"
     again = client.post(f"/api/v1/me/consents/{record.pk}/withdrawal/")
     assert again.status_code == 400 and set(again.json()) == {"consent"}
@@ -267,18 +302,27 @@ def test_api_give_is_201_then_200_and_withdrawal_takes_effect_at_once(world, cli
     assert created.status_code == 201 and created.json()["channel"] == "api" and created.json()["id"] != record.pk
     repeat = client.post(API, payload, content_type="application/json")
     assert repeat.status_code == 200 and repeat.json()["id"] == created.json()["id"]
-    assert client.post(CLOCK_API, {"kind": "out", "source": "app", "latitude": 31.2310, "longitude": 121.4740},
-                       content_type="application/json").status_code == 201
+    assert (
+        client.post(
+            CLOCK_API,
+            {"kind": "out", "source": "app", "latitude": 31.2310, "longitude": 121.4740},
+            content_type="application/json",
+        ).status_code
+        == 201
+    )
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"category": "dreams", "purpose": "attendance", "notice_version": 1}, "category"),
-    ({"category": "health", "purpose": "attendance", "notice_version": 1}, "purpose"),
-    ({"category": "contacts", "purpose": "hr_records", "notice_version": 1}, "purpose"),
-    ({"category": "health", "purpose": "health_monitoring", "notice_version": 2}, "notice_version"),
-    ({"category": "health", "purpose": "health_monitoring", "notice_version": "one"}, "notice_version"),
-    ({"category": "health", "purpose": "health_monitoring"}, "notice_version"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"category": "dreams", "purpose": "attendance", "notice_version": 1}, "category"),
+        ({"category": "health", "purpose": "attendance", "notice_version": 1}, "purpose"),
+        ({"category": "contacts", "purpose": "hr_records", "notice_version": 1}, "purpose"),
+        ({"category": "health", "purpose": "health_monitoring", "notice_version": 2}, "notice_version"),
+        ({"category": "health", "purpose": "health_monitoring", "notice_version": "one"}, "notice_version"),
+        ({"category": "health", "purpose": "health_monitoring"}, "notice_version"),
+    ],
+)
 def test_api_give_bad_input_is_a_400_with_field_errors(world, client_for, payload, field):
     record = record_of(world, world.acme, world.bob, "health", "health_monitoring")
     client = client_for("acme", world.bob)
@@ -294,21 +338,33 @@ def test_a_category_the_notice_does_not_list_cannot_be_given(world, client_for):
     client = client_for("acme", world.bob)
     client.post(f"/api/v1/me/consents/{record.pk}/withdrawal/")
     fresh = Enterprise.objects.get(pk=world.acme.pk)
-    draft = notice_draft_save(enterprise=fresh, actor=None, summary_zh="无通讯录", summary_en="No contacts",
-                              contact="dpo@example.com", items=[i for i in DEFAULT_ITEMS if i.category != "contacts"])
+    draft = notice_draft_save(
+        enterprise=fresh,
+        actor=None,
+        summary_zh="无通讯录",
+        summary_en="No contacts",
+        contact="dpo@example.com",
+        items=[i for i in DEFAULT_ITEMS if i.category != "contacts"],
+    )
     notice_publish(enterprise=fresh, actor=None, notice=draft)
     connection.set_schema_to_public()
     client.post("/api/v1/me/notice/acknowledge/", {"version": 2}, content_type="application/json")
     lines = client.get(API).json()["lines"]
     assert [line["can_give"] for line in lines if line["category"] == "contacts"] == [False]
-    response = client.post(API, {"category": "contacts", "purpose": "contact_matching", "notice_version": 2},
-                           content_type="application/json")
+    response = client.post(
+        API,
+        {"category": "contacts", "purpose": "contact_matching", "notice_version": 2},
+        content_type="application/json",
+    )
     assert response.status_code == 400 and set(response.json()) == {"category"}
     page = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "does not list this category" in page
     # Giving under the old version is stale now.
-    response = client.post(API, {"category": "health", "purpose": "health_monitoring", "notice_version": 1},
-                           content_type="application/json")
+    response = client.post(
+        API,
+        {"category": "health", "purpose": "health_monitoring", "notice_version": 1},
+        content_type="application/json",
+    )
     assert response.status_code == 400 and set(response.json()) == {"notice_version"}
 
 
@@ -381,13 +437,25 @@ def test_absurd_input_is_a_4xx_never_a_500(world, client_for):
     assert client.post(f"/me/consents/{big}/withdraw/").status_code == 404
     assert client.get(f"/api/v1/me/consents/{big}/withdrawal/").status_code == 404
     assert client.post(f"/api/v1/me/consents/{big}/withdrawal/").status_code == 400
-    assert client.post(PAGE, {"category": "health", "purpose": "health_monitoring", "notice_version": big}
-                       ).status_code == 400
-    assert client.post(API, {"category": "health", "purpose": "health_monitoring", "notice_version": int(big)},
-                       content_type="application/json").status_code == 400
+    assert (
+        client.post(PAGE, {"category": "health", "purpose": "health_monitoring", "notice_version": big}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            API,
+            {"category": "health", "purpose": "health_monitoring", "notice_version": int(big)},
+            content_type="application/json",
+        ).status_code
+        == 400
+    )
     assert client.post(API, "[1, 2]", content_type="application/json").status_code == 400
     assert client.post("/api/v1/me/notice/acknowledge/", "null", content_type="application/json").status_code == 400
-    assert client.post("/api/v1/me/notice/acknowledge/", {"version": int(big)},
-                       content_type="application/json").status_code == 400
+    assert (
+        client.post(
+            "/api/v1/me/notice/acknowledge/", {"version": int(big)}, content_type="application/json"
+        ).status_code
+        == 400
+    )
     assert client_for("acme").get(f"/notice/{big}/").status_code == 404
     assert state(world.acme) == before

@@ -27,13 +27,25 @@ API_NOTICE = "/api/v1/me/notice/"
 API_ACK = "/api/v1/me/notice/acknowledge/"
 
 
-def publish(enterprise: Enterprise, *, summary_zh: str = "新版告知", summary_en: str = "New notice",
-            contact: str = "dpo@example.com", items: list[NoticeItemInput] | None = None) -> EnterpriseNotice:
+def publish(
+    enterprise: Enterprise,
+    *,
+    summary_zh: str = "新版告知",
+    summary_en: str = "New notice",
+    contact: str = "dpo@example.com",
+    items: list[NoticeItemInput] | None = None,
+) -> EnterpriseNotice:
     """Publish a new version. A fresh Enterprise object: publishing updates the one it is given,
     and the session-wide World's must keep its version."""
     fresh = Enterprise.objects.get(pk=enterprise.pk)
-    draft = notice_draft_save(enterprise=fresh, actor=None, summary_zh=summary_zh, summary_en=summary_en,
-                              contact=contact, items=list(DEFAULT_ITEMS) if items is None else items)
+    draft = notice_draft_save(
+        enterprise=fresh,
+        actor=None,
+        summary_zh=summary_zh,
+        summary_en=summary_en,
+        contact=contact,
+        items=list(DEFAULT_ITEMS) if items is None else items,
+    )
     notice = notice_publish(enterprise=fresh, actor=None, notice=draft)
     connection.set_schema_to_public()
     return notice
@@ -41,8 +53,11 @@ def publish(enterprise: Enterprise, *, summary_zh: str = "新版告知", summary
 
 def acknowledgements(enterprise: Enterprise, user) -> list[tuple[int, str]]:
     with enterprise_schema(enterprise):
-        rows = list(NoticeAcknowledgement.objects.filter(membership__account=user)
-                    .values_list("notice__version", "channel").order_by("notice__version"))
+        rows = list(
+            NoticeAcknowledgement.objects.filter(membership__account=user)
+            .values_list("notice__version", "channel")
+            .order_by("notice__version")
+        )
     connection.set_schema_to_public()
     return rows
 
@@ -73,16 +88,23 @@ def test_the_notice_page_is_in_the_request_language_with_a_fallback(world, clien
     en = client.get(NOTICE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "本企业作为个人信息处理者" not in en
     # A version written in Chinese only is shown in Chinese to an English reader.
-    publish(world.acme, summary_zh="仅有中文的告知", summary_en="",
-            items=[NoticeItemInput("health", "仅中文目的", "", 7)])
+    publish(
+        world.acme, summary_zh="仅有中文的告知", summary_en="", items=[NoticeItemInput("health", "仅中文目的", "", 7)]
+    )
     en = client.get(NOTICE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "仅有中文的告知" in en and "仅中文目的" in en and "7 days" in en
 
 
 def test_older_versions_stay_readable_and_drafts_are_404(world, client_for):
     publish(world.acme, summary_en="Second version text")
-    notice_draft_save(enterprise=world.acme, actor=None, summary_zh="草稿", summary_en="Secret draft text",
-                      contact="x@example.com", items=list(DEFAULT_ITEMS))
+    notice_draft_save(
+        enterprise=world.acme,
+        actor=None,
+        summary_zh="草稿",
+        summary_en="Secret draft text",
+        contact="x@example.com",
+        items=list(DEFAULT_ITEMS),
+    )
     connection.set_schema_to_public()
     client = client_for("acme")
     current = client.get(NOTICE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -184,8 +206,9 @@ def test_a_new_version_stops_the_member_until_acknowledged_on_the_page(world, cl
     assert client_for("acme", world.erin).get("/me/").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "http://acme.localhost.evil/",
-                                    "javascript:alert(1)", ""])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "http://acme.localhost.evil/", "javascript:alert(1)", ""]
+)
 def test_acknowledging_ignores_an_unsafe_next(world, client_for, target):
     publish(world.acme)
     client = client_for("acme", world.bob)
@@ -203,8 +226,12 @@ def test_acknowledging_through_the_api(world, client_for):
     assert state["acknowledged"] is False and state["acknowledged_at"] is None
     assert state["notice"]["version"] == 2 and state["notice"]["summary"] == "API version two"
     assert state["notice"]["summary_zh"] == "新版告知" and state["notice"]["contact"] == "dpo@example.com"
-    assert {"category": "health", "category_label": "Health", "purpose": "Daily health reports and epidemic "
-            "prevention.", "retention_days": 30} in state["notice"]["items"]
+    assert {
+        "category": "health",
+        "category_label": "Health",
+        "purpose": "Daily health reports and epidemic prevention.",
+        "retention_days": 30,
+    } in state["notice"]["items"]
     assert client.get(API_NOTICE, HTTP_ACCEPT_LANGUAGE="zh-hans").json()["notice"]["summary"] == "新版告知"
     for payload in ({"version": 1}, {"version": 3}, {"version": "x"}, {}):
         response = client.post(API_ACK, payload, content_type="application/json")
@@ -232,8 +259,9 @@ def test_the_api_on_another_enterprise_host_is_refused(world, client_for):
 
 
 def _invite(enterprise, user) -> Invitation:
-    invitation = invitation_create_by_mobile(enterprise=enterprise, actor=None, mobile=user.mobile.as_e164,
-                                             display_name="Oscar Invited")
+    invitation = invitation_create_by_mobile(
+        enterprise=enterprise, actor=None, mobile=user.mobile.as_e164, display_name="Oscar Invited"
+    )
     connection.set_schema_to_public()
     return invitation
 
@@ -294,8 +322,9 @@ def test_the_link_invitation_page_links_the_notice_and_passes_its_version(world,
 
 
 def test_the_notice_linked_from_the_invitation_is_readable_before_joining(world, client_for):
-    notice_publish_default(enterprise=Enterprise.objects.get(pk=world.globex.pk), actor=None,
-                           contact="joining@globex.example")
+    notice_publish_default(
+        enterprise=Enterprise.objects.get(pk=world.globex.pk), actor=None, contact="joining@globex.example"
+    )
     connection.set_schema_to_public()
     response = client_for("globex", world.oscar).get(NOTICE, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and b"joining@globex.example" in response.content

@@ -68,19 +68,22 @@ _next_mobile = iter(range(100, 10_000))
 
 
 def account(*, birthday: date | None = None, verified_born: date | None = None) -> User:
-    user = User.objects.create_user(f"+86137000{next(_next_mobile):05d}", "a-long-pass-42", nickname="Kid",
-                                    birthday=birthday)
+    user = User.objects.create_user(
+        f"+86137000{next(_next_mobile):05d}", "a-long-pass-42", nickname="Kid", birthday=birthday
+    )
     if verified_born is not None:
-        user.id_number_encrypted = encrypt_for_account(account=user, field="id_number",
-                                                       value=id_number_born(verified_born))
+        user.id_number_encrypted = encrypt_for_account(
+            account=user, field="id_number", value=id_number_born(verified_born)
+        )
         user.real_name_status = User.RealNameStatus.VERIFIED
         user.save(update_fields=["id_number_encrypted", "real_name_status"])
     return user
 
 
 def consent_for(user: User) -> GuardianConsent:
-    return guardian_consent_record(account=user, guardian_name="Lin Mei", relation="mother",
-                                   contact="+8613700009999", recorded_by=None)
+    return guardian_consent_record(
+        account=user, guardian_name="Lin Mei", relation="mother", contact="+8613700009999", recorded_by=None
+    )
 
 
 def refused(error: ValidationError) -> bool:
@@ -89,10 +92,18 @@ def refused(error: ValidationError) -> bool:
 
 # --- age -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("birthday", "age"), [
-    (None, None), (years_ago(18, on=TODAY), 18), (years_ago(18, days_later=1, on=TODAY), 17),
-    (years_ago(14, on=TODAY), 14), (years_ago(14, days_later=1, on=TODAY), 13), (years_ago(40, on=TODAY), 40),
-])
+
+@pytest.mark.parametrize(
+    ("birthday", "age"),
+    [
+        (None, None),
+        (years_ago(18, on=TODAY), 18),
+        (years_ago(18, days_later=1, on=TODAY), 17),
+        (years_ago(14, on=TODAY), 14),
+        (years_ago(14, days_later=1, on=TODAY), 13),
+        (years_ago(40, on=TODAY), 40),
+    ],
+)
 def test_age_from_the_birthday(db, birthday, age):
     assert account_age(account=account(birthday=birthday), today=TODAY) == age
 
@@ -106,8 +117,10 @@ def test_a_verified_id_number_is_authoritative_over_the_birthday(db):
     assert account_age(account=user, today=TODAY) == 30
 
 
-@pytest.mark.parametrize(("years", "minor", "needs"), [(10, True, True), (13, True, True), (14, True, False),
-                                                        (17, True, False), (18, False, False)])
+@pytest.mark.parametrize(
+    ("years", "minor", "needs"),
+    [(10, True, True), (13, True, True), (14, True, False), (17, True, False), (18, False, False)],
+)
 def test_flags_by_age(db, years, minor, needs):
     user = account(birthday=years_ago(years, on=TODAY))
     assert is_minor(account=user, today=TODAY) is minor
@@ -133,6 +146,7 @@ def test_minor_account_ids_for_the_console_badge(world, django_assert_num_querie
 
 
 # --- guardian consent --------------------------------------------------------------------------------
+
 
 def test_guardian_consent_lifts_the_block_and_revocation_restores_it(db):
     user = account(birthday=years_ago(10))
@@ -168,8 +182,9 @@ def test_operators_record_and_revoke_in_the_admin(world):
     request.user = world.olga
     request.session = {}  # type: ignore[assignment]
     request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
-    form = model_admin.get_form(request)({"account": user.pk, "guardian_name": "Lin Mei", "relation": "mother",
-                                           "contact": "+8613700009999"})
+    form = model_admin.get_form(request)(
+        {"account": user.pk, "guardian_name": "Lin Mei", "relation": "mother", "contact": "+8613700009999"}
+    )
     assert form.is_valid(), form.errors
     obj = form.save(commit=False)
     model_admin.save_model(request, obj, form, change=False)
@@ -186,9 +201,17 @@ def test_operators_record_and_revoke_in_the_admin(world):
 
 # --- every collecting service refuses an under-14 member until a guardian consent exists -------------
 
+
 def _clock(world, membership):
-    return attendance_clock(enterprise=world.acme, membership=membership, kind="in", source="app",
-                            latitude=31.2310, longitude=121.4740, accuracy_m=12)
+    return attendance_clock(
+        enterprise=world.acme,
+        membership=membership,
+        kind="in",
+        source="app",
+        latitude=31.2310,
+        longitude=121.4740,
+        accuracy_m=12,
+    )
 
 
 def _health(world, membership):
@@ -196,23 +219,35 @@ def _health(world, membership):
 
 
 def _enrol(world, membership):
-    return template_enroll(enterprise=world.acme, actor=None, membership=membership, modality="face",
-                           purpose="attendance", template=b"\x01\x02\x03")
+    return template_enroll(
+        enterprise=world.acme,
+        actor=None,
+        membership=membership,
+        modality="face",
+        purpose="attendance",
+        template=b"\x01\x02\x03",
+    )
 
 
 def _id_number(world, membership):
-    return member_card_update(scope=dangerously_whole_enterprise(),
-            enterprise=world.acme, actor=None, membership=membership,
-                              data={"id_number": id_number_born(years_ago(10))})
+    return member_card_update(
+        scope=dangerously_whole_enterprise(),
+        enterprise=world.acme,
+        actor=None,
+        membership=membership,
+        data={"id_number": id_number_born(years_ago(10))},
+    )
 
 
 def _written(world, membership) -> tuple[int, ...]:
     with enterprise_schema(world.acme):
         card = Membership.objects.get(pk=membership.pk)
-        return (ClockEvent.objects.filter(membership=membership).count(),
-                HealthReport.objects.filter(membership=membership).count(),
-                BiometricTemplate.objects.filter(membership=membership).count(),
-                int(bool(card.id_number_encrypted)))
+        return (
+            ClockEvent.objects.filter(membership=membership).count(),
+            HealthReport.objects.filter(membership=membership).count(),
+            BiometricTemplate.objects.filter(membership=membership).count(),
+            int(bool(card.id_number_encrypted)),
+        )
 
 
 @pytest.mark.parametrize("collect", [_clock, _health, _enrol, _id_number])
@@ -241,8 +276,9 @@ def test_14_to_17_are_flagged_but_not_blocked(world, collect):
 
 def test_an_under_14_account_cannot_accept_an_invitation_until_guardian_consent(world):
     kid = account(birthday=years_ago(9))
-    invitation = invitation_create_by_mobile(enterprise=world.acme, actor=None, mobile=str(kid.mobile),
-                                             display_name="Kid")
+    invitation = invitation_create_by_mobile(
+        enterprise=world.acme, actor=None, mobile=str(kid.mobile), display_name="Kid"
+    )
     with pytest.raises(ValidationError) as caught:
         invitation_accept(enterprise=world.acme, invitation=invitation, account=kid)
     assert refused(caught.value)
@@ -256,11 +292,22 @@ def test_an_under_14_account_cannot_accept_an_invitation_until_guardian_consent(
 def test_an_invited_card_without_an_account_is_not_checked(world):
     with enterprise_schema(world.acme):
         card = Membership.objects.create(status=Membership.Status.INVITED, display_name="Card only")
-    legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice), member_id=card.pk,
-                       category="id_documents", purpose="hr_records", basis="hr_necessity",
-                       reason="Employment contract needs the ID number")  # CON-4
-    member_card_update(scope=dangerously_whole_enterprise(), enterprise=world.acme, actor=None, membership=card,
-                       data={"id_number": id_number_born(years_ago(10))})
+    legal_basis_record(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        member_id=card.pk,
+        category="id_documents",
+        purpose="hr_records",
+        basis="hr_necessity",
+        reason="Employment contract needs the ID number",
+    )  # CON-4
+    member_card_update(
+        scope=dangerously_whole_enterprise(),
+        enterprise=world.acme,
+        actor=None,
+        membership=card,
+        data={"id_number": id_number_born(years_ago(10))},
+    )
 
 
 def test_members_under_18_are_flagged_on_their_console_page(world, client_for):

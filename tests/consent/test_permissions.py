@@ -64,11 +64,14 @@ def test_setting_the_current_state_records_nothing(newcomer):
     assert counts() == before
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    ({"kind": "location", "granted": True, "channel": "web"}, "kind"),
-    ({"kind": "camera", "granted": True, "channel": "fax"}, "channel"),
-    ({"kind": "camera", "granted": "yes", "channel": "web"}, "granted"),
-])
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ({"kind": "location", "granted": True, "channel": "web"}, "kind"),
+        ({"kind": "camera", "granted": True, "channel": "fax"}, "channel"),
+        ({"kind": "camera", "granted": "yes", "channel": "web"}, "granted"),
+    ],
+)
 def test_service_refuses_bad_input_with_field_errors(newcomer, args, field):
     before = counts()
     with pytest.raises(ValidationError) as caught:
@@ -78,6 +81,7 @@ def test_service_refuses_bad_input_with_field_errors(newcomer, args, field):
 
 
 # --- the public page ---------------------------------------------------------------------------
+
 
 def test_page_needs_sign_in(client_for):
     assert client_for("public").get(PAGE)["Location"].startswith("/login/")
@@ -109,6 +113,7 @@ def test_page_refuses_bad_input_with_400_and_changes_nothing(world, client_for, 
 
 # --- the API on enterprise hosts -----------------------------------------------------------------
 
+
 def test_api_lists_the_callers_permissions_off_by_default(world, client_for):
     body = client_for("acme", world.bob).get(API).json()
     assert [(p["kind"], p["granted"]) for p in body["permissions"]] == [(kind, False) for kind in KINDS]
@@ -124,11 +129,14 @@ def test_api_post_records_channel_api(world, client_for):
     assert [(e["kind"], e["action"], e["channel"]) for e in body["history"]] == [("microphone", "grant", "api")]
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"kind": "location", "granted": True}, "kind"),
-    ({"kind": "camera"}, "granted"),
-    ({"granted": True}, "kind"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"kind": "location", "granted": True}, "kind"),
+        ({"kind": "camera"}, "granted"),
+        ({"granted": True}, "kind"),
+    ],
+)
 def test_api_refuses_bad_input_with_field_errors_and_changes_nothing(world, client_for, data, field):
     before = counts()
     response = client_for("acme", world.bob).post(API, data, content_type="application/json")
@@ -150,13 +158,19 @@ def test_one_accounts_permissions_are_invisible_to_another(world, client_for):
     assert gus["history"] == [] and not any(p["granted"] for p in gus["permissions"])
 
 
-@pytest.mark.parametrize(("host", "persona", "status"), [("acme", None, 403), ("acme", "oscar", 403),
-                                                         ("acme", "greg", 403), ("initech", "ivan", 403)])
+@pytest.mark.parametrize(
+    ("host", "persona", "status"),
+    [("acme", None, 403), ("acme", "oscar", 403), ("acme", "greg", 403), ("initech", "ivan", 403)],
+)
 def test_api_refuses_non_members(world, client_for, host, persona, status):
     user = getattr(world, persona) if persona else None
     assert client_for(host, user).get(API).status_code == status
-    assert client_for(host, user).post(API, {"kind": "camera", "granted": True},
-                                       content_type="application/json").status_code == status
+    assert (
+        client_for(host, user)
+        .post(API, {"kind": "camera", "granted": True}, content_type="application/json")
+        .status_code
+        == status
+    )
 
 
 @pytest.mark.parametrize("n", [5, 50])
@@ -173,13 +187,17 @@ def test_api_list_runs_a_constant_number_of_queries(world, client_for, django_as
 
 # --- revocation takes effect at once --------------------------------------------------------------
 
+
 def test_contact_matching_works_with_the_permission_and_is_refused_right_after_revocation(world, client_for):
     client = client_for("acme", world.bob)
     salt = client.get("/api/v1/contacts/salt/").json()["salt"]
     erin = hmac.new(salt.encode(), b"+8613900000005", hashlib.sha256).hexdigest()
     refused = client.post(MATCH, {"hashes": [erin]}, content_type="application/json")
     assert (refused.status_code, refused.json()["code"], refused.json()["kind"]) == (
-        403, "device_permission_required", "contacts")
+        403,
+        "device_permission_required",
+        "contacts",
+    )
     client.post(API, {"kind": "contacts", "granted": True}, content_type="application/json")
     assert client.post(MATCH, {"hashes": [erin]}, content_type="application/json").json() == {"matches": [erin]}
     client.post(API, {"kind": "contacts", "granted": False}, content_type="application/json")

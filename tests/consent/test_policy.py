@@ -17,10 +17,16 @@ from consent.policy.services import policy_accept, policy_notice_dismiss, policy
 Kind = PolicyVersion.MajorKind
 
 
-def draft(version: str = "1.0", *, level: str = PolicyVersion.Level.MINOR, kinds: list[str] | None = None,
-          **fields: object) -> PolicyVersion:
-    values = {"title_en": f"Privacy policy {version}", "title_zh": f"隐私政策 {version}",
-              "body_en": f"English text of {version}.", "body_zh": f"{version} 的中文文本。", **fields}
+def draft(
+    version: str = "1.0", *, level: str = PolicyVersion.Level.MINOR, kinds: list[str] | None = None, **fields: object
+) -> PolicyVersion:
+    values = {
+        "title_en": f"Privacy policy {version}",
+        "title_zh": f"隐私政策 {version}",
+        "body_en": f"English text of {version}.",
+        "body_zh": f"{version} 的中文文本。",
+        **fields,
+    }
     return PolicyVersion.objects.create(version=version, level=level, major_kinds=kinds or [], **values)
 
 
@@ -40,6 +46,7 @@ def snapshot(item: PolicyVersion) -> tuple:
 
 # --- publishing rules (CON-1, CON-2) -----------------------------------------------------------
 
+
 def test_publish_makes_a_draft_current_now(world):
     item = draft()
     assert policy_current() is None
@@ -58,12 +65,15 @@ def test_a_future_effective_date_is_not_current_before_it(world):
     assert policy_current(at=when + timedelta(seconds=1)) == later
 
 
-@pytest.mark.parametrize("level, kinds, field", [
-    (PolicyVersion.Level.MAJOR, [], "major_kinds"),
-    (PolicyVersion.Level.MAJOR, ["not-a-kind"], "major_kinds"),
-    (PolicyVersion.Level.MAJOR, [Kind.RIGHTS, Kind.RIGHTS], "major_kinds"),
-    (PolicyVersion.Level.MINOR, [Kind.RECIPIENTS], "major_kinds"),
-])
+@pytest.mark.parametrize(
+    "level, kinds, field",
+    [
+        (PolicyVersion.Level.MAJOR, [], "major_kinds"),
+        (PolicyVersion.Level.MAJOR, ["not-a-kind"], "major_kinds"),
+        (PolicyVersion.Level.MAJOR, [Kind.RIGHTS, Kind.RIGHTS], "major_kinds"),
+        (PolicyVersion.Level.MINOR, [Kind.RECIPIENTS], "major_kinds"),
+    ],
+)
 def test_major_needs_kinds_and_minor_none(world, level, kinds, field):
     item = draft(level=level, kinds=kinds)
     before = snapshot(item)
@@ -113,6 +123,7 @@ def test_effective_date_in_the_past_or_before_a_published_version_is_refused(wor
 
 # --- inbox fan-out on publish (CON-2) ------------------------------------------------------------
 
+
 def test_publishing_notifies_every_active_account_exactly_once(world, django_assert_max_num_queries):
     User.objects.filter(pk=world.oscar.pk).update(is_active=False)
     active = set(User.objects.filter(is_active=True).values_list("pk", flat=True))
@@ -146,6 +157,7 @@ def test_notify_many_writes_in_batches(world, monkeypatch, django_assert_num_que
 
 
 # --- acceptance and status ------------------------------------------------------------------------
+
 
 def test_accept_is_idempotent_and_only_for_published(world):
     item = published()
@@ -193,8 +205,11 @@ def test_status_minor_shows_a_notice_until_accepted_or_dismissed(world):
 def test_status_ignores_a_version_not_yet_in_force(world):
     current = published("1.0", ago=timedelta(days=1))
     policy_accept(account=world.bob, version=current, channel="web")
-    policy_version_publish(version=draft("2.0", level=PolicyVersion.Level.MAJOR, kinds=[Kind.RISK]),
-                           effective_at=timezone.now() + timedelta(days=3), actor=None)
+    policy_version_publish(
+        version=draft("2.0", level=PolicyVersion.Level.MAJOR, kinds=[Kind.RISK]),
+        effective_at=timezone.now() + timedelta(days=3),
+        actor=None,
+    )
     status = policy_status(account=world.bob)
     assert status.current == current and status.accepted and not status.needs_reacceptance
 

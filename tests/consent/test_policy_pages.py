@@ -21,11 +21,24 @@ NEW_MOBILE = "+8613700000888"
 
 @pytest.fixture
 def versions(world):
-    old = published("1.0", ago=timedelta(days=60), title_en="Old policy", title_zh="旧政策", body_en="Old English text",
-                    body_zh="旧的中文文本")
-    new = published("2.0", ago=timedelta(days=1), level=PolicyVersion.Level.MAJOR,
-                    kinds=[PolicyVersion.MajorKind.RECIPIENTS], title_en="New policy", title_zh="新政策",
-                    body_en="New English text", body_zh="新的中文文本")
+    old = published(
+        "1.0",
+        ago=timedelta(days=60),
+        title_en="Old policy",
+        title_zh="旧政策",
+        body_en="Old English text",
+        body_zh="旧的中文文本",
+    )
+    new = published(
+        "2.0",
+        ago=timedelta(days=1),
+        level=PolicyVersion.Level.MAJOR,
+        kinds=[PolicyVersion.MajorKind.RECIPIENTS],
+        title_en="New policy",
+        title_zh="新政策",
+        body_en="New English text",
+        body_zh="新的中文文本",
+    )
     pending = draft("3.0-draft", body_en="Secret draft text")
     return old, new, pending
 
@@ -106,14 +119,19 @@ def test_dismiss_the_minor_notice(client_for, world):
 
 # --- sign-up (CON-1) ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def signup_client(db):
     sms.outbox.clear()
     client = Client(HTTP_HOST="localhost")
     client.post("/signup/", {"mobile": NEW_MOBILE})
     code = re.search(r"\b(\d{6})\b", [m for m in sms.outbox if m.mobile == NEW_MOBILE][-1].text).group(1)
-    return client, {"code": code, "nickname": "New", "password": "a-long-new-pass-42",
-                    "password_again": "a-long-new-pass-42"}
+    return client, {
+        "code": code,
+        "nickname": "New",
+        "password": "a-long-new-pass-42",
+        "password_again": "a-long-new-pass-42",
+    }
 
 
 def test_signup_records_the_acceptance_with_channel_and_ip(world, versions, signup_client):
@@ -157,14 +175,24 @@ def test_signup_before_any_version_records_nothing(world, signup_client):
 
 # --- operators' admin ----------------------------------------------------------------------------------
 
+
 def operator(world) -> Client:
     client = Client(HTTP_HOST="localhost")
     sign_in(client, world.olga, "public")
     return client
 
 
-FORM = {"version": "4.0", "level": "major", "major_kinds": ["purpose", "rights"], "title_en": "T", "title_zh": "标题",
-        "body_en": "Body", "body_zh": "正文", "effective_at_0": "", "effective_at_1": ""}
+FORM = {
+    "version": "4.0",
+    "level": "major",
+    "major_kinds": ["purpose", "rights"],
+    "title_en": "T",
+    "title_zh": "标题",
+    "body_en": "Body",
+    "body_zh": "正文",
+    "effective_at_0": "",
+    "effective_at_1": "",
+}
 
 
 def test_admin_creates_and_edits_a_draft(world):
@@ -183,8 +211,9 @@ def test_admin_shows_published_versions_read_only(world):
     client = operator(world)
     response = client.get(f"/admin/consent/policyversion/{item.pk}/change/")
     assert response.status_code == 200 and b'name="body_en"' not in response.content
-    response = client.post(f"/admin/consent/policyversion/{item.pk}/change/", {**FORM, "version": "1.0",
-                                                                              "body_en": "Rewritten"})
+    response = client.post(
+        f"/admin/consent/policyversion/{item.pk}/change/", {**FORM, "version": "1.0", "body_en": "Rewritten"}
+    )
     assert response.status_code == 403
     assert PolicyVersion.objects.get(pk=item.pk).body_en == "English text of 1.0."
     assert client.post(f"/admin/consent/policyversion/{item.pk}/delete/", {"post": "yes"}).status_code == 403
@@ -194,13 +223,15 @@ def test_admin_publish_action(world):
     good = draft("5.0")
     bad = draft("6.0", level=PolicyVersion.Level.MAJOR)
     client = operator(world)
-    response = client.post("/admin/consent/policyversion/", {"action": "publish", "_selected_action": [bad.pk]},
-                           follow=True)
+    response = client.post(
+        "/admin/consent/policyversion/", {"action": "publish", "_selected_action": [bad.pk]}, follow=True
+    )
     assert b"kind of major change" in response.content
     assert PolicyVersion.objects.get(pk=bad.pk).status == "draft"
     assert not Notification.objects.exists()
-    response = client.post("/admin/consent/policyversion/", {"action": "publish", "_selected_action": [good.pk]},
-                           follow=True)
+    response = client.post(
+        "/admin/consent/policyversion/", {"action": "publish", "_selected_action": [good.pk]}, follow=True
+    )
     assert b"Published 5.0" in response.content
     assert PolicyVersion.objects.get(pk=good.pk).status == "published"
     assert Notification.objects.filter(account=world.bob, url="/policy/5.0/").count() == 1

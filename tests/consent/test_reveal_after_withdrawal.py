@@ -27,10 +27,18 @@ VALID_ID = "11010519491231002X"
 def bob_data(world):
     acme, bob = world.acme, world.membership(world.acme, world.bob)
     health_report_submit(enterprise=acme, membership=bob, city="Beijing", unwell=True, symptoms="BOB-SYMPTOMS")
-    attendance_clock(enterprise=acme, membership=bob, kind="in", source="app", latitude="31.2305",
-                     longitude="121.4737", accuracy_m=10)
-    member_card_update(enterprise=acme, actor=None, scope=dangerously_whole_enterprise(), membership=bob,
-                       data={"id_number": VALID_ID})
+    attendance_clock(
+        enterprise=acme,
+        membership=bob,
+        kind="in",
+        source="app",
+        latitude="31.2305",
+        longitude="121.4737",
+        accuracy_m=10,
+    )
+    member_card_update(
+        enterprise=acme, actor=None, scope=dangerously_whole_enterprise(), membership=bob, data={"id_number": VALID_ID}
+    )
     with enterprise_schema(acme):
         report = HealthReport.objects.filter(membership=bob).latest("id")
         event = ClockEvent.objects.filter(membership=bob).latest("id")
@@ -55,9 +63,15 @@ def test_health_details_cannot_be_revealed_once_the_consent_is_withdrawn(world, 
     assert b"separate consent" in page.content
     assert _ledger_count(world) == before  # nothing read, nothing recorded
     # a legal basis the enterprise records is a basis again
-    legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                       member_id=bob_data["bob"].pk, category="health", purpose="health_monitoring",
-                       basis="emergency", reason="Municipal epidemic-prevention order")
+    legal_basis_record(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        member_id=bob_data["bob"].pk,
+        category="health",
+        purpose="health_monitoring",
+        basis="emergency",
+        reason="Municipal epidemic-prevention order",
+    )
     connection.set_schema_to_public()
     assert alice.post(url, {}, content_type="application/json").json()["symptoms"] == "BOB-SYMPTOMS"
 

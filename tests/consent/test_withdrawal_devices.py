@@ -27,16 +27,26 @@ CLOCK = "/api/device/v1/clock/"
 
 def register(world, purpose: str) -> str:
     kind = "attendance_machine" if purpose == "attendance" else "door_controller"
-    _device, key = device_register(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                                   name=f"{purpose} device", kind=kind, purpose=purpose)
+    _device, key = device_register(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        name=f"{purpose} device",
+        kind=kind,
+        purpose=purpose,
+    )
     connection.set_schema_to_public()
     return key
 
 
 def enrol(world, user, template: bytes, purpose: str, modality: str = "face") -> BiometricTemplate:
-    record = template_enroll(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                             membership=world.membership(world.acme, user), modality=modality, purpose=purpose,
-                             template=template)
+    record = template_enroll(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        membership=world.membership(world.acme, user),
+        modality=modality,
+        purpose=purpose,
+        template=template,
+    )
     connection.set_schema_to_public()
     return record
 
@@ -49,8 +59,9 @@ def poll(client, key: str, after: int = 0) -> dict:
 
 def shipped(page: dict) -> dict[int, bytes]:
     """template id → bytes of every upsert on a feed page."""
-    return {row["template_id"]: base64.b64decode(row["template"]) for row in page["changes"]
-            if row["change"] == "upsert"}
+    return {
+        row["template_id"]: base64.b64decode(row["template"]) for row in page["changes"] if row["change"] == "upsert"
+    }
 
 
 def deleted(page: dict) -> list[int]:
@@ -59,8 +70,13 @@ def deleted(page: dict) -> list[int]:
 
 def record_of(world, user, category: str, purpose: str, basis: str = "consent") -> ConsentRecord:
     with enterprise_schema(world.acme):
-        record = ConsentRecord.objects.get(membership=world.membership(world.acme, user), category=category,
-                                           purpose=purpose, basis=basis, withdrawn_at__isnull=True)
+        record = ConsentRecord.objects.get(
+            membership=world.membership(world.acme, user),
+            category=category,
+            purpose=purpose,
+            basis=basis,
+            withdrawn_at__isnull=True,
+        )
     connection.set_schema_to_public()
     return record
 
@@ -83,14 +99,24 @@ def setup_devices(world, client_for):
     door = poll(device, door_key)
     assert shipped(attendance) == {bob_face.pk: b"bob-face-attendance", erin_face.pk: b"erin-face-attendance"}
     assert shipped(door) == {bob_finger.pk: b"bob-finger-door"}
-    return device, attendance_key, door_key, attendance["next_cursor"], door["next_cursor"], \
-        bob_face, erin_face, bob_finger
+    return (
+        device,
+        attendance_key,
+        door_key,
+        attendance["next_cursor"],
+        door["next_cursor"],
+        bob_face,
+        erin_face,
+        bob_finger,
+    )
 
 
 def test_withdrawal_on_the_page_removes_the_template_from_the_feed_before_it_answers(
-        world, client_for, django_capture_on_commit_callbacks):
-    device, attendance_key, door_key, cursor, door_cursor, bob_face, erin_face, bob_finger = \
-        setup_devices(world, client_for)
+    world, client_for, django_capture_on_commit_callbacks
+):
+    device, attendance_key, door_key, cursor, door_cursor, bob_face, erin_face, bob_finger = setup_devices(
+        world, client_for
+    )
     record = record_of(world, world.bob, "biometrics", "attendance")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:  # no worker: the task is never sent
         response = client_for("acme", world.bob).post(f"/me/consents/{record.pk}/withdraw/")
@@ -114,8 +140,11 @@ def test_withdrawal_on_the_page_removes_the_template_from_the_feed_before_it_ans
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.order_by("-id").first()
         closed = ConsentRecord.objects.get(pk=record.pk)
-    assert (entry.action, entry.category, entry.subject_membership_id) == ("revoke", "biometrics",
-                                                                            bob_face.membership_id)
+    assert (entry.action, entry.category, entry.subject_membership_id) == (
+        "revoke",
+        "biometrics",
+        bob_face.membership_id,
+    )
     assert entry.details == {"templates": 1, "consent_purpose": "attendance"}
     assert closed.erasure == "scheduled"
 
@@ -132,9 +161,11 @@ def test_withdrawal_on_the_page_removes_the_template_from_the_feed_before_it_ans
 
 
 def test_withdrawal_through_the_api_does_the_same_for_door_access(
-        world, client_for, django_capture_on_commit_callbacks):
-    device, attendance_key, door_key, cursor, door_cursor, bob_face, _erin_face, bob_finger = \
-        setup_devices(world, client_for)
+    world, client_for, django_capture_on_commit_callbacks
+):
+    device, attendance_key, door_key, cursor, door_cursor, bob_face, _erin_face, bob_finger = setup_devices(
+        world, client_for
+    )
     record = record_of(world, world.bob, "biometrics", "door_access")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client_for("acme", world.bob).post(f"/api/v1/me/consents/{record.pk}/withdrawal/")
@@ -151,29 +182,44 @@ def test_withdrawal_through_the_api_does_the_same_for_door_access(
 def test_the_feed_ships_no_template_whose_member_has_no_basis_whatever_closed_it(world, client_for):
     """A template left active (e.g. the consent closed by some other path than the withdrawal
     service) is never shipped; a legal basis keeps it shipping."""
-    device, attendance_key, _door_key, _cursor, _door_cursor, bob_face, erin_face, _bob_finger = \
-        setup_devices(world, client_for)
+    device, attendance_key, _door_key, _cursor, _door_cursor, bob_face, erin_face, _bob_finger = setup_devices(
+        world, client_for
+    )
     with enterprise_schema(world.acme):
-        ConsentRecord.objects.filter(membership_id=bob_face.membership_id, category="biometrics",
-                                     purpose="attendance").update(withdrawn_at=timezone.now())
+        ConsentRecord.objects.filter(
+            membership_id=bob_face.membership_id, category="biometrics", purpose="attendance"
+        ).update(withdrawn_at=timezone.now())
     connection.set_schema_to_public()
     assert template_row(world, bob_face.pk).revoked_at is None  # the row is still there, active
     resync = poll(device, attendance_key)
     assert shipped(resync) == {erin_face.pk: b"erin-face-attendance"}
     # a legal basis for that purpose is a basis: shipped again
-    legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                       member_id=bob_face.membership_id, category="biometrics", purpose="attendance",
-                       basis="hr_necessity", reason="Door and time clock required by the site rules")
+    legal_basis_record(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        member_id=bob_face.membership_id,
+        category="biometrics",
+        purpose="attendance",
+        basis="hr_necessity",
+        reason="Door and time clock required by the site rules",
+    )
     connection.set_schema_to_public()
     assert shipped(poll(device, attendance_key))[bob_face.pk] == b"bob-face-attendance"
 
 
 def test_withdrawal_with_a_legal_basis_left_keeps_the_template_on_devices(world, client_for):
-    device, attendance_key, _door_key, cursor, _door_cursor, bob_face, _erin_face, _bob_finger = \
-        setup_devices(world, client_for)
-    legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                       member_id=bob_face.membership_id, category="biometrics", purpose="attendance",
-                       basis="hr_necessity", reason="Door and time clock required by the site rules")
+    device, attendance_key, _door_key, cursor, _door_cursor, bob_face, _erin_face, _bob_finger = setup_devices(
+        world, client_for
+    )
+    legal_basis_record(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        member_id=bob_face.membership_id,
+        category="biometrics",
+        purpose="attendance",
+        basis="hr_necessity",
+        reason="Door and time clock required by the site rules",
+    )
     connection.set_schema_to_public()
     record = record_of(world, world.bob, "biometrics", "attendance")
     response = client_for("acme", world.bob).post(f"/api/v1/me/consents/{record.pk}/withdrawal/")
@@ -185,11 +231,18 @@ def test_withdrawal_with_a_legal_basis_left_keeps_the_template_on_devices(world,
 
 def test_ending_the_last_legal_basis_revokes_at_once_too(world, client_for):
     """The administrator's path to the same closing (legal_basis_end) behaves like a withdrawal."""
-    device, attendance_key, _door_key, cursor, _door_cursor, bob_face, erin_face, _bob_finger = \
-        setup_devices(world, client_for)
-    legal = legal_basis_record(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                               member_id=bob_face.membership_id, category="biometrics", purpose="attendance",
-                               basis="hr_necessity", reason="Door and time clock required by the site rules")
+    device, attendance_key, _door_key, cursor, _door_cursor, bob_face, erin_face, _bob_finger = setup_devices(
+        world, client_for
+    )
+    legal = legal_basis_record(
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        member_id=bob_face.membership_id,
+        category="biometrics",
+        purpose="attendance",
+        basis="hr_necessity",
+        reason="Door and time clock required by the site rules",
+    )
     connection.set_schema_to_public()
     record = record_of(world, world.bob, "biometrics", "attendance")
     client_for("acme", world.bob).post(f"/api/v1/me/consents/{record.pk}/withdrawal/")
@@ -204,8 +257,9 @@ def test_ending_the_last_legal_basis_revokes_at_once_too(world, client_for):
 def test_a_device_that_has_not_polled_yet_cannot_clock_the_member_in(world, client_for):
     """A device still holding the withdrawn template recognises the member: the clock event it
     posts is refused (403 consent_required), nothing written."""
-    device, attendance_key, _door_key, _cursor, _door_cursor, bob_face, _erin_face, _bob_finger = \
-        setup_devices(world, client_for)
+    device, attendance_key, _door_key, _cursor, _door_cursor, bob_face, _erin_face, _bob_finger = setup_devices(
+        world, client_for
+    )
     clock = {"membership_id": bob_face.membership_id, "kind": "in"}
     headers = {"HTTP_AUTHORIZATION": f"Device {attendance_key}"}
     assert device.post(CLOCK, clock, content_type="application/json", **headers).status_code == 201

@@ -92,8 +92,11 @@ def test_a_withdrawal_is_executed_by_the_worker_in_that_enterprise(world, celery
         def state() -> tuple[str, int, dict]:
             with enterprise_schema(acme):
                 record = ConsentRecord.objects.get(pk=record_id)
-                return record.erasure, HealthReport.objects.filter(membership_id=record.membership_id).count(), \
-                    record.erased_counts
+                return (
+                    record.erasure,
+                    HealthReport.objects.filter(membership_id=record.membership_id).count(),
+                    record.erased_counts,
+                )
 
         deadline = time.monotonic() + 120  # generous: CI machines can be busy
         while (current := committed(state))[0] != ConsentRecord.Erasure.DONE and time.monotonic() < deadline:
@@ -101,6 +104,7 @@ def test_a_withdrawal_is_executed_by_the_worker_in_that_enterprise(world, celery
         assert current == (ConsentRecord.Erasure.DONE, 0, {"health_reports": 2})
         assert committed(globex_reports) == globex_before
     finally:
+
         def cleanup() -> None:
             """Leave the World as it was: the member, its account, and the ledger's new tail (the
             append-only trigger lets a transaction that sets portal.ledger_purge delete rows; the

@@ -103,6 +103,7 @@ def test_read_access_cannot_handle_writes_and_the_console_serves_admins_only():
 
 # --- the reproductions of issue 14 §2, through the API and the console --------------------------
 
+
 @pytest.fixture
 def sam(world, client_for):
     return client_for("acme", world.sam)
@@ -135,10 +136,14 @@ def test_a_secretary_outside_the_scope_is_refused_like_a_missing_one(world, sam)
 
 def test_a_scoped_admin_cannot_create_or_move_a_card_out_of_his_scope(world, sam):
     ids = _ids(world)
-    created = sam.post("/api/v1/members/", {"display_name": "Out Of Scope", "departments": [world.engineering.pk]},
-                       content_type="application/json")
-    missing = sam.post("/api/v1/members/", {"display_name": "Out Of Scope", "departments": [MISSING]},
-                       content_type="application/json")
+    created = sam.post(
+        "/api/v1/members/",
+        {"display_name": "Out Of Scope", "departments": [world.engineering.pk]},
+        content_type="application/json",
+    )
+    missing = sam.post(
+        "/api/v1/members/", {"display_name": "Out Of Scope", "departments": [MISSING]}, content_type="application/json"
+    )
     assert created.status_code == missing.status_code == 400
     assert created.json() == missing.json()
     nowhere = sam.post("/api/v1/members/", {"display_name": "Out Of Scope"}, content_type="application/json")
@@ -150,8 +155,14 @@ def test_a_scoped_admin_cannot_create_or_move_a_card_out_of_his_scope(world, sam
         assert not Membership.objects.filter(display_name="Out Of Scope").exists()
         assert list(Department.objects.filter(members__pk=ids["bob"])) == [world.sales_east]
     # within the scope: a new card in Sales, and Bob moved to Sales
-    assert sam.post("/api/v1/members/", {"display_name": "In Scope", "departments": [world.sales.pk]},
-                    content_type="application/json").status_code == 201
+    assert (
+        sam.post(
+            "/api/v1/members/",
+            {"display_name": "In Scope", "departments": [world.sales.pk]},
+            content_type="application/json",
+        ).status_code
+        == 201
+    )
     assert _patch(sam, ids["bob"], {"departments": [world.sales.pk]}).json()["departments"] == [world.sales.pk]
 
 
@@ -169,9 +180,14 @@ def test_the_console_form_refuses_out_of_scope_departments_and_secretary(world, 
     ids = _ids(world)
     page = sam.get(f"/console/members/{ids['bob']}/edit/").content.decode()
     assert "Erin Engineer" not in page and "Engineering" not in page
-    response = sam.post(f"/console/members/{ids['bob']}/edit/", {
-        "display_name": "Bob Member", "departments": [world.engineering.pk], "secretary": ids["erin"],
-    })
+    response = sam.post(
+        f"/console/members/{ids['bob']}/edit/",
+        {
+            "display_name": "Bob Member",
+            "departments": [world.engineering.pk],
+            "secretary": ids["erin"],
+        },
+    )
     assert response.status_code == 400
     with enterprise_schema(world.acme):
         bob = Membership.objects.get(pk=ids["bob"])
@@ -186,9 +202,13 @@ def test_position_and_rank_that_do_not_exist_are_field_errors(world, sam):
 
 # --- services that change scopes check the acting admin --------------------------------------
 
+
 def _scope_post(client, pk, department, categories, revoke=False):
-    return client.post(f"/api/v1/members/{pk}/scopes/", {"department": department, "categories": categories,
-                                                         "revoke": revoke}, content_type="application/json")
+    return client.post(
+        f"/api/v1/members/{pk}/scopes/",
+        {"department": department, "categories": categories, "revoke": revoke},
+        content_type="application/json",
+    )
 
 
 def test_scope_revoke_checks_the_acting_admin(world, client_for):
@@ -215,16 +235,24 @@ def test_a_scoped_admin_cannot_grant_or_revoke_scopes(world, sam):
     ids = _ids(world)
     assert _scope_post(sam, ids["bob"], world.sales.pk, [Category.DIRECTORY]).status_code == 403
     assert _scope_post(sam, ids["bob"], world.sales.pk, [Category.DIRECTORY], revoke=True).status_code == 403
-    assert sam.post(f"/console/members/{ids['bob']}/scopes/",
-                    {"department": world.sales.pk, "categories": [Category.DIRECTORY]}).status_code == 403
+    assert (
+        sam.post(
+            f"/console/members/{ids['bob']}/scopes/", {"department": world.sales.pk, "categories": [Category.DIRECTORY]}
+        ).status_code
+        == 403
+    )
 
 
 def test_enterprise_wide_settings_need_the_category_over_the_whole_enterprise(world, sam):
     """Sam holds attendance and directory over Sales only: he reads geofences and departments
     but changes neither (403 from the declaration, not from a check in the view)."""
     assert sam.get("/api/v1/geofences/").status_code == 200
-    assert sam.post("/api/v1/geofences/", {"name": "HQ", "latitude": 31.2, "longitude": 121.4},
-                    content_type="application/json").status_code == 403
+    assert (
+        sam.post(
+            "/api/v1/geofences/", {"name": "HQ", "latitude": 31.2, "longitude": 121.4}, content_type="application/json"
+        ).status_code
+        == 403
+    )
     assert sam.get("/console/attendance/geofences/new/").status_code == 403
     assert sam.get("/api/v1/departments/").status_code == 200
     assert sam.post("/api/v1/departments/", {"name": "Shadow"}, content_type="application/json").status_code == 403

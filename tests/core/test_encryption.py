@@ -41,6 +41,7 @@ def decrypt(world, member_id: int, blob: bytes, field: str = "id_number", enterp
 
 # --- enterprise member data ------------------------------------------------------------------------
 
+
 def test_round_trip_of_text_and_bytes(world, bob):
     blob = encrypt(world, bob)
     assert decrypt(world, bob.pk, blob) == ID_NUMBER.encode()
@@ -54,7 +55,7 @@ def test_the_format_is_version_nonce_ciphertext_and_tag(world, bob):
     first, second = encrypt(world, bob), encrypt(world, bob)
     assert first[:1] == FORMAT_VERSION == b"\x01"
     assert len(first) == 1 + NONCE_BYTES + len(ID_NUMBER.encode()) + 16
-    assert first[1:1 + NONCE_BYTES] != second[1:1 + NONCE_BYTES]  # a fresh random nonce each time
+    assert first[1 : 1 + NONCE_BYTES] != second[1 : 1 + NONCE_BYTES]  # a fresh random nonce each time
     assert first != second
 
 
@@ -86,8 +87,9 @@ def test_each_member_has_their_own_wrapped_data_key(world, bob, erin):
     encrypt(world, bob)
     encrypt(world, erin)
     with enterprise_schema(world.acme):
-        keys = dict(MemberDataKey.objects.filter(membership__in=[bob, erin]).values_list("membership_id",
-                                                                                         "wrapped_key"))
+        keys = dict(
+            MemberDataKey.objects.filter(membership__in=[bob, erin]).values_list("membership_id", "wrapped_key")
+        )
         bob_key = encryption._member_key(world.acme, bob.pk, create=False)
         erin_key = encryption._member_key(world.acme, erin.pk, create=False)
     assert bob_key != erin_key and len(bob_key) == 32
@@ -188,6 +190,7 @@ def test_destroying_an_unused_enterprise_key_leaves_a_destroyed_row(world):
 
 # --- platform account data -------------------------------------------------------------------------
 
+
 def test_account_round_trip_binding_and_destroy(world):
     bob, dana = world.bob, world.dana
     blob = encrypt_for_account(account=bob, field="legal_name", value="王小明")
@@ -208,8 +211,10 @@ def test_account_round_trip_binding_and_destroy(world):
 def test_account_data_is_not_readable_in_the_database(world):
     account = world.oscar
     blob = encrypt_for_account(account=account, field="id_number", value=ID_NUMBER)
-    User.objects.filter(pk=account.pk).update(id_number_encrypted=blob, legal_name_encrypted=encrypt_for_account(
-        account=account, field="legal_name", value="Oscar Legalname"))
+    User.objects.filter(pk=account.pk).update(
+        id_number_encrypted=blob,
+        legal_name_encrypted=encrypt_for_account(account=account, field="legal_name", value="Oscar Legalname"),
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT u::text FROM accounts_user u WHERE id = %s", [account.pk])
         row_text = cursor.fetchone()[0]
@@ -217,8 +222,9 @@ def test_account_data_is_not_readable_in_the_database(world):
     wrapped = bytes(AccountDataKey.objects.get(account=account).wrapped_key)
     assert wrapped[:1] == FORMAT_VERSION
     stored = User.objects.get(pk=account.pk)
-    assert decrypt_for_account(account=account, field="id_number", blob=stored.id_number_encrypted) \
-        == ID_NUMBER.encode()
+    assert (
+        decrypt_for_account(account=account, field="id_number", blob=stored.id_number_encrypted) == ID_NUMBER.encode()
+    )
 
 
 def test_decrypt_many_reads_what_is_readable_in_two_queries(world, django_assert_num_queries):
@@ -226,9 +232,15 @@ def test_decrypt_many_reads_what_is_readable_in_two_queries(world, django_assert
 
     bob = world.membership(world.acme, world.bob)
     erin = world.membership(world.acme, world.erin)
-    blobs = [(f"{m.pk}-{i}", m.pk, encrypt_for_member(enterprise=world.acme, membership_id=m.pk, field="batch",
-                                                      value=f"secret {m.pk} {i}"))
-             for m in (bob, erin) for i in range(3)]
+    blobs = [
+        (
+            f"{m.pk}-{i}",
+            m.pk,
+            encrypt_for_member(enterprise=world.acme, membership_id=m.pk, field="batch", value=f"secret {m.pk} {i}"),
+        )
+        for m in (bob, erin)
+        for i in range(3)
+    ]
     # 1 SET search_path public, 2 the enterprise key, 3 SET search_path acme, 4 the members' data keys
     with django_assert_num_queries(4):
         plain = decrypt_many_for_members(enterprise=world.acme, field="batch", items=blobs)

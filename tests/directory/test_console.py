@@ -64,8 +64,13 @@ def test_console_home_for_a_scoped_admin_without_the_directory(world, client_for
 
     with enterprise_schema(world.acme):
         root = Department.objects.order_by("path").first()
-    scope_grant(enterprise=world.acme, actor=None, admin=world.membership(world.acme, world.erin), department=root,
-                categories=[Category.LEDGER])
+    scope_grant(
+        enterprise=world.acme,
+        actor=None,
+        admin=world.membership(world.acme, world.erin),
+        department=root,
+        categories=[Category.LEDGER],
+    )
     response = client_for("acme", world.erin).get("/console/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and response.context["member_count"] is None
     assert b'href="/console/members/"' not in response.content  # not hers to open

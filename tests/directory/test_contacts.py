@@ -47,7 +47,9 @@ def row_counts(enterprise) -> dict[str, int]:
     with enterprise_schema(enterprise):
         for model in apps.get_models():
             if model._meta.db_table.startswith("enterprise_data_") or model._meta.app_label in (
-                "consent", "requests", "guardian"
+                "consent",
+                "requests",
+                "guardian",
             ):
                 counts[f"acme.{model._meta.db_table}"] = model.objects.count()
     connection.set_schema_to_public()
@@ -81,18 +83,19 @@ def test_the_documented_python_example_matches_the_server(world):
     code = doc.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict = {}
     exec(compile(code, "contact-matching.md", "exec"), namespace)  # noqa: S102 - our own documentation
-    assert namespace["digests"] == [contact_hash(salt=namespace["salt"], mobile=m)
-                                    for m in ("+8613800138000", "+8613900000003")]
+    assert namespace["digests"] == [
+        contact_hash(salt=namespace["salt"], mobile=m) for m in ("+8613800138000", "+8613900000003")
+    ]
     salt = contacts_salt_get(enterprise=world.acme)
     bob = namespace["contact_digest"](salt, "+8613900000003")
-    assert match(world, hashes=[bob, namespace["contact_digest"](salt, "+8613800138000")]) \
-        == [bob]
+    assert match(world, hashes=[bob, namespace["contact_digest"](salt, "+8613800138000")]) == [bob]
 
 
 def test_match_answers_only_active_members_of_this_enterprise(world):
     salt = contacts_salt_get(enterprise=world.acme)
-    bob, erin, gus, stranger = (client_digest(salt, m) for m in (
-        "+8613900000003", "+8613900000005", "+8613900000012", "+8613800009999"))
+    bob, erin, gus, stranger = (
+        client_digest(salt, m) for m in ("+8613900000003", "+8613900000005", "+8613900000012", "+8613800009999")
+    )
     assert match(world, hashes=[stranger, erin, gus, bob, erin]) == [erin, bob]
     with enterprise_schema(world.acme):
         Membership.objects.filter(account=world.erin).update(status=Membership.Status.LEFT)
@@ -102,15 +105,18 @@ def test_match_answers_only_active_members_of_this_enterprise(world):
     assert match(world, hashes=[client_digest(globex_salt, "+8613900000003")]) == []
 
 
-@pytest.mark.parametrize("hashes", [
-    ["A" * 64],  # upper case
-    ["a" * 63],
-    ["a" * 65],
-    ["g" * 64],
-    [123],
-    "a" * 64,  # not a list
-    ["a" * 64] * 1001,
-])
+@pytest.mark.parametrize(
+    "hashes",
+    [
+        ["A" * 64],  # upper case
+        ["a" * 63],
+        ["a" * 65],
+        ["g" * 64],
+        [123],
+        "a" * 64,  # not a list
+        ["a" * 64] * 1001,
+    ],
+)
 def test_service_refuses_bad_input_with_field_errors(world, hashes):
     with pytest.raises(ValidationError) as caught:
         match(world, hashes=hashes)
@@ -118,6 +124,7 @@ def test_service_refuses_bad_input_with_field_errors(world, hashes):
 
 
 # --- the API ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("persona", ["bob", "amy", "sam", "alice"])
 def test_any_active_member_gets_the_salt_and_matches(world, client_for, persona):
@@ -136,8 +143,9 @@ def test_any_active_member_gets_the_salt_and_matches(world, client_for, persona)
 @pytest.mark.parametrize("persona", [None, "greg", "oscar"])
 def test_non_members_are_refused(world, client_for, path, persona):
     client = client_for("acme", getattr(world, persona) if persona else None)
-    response = client.get(path) if path == SALT else client.post(
-        path, {"hashes": ["0" * 64]}, content_type="application/json")
+    response = (
+        client.get(path) if path == SALT else client.post(path, {"hashes": ["0" * 64]}, content_type="application/json")
+    )
     assert response.status_code in (401, 403)
     assert "salt" not in response.json()
 
@@ -147,20 +155,24 @@ def test_globex_salt_is_globex_own(world, client_for):
     globex = client_for("globex", world.gus).get(SALT).json()["salt"]
     assert acme != globex
     bob_under_globex = client_digest(globex, "+8613900000003")
-    response = client_for("globex", world.gus).post(MATCH, {"hashes": [bob_under_globex]},
-                                                    content_type="application/json")
+    response = client_for("globex", world.gus).post(
+        MATCH, {"hashes": [bob_under_globex]}, content_type="application/json"
+    )
     assert response.json() == {"matches": []}  # Bob is not a globex member
 
 
-@pytest.mark.parametrize("body", [
-    {"hashes": ["A" * 64]},
-    {"hashes": ["abc"]},
-    {"hashes": ["z" * 64]},
-    {"hashes": "0" * 64},
-    {"hashes": [None]},
-    {},
-    {"hashes": ["0" * 64] * 1001},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hashes": ["A" * 64]},
+        {"hashes": ["abc"]},
+        {"hashes": ["z" * 64]},
+        {"hashes": "0" * 64},
+        {"hashes": [None]},
+        {},
+        {"hashes": ["0" * 64] * 1001},
+    ],
+)
 def test_bad_match_input_is_400_with_field_errors(world, client_for, body):
     response = client_for("acme", world.bob).post(MATCH, body, content_type="application/json")
     assert response.status_code == 400
@@ -197,8 +209,9 @@ def test_nothing_received_is_stored_or_logged(world, client_for, caplog):
     for value in (*digests, bad, digests[1][:16]):
         assert value not in logged
     with enterprise_schema(world.acme), connection.cursor() as cursor:  # nor in any text column anywhere
-        cursor.execute("SELECT count(*) FROM enterprise_data_ledgerentry WHERE details::text LIKE %s",
-                       [f"%{digests[1]}%"])
+        cursor.execute(
+            "SELECT count(*) FROM enterprise_data_ledgerentry WHERE details::text LIKE %s", [f"%{digests[1]}%"]
+        )
         assert cursor.fetchone()[0] == 0
 
 

@@ -29,9 +29,19 @@ def last_entry(enterprise) -> LedgerEntry:
 
 # --- who may see what ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/console/members/", "/console/org/", "/console/members/new/",
-                                  "/api/v1/members/", "/api/v1/departments/", "/api/v1/positions/",
-                                  "/api/v1/ranks/"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/members/",
+        "/console/org/",
+        "/console/members/new/",
+        "/api/v1/members/",
+        "/api/v1/departments/",
+        "/api/v1/positions/",
+        "/api/v1/ranks/",
+    ],
+)
 def test_directory_pages_by_persona(world, client_for, path):
     assert client_for("acme", world.alice).get(path).status_code == 200
     assert client_for("acme", world.amy).get(path).status_code == 200
@@ -72,11 +82,15 @@ def test_other_enterprises_ids_are_not_found(world, client_for):
 
 # --- query counts ---------------------------------------------------------------------------------
 
+
 def _add_members(world, count: int) -> None:
     with enterprise_schema(world.acme):
         Membership.objects.bulk_create(
-            [Membership(display_name=f"Extra {i:03d}", mobile=f"+861370000{i:04d}", status="active")
-             for i in range(count)])
+            [
+                Membership(display_name=f"Extra {i:03d}", mobile=f"+861370000{i:04d}", status="active")
+                for i in range(count)
+            ]
+        )
     connection.set_schema_to_public()
 
 
@@ -96,17 +110,23 @@ def test_member_list_page_and_api_run_constant_queries(world, client_for, django
 
 # --- create / update: validation, nothing written, ledger exactly on change -----------------------
 
+
 def test_create_member_through_the_api(world, client_for):
     client = client_for("acme", world.amy)
     before = ledger_count(world.acme)
     # CON-4: no one can have consented to an ID number on a card that is only being created
-    refused = client.post("/api/v1/members/", {"display_name": "New Hire", "mobile": "13700001111",
-                                               "id_number": VALID_ID}, content_type="application/json")
+    refused = client.post(
+        "/api/v1/members/",
+        {"display_name": "New Hire", "mobile": "13700001111", "id_number": VALID_ID},
+        content_type="application/json",
+    )
     assert (refused.status_code, refused.json()["code"]) == (403, "consent_required")
     assert ledger_count(world.acme) == before
-    response = client.post("/api/v1/members/", {"display_name": "New Hire", "mobile": "13700001111",
-                                                "departments": [world.sales.pk]},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/members/",
+        {"display_name": "New Hire", "mobile": "13700001111", "departments": [world.sales.pk]},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["id_number"] == "" and body["status"] == "invited"
@@ -115,25 +135,30 @@ def test_create_member_through_the_api(world, client_for):
         entries = list(LedgerEntry.objects.filter(subject_membership_id=body["id"]).order_by("id"))
         assert Invitation.objects.filter(membership_id=body["id"], mobile="+8613700001111").exists()
     assert [(e.action, e.details.get("fields")) for e in entries] == [
-        ("invite", ["display_name", "mobile"]), ("change", ["departments"])]
+        ("invite", ["display_name", "mobile"]),
+        ("change", ["departments"]),
+    ]
     assert ledger_count(world.acme) == before + 2
     # without a mobile number: only the card
     response = client.post("/api/v1/members/", {"display_name": "No Phone"}, content_type="application/json")
     assert response.status_code == 201 and last_entry(world.acme).action == "create"
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"display_name": ""}, "display_name"),
-    ({"display_name": "X", "mobile": "12345"}, "mobile"),
-    ({"display_name": "X", "id_number": "110105194912310021"}, "id_number"),
-    ({"display_name": "X", "email": "not-an-email"}, "email"),
-    ({"display_name": "X", "landline": "abc"}, "landline"),
-    ({"display_name": "X", "departments": [999999]}, "departments"),
-    ({"display_name": "X", "position": 999999}, "position"),
-    ({"display_name": "X", "external_fields": ["id_number"]}, "external_fields"),
-    ({"display_name": "X", "mobile": "+8613900000003"}, "mobile"),  # Bob's: already in the directory
-    ({"display_name": "X" * 101}, "display_name"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"display_name": ""}, "display_name"),
+        ({"display_name": "X", "mobile": "12345"}, "mobile"),
+        ({"display_name": "X", "id_number": "110105194912310021"}, "id_number"),
+        ({"display_name": "X", "email": "not-an-email"}, "email"),
+        ({"display_name": "X", "landline": "abc"}, "landline"),
+        ({"display_name": "X", "departments": [999999]}, "departments"),
+        ({"display_name": "X", "position": 999999}, "position"),
+        ({"display_name": "X", "external_fields": ["id_number"]}, "external_fields"),
+        ({"display_name": "X", "mobile": "+8613900000003"}, "mobile"),  # Bob's: already in the directory
+        ({"display_name": "X" * 101}, "display_name"),
+    ],
+)
 def test_invalid_card_input_is_400_with_field_errors_and_writes_nothing(world, client_for, payload, field):
     client = client_for("acme", world.amy)
     with enterprise_schema(world.acme):
@@ -151,13 +176,17 @@ def test_update_writes_one_ledger_entry_only_when_something_changes(world, clien
     client = client_for("acme", world.amy)
     bob = world.membership(world.acme, world.bob)
     before = ledger_count(world.acme)
-    response = client.patch(f"/api/v1/members/{bob.pk}/", {"title": "Lead", "seat": "B-12"},
-                            content_type="application/json")
+    response = client.patch(
+        f"/api/v1/members/{bob.pk}/", {"title": "Lead", "seat": "B-12"}, content_type="application/json"
+    )
     assert response.status_code == 200 and response.json()["title"] == "Lead"
     assert ledger_count(world.acme) == before + 1
     entry = last_entry(world.acme)
-    assert (entry.action, entry.subject_membership_id, entry.details) == ("change", bob.pk,
-                                                                          {"fields": ["seat", "title"]})
+    assert (entry.action, entry.subject_membership_id, entry.details) == (
+        "change",
+        bob.pk,
+        {"fields": ["seat", "title"]},
+    )
     client.patch(f"/api/v1/members/{bob.pk}/", {"title": "Lead"}, content_type="application/json")
     assert ledger_count(world.acme) == before + 1  # nothing changed, nothing recorded
     response = client.patch(f"/api/v1/members/{bob.pk}/", {"email": "nope"}, content_type="application/json")
@@ -169,9 +198,16 @@ def test_console_card_form(world, client_for):
     bob = world.membership(world.acme, world.bob)
     response = client.post(f"/console/members/{bob.pk}/edit/", {"display_name": "Bob Member", "id_number": "bad"})
     assert response.status_code == 400 and "id_number" in response.context["form"].errors
-    response = client.post(f"/console/members/{bob.pk}/edit/", {
-        "display_name": "Bob Member", "id_number": VALID_ID, "departments": [world.sales_east.pk],
-        "external_fields": ["display_name", "title"], "photo": SimpleUploadedFile("b.png", PNG, "image/png")})
+    response = client.post(
+        f"/console/members/{bob.pk}/edit/",
+        {
+            "display_name": "Bob Member",
+            "id_number": VALID_ID,
+            "departments": [world.sales_east.pk],
+            "external_fields": ["display_name", "title"],
+            "photo": SimpleUploadedFile("b.png", PNG, "image/png"),
+        },
+    )
     assert response.status_code == 302
     bob.refresh_from_db()
     assert bob.external_fields == ["display_name", "title"]
@@ -186,8 +222,10 @@ def test_console_card_form(world, client_for):
 def test_photo_must_be_an_image(world, client_for):
     client = client_for("acme", world.alice)
     bob = world.membership(world.acme, world.bob)
-    response = client.post(f"/console/members/{bob.pk}/edit/", {
-        "display_name": "Bob Member", "photo": SimpleUploadedFile("x.png", b"<?php evil", "image/png")})
+    response = client.post(
+        f"/console/members/{bob.pk}/edit/",
+        {"display_name": "Bob Member", "photo": SimpleUploadedFile("x.png", b"<?php evil", "image/png")},
+    )
     assert response.status_code == 400 and "photo" in response.context["form"].errors
 
 
@@ -202,10 +240,16 @@ def test_console_add_member(world, client_for):
 
 # --- masking and reveal ---------------------------------------------------------------------------
 
+
 def test_id_number_is_masked_encrypted_and_revealed_with_a_ledger_entry(world, client_for):
     bob = world.membership(world.acme, world.bob)
-    member_card_update(scope=dangerously_whole_enterprise(),
-            enterprise=world.acme, actor=None, membership=bob, data={"id_number": VALID_ID})
+    member_card_update(
+        scope=dangerously_whole_enterprise(),
+        enterprise=world.acme,
+        actor=None,
+        membership=bob,
+        data={"id_number": VALID_ID},
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT id_number_encrypted FROM acme.enterprise_data_membership WHERE id = %s", [bob.pk])
         raw = bytes(cursor.fetchone()[0])
@@ -219,11 +263,19 @@ def test_id_number_is_masked_encrypted_and_revealed_with_a_ledger_entry(world, c
     entry = last_entry(world.acme)
     assert ledger_count(world.acme) == before + 1
     assert (entry.action, entry.category, entry.subject_membership_id, entry.details) == (
-        "reveal", "directory", bob.pk, {"field": "id_number"})
+        "reveal",
+        "directory",
+        bob.pk,
+        {"field": "id_number"},
+    )
     api = client.post(f"/api/v1/members/{bob.pk}/reveal/", {"field": "mobile"}, content_type="application/json")
     assert api.json() == {"field": "mobile", "value": "+8613900000003"}
-    assert client.post(f"/api/v1/members/{bob.pk}/reveal/", {"field": "display_name"},
-                       content_type="application/json").status_code == 400
+    assert (
+        client.post(
+            f"/api/v1/members/{bob.pk}/reveal/", {"field": "display_name"}, content_type="application/json"
+        ).status_code
+        == 400
+    )
 
 
 def test_members_cannot_reveal(world, client_for):
@@ -233,26 +285,37 @@ def test_members_cannot_reveal(world, client_for):
 
 # --- org structure ----------------------------------------------------------------------------------
 
+
 def test_org_tree_create_rename_move_delete(world, client_for):
     client = client_for("acme", world.amy)
-    response = client.post("/api/v1/departments/", {"name": "Support", "parent": world.engineering.pk},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/departments/", {"name": "Support", "parent": world.engineering.pk}, content_type="application/json"
+    )
     assert response.status_code == 201
     support = response.json()
     assert support["path"].startswith(world.engineering.path)
-    moved = client.patch(f"/api/v1/departments/{world.engineering.pk}/", {"parent": world.sales.pk},
-                         content_type="application/json")
+    moved = client.patch(
+        f"/api/v1/departments/{world.engineering.pk}/", {"parent": world.sales.pk}, content_type="application/json"
+    )
     assert moved.status_code == 200 and moved.json()["path"].startswith(world.sales.path)
     # the subtree moved with it, in one UPDATE
     assert client.get(f"/api/v1/departments/{support['id']}/").json()["path"].startswith(moved.json()["path"])
     # no cycles
-    assert client.patch(f"/api/v1/departments/{world.sales.pk}/", {"parent": support["id"]},
-                        content_type="application/json").status_code == 400
+    assert (
+        client.patch(
+            f"/api/v1/departments/{world.sales.pk}/", {"parent": support["id"]}, content_type="application/json"
+        ).status_code
+        == 400
+    )
     # delete only when empty
     assert client.delete(f"/api/v1/departments/{world.engineering.pk}/").status_code == 400
     assert client.delete(f"/api/v1/departments/{support['id']}/").status_code == 204
-    assert client.patch(f"/api/v1/departments/{world.sales.pk}/", {"name": ""},
-                        content_type="application/json").status_code == 400
+    assert (
+        client.patch(
+            f"/api/v1/departments/{world.sales.pk}/", {"name": ""}, content_type="application/json"
+        ).status_code
+        == 400
+    )
 
 
 def test_org_console_page(world, client_for):
@@ -265,29 +328,50 @@ def test_org_console_page(world, client_for):
     page = client.get("/console/org/")
     assert b"Legal" in page.content and b"Engineer" in page.content and b"P5" in page.content
     # scoped admins see the org but may not change it
-    assert client_for("acme", world.sam).post("/console/org/", {"action": "department_create",
-                                                                "name": "X"}).status_code == 403
+    assert (
+        client_for("acme", world.sam).post("/console/org/", {"action": "department_create", "name": "X"}).status_code
+        == 403
+    )
     assert client_for("acme", world.sam).post("/api/v1/positions/", {"name": "X"}).status_code == 403
 
 
 def test_scope_grant_makes_a_scoped_admin(world, client_for):
     erin = world.membership(world.acme, world.erin)
     client = client_for("acme", world.alice)
-    response = client.post(f"/api/v1/members/{erin.pk}/scopes/",
-                           {"department": world.engineering.pk, "categories": ["directory"]},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/members/{erin.pk}/scopes/",
+        {"department": world.engineering.pk, "categories": ["directory"]},
+        content_type="application/json",
+    )
     assert response.status_code == 204
     erin_client = client_for("acme", world.erin)
     names = {m["display_name"] for m in erin_client.get("/api/v1/members/").json()["results"]}
     assert names == {"Erin Engineer"}
-    assert client_for("acme", world.sam).post(f"/api/v1/members/{erin.pk}/scopes/", {
-        "department": world.sales.pk, "categories": ["directory"]}, content_type="application/json"
-    ).status_code == 403  # only owners and full admins grant scopes
-    assert client.post(f"/api/v1/members/{erin.pk}/scopes/", {"department": world.sales.pk, "categories": []},
-                       content_type="application/json").status_code == 400
+    assert (
+        client_for("acme", world.sam)
+        .post(
+            f"/api/v1/members/{erin.pk}/scopes/",
+            {"department": world.sales.pk, "categories": ["directory"]},
+            content_type="application/json",
+        )
+        .status_code
+        == 403
+    )  # only owners and full admins grant scopes
+    assert (
+        client.post(
+            f"/api/v1/members/{erin.pk}/scopes/",
+            {"department": world.sales.pk, "categories": []},
+            content_type="application/json",
+        ).status_code
+        == 400
+    )
     # console form too
-    assert client.post(f"/console/members/{erin.pk}/scopes/", {
-        "department": world.engineering.pk, "categories": ["attendance"]}).status_code == 302
+    assert (
+        client.post(
+            f"/console/members/{erin.pk}/scopes/", {"department": world.engineering.pk, "categories": ["attendance"]}
+        ).status_code
+        == 302
+    )
 
 
 def test_admins_grant_only_what_they_hold_and_never_to_themselves(world, client_for):
@@ -298,16 +382,36 @@ def test_admins_grant_only_what_they_hold_and_never_to_themselves(world, client_
     amy_client = client_for("acme", world.amy)
     before = ledger_count(world.acme)
     for target in (erin, amy):
-        response = amy_client.post(f"/api/v1/members/{target.pk}/scopes/",
-                                   {"department": world.engineering.pk, "categories": ["health"]},
-                                   content_type="application/json")
+        response = amy_client.post(
+            f"/api/v1/members/{target.pk}/scopes/",
+            {"department": world.engineering.pk, "categories": ["health"]},
+            content_type="application/json",
+        )
         assert response.status_code == 400
-    assert "categories" in amy_client.post(f"/api/v1/members/{erin.pk}/scopes/", {
-        "department": world.engineering.pk, "categories": ["health"]}, content_type="application/json").json()
+    assert (
+        "categories"
+        in amy_client.post(
+            f"/api/v1/members/{erin.pk}/scopes/",
+            {"department": world.engineering.pk, "categories": ["health"]},
+            content_type="application/json",
+        ).json()
+    )
     assert ledger_count(world.acme) == before
-    assert amy_client.post(f"/api/v1/members/{erin.pk}/scopes/", {"department": world.engineering.pk,
-                                                                   "categories": ["directory"]},
-                           content_type="application/json").status_code == 204
-    assert client_for("acme", world.alice).post(f"/api/v1/members/{erin.pk}/scopes/", {
-        "department": world.engineering.pk, "categories": ["health"]},
-        content_type="application/json").status_code == 204
+    assert (
+        amy_client.post(
+            f"/api/v1/members/{erin.pk}/scopes/",
+            {"department": world.engineering.pk, "categories": ["directory"]},
+            content_type="application/json",
+        ).status_code
+        == 204
+    )
+    assert (
+        client_for("acme", world.alice)
+        .post(
+            f"/api/v1/members/{erin.pk}/scopes/",
+            {"department": world.engineering.pk, "categories": ["health"]},
+            content_type="application/json",
+        )
+        .status_code
+        == 204
+    )

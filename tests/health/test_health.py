@@ -60,16 +60,24 @@ def add_sales_members(world, n, *, report=True, unwell_every=3, prefix="+8613711
         for membership in memberships:
             membership.departments.add(world.sales_east)
         if report:
-            HealthReport.objects.bulk_create([
-                HealthReport(membership=m, date=today, city="Hangzhou", unwell=i % unwell_every == 0,
-                             details_encrypted=b"placeholder")
-                for i, m in enumerate(memberships)
-            ])
+            HealthReport.objects.bulk_create(
+                [
+                    HealthReport(
+                        membership=m,
+                        date=today,
+                        city="Hangzhou",
+                        unwell=i % unwell_every == 0,
+                        details_encrypted=b"placeholder",
+                    )
+                    for i, m in enumerate(memberships)
+                ]
+            )
     connection.set_schema_to_public()
     return memberships
 
 
 # --- submitting ---------------------------------------------------------------------------------
+
 
 def test_submit_creates_one_report_per_day_and_a_second_submission_updates_it(world):
     before = ledger_count(world.acme)
@@ -92,17 +100,20 @@ def test_a_past_day_within_a_week_is_a_separate_report(world):
         assert HealthReport.objects.filter(membership__account=world.bob).count() == 2
 
 
-@pytest.mark.parametrize(("fields", "error_field"), [
-    ({"city": ""}, "city"),
-    ({"city": "   "}, "city"),
-    ({"city": "x" * 65}, "city"),
-    ({"unwell": True, "symptoms": ""}, "symptoms"),
-    ({"unwell": True, "symptoms": "x" * 1001}, "symptoms"),
-    ({"close_contacts": "x" * 1001}, "close_contacts"),
-    ({"special_circumstances": "x" * 1001}, "special_circumstances"),
-    ({"days_from_today": 1}, "date"),  # (the date is computed when the test runs, not when collected)
-    ({"days_from_today": -8}, "date"),
-])
+@pytest.mark.parametrize(
+    ("fields", "error_field"),
+    [
+        ({"city": ""}, "city"),
+        ({"city": "   "}, "city"),
+        ({"city": "x" * 65}, "city"),
+        ({"unwell": True, "symptoms": ""}, "symptoms"),
+        ({"unwell": True, "symptoms": "x" * 1001}, "symptoms"),
+        ({"close_contacts": "x" * 1001}, "close_contacts"),
+        ({"special_circumstances": "x" * 1001}, "special_circumstances"),
+        ({"days_from_today": 1}, "date"),  # (the date is computed when the test runs, not when collected)
+        ({"days_from_today": -8}, "date"),
+    ],
+)
 def test_invalid_reports_give_field_errors_and_write_nothing(world, fields, error_field):
     if "days_from_today" in fields:
         fields = {"date": timezone.localdate() + datetime.timedelta(days=fields["days_from_today"])}
@@ -132,11 +143,19 @@ def test_a_member_who_left_cannot_submit(world):
 def test_details_are_encrypted_at_rest_city_and_unwell_are_not(world):
     """A raw read of the table: the symptom text appears nowhere; city and unwell are in clear
     (they feed the aggregates)."""
-    report = submit(world, world.bob, city="Chengdu", unwell=True, symptoms=SECRET_SYMPTOM,
-                    close_contacts="Neighbour Wang", special_circumstances="Travelled to Wuhan")
+    report = submit(
+        world,
+        world.bob,
+        city="Chengdu",
+        unwell=True,
+        symptoms=SECRET_SYMPTOM,
+        close_contacts="Neighbour Wang",
+        special_circumstances="Travelled to Wuhan",
+    )
     with enterprise_schema(world.acme), connection.cursor() as cursor:
-        cursor.execute("SELECT city, unwell, details_encrypted FROM enterprise_data_healthreport WHERE id = %s",
-                       [report.pk])
+        cursor.execute(
+            "SELECT city, unwell, details_encrypted FROM enterprise_data_healthreport WHERE id = %s", [report.pk]
+        )
         city, unwell, blob = cursor.fetchone()
         cursor.execute("SELECT t::text FROM enterprise_data_healthreport t")
         whole_table = " ".join(row[0] for row in cursor.fetchall())
@@ -159,6 +178,7 @@ def test_crypto_shredding_makes_details_unreadable(world):
 
 
 # --- the summary ----------------------------------------------------------------------------
+
 
 def test_summary_counts_by_department_and_names_nobody(world):
     """Sam (health for Sales) sees Sales and Sales East; Bob's report counts in Sales East;
@@ -196,12 +216,16 @@ def test_a_member_in_two_departments_counts_once_in_each(world):
     with enterprise_schema(world.acme):
         Membership.objects.get(account=world.bob).departments.add(world.engineering)
     submit(world, world.bob, city="Shanghai", unwell=True, symptoms="Fever")
-    sam = {row.name: row for row in health_summary(enterprise=world.acme, scope=scope_of(world, world.sam),
-                                                   day=today).departments}
+    sam = {
+        row.name: row
+        for row in health_summary(enterprise=world.acme, scope=scope_of(world, world.sam), day=today).departments
+    }
     assert "Engineering" not in sam
     assert (sam["Sales East"].reported, sam["Sales East"].unwell, sam["Sales East"].members) == (1, 1, 1)
-    alice = {row.name: row for row in health_summary(enterprise=world.acme, scope=scope_of(world, world.alice),
-                                                     day=today).departments}
+    alice = {
+        row.name: row
+        for row in health_summary(enterprise=world.acme, scope=scope_of(world, world.alice), day=today).departments
+    }
     assert alice["Engineering"].reported == 1 and alice["Sales East"].reported == 1
 
 
@@ -231,15 +255,20 @@ def test_summary_runs_a_constant_number_of_queries(world, django_assert_num_quer
 
 # --- the named list and reveals -------------------------------------------------------------
 
+
 def test_named_list_is_scoped(world):
     today = timezone.localdate()
     submit(world, world.bob)
     submit(world, world.erin)
-    sam = [r.membership.display_name for r in health_reports_for_admin(
-        enterprise=world.acme, scope=scope_of(world, world.sam), day=today)]
+    sam = [
+        r.membership.display_name
+        for r in health_reports_for_admin(enterprise=world.acme, scope=scope_of(world, world.sam), day=today)
+    ]
     assert sam == ["Bob Member"]
-    alice = [r.membership.display_name for r in health_reports_for_admin(
-        enterprise=world.acme, scope=scope_of(world, world.alice), day=today)]
+    alice = [
+        r.membership.display_name
+        for r in health_reports_for_admin(enterprise=world.acme, scope=scope_of(world, world.alice), day=today)
+    ]
     assert alice == ["Bob Member", "Erin Engineer"]
 
 
@@ -261,7 +290,11 @@ def test_reveal_decrypts_and_writes_exactly_one_ledger_entry(world):
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.order_by("-id").first()
     assert (entry.action, entry.category, entry.actor_membership_id, entry.subject_membership_id) == (
-        "reveal", Category.HEALTH, sam.pk, report.membership_id)
+        "reveal",
+        Category.HEALTH,
+        sam.pk,
+        report.membership_id,
+    )
     assert entry.purpose == "Outbreak check"
     assert SECRET_SYMPTOM not in str(entry.details)
 
@@ -270,9 +303,17 @@ def test_members_own_reports_newest_first_at_most_14(world):
     bob = world.membership(world.acme, world.bob)
     today = timezone.localdate()
     with enterprise_schema(world.acme):
-        HealthReport.objects.bulk_create([
-            HealthReport(membership=bob, date=today - datetime.timedelta(days=i), city=f"City {i}", unwell=False,
-                         details_encrypted=b"placeholder") for i in range(20)
-        ])
+        HealthReport.objects.bulk_create(
+            [
+                HealthReport(
+                    membership=bob,
+                    date=today - datetime.timedelta(days=i),
+                    city=f"City {i}",
+                    unwell=False,
+                    details_encrypted=b"placeholder",
+                )
+                for i in range(20)
+            ]
+        )
     reports = health_reports_of_member(enterprise=world.acme, membership=bob)
     assert [r.date for r in reports] == [today - datetime.timedelta(days=i) for i in range(14)]

@@ -31,34 +31,44 @@ def reveal_url(pk):
 
 # --- the member's own reports -----------------------------------------------------------------
 
+
 def test_member_submits_todays_report_and_a_second_post_updates_it(world, client_for):
     client = client_for("acme", world.bob)
     before = ledger_count(world.acme)
-    response = client.post(REPORTS, {"city": "Shanghai", "unwell": True, "symptoms": SECRET_SYMPTOM},
-                           content_type="application/json")
+    response = client.post(
+        REPORTS, {"city": "Shanghai", "unwell": True, "symptoms": SECRET_SYMPTOM}, content_type="application/json"
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["city"], body["unwell"], body["symptoms"], body["date"]) == (
-        "Shanghai", True, SECRET_SYMPTOM, timezone.localdate().isoformat())
+        "Shanghai",
+        True,
+        SECRET_SYMPTOM,
+        timezone.localdate().isoformat(),
+    )
     response = client.post(REPORTS, {"city": "Suzhou", "unwell": False}, content_type="application/json")
     assert response.json()["id"] == body["id"]
     with enterprise_schema(world.acme):
         assert list(HealthReport.objects.filter(membership__account=world.bob).values_list("city", "unwell")) == [
-            ("Suzhou", False)]
+            ("Suzhou", False)
+        ]
     assert ledger_count(world.acme) == before  # the member's own action
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"unwell": False}, "city"),
-    ({"city": "", "unwell": False}, "city"),
-    ({"city": "x" * 65, "unwell": False}, "city"),
-    ({"city": "Shanghai"}, "unwell"),
-    ({"city": "Shanghai", "unwell": True}, "symptoms"),
-    ({"city": "Shanghai", "unwell": True, "symptoms": "x" * 1001}, "symptoms"),
-    ({"city": "Shanghai", "unwell": False, "date": "2001-01-01"}, "date"),
-    ({"city": "Shanghai", "unwell": False, "date": "tomorrow"}, "date"),
-    ({"city": "Shanghai", "unwell": False, "date": "tomorrow (local)"}, "date"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"unwell": False}, "city"),
+        ({"city": "", "unwell": False}, "city"),
+        ({"city": "x" * 65, "unwell": False}, "city"),
+        ({"city": "Shanghai"}, "unwell"),
+        ({"city": "Shanghai", "unwell": True}, "symptoms"),
+        ({"city": "Shanghai", "unwell": True, "symptoms": "x" * 1001}, "symptoms"),
+        ({"city": "Shanghai", "unwell": False, "date": "2001-01-01"}, "date"),
+        ({"city": "Shanghai", "unwell": False, "date": "tomorrow"}, "date"),
+        ({"city": "Shanghai", "unwell": False, "date": "tomorrow (local)"}, "date"),
+    ],
+)
 def test_invalid_submissions_are_400_with_field_errors_and_write_nothing(world, client_for, data, field):
     if data.get("date") == "tomorrow (local)":  # computed when the test runs, not when it is collected
         data = {**data, "date": (timezone.localdate() + datetime.timedelta(days=1)).isoformat()}
@@ -71,8 +81,9 @@ def test_invalid_submissions_are_400_with_field_errors_and_write_nothing(world, 
 
 def test_admins_submit_their_own_report_too(world, client_for):
     """POST is self-service: even Amy (no health category) reports her own health."""
-    response = client_for("acme", world.amy).post(REPORTS, {"city": "Xiamen", "unwell": False},
-                                                  content_type="application/json")
+    response = client_for("acme", world.amy).post(
+        REPORTS, {"city": "Xiamen", "unwell": False}, content_type="application/json"
+    )
     assert response.status_code == 200
 
 
@@ -98,10 +109,18 @@ def test_mine_runs_a_constant_number_of_queries(world, client_for, django_assert
     today = timezone.localdate()
     with enterprise_schema(world.acme):
         bob = Membership.objects.get(account=world.bob)
-        HealthReport.objects.bulk_create([
-            HealthReport(membership=bob, date=today - datetime.timedelta(days=i), city=f"City {i}", unwell=False,
-                         details_encrypted=b"placeholder") for i in range(rows)
-        ])
+        HealthReport.objects.bulk_create(
+            [
+                HealthReport(
+                    membership=bob,
+                    date=today - datetime.timedelta(days=i),
+                    city=f"City {i}",
+                    unwell=False,
+                    details_encrypted=b"placeholder",
+                )
+                for i in range(rows)
+            ]
+        )
     connection.set_schema_to_public()
     client = client_for("acme", world.bob)
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
@@ -112,6 +131,7 @@ def test_mine_runs_a_constant_number_of_queries(world, client_for, django_assert
 
 
 # --- admin: the named list --------------------------------------------------------------------
+
 
 def test_admin_list_is_scoped_and_omits_details(world, client_for):
     submit(world, world.bob, city="Shanghai", unwell=True, symptoms=SECRET_SYMPTOM)
@@ -161,6 +181,7 @@ def test_admin_list_runs_a_constant_number_of_queries(world, client_for, django_
 
 # --- admin: the summary -----------------------------------------------------------------------
 
+
 def test_summary_is_aggregate_and_scoped(world, client_for):
     submit(world, world.bob, city="Shanghai", unwell=True, symptoms=SECRET_SYMPTOM)
     submit(world, world.erin, city="Shenzhen", unwell=True, symptoms="Cough")
@@ -190,6 +211,7 @@ def test_summary_runs_a_constant_number_of_queries(world, client_for, django_ass
 
 # --- admin: reveal ----------------------------------------------------------------------------
 
+
 def test_reveal_returns_details_and_records_one_ledger_entry(world, client_for):
     report = submit(world, world.bob, unwell=True, symptoms=SECRET_SYMPTOM, close_contacts="Wang")
     client = client_for("acme", world.sam)
@@ -203,25 +225,33 @@ def test_reveal_returns_details_and_records_one_ledger_entry(world, client_for):
     with enterprise_schema(world.acme):
         entry = LedgerEntry.objects.order_by("-id").first()
     assert (entry.action, entry.category, entry.purpose, entry.subject_membership_id) == (
-        "reveal", "health", "Tracing", report.membership_id)
+        "reveal",
+        "health",
+        "Tracing",
+        report.membership_id,
+    )
 
 
 def test_reveal_with_invalid_input_is_400_and_records_nothing(world, client_for):
     report = submit(world, world.bob, unwell=True, symptoms=SECRET_SYMPTOM)
     before = ledger_count(world.acme)
-    response = client_for("acme", world.sam).post(reveal_url(report.pk), {"purpose": "x" * 201},
-                                                  content_type="application/json")
+    response = client_for("acme", world.sam).post(
+        reveal_url(report.pk), {"purpose": "x" * 201}, content_type="application/json"
+    )
     assert response.status_code == 400 and "purpose" in response.json()
     assert SECRET_SYMPTOM not in response.content.decode()
     assert ledger_count(world.acme) == before
 
 
-@pytest.mark.parametrize(("persona", "owner", "status"), [
-    ("sam", "erin", 404),  # outside Sam's scope: the same 404 as a missing report
-    ("amy", "bob", 403),  # full admin without health
-    ("bob", "bob", 403),  # a member, even for his own report
-    ("greg", "bob", 403),  # globex's admin on acme
-])
+@pytest.mark.parametrize(
+    ("persona", "owner", "status"),
+    [
+        ("sam", "erin", 404),  # outside Sam's scope: the same 404 as a missing report
+        ("amy", "bob", 403),  # full admin without health
+        ("bob", "bob", 403),  # a member, even for his own report
+        ("greg", "bob", 403),  # globex's admin on acme
+    ],
+)
 def test_reveal_is_refused_outside_scope(world, client_for, persona, owner, status):
     report = submit(world, getattr(world, owner), unwell=True, symptoms=SECRET_SYMPTOM)
     before = ledger_count(world.acme)

@@ -24,6 +24,7 @@ CONSOLE_PAGES = ["/console/health/", "/console/health/reports/"]
 
 # --- who may open the console pages ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", CONSOLE_PAGES)
 @pytest.mark.parametrize("persona", ["alice", "sam"])
 def test_health_admins_open_the_console_pages(world, client_for, path, persona):
@@ -52,6 +53,7 @@ def test_the_nav_link_shows_only_with_the_health_category(world, client_for):
 
 # --- the summary page -------------------------------------------------------------------------
 
+
 def test_summary_page_shows_departments_and_counts_but_no_names(world, client_for):
     submit(world, world.bob, city="Shanghai", unwell=True, symptoms=SECRET_SYMPTOM)
     submit(world, world.erin, city="Shenzhen", unwell=True, symptoms="Cough")
@@ -76,6 +78,7 @@ def test_summary_page_for_another_day_and_a_bad_date(world, client_for):
 
 
 # --- the named list ---------------------------------------------------------------------------
+
 
 def test_named_list_shows_reports_in_scope_without_details(world, client_for):
     submit(world, world.bob, city="Shanghai", unwell=True, symptoms=SECRET_SYMPTOM, close_contacts="Neighbour Wang")
@@ -119,6 +122,7 @@ def test_summary_page_runs_a_constant_number_of_queries(world, client_for, djang
 
 
 # --- show details (reveal) --------------------------------------------------------------------
+
 
 def test_show_details_is_a_post_that_decrypts_and_records_the_reveal(world, client_for):
     report = submit(world, world.bob, unwell=True, symptoms=SECRET_SYMPTOM)
@@ -167,6 +171,7 @@ def test_a_globex_report_id_is_not_found_on_acme(world, client_for):
 
 # --- the member's own page --------------------------------------------------------------------
 
+
 def test_me_section_shows_todays_status(world, client_for):
     client = client_for("acme", world.bob)
     response = client.get("/me/", HTTP_ACCEPT_LANGUAGE="en")
@@ -184,20 +189,27 @@ def test_me_health_form_submits_and_is_prefilled(world, client_for):
     response = client.get("/me/health/")
     form = response.context["form"]
     assert (form.initial["city"], form.initial["unwell"], form.initial["symptoms"]) == (
-        "Hangzhou", True, SECRET_SYMPTOM)
+        "Hangzhou",
+        True,
+        SECRET_SYMPTOM,
+    )
     assert [r.city for r in response.context["recent"]] == ["Hangzhou"]
     client.post("/me/health/", {"city": "Ningbo"})  # the same day again: an update
     with enterprise_schema(world.acme):
         assert list(HealthReport.objects.filter(membership__account=world.bob).values_list("city", flat=True)) == [
-            "Ningbo"]
+            "Ningbo"
+        ]
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"city": ""}, "city"),
-    ({"city": "Hangzhou", "unwell": "on"}, "symptoms"),
-    ({"city": "Hangzhou", "date": "2000-01-01"}, "date"),
-    ({"city": "Hangzhou", "symptoms": "x" * 1001}, "symptoms"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"city": ""}, "city"),
+        ({"city": "Hangzhou", "unwell": "on"}, "symptoms"),
+        ({"city": "Hangzhou", "date": "2000-01-01"}, "date"),
+        ({"city": "Hangzhou", "symptoms": "x" * 1001}, "symptoms"),
+    ],
+)
 def test_me_health_form_errors_write_nothing(world, client_for, data, field):
     before = report_count(world.acme), ledger_count(world.acme)
     response = client_for("acme", world.bob).post("/me/health/", data)
@@ -214,10 +226,18 @@ def test_me_health_shows_only_the_members_own_last_14(world, client_for, django_
 
         bob = Membership.objects.get(account=world.bob)
         today = timezone.localdate()
-        HealthReport.objects.bulk_create([
-            HealthReport(membership=bob, date=today - datetime.timedelta(days=i), city=f"City {i}", unwell=False,
-                         details_encrypted=b"placeholder") for i in range(1, 6)
-        ])
+        HealthReport.objects.bulk_create(
+            [
+                HealthReport(
+                    membership=bob,
+                    date=today - datetime.timedelta(days=i),
+                    city=f"City {i}",
+                    unwell=False,
+                    details_encrypted=b"placeholder",
+                )
+                for i in range(1, 6)
+            ]
+        )
     connection.set_schema_to_public()
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
     # 6 membership, 7 today's report (none), 8 the last 14 reports
@@ -226,10 +246,18 @@ def test_me_health_shows_only_the_members_own_last_14(world, client_for, django_
     assert [r.city for r in response.context["recent"]] == [f"City {i}" for i in range(1, 6)]
     assert b"Shenzhen" not in response.content
     with enterprise_schema(world.acme):
-        HealthReport.objects.bulk_create([
-            HealthReport(membership=bob, date=today - datetime.timedelta(days=i), city=f"City {i}", unwell=False,
-                         details_encrypted=b"placeholder") for i in range(6, 51)
-        ])
+        HealthReport.objects.bulk_create(
+            [
+                HealthReport(
+                    membership=bob,
+                    date=today - datetime.timedelta(days=i),
+                    city=f"City {i}",
+                    unwell=False,
+                    details_encrypted=b"placeholder",
+                )
+                for i in range(6, 51)
+            ]
+        )
     connection.set_schema_to_public()
     with django_assert_num_queries(8):
         response = client.get("/me/health/")

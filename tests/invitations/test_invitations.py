@@ -33,16 +33,25 @@ NEW_MOBILE = "+8613700009001"
 def counts(enterprise) -> tuple[int, int, int, int]:
     """(cards, invitations, ledger entries, public index rows) of `enterprise`."""
     with enterprise_schema(enterprise):
-        result = (Membership.objects.count(), Invitation.objects.count(), LedgerEntry.objects.count(),
-                  InvitationIndex.objects.filter(enterprise=enterprise).count())
+        result = (
+            Membership.objects.count(),
+            Invitation.objects.count(),
+            LedgerEntry.objects.count(),
+            InvitationIndex.objects.filter(enterprise=enterprise).count(),
+        )
     connection.set_schema_to_public()
     return result
 
 
 def invite(world, mobile: str = NEW_MOBILE, *, actor_user=None, **kwargs) -> Invitation:
     actor = world.membership(world.acme, actor_user or world.alice)
-    invitation = invitation_create_by_mobile(enterprise=world.acme, actor=actor, mobile=mobile,
-                                             display_name=kwargs.pop("display_name", "New Person"), **kwargs)
+    invitation = invitation_create_by_mobile(
+        enterprise=world.acme,
+        actor=actor,
+        mobile=mobile,
+        display_name=kwargs.pop("display_name", "New Person"),
+        **kwargs,
+    )
     connection.set_schema_to_public()
     return invitation
 
@@ -57,8 +66,7 @@ def expire(world, invitation: Invitation) -> None:
 # --- services ----------------------------------------------------------------------------------
 
 
-def test_invite_by_mobile_creates_card_invitation_index_and_one_ledger_entry(
-        world, django_capture_on_commit_callbacks):
+def test_invite_by_mobile_creates_card_invitation_index_and_one_ledger_entry(world, django_capture_on_commit_callbacks):
     before = counts(world.acme)
     sms.outbox.clear()
     with django_capture_on_commit_callbacks() as scheduled:  # the SMS goes out after the commit
@@ -79,14 +87,17 @@ def test_invite_by_mobile_creates_card_invitation_index_and_one_ledger_entry(
     assert [m.mobile for m in sms.outbox] == [NEW_MOBILE] and "Acme Test" in sms.outbox[0].text
 
 
-@pytest.mark.parametrize(("mobile", "name", "role", "days", "field"), [
-    ("12345", "X", "member", 7, "mobile"),
-    ("", "X", "member", 7, "mobile"),
-    (NEW_MOBILE, "", "member", 7, "display_name"),
-    (NEW_MOBILE, "X", "owner", 7, "role"),
-    (NEW_MOBILE, "X", "member", 0, "days_valid"),
-    (NEW_MOBILE, "X", "member", 31, "days_valid"),
-])
+@pytest.mark.parametrize(
+    ("mobile", "name", "role", "days", "field"),
+    [
+        ("12345", "X", "member", 7, "mobile"),
+        ("", "X", "member", 7, "mobile"),
+        (NEW_MOBILE, "", "member", 7, "display_name"),
+        (NEW_MOBILE, "X", "owner", 7, "role"),
+        (NEW_MOBILE, "X", "member", 0, "days_valid"),
+        (NEW_MOBILE, "X", "member", 31, "days_valid"),
+    ],
+)
 def test_invalid_invitations_are_refused_and_write_nothing(world, mobile, name, role, days, field):
     before = counts(world.acme)
     with pytest.raises(ValidationError) as raised:
@@ -282,19 +293,33 @@ def test_console_list_runs_a_constant_number_of_queries(world, client_for, djang
 def test_console_invite_by_mobile(world, client_for):
     client = client_for("acme", world.amy)
     before = counts(world.acme)
-    response = client.post("/console/invitations/mobile/", {
-        "mobile-mobile": "13900000003", "mobile-display_name": "Bob Again", "mobile-role": "member",
-        "mobile-days_valid": "7"})
+    response = client.post(
+        "/console/invitations/mobile/",
+        {
+            "mobile-mobile": "13900000003",
+            "mobile-display_name": "Bob Again",
+            "mobile-role": "member",
+            "mobile-days_valid": "7",
+        },
+    )
     assert response.status_code == 400
     assert "already has this mobile number" in str(response.context["mobile_form"].errors["mobile"])
-    response = client.post("/console/invitations/mobile/", {
-        "mobile-mobile": "", "mobile-display_name": "", "mobile-role": "root", "mobile-days_valid": "99"})
+    response = client.post(
+        "/console/invitations/mobile/",
+        {"mobile-mobile": "", "mobile-display_name": "", "mobile-role": "root", "mobile-days_valid": "99"},
+    )
     assert response.status_code == 400
     assert set(response.context["mobile_form"].errors) == {"mobile", "display_name", "role", "days_valid"}
     assert counts(world.acme) == before
-    response = client.post("/console/invitations/mobile/", {
-        "mobile-mobile": "13700009001", "mobile-display_name": "New Person", "mobile-role": "member",
-        "mobile-days_valid": "7"})
+    response = client.post(
+        "/console/invitations/mobile/",
+        {
+            "mobile-mobile": "13700009001",
+            "mobile-display_name": "New Person",
+            "mobile-role": "member",
+            "mobile-days_valid": "7",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == "/console/invitations/"
     assert counts(world.acme) == (before[0] + 1, before[1] + 1, before[2] + 1, before[3] + 1)
     assert client_for("acme", world.bob).post("/console/invitations/mobile/", {}).status_code == 403
@@ -303,16 +328,19 @@ def test_console_invite_by_mobile(world, client_for):
 
 def test_console_create_link_shows_it_once(world, client_for):
     client = client_for("acme", world.alice)
-    response = client.post("/console/invitations/link/", {
-        "link-display_name": "", "link-role": "member", "link-days_valid": "7"})
+    response = client.post(
+        "/console/invitations/link/", {"link-display_name": "", "link-role": "member", "link-days_valid": "7"}
+    )
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     url = response.context["url"]
     assert url.startswith("http://localhost/invitations/acme/")
     token = url.rstrip("/").rsplit("/", 1)[1]
     with enterprise_schema(world.acme):
-        assert Invitation.objects.get(pk=response.context["invitation"].pk).token_hash == \
-            hashlib.sha256(token.encode()).hexdigest()
+        assert (
+            Invitation.objects.get(pk=response.context["invitation"].pk).token_hash
+            == hashlib.sha256(token.encode()).hexdigest()
+        )
     connection.set_schema_to_public()
     assert token.encode() not in client.get("/console/invitations/").content
     response = client.post("/console/invitations/link/", {"link-role": "member", "link-days_valid": "0"})
@@ -378,12 +406,14 @@ def test_api_list_runs_a_constant_number_of_queries(world, client_for, rows):
 def test_api_invite_by_mobile_and_link(world, client_for):
     client = client_for("acme", world.amy)
     before = counts(world.acme)
-    response = client.post("/api/v1/invitations/", {"kind": "mobile", "mobile": "13700009001",
-                                                    "display_name": "New Person"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/invitations/",
+        {"kind": "mobile", "mobile": "13700009001", "display_name": "New Person"},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["mobile"] == "137****9001" and response.json()["link"] is None
-    response = client.post("/api/v1/invitations/", {"kind": "link", "role": "admin"},
-                           content_type="application/json")
+    response = client.post("/api/v1/invitations/", {"kind": "link", "role": "admin"}, content_type="application/json")
     assert response.status_code == 201
     assert response.json()["link"].startswith("http://localhost/invitations/acme/")
     assert response["Cache-Control"] == "no-store"
@@ -391,15 +421,18 @@ def test_api_invite_by_mobile_and_link(world, client_for):
     assert (after[1], after[2]) == (before[1] + 2, before[2] + 2)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"kind": "mobile"}, "mobile"),
-    ({"kind": "mobile", "mobile": "12345", "display_name": "X"}, "mobile"),
-    ({"kind": "mobile", "mobile": "13900000003", "display_name": "X"}, "mobile"),
-    ({"kind": "mobile", "mobile": "13700009001", "display_name": ""}, "display_name"),
-    ({"kind": "email"}, "kind"),
-    ({"kind": "link", "role": "owner"}, "role"),
-    ({"kind": "link", "days_valid": 0}, "days_valid"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "mobile"}, "mobile"),
+        ({"kind": "mobile", "mobile": "12345", "display_name": "X"}, "mobile"),
+        ({"kind": "mobile", "mobile": "13900000003", "display_name": "X"}, "mobile"),
+        ({"kind": "mobile", "mobile": "13700009001", "display_name": ""}, "display_name"),
+        ({"kind": "email"}, "kind"),
+        ({"kind": "link", "role": "owner"}, "role"),
+        ({"kind": "link", "days_valid": 0}, "days_valid"),
+    ],
+)
 def test_api_invalid_input_is_400_with_field_errors_and_writes_nothing(world, client_for, body, field):
     before = counts(world.acme)
     response = client_for("acme", world.amy).post("/api/v1/invitations/", body, content_type="application/json")
@@ -473,13 +506,20 @@ def test_link_for_a_card_outside_the_scope_is_404(world, client_for):
     outside = invited_card(world, "Card In Engineering", world.engineering)
     client = client_for("acme", world.sam)
     before = counts(world.acme)
-    response = client.post("/api/v1/invitations/", {"kind": "link", "membership": outside.pk},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/invitations/", {"kind": "link", "membership": outside.pk}, content_type="application/json"
+    )
     assert response.status_code == 404
-    assert client.post("/console/invitations/link/", {"link-role": "member", "link-days_valid": "7",
-                                                      "link-membership": str(outside.pk)}).status_code == 404
+    assert (
+        client.post(
+            "/console/invitations/link/",
+            {"link-role": "member", "link-days_valid": "7", "link-membership": str(outside.pk)},
+        ).status_code
+        == 404
+    )
     assert counts(world.acme) == before
-    response = client.post("/api/v1/invitations/", {"kind": "link", "membership": inside.pk},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/invitations/", {"kind": "link", "membership": inside.pk}, content_type="application/json"
+    )
     assert response.status_code == 201 and response.json()["membership"] == inside.pk
     assert response.json()["display_name"] == "Card In Sales"

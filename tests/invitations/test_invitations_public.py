@@ -17,8 +17,9 @@ from tenants.models import InvitationIndex, MembershipIndex
 
 
 def invite(world, enterprise, user, *, name: str = "Invitee") -> Invitation:
-    invitation = invitation_create_by_mobile(enterprise=enterprise, actor=None, mobile=user.mobile.as_e164,
-                                             display_name=name)
+    invitation = invitation_create_by_mobile(
+        enterprise=enterprise, actor=None, mobile=user.mobile.as_e164, display_name=name
+    )
     connection.set_schema_to_public()
     return invitation
 
@@ -47,7 +48,8 @@ def test_account_lists_pending_invitations_for_the_right_mobile_only(world, clie
 def test_expired_and_suspended_enterprises_invitations_are_not_listed(world, client_for):
     invitation = invite(world, world.acme, world.oscar)
     InvitationIndex.objects.filter(invitation_id=invitation.pk, enterprise=world.acme).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert client_for("public", world.oscar).get("/account/").context["invitations"] == []
 
 
@@ -56,11 +58,17 @@ def test_account_page_lists_invitations_with_a_constant_number_of_queries(world,
     from django.test.utils import CaptureQueriesContext
 
     expires = timezone.now() + timedelta(days=1)
-    InvitationIndex.objects.bulk_create([  # index rows alone: the page reads nothing else about them
-        InvitationIndex(enterprise=world.globex if i % 2 else world.acme, invitation_id=10_000 + i,
-                        mobile=world.oscar.mobile.as_e164, expires_at=expires)
-        for i in range(rows)
-    ])
+    InvitationIndex.objects.bulk_create(
+        [  # index rows alone: the page reads nothing else about them
+            InvitationIndex(
+                enterprise=world.globex if i % 2 else world.acme,
+                invitation_id=10_000 + i,
+                mobile=world.oscar.mobile.as_e164,
+                expires_at=expires,
+            )
+            for i in range(rows)
+        ]
+    )
     client = client_for("public", world.oscar)
     # 1 SET search_path public, 2 domain -> tenant, 3 SET search_path public (the public tenant),
     # 4 session, 5 account, 6 pending invitations (InvitationIndex joined with enterprises),
@@ -88,8 +96,7 @@ def test_accept_from_the_account_page(world, client_for):
 
 def test_decline_from_the_account_page(world, client_for):
     invitation = invite(world, world.acme, world.oscar)
-    response = client_for("public", world.oscar).post(
-        f"/account/invitations/{world.acme.pk}/{invitation.pk}/decline/")
+    response = client_for("public", world.oscar).post(f"/account/invitations/{world.acme.pk}/{invitation.pk}/decline/")
     assert response.status_code == 302
     assert status_of(world.acme, invitation) == "declined"
     assert not MembershipIndex.objects.filter(account=world.oscar, enterprise=world.acme).exists()
@@ -97,8 +104,7 @@ def test_decline_from_the_account_page(world, client_for):
 
 def test_wrong_account_gets_a_clear_error_and_nothing_changes(world, client_for):
     invitation = invite(world, world.acme, world.oscar)
-    response = client_for("public", world.gus).post(
-        f"/account/invitations/{world.acme.pk}/{invitation.pk}/accept/")
+    response = client_for("public", world.gus).post(f"/account/invitations/{world.acme.pk}/{invitation.pk}/accept/")
     assert response.status_code == 400
     assert b"This invitation was sent to another mobile number" in response.content
     assert status_of(world.acme, invitation) == "pending"
@@ -123,8 +129,7 @@ def test_answering_needs_sign_in_and_a_known_invitation(world, client_for):
 def test_a_link_invitation_cannot_be_answered_without_its_token(world, client_for):
     invitation, _token = invitation_create_link(enterprise=world.acme, actor=None)
     connection.set_schema_to_public()
-    response = client_for("public", world.oscar).post(
-        f"/account/invitations/{world.acme.pk}/{invitation.pk}/accept/")
+    response = client_for("public", world.oscar).post(f"/account/invitations/{world.acme.pk}/{invitation.pk}/accept/")
     assert response.status_code == 404
     assert status_of(world.acme, invitation) == "pending"
 
@@ -134,8 +139,7 @@ def test_expired_invitation_cannot_be_accepted_from_the_account_page(world, clie
     with enterprise_schema(world.acme):
         Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     connection.set_schema_to_public()
-    response = client_for("public", world.oscar).post(
-        f"/account/invitations/{world.acme.pk}/{invitation.pk}/accept/")
+    response = client_for("public", world.oscar).post(f"/account/invitations/{world.acme.pk}/{invitation.pk}/accept/")
     assert response.status_code == 400 and b"has expired" in response.content
     assert not MembershipIndex.objects.filter(account=world.oscar, enterprise=world.acme).exists()
 

@@ -25,12 +25,23 @@ def ledger_count(enterprise) -> int:
         return LedgerEntry.objects.count()
 
 
-def record_many(world, count: int, *, category=Category.HEALTH, action=Action.REVEAL, subject=None,
-                purpose="Checking a report"):
+def record_many(
+    world, count: int, *, category=Category.HEALTH, action=Action.REVEAL, subject=None, purpose="Checking a report"
+):
     alice = world.membership(world.acme, world.alice)
     subject = subject or world.membership(world.acme, world.bob)
-    entries = [ledger_record(enterprise=world.acme, actor=alice, action=action, category=category, subject=subject,
-                             purpose=purpose, details={"fields": ["symptoms"]}) for _ in range(count)]
+    entries = [
+        ledger_record(
+            enterprise=world.acme,
+            actor=alice,
+            action=action,
+            category=category,
+            subject=subject,
+            purpose=purpose,
+            details={"fields": ["symptoms"]},
+        )
+        for _ in range(count)
+    ]
     connection.set_schema_to_public()
     return entries
 
@@ -48,6 +59,7 @@ def csv_rows(response) -> list[list[str]]:
 
 
 # --- who may open the ledger ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", CONSOLE_PAGES)
 @pytest.mark.parametrize("persona", ["alice", "amy"])
@@ -102,11 +114,17 @@ def test_the_nav_link_shows_only_with_the_ledger_category(world, client_for):
 
 # --- the list --------------------------------------------------------------------------------------
 
+
 def test_the_list_shows_names_newest_first_and_only_this_enterprises_entries(world, client_for):
     ours = record_many(world, 3, purpose="Acme reason")
     with enterprise_schema(world.globex):
-        ledger_record(enterprise=world.globex, actor=None, action=Action.EXPORT, category=Category.DIRECTORY,
-                      purpose="Globex secret reason")
+        ledger_record(
+            enterprise=world.globex,
+            actor=None,
+            action=Action.EXPORT,
+            category=Category.DIRECTORY,
+            purpose="Globex secret reason",
+        )
     connection.set_schema_to_public()
     response = client_for("acme", world.amy).get("/console/ledger/")
     assert response.status_code == 200
@@ -125,8 +143,9 @@ def test_filters_category_action_subject_actor_and_dates(world, client_for):
     alice = world.membership(world.acme, world.alice)
     health = record_many(world, 2, subject=bob)
     erin_entry = record_many(world, 1, category=Category.ATTENDANCE, action=Action.CHANGE, subject=erin)[0]
-    by_amy = ledger_record(enterprise=world.acme, actor=amy, action=Action.EXPORT, category=Category.DIRECTORY,
-                           subject=erin)
+    by_amy = ledger_record(
+        enterprise=world.acme, actor=amy, action=Action.EXPORT, category=Category.DIRECTORY, subject=erin
+    )
     connection.set_schema_to_public()
     client = client_for("acme", world.alice)
 
@@ -228,6 +247,7 @@ def test_list_endpoint_pages_with_next(world, client_for):
 
 # --- export ---------------------------------------------------------------------------------------
 
+
 def test_export_writes_exactly_one_entry_and_contains_only_matching_rows(world, client_for):
     bob = world.membership(world.acme, world.bob)
     erin = world.membership(world.acme, world.erin)
@@ -260,8 +280,9 @@ def test_export_writes_exactly_one_entry_and_contains_only_matching_rows(world, 
 def test_export_times_are_the_enterprises_local_time_with_its_offset(world, client_for):
     """As the pages show them: 2026-12-31T23:30:00.000000+08:00, never the UTC day (an entry
     written between 00:00 and 08:00 local would otherwise carry the day before); the file name too."""
-    record_many(world, 2, category=Category.HEALTH, action=Action.REVEAL, subject=world.membership(world.acme,
-                                                                                                     world.bob))
+    record_many(
+        world, 2, category=Category.HEALTH, action=Action.REVEAL, subject=world.membership(world.acme, world.bob)
+    )
     response = client_for("acme", world.alice).post("/console/ledger/export/", {"category": "health"})
     rows = csv_rows(response)
     assert rows[0][1] == "Time"
@@ -271,8 +292,9 @@ def test_export_times_are_the_enterprises_local_time_with_its_offset(world, clie
         assert row[1] == timezone.localtime(created[int(row[0])]).isoformat(timespec="microseconds")
         assert row[1].endswith("+08:00") and datetime.fromisoformat(row[1]) == created[int(row[0])]
     stamp = response["Content-Disposition"].split("-acme-")[1].split(".csv")[0]
-    assert abs(datetime.strptime(stamp, "%Y%m%d-%H%M%S") - timezone.localtime().replace(tzinfo=None)) \
-        < timedelta(minutes=5)
+    assert abs(datetime.strptime(stamp, "%Y%m%d-%H%M%S") - timezone.localtime().replace(tzinfo=None)) < timedelta(
+        minutes=5
+    )
 
 
 def test_unfiltered_export_ends_with_its_own_record_and_carries_the_hashes(world, client_for):
@@ -290,23 +312,29 @@ def test_export_streams_in_batches(world, client_for, monkeypatch):
 
     created = record_many(world, 7, category=Category.BIOMETRICS, action=Action.REVOKE)
     monkeypatch.setattr(selectors, "EXPORT_BATCH_SIZE", 3)
-    rows = csv_rows(client_for("acme", world.alice).post("/console/ledger/export/",
-                                                     {"category": "biometrics", "action": "revoke"}))
+    rows = csv_rows(
+        client_for("acme", world.alice).post("/console/ledger/export/", {"category": "biometrics", "action": "revoke"})
+    )
     assert [int(row[0]) for row in rows[1:]] == [e.id for e in reversed(created)]
 
 
 def test_export_cells_never_start_a_formula(world, client_for):
-    record_many(world, 1, category=Category.HEALTH, action=Action.CHANGE, purpose="=HYPERLINK(\"x\")")
-    rows = csv_rows(client_for("acme", world.alice).post("/console/ledger/export/",
-                                                     {"category": "health", "action": "change"}))
-    assert rows[1][9] == "'=HYPERLINK(\"x\")"
+    record_many(world, 1, category=Category.HEALTH, action=Action.CHANGE, purpose='=HYPERLINK("x")')
+    rows = csv_rows(
+        client_for("acme", world.alice).post("/console/ledger/export/", {"category": "health", "action": "change"})
+    )
+    assert rows[1][9] == '\'=HYPERLINK("x")'
 
 
 def test_invalid_export_filters_record_nothing(world, client_for):
     before = ledger_count(world.acme)
     assert client_for("acme", world.alice).post("/console/ledger/export/", {"date_from": "nope"}).status_code == 400
-    assert client_for("acme", world.alice).post("/api/v1/ledger/export/", {"action": "nope"},
-                                                content_type="application/json").status_code == 400
+    assert (
+        client_for("acme", world.alice)
+        .post("/api/v1/ledger/export/", {"action": "nope"}, content_type="application/json")
+        .status_code
+        == 400
+    )
     assert ledger_count(world.acme) == before
 
 
@@ -314,8 +342,10 @@ def test_api_export_writes_one_entry_and_filters(world, client_for):
     created = record_many(world, 4, category=Category.ATTENDANCE, action=Action.DELETE)
     before = ledger_count(world.acme)
     response = client_for("acme", world.amy).post(
-        "/api/v1/ledger/export/", {"category": "attendance", "action": "delete", "purpose": "Monthly review"},
-        content_type="application/json", HTTP_ACCEPT="text/csv",
+        "/api/v1/ledger/export/",
+        {"category": "attendance", "action": "delete", "purpose": "Monthly review"},
+        content_type="application/json",
+        HTTP_ACCEPT="text/csv",
     )
     assert response.status_code == 200
     rows = csv_rows(response)
@@ -355,6 +385,7 @@ def test_the_export_needs_the_csrf_token(world, client_for):
 
 # --- verify ---------------------------------------------------------------------------------------
 
+
 def test_verify_page_and_endpoint_report_an_intact_chain(world, client_for):
     record_many(world, 2)
     count = ledger_count(world.acme)
@@ -363,16 +394,23 @@ def test_verify_page_and_endpoint_report_an_intact_chain(world, client_for):
     assert response.context["result"].entries == count
     assert b"the chain is intact" in response.content
     body = client_for("acme", world.amy).get("/api/v1/ledger/verify/").json()
-    assert body == {"ok": True, "entries": count, "first_broken_id": None, "reason": "", "problem_count": 0,
-                    "problems": []}
+    assert body == {
+        "ok": True,
+        "entries": count,
+        "first_broken_id": None,
+        "reason": "",
+        "problem_count": 0,
+        "problems": [],
+    }
 
 
 def test_verify_reports_a_tampered_entry(world, client_for):
     entries = record_many(world, 3)
     with enterprise_schema(world.acme), connection.cursor() as cursor:
         cursor.execute("ALTER TABLE enterprise_data_ledgerentry DISABLE TRIGGER ledger_append_only")
-        cursor.execute("UPDATE enterprise_data_ledgerentry SET purpose = 'nothing to see' WHERE id = %s",
-                       [entries[1].id])
+        cursor.execute(
+            "UPDATE enterprise_data_ledgerentry SET purpose = 'nothing to see' WHERE id = %s", [entries[1].id]
+        )
         cursor.execute("ALTER TABLE enterprise_data_ledgerentry ENABLE TRIGGER ledger_append_only")
     connection.set_schema_to_public()
     response = client_for("acme", world.alice).get("/console/ledger/verify/")

@@ -23,9 +23,16 @@ from tenants.context import enterprise_schema
 def record(world, count: int = 1, **extra: Any) -> list[LedgerEntry]:
     alice = world.membership(world.acme, world.alice)
     entries = [
-        ledger_record(enterprise=world.acme, actor=alice, action=Action.CHANGE, category=Category.DIRECTORY,
-                      subject=world.membership(world.acme, world.bob), purpose="Correct a typo",
-                      details={"fields": ["title"]}, **extra)
+        ledger_record(
+            enterprise=world.acme,
+            actor=alice,
+            action=Action.CHANGE,
+            category=Category.DIRECTORY,
+            subject=world.membership(world.acme, world.bob),
+            purpose="Correct a typo",
+            details={"fields": ["title"]},
+            **extra,
+        )
         for _ in range(count)
     ]
     connection.set_schema_to_public()
@@ -41,13 +48,16 @@ def refused(cursor, sql: str, params: list | None = None) -> str:
 
 # --- (a) the database refuses changes --------------------------------------------------------------
 
+
 def test_update_delete_and_truncate_are_refused_by_postgresql(world):
     entry = record(world)[0]
     with enterprise_schema(world.acme), connection.cursor() as cursor:
         assert "append-only: UPDATE refused" in refused(
-            cursor, "UPDATE enterprise_data_ledgerentry SET purpose = 'rewritten' WHERE id = %s", [entry.id])
+            cursor, "UPDATE enterprise_data_ledgerentry SET purpose = 'rewritten' WHERE id = %s", [entry.id]
+        )
         assert "append-only: DELETE refused" in refused(
-            cursor, "DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [entry.id])
+            cursor, "DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [entry.id]
+        )
         assert "append-only: TRUNCATE refused" in refused(cursor, "TRUNCATE enterprise_data_ledgerentry")
         # the ORM is refused the same way
         with pytest.raises(DatabaseError), transaction.atomic():
@@ -69,20 +79,23 @@ def test_the_trigger_guards_every_enterprise_schema(world):
 
 # --- (b) the purge escape hatch --------------------------------------------------------------------
 
+
 def test_the_purge_setting_allows_delete_but_never_update(world):
     first, second = record(world, 2)
     with enterprise_schema(world.acme), connection.cursor() as cursor:
         with transaction.atomic():
             cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
             assert "append-only: UPDATE refused" in refused(
-                cursor, "UPDATE enterprise_data_ledgerentry SET purpose = 'rewritten' WHERE id = %s", [second.id])
+                cursor, "UPDATE enterprise_data_ledgerentry SET purpose = 'rewritten' WHERE id = %s", [second.id]
+            )
             assert "append-only: TRUNCATE refused" in refused(cursor, "TRUNCATE enterprise_data_ledgerentry")
             cursor.execute("DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [first.id])
             assert cursor.rowcount == 1
             cursor.execute("SET LOCAL portal.ledger_purge = 'off'")
         # the setting was local: without it DELETE is refused again
         assert "append-only: DELETE refused" in refused(
-            cursor, "DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [second.id])
+            cursor, "DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [second.id]
+        )
         assert not LedgerEntry.objects.filter(pk=first.pk).exists()
         assert LedgerEntry.objects.filter(pk=second.pk).exists()
 
@@ -95,6 +108,7 @@ def test_any_other_value_of_the_purge_setting_is_refused(world):
 
 
 # --- (c) tampering is detected ---------------------------------------------------------------------
+
 
 def tamper(world, sql: str, params: list) -> None:
     """What an attacker with the table owner's rights could do: switch the trigger off."""
@@ -147,8 +161,11 @@ def test_a_recomputed_hash_still_breaks_the_next_link(world):
         values = LedgerEntry.objects.filter(pk=target.pk).values().get()
     values["purpose"] = "Nothing happened"
     forged = entry_hash(values["prev_hash"], values)
-    tamper(world, "UPDATE enterprise_data_ledgerentry SET purpose = %s, entry_hash = %s WHERE id = %s",
-           ["Nothing happened", forged, target.id])
+    tamper(
+        world,
+        "UPDATE enterprise_data_ledgerentry SET purpose = %s, entry_hash = %s WHERE id = %s",
+        ["Nothing happened", forged, target.id],
+    )
     result = ledger_verify(enterprise=world.acme)
     assert result.first_broken_id == entries[1].id
     assert "previous-hash" in result.reason
@@ -197,9 +214,10 @@ def test_the_first_entry_follows_genesis(world):
 
 # --- (d) concurrent appends never fork the chain ---------------------------------------------------
 
+
 def assert_no_fork(world) -> None:
     with enterprise_schema(world.acme):
-        forks = (LedgerEntry.objects.values("prev_hash").annotate(n=Count("id")).filter(n__gt=1))
+        forks = LedgerEntry.objects.values("prev_hash").annotate(n=Count("id")).filter(n__gt=1)
         assert list(forks) == []
     assert ledger_verify(enterprise=world.acme).ok
 
@@ -208,8 +226,13 @@ def test_interleaved_writers_keep_one_chain(world):
     alice = world.membership(world.acme, world.alice)
     amy = world.membership(world.acme, world.amy)
     for i in range(50):
-        ledger_record(enterprise=world.acme, actor=(alice, amy)[i % 2], action=Action.REVEAL,
-                      category=Category.DIRECTORY, purpose=f"writer {i % 2}")
+        ledger_record(
+            enterprise=world.acme,
+            actor=(alice, amy)[i % 2],
+            action=Action.REVEAL,
+            category=Category.DIRECTORY,
+            purpose=f"writer {i % 2}",
+        )
     connection.set_schema_to_public()
     assert_no_fork(world)
 
@@ -253,16 +276,18 @@ def test_a_second_writer_waits_for_the_first_ones_commit(world):
 
     def writer_a() -> LedgerEntry:
         with enterprise_schema(world.acme), transaction.atomic():
-            entry = ledger_record(enterprise=world.acme, actor=None, action=Action.CREATE,
-                                  category=Category.DIRECTORY, purpose="writer A")
+            entry = ledger_record(
+                enterprise=world.acme, actor=None, action=Action.CREATE, category=Category.DIRECTORY, purpose="writer A"
+            )
             first_id.append(entry.id)
             a_appended.set()
             assert a_may_commit.wait(20)
         return entry
 
     def writer_b() -> LedgerEntry:
-        return ledger_record(enterprise=world.acme, actor=None, action=Action.CREATE,
-                             category=Category.DIRECTORY, purpose="writer B")
+        return ledger_record(
+            enterprise=world.acme, actor=None, action=Action.CREATE, category=Category.DIRECTORY, purpose="writer B"
+        )
 
     thread_a, outcome_a = in_thread(writer_a)
     try:
@@ -291,8 +316,13 @@ def test_two_concurrent_writers_never_fork_the_chain(world):
     def writer(name: str) -> None:
         start.wait(10)
         for i in range(25):
-            entry = ledger_record(enterprise=world.acme, actor=None, action=Action.CHANGE,
-                                  category=Category.ATTENDANCE, purpose=f"{name} {i}")
+            entry = ledger_record(
+                enterprise=world.acme,
+                actor=None,
+                action=Action.CHANGE,
+                category=Category.ATTENDANCE,
+                purpose=f"{name} {i}",
+            )
             with lock:
                 ids.append(entry.id)
 
@@ -314,16 +344,22 @@ def test_two_concurrent_writers_never_fork_the_chain(world):
 
 # --- (e) no row is left unseen: ids <= 0 and rows below a checkpoint (issue 14) --------------------
 
+
 def insert_copy(world, new_id: int, of_id: int) -> None:
     """A superuser's hand-written INSERT with triggers off: a copy of entry `of_id` under `new_id`
     (with a hash of its own, the column is unique)."""
     with enterprise_schema(world.acme), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
-        columns = "created_at, actor_kind, actor_membership_id, actor_device_id, action, category, " \
-                  "subject_membership_id, purpose, object_type, object_id, details, request_id, prev_hash"
-        cursor.execute(f"INSERT INTO enterprise_data_ledgerentry (id, {columns}, entry_hash) "  # noqa: S608
-                       f"SELECT %s, {columns}, md5(random()::text) || md5(random()::text) "
-                       "FROM enterprise_data_ledgerentry WHERE id = %s", [new_id, of_id])
+        columns = (
+            "created_at, actor_kind, actor_membership_id, actor_device_id, action, category, "
+            "subject_membership_id, purpose, object_type, object_id, details, request_id, prev_hash"
+        )
+        cursor.execute(
+            f"INSERT INTO enterprise_data_ledgerentry (id, {columns}, entry_hash) "  # noqa: S608
+            f"SELECT %s, {columns}, md5(random()::text) || md5(random()::text) "
+            "FROM enterprise_data_ledgerentry WHERE id = %s",
+            [new_id, of_id],
+        )
         assert cursor.rowcount == 1
         cursor.execute("SET LOCAL session_replication_role = origin")
     connection.set_schema_to_public()
@@ -352,11 +388,15 @@ def test_an_id_of_zero_or_below_is_refused_by_the_database(world, enterprise):
     with enterprise_schema(tenant), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
         for bad_id in (0, -1):
-            message = refused(cursor, "INSERT INTO enterprise_data_ledgerentry (id, created_at, actor_kind, action, "
-                                      "category, purpose, object_type, object_id, details, request_id, prev_hash, "
-                                      "entry_hash) SELECT %s, created_at, actor_kind, action, category, purpose, "
-                                      "object_type, object_id, details, request_id, prev_hash, 'x' || id "
-                                      "FROM enterprise_data_ledgerentry WHERE id = %s", [bad_id, entry.id])
+            message = refused(
+                cursor,
+                "INSERT INTO enterprise_data_ledgerentry (id, created_at, actor_kind, action, "
+                "category, purpose, object_type, object_id, details, request_id, prev_hash, "
+                "entry_hash) SELECT %s, created_at, actor_kind, action, category, purpose, "
+                "object_type, object_id, details, request_id, prev_hash, 'x' || id "
+                "FROM enterprise_data_ledgerentry WHERE id = %s",
+                [bad_id, entry.id],
+            )
             assert "ledger_entry_id_positive" in message
         cursor.execute("SET LOCAL session_replication_role = origin")
         assert not LedgerEntry.objects.filter(id__lte=0).exists()
@@ -378,10 +418,13 @@ def test_rows_with_id_zero_or_below_are_reported_by_id_when_the_check_is_dropped
     assert not result.ok and result.entries == total
     assert [(p.id, p.reason) for p in result.problems] == [
         (-7, "its id is not positive, so it lies outside the chain"),
-        (0, "its id is not positive, so it lies outside the chain")]
+        (0, "its id is not positive, so it lies outside the chain"),
+    ]
     out, error = verify_output()
-    assert out.splitlines() == ["acme: BROKEN at entry #-7: its id is not positive, so it lies outside the chain",
-                                "acme: also entry #0: its id is not positive, so it lies outside the chain"]
+    assert out.splitlines() == [
+        "acme: BROKEN at entry #-7: its id is not positive, so it lies outside the chain",
+        "acme: also entry #0: its id is not positive, so it lies outside the chain",
+    ]
     assert "#-7" in error and "#0" in error
     body = client_for("acme", world.alice).get("/api/v1/ledger/verify/").json()
     assert body["ok"] is False and body["first_broken_id"] == -7 and body["problem_count"] == 2
@@ -397,16 +440,18 @@ def test_rows_with_id_zero_or_below_are_reported_by_id_when_the_check_is_dropped
 
 def test_every_damaged_entry_is_named_not_only_the_first(world):
     entries = record(world, 5)
-    tamper(world, "UPDATE enterprise_data_ledgerentry SET purpose = 'Nothing happened' WHERE id = %s",
-           [entries[1].id])
+    tamper(world, "UPDATE enterprise_data_ledgerentry SET purpose = 'Nothing happened' WHERE id = %s", [entries[1].id])
     tamper(world, "DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [entries[3].id])
     result = ledger_verify(enterprise=world.acme)
     assert [(p.id, p.reason) for p in result.problems] == [
         (entries[1].id, "its content does not match its hash"),
-        (entries[4].id, "its previous-hash does not match the entry before it")]
+        (entries[4].id, "its previous-hash does not match the entry before it"),
+    ]
     out, error = verify_output()
-    assert out.splitlines()[1] == f"acme: also entry #{entries[4].id}: its previous-hash does not match the " \
-                                  "entry before it"
+    assert (
+        out.splitlines()[1] == f"acme: also entry #{entries[4].id}: its previous-hash does not match the "
+        "entry before it"
+    )
     assert f"#{entries[1].id}" in error and f"#{entries[4].id}" in error
 
 
@@ -430,10 +475,13 @@ def test_an_entry_inserted_below_the_checkpoint_is_reported(world, client_for):
     insert_copy(world, entries[0].id, entries[1].id)  # an id the purge removed comes back
     result = ledger_verify(enterprise=world.acme)
     assert [(p.id, p.reason) for p in result.problems] == [
-        (entries[0].id, "it lies at or below the newest purge checkpoint, where no entry may remain")]
+        (entries[0].id, "it lies at or below the newest purge checkpoint, where no entry may remain")
+    ]
     out, _error = verify_output()
-    assert out == f"acme: BROKEN at entry #{entries[0].id}: it lies at or below the newest purge checkpoint, " \
-                  "where no entry may remain\n"
+    assert (
+        out == f"acme: BROKEN at entry #{entries[0].id}: it lies at or below the newest purge checkpoint, "
+        "where no entry may remain\n"
+    )
     body = client_for("acme", world.alice).get("/api/v1/ledger/verify/").json()
     assert (body["ok"], body["problem_count"], body["first_broken_id"]) == (False, 1, entries[0].id)
 
@@ -445,14 +493,14 @@ def test_an_entry_changed_and_hidden_behind_a_forged_checkpoint_is_reported(worl
 
     entries = record(world, 4)
     purge_upto(world, entries[0])
-    tamper(world, "UPDATE enterprise_data_ledgerentry SET purpose = 'Nothing happened' WHERE id = %s",
-           [entries[1].id])
+    tamper(world, "UPDATE enterprise_data_ledgerentry SET purpose = 'Nothing happened' WHERE id = %s", [entries[1].id])
     with enterprise_schema(world.acme):
         LedgerCheckpoint.objects.create(upto_id=entries[2].id, upto_hash=entries[2].entry_hash, rows_purged=0)
     result = ledger_verify(enterprise=world.acme)
     assert [p.id for p in result.problems] == [entries[1].id, entries[2].id]
     assert {p.reason for p in result.problems} == {
-        "it lies at or below the newest purge checkpoint, where no entry may remain"}
+        "it lies at or below the newest purge checkpoint, where no entry may remain"
+    }
     assert result.entries == 3  # entries 1-3: two outside the chain, one verified after the checkpoint
     out, error = verify_output()
     assert f"#{entries[1].id}" in out and f"#{entries[2].id}" in out and f"#{entries[1].id}" in error

@@ -33,12 +33,24 @@ def submit(world) -> Callable[..., Request]:
     """`submit("acme", world.bob, category="health")`: a self-service request (complaint by
     default) through the real service; `submit(None, account)` for an account-data request."""
 
-    def make(slug: str | None, user: User, *, kind: str = "complaint", category: str = "health",
-             description: str = "Please check this.") -> Request:
+    def make(
+        slug: str | None,
+        user: User,
+        *,
+        kind: str = "complaint",
+        category: str = "health",
+        description: str = "Please check this.",
+    ) -> Request:
         if slug is None:
             return request_submit(enterprise=None, account=user, kind=kind, description=description)
         enterprise: Enterprise = getattr(world, slug)
-        return request_submit(enterprise=enterprise, account=user, membership=world.membership(enterprise, user),
-                              kind=kind, category=category, description=description)
+        return request_submit(
+            enterprise=enterprise,
+            account=user,
+            membership=world.membership(enterprise, user),
+            kind=kind,
+            category=category,
+            description=description,
+        )
 
     return make

@@ -61,8 +61,14 @@ def _empty_sms_outbox():
 @pytest.fixture
 def pat(world) -> User:
     """A member of acme and of globex with data in both and a full account profile."""
-    user = User.objects.create_user(MOBILE, PASSWORD, nickname="Pat Person", email="pat@example.com",
-                                    gender=User.Gender.FEMALE, birthday=date(1990, 3, 7))
+    user = User.objects.create_user(
+        MOBILE,
+        PASSWORD,
+        nickname="Pat Person",
+        email="pat@example.com",
+        gender=User.Gender.FEMALE,
+        birthday=date(1990, 3, 7),
+    )
     for enterprise in (world.acme, world.globex):
         member = membership_create(enterprise=enterprise, account=user, role=Membership.Role.MEMBER)
         enterprise.refresh_from_db(fields=["notice_version"])
@@ -79,14 +85,16 @@ def _code_sent_to(mobile: str) -> str:
 
 def _start_on_page(client, user: User, *, password: str = PASSWORD) -> object:
     assert client.post("/account/delete/", {"action": "send_code"}).status_code == 302
-    return client.post("/account/delete/", {"action": "start", "password": password,
-                                            "code": _code_sent_to(str(user.mobile))})
+    return client.post(
+        "/account/delete/", {"action": "start", "password": password, "code": _code_sent_to(str(user.mobile))}
+    )
 
 
 def _start_by_api(client, user: User) -> object:
     assert client.post(API + "code/").status_code == 202
-    return client.post(API, {"password": PASSWORD, "code": _code_sent_to(str(user.mobile))},
-                       content_type="application/json")
+    return client.post(
+        API, {"password": PASSWORD, "code": _code_sent_to(str(user.mobile))}, content_type="application/json"
+    )
 
 
 def _nothing_started(user: User) -> None:
@@ -110,6 +118,7 @@ def _execute_at(monkeypatch, moment) -> list[int]:
 
 
 # --- links, the page, the schema ------------------------------------------------------------------
+
 
 def test_account_and_me_link_the_deletion_page(world, client_for):
     assert b'href="/account/delete/"' in client_for("public", world.bob).get("/account/").content
@@ -191,6 +200,7 @@ def test_beat_runs_the_executor_every_few_minutes():
 
 # --- blockers ---------------------------------------------------------------------------------------
 
+
 def _sole_owner(world, submit):
     return world.alice, "only owner of Acme Test"
 
@@ -230,8 +240,10 @@ def test_each_blocker_is_listed_first_and_refuses_every_way_in(world, client_for
         status = api.get(API).json()
         assert status["can_delete"] is False and status["enterprises"] == []
         assert any(message in blocker["message"] for blocker in status["blockers"])
-        for response in (api.post(API + "code/"),
-                         api.post(API, {"password": PASSWORD, "code": "123456"}, content_type="application/json")):
+        for response in (
+            api.post(API + "code/"),
+            api.post(API, {"password": PASSWORD, "code": "123456"}, content_type="application/json"),
+        ):
             assert response.status_code == 400
             body = response.json()
             assert body["code"] == "account_deletion_blocked"
@@ -258,16 +270,21 @@ def test_a_sole_owner_who_hands_over_can_delete(world, client_for):
 
 # --- re-authentication: bad input changes nothing -----------------------------------------------------
 
+
 @pytest.mark.parametrize("where", ["page", "api"])
-@pytest.mark.parametrize(("password", "code", "fields"), [
-    ("wrong-password", "right", {"password"}),
-    ("", "right", {"password"}),
-    (PASSWORD, "wrong", {"code"}),
-    (PASSWORD, "", {"code"}),
-    ("", "", {"password", "code"}),
-])
+@pytest.mark.parametrize(
+    ("password", "code", "fields"),
+    [
+        ("wrong-password", "right", {"password"}),
+        ("", "right", {"password"}),
+        (PASSWORD, "wrong", {"code"}),
+        (PASSWORD, "", {"code"}),
+        ("", "", {"password", "code"}),
+    ],
+)
 def test_a_wrong_or_missing_password_or_code_is_a_field_error_and_changes_nothing(
-        world, pat, client_for, where, password, code, fields):
+    world, pat, client_for, where, password, code, fields
+):
     client = client_for("public" if where == "page" else "acme", pat)
     if where == "page":
         assert client.post("/account/delete/", {"action": "send_code"}).status_code == 302
@@ -301,8 +318,16 @@ def test_a_wrong_password_uses_up_the_code(world, pat, client_for):
     _nothing_started(pat)
 
 
-@pytest.mark.parametrize("body", [{}, {"password": ["x"], "code": "1"}, {"password": "x", "code": {"a": 1}},
-                                  {"password": "x" * 500, "code": "123456"}, {"password": "x", "code": "1" * 50}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"password": ["x"], "code": "1"},
+        {"password": "x", "code": {"a": 1}},
+        {"password": "x" * 500, "code": "123456"},
+        {"password": "x", "code": "1" * 50},
+    ],
+)
 def test_bad_api_input_is_400(world, pat, client_for, body):
     response = client_for("acme", pat).post(API, body, content_type="application/json")
     assert response.status_code == 400
@@ -331,6 +356,7 @@ def test_codes_are_rate_limited_like_every_sms_code(world, pat, client_for):
 
 # --- cooling-off --------------------------------------------------------------------------------------
 
+
 def test_during_the_cooling_off_the_account_reaches_only_the_cancel_page(world, pat, client_for):
     client = client_for("public", pat)
     other_session = client_for("acme", pat)
@@ -357,8 +383,10 @@ def test_during_the_cooling_off_the_account_reaches_only_the_cancel_page(world, 
         response = other_session.get(path)
         assert response.status_code == 403 and response.json()["code"] == "account_deletion_pending", path
         assert response.json()["cancel_url"] == API
-    assert other_session.post("/api/v1/me/leave/", {"password": PASSWORD},
-                              content_type="application/json").status_code == 403
+    assert (
+        other_session.post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json").status_code
+        == 403
+    )
     status = other_session.get(API).json()
     assert status["pending"] is True and status["deletion"]["status"] == "scheduled"
 
@@ -402,6 +430,7 @@ def test_a_pending_policy_acceptance_does_not_hide_the_cancel_page(world, pat, c
 
 # --- cancelling ----------------------------------------------------------------------------------------
 
+
 def _untouched(world, user: User) -> None:
     for enterprise in (world.acme, world.globex):
         with enterprise_schema(enterprise):
@@ -438,8 +467,9 @@ def test_cancelling_restores_normal_use_and_nothing_is_deleted(world, pat, clien
     recorded, history = _recorded_request(deletion)
     assert recorded.kind == RequestKind.ACCOUNT_DELETION and recorded.status == Request.Status.CANCELLED
     assert history == ["submitted", "identity_verified", "cancelled"]
-    assert [n.title for n in Notification.objects.filter(account=pat, kind="account_deletion")][0] == \
-        "The deletion of your account was cancelled"
+    assert [n.title for n in Notification.objects.filter(account=pat, kind="account_deletion")][
+        0
+    ] == "The deletion of your account was cancelled"
 
     assert api.delete(API).json()["code"] == "not_pending"
 
@@ -465,8 +495,12 @@ def test_another_enterprises_host_is_refused(world, pat, client_for):
     """SEC-1: bob (acme only) on globex's host, gus (globex only) on acme's: not members there."""
     for host, user in (("globex", world.bob), ("acme", world.gus)):
         client = client_for(host, user)
-        for response in (client.get(API), client.post(API + "code/"), client.delete(API),
-                         client.post(API, {"password": PASSWORD, "code": "1"}, content_type="application/json")):
+        for response in (
+            client.get(API),
+            client.post(API + "code/"),
+            client.delete(API),
+            client.post(API, {"password": PASSWORD, "code": "1"}, content_type="application/json"),
+        ):
             assert response.status_code == 403 and response.json()["code"] == "not_member"
         _nothing_started(user)
     # with a deletion pending, a foreign host still says "not a member", and the session there is nothing
@@ -477,6 +511,7 @@ def test_another_enterprises_host_is_refused(world, pat, client_for):
 
 # --- execution -----------------------------------------------------------------------------------------
 
+
 def _enrich(user: User) -> None:
     """Everything an account can hold on the platform."""
     user.avatar.save("pat.png", ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32), save=False)
@@ -486,8 +521,12 @@ def _enrich(user: User) -> None:
     user.real_name_verified_at = timezone.now()
     user.last_login = timezone.now()
     user.save()
-    IdDocument.objects.create(account=user, side="front", content_type="image/png",
-                              data_encrypted=encrypt_for_account(account=user, field="id_front", value=b"img"))
+    IdDocument.objects.create(
+        account=user,
+        side="front",
+        content_type="image/png",
+        data_encrypted=encrypt_for_account(account=user, field="id_front", value=b"img"),
+    )
     DevicePermission.objects.create(account=user, kind="camera", granted=True, changed_at=timezone.now())
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
@@ -495,15 +534,28 @@ def _enrich(user: User) -> None:
 # Every column of the account row after execution, except `id` (the pseudonym), `password` (an
 # unusable hash) and `date_joined` (the execution time), which are checked on their own.
 TOMBSTONE = {
-    "last_login": None, "is_superuser": False, "mobile": None, "nickname": "", "email": "", "avatar": "",
-    "gender": "", "birthday": None, "real_name_status": "none", "legal_name_encrypted": None,
-    "id_number_encrypted": None, "real_name_verified_at": None, "policy_acceptance_required": False,
-    "deletion_pending": False, "is_staff": False, "is_active": False,
+    "last_login": None,
+    "is_superuser": False,
+    "mobile": None,
+    "nickname": "",
+    "email": "",
+    "avatar": "",
+    "gender": "",
+    "birthday": None,
+    "real_name_status": "none",
+    "legal_name_encrypted": None,
+    "id_number_encrypted": None,
+    "real_name_verified_at": None,
+    "policy_acceptance_required": False,
+    "deletion_pending": False,
+    "is_staff": False,
+    "is_active": False,
 }
 
 
 def test_execution_leaves_both_enterprises_erases_the_account_and_frees_the_number(
-        world, pat, client_for, monkeypatch, django_capture_on_commit_callbacks, mailoutbox):
+    world, pat, client_for, monkeypatch, django_capture_on_commit_callbacks, mailoutbox
+):
     _enrich(pat)
     avatar = pat.avatar.name
     assert default_storage.exists(avatar)
@@ -590,8 +642,16 @@ def test_execution_leaves_both_enterprises_erases_the_account_and_frees_the_numb
     newcomer = client_for("public")
     assert newcomer.post("/signup/", {"mobile": "13900000077"}).status_code == 302
     code = _code_sent_to(MOBILE)
-    created = newcomer.post("/signup/verify/", {"code": code, "nickname": "New Pat", "password": "another-horse-77",
-                                                "password_again": "another-horse-77", "accept_policy": "on"})
+    created = newcomer.post(
+        "/signup/verify/",
+        {
+            "code": code,
+            "nickname": "New Pat",
+            "password": "another-horse-77",
+            "password_again": "another-horse-77",
+            "accept_policy": "on",
+        },
+    )
     assert created.status_code == 302, created.content
     new_user = User.objects.get(mobile=MOBILE)
     assert new_user.pk != pat.pk and int(newcomer.session[SESSION_KEY]) == new_user.pk
@@ -635,15 +695,18 @@ def test_an_interrupted_execution_resumes_where_it_stopped(world, pat, client_fo
     assert len([m for m in sms.outbox if "has been deleted" in m.text]) == 1  # one final notice
 
 
-def test_an_owner_left_alone_during_the_cooling_off_stops_the_execution_before_anything(world, client_for,
-                                                                                      monkeypatch):
+def test_an_owner_left_alone_during_the_cooling_off_stops_the_execution_before_anything(world, client_for, monkeypatch):
     with enterprise_schema(world.acme):
         Membership.objects.filter(account=world.amy).update(role=Membership.Role.OWNER)
     assert _start_by_api(client_for("acme", world.amy), world.amy).status_code == 201
     deletion = AccountDeletion.objects.get(account=world.amy)
     # alice leaves meanwhile: amy is now the only owner
-    assert client_for("acme", world.alice).post("/api/v1/me/leave/", {"password": PASSWORD},
-                                                content_type="application/json").status_code == 200
+    assert (
+        client_for("acme", world.alice)
+        .post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json")
+        .status_code
+        == 200
+    )
 
     assert _execute_at(monkeypatch, deletion.not_before + timedelta(minutes=1)) == []
     deletion.refresh_from_db()
@@ -658,6 +721,7 @@ def test_an_owner_left_alone_during_the_cooling_off_stops_the_execution_before_a
 
 
 # --- routes and the operators' view ---------------------------------------------------------------------
+
 
 def test_the_routes_have_their_names():
     assert reverse("account_delete", urlconf="config.urls_public") == "/account/delete/"
@@ -688,8 +752,9 @@ def test_a_closing_enterprises_member_can_still_ask_for_and_cancel_the_deletion(
     # a fresh copy: the session-wide world's object must not stay "terminating" for later tests
     enterprise_termination_start(enterprise=Enterprise.objects.get(pk=world.acme.pk), reason="Closing down")
     client = client_for("acme", pat)
-    assert client.post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json"
-                       ).status_code == 403  # read-only otherwise
+    assert (
+        client.post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json").status_code == 403
+    )  # read-only otherwise
     assert _start_by_api(client, pat).status_code == 201
     assert client.delete(API).status_code == 200
     assert AccountDeletion.objects.get(account=pat).status == AccountDeletion.Status.CANCELLED

@@ -70,16 +70,22 @@ def test_deadline_is_set_at_verification_and_pauses_while_awaiting_information(w
         sam = world.membership(world.acme, world.sam)
         clock(date(2026, 10, 9))  # Friday
         request_decide(enterprise=world.acme, request=request, actor=sam, action=Decision.START_REVIEW)
-        request = request_decide(enterprise=world.acme, request=request, actor=sam,
-                                 action=Decision.ASK_INFORMATION, note="Which date is wrong?")
+        request = request_decide(
+            enterprise=world.acme,
+            request=request,
+            actor=sam,
+            action=Decision.ASK_INFORMATION,
+            note="Which date is wrong?",
+        )
         assert request.paused_on == date(2026, 10, 9)
         # frozen while paused: (9 Oct, 27 Oct] holds 13 working days, whatever the date
         clock(date(2026, 10, 20))
         assert with_deadlines([request])[0].days_left == 13
         assert not with_deadlines([request])[0].overdue
         clock(date(2026, 10, 13))  # Tuesday: 10 (Sat, worked), 12 and 13 October were paused
-        request = request_provide_information(enterprise=world.acme, request=request, account=world.bob,
-                                              note="The 3rd.")
+        request = request_provide_information(
+            enterprise=world.acme, request=request, account=world.bob, note="The 3rd."
+        )
     assert request.status == Request.Status.IN_REVIEW
     assert request.paused_on is None and request.paused_working_days == 3
     assert request.due_on == date(2026, 10, 30)
@@ -91,11 +97,21 @@ def test_an_administrator_can_resume_the_clock_too(world, clock, submit):
     request = submit("acme", world.bob, category="directory")
     alice = world.membership(world.acme, world.alice)
     due = request.due_on
-    request_decide(enterprise=world.acme, request=request, actor=alice, action=Decision.ASK_INFORMATION,
-                   note="Send a copy of the certificate.")
+    request_decide(
+        enterprise=world.acme,
+        request=request,
+        actor=alice,
+        action=Decision.ASK_INFORMATION,
+        note="Send a copy of the certificate.",
+    )
     clock(date(2026, 11, 4))  # Wednesday: 3 and 4 November paused
-    request = request_decide(enterprise=world.acme, request=request, actor=alice,
-                             action=Decision.INFORMATION_RECEIVED, note="Received by post.")
+    request = request_decide(
+        enterprise=world.acme,
+        request=request,
+        actor=alice,
+        action=Decision.INFORMATION_RECEIVED,
+        note="Received by post.",
+    )
     assert request.due_on == WorkingCalendar().add_working_days(due, 2)
     with pytest.raises(ValidationError) as error:
         request_decide(enterprise=world.acme, request=request, actor=alice, action=Decision.INFORMATION_RECEIVED)

@@ -19,10 +19,17 @@ def test_complain_to_the_enterprise_from_me(world, client_for):
     form = client.get("/me/requests/?kind=complaint").content.decode()
     assert '<option value="complaint" selected>' in form and 'id="new-request"' in form
     # only the form's kinds are preselected
-    assert "selected>" not in client.get("/me/requests/?kind=export&category=secrets").content.decode().split(
-        'name="kind"')[1].split("</select>")[0]
-    response = client.post("/me/requests/", {"kind": "complaint", "category": "health",
-                                             "description": "My health report was shown to my team."})
+    assert (
+        "selected>"
+        not in client.get("/me/requests/?kind=export&category=secrets")
+        .content.decode()
+        .split('name="kind"')[1]
+        .split("</select>")[0]
+    )
+    response = client.post(
+        "/me/requests/",
+        {"kind": "complaint", "category": "health", "description": "My health report was shown to my team."},
+    )
     assert response.status_code == 302
     with enterprise_schema(world.acme):
         row = Request.objects.get()
@@ -32,8 +39,9 @@ def test_complain_to_the_enterprise_from_me(world, client_for):
     for admin in (world.alice, world.sam):
         assert f"/console/requests/{row.pk}/" in client_for("acme", admin).get("/console/requests/").content.decode()
     # Amy (full admin without health) does not; nor do the operators (it is the enterprise's)
-    assert f"/console/requests/{row.pk}/" not in client_for("acme", world.amy).get(
-        "/console/requests/").content.decode()
+    assert (
+        f"/console/requests/{row.pk}/" not in client_for("acme", world.amy).get("/console/requests/").content.decode()
+    )
     connection.set_schema_to_public()
     assert not Request.objects.filter(kind="complaint").exists()  # the public schema's table
 
@@ -46,8 +54,9 @@ def test_complain_to_the_platform_from_account(world, client_for):
     assert "Complain to Acme Test" in account and "//acme.localhost/me/requests/?kind=complaint" in account
     form = client.get("/account/requests/?kind=complaint").content.decode()
     assert '<option value="complaint" selected>' in form
-    response = client.post("/account/requests/", {"kind": "complaint",
-                                                  "description": "The platform sent me marketing SMS."})
+    response = client.post(
+        "/account/requests/", {"kind": "complaint", "description": "The platform sent me marketing SMS."}
+    )
     assert response.status_code == 302
     connection.set_schema_to_public()
     row = Request.objects.get()
@@ -61,8 +70,9 @@ def test_complain_to_the_platform_from_account(world, client_for):
 
 def test_a_complaint_needs_a_description(world, client_for):
     client = client_for("acme", world.bob)
-    assert client.post("/me/requests/", {"kind": "complaint", "category": "health", "description": ""}
-                       ).status_code == 400
+    assert (
+        client.post("/me/requests/", {"kind": "complaint", "category": "health", "description": ""}).status_code == 400
+    )
     with enterprise_schema(world.acme):
         assert not Request.objects.exists()
     connection.set_schema_to_public()

@@ -20,8 +20,14 @@ from tenants.context import enterprise_schema
 from tests.requests.test_data_overview import _verified
 from tests.requests.test_export import BOB_ID, DANA_ID, id_number
 
-PROFILE = {"work_signature": "Bob — Sales East", "landline": "010-6555-1234", "email": "bob@example.com",
-           "fax": "010-6555-9999", "seat": "B-204", "external_fields": ["display_name", "email"]}
+PROFILE = {
+    "work_signature": "Bob — Sales East",
+    "landline": "010-6555-1234",
+    "email": "bob@example.com",
+    "fax": "010-6555-9999",
+    "seat": "B-204",
+    "external_fields": ["display_name", "email"],
+}
 
 
 def _card(world, enterprise, user) -> Membership:
@@ -34,8 +40,9 @@ def _card(world, enterprise, user) -> Membership:
 def _own_entries(world, enterprise, user) -> list[LedgerEntry]:
     member = world.membership(enterprise, user)
     with enterprise_schema(enterprise):
-        entries = list(LedgerEntry.objects.filter(subject_membership_id=member.pk, purpose=SELF_EDIT_PURPOSE)
-                       .order_by("id"))
+        entries = list(
+            LedgerEntry.objects.filter(subject_membership_id=member.pk, purpose=SELF_EDIT_PURPOSE).order_by("id")
+        )
     connection.set_schema_to_public()
     return entries
 
@@ -52,6 +59,7 @@ def _requests(enterprise=None) -> list[Request]:
 
 # --- self-editable fields: the page -----------------------------------------------------------
 
+
 def test_member_changes_self_editable_fields_at_once_recorded_as_their_instruction(world, client_for):
     client = client_for("acme", world.bob)
     page = client.get("/me/profile/").content.decode()
@@ -61,7 +69,12 @@ def test_member_changes_self_editable_fields_at_once_recorded_as_their_instructi
     assert response.status_code == 302 and response["Location"] == "/me/profile/"
     card = _card(world, world.acme, world.bob)
     assert (card.work_signature, card.landline, card.email, card.fax, card.seat) == (
-        "Bob — Sales East", "010-6555-1234", "bob@example.com", "010-6555-9999", "B-204")
+        "Bob — Sales East",
+        "010-6555-1234",
+        "bob@example.com",
+        "010-6555-9999",
+        "B-204",
+    )
     assert card.external_fields == ["display_name", "email"]
     [entry] = _own_entries(world, world.acme, world.bob)
     assert entry.actor_kind == "member" and entry.actor_membership_id == card.pk
@@ -99,24 +112,31 @@ def test_bad_input_on_the_page_changes_nothing(world, client_for):
 
 def test_controlled_fields_posted_to_the_page_are_ignored(world, client_for):
     before = _card(world, world.acme, world.bob)
-    response = client_for("acme", world.bob).post("/me/profile/", {
-        **PROFILE, "display_name": "Robert Boss", "role": "owner", "title": "CEO", "id_number": BOB_ID})
+    response = client_for("acme", world.bob).post(
+        "/me/profile/", {**PROFILE, "display_name": "Robert Boss", "role": "owner", "title": "CEO", "id_number": BOB_ID}
+    )
     assert response.status_code == 302
     card = _card(world, world.acme, world.bob)
     assert (card.display_name, card.role, card.title, card.id_number_encrypted) == (
-        before.display_name, "member", "", None)
+        before.display_name,
+        "member",
+        "",
+        None,
+    )
     assert card.seat == "B-204"
 
 
 # --- self-editable fields: the API ------------------------------------------------------------
+
 
 def test_api_get_and_patch_profile(world, client_for):
     client = client_for("acme", world.bob)
     data = client.get("/api/v1/me/profile/").json()
     assert data["seat"] == "" and data["controlled"]["display_name"] == "Bob Member"
     assert data["controlled"]["departments"] == ["Sales East"]
-    response = client.patch("/api/v1/me/profile/", {"seat": "C-1", "external_fields": ["email"]},
-                            content_type="application/json")
+    response = client.patch(
+        "/api/v1/me/profile/", {"seat": "C-1", "external_fields": ["email"]}, content_type="application/json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["seat"] == "C-1" and response.json()["external_fields"] == ["email"]
     assert _card(world, world.acme, world.bob).seat == "C-1"
@@ -150,12 +170,15 @@ def test_api_patch_refuses_controlled_unknown_and_bad_values_and_changes_nothing
 
 # --- controlled fields: correction requests ---------------------------------------------------
 
+
 def test_correction_request_goes_to_the_directory_admins_queue(world, client_for):
     client = client_for("acme", world.bob)
     form = client.get("/me/profile/correction/?field=position").content.decode()
     assert '<option value="position" selected>' in form
-    response = client.post("/me/profile/correction/", {"field": "position", "value": "Senior sales engineer",
-                                                        "reason": "Promoted in March."})
+    response = client.post(
+        "/me/profile/correction/",
+        {"field": "position", "value": "Senior sales engineer", "reason": "Promoted in March."},
+    )
     assert response.status_code == 302
     [row] = _requests(world.acme)
     assert response["Location"] == f"/me/requests/{row.pk}/"
@@ -169,12 +192,15 @@ def test_correction_request_goes_to_the_directory_admins_queue(world, client_for
         queue = client_for("acme", admin).get("/console/requests/").content.decode()
         assert f"/console/requests/{row.pk}/" in queue, admin
     # Erin's (Engineering) is not in Sam's scope
-    erin = client_for("acme", world.erin).post("/api/v1/me/profile/corrections/",
-                                               {"field": "title", "value": "Staff engineer"})
+    erin = client_for("acme", world.erin).post(
+        "/api/v1/me/profile/corrections/", {"field": "title", "value": "Staff engineer"}
+    )
     assert erin.status_code == 201, erin.content
     assert erin.json()["kind"] == "correction" and erin.json()["category"] == "directory"
-    assert f"/console/requests/{erin.json()['id']}/" not in client_for("acme", world.sam).get(
-        "/console/requests/").content.decode()
+    assert (
+        f"/console/requests/{erin.json()['id']}/"
+        not in client_for("acme", world.sam).get("/console/requests/").content.decode()
+    )
     assert client_for("acme", world.amy).get(f"/console/requests/{erin.json()['id']}/").status_code == 200
 
 
@@ -192,12 +218,14 @@ def test_a_requested_id_number_is_checked_and_stored_masked(world, client_for):
 
 def test_bad_correction_requests_create_nothing(world, client_for):
     client = client_for("acme", world.bob)
-    cases = [({"field": "seat", "value": "B-1"}, "field"),  # self-editable: change it yourself
-             ({"field": "role", "value": "owner"}, "field"),
-             ({"field": "position", "value": "   "}, "value"),
-             ({"field": "position", "value": "x" * 201}, "value"),
-             ({"field": "mobile", "value": "12345"}, "value"),
-             ({"field": "position", "value": "Lead", "reason": "x" * 1600}, "reason")]
+    cases = [
+        ({"field": "seat", "value": "B-1"}, "field"),  # self-editable: change it yourself
+        ({"field": "role", "value": "owner"}, "field"),
+        ({"field": "position", "value": "   "}, "value"),
+        ({"field": "position", "value": "x" * 201}, "value"),
+        ({"field": "mobile", "value": "12345"}, "value"),
+        ({"field": "position", "value": "Lead", "reason": "x" * 1600}, "reason"),
+    ]
     for body, field in cases:
         page = client.post("/me/profile/correction/", body)
         assert page.status_code == 400, body
@@ -208,6 +236,7 @@ def test_bad_correction_requests_create_nothing(world, client_for):
 
 # --- the account: real-name data and mobile number to the operators ---------------------------
 
+
 def test_account_correction_of_verified_real_name_goes_to_the_operators(world, client_for):
     _verified(world.dana, "Dana Realname", DANA_ID)
     client = client_for("public", world.dana)
@@ -216,8 +245,10 @@ def test_account_correction_of_verified_real_name_goes_to_the_operators(world, c
     assert "/account/profile/correction/" in client.get("/account/profile/").content.decode()
     form = client.get("/account/profile/correction/?field=legal_name").content.decode()
     assert '<option value="legal_name" selected>' in form and "Dana Realname" not in form
-    response = client.post("/account/profile/correction/", {"field": "legal_name", "value": "Dana Real-Name",
-                                                             "reason": "Typo in the surname."})
+    response = client.post(
+        "/account/profile/correction/",
+        {"field": "legal_name", "value": "Dana Real-Name", "reason": "Typo in the surname."},
+    )
     assert response.status_code == 302
     [row] = _requests()
     assert response["Location"] == f"/account/requests/{row.pk}/"
@@ -229,8 +260,9 @@ def test_account_correction_of_verified_real_name_goes_to_the_operators(world, c
     # and it is not an enterprise's request
     assert _requests(world.acme) == [] and _requests(world.globex) == []
     # the API twin on an enterprise host: an account-data request too
-    api = client_for("acme", world.dana).post("/api/v1/me/account/corrections/",
-                                              {"field": "id_number", "value": DANA_ID})
+    api = client_for("acme", world.dana).post(
+        "/api/v1/me/account/corrections/", {"field": "id_number", "value": DANA_ID}
+    )
     assert api.status_code == 201, api.content
     assert len(_requests()) == 2 and DANA_ID not in _requests()[-1].description
     assert _requests(world.acme) == []
@@ -240,13 +272,14 @@ def test_account_corrections_refused_before_verification_and_for_bad_input(world
     client = client_for("public", world.oscar)  # no real-name data
     response = client.post("/account/profile/correction/", {"field": "legal_name", "value": "Oscar O."})
     assert response.status_code == 400 and b"not verified yet" in response.content
-    for body, field in (({"field": "nickname", "value": "x"}, "field"),
-                        ({"field": "mobile", "value": "+8613900000041"}, "value"),  # already his number
-                        ({"field": "mobile", "value": "not a number"}, "value")):
+    for body, field in (
+        ({"field": "nickname", "value": "x"}, "field"),
+        ({"field": "mobile", "value": "+8613900000041"}, "value"),  # already his number
+        ({"field": "mobile", "value": "not a number"}, "value"),
+    ):
         response = client.post("/account/profile/correction/", body)
         assert response.status_code == 400 and field in response.context["form"].errors, body
-    api = client_for("acme", world.bob).post("/api/v1/me/account/corrections/",
-                                             {"field": "legal_name", "value": "Bob"})
+    api = client_for("acme", world.bob).post("/api/v1/me/account/corrections/", {"field": "legal_name", "value": "Bob"})
     assert api.status_code == 400 and "field" in api.json()
     assert _requests() == []
     # a new mobile number is a request (the number is the account's identity)
@@ -258,19 +291,30 @@ def test_account_corrections_refused_before_verification_and_for_bad_input(world
 
 # --- isolation --------------------------------------------------------------------------------
 
+
 def test_another_enterprises_host_session_and_ids_are_refused(world, client_for):
     # a globex member on acme's host
     gus = client_for("acme", world.gus)
-    for method, path in (("get", "/me/profile/"), ("post", "/me/profile/"), ("get", "/me/profile/correction/"),
-                         ("post", "/me/profile/correction/"), ("get", "/api/v1/me/profile/"),
-                         ("patch", "/api/v1/me/profile/"), ("post", "/api/v1/me/profile/corrections/")):
+    for method, path in (
+        ("get", "/me/profile/"),
+        ("post", "/me/profile/"),
+        ("get", "/me/profile/correction/"),
+        ("post", "/me/profile/correction/"),
+        ("get", "/api/v1/me/profile/"),
+        ("patch", "/api/v1/me/profile/"),
+        ("post", "/api/v1/me/profile/corrections/"),
+    ):
         assert getattr(gus, method)(path).status_code == 403, (method, path)
     # Bob's acme session replayed on globex's host
     replay = client_for("acme", world.bob)
     replay.defaults["HTTP_HOST"] = "globex.localhost"
     assert replay.post("/me/profile/", PROFILE).status_code in (302, 403, 404)
     assert replay.patch("/api/v1/me/profile/", {"seat": "X"}, content_type="application/json").status_code in (
-        302, 401, 403, 404)
+        302,
+        401,
+        403,
+        404,
+    )
     # Dana edits her globex card on globex: her acme card is untouched, and the other way round
     dana = client_for("globex", world.dana)
     response = dana.patch("/api/v1/me/profile/", {"seat": "Globex seat"}, content_type="application/json")
@@ -281,8 +325,9 @@ def test_another_enterprises_host_session_and_ids_are_refused(world, client_for)
     assert len(_requests(world.globex)) == 1 and _requests(world.acme) == []
     # ids play no part: Bob cannot reach anyone else's card (the body names no member)
     gwen_id = world.membership(world.globex, world.gwen).pk  # exists only in globex
-    response = client_for("acme", world.bob).patch("/api/v1/me/profile/", {"id": gwen_id, "seat": "Z"},
-                                                   content_type="application/json")
+    response = client_for("acme", world.bob).patch(
+        "/api/v1/me/profile/", {"id": gwen_id, "seat": "Z"}, content_type="application/json"
+    )
     assert response.status_code == 400 and "id" in response.json()
     assert _card(world, world.globex, world.gwen).seat == ""
 
@@ -290,9 +335,13 @@ def test_another_enterprises_host_session_and_ids_are_refused(world, client_for)
 def test_a_card_changed_by_an_admin_meanwhile_is_not_overwritten(world, client_for):
     """The page edits the fields it shows; the enterprise's own changes to other fields stay."""
     bob = world.membership(world.acme, world.bob)
-    member_card_update(scope=dangerously_whole_enterprise(),
-            enterprise=world.acme, actor=world.membership(world.acme, world.alice), membership=bob,
-                       data={"title": "Account manager"})
+    member_card_update(
+        scope=dangerously_whole_enterprise(),
+        enterprise=world.acme,
+        actor=world.membership(world.acme, world.alice),
+        membership=bob,
+        data={"title": "Account manager"},
+    )
     connection.set_schema_to_public()
     assert client_for("acme", world.bob).post("/me/profile/", PROFILE).status_code == 302
     card = _card(world, world.acme, world.bob)

@@ -41,21 +41,48 @@ DATA_PAGE_QUERIES = 30
 
 def _seed_bob(world) -> None:
     """Bob's data in acme of every kind (and Erin's, and Dana's in globex, to prove they stay out)."""
-    for enterprise, user, id_no, marker in ((world.acme, world.bob, BOB_ID, "bob-marker"),
-                                            (world.acme, world.erin, ERIN_ID, "erin-marker"),
-                                            (world.globex, world.dana, DANA_ID, "dana-marker")):
+    for enterprise, user, id_no, marker in (
+        (world.acme, world.bob, BOB_ID, "bob-marker"),
+        (world.acme, world.erin, ERIN_ID, "erin-marker"),
+        (world.globex, world.dana, DANA_ID, "dana-marker"),
+    ):
         member = world.membership(enterprise, user)
-        member_card_update(scope=dangerously_whole_enterprise(), enterprise=enterprise, actor=None, membership=member,
-                           data={"id_number": id_no, "title": f"{marker} title"})
-        health_report_submit(enterprise=enterprise, membership=member, city="Beijing", unwell=True,
-                             symptoms=f"{marker} cough")
-        attendance_clock(enterprise=enterprise, membership=member, kind="in", source="app", latitude="39.9",
-                         longitude="116.3", accuracy_m=10)
+        member_card_update(
+            scope=dangerously_whole_enterprise(),
+            enterprise=enterprise,
+            actor=None,
+            membership=member,
+            data={"id_number": id_no, "title": f"{marker} title"},
+        )
+        health_report_submit(
+            enterprise=enterprise, membership=member, city="Beijing", unwell=True, symptoms=f"{marker} cough"
+        )
+        attendance_clock(
+            enterprise=enterprise,
+            membership=member,
+            kind="in",
+            source="app",
+            latitude="39.9",
+            longitude="116.3",
+            accuracy_m=10,
+        )
         owner = world.membership(enterprise, world.alice if enterprise == world.acme else world.gina)
-        template_enroll(enterprise=enterprise, actor=owner, membership=member, modality="face", purpose="attendance",
-                        template=b"TEMPLATE-SECRET")
-        request_submit(enterprise=enterprise, account=user, membership=member, kind="complaint",
-                       category="attendance", description=f"{marker} complaint")
+        template_enroll(
+            enterprise=enterprise,
+            actor=owner,
+            membership=member,
+            modality="face",
+            purpose="attendance",
+            template=b"TEMPLATE-SECRET",
+        )
+        request_submit(
+            enterprise=enterprise,
+            account=user,
+            membership=member,
+            kind="complaint",
+            category="attendance",
+            description=f"{marker} complaint",
+        )
         member_profile_update(enterprise=enterprise, membership=member, data={"seat": f"{marker} seat"})
     connection.set_schema_to_public()
 
@@ -67,16 +94,35 @@ def _grow(world, enterprise, user, n: int) -> None:
     with enterprise_schema(enterprise):
         for i in range(n):
             day = timezone.localdate(now) - timedelta(days=i + 10)
-            ClockEvent.objects.create(membership=member, kind="in", source="app", within_geofence=True,
-                                      occurred_at=now - timedelta(days=i + 10))
+            ClockEvent.objects.create(
+                membership=member,
+                kind="in",
+                source="app",
+                within_geofence=True,
+                occurred_at=now - timedelta(days=i + 10),
+            )
             AttendanceDay.objects.create(membership=member, date=day)
-            HealthReport.objects.create(membership=member, date=day, city="Shanghai", unwell=False,
-                                        details_encrypted=encrypt_for_member(
-                                            enterprise=enterprise, membership_id=member.pk, field=DETAILS_FIELD,
-                                            value=json.dumps({"symptoms": f"old {i}"})))
+            HealthReport.objects.create(
+                membership=member,
+                date=day,
+                city="Shanghai",
+                unwell=False,
+                details_encrypted=encrypt_for_member(
+                    enterprise=enterprise,
+                    membership_id=member.pk,
+                    field=DETAILS_FIELD,
+                    value=json.dumps({"symptoms": f"old {i}"}),
+                ),
+            )
     for i in range(n):
-        request_submit(enterprise=enterprise, account=user, membership=member, kind="complaint",
-                       category="directory", description=f"complaint {i}")
+        request_submit(
+            enterprise=enterprise,
+            account=user,
+            membership=member,
+            kind="complaint",
+            category="directory",
+            description=f"complaint {i}",
+        )
         member_profile_update(enterprise=enterprise, membership=member, data={"fax": f"010-{1000 + i}"})
     connection.set_schema_to_public()
 
@@ -90,13 +136,24 @@ def _queries(client, path: str) -> tuple[int, object]:
 
 # --- /me/data/ --------------------------------------------------------------------------------
 
+
 def test_bob_sees_every_category_held_about_him_with_retention_and_nothing_of_others(world, client_for):
     _seed_bob(world)
     response = client_for("acme", world.bob).get("/me/data/")
     assert response.status_code == 200
     page = response.content.decode()
-    for section in ("directory", "membership", "attendance", "health", "biometrics", "consents", "invitations",
-                    "requests", "ledger", "exports"):
+    for section in (
+        "directory",
+        "membership",
+        "attendance",
+        "health",
+        "biometrics",
+        "consents",
+        "invitations",
+        "requests",
+        "ledger",
+        "exports",
+    ):
         assert f'id="{section}"' in page, section
     # the card, ID number decrypted and masked; other people's and other enterprises' data absent
     assert "Bob Member" in page and "bob-marker title" in page and "bob-marker seat" in page
@@ -111,10 +168,12 @@ def test_bob_sees_every_category_held_about_him_with_retention_and_nothing_of_ot
 
 
 def test_retention_words_follow_the_enterprises_settings(world, client_for):
-    retention_setting_update(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                             category="health_reports", days=14)
-    retention_setting_update(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                             category="attendance", days=3 * 365)
+    retention_setting_update(
+        enterprise=world.acme, actor=world.membership(world.acme, world.alice), category="health_reports", days=14
+    )
+    retention_setting_update(
+        enterprise=world.acme, actor=world.membership(world.acme, world.alice), category="attendance", days=3 * 365
+    )
     connection.set_schema_to_public()
     data = client_for("acme", world.bob).get("/api/v1/me/data/").json()
     assert data["health"]["retention"].startswith("14 days")
@@ -126,8 +185,7 @@ def test_retention_words_follow_the_enterprises_settings(world, client_for):
 
 
 def test_days_in_words():
-    assert [days_in_words(d) for d in (1, 30, 365, 730, 400)] == ["1 day", "30 days", "1 year", "2 years",
-                                                                   "400 days"]
+    assert [days_in_words(d) for d in (1, 30, 365, 730, 400)] == ["1 day", "30 days", "1 year", "2 years", "400 days"]
 
 
 def test_the_page_is_in_chinese_too(world, client_for):
@@ -135,8 +193,7 @@ def test_the_page_is_in_chinese_too(world, client_for):
     assert response.status_code == 200 and 'lang="zh-hans"' in response.content.decode()
 
 
-def test_long_lists_are_paginated_with_a_constant_number_of_queries(world, client_for,
-                                                                     django_assert_max_num_queries):
+def test_long_lists_are_paginated_with_a_constant_number_of_queries(world, client_for, django_assert_max_num_queries):
     _seed_bob(world)
     client = client_for("acme", world.bob)
     with django_assert_max_num_queries(DATA_PAGE_QUERIES):
@@ -177,8 +234,21 @@ def test_bad_page_numbers(world, client_for):
 def test_api_has_the_same_structure(world, client_for):
     _seed_bob(world)
     data = client_for("acme", world.bob).get("/api/v1/me/data/").json()
-    assert set(data) == {"enterprise", "membership_id", "generated_at", "directory", "membership", "attendance",
-                         "health", "biometrics", "consents", "invitations", "requests", "ledger", "exports"}
+    assert set(data) == {
+        "enterprise",
+        "membership_id",
+        "generated_at",
+        "directory",
+        "membership",
+        "attendance",
+        "health",
+        "biometrics",
+        "consents",
+        "invitations",
+        "requests",
+        "ledger",
+        "exports",
+    }
     assert data["enterprise"] == "Acme Test"
     card = data["directory"]["card"]
     assert card["display_name"] == "Bob Member" and card["departments"] == ["Sales East"]
@@ -201,12 +271,16 @@ def test_an_owner_sees_their_scope(world, client_for):
     data = client_for("acme", world.sam).get("/api/v1/me/data/").json()
     assert data["membership"]["role"] == "scoped_admin"
     assert {(s["category"], tuple(s["departments"])) for s in data["membership"]["scopes"]} == {
-        ("directory", ("Sales",)), ("health", ("Sales",)), ("attendance", ("Sales",))}
+        ("directory", ("Sales",)),
+        ("health", ("Sales",)),
+        ("attendance", ("Sales",)),
+    }
     owner = client_for("acme", world.alice).get("/api/v1/me/data/").json()
     assert all(s["whole_enterprise"] for s in owner["membership"]["scopes"]) and len(owner["membership"]["scopes"]) == 7
 
 
 # --- isolation --------------------------------------------------------------------------------
+
 
 def test_other_hosts_sessions_and_outsiders_are_refused(world, client_for):
     _seed_bob(world)
@@ -238,8 +312,13 @@ def _verified(user, legal_name: str, id_number: str) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     user = User.objects.get(pk=user.pk)
-    real_name_submit(account=user, legal_name=legal_name, id_number=id_number,
-                     id_front=SimpleUploadedFile("f.png", PNG), id_back=SimpleUploadedFile("b.png", PNG))
+    real_name_submit(
+        account=user,
+        legal_name=legal_name,
+        id_number=id_number,
+        id_front=SimpleUploadedFile("f.png", PNG),
+        id_back=SimpleUploadedFile("b.png", PNG),
+    )
     real_name_verify(account=user)
 
 
@@ -265,8 +344,14 @@ def test_account_data_page_and_api(world, client_for, django_assert_max_num_quer
 
 def test_account_data_counts_only_account_requests(world, client_for):
     request_submit(enterprise=None, account=world.bob, kind="complaint", description="about the platform")
-    request_submit(enterprise=world.acme, account=world.bob, membership=world.membership(world.acme, world.bob),
-                   kind="complaint", category="health", description="about acme")
+    request_submit(
+        enterprise=world.acme,
+        account=world.bob,
+        membership=world.membership(world.acme, world.bob),
+        kind="complaint",
+        category="health",
+        description="about acme",
+    )
     connection.set_schema_to_public()
     # asked on acme's host, the account's requests are still read in the public schema
     data = client_for("acme", world.bob).get("/api/v1/me/account/").json()

@@ -37,8 +37,11 @@ def id_number(body: str) -> str:
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
-BOB_ID, ERIN_ID, DANA_ID = id_number("11010519800101123"), id_number("11010519900202456"), \
-    id_number("11010519700303789")
+BOB_ID, ERIN_ID, DANA_ID = (
+    id_number("11010519800101123"),
+    id_number("11010519900202456"),
+    id_number("11010519700303789"),
+)
 BOB_SYMPTOMS, ERIN_SYMPTOMS = "bob-marker sore throat", "erin-marker fever"
 BOB_LAT, BOB_LNG = "39.9087243", "116.3974722"
 ERIN_LAT = "31.2304167"
@@ -58,26 +61,49 @@ def remove_export_files(world):
 
 def _seed(world, enterprise, user, *, id_no: str, symptoms: str, latitude: str, longitude: str) -> None:
     member = world.membership(enterprise, user)
-    member_card_update(scope=dangerously_whole_enterprise(),
-            enterprise=enterprise, actor=None, membership=member, data={"id_number": id_no})
+    member_card_update(
+        scope=dangerously_whole_enterprise(),
+        enterprise=enterprise,
+        actor=None,
+        membership=member,
+        data={"id_number": id_no},
+    )
     health_report_submit(enterprise=enterprise, membership=member, city="Beijing", unwell=True, symptoms=symptoms)
-    attendance_clock(enterprise=enterprise, membership=member, kind="in", source="app", latitude=latitude,
-                     longitude=longitude, accuracy_m=12)
-    template_enroll(enterprise=enterprise, actor=world.membership(enterprise, world.alice if enterprise == world.acme
-                                                                  else world.gina),
-                    membership=member, modality="face", purpose="attendance", template=b"TEMPLATE-SECRET-BYTES")
-    request_submit(enterprise=enterprise, account=user, membership=member, kind="complaint",
-                   category="attendance", description=f"complaint by {user.nickname}")
+    attendance_clock(
+        enterprise=enterprise,
+        membership=member,
+        kind="in",
+        source="app",
+        latitude=latitude,
+        longitude=longitude,
+        accuracy_m=12,
+    )
+    template_enroll(
+        enterprise=enterprise,
+        actor=world.membership(enterprise, world.alice if enterprise == world.acme else world.gina),
+        membership=member,
+        modality="face",
+        purpose="attendance",
+        template=b"TEMPLATE-SECRET-BYTES",
+    )
+    request_submit(
+        enterprise=enterprise,
+        account=user,
+        membership=member,
+        kind="complaint",
+        category="attendance",
+        description=f"complaint by {user.nickname}",
+    )
     connection.set_schema_to_public()
 
 
 @pytest.fixture
 def seeded(world):
     _seed(world, world.acme, world.bob, id_no=BOB_ID, symptoms=BOB_SYMPTOMS, latitude=BOB_LAT, longitude=BOB_LNG)
-    _seed(world, world.acme, world.erin, id_no=ERIN_ID, symptoms=ERIN_SYMPTOMS, latitude=ERIN_LAT,
-          longitude="121.4737")
-    _seed(world, world.globex, world.dana, id_no=DANA_ID, symptoms="dana-marker", latitude="22.5431",
-          longitude="114.0579")
+    _seed(world, world.acme, world.erin, id_no=ERIN_ID, symptoms=ERIN_SYMPTOMS, latitude=ERIN_LAT, longitude="121.4737")
+    _seed(
+        world, world.globex, world.dana, id_no=DANA_ID, symptoms="dana-marker", latitude="22.5431", longitude="114.0579"
+    )
     return world
 
 
@@ -110,8 +136,9 @@ def test_bob_exports_everything_about_him_and_nothing_about_anyone_else(seeded, 
     _start_on_page(client)
     with enterprise_schema(world.acme):
         export = Export.objects.get()
-        assert export.state == Export.State.QUEUED and export.membership_id == world.membership(world.acme,
-                                                                                                 world.bob).pk
+        assert (
+            export.state == Export.State.QUEUED and export.membership_id == world.membership(world.acme, world.bob).pk
+        )
         assert len(export.token_hash) == 64
     connection.set_schema_to_public()
     page = client.get(reverse("me_export")).content.decode()
@@ -148,13 +175,23 @@ def test_bob_exports_everything_about_him_and_nothing_about_anyone_else(seeded, 
     assert [e["action"] for e in data["requests"][0]["history"]] == ["submitted", "identity_verified"]
     assert data["ledger"] and {e["subject_membership_id"] for e in data["ledger"]} == {data["membership_id"]}
     with enterprise_schema(world.acme):
-        assert len(data["ledger"]) == LedgerEntry.objects.filter(
-            subject_membership_id=data["membership_id"]).count()
+        assert len(data["ledger"]) == LedgerEntry.objects.filter(subject_membership_id=data["membership_id"]).count()
     assert isinstance(data["invitations"], list)
     # nothing about anyone else or any other enterprise
-    for absent in ("Erin Engineer", "Dana Dual", "Globex", "Alice Owner", ERIN_ID, DANA_ID, ERIN_SYMPTOMS,
-                   "dana-marker", ERIN_LAT, str(world.erin.mobile), str(world.dana.mobile)[3:],
-                   "complaint by Erin"):
+    for absent in (
+        "Erin Engineer",
+        "Dana Dual",
+        "Globex",
+        "Alice Owner",
+        ERIN_ID,
+        DANA_ID,
+        ERIN_SYMPTOMS,
+        "dana-marker",
+        ERIN_LAT,
+        str(world.erin.mobile),
+        str(world.dana.mobile)[3:],
+        "complaint by Erin",
+    ):
         assert absent not in raw, absent
     html = archive.read("index.html").decode()
     assert "Acme Test" in html and BOB_SYMPTOMS in html and "Erin Engineer" not in html
@@ -238,8 +275,12 @@ def test_link_refused_for_others_other_hosts_and_when_expired(world, client_for)
 def test_fourth_export_in_30_days_is_refused_with_the_abuse_ground(world, client_for):
     client = client_for("acme", world.bob)
     with enterprise_schema(world.acme):
-        old = Export.objects.create(membership=world.membership(world.acme, world.bob), token_hash="x" * 64,
-                                    created_at=timezone.now() - timedelta(days=31), expires_at=timezone.now())
+        old = Export.objects.create(
+            membership=world.membership(world.acme, world.bob),
+            token_hash="x" * 64,
+            created_at=timezone.now() - timedelta(days=31),
+            expires_at=timezone.now(),
+        )
     connection.set_schema_to_public()
     for _ in range(3):
         assert client.post(reverse("api_me_exports")).status_code == 201
@@ -264,8 +305,12 @@ def test_failed_exports_do_not_count_and_the_page_lists_exports(world, client_fo
     client = client_for("acme", world.bob)
     with enterprise_schema(world.acme):
         for _ in range(3):
-            Export.objects.create(membership=world.membership(world.acme, world.bob), token_hash="y" * 64,
-                                  state=Export.State.FAILED, expires_at=timezone.now())
+            Export.objects.create(
+                membership=world.membership(world.acme, world.bob),
+                token_hash="y" * 64,
+                state=Export.State.FAILED,
+                expires_at=timezone.now(),
+            )
     connection.set_schema_to_public()
     assert client.post(reverse("me_export")).status_code == 302
     page = client.get(reverse("me_export"))

@@ -37,6 +37,7 @@ def test_the_worker_builds_bobs_export_in_acme(world, celery_worker):  # noqa: F
 
     export_id = committed(start)
     try:
+
         def state() -> tuple[str, int, str]:
             with enterprise_schema(acme):
                 row = Export.objects.get(pk=export_id)
@@ -56,6 +57,7 @@ def test_the_worker_builds_bobs_export_in_acme(world, celery_worker):  # noqa: F
         assert data["member"]["display_name"] == "Bob Member" and data["enterprise"]["name"] == "Acme Test"
         assert "Globex" not in archive.read("data.json").decode()
     finally:
+
         def cleanup() -> None:
             with enterprise_schema(acme):
                 for row in Export.objects.filter(pk=export_id):

@@ -27,20 +27,29 @@ from tests.conftest import PASSWORD
 def _give_data(enterprise, member: Membership, *, templates: int = 2, reports: int = 3) -> None:
     with enterprise_schema(enterprise):
         for i in range(templates):
-            BiometricTemplate.objects.create(membership=member, modality="face", purpose="attendance",
-                                             template_encrypted=b"cipher-%d" % i)
+            BiometricTemplate.objects.create(
+                membership=member, modality="face", purpose="attendance", template_encrypted=b"cipher-%d" % i
+            )
         for i in range(reports):
-            HealthReport.objects.create(membership=member, date=timezone.localdate() - timedelta(days=i),
-                                        city="Shanghai", unwell=False, details_encrypted=b"x")
-        event = ClockEvent.objects.create(membership=member, kind="in", source="app", occurred_at=timezone.now(),
-                                          within_geofence=True)
+            HealthReport.objects.create(
+                membership=member,
+                date=timezone.localdate() - timedelta(days=i),
+                city="Shanghai",
+                unwell=False,
+                details_encrypted=b"x",
+            )
+        event = ClockEvent.objects.create(
+            membership=member, kind="in", source="app", occurred_at=timezone.now(), within_geofence=True
+        )
         ClockEventLocation.objects.create(event=event, coordinates_encrypted=b"secret")
 
 
 def _held(enterprise, member: Membership) -> tuple[int, int]:
     with enterprise_schema(enterprise):
-        return (BiometricTemplate.objects.filter(membership_id=member.pk).count(),
-                HealthReport.objects.filter(membership_id=member.pk).count())
+        return (
+            BiometricTemplate.objects.filter(membership_id=member.pk).count(),
+            HealthReport.objects.filter(membership_id=member.pk).count(),
+        )
 
 
 def _card(enterprise, member: Membership) -> Membership:
@@ -55,11 +64,13 @@ def _plans(enterprise, member: Membership) -> list[ErasurePlan]:
 
 # --- the plan -----------------------------------------------------------------------------------
 
+
 def test_the_plan_shows_counts_and_dates(world, client_for):
     bob = world.membership(world.acme, world.bob)
     _give_data(world.acme, bob)
-    retention_setting_update(enterprise=world.acme, actor=world.membership(world.acme, world.alice),
-                             category="departed_profiles", days=45)
+    retention_setting_update(
+        enterprise=world.acme, actor=world.membership(world.acme, world.alice), category="departed_profiles", days=45
+    )
     client = client_for("acme", world.bob)
     page = client.get("/me/leave/")
     assert page.status_code == 200
@@ -85,6 +96,7 @@ def test_me_links_to_the_leave_page(world, client_for):
 
 
 # --- refusals: nothing changed ------------------------------------------------------------------
+
 
 def _unchanged(world, user, enterprise, member, templates: int = 2, reports: int = 3) -> None:
     assert _card(enterprise, member).status == Membership.Status.ACTIVE
@@ -140,8 +152,9 @@ def test_the_only_owner_cannot_leave_and_is_told_to_hand_over(world, client_for)
 def test_an_owner_can_leave_once_another_owner_exists(world, client_for):
     with enterprise_schema(world.acme):
         Membership.objects.filter(account=world.amy).update(role=Membership.Role.OWNER)
-    response = client_for("acme", world.alice).post("/api/v1/me/leave/", {"password": PASSWORD},
-                                                    content_type="application/json")
+    response = client_for("acme", world.alice).post(
+        "/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert _card(world.acme, world.membership(world.acme, world.alice)).status == Membership.Status.LEFT
 
@@ -150,13 +163,13 @@ def test_another_enterprises_member_cannot_open_or_use_the_page(world, client_fo
     client = client_for("acme", world.gus)
     assert client.get("/me/leave/").status_code == 403
     assert client.post("/me/leave/", {"password": PASSWORD}).status_code == 403
-    assert client.post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json"
-                       ).status_code == 403
+    assert client.post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json").status_code == 403
     assert client_for("acme").get("/me/leave/").status_code == 302  # signed out: to the login page
     assert _card(world.globex, world.membership(world.globex, world.gus)).status == Membership.Status.ACTIVE
 
 
 # --- leaving ------------------------------------------------------------------------------------
+
 
 def test_leaving_ends_access_at_once_and_deletes_templates_and_health_reports(world, client_for):
     bob = world.membership(world.acme, world.bob)
@@ -205,8 +218,12 @@ def test_leaving_ends_access_at_once_and_deletes_templates_and_health_reports(wo
 def test_after_the_grace_period_the_card_is_anonymised_and_records_keep_the_pseudonym(world, client_for):
     bob = world.membership(world.acme, world.bob)
     _give_data(world.acme, bob)
-    assert client_for("acme", world.bob).post("/api/v1/me/leave/", {"password": PASSWORD},
-                                              content_type="application/json").status_code == 200
+    assert (
+        client_for("acme", world.bob)
+        .post("/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json")
+        .status_code
+        == 200
+    )
 
     assert erasure_plans_run_due(enterprise=world.acme, now=timezone.now() + timedelta(days=29)) == []
     assert _card(world.acme, bob).display_name == "Bob Member"  # still within the grace period
@@ -228,8 +245,9 @@ def test_dana_leaving_acme_leaves_her_globex_membership_untouched(world, client_
     _give_data(world.acme, acme_dana)
     _give_data(world.globex, globex_dana, templates=1, reports=4)
 
-    response = client_for("acme", world.dana).post("/api/v1/me/leave/", {"password": PASSWORD},
-                                                   content_type="application/json")
+    response = client_for("acme", world.dana).post(
+        "/api/v1/me/leave/", {"password": PASSWORD}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert response.json()["templates_deleted"] == 2 and response.json()["health_reports_deleted"] == 3
     assert client_for("acme", world.dana).get("/api/v1/me/").status_code == 403

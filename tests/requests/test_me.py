@@ -14,7 +14,10 @@ def test_api_me(world, client_for):
     response = client_for("globex", world.gus).get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json() == {
-        "enterprise": "Globex Test", "display_name": "Gus Member", "role": "member", "mobile": "139****0012",
+        "enterprise": "Globex Test",
+        "display_name": "Gus Member",
+        "role": "member",
+        "mobile": "139****0012",
     }
 
 
@@ -41,7 +44,9 @@ def test_openapi_schema_generates_without_warnings_and_covers_every_api_route(cl
     GENERATOR_STATS.reset()
     schema = SchemaGenerator(urlconf=urls_tenants).get_schema(request=None, public=True)
     assert not GENERATOR_STATS._warn_cache and not GENERATOR_STATS._error_cache, (
-        GENERATOR_STATS._warn_cache, GENERATOR_STATS._error_cache)
+        GENERATOR_STATS._warn_cache,
+        GENERATOR_STATS._error_cache,
+    )
     api_routes = [p for p in get_resolver(urls_tenants).url_patterns if str(p.pattern).startswith("api/v1/")]
     assert api_routes and len(schema["paths"]) >= len(urls_tenants.api_v1)
 

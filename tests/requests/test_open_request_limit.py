@@ -40,12 +40,17 @@ def test_the_api_refuses_one_more_open_request_with_a_400(world, client_for, sub
     assert list(response.json()) == ["non_field_errors"] and LIMITED in response.json()["non_field_errors"][0]
     assert _count(world, world.bob) == before
     # a correction request is a request too
-    correction = client.post("/api/v1/me/profile/corrections/", {"field": "position", "value": "Lead"},
-                             content_type="application/json")
+    correction = client.post(
+        "/api/v1/me/profile/corrections/", {"field": "position", "value": "Lead"}, content_type="application/json"
+    )
     assert correction.status_code == 400 and LIMITED in correction.json()["non_field_errors"][0]
     # another member of the same enterprise is not affected
-    assert client_for("acme", world.erin).post("/api/v1/me/requests/", COMPLAINT,
-                                               content_type="application/json").status_code == 201
+    assert (
+        client_for("acme", world.erin)
+        .post("/api/v1/me/requests/", COMPLAINT, content_type="application/json")
+        .status_code
+        == 201
+    )
     # cancelling one makes room
     pk = client.get("/api/v1/me/requests/").json()["results"][0]["id"]
     assert client.post(f"/api/v1/me/requests/{pk}/cancel/").status_code == 200

@@ -21,9 +21,11 @@ def _counts(world) -> tuple[int, int, int]:
 
 def test_member_creates_lists_reads_and_cancels_through_the_api(world, client_for):
     client = client_for("acme", world.bob)
-    response = client.post("/api/v1/me/requests/", {"kind": "complaint", "category": "attendance",
-                                                    "description": "My clock-ins are shown to everyone."},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/me/requests/",
+        {"kind": "complaint", "category": "attendance", "description": "My clock-ins are shown to everyone."},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["status"] == "identity_verified" and body["days_left"] == 15 and body["overdue"] is False
@@ -38,14 +40,17 @@ def test_member_creates_lists_reads_and_cancels_through_the_api(world, client_fo
     assert again.status_code == 400 and "action" in again.json()
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"kind": "complaint", "category": "health"}, "description"),
-    ({"kind": "export", "category": "health", "description": "x"}, "kind"),
-    ({"kind": "complaint", "category": "retention", "description": "x"}, "category"),
-    ({"kind": "complaint", "description": "x"}, "category"),
-    ({"kind": "complaint", "category": "health", "description": "x" * 2001}, "description"),
-    ({"kind": ["complaint"], "category": "health", "description": "x"}, "kind"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"kind": "complaint", "category": "health"}, "description"),
+        ({"kind": "export", "category": "health", "description": "x"}, "kind"),
+        ({"kind": "complaint", "category": "retention", "description": "x"}, "category"),
+        ({"kind": "complaint", "description": "x"}, "category"),
+        ({"kind": "complaint", "category": "health", "description": "x" * 2001}, "description"),
+        ({"kind": ["complaint"], "category": "health", "description": "x"}, "kind"),
+    ],
+)
 def test_bad_input_is_a_400_with_field_errors_and_writes_nothing(world, client_for, data, field):
     before = _counts(world)
     response = client_for("acme", world.bob).post("/api/v1/me/requests/", data, content_type="application/json")
@@ -67,11 +72,13 @@ def test_admin_queue_and_decisions_through_the_api(world, client_for, submit):
     assert sam.get(reverse("api_request", args=[erin.pk])).status_code == 404
     decide = reverse("api_request_decide", args=[request.pk])
     before = _counts(world)
-    for data, field in (({"action": "refuse", "note": "No."}, "ground"),
-                        ({"action": "refuse", "ground": "sedition", "note": "No."}, "ground"),
-                        ({"action": "complete"}, "action"),
-                        ({"action": "ask_information"}, "note"),
-                        ({"action": "approve"}, "action")):
+    for data, field in (
+        ({"action": "refuse", "note": "No."}, "ground"),
+        ({"action": "refuse", "ground": "sedition", "note": "No."}, "ground"),
+        ({"action": "complete"}, "action"),
+        ({"action": "ask_information"}, "note"),
+        ({"action": "approve"}, "action"),
+    ):
         response = sam.post(decide, data, content_type="application/json")
         assert response.status_code == 400 and field in response.json(), (data, response.content)
     assert _counts(world) == before
@@ -81,17 +88,24 @@ def test_admin_queue_and_decisions_through_the_api(world, client_for, submit):
     question = Notification.objects.filter(account=world.bob, kind="request").first()
     assert question.body == "Which city?" and question.url == f"/me/requests/{request.pk}/"
     bob = client_for("acme", world.bob)
-    bad = bob.post(reverse("api_me_request_information", args=[request.pk]), {"note": ""},
-                   content_type="application/json")
+    bad = bob.post(
+        reverse("api_me_request_information", args=[request.pk]), {"note": ""}, content_type="application/json"
+    )
     assert bad.status_code == 400 and "note" in bad.json()
-    sent = bob.post(f"/api/v1/me/requests/{request.pk}/information/", {"note": "Hangzhou"},
-                    content_type="application/json")
+    sent = bob.post(
+        f"/api/v1/me/requests/{request.pk}/information/", {"note": "Hangzhou"}, content_type="application/json"
+    )
     assert sent.status_code == 200 and sent.json()["status"] == "in_review"
     done = sam.post(decide, {"action": "complete", "note": "Corrected."}, content_type="application/json")
     assert done.status_code == 200 and done.json()["status"] == "completed"
     assert [event["action"] for event in done.json()["history"]] == [
-        "submitted", "identity_verified", "review_started", "information_requested", "information_received",
-        "completed"]
+        "submitted",
+        "identity_verified",
+        "review_started",
+        "information_requested",
+        "information_received",
+        "completed",
+    ]
     assert Notification.objects.filter(account=world.bob, kind="request").count() == 3  # review, ask, completed
     assert _counts(world)[2] == before[2] + 3  # three admin decisions in the ledger
 
@@ -100,12 +114,20 @@ def test_members_cannot_use_the_admin_api_or_others_requests(world, client_for, 
     request = submit("acme", world.bob, category="directory")
     erin = client_for("acme", world.erin)
     assert erin.get("/api/v1/requests/").status_code == 403
-    assert erin.post(f"/api/v1/requests/{request.pk}/decide/", {"action": "start_review"},
-                     content_type="application/json").status_code == 403
+    assert (
+        erin.post(
+            f"/api/v1/requests/{request.pk}/decide/", {"action": "start_review"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
     assert erin.get(f"/api/v1/me/requests/{request.pk}/").status_code == 404
     assert erin.post(f"/api/v1/me/requests/{request.pk}/cancel/").status_code == 404
-    assert erin.post(f"/api/v1/me/requests/{request.pk}/information/", {"note": "x"},
-                     content_type="application/json").status_code == 404
+    assert (
+        erin.post(
+            f"/api/v1/me/requests/{request.pk}/information/", {"note": "x"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
     assert client_for("acme").get("/api/v1/me/requests/").status_code == 403
 
 
@@ -113,8 +135,12 @@ def test_globex_cannot_reach_acme_requests_by_id_or_host(world, client_for, subm
     request = submit("acme", world.bob, category="directory")
     gina = client_for("globex", world.gina)
     assert gina.get(f"/api/v1/requests/{request.pk}/").status_code == 404
-    assert gina.post(f"/api/v1/requests/{request.pk}/decide/", {"action": "start_review"},
-                     content_type="application/json").status_code == 404
+    assert (
+        gina.post(
+            f"/api/v1/requests/{request.pk}/decide/", {"action": "start_review"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
     assert request.pk not in [row["id"] for row in gina.get("/api/v1/requests/?state=all").json()["results"]]
     assert client_for("globex", world.gus).get(f"/api/v1/me/requests/{request.pk}/").status_code == 404
     assert client_for("globex", world.bob).get("/api/v1/me/requests/").status_code == 403
@@ -145,8 +171,12 @@ def test_api_lists_run_a_constant_number_of_queries(world, client_for, submit, d
 @pytest.mark.parametrize("pk", ["0", "99999999999999999999999"])
 def test_absurd_ids_are_404_never_500(world, client_for, pk):
     alice = client_for("acme", world.alice)
-    for path in (f"/me/requests/{pk}/", f"/console/requests/{pk}/", f"/api/v1/me/requests/{pk}/",
-                 f"/api/v1/requests/{pk}/"):
+    for path in (
+        f"/me/requests/{pk}/",
+        f"/console/requests/{pk}/",
+        f"/api/v1/me/requests/{pk}/",
+        f"/api/v1/requests/{pk}/",
+    ):
         assert alice.get(path).status_code == 404, path
     for path in (f"/api/v1/me/requests/{pk}/cancel/", f"/api/v1/requests/{pk}/decide/"):
         assert alice.post(path, {"action": "start_review"}, content_type="application/json").status_code == 404, path

@@ -32,12 +32,14 @@ def _status(enterprise, request: Request) -> str:
 
 # --- the member -------------------------------------------------------------------------------
 
+
 def test_member_submits_a_correction_and_sees_it_with_history_and_days_left(world, client_for):
     client = client_for("acme", world.bob)
     response = client.get("/me/requests/")
     assert response.status_code == 200 and b"You have not made any request yet." in response.content
-    response = client.post("/me/requests/", {"kind": "correction", "category": "directory",
-                                             "description": "My seat number is wrong."})
+    response = client.post(
+        "/me/requests/", {"kind": "correction", "category": "directory", "description": "My seat number is wrong."}
+    )
     assert response.status_code == 302
     with enterprise_schema(world.acme):
         request = Request.objects.latest("id")
@@ -53,14 +55,17 @@ def test_member_submits_a_correction_and_sees_it_with_history_and_days_left(worl
     assert b"/me/requests/" in client.get("/me/").content  # linked from the member's page
 
 
-@pytest.mark.parametrize("data", [
-    {"kind": "correction", "category": "", "description": "x"},
-    {"kind": "lawsuit", "category": "health", "description": "x"},
-    {"kind": "complaint", "category": "ledger", "description": "x"},
-    {"kind": "complaint", "category": "health", "description": "   "},
-    {"kind": "complaint", "category": "health", "description": "x" * 2001},
-    {},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "correction", "category": "", "description": "x"},
+        {"kind": "lawsuit", "category": "health", "description": "x"},
+        {"kind": "complaint", "category": "ledger", "description": "x"},
+        {"kind": "complaint", "category": "health", "description": "   "},
+        {"kind": "complaint", "category": "health", "description": "x" * 2001},
+        {},
+    ],
+)
 def test_bad_input_on_the_member_form_is_a_400_and_writes_nothing(world, client_for, data):
     before = _count(world.acme)
     response = client_for("acme", world.bob).post("/me/requests/", data)
@@ -72,8 +77,13 @@ def test_bad_input_on_the_member_form_is_a_400_and_writes_nothing(world, client_
 def test_member_cancels_and_sends_information(world, client_for, submit):
     request = submit("acme", world.bob, category="directory")
     other = submit("acme", world.bob, category="attendance")
-    request_decide(enterprise=world.acme, request=other, actor=world.membership(world.acme, world.alice),
-                   action=Decision.ASK_INFORMATION, note="Which day?")
+    request_decide(
+        enterprise=world.acme,
+        request=other,
+        actor=world.membership(world.acme, world.alice),
+        action=Decision.ASK_INFORMATION,
+        note="Which day?",
+    )
     client = client_for("acme", world.bob)
     page = client.get(f"/me/requests/{other.pk}/")
     assert b"Which day?" in page.content and b"Send the information" in page.content and b"Paused" in page.content
@@ -119,6 +129,7 @@ def test_member_list_runs_a_constant_number_of_queries(world, client_for, submit
 
 # --- the console ------------------------------------------------------------------------------
 
+
 def test_console_queue_is_scoped_by_category_and_department(world, client_for, submit):
     bob_health = submit("acme", world.bob, category="health")
     erin_health = submit("acme", world.erin, category="health")
@@ -127,16 +138,23 @@ def test_console_queue_is_scoped_by_category_and_department(world, client_for, s
     def shown(user) -> set[int]:
         response = client_for("acme", user).get("/console/requests/")
         assert response.status_code == 200
-        return {r.pk for r in (bob_health, erin_health, bob_directory)
-                if reverse("console_request", args=[r.pk]).encode() in response.content}
+        return {
+            r.pk
+            for r in (bob_health, erin_health, bob_directory)
+            if reverse("console_request", args=[r.pk]).encode() in response.content
+        }
 
     assert shown(world.sam) == {bob_health.pk, bob_directory.pk}  # Sales subtree: Bob, not Erin
     assert shown(world.amy) == {bob_directory.pk}  # no health category
     assert shown(world.alice) == {bob_health.pk, erin_health.pk, bob_directory.pk}
     assert client_for("acme", world.sam).get(f"/console/requests/{erin_health.pk}/").status_code == 404
     assert client_for("acme", world.amy).get(f"/console/requests/{bob_health.pk}/").status_code == 404
-    assert client_for("acme", world.amy).post(f"/console/requests/{bob_health.pk}/",
-                                              {"action": "start_review"}).status_code == 404
+    assert (
+        client_for("acme", world.amy)
+        .post(f"/console/requests/{bob_health.pk}/", {"action": "start_review"})
+        .status_code
+        == 404
+    )
     assert _status(world.acme, bob_health) == "identity_verified"
     assert client_for("acme", world.bob).get("/console/requests/").status_code == 403
 
@@ -155,8 +173,10 @@ def test_console_decisions_with_field_errors_then_success(world, client_for, sub
     assert response.status_code == 400
     assert _status(world.acme, request) == "identity_verified" and _ledger(world) == ledger
     assert sam.post(f"/console/requests/{request.pk}/", {"action": "start_review"}).status_code == 302
-    response = sam.post(f"/console/requests/{request.pk}/", {
-        "action": "refuse", "ground": "public_safety", "note": "Kept during the outbreak."})
+    response = sam.post(
+        f"/console/requests/{request.pk}/",
+        {"action": "refuse", "ground": "public_safety", "note": "Kept during the outbreak."},
+    )
     assert response.status_code == 302
     assert _status(world.acme, request) == "refused" and _ledger(world) == ledger + 2
     page = sam.get(f"/console/requests/{request.pk}/")
@@ -185,8 +205,14 @@ def test_console_state_filter_and_bad_input(world, client_for, submit):
     done = submit("acme", world.bob, category="directory")
     open_one = submit("acme", world.erin, category="directory")
     alice = world.membership(world.acme, world.alice)
-    request_decide(enterprise=world.acme, request=done, actor=alice, action=Decision.REFUSE, ground="abuse",
-                   note="Fifth identical request today.")
+    request_decide(
+        enterprise=world.acme,
+        request=done,
+        actor=alice,
+        action=Decision.REFUSE,
+        ground="abuse",
+        note="Fifth identical request today.",
+    )
     client = client_for("acme", world.alice)
     open_page = client.get("/console/requests/").content
     assert f"/console/requests/{open_one.pk}/".encode() in open_page
@@ -195,8 +221,9 @@ def test_console_state_filter_and_bad_input(world, client_for, submit):
     assert client.get("/console/requests/?state=everything").status_code == 400
 
 
-def test_console_queue_runs_a_constant_number_of_queries(world, client_for, submit, django_assert_num_queries,
-                                                        django_assert_max_num_queries):
+def test_console_queue_runs_a_constant_number_of_queries(
+    world, client_for, submit, django_assert_num_queries, django_assert_max_num_queries
+):
     client = client_for("acme", world.alice)  # the owner: her scope needs no query
     submit("acme", world.bob, category="directory")
     with django_assert_num_queries(ADMIN_LIST_QUERIES):
@@ -220,6 +247,7 @@ def _ledger(world) -> int:
 
 # --- isolation (SEC-1) ------------------------------------------------------------------------
 
+
 def test_acme_requests_are_invisible_on_the_globex_host_and_by_globex_ids(world, client_for, submit):
     acme_request = submit("acme", world.bob, category="directory")
     gina = client_for("globex", world.gina)
@@ -236,6 +264,7 @@ def test_acme_requests_are_invisible_on_the_globex_host_and_by_globex_ids(world,
 
 
 # --- the account (public host) and the operators' admin ---------------------------------------
+
 
 def operator() -> Client:
     from tests.conftest import _world
@@ -302,8 +331,10 @@ def test_overdue_account_requests_stand_out_and_are_counted_on_the_admin_index(w
 
 
 def test_operators_see_how_many_enterprise_requests_are_overdue_but_nothing_else(world, submit):
-    late = [submit("acme", world.bob, category="directory", description="Secret detail of Bob"),
-            submit("acme", world.erin, category="health")]
+    late = [
+        submit("acme", world.bob, category="directory", description="Secret detail of Bob"),
+        submit("acme", world.erin, category="health"),
+    ]
     on_time = submit("globex", world.gus, category="directory")
     with enterprise_schema(world.acme):
         Request.objects.filter(pk__in=[r.pk for r in late]).update(due_on=timezone.localdate() - timedelta(days=1))
@@ -315,8 +346,10 @@ def test_operators_see_how_many_enterprise_requests_are_overdue_but_nothing_else
 
 def test_operators_edit_working_day_overrides(world):
     admin = operator()
-    response = admin.post("/admin/requests/holidayoverride/add/",
-                          {"date": "2027-02-06", "is_working_day": "on", "note": "Spring Festival make-up day"})
+    response = admin.post(
+        "/admin/requests/holidayoverride/add/",
+        {"date": "2027-02-06", "is_working_day": "on", "note": "Spring Festival make-up day"},
+    )
     assert response.status_code == 302
     listing = admin.get("/admin/requests/holidayoverride/")
     assert b"Spring Festival make-up day" in listing.content

@@ -28,8 +28,13 @@ def _inbox(user, **filters):
 
 def _state(request: Request) -> tuple:
     request.refresh_from_db()
-    return (request.status, request.due_on, request.closed_at, request.refusal_ground,
-            RequestEvent.objects.filter(request=request).count())
+    return (
+        request.status,
+        request.due_on,
+        request.closed_at,
+        request.refusal_ground,
+        RequestEvent.objects.filter(request=request).count(),
+    )
 
 
 def test_lifecycle_submitted_verified_in_review_completed(world, submit):
@@ -38,22 +43,28 @@ def test_lifecycle_submitted_verified_in_review_completed(world, submit):
         assert request.status == Request.Status.IDENTITY_VERIFIED
         assert request.due_on is not None and request.verified_at is not None
         assert list(request.events.values_list("action", "actor_kind")) == [
-            ("submitted", "requester"), ("identity_verified", "system")]
+            ("submitted", "requester"),
+            ("identity_verified", "system"),
+        ]
         sam = world.membership(world.acme, world.sam)
         ledger_before = LedgerEntry.objects.filter(action=Action.ANSWER_REQUEST).count()
         request_decide(enterprise=world.acme, request=request, actor=sam, action=Decision.START_REVIEW)
-        done = request_decide(enterprise=world.acme, request=request, actor=sam, action=Decision.COMPLETE,
-                              note="Corrected to Shanghai.")
+        done = request_decide(
+            enterprise=world.acme, request=request, actor=sam, action=Decision.COMPLETE, note="Corrected to Shanghai."
+        )
         assert done.status == Request.Status.COMPLETED and done.closed_at is not None
         assert done.resolution == "Corrected to Shanghai."
         events = list(done.events.order_by("id").values_list("action", "status", "actor_kind", "actor_membership_id"))
-        assert events[-2:] == [("review_started", "in_review", "admin", sam.pk),
-                               ("completed", "completed", "admin", sam.pk)]
+        assert events[-2:] == [
+            ("review_started", "in_review", "admin", sam.pk),
+            ("completed", "completed", "admin", sam.pk),
+        ]
         entries = list(LedgerEntry.objects.filter(action=Action.ANSWER_REQUEST).order_by("-id")[:2])
         assert LedgerEntry.objects.filter(action=Action.ANSWER_REQUEST).count() == ledger_before + 2
         bob = world.membership(world.acme, world.bob)
         assert {(e.actor_membership_id, e.subject_membership_id, e.category, e.object_id) for e in entries} == {
-            (sam.pk, bob.pk, "health", str(request.pk))}
+            (sam.pk, bob.pk, "health", str(request.pk))
+        }
         assert entries[0].details == {"action": "complete", "from": "in_review", "to": "completed", "ground": ""}
     bob_inbox = Notification.objects.filter(account=world.bob, kind="request")
     assert bob_inbox.count() == 2 and set(bob_inbox.values_list("enterprise_id", flat=True)) == {world.acme.pk}
@@ -63,14 +74,17 @@ def test_lifecycle_submitted_verified_in_review_completed(world, submit):
     assert not _inbox(world.amy)
 
 
-@pytest.mark.parametrize(("action", "status", "expected_field"), [
-    (Decision.COMPLETE, Request.Status.IDENTITY_VERIFIED, "action"),  # must be in review first
-    (Decision.VERIFY, Request.Status.IDENTITY_VERIFIED, "action"),  # already verified
-    (Decision.INFORMATION_RECEIVED, Request.Status.IN_REVIEW, "action"),  # nothing was asked
-    (Decision.START_REVIEW, Request.Status.COMPLETED, "action"),  # closed
-    (Decision.REFUSE, Request.Status.CANCELLED, "ground"),  # no ground (checked before the state)
-    ("approve", Request.Status.IN_REVIEW, "action"),  # not an action
-])
+@pytest.mark.parametrize(
+    ("action", "status", "expected_field"),
+    [
+        (Decision.COMPLETE, Request.Status.IDENTITY_VERIFIED, "action"),  # must be in review first
+        (Decision.VERIFY, Request.Status.IDENTITY_VERIFIED, "action"),  # already verified
+        (Decision.INFORMATION_RECEIVED, Request.Status.IN_REVIEW, "action"),  # nothing was asked
+        (Decision.START_REVIEW, Request.Status.COMPLETED, "action"),  # closed
+        (Decision.REFUSE, Request.Status.CANCELLED, "ground"),  # no ground (checked before the state)
+        ("approve", Request.Status.IN_REVIEW, "action"),  # not an action
+    ],
+)
 def test_invalid_transitions_change_nothing(world, submit, action, status, expected_field):
     request = submit("acme", world.bob, category="directory")
     with enterprise_schema(world.acme):
@@ -78,8 +92,9 @@ def test_invalid_transitions_change_nothing(world, submit, action, status, expec
         before = _state(request)
         ledger = LedgerEntry.objects.count()
         with pytest.raises(ValidationError) as error:
-            request_decide(enterprise=world.acme, request=request, actor=world.membership(world.acme, world.alice),
-                           action=action)
+            request_decide(
+                enterprise=world.acme, request=request, actor=world.membership(world.acme, world.alice), action=action
+            )
         assert expected_field in error.value.message_dict
         assert _state(request) == before and LedgerEntry.objects.count() == ledger
 
@@ -91,16 +106,29 @@ def test_refusal_needs_a_recognised_ground_and_an_explanation(world, submit):
         before = _state(request)
         for ground, note, field in (("", "x", "ground"), ("because", "x", "ground"), ("legal_obligation", "", "note")):
             with pytest.raises(ValidationError) as error:
-                request_decide(enterprise=world.acme, request=request, actor=alice, action=Decision.REFUSE,
-                               ground=ground, note=note)
+                request_decide(
+                    enterprise=world.acme,
+                    request=request,
+                    actor=alice,
+                    action=Decision.REFUSE,
+                    ground=ground,
+                    note=note,
+                )
             assert field in error.value.message_dict
             assert _state(request) == before
         with pytest.raises(ValidationError) as error:
-            request_decide(enterprise=world.acme, request=request, actor=alice, action=Decision.START_REVIEW,
-                           ground="abuse")
+            request_decide(
+                enterprise=world.acme, request=request, actor=alice, action=Decision.START_REVIEW, ground="abuse"
+            )
         assert "ground" in error.value.message_dict
-        refused = request_decide(enterprise=world.acme, request=request, actor=alice, action=Decision.REFUSE,
-                                 ground="legal_obligation", note="Payroll records are kept for 2 years by law.")
+        refused = request_decide(
+            enterprise=world.acme,
+            request=request,
+            actor=alice,
+            action=Decision.REFUSE,
+            ground="legal_obligation",
+            note="Payroll records are kept for 2 years by law.",
+        )
         assert refused.status == Request.Status.REFUSED and refused.refusal_ground == "legal_obligation"
         assert refused.events.last().refusal_ground == "legal_obligation"
     assert "Refused" in _inbox(world.bob)[0]
@@ -109,13 +137,16 @@ def test_refusal_needs_a_recognised_ground_and_an_explanation(world, submit):
     assert list(sms.values_list("channel", "address")) == [("sms", "+8613900000003")]
 
 
-@pytest.mark.parametrize(("field", "kwargs"), [
-    ("kind", {"kind": "lawsuit"}),
-    ("category", {"category": "ledger"}),
-    ("category", {"category": ""}),
-    ("description", {"description": "   "}),
-    ("description", {"description": "x" * 2001}),
-])
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("kind", {"kind": "lawsuit"}),
+        ("category", {"category": "ledger"}),
+        ("category", {"category": ""}),
+        ("description", {"description": "   "}),
+        ("description", {"description": "x" * 2001}),
+    ],
+)
 def test_bad_submissions_write_nothing(world, submit, field, kwargs):
     with enterprise_schema(world.acme):
         count, events = Request.objects.count(), RequestEvent.objects.count()
@@ -129,8 +160,14 @@ def test_bad_submissions_write_nothing(world, submit, field, kwargs):
 def test_a_request_is_made_only_by_an_active_member_about_their_own_data(world):
     bob = world.membership(world.acme, world.bob)
     with pytest.raises(ValidationError) as error:
-        request_submit(enterprise=world.acme, account=world.erin, membership=bob, kind="complaint",
-                       category="health", description="x")
+        request_submit(
+            enterprise=world.acme,
+            account=world.erin,
+            membership=bob,
+            kind="complaint",
+            category="health",
+            description="x",
+        )
     assert "membership" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
         request_submit(enterprise=None, account=world.oscar, kind="complaint", category="health", description="x")
@@ -157,6 +194,7 @@ def test_scoped_admin_sees_bobs_health_request_but_not_erins_and_amy_sees_neithe
     erin_health = submit("acme", world.erin, category="health")
     bob_directory = submit("acme", world.bob, category="directory")
     with enterprise_schema(world.acme):
+
         def visible(user):
             scope = admin_scope_for(world.membership(world.acme, user))
             return set(requests_for_admin(scope=scope).values_list("pk", flat=True))
@@ -209,8 +247,10 @@ def test_the_history_is_append_only_in_the_database(world, submit, schema):
     request = submit("acme" if schema == "acme" else None, world.bob, category="directory")
     context = enterprise_schema(world.acme) if schema == "acme" else transaction.atomic()
     with context:
-        for statement in ("UPDATE requests_requestevent SET note = 'forged' WHERE request_id = %s",
-                          "DELETE FROM requests_requestevent WHERE request_id = %s"):
+        for statement in (
+            "UPDATE requests_requestevent SET note = 'forged' WHERE request_id = %s",
+            "DELETE FROM requests_requestevent WHERE request_id = %s",
+        ):
             with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
                 c.execute(statement, [request.pk])
         assert RequestEvent.objects.filter(request=request).exclude(note="forged").count() == 2
@@ -222,12 +262,18 @@ def test_reminders_at_5_and_2_working_days_are_sent_once(world, submit):
     with enterprise_schema(world.acme):
         Request.objects.filter(pk=request.pk).update(due_on=due)
     Notification.objects.filter(kind="request").delete()
-    sent = [request_send_reminders(enterprise=world.acme, today=date(2026, 11, day))
-            for day in (20, 23, 23, 24, 26, 26, 27, 30)]
+    sent = [
+        request_send_reminders(enterprise=world.acme, today=date(2026, 11, day))
+        for day in (20, 23, 23, 24, 26, 26, 27, 30)
+    ]
     assert sent == [0, 1, 0, 0, 1, 0, 0, 0]
     titles = _inbox(world.sam)
-    assert sorted(titles) == sorted([f"Request #{request.pk}: 5 working days left (due 2026-11-30)",
-                                     f"Request #{request.pk}: 2 working days left (due 2026-11-30)"])
+    assert sorted(titles) == sorted(
+        [
+            f"Request #{request.pk}: 5 working days left (due 2026-11-30)",
+            f"Request #{request.pk}: 2 working days left (due 2026-11-30)",
+        ]
+    )
     assert len(_inbox(world.alice)) == 2 and _inbox(world.amy) == [] and _inbox(world.bob) == []
     with enterprise_schema(world.acme):
         assert Request.objects.get(pk=request.pk).reminded_days_left == 2
@@ -263,8 +309,13 @@ def test_overdue_requests_are_the_running_ones_past_their_deadline(world, submit
     late = submit("acme", world.bob, category="directory")
     paused = submit("acme", world.erin, category="directory")
     on_time = submit("acme", world.dana, category="directory")
-    request_decide(enterprise=world.acme, request=paused, actor=world.membership(world.acme, world.alice),
-                   action=Decision.ASK_INFORMATION, note="?")
+    request_decide(
+        enterprise=world.acme,
+        request=paused,
+        actor=world.membership(world.acme, world.alice),
+        action=Decision.ASK_INFORMATION,
+        note="?",
+    )
     with enterprise_schema(world.acme):
         past = timezone.localdate() - timedelta(days=3)
         Request.objects.filter(pk__in=[late.pk, paused.pk]).update(due_on=past)
@@ -275,8 +326,10 @@ def test_overdue_requests_are_the_running_ones_past_their_deadline(world, submit
 def test_recent_count_of_a_kind_for_the_export_limit(world):
     """DSR-7's helper: requests of a kind in the last 30 days, cancelled and refused ones aside."""
     bob = world.membership(world.acme, world.bob)
-    made = [request_submit(enterprise=world.acme, account=world.bob, membership=bob, kind="export",
-                           category="directory") for _ in range(3)]
+    made = [
+        request_submit(enterprise=world.acme, account=world.bob, membership=bob, kind="export", category="directory")
+        for _ in range(3)
+    ]
     request_cancel(enterprise=world.acme, request=made[0], account=world.bob)
     with enterprise_schema(world.acme):
         Request.objects.filter(pk=made[1].pk).update(submitted_at=made[1].submitted_at - timedelta(days=31))
@@ -304,7 +357,12 @@ def test_oversight_counts_are_unavailable_rather_than_an_error_when_a_schema_can
     from requests.workflow import selectors
     from tenants.models import Enterprise
 
-    monkeypatch.setattr(selectors, "enterprise_list", lambda **kwargs: Enterprise.objects.filter(
-        pk__in=[world.acme.pk]).extra(select={"schema_name": "'no_such_schema'"}))
+    monkeypatch.setattr(
+        selectors,
+        "enterprise_list",
+        lambda **kwargs: Enterprise.objects.filter(pk__in=[world.acme.pk]).extra(
+            select={"schema_name": "'no_such_schema'"}
+        ),
+    )
     assert selectors.overdue_counts_by_enterprise() is None
     assert Request.objects.count() >= 0  # the connection is still usable

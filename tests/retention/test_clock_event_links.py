@@ -26,16 +26,21 @@ from tenants.context import enterprise_schema
 
 EVENT, LOCATION, PHOTO = (model._meta.db_table for model in (ClockEvent, ClockEventLocation, ClockEventPhoto))
 # statements of the connections of their own (search_path: acme)
-INSERT_EVENT = ("INSERT INTO enterprise_data_clockevent (membership_id, kind, source, occurred_at, within_geofence, "
-                "location_cell, created_at) VALUES (%s, 'in', 'app', now(), true, '', now()) RETURNING id")
-INSERT_LOCATION = ("INSERT INTO enterprise_data_clockeventlocation (event_id, coordinates_encrypted, created_at) "
-                   "VALUES (%s, 'x', now())")
+INSERT_EVENT = (
+    "INSERT INTO enterprise_data_clockevent (membership_id, kind, source, occurred_at, within_geofence, "
+    "location_cell, created_at) VALUES (%s, 'in', 'app', now(), true, '', now()) RETURNING id"
+)
+INSERT_LOCATION = (
+    "INSERT INTO enterprise_data_clockeventlocation (event_id, coordinates_encrypted, created_at) "
+    "VALUES (%s, 'x', now())"
+)
 DELETE_EVENT = "DELETE FROM enterprise_data_clockevent WHERE id = %s"
 
 
 def _event(member_id: int, **extra: Any) -> ClockEvent:
-    return ClockEvent.objects.create(membership_id=member_id, kind="in", source="app", occurred_at=timezone.now(),
-                                     within_geofence=True, **extra)
+    return ClockEvent.objects.create(
+        membership_id=member_id, kind="in", source="app", occurred_at=timezone.now(), within_geofence=True, **extra
+    )
 
 
 def _with_details(member_id: int) -> ClockEvent:
@@ -46,22 +51,30 @@ def _with_details(member_id: int) -> ClockEvent:
 
 
 def _details(event_ids: list[int]) -> tuple[list[int], list[int]]:
-    return (sorted(ClockEventLocation.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True)),
-            sorted(ClockEventPhoto.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True)))
+    return (
+        sorted(ClockEventLocation.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True)),
+        sorted(ClockEventPhoto.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True)),
+    )
 
 
 def test_the_details_have_no_foreign_key_but_the_triggers_in_every_schema(world):
     with connection.cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(
+            """
             SELECT n.nspname, count(*) FROM pg_trigger t
             JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE NOT t.tgisinternal AND c.relname IN (%s, %s, %s)
               AND n.nspname IN ('enterprise_template', 'acme', 'globex', 'initech')
-            GROUP BY n.nspname""", [EVENT, LOCATION, PHOTO])
+            GROUP BY n.nspname""",
+            [EVENT, LOCATION, PHOTO],
+        )
         triggers = dict(cursor.fetchall())
-        cursor.execute("""
+        cursor.execute(
+            """
             SELECT count(*) FROM pg_constraint c JOIN pg_class r ON r.oid = c.confrelid
-            WHERE c.contype = 'f' AND r.relname = %s""", [EVENT])
+            WHERE c.contype = 'f' AND r.relname = %s""",
+            [EVENT],
+        )
         (foreign_keys,) = cursor.fetchone()
     # delete, id fixed, truncate on the event; an insert and an update check on each detail
     assert triggers == {"enterprise_template": 7, "acme": 7, "globex": 7, "initech": 7}
@@ -121,8 +134,12 @@ def test_a_detail_needs_an_existing_event(world):
         # one bad row refuses the whole statement
         other = _event(bob.pk)
         with pytest.raises(IntegrityError), transaction.atomic():
-            ClockEventLocation.objects.bulk_create([ClockEventLocation(event=event, coordinates_encrypted=b"x"),
-                                                    ClockEventLocation(event_id=missing, coordinates_encrypted=b"x")])
+            ClockEventLocation.objects.bulk_create(
+                [
+                    ClockEventLocation(event=event, coordinates_encrypted=b"x"),
+                    ClockEventLocation(event_id=missing, coordinates_encrypted=b"x"),
+                ]
+            )
         assert not ClockEventLocation.objects.filter(event_id__in=[event.pk, missing]).exists()
         # moving a detail: to an existing event yes, to a missing one no
         location = ClockEventLocation.objects.create(event=event, coordinates_encrypted=b"x")
@@ -145,20 +162,27 @@ def test_an_event_keeps_its_id_and_cannot_be_truncated_from_under_its_details(wo
             cursor.execute("TRUNCATE enterprise_data_clockevent")
         assert ClockEvent.objects.filter(pk=event.pk).exists()
         with transaction.atomic(), connection.cursor() as cursor:  # all three together: allowed
-            cursor.execute("TRUNCATE enterprise_data_clockevent, enterprise_data_clockeventlocation, "
-                           "enterprise_data_clockeventphoto")
+            cursor.execute(
+                "TRUNCATE enterprise_data_clockevent, enterprise_data_clockeventlocation, "
+                "enterprise_data_clockeventphoto"
+            )
             assert not ClockEvent.objects.exists()
             transaction.set_rollback(True)
 
 
 # --- other transactions ---------------------------------------------------------------------------
 
+
 def _connect() -> Any:
     """A connection of its own to the test database, in acme's schema."""
     settings = connection.settings_dict
-    conn = psycopg2.connect(dbname=settings["NAME"], user=settings["USER"] or None,
-                            password=settings["PASSWORD"] or None, host=settings["HOST"] or None,
-                            port=settings["PORT"] or None)
+    conn = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+    )
     with conn.cursor() as cursor:
         cursor.execute("SET search_path = acme")
     conn.commit()
@@ -290,4 +314,3 @@ def test_deleting_events_is_refused_outside_read_committed(world):
         conn.rollback()
     finally:
         conn.close()
-

@@ -54,11 +54,13 @@ ID_NUMBER = "11010519491231002X"
 SYMPTOMS = "shredding-marker persistent dry cough since Tuesday"
 LATITUDE, LONGITUDE = "39.9087243", "116.3974722"
 PLAINTEXTS = (ID_NUMBER, SYMPTOMS, LATITUDE, LONGITUDE)
-LEAVER_PLAN = {"steps": [
-    {"category": "health_reports", "action": "delete"},
-    {"category": "id_documents", "action": "delete"},
-    {"category": "profile", "action": "anonymise"},
-]}
+LEAVER_PLAN = {
+    "steps": [
+        {"category": "health_reports", "action": "delete"},
+        {"category": "id_documents", "action": "delete"},
+        {"category": "profile", "action": "anonymise"},
+    ]
+}
 FIELDS = ("id_number", "health_details", "clock_coordinates")
 
 
@@ -67,13 +69,25 @@ def _member_with_encrypted_fields(enterprise, account: User) -> Membership:
     clock-in — each stored only as ciphertext under the member's data key."""
     member = membership_create(enterprise=enterprise, account=account, role=Membership.Role.MEMBER)
     consent_everything(enterprise, member)
-    member_card_update(scope=dangerously_whole_enterprise(),
-            enterprise=enterprise, actor=None, membership=member, data={"id_number": ID_NUMBER})
+    member_card_update(
+        scope=dangerously_whole_enterprise(),
+        enterprise=enterprise,
+        actor=None,
+        membership=member,
+        data={"id_number": ID_NUMBER},
+    )
     health_report_submit(enterprise=enterprise, membership=member, city="Beijing", unwell=True, symptoms=SYMPTOMS)
     with enterprise_schema(enterprise):
         member.refresh_from_db()
-    attendance_clock(enterprise=enterprise, membership=member, kind="in", source="app", latitude=LATITUDE,
-                     longitude=LONGITUDE, accuracy_m=12)
+    attendance_clock(
+        enterprise=enterprise,
+        membership=member,
+        kind="in",
+        source="app",
+        latitude=LATITUDE,
+        longitude=LONGITUDE,
+        accuracy_m=12,
+    )
     return member
 
 
@@ -82,8 +96,9 @@ def _ciphertexts(enterprise, membership_id: int) -> dict[str, bytes]:
         return {
             "id_number": bytes(Membership.objects.get(pk=membership_id).id_number_encrypted),
             "health_details": bytes(HealthReport.objects.get(membership_id=membership_id).details_encrypted),
-            "clock_coordinates": bytes(ClockEventLocation.objects.get(
-                event__membership_id=membership_id).coordinates_encrypted),
+            "clock_coordinates": bytes(
+                ClockEventLocation.objects.get(event__membership_id=membership_id).coordinates_encrypted
+            ),
         }
 
 
@@ -91,14 +106,14 @@ def _unreadable(enterprise, membership_id: int, blobs: dict[str, bytes]) -> None
     for field, blob in blobs.items():
         with pytest.raises(KeyUnavailable):
             decrypt_for_member(enterprise=enterprise, membership_id=membership_id, field=field, blob=blob)
-        assert decrypt_many_for_members(enterprise=enterprise, field=field,
-                                        items=[("old", membership_id, blob)]) == {}
+        assert decrypt_many_for_members(enterprise=enterprise, field=field, items=[("old", membership_id, blob)]) == {}
 
 
 def _leave(enterprise, member: Membership, *, days_ago: int = 0) -> None:
     with enterprise_schema(enterprise):
-        Membership.objects.filter(pk=member.pk).update(status=Membership.Status.LEFT,
-                                                       left_at=timezone.now() - timedelta(days=days_ago))
+        Membership.objects.filter(pk=member.pk).update(
+            status=Membership.Status.LEFT, left_at=timezone.now() - timedelta(days=days_ago)
+        )
 
 
 def _key_entries(enterprise, membership_id: int) -> list[LedgerEntry]:
@@ -113,15 +128,19 @@ def _has_key(enterprise, membership_id: int) -> bool:
 
 # --- in the test's transaction ------------------------------------------------------------------
 
+
 def test_a_leavers_erasure_plan_ends_by_destroying_the_data_key(world):
     account = User.objects.create_user(MOBILE, "a-long-pass-42", nickname="Shred Leaver")
     member = _member_with_encrypted_fields(world.acme, account)
     blobs = _ciphertexts(world.acme, member.pk)
-    assert decrypt_for_member(enterprise=world.acme, membership_id=member.pk, field="id_number",
-                              blob=blobs["id_number"]) == ID_NUMBER.encode()
+    assert (
+        decrypt_for_member(enterprise=world.acme, membership_id=member.pk, field="id_number", blob=blobs["id_number"])
+        == ID_NUMBER.encode()
+    )
     _leave(world.acme, member)
-    plan = schedule_member_erasure(enterprise=world.acme, member=member, plan=LEAVER_PLAN,
-                                   not_before=timezone.now(), reason="left the enterprise")
+    plan = schedule_member_erasure(
+        enterprise=world.acme, member=member, plan=LEAVER_PLAN, not_before=timezone.now(), reason="left the enterprise"
+    )
     assert erasure_plans_run_due(enterprise=world.acme) == [plan.pk]
 
     with enterprise_schema(world.acme):
@@ -133,7 +152,11 @@ def test_a_leavers_erasure_plan_ends_by_destroying_the_data_key(world):
 
     [entry] = _key_entries(world.acme, member.pk)
     assert (entry.action, entry.category, entry.actor_kind, entry.purpose) == (
-        "delete", "directory", "system", "left the enterprise")
+        "delete",
+        "directory",
+        "system",
+        "left the enterprise",
+    )
     with enterprise_schema(world.acme):  # after the rows: the last of the member's entries
         last = LedgerEntry.objects.filter(subject_membership_id=member.pk).order_by("-id").first()
     assert last == entry
@@ -160,8 +183,10 @@ def test_an_active_member_and_a_leaver_not_yet_anonymised_keep_their_keys(world)
     assert departed_data_keys_destroy(enterprise=world.acme, membership_ids=[bob.pk, erin.pk]) == []
     assert departed_data_keys_destroy(enterprise=world.acme) == []  # nor does the sweep
     assert _has_key(world.acme, bob.pk) and _has_key(world.acme, erin.pk)
-    assert decrypt_for_member(enterprise=world.acme, membership_id=bob.pk, field="id_number",
-                              blob=blob) == ID_NUMBER.encode()
+    assert (
+        decrypt_for_member(enterprise=world.acme, membership_id=bob.pk, field="id_number", blob=blob)
+        == ID_NUMBER.encode()
+    )
     assert not _key_entries(world.acme, bob.pk) and not _key_entries(world.acme, erin.pk)
 
 
@@ -183,10 +208,14 @@ def test_the_retention_purge_destroys_the_keys_of_the_cards_it_anonymises(world)
         decrypt_for_member(enterprise=world.acme, membership_id=erin.pk, field="id_number", blob=erin_blob)
     [entry] = _key_entries(world.acme, erin.pk)
     assert (entry.action, entry.purpose) == ("delete", "retention purge")
-    assert decrypt_for_member(enterprise=world.acme, membership_id=dana.pk, field="id_number",
-                              blob=dana_blob) == ID_NUMBER.encode()
-    assert decrypt_for_member(enterprise=world.globex, membership_id=gus.pk, field="id_number",
-                              blob=gus_blob) == ID_NUMBER.encode()
+    assert (
+        decrypt_for_member(enterprise=world.acme, membership_id=dana.pk, field="id_number", blob=dana_blob)
+        == ID_NUMBER.encode()
+    )
+    assert (
+        decrypt_for_member(enterprise=world.globex, membership_id=gus.pk, field="id_number", blob=gus_blob)
+        == ID_NUMBER.encode()
+    )
     # a second run (nothing new due) destroys and records nothing more
     purge_run(enterprise=world.acme)
     assert len(_key_entries(world.acme, erin.pk)) == 1
@@ -211,9 +240,11 @@ def test_destroying_the_enterprise_key_makes_every_members_ciphertext_unreadable
     with enterprise_schema(world.acme):
         members = list(Membership.objects.values_list("pk", flat=True))
     assert len(members) >= 5
-    blobs = {(pk, field): encrypt_for_member(enterprise=world.acme, membership_id=pk, field=field,
-                                             value=f"{field}-{pk}")
-             for pk in members for field in FIELDS}
+    blobs = {
+        (pk, field): encrypt_for_member(enterprise=world.acme, membership_id=pk, field=field, value=f"{field}-{pk}")
+        for pk in members
+        for field in FIELDS
+    }
     gus = world.membership(world.globex, world.gus)
     globex_blob = encrypt_for_member(enterprise=world.globex, membership_id=gus.pk, field="id_number", value="x")
 
@@ -223,15 +254,23 @@ def test_destroying_the_enterprise_key_makes_every_members_ciphertext_unreadable
         with pytest.raises(KeyUnavailable):
             decrypt_for_member(enterprise=world.acme, membership_id=pk, field=field, blob=blob)
     for field in FIELDS:
-        assert decrypt_many_for_members(enterprise=world.acme, field=field, items=[
-            ((pk, f), pk, blob) for (pk, f), blob in blobs.items() if f == field]) == {}
+        assert (
+            decrypt_many_for_members(
+                enterprise=world.acme,
+                field=field,
+                items=[((pk, f), pk, blob) for (pk, f), blob in blobs.items() if f == field],
+            )
+            == {}
+        )
     with enterprise_schema(world.acme):  # the wrapped member keys are still there, and useless
         assert MemberDataKey.objects.filter(membership_id__in=members).count() == len(members)
-    assert decrypt_for_member(enterprise=world.globex, membership_id=gus.pk, field="id_number",
-                              blob=globex_blob) == b"x"
+    assert (
+        decrypt_for_member(enterprise=world.globex, membership_id=gus.pk, field="id_number", blob=globex_blob) == b"x"
+    )
 
 
 # --- committed data and a real pg_dump ---------------------------------------------------------
+
 
 def _pg_dump() -> str | None:
     """A pg_dump whose major version is at least the server's: on PATH, PostgreSQL's own
@@ -251,8 +290,9 @@ def _pg_dump() -> str | None:
         if not candidate or not os.access(candidate, os.X_OK):
             continue
         try:
-            version = subprocess.run([candidate, "--version"], capture_output=True, text=True, timeout=30,
-                                     check=True).stdout
+            version = subprocess.run(
+                [candidate, "--version"], capture_output=True, text=True, timeout=30, check=True
+            ).stdout
             major = int(version.split()[-1].split(".")[0])
         except (OSError, subprocess.SubprocessError, ValueError, IndexError):
             continue
@@ -264,9 +304,19 @@ def _pg_dump() -> str | None:
 def _dump_schema(pg_dump: str, schema: str) -> str:
     db = connection.settings_dict
     env = {**os.environ, "PGPASSWORD": str(db.get("PASSWORD") or "")}
-    command = [pg_dump, "--data-only", f"--schema={schema}", "--lock-wait-timeout=20000",
-               "-h", str(db.get("HOST") or "127.0.0.1"), "-p", str(db.get("PORT") or 5432),
-               "-U", str(db.get("USER") or "postgres"), str(db["NAME"])]
+    command = [
+        pg_dump,
+        "--data-only",
+        f"--schema={schema}",
+        "--lock-wait-timeout=20000",
+        "-h",
+        str(db.get("HOST") or "127.0.0.1"),
+        "-p",
+        str(db.get("PORT") or 5432),
+        "-U",
+        str(db.get("USER") or "postgres"),
+        str(db["NAME"]),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -285,6 +335,7 @@ def test_after_erasure_a_pg_dump_holds_no_plaintext_and_the_old_ciphertext_canno
     head = committed(lambda: _ledger_head(acme))
     ids: dict[str, int] = {}
     try:
+
         def setup() -> tuple[int, dict[str, bytes], bytes]:
             account = User.objects.create_user(MOBILE, "a-long-pass-42", nickname="Shred Dump")
             ids["account"] = account.pk
@@ -297,15 +348,21 @@ def test_after_erasure_a_pg_dump_holds_no_plaintext_and_the_old_ciphertext_canno
         member_id, blobs, wrapped = committed(setup)
         for field, blob in blobs.items():  # readable before the erasure
             assert decrypt_for_member(enterprise=acme, membership_id=member_id, field=field, blob=blob)
-        assert SYMPTOMS.encode() in decrypt_for_member(enterprise=acme, membership_id=member_id,
-                                                       field="health_details", blob=blobs["health_details"])
+        assert SYMPTOMS.encode() in decrypt_for_member(
+            enterprise=acme, membership_id=member_id, field="health_details", blob=blobs["health_details"]
+        )
 
         def leave_and_erase() -> list[int]:
             with enterprise_schema(acme):
                 member = Membership.objects.get(pk=member_id)
             _leave(acme, member)
-            schedule_member_erasure(enterprise=acme, member=member, plan=LEAVER_PLAN, not_before=timezone.now(),
-                                    reason="left the enterprise")
+            schedule_member_erasure(
+                enterprise=acme,
+                member=member,
+                plan=LEAVER_PLAN,
+                not_before=timezone.now(),
+                reason="left the enterprise",
+            )
             return erasure_plans_run_due(enterprise=acme)
 
         assert len(committed(leave_and_erase)) == 1
@@ -326,6 +383,7 @@ def test_after_erasure_a_pg_dump_holds_no_plaintext_and_the_old_ciphertext_canno
         enterprise_key(acme)
         _unreadable(acme, member_id, blobs)
     finally:
+
         def cleanup() -> None:
             """Leave the World as it was: the member (its plans first: they protect it), its
             account, and the ledger's new tail (the append-only trigger lets a transaction that

@@ -32,8 +32,9 @@ def _age(model, pks, days: float) -> None:
 def aged(world):
     """For each category: rows just past the period (due) and just inside it (kept), for two accounts."""
     due, kept = {}, {}
-    codes = [sms_code_send(mobile=str(user.mobile), purpose=SmsCode.Purpose.REGISTER).pk
-             for user in (world.bob, world.gus)]
+    codes = [
+        sms_code_send(mobile=str(user.mobile), purpose=SmsCode.Purpose.REGISTER).pk for user in (world.bob, world.gus)
+    ]
     _age(SmsCode, codes[:1], 1.01)
     _age(SmsCode, codes[1:], 0.99)
     due["sms_codes"], kept["sms_codes"] = codes[:1], codes[1:]
@@ -112,8 +113,10 @@ def test_a_second_run_while_one_holds_the_lock_is_skipped_and_deletes_nothing(ag
     assert platform_purge().status == "done"
 
 
-@pytest.mark.parametrize("days", [{"sms_codes": 0, "notification_deliveries": 90, "notifications": 365},
-                                  {"sms_codes": 1, "notifications": 365}])
+@pytest.mark.parametrize(
+    "days",
+    [{"sms_codes": 0, "notification_deliveries": 90, "notifications": 365}, {"sms_codes": 1, "notifications": 365}],
+)
 def test_bad_settings_are_refused_before_anything_is_deleted(aged, days):
     with override_settings(PLATFORM_RETENTION_DAYS=days), pytest.raises(ValueError):
         platform_purge()

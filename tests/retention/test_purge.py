@@ -95,22 +95,40 @@ def test_the_enterprise_setting_moves_the_cut_off(world):
     outcome = purge_run(enterprise=world.acme)
     assert outcome.rows["health_reports"] == 0  # 30 + 2 days old is inside 90 days
     assert existing(world.acme, {"health_reports": dated.due["health_reports"]})["health_reports"]
-    assert PurgeReceipt.objects.get(run_id=outcome.run_id, enterprise=world.acme,
-                                    category="health_reports").retention_days == 90
+    assert (
+        PurgeReceipt.objects.get(run_id=outcome.run_id, enterprise=world.acme, category="health_reports").retention_days
+        == 90
+    )
 
 
 def test_departed_cards_are_anonymised_in_every_identifying_column(world):
     with enterprise_schema(world.acme):
         secretary = Membership.objects.create(display_name="Sec", status=Membership.Status.ACTIVE)
         left = Membership.objects.create(
-            account=world.oscar, display_name="Olivia Leaver", status=Membership.Status.LEFT, gender="female",
-            mobile="+8613700000009", id_number_encrypted=b"cipher", company="Acme", invoice_title="Acme Ltd",
-            work_signature="Best, O.", landline="021-5555", email="o@example.com", title="CFO", fax="021-6666",
-            seat="A1", secretary=secretary, enterprise_mailbox="o@acme.example", external_fields=["mobile"],
-            photo="members/photos/x.png", left_at=timezone.now() - timedelta(days=31))
+            account=world.oscar,
+            display_name="Olivia Leaver",
+            status=Membership.Status.LEFT,
+            gender="female",
+            mobile="+8613700000009",
+            id_number_encrypted=b"cipher",
+            company="Acme",
+            invoice_title="Acme Ltd",
+            work_signature="Best, O.",
+            landline="021-5555",
+            email="o@example.com",
+            title="CFO",
+            fax="021-6666",
+            seat="A1",
+            secretary=secretary,
+            enterprise_mailbox="o@acme.example",
+            external_fields=["mobile"],
+            photo="members/photos/x.png",
+            left_at=timezone.now() - timedelta(days=31),
+        )
         left.departments.add(Department.objects.get(name="Sales"))
-        still_grace = Membership.objects.create(display_name="Recent Leaver", status=Membership.Status.LEFT,
-                                                left_at=timezone.now() - timedelta(days=29))
+        still_grace = Membership.objects.create(
+            display_name="Recent Leaver", status=Membership.Status.LEFT, left_at=timezone.now() - timedelta(days=29)
+        )
     outcome = purge_run(enterprise=world.acme)
     assert outcome.rows["departed_profiles"] == 1
     with enterprise_schema(world.acme):
@@ -119,8 +137,17 @@ def test_departed_cards_are_anonymised_in_every_identifying_column(world):
         assert card.anonymised_at is not None and card.departments.count() == 0
         # every column: empty, or one of the few that identify no one (a new card field that the
         # anonymisation forgets fails here)
-        non_identifying = {"id", "status", "role", "display_name", "created_at", "joined_at", "left_at",
-                           "notice_acknowledged", "anonymised_at"}
+        non_identifying = {
+            "id",
+            "status",
+            "role",
+            "display_name",
+            "created_at",
+            "joined_at",
+            "left_at",
+            "notice_acknowledged",
+            "anonymised_at",
+        }
         for column in Membership._meta.concrete_fields:
             value = getattr(card, column.attname)
             if column.attname not in non_identifying:
@@ -130,23 +157,32 @@ def test_departed_cards_are_anonymised_in_every_identifying_column(world):
 
 def test_templates_still_held_by_devices_are_withdrawn_through_the_feed(world):
     with enterprise_schema(world.acme):
-        leaver = Membership.objects.create(display_name="Leaver", status=Membership.Status.LEFT,
-                                           left_at=timezone.now() - timedelta(days=40))
-        held = BiometricTemplate.objects.create(membership=leaver, modality="face", purpose="door_access",
-                                                template_encrypted=b"cipher")
+        leaver = Membership.objects.create(
+            display_name="Leaver", status=Membership.Status.LEFT, left_at=timezone.now() - timedelta(days=40)
+        )
+        held = BiometricTemplate.objects.create(
+            membership=leaver, modality="face", purpose="door_access", template_encrypted=b"cipher"
+        )
         withdrawn = BiometricTemplate.objects.create(
-            membership=leaver, modality="face", purpose="attendance", template_encrypted=b"",
-            revoked_at=timezone.now() - timedelta(days=40))
-        active = BiometricTemplate.objects.create(membership=world.membership(world.acme, world.bob), modality="face",
-                                                  purpose="attendance", template_encrypted=b"cipher")
+            membership=leaver,
+            modality="face",
+            purpose="attendance",
+            template_encrypted=b"",
+            revoked_at=timezone.now() - timedelta(days=40),
+        )
+        active = BiometricTemplate.objects.create(
+            membership=world.membership(world.acme, world.bob),
+            modality="face",
+            purpose="attendance",
+            template_encrypted=b"cipher",
+        )
         feed_before = TemplateChange.objects.count()
     outcome = purge_run(enterprise=world.acme)
     assert outcome.rows["biometric_templates"] == 2
     with enterprise_schema(world.acme):
         assert not BiometricTemplate.objects.filter(pk__in=[held.pk, withdrawn.pk]).exists()
         assert BiometricTemplate.objects.filter(pk=active.pk).exists()  # kept while the member consents
-        feed = list(TemplateChange.objects.order_by("id")[feed_before:].values_list("template_id", "change",
-                                                                                      "purpose"))
+        feed = list(TemplateChange.objects.order_by("id")[feed_before:].values_list("template_id", "change", "purpose"))
     assert feed == [(held.pk, "delete", "door_access")]  # the withdrawn one had left devices already
 
 
@@ -159,6 +195,7 @@ def test_closed_invitations_leave_the_public_index_too(world):
 
 
 # --- crash safety (RET-4) -----------------------------------------------------------------------
+
 
 class Crash(RuntimeError):
     pass
@@ -249,6 +286,7 @@ def test_batches_commit_asynchronously_and_the_session_setting_comes_back(world)
 
 # --- concurrency ----------------------------------------------------------------------------------
 
+
 def test_a_purge_holding_the_enterprise_lock_makes_another_skip(world):
     other = connections.create_connection("default")
     try:
@@ -310,13 +348,16 @@ def test_two_dispatchers_firing_at_once_produce_one_purge(world, monkeypatch):
 
 # --- the ledger ----------------------------------------------------------------------------------
 
+
 def test_a_ledger_purge_leaves_a_checkpoint_and_the_chain_still_verifies(world):
     with enterprise_schema(world.acme):
         world_entries = LedgerEntry.objects.count()
         mark = LedgerEntry.objects.order_by("-id").first().created_at + timedelta(microseconds=1)
     assert world_entries >= 3
-    recent = [ledger_record(enterprise=world.acme, actor=None, action=Action.CHANGE, category="directory",
-                            details={"n": n}) for n in range(3)]
+    recent = [
+        ledger_record(enterprise=world.acme, actor=None, action=Action.CHANGE, category="directory", details={"n": n})
+        for n in range(3)
+    ]
     # a run that starts three years after `mark`: everything the World wrote is due, the rest not
     outcome = purge_run(enterprise=world.acme, batch_size=4, now=mark + timedelta(days=BOUNDS["ledger"].default))
     assert outcome.rows["ledger"] == world_entries
@@ -332,12 +373,17 @@ def test_a_ledger_purge_leaves_a_checkpoint_and_the_chain_still_verifies(world):
     receipt = PurgeReceipt.objects.get(enterprise=world.acme, run_id=outcome.run_id, category="ledger")
     assert receipt.rows == world_entries
     # the purge switch was for the purge's own statements only
-    with enterprise_schema(world.acme), pytest.raises(ProgrammingError), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        enterprise_schema(world.acme),
+        pytest.raises(ProgrammingError),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [recent[0].pk])
 
 
 # --- the task -------------------------------------------------------------------------------------
+
 
 def test_the_task_refuses_the_public_schema(db):
     assert connection.schema_name == "public"
@@ -387,8 +433,13 @@ def test_an_export_link_expired_by_the_applications_clock_is_purged_whatever_pos
     with time_machine.travel(timezone.now() + timedelta(hours=2), tick=True):
         with enterprise_schema(world.acme):
             path = default_storage.save("exports/skewed-clock.zip", ContentFile(b"zip"))
-            link = Export.objects.create(membership=bob, token_hash="b" * 64, state=Export.State.DONE,
-                                         file_path=path, expires_at=timezone.now() - timedelta(hours=1))
+            link = Export.objects.create(
+                membership=bob,
+                token_hash="b" * 64,
+                state=Export.State.DONE,
+                file_path=path,
+                expires_at=timezone.now() - timedelta(hours=1),
+            )
         call_command("purge_retention", "--schema", "acme", stdout=StringIO())
     with enterprise_schema(world.acme):
         assert not default_storage.exists(path)
@@ -415,15 +466,19 @@ def test_the_management_command_purges_now(world):
 def test_the_card_of_an_invitation_that_expired_unanswered_leaves_the_directory(world):
     now = timezone.now()
     with enterprise_schema(world.acme):
-        card = Membership.objects.create(display_name="Never Answered", status=Membership.Status.INVITED,
-                                         mobile="+8613700000005")
-        stale = Invitation.objects.create(kind="mobile", mobile="+8613700000005", membership=card,
-                                          expires_at=now - timedelta(days=100))
+        card = Membership.objects.create(
+            display_name="Never Answered", status=Membership.Status.INVITED, mobile="+8613700000005"
+        )
+        stale = Invitation.objects.create(
+            kind="mobile", mobile="+8613700000005", membership=card, expires_at=now - timedelta(days=100)
+        )
         again = Membership.objects.create(display_name="Invited Again", status=Membership.Status.INVITED)
-        Invitation.objects.create(kind="mobile", mobile="+8613700000006", membership=again,
-                                  expires_at=now - timedelta(days=100))
-        Invitation.objects.create(kind="mobile", mobile="+8613700000006", membership=again,
-                                  expires_at=now + timedelta(days=3))  # a new one, still open
+        Invitation.objects.create(
+            kind="mobile", mobile="+8613700000006", membership=again, expires_at=now - timedelta(days=100)
+        )
+        Invitation.objects.create(
+            kind="mobile", mobile="+8613700000006", membership=again, expires_at=now + timedelta(days=3)
+        )  # a new one, still open
     outcome = purge_run(enterprise=world.acme)
     assert outcome.rows["invitations"] == 2
     with enterprise_schema(world.acme):
@@ -450,16 +505,25 @@ def test_the_runs_check_for_due_rows_finds_expired_export_links_and_old_exports(
     bob = world.membership(world.acme, world.bob)
     with enterprise_schema(world.acme):
         path = default_storage.save("exports/purge-check.zip", ContentFile(b"zip"))
-        link = Export.objects.create(membership=bob, token_hash="a" * 64, state=Export.State.DONE, file_path=path,
-                                     expires_at=timezone.now() - timedelta(hours=1))
+        link = Export.objects.create(
+            membership=bob,
+            token_hash="a" * 64,
+            state=Export.State.DONE,
+            file_path=path,
+            expires_at=timezone.now() - timedelta(hours=1),
+        )
     first = purge_run(enterprise=world.acme)
     assert first.rows["exports"] == 0
     with enterprise_schema(world.acme):
         assert not default_storage.exists(path)
         assert Export.objects.get(pk=link.pk).file_path == ""
-        old = Export.objects.create(membership=bob, token_hash="b" * 64, state=Export.State.EXPIRED,
-                                    expires_at=timezone.now(),
-                                    created_at=timezone.now() - timedelta(days=BOUNDS["exports"].default + 1))
+        old = Export.objects.create(
+            membership=bob,
+            token_hash="b" * 64,
+            state=Export.State.EXPIRED,
+            expires_at=timezone.now(),
+            created_at=timezone.now() - timedelta(days=BOUNDS["exports"].default + 1),
+        )
     second = purge_run(enterprise=world.acme)
     assert second.rows["exports"] == 1 and _receipts(world.acme, second.run_id)["exports"] == 1
     with enterprise_schema(world.acme):

@@ -36,9 +36,26 @@ def start_worker() -> subprocess.Popen:
     (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / "test-celery-worker-crash.log", "a")  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "info",
-         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-l",
+            "info",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -60,12 +77,32 @@ def test_a_worker_killed_mid_purge_and_a_new_run_delete_exactly_what_was_due(wor
         with enterprise_schema(world.globex):
             last_entry = LedgerEntry.objects.order_by("-id").values_list("id", flat=True).first()
             HealthReport.objects.bulk_create(
-                [HealthReport(membership_id=gus.pk, date=today - timedelta(days=40 + i), city="Xi'an", unwell=False,
-                              details_encrypted=b"x") for i in range(DUE)]
-                + [HealthReport(membership_id=gus.pk, date=today - timedelta(days=10 + i), city="Xi'an",
-                                unwell=False, details_encrypted=b"x") for i in range(KEPT)])
-            kept = list(HealthReport.objects.filter(membership_id=gus.pk, date__gt=today - timedelta(days=30))
-                        .values_list("pk", flat=True))
+                [
+                    HealthReport(
+                        membership_id=gus.pk,
+                        date=today - timedelta(days=40 + i),
+                        city="Xi'an",
+                        unwell=False,
+                        details_encrypted=b"x",
+                    )
+                    for i in range(DUE)
+                ]
+                + [
+                    HealthReport(
+                        membership_id=gus.pk,
+                        date=today - timedelta(days=10 + i),
+                        city="Xi'an",
+                        unwell=False,
+                        details_encrypted=b"x",
+                    )
+                    for i in range(KEPT)
+                ]
+            )
+            kept = list(
+                HealthReport.objects.filter(membership_id=gus.pk, date__gt=today - timedelta(days=30)).values_list(
+                    "pk", flat=True
+                )
+            )
         return {"last_entry": last_entry, "kept": sorted(kept)}
 
     seeded = committed(seed)
@@ -94,16 +131,18 @@ def test_a_worker_killed_mid_purge_and_a_new_run_delete_exactly_what_was_due(wor
         assert committed(remaining) == DUE + KEPT - rows  # the count is exactly what is gone
 
         second = start_worker()
-        result = retention_purge.apply_async(kwargs={"batch_size": 400},
-                                             headers={"_schema_name": "globex"}).get(timeout=120)
+        result = retention_purge.apply_async(kwargs={"batch_size": 400}, headers={"_schema_name": "globex"}).get(
+            timeout=120
+        )
         assert result["status"] == "done" and result["resumed"]
         assert result["rows"]["health_reports"] == DUE  # over both attempts, once
 
         def after() -> tuple[list[int], int, int]:
             with enterprise_schema(world.globex):
                 left = sorted(HealthReport.objects.filter(membership_id=gus.pk).values_list("pk", flat=True))
-                receipts = PurgeReceipt.objects.filter(enterprise=world.globex, run_id=result["run_id"],
-                                                       category="health_reports")
+                receipts = PurgeReceipt.objects.filter(
+                    enterprise=world.globex, run_id=result["run_id"], category="health_reports"
+                )
                 return left, receipts.get().rows, receipts.count()
 
         left, receipt_rows, receipts = committed(after)

@@ -54,11 +54,26 @@ def test_beat_dispatch_purges_each_enterprise_once_in_its_schema(world, celery_w
     def seed() -> dict[str, Any]:
         with enterprise_schema(world.globex):
             last_entry = LedgerEntry.objects.order_by("-id").values_list("id", flat=True).first()
-            due = [HealthReport.objects.create(membership_id=gus.pk, date=today - timedelta(days=40 + i), city="Wuhan",
-                                               unwell=False, details_encrypted=b"x").pk for i in range(3)]
-            kept = [HealthReport.objects.create(membership_id=gus.pk, date=today - timedelta(days=20 + i),
-                                                city="Wuhan", unwell=False, details_encrypted=b"x").pk
-                    for i in range(2)]
+            due = [
+                HealthReport.objects.create(
+                    membership_id=gus.pk,
+                    date=today - timedelta(days=40 + i),
+                    city="Wuhan",
+                    unwell=False,
+                    details_encrypted=b"x",
+                ).pk
+                for i in range(3)
+            ]
+            kept = [
+                HealthReport.objects.create(
+                    membership_id=gus.pk,
+                    date=today - timedelta(days=20 + i),
+                    city="Wuhan",
+                    unwell=False,
+                    details_encrypted=b"x",
+                ).pk
+                for i in range(2)
+            ]
         return {"last_entry": last_entry, "due": due, "kept": kept}
 
     seeded = committed(seed)
@@ -76,11 +91,14 @@ def test_beat_dispatch_purges_each_enterprise_once_in_its_schema(world, celery_w
 
         def check() -> tuple[list[int], dict[str, int], int]:
             with enterprise_schema(world.globex):
-                left = sorted(HealthReport.objects.filter(pk__in=seeded["due"] + seeded["kept"])
-                              .values_list("pk", flat=True))
-                receipts = dict(PurgeReceipt.objects.filter(enterprise=world.globex,
-                                                            run_id=by_schema["globex"]["run_id"])
-                                .values_list("category", "rows"))
+                left = sorted(
+                    HealthReport.objects.filter(pk__in=seeded["due"] + seeded["kept"]).values_list("pk", flat=True)
+                )
+                receipts = dict(
+                    PurgeReceipt.objects.filter(
+                        enterprise=world.globex, run_id=by_schema["globex"]["run_id"]
+                    ).values_list("category", "rows")
+                )
                 entries = LedgerEntry.objects.filter(id__gt=seeded["last_entry"], purpose="retention purge").count()
             return left, receipts, entries
 
@@ -89,6 +107,7 @@ def test_beat_dispatch_purges_each_enterprise_once_in_its_schema(world, celery_w
         assert receipts["health_reports"] == 3 and len(receipts) == 8
         assert entries == 1
     finally:
+
         def clean() -> None:
             run_ids = {r["schema"]: r["run_id"] for r in results if r.get("run_id")}
             PurgeReceipt.objects.filter(schema_name__in=run_ids.keys(), run_id__in=run_ids.values()).delete()

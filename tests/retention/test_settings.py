@@ -32,6 +32,7 @@ def _retention_entries(enterprise) -> list[LedgerEntry]:
 
 # --- bounds and defaults ------------------------------------------------------------------------
 
+
 def test_bounds_follow_the_documented_rules():
     assert BOUNDS["attendance"].min_days >= 2 * 365  # wage records: at least two years
     assert BOUNDS["ledger"].min_days >= 3 * 365  # PIPL art. 56: processing records three years
@@ -63,6 +64,7 @@ def test_a_setting_outside_todays_bounds_counts_as_the_nearest_bound(world):
 
 # --- the service ----------------------------------------------------------------------------------
 
+
 def test_a_change_is_recorded_in_the_ledger(world):
     alice = world.membership(world.acme, world.alice)
     before = len(_retention_entries(world.acme))
@@ -78,15 +80,18 @@ def test_a_change_is_recorded_in_the_ledger(world):
     assert len(_retention_entries(world.acme)) == before + 1
 
 
-@pytest.mark.parametrize(("category", "days", "field"), [
-    ("attendance", 729, "attendance"),  # below the legal minimum
-    ("raw_coordinates", 91, "raw_coordinates"),  # above the minimisation maximum
-    ("ledger", 0, "ledger"),
-    ("health_reports", "30", "health_reports"),
-    ("health_reports", True, "health_reports"),
-    ("health_reports", 3.5, "health_reports"),
-    ("photos", 30, "category"),
-])
+@pytest.mark.parametrize(
+    ("category", "days", "field"),
+    [
+        ("attendance", 729, "attendance"),  # below the legal minimum
+        ("raw_coordinates", 91, "raw_coordinates"),  # above the minimisation maximum
+        ("ledger", 0, "ledger"),
+        ("health_reports", "30", "health_reports"),
+        ("health_reports", True, "health_reports"),
+        ("health_reports", 3.5, "health_reports"),
+        ("photos", 30, "category"),
+    ],
+)
 def test_out_of_bounds_and_malformed_values_are_field_errors_and_change_nothing(world, category, days, field):
     before = len(_retention_entries(world.acme))
     with pytest.raises(ValidationError) as caught:
@@ -97,17 +102,20 @@ def test_out_of_bounds_and_malformed_values_are_field_errors_and_change_nothing(
 
 def test_several_at_once_are_all_or_nothing(world):
     with pytest.raises(ValidationError) as caught:
-        retention_settings_update(enterprise=world.acme, actor=None,
-                                  days={"health_reports": 10, "attendance": 10, "ledger": 1})
+        retention_settings_update(
+            enterprise=world.acme, actor=None, days={"health_reports": 10, "attendance": 10, "ledger": 1}
+        )
     assert set(caught.value.message_dict) == {"attendance", "ledger"}
     assert _stored(world.acme) == {}
-    changed = retention_settings_update(enterprise=world.acme, actor=None,
-                                        days={"health_reports": 10, "invitations": 90, "ledger": 1200})
+    changed = retention_settings_update(
+        enterprise=world.acme, actor=None, days={"health_reports": 10, "invitations": 90, "ledger": 1200}
+    )
     assert changed == ["health_reports", "ledger"]  # invitations keeps its default and stays unset
     assert _stored(world.acme) == {"health_reports": 10, "ledger": 1200}
 
 
 # --- the console --------------------------------------------------------------------------------
+
 
 def test_console_page_shows_every_category_and_saves(world, client_for):
     client = client_for("acme", world.alice)
@@ -151,6 +159,7 @@ def test_console_is_for_admins_holding_the_retention_category(world, client_for)
 
 # --- the API ----------------------------------------------------------------------------------------
 
+
 def test_api_lists_and_patches(world, client_for):
     client = client_for("acme", world.alice)
     listed = client.get("/api/v1/retention/")
@@ -158,26 +167,38 @@ def test_api_lists_and_patches(world, client_for):
     rows = {row["category"]: row for row in listed.json()["results"]}
     assert set(rows) == set(RetentionCategory.values)
     assert rows["attendance"] | {"label": None, "description": None} == {
-        "category": "attendance", "label": None, "description": None, "days": 730, "default": 730,
-        "min_days": 730, "max_days": 1825, "is_default": True, "purged": True}
-    patched = client.patch("/api/v1/retention/", {"raw_coordinates": 7, "ledger": 2000},
-                           content_type="application/json")
+        "category": "attendance",
+        "label": None,
+        "description": None,
+        "days": 730,
+        "default": 730,
+        "min_days": 730,
+        "max_days": 1825,
+        "is_default": True,
+        "purged": True,
+    }
+    patched = client.patch(
+        "/api/v1/retention/", {"raw_coordinates": 7, "ledger": 2000}, content_type="application/json"
+    )
     assert patched.status_code == 200
     rows = {row["category"]: row for row in patched.json()["results"]}
     assert rows["raw_coordinates"]["days"] == 7 and rows["ledger"]["days"] == 2000
     assert _stored(world.acme) == {"raw_coordinates": 7, "ledger": 2000}
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"attendance": 10}, "attendance"),
-    ({"raw_coordinates": 7, "health_reports": 1000}, "health_reports"),
-    ({"health_reports": "soon"}, "health_reports"),
-    ({"photos": 30}, "photos"),
-    ({"health_reports": None}, "health_reports"),
-    ({"health_reports": 10**20}, "health_reports"),
-    ({}, "non_field_errors"),
-    ([{"health_reports": 10}], "non_field_errors"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"attendance": 10}, "attendance"),
+        ({"raw_coordinates": 7, "health_reports": 1000}, "health_reports"),
+        ({"health_reports": "soon"}, "health_reports"),
+        ({"photos": 30}, "photos"),
+        ({"health_reports": None}, "health_reports"),
+        ({"health_reports": 10**20}, "health_reports"),
+        ({}, "non_field_errors"),
+        ([{"health_reports": 10}], "non_field_errors"),
+    ],
+)
 def test_api_refuses_bad_input_with_field_errors(world, client_for, body, field):
     response = client_for("acme", world.alice).patch("/api/v1/retention/", body, content_type="application/json")
     assert response.status_code == 400
@@ -189,12 +210,15 @@ def test_api_is_for_admins_holding_the_retention_category(world, client_for):
     for user in (world.sam, world.bob):
         client = client_for("acme", user)
         assert client.get("/api/v1/retention/").status_code == 403
-        assert client.patch("/api/v1/retention/", {"health_reports": 1},
-                            content_type="application/json").status_code == 403
+        assert (
+            client.patch("/api/v1/retention/", {"health_reports": 1}, content_type="application/json").status_code
+            == 403
+        )
     assert _stored(world.acme) == {}
 
 
 # --- isolation (SEC-1) ---------------------------------------------------------------------------------
+
 
 def test_another_enterprises_admin_is_refused_and_settings_stay_apart(world, client_for):
     greg = client_for("acme", world.greg)  # globex admin on acme's host
@@ -203,14 +227,14 @@ def test_another_enterprises_admin_is_refused_and_settings_stay_apart(world, cli
     foreign = Client(HTTP_HOST="acme.localhost")
     sign_in(foreign, world.gina, "globex")  # a globex session replayed on acme: anonymous there
     assert foreign.get("/api/v1/retention/").status_code in (401, 403)
-    client_for("globex", world.gina).patch("/api/v1/retention/", {"health_reports": 3},
-                                           content_type="application/json")
+    client_for("globex", world.gina).patch("/api/v1/retention/", {"health_reports": 3}, content_type="application/json")
     assert _stored(world.globex) == {"health_reports": 3}
     assert _stored(world.acme) == {}
     assert retention_days_for(world.acme)["health_reports"] == 30
 
 
 # --- the operators' receipts ------------------------------------------------------------------------------
+
 
 def test_operators_see_receipts_read_only(world):
     outcome = purge_run(enterprise=world.acme)

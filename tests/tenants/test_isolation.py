@@ -32,9 +32,9 @@ def test_every_enterprise_route_is_exercised_by_some_test():
     sources = "\n".join(p.read_text() for p in Path(__file__).resolve().parents[1].rglob("test_*.py"))
     routes = _named_routes(get_resolver(urls_tenants).url_patterns)
     untested = {
-        name: route for name, route in routes.items()
-        if name not in sources and "/" + route.split("<")[0] not in sources
-        and not route.startswith("i18n/")
+        name: route
+        for name, route in routes.items()
+        if name not in sources and "/" + route.split("<")[0] not in sources and not route.startswith("i18n/")
     }
     assert untested == {}
 

@@ -55,10 +55,13 @@ def test_password_only_sessions(world, allowed):
     assert response.status_code == 200 and response.json()["display_name"] == "Gus Member"
 
 
-@pytest.mark.parametrize(("mobile", "host", "message"), [
-    ("+8613700000999", "acme.localhost", "No such account"),
-    ("+8613900000001", "nowhere.localhost", "No such host"),
-])
+@pytest.mark.parametrize(
+    ("mobile", "host", "message"),
+    [
+        ("+8613700000999", "acme.localhost", "No such account"),
+        ("+8613900000001", "nowhere.localhost", "No such host"),
+    ],
+)
 def test_unknown_account_or_host(world, allowed, mobile, host, message):
     with pytest.raises(CommandError, match=message):
         session_for(mobile, host)

@@ -45,9 +45,26 @@ def worker_process(log_path: Path | None = None) -> Iterator[subprocess.Popen]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")  # noqa: SIM115
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "info",
-         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-l",
+            "info",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield worker
@@ -73,9 +90,7 @@ def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[subproce
 def test_dispatcher_runs_the_task_once_per_active_enterprise_in_its_schema(world, celery_worker):
     # (no writes here: this test's open transaction would hold locks the worker needs)
     before = timezone.now()
-    child_ids = dispatch_per_enterprise.delay(task_name="tenants.tasks.enterprise_refresh_member_count").get(
-        timeout=90
-    )
+    child_ids = dispatch_per_enterprise.delay(task_name="tenants.tasks.enterprise_refresh_member_count").get(timeout=90)
     results = [AsyncResult(task_id).get(timeout=60) for task_id in child_ids]
     schemas = sorted(result["schema"] for result in results)
     assert schemas == ["acme", "globex"]  # once each; never public; suspended initech skipped

@@ -65,16 +65,20 @@ def test_notice_notifies_members_and_makes_the_host_read_only(closing, client_fo
     enterprise.refresh_from_db()
     assert enterprise.state == "terminating"
     assert timedelta(days=29, hours=23) < enterprise.termination_effective_at - timezone.now() <= timedelta(days=30)
-    told = set(Notification.objects.filter(kind="termination", enterprise_id=enterprise.pk)
-               .values_list("account_id", flat=True))
+    told = set(
+        Notification.objects.filter(kind="termination", enterprise_id=enterprise.pk).values_list(
+            "account_id", flat=True
+        )
+    )
     assert told == {owner.pk, world.dana.pk}
 
     client = client_for("closing.localhost", world.dana)
     page = client.get("/me/", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200 and b'id="closing-notice"' in page.content  # still readable
     assert client.get("/api/v1/me/").status_code == 200
-    refused = client.post("/api/v1/me/consents/", {"category": "health", "purpose": "health_monitoring"},
-                          content_type="application/json")
+    refused = client.post(
+        "/api/v1/me/consents/", {"category": "health", "purpose": "health_monitoring"}, content_type="application/json"
+    )
     assert (refused.status_code, refused.json()["code"]) == (403, "enterprise_read_only")
     assert client.post("/me/health/", {"city": "Shanghai"}).status_code == 403
     exported = client.post("/api/v1/me/exports/", content_type="application/json")
@@ -94,8 +98,9 @@ def test_cancel_during_the_notice(closing):
 
 def test_execution_destroys_the_key_drops_the_schema_and_keeps_a_receipt(closing, world, client_for):
     enterprise, _owner, member = closing
-    blob = encrypt_for_member(enterprise=enterprise, membership_id=member.pk, field="id_number",
-                              value="11010519491231002X")
+    blob = encrypt_for_member(
+        enterprise=enterprise, membership_id=member.pk, field="id_number", value="11010519491231002X"
+    )
     with enterprise_schema(enterprise):
         wrapped = bytes(MemberDataKey.objects.get(membership_id=member.pk).wrapped_key)
     enterprise_termination_start(enterprise=enterprise, reason="Contract ended")
@@ -119,8 +124,7 @@ def test_execution_destroys_the_key_drops_the_schema_and_keeps_a_receipt(closing
         enterprise_key(enterprise)
     salt_now = bytes(EnterpriseKey.objects.get(enterprise=enterprise).salt)
     with pytest.raises(KeyUnavailable):  # whatever is derived from what is left opens nothing
-        unseal(_derive_enterprise_key(enterprise.schema_name, salt_now), wrapped,
-               aad=_wrap_aad(enterprise, member.pk))
+        unseal(_derive_enterprise_key(enterprise.schema_name, salt_now), wrapped, aad=_wrap_aad(enterprise, member.pk))
     assert blob
     assert dana.get("/me/").status_code == 410
     # the others are untouched
@@ -157,8 +161,9 @@ def test_execution_deletes_the_enterprises_files_and_no_others(closing, world, d
 def test_operators_give_notice_from_the_admin(closing, client_for, world):
     enterprise, _owner, _member = closing
     client = client_for("public", world.olga)
-    client.post("/admin/tenants/enterprise/", {"action": "give_termination_notice",
-                                               "_selected_action": [enterprise.pk]})
+    client.post(
+        "/admin/tenants/enterprise/", {"action": "give_termination_notice", "_selected_action": [enterprise.pk]}
+    )
     enterprise.refresh_from_db()
     assert enterprise.state == "terminating"
     assert client.get("/admin/tenants/terminationreceipt/").status_code == 200
@@ -170,8 +175,11 @@ def test_the_admin_names_the_local_day_the_notice_closes_on(closing, client_for,
     client = client_for("public", world.olga)
     early = datetime.combine(timezone.localdate(), time(2, 0), tzinfo=timezone.get_default_timezone())
     with time_machine.travel(early, tick=True):
-        page = client.post("/admin/tenants/enterprise/", {"action": "give_termination_notice",
-                                                          "_selected_action": [enterprise.pk]}, follow=True)
+        page = client.post(
+            "/admin/tenants/enterprise/",
+            {"action": "give_termination_notice", "_selected_action": [enterprise.pk]},
+            follow=True,
+        )
         enterprise.refresh_from_db()
         closes = timezone.localdate(enterprise.termination_effective_at)
     assert closes == (early + timedelta(days=30)).date()

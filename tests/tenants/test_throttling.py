@@ -29,8 +29,9 @@ FEED = "/api/device/v1/templates/"
 
 def rates(**scopes: str) -> override_settings:
     """REST_FRAMEWORK with these rates, the others generous."""
-    return override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK,
-                                             "DEFAULT_THROTTLE_RATES": {**GENEROUS, **scopes}})
+    return override_settings(
+        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**GENEROUS, **scopes}}
+    )
 
 
 def from_address(client: Client, address: str) -> Client:
@@ -45,8 +46,7 @@ def documented_429(host: str, path: str, method: str, response) -> None:
     documented = doc["paths"][path][method]["responses"]["429"]
     assert "Retry-After" in documented["headers"]
     schema = documented["content"]["application/json"]["schema"]
-    jsonschema.Draft202012Validator(_json_schema({**schema, "components": doc["components"]})).validate(
-        response.json())
+    jsonschema.Draft202012Validator(_json_schema({**schema, "components": doc["components"]})).validate(response.json())
     body = response.json()
     assert body["code"] == "throttled" and int(response["Retry-After"]) == body["retry_after"]
 
@@ -55,8 +55,11 @@ def test_the_rates_are_the_documented_ones():
     """docs/security.md, "Throttles and caps"."""
     framework = base_settings.REST_FRAMEWORK
     assert framework["DEFAULT_THROTTLE_CLASSES"] == [
-        "tenants.throttling.AddressRateThrottle", "tenants.throttling.AccountRateThrottle",
-        "tenants.throttling.DeviceRateThrottle", "tenants.throttling.ScopedWriteRateThrottle"]
+        "tenants.throttling.AddressRateThrottle",
+        "tenants.throttling.AccountRateThrottle",
+        "tenants.throttling.DeviceRateThrottle",
+        "tenants.throttling.ScopedWriteRateThrottle",
+    ]
     assert DEFAULT_RATES == {"address": "600/min", "account": "120/min", "device": "300/min", "requests": "10/hour"}
     assert base_settings.REQUEST_MAX_OPEN_PER_MEMBER == 10
     assert base_settings.SMS_CODE_MAX_PER_ADDRESS_PER_HOUR == 5
@@ -172,14 +175,16 @@ def test_new_requests_are_throttled_at_the_real_rate(world, client_for):
     data = {"kind": "complaint", "category": "attendance", "description": "Too many clock-ins asked."}
     with rates(requests=rate), override_settings(REQUEST_MAX_OPEN_PER_MEMBER=100):
         within_one_window(3600, needed=30)
-        statuses = [bob.post("/api/v1/me/requests/", data, content_type="application/json").status_code
-                    for _ in range(20)]
+        statuses = [
+            bob.post("/api/v1/me/requests/", data, content_type="application/json").status_code for _ in range(20)
+        ]
         assert statuses == [201] * 10 + [429] * 10
         assert bob.get("/api/v1/me/requests/").status_code == 200
         refused = bob.post("/api/v1/me/requests/", data, content_type="application/json")
         documented_429("acme.localhost", "/api/v1/me/requests/", "post", refused)
         # the other ways to make a request share the count
-        correction = bob.post("/api/v1/me/profile/corrections/", {"field": "position", "value": "Lead"},
-                              content_type="application/json")
+        correction = bob.post(
+            "/api/v1/me/profile/corrections/", {"field": "position", "value": "Lead"}, content_type="application/json"
+        )
         assert correction.status_code == 429
     assert _open_requests(world, world.bob) == before + 10

@@ -32,8 +32,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         schema = options.get("schema")
         if schema:
-            enterprise = (Enterprise.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-                          .filter(schema_name=schema).first())
+            enterprise = (
+                Enterprise.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).filter(schema_name=schema).first()
+            )
             if enterprise is None:
                 raise CommandError(f"No enterprise with schema {schema!r}.")
             enterprises = [enterprise]
@@ -53,7 +54,9 @@ class Command(BaseCommand):
                 if unlisted:
                     self.stdout.write(f"{result.schema}: and {unlisted} more entries not listed")
                 ids = ", ".join(f"#{problem.id}" for problem in result.problems)
-                broken.append(f"{result.schema}: {result.problem_count} entries outside the chain or damaged "
-                              f"({ids}{', …' if unlisted else ''})")
+                broken.append(
+                    f"{result.schema}: {result.problem_count} entries outside the chain or damaged "
+                    f"({ids}{', …' if unlisted else ''})"
+                )
         if broken:
             raise CommandError("Ledger chain broken: " + "; ".join(broken))

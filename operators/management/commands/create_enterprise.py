@@ -30,8 +30,11 @@ class Command(BaseCommand):
                 domain=options["domain"],
             )
         except ValidationError as error:
-            lines = [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()] \
-                if hasattr(error, "error_dict") else error.messages
+            lines = (
+                [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+                if hasattr(error, "error_dict")
+                else error.messages
+            )
             raise CommandError("Enterprise not created.\n" + "\n".join(lines)) from error
         domain = enterprise.get_primary_domain()
         self.stdout.write(

@@ -32,8 +32,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("mobile")
         parser.add_argument("host", help="e.g. acme.localhost (the session is bound to its schema)")
-        parser.add_argument("--password-only", action="store_true",
-                            help="no second factor: a plain password sign-in")
+        parser.add_argument("--password-only", action="store_true", help="no second factor: a plain password sign-in")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and os.environ.get("PORTAL_ALLOW_SESSION_FOR") != "1":
@@ -51,7 +50,8 @@ class Command(BaseCommand):
         session[SESSION_SCHEMA_KEY] = domain.tenant.schema_name
         if not options["password_only"]:
             device = TOTPDevice.objects.filter(user=account, confirmed=True).first() or TOTPDevice.objects.create(
-                user=account, name="authenticator", confirmed=True)
+                user=account, name="authenticator", confirmed=True
+            )
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.create()
         self.stdout.write(f"{session.session_key} {_get_new_csrf_string()}")
