@@ -12,14 +12,15 @@ MESSAGES_ENV := DJANGO_SETTINGS_MODULE=config.settings.local SECRET_KEY=dummy \
 	DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost:6379/0 PORTAL_MASTER_KEY=unused
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench fuzz lint messages clean-data
+.PHONY: help venv run test bench fuzz lint format messages clean-data
 
 help:
 	@echo "make run          migrate, seed the demo and run web + worker + beat (Ctrl-C stops all)"
 	@echo "make test         run the tests (PYTEST_ARGS='-k something -x' to narrow them)"
 	@echo "make bench        run bench/run.py (BENCH_ARGS='...' to pass arguments)"
 	@echo "make fuzz         fuzz the API with schemathesis on a scratch database (FUZZ_ARGS='--help')"
-	@echo "make lint         ruff check + import contracts (lint-imports) + mypy"
+	@echo "make lint         ruff check + ruff format --check + import contracts + mypy"
+	@echo "make format       ruff format (the code style: pyproject.toml)"
 	@echo "make messages     update and compile the zh_Hans translations"
 	@echo "make clean-data   delete .data/ (local database, Redis data, generated keys)"
 	@echo "make venv         create/refresh .venv from requirements.txt"
@@ -48,12 +49,16 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) scripts/launcher.py fuzz $(FUZZ_ARGS)
 
-# ruff; the import contracts of pyproject.toml (layers only point down, no cycles:
+# ruff (lint and format); the import contracts of pyproject.toml (layers only point down, no cycles:
 # docs/architecture.md); mypy over every product package.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
 
 messages: $(STAMP)
 	cd $(CURDIR) && $(MESSAGES_ENV) $(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.data
