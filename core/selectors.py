@@ -66,3 +66,8 @@ def get_rank_for(scope: AdminScope, value: Any) -> Rank | None:
     if pk is None or not scope.has_category(Category.DIRECTORY):
         return None
     return Rank.objects.filter(pk=pk).first()
+
+
+def membership_count(*, enterprise: Enterprise) -> int:
+    with enterprise_schema(enterprise):
+        return Membership.objects.filter(status=Membership.Status.ACTIVE).count()

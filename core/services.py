@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.models import Department, Membership
+from core.selectors import membership_count
 from tenants.context import enterprise_schema, use_public_schema
 from tenants.models import Domain, Enterprise, MembershipIndex
 from tenants.services import enterprise_validate_new, slug_to_schema, template_schema_check
@@ -37,11 +38,6 @@ def membership_create(*, enterprise: Enterprise, account: User, role: str, displ
             account=account, enterprise=enterprise, defaults={"role": role, "joined_at": joined_at}
         )
     return membership
-
-
-def membership_count(*, enterprise: Enterprise) -> int:
-    with enterprise_schema(enterprise):
-        return Membership.objects.filter(status=Membership.Status.ACTIVE).count()
 
 
 def enterprise_refresh_member_count(*, enterprise: Enterprise) -> int:

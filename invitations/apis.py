@@ -16,12 +16,11 @@ from accounts.masking import mask_mobile
 from core.apis import EnterpriseApiView
 from core.models import Membership
 from invitations.models import Invitation
-from invitations.selectors import invitation_for_admin, invitation_list_pending
+from invitations.selectors import invitation_effective_status, invitation_for_admin, invitation_list_pending
 from invitations.services import (
     DAYS_VALID_MAX,
     invitation_create_by_mobile,
     invitation_create_link,
-    invitation_effective_status,
     invitation_link_url,
     invitation_new_card_check,
     invitation_revoke,

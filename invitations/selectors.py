@@ -81,3 +81,15 @@ def pending_invitations_for_account(*, account: User) -> QuerySet[InvitationInde
         .select_related("enterprise")
         .order_by("expires_at", "id")
     )
+
+
+def invitation_is_open(invitation: Invitation) -> bool:
+    """Pending and not yet expired: the only state in which an invitation may be answered."""
+    return invitation.status == Invitation.Status.PENDING and invitation.expires_at >= timezone.now()
+
+
+def invitation_effective_status(invitation: Invitation) -> str:
+    """The stored status, except that a pending invitation past its expiry is `expired`."""
+    if invitation.status == Invitation.Status.PENDING and invitation.expires_at < timezone.now():
+        return Invitation.Status.EXPIRED
+    return invitation.status

@@ -62,18 +62,6 @@ def invitation_link_url(*, enterprise: Enterprise, token: str, scheme: str = "ht
     return f"{scheme}://{host}{suffix}{invitation_link_path(enterprise=enterprise, token=token)}"
 
 
-def invitation_is_open(invitation: Invitation) -> bool:
-    """Pending and not yet expired: the only state in which an invitation may be answered."""
-    return invitation.status == Invitation.Status.PENDING and invitation.expires_at >= timezone.now()
-
-
-def invitation_effective_status(invitation: Invitation) -> str:
-    """The stored status, except that a pending invitation past its expiry is `expired`."""
-    if invitation.status == Invitation.Status.PENDING and invitation.expires_at < timezone.now():
-        return Invitation.Status.EXPIRED
-    return invitation.status
-
-
 # --- validation --------------------------------------------------------------------------------
 
 

@@ -27,7 +27,9 @@ from core.views import ConsoleView
 from invitations.models import Invitation
 from invitations.selectors import (
     invitation_by_token,
+    invitation_effective_status,
     invitation_for_admin,
+    invitation_is_open,
     invitation_list_pending,
     mobile_invitation,
     pending_invitations_for_account,
@@ -38,8 +40,6 @@ from invitations.services import (
     invitation_create_by_mobile,
     invitation_create_link,
     invitation_decline,
-    invitation_effective_status,
-    invitation_is_open,
     invitation_link_url,
     invitation_new_card_check,
     invitation_revoke,

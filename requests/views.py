@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from biometrics.selectors import enrolments_of
-from consent.policy.services import policy_status
+from consent.policy.selectors import policy_status
 from core.http import EnterpriseRequest
 from core.views import EnterpriseMemberView
 from requests.data.views import platform_url

@@ -23,14 +23,9 @@ from consent.consents.selectors import (
     my_consent_rows,
     other_bases_of,
     preview_lines,
-)
-from consent.consents.services import (
-    consent_give,
-    consent_withdraw,
-    legal_basis_end,
-    legal_basis_record,
     withdrawal_preview,
 )
+from consent.consents.services import consent_give, consent_withdraw, legal_basis_end, legal_basis_record
 from consent.models import ConsentPurpose, ConsentRecord, SensitiveCategory
 from core.apis import EnterpriseApiView
 from tenants.access import Manage, Read, SelfService

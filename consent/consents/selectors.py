@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.http import Http404
@@ -25,8 +25,10 @@ from consent.consents.services import ConsentLine, consent_lines
 from consent.models import PURPOSES, ConsentPurpose, ConsentRecord, SensitiveCategory
 from consent.models.enterprise import ADMIN_CATEGORY
 from consent.notices.selectors import notice_categories_current
+from consent.signals import erasure_counted
 from core.models import Membership
 from core.scopes import AdminScope
+from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 
 # The administrator categories that cover a sensitive category, in a stable order.
@@ -231,3 +233,33 @@ def my_consent_rows(*, enterprise: Enterprise, membership: Membership) -> list[M
         MyConsentRow(line=line, can_give=line.consent is None and line.category in listed)
         for line in consent_lines(enterprise=enterprise, membership=membership)
     ]
+
+
+def withdrawal_preview(*, enterprise: Enterprise, record: ConsentRecord) -> dict[str, int]:
+    """What withdrawing `record` would delete now: counts per kind; empty when another basis
+    would still cover the data (nothing is deleted then)."""
+    with enterprise_schema(enterprise):
+        others = (
+            ConsentRecord.objects.filter(
+                membership_id=record.membership_id,
+                category=record.category,
+                purpose=record.purpose,
+                withdrawn_at__isnull=True,
+            )
+            .exclude(pk=record.pk)
+            .exists()
+        )
+    if others:
+        return {}
+    counts: dict[str, int] = {}
+    for _receiver, answer in erasure_counted.send(
+        sender=ConsentRecord,
+        enterprise=enterprise,
+        membership_id=record.membership_id,
+        category=record.category,
+        purpose=record.purpose,
+    ):
+        # Signal.send's stub says a receiver answers `str | None`; erasure_counted's answer counts
+        for kind, number in (cast(dict[str, int] | None, answer) or {}).items():
+            counts[kind] = counts.get(kind, 0) + number
+    return counts

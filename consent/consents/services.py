@@ -17,7 +17,7 @@ what remains. The closed record stays: earlier processing remains documented."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -34,7 +34,7 @@ from consent.models import (
 )
 from consent.models.enterprise import ADMIN_CATEGORY
 from consent.notices.services import STALE_NOTICE
-from consent.signals import basis_ended, erasure_counted
+from consent.signals import basis_ended
 from core.models import Membership
 from core.scopes import admin_scope_for
 from ledger.services import Action, ledger_record
@@ -227,36 +227,6 @@ def consent_give(
                 basis=ConsentRecord.Basis.CONSENT,
                 withdrawn_at__isnull=True,
             )
-
-
-def withdrawal_preview(*, enterprise: Enterprise, record: ConsentRecord) -> dict[str, int]:
-    """What withdrawing `record` would delete now: counts per kind; empty when another basis
-    would still cover the data (nothing is deleted then)."""
-    with enterprise_schema(enterprise):
-        others = (
-            ConsentRecord.objects.filter(
-                membership_id=record.membership_id,
-                category=record.category,
-                purpose=record.purpose,
-                withdrawn_at__isnull=True,
-            )
-            .exclude(pk=record.pk)
-            .exists()
-        )
-    if others:
-        return {}
-    counts: dict[str, int] = {}
-    for _receiver, answer in erasure_counted.send(
-        sender=ConsentRecord,
-        enterprise=enterprise,
-        membership_id=record.membership_id,
-        category=record.category,
-        purpose=record.purpose,
-    ):
-        # Signal.send's stub says a receiver answers `str | None`; erasure_counted's answer counts
-        for kind, number in (cast(dict[str, int] | None, answer) or {}).items():
-            counts[kind] = counts.get(kind, 0) + number
-    return counts
 
 
 def withdrawal_reason(record: ConsentRecord) -> str:

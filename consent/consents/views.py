@@ -31,14 +31,9 @@ from consent.consents.selectors import (
     other_bases_of,
     preview_lines,
     visible_categories,
-)
-from consent.consents.services import (
-    consent_give,
-    consent_withdraw,
-    legal_basis_end,
-    legal_basis_record,
     withdrawal_preview,
 )
+from consent.consents.services import consent_give, consent_withdraw, legal_basis_end, legal_basis_record
 from consent.models import PURPOSES, ConsentPurpose, ConsentRecord, SensitiveCategory
 from core.models import Department, Membership
 from core.views import ConsoleView, EnterpriseMemberView

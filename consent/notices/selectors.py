@@ -15,6 +15,8 @@ from consent.models import (
     NoticeItem,
 )
 from core.models import Membership
+from retention.selectors import retention_days_for
+from tenants.context import enterprise_schema
 from tenants.models import Enterprise
 from tenants.views import in_chinese
 
@@ -93,3 +95,47 @@ def notice_categories_current(*, enterprise: Enterprise) -> set[str]:
             notice__version=enterprise.notice_version, notice__status=EnterpriseNotice.Status.PUBLISHED
         ).values_list("category", flat=True)
     )
+
+
+def notice_current(*, enterprise: Enterprise) -> EnterpriseNotice | None:
+    """The published version members must acknowledge, or None before the first."""
+    with enterprise_schema(enterprise):
+        return (
+            EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
+            .order_by("-version")
+            .prefetch_related("items")
+            .first()
+        )
+
+
+def notice_draft(*, enterprise: Enterprise) -> EnterpriseNotice | None:
+    with enterprise_schema(enterprise):
+        return EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.DRAFT).prefetch_related("items").first()
+
+
+def notice_needs_acknowledgement(*, enterprise: Enterprise, membership: Membership | None) -> bool:
+    """The member has not acknowledged the current notice (no query: both numbers are loaded)."""
+    return membership is not None and membership.notice_acknowledged < enterprise.notice_version
+
+
+# Which retention category (RET-1) gives the "kept for" of each notice category.
+RETENTION_OF_NOTICE_CATEGORY = {
+    NoticeCategory.DIRECTORY: "departed_profiles",
+    NoticeCategory.ATTENDANCE: "attendance",
+    NoticeCategory.PRECISE_LOCATION: "raw_coordinates",
+    NoticeCategory.HEALTH: "health_reports",
+    NoticeCategory.BIOMETRICS: "biometric_templates",
+    NoticeCategory.ID_DOCUMENTS: "departed_profiles",
+}
+
+
+def notice_retention_days(*, enterprise: Enterprise) -> dict[str, int]:
+    """{notice category: days} from the enterprise's retention settings (RET-1), so that a new
+    notice states the periods the purges actually apply (one query). Contacts are not kept."""
+
+    periods = retention_days_for(enterprise)
+    return {
+        category: periods[retention]
+        for category, retention in RETENTION_OF_NOTICE_CATEGORY.items()
+        if retention in periods
+    }

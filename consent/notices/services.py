@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from consent.inbox.services import notify_many
 from consent.models import EnterpriseNotice, NoticeAcknowledgement, NoticeCategory, NoticeItem
+from consent.notices.selectors import notice_retention_days
 from core.models import Membership
 from ledger.services import ledger_record
-from retention.selectors import retention_days_for
 from tenants.categories import Category
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -81,22 +81,6 @@ def _clean_items(items: list[NoticeItemInput], errors: dict[str, list[str]]) -> 
             )
         )
     return clean
-
-
-def notice_current(*, enterprise: Enterprise) -> EnterpriseNotice | None:
-    """The published version members must acknowledge, or None before the first."""
-    with enterprise_schema(enterprise):
-        return (
-            EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.PUBLISHED)
-            .order_by("-version")
-            .prefetch_related("items")
-            .first()
-        )
-
-
-def notice_draft(*, enterprise: Enterprise) -> EnterpriseNotice | None:
-    with enterprise_schema(enterprise):
-        return EnterpriseNotice.objects.filter(status=EnterpriseNotice.Status.DRAFT).prefetch_related("items").first()
 
 
 def notice_draft_save(
@@ -224,11 +208,6 @@ def notice_acknowledge(
     return ack
 
 
-def notice_needs_acknowledgement(*, enterprise: Enterprise, membership: Membership | None) -> bool:
-    """The member has not acknowledged the current notice (no query: both numbers are loaded)."""
-    return membership is not None and membership.notice_acknowledged < enterprise.notice_version
-
-
 # A starting point for an enterprise's first draft (the console pre-fills it; the demo and the
 # tests publish it): every category the portal can collect, a plain purpose, and a retention.
 DEFAULT_ITEMS = (
@@ -278,29 +257,6 @@ def notice_publish_default(*, enterprise: Enterprise, actor: Membership | None, 
         items=notice_default_items(enterprise=enterprise),
     )
     return notice_publish(enterprise=enterprise, actor=actor, notice=draft)
-
-
-# Which retention category (RET-1) gives the "kept for" of each notice category.
-RETENTION_OF_NOTICE_CATEGORY = {
-    NoticeCategory.DIRECTORY: "departed_profiles",
-    NoticeCategory.ATTENDANCE: "attendance",
-    NoticeCategory.PRECISE_LOCATION: "raw_coordinates",
-    NoticeCategory.HEALTH: "health_reports",
-    NoticeCategory.BIOMETRICS: "biometric_templates",
-    NoticeCategory.ID_DOCUMENTS: "departed_profiles",
-}
-
-
-def notice_retention_days(*, enterprise: Enterprise) -> dict[str, int]:
-    """{notice category: days} from the enterprise's retention settings (RET-1), so that a new
-    notice states the periods the purges actually apply (one query). Contacts are not kept."""
-
-    periods = retention_days_for(enterprise)
-    return {
-        category: periods[retention]
-        for category, retention in RETENTION_OF_NOTICE_CATEGORY.items()
-        if retention in periods
-    }
 
 
 def notice_default_items(*, enterprise: Enterprise) -> list[NoticeItemInput]:

@@ -28,8 +28,11 @@ from consent.notices.forms import AcknowledgeForm, NoticeDraftForms, PublishForm
 from consent.notices.selectors import (
     localized,
     notice_acknowledgement_of,
+    notice_current,
+    notice_draft,
     notice_items,
     notice_published,
+    notice_retention_days,
     notice_version_or_404,
     notice_versions,
     notice_versions_published,
@@ -40,12 +43,9 @@ from consent.notices.services import (
     DEFAULT_SUMMARY_ZH,
     MAX_RETENTION_DAYS,
     notice_acknowledge,
-    notice_current,
-    notice_draft,
     notice_draft_discard,
     notice_draft_save,
     notice_publish,
-    notice_retention_days,
 )
 from core.views import ConsoleView, EnterpriseMemberView
 from tenants.access import Manage, Public, Read, SelfService

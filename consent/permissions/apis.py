@@ -14,7 +14,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from consent.models.platform import DevicePermission, PolicyAcceptance
-from consent.permissions.services import device_permission_history, device_permission_set, device_permissions_for
+from consent.permissions.selectors import device_permission_history, device_permissions_for
+from consent.permissions.services import device_permission_set
 from core.apis import EnterpriseApiView
 from tenants.access import SelfService
 from tenants.apis import service_errors

@@ -7,9 +7,6 @@ kind, absent = off; DevicePermissionEvent = the history)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consent.models.platform import DevicePermission, DevicePermissionEvent, PolicyAcceptance
+from consent.permissions.selectors import device_permission_granted
 
 Kind = DevicePermission.Kind
 Channel = PolicyAcceptance.Channel
@@ -37,14 +35,6 @@ class DevicePermissionRequired(PermissionDenied):
             "account's device permissions and try again."
         ) % {"permission": Kind(kind).label}
         super().__init__(self.message)
-
-
-@dataclass(frozen=True)
-class PermissionState:
-    kind: str
-    label: str
-    granted: bool
-    changed_at: datetime | None
 
 
 def _clean(kind: object, channel: object, granted: object) -> tuple[str, str, bool]:
@@ -88,35 +78,7 @@ def device_permission_set(*, account: User, kind: str, granted: bool, channel: s
     return True
 
 
-def device_permission_granted(*, account: User, kind: str) -> bool:
-    """Whether `account` has granted `kind` now (CON-5): False unless a grant is recorded and not
-    revoked since. One query."""
-    if account is None or not getattr(account, "pk", None):
-        return False
-    return DevicePermission.objects.filter(account=account, kind=kind, granted=True).exists()
-
-
 def device_permission_require(*, account: User, kind: str) -> None:
     """Raise DevicePermissionRequired unless `account` has granted `kind` (CON-5)."""
     if not device_permission_granted(account=account, kind=kind):
         raise DevicePermissionRequired(kind)
-
-
-def device_permissions_for(*, account: User) -> list[PermissionState]:
-    """Every device permission of `account`, in the fixed order camera, microphone, calendar,
-    contacts; absent rows are off. One query."""
-    rows = {row.kind: row for row in DevicePermission.objects.filter(account=account)}
-    return [
-        PermissionState(
-            kind=kind.value,
-            label=str(kind.label),
-            granted=bool(rows[kind.value].granted) if kind.value in rows else False,
-            changed_at=rows[kind.value].changed_at if kind.value in rows else None,
-        )
-        for kind in Kind
-    ]
-
-
-def device_permission_history(*, account: User, limit: int = 100) -> list[DevicePermissionEvent]:
-    """The newest `limit` grants and revocations of `account`, newest first. One query."""
-    return list(DevicePermissionEvent.objects.filter(account=account).order_by("-at", "-id")[:limit])

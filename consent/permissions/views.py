@@ -18,7 +18,8 @@ from django.views import View
 
 from accounts.models import User
 from consent.models.platform import DevicePermission, PolicyAcceptance
-from consent.permissions.services import device_permission_history, device_permission_set, device_permissions_for
+from consent.permissions.selectors import device_permission_history, device_permissions_for
+from consent.permissions.services import device_permission_set
 
 
 class PermissionForm(forms.Form):

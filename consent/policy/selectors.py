@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from consent.models import PolicyVersion
+from accounts.models import User
+from consent.models import PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
 
 
 def policy_versions_published() -> QuerySet[PolicyVersion]:
@@ -32,3 +34,25 @@ def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:
         .order_by("-effective_at", "-id")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    current: PolicyVersion | None
+    accepted: bool
+    needs_reacceptance: bool  # current is major and not accepted: the interstitial (next session) stops the account
+    show_notice: bool  # current is minor, not accepted and its notice not dismissed
+
+
+def policy_status(*, account: User) -> PolicyStatus:
+    """Where `account` stands with the current version (CON-2). At most three queries."""
+    current = policy_current()
+    if current is None:
+        return PolicyStatus(current=None, accepted=False, needs_reacceptance=False, show_notice=False)
+    accepted = PolicyAcceptance.objects.filter(account=account, version=current).exists()
+    if accepted:
+        return PolicyStatus(current=current, accepted=True, needs_reacceptance=False, show_notice=False)
+    if current.level == PolicyVersion.Level.MAJOR:
+        return PolicyStatus(current=current, accepted=False, needs_reacceptance=True, show_notice=False)
+    dismissed = PolicyNoticeDismissal.objects.filter(account=account, version=current).exists()
+    return PolicyStatus(current=current, accepted=False, needs_reacceptance=False, show_notice=not dismissed)

@@ -16,7 +16,6 @@ version in force."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -171,28 +170,6 @@ def policy_notice_dismiss(*, account: User, version: PolicyVersion) -> None:
     PolicyNoticeDismissal.objects.get_or_create(
         account=account, version=version, defaults={"dismissed_at": timezone.now()}
     )
-
-
-@dataclass(frozen=True)
-class PolicyStatus:
-    current: PolicyVersion | None
-    accepted: bool
-    needs_reacceptance: bool  # current is major and not accepted: the interstitial (next session) stops the account
-    show_notice: bool  # current is minor, not accepted and its notice not dismissed
-
-
-def policy_status(*, account: User) -> PolicyStatus:
-    """Where `account` stands with the current version (CON-2). At most three queries."""
-    current = policy_current()
-    if current is None:
-        return PolicyStatus(current=None, accepted=False, needs_reacceptance=False, show_notice=False)
-    accepted = PolicyAcceptance.objects.filter(account=account, version=current).exists()
-    if accepted:
-        return PolicyStatus(current=current, accepted=True, needs_reacceptance=False, show_notice=False)
-    if current.level == PolicyVersion.Level.MAJOR:
-        return PolicyStatus(current=current, accepted=False, needs_reacceptance=True, show_notice=False)
-    dismissed = PolicyNoticeDismissal.objects.filter(account=account, version=current).exists()
-    return PolicyStatus(current=current, accepted=False, needs_reacceptance=False, show_notice=not dismissed)
 
 
 def policy_activate_due(*, now: datetime | None = None) -> list[PolicyVersion]:

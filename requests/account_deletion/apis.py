@@ -23,15 +23,17 @@ from rest_framework.response import Response
 from accounts.models import User
 from config.openapi import ErrorSerializer, FieldErrorsSerializer
 from core.apis import EnterpriseApiView
-from requests.account_deletion.services import (
+from requests.account_deletion.selectors import (
     account_deletion_blockers,
-    account_deletion_cancel,
     account_deletion_latest,
     account_deletion_pending,
     account_deletion_plan,
+    cooling_off_days,
+)
+from requests.account_deletion.services import (
+    account_deletion_cancel,
     account_deletion_send_code,
     account_deletion_start,
-    cooling_off_days,
 )
 from requests.models import AccountDeletion
 from tenants.access import SelfService

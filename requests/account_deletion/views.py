@@ -19,15 +19,17 @@ from django.views import View
 
 from accounts.models import User
 from accounts.views import rate_limited
-from requests.account_deletion.services import (
+from requests.account_deletion.selectors import (
     account_deletion_blockers,
-    account_deletion_cancel,
     account_deletion_latest,
     account_deletion_pending,
     account_deletion_plan,
+    cooling_off_days,
+)
+from requests.account_deletion.services import (
+    account_deletion_cancel,
     account_deletion_send_code,
     account_deletion_start,
-    cooling_off_days,
 )
 from tenants.throttling import RateLimited, client_ip
 from tenants.views import apply_service_errors

@@ -11,7 +11,8 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from core.apis import EnterpriseApiView
-from requests.leave.services import leave_plan, member_leave
+from requests.leave.selectors import leave_plan
+from requests.leave.services import member_leave
 from tenants.access import SelfService
 from tenants.apis import service_errors
 

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from core.views import EnterpriseMemberView
-from requests.leave.services import leave_plan, member_leave
+from requests.leave.selectors import leave_plan
+from requests.leave.services import member_leave
 from tenants.access import SelfService
 
 

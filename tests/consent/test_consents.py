@@ -20,13 +20,8 @@ from attendance.models import ClockEvent, ClockEventLocation, ClockEventPhoto
 from attendance.services import attendance_clock
 from biometrics.models import BiometricTemplate
 from biometrics.services import template_enroll
-from consent.consents.services import (
-    CONSENT_REQUIRED,
-    consent_give,
-    consent_withdraw,
-    legal_basis_record,
-    withdrawal_preview,
-)
+from consent.consents.selectors import withdrawal_preview
+from consent.consents.services import CONSENT_REQUIRED, consent_give, consent_withdraw, legal_basis_record
 from consent.models import ConsentRecord, EnterpriseNotice
 from consent.notices.services import DEFAULT_ITEMS, notice_draft_save, notice_publish
 from consent.permissions.services import device_permission_set

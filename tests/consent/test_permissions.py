@@ -12,12 +12,8 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from consent.models.platform import DevicePermission, DevicePermissionEvent
-from consent.permissions.services import (
-    device_permission_granted,
-    device_permission_history,
-    device_permission_set,
-    device_permissions_for,
-)
+from consent.permissions.selectors import device_permission_granted, device_permission_history, device_permissions_for
+from consent.permissions.services import device_permission_set
 
 API = "/api/v1/me/permissions/"
 PAGE = "/account/permissions/"

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from consent.models import Notification, PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
-from consent.policy.selectors import policy_current
-from consent.policy.services import policy_accept, policy_notice_dismiss, policy_status, policy_version_publish
+from consent.policy.selectors import policy_current, policy_status
+from consent.policy.services import policy_accept, policy_notice_dismiss, policy_version_publish
 
 Kind = PolicyVersion.MajorKind
 

@@ -112,7 +112,7 @@ def test_dismiss_the_minor_notice(client_for, world):
     published("1.1")
     client = client_for("public", world.bob)
     assert client.post("/policy/", {"action": "dismiss"}).status_code == 302
-    from consent.policy.services import policy_status
+    from consent.policy.selectors import policy_status
 
     assert not policy_status(account=world.bob).show_notice
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from core.services import membership_count
+from core.selectors import membership_count
 from core.tasks import enterprise_refresh_member_count
 from tenants.models import Enterprise
 from tenants.tasks import PublicSchemaRefused, dispatch_per_enterprise
