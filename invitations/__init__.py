@@ -1,0 +1,2 @@
+"""Invitations by mobile number or link (ENT-3), and `/account/`, the account's home with its
+pending invitations."""

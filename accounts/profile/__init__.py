@@ -1,0 +1,1 @@
+"""The account's profile and real-name verification (ACC-2)."""

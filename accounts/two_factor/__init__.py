@@ -1,0 +1,1 @@
+"""Two-factor authentication for administrators and operators (SEC-2)."""

@@ -1,0 +1,1 @@
+"""Minors and their guardians' consent (ACC-4, ACC-7)."""

@@ -1,0 +1,1 @@
+"""Device permissions an account grants the app (CON-5)."""

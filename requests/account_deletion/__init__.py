@@ -1,0 +1,1 @@
+"""Deleting an account (DSR-6): blockers, cooling-off, execution."""

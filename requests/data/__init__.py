@@ -1,0 +1,1 @@
+"""Everything held about a member or an account, page by page (DSR-2)."""

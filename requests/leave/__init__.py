@@ -1,0 +1,1 @@
+"""Leaving an enterprise (DSR-5)."""
