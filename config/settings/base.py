@@ -39,6 +39,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's widget templates for the project's form renderer (FORM_RENDERER)
     "django_celery_beat",
     "guardian",
     "rest_framework",
@@ -146,10 +147,13 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.enterprise",
+                "consent.inbox.context_processors.shell",  # the header: inbox bell, enterprise switcher (UI-1)
             ],
         },
     },
 ]
+# Every form renders through templates/django/forms/ in Tabler's classes (UI-1, docs/frontend.md).
+FORM_RENDERER = "tenants.form_rendering.PortalFormRenderer"
 WSGI_APPLICATION = "config.wsgi.application"
 
 # --- accounts (ACC-1) --------------------------------------------------------------------------

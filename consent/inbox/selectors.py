@@ -26,3 +26,9 @@ def notification_for(*, account: User, notification_id: int, enterprise_id: int 
     if found is None:
         raise Http404("No such notification.")
     return found
+
+
+def unread_count(*, account: User, enterprise_id: int | None = None) -> int:
+    """How many of the notifications `notifications_for` shows are unread: one COUNT on the
+    (account, read_at) index, for the inbox bell of every page (UI-1)."""
+    return notifications_for(account=account, enterprise_id=enterprise_id).filter(read_at__isnull=True).count()

@@ -1,0 +1,62 @@
+"""Tags of the design system (UI-1, docs/frontend.md): `{% icon "users" %}` inlines one of the
+vendored Tabler outline icons (static/vendor/tabler-icons/outline/, listed in
+scripts/vendor_assets.py), decorative and hidden from screen readers; `{% nav_item %}` renders an
+entry of the console's side navigation, marked `aria-current="page"` when it is the page shown."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+ICON_NAME = re.compile(r"^[a-z0-9-]+$")
+
+
+@cache
+def _icon_svg(name: str) -> str:
+    if not ICON_NAME.match(name):
+        raise template.TemplateSyntaxError(f"bad icon name {name!r}")
+    path = settings.BASE_DIR / "static" / "vendor" / "tabler-icons" / "outline" / f"{name}.svg"
+    svg = " ".join(path.read_text().split())
+    return svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+
+
+@register.simple_tag
+def icon(name: str) -> SafeString:
+    """The SVG of a vendored outline icon (a missing one fails loudly in tests)."""
+    return mark_safe(_icon_svg(name))  # noqa: S308 (a file of the vendored, hash-locked set)
+
+
+@register.simple_tag(takes_context=True)
+def nav_item(context: template.Context, url_name: str, label: str, icon_name: str, *also: str) -> SafeString:
+    """A side-navigation link; current when the resolved view is `url_name` or one of `also`
+    (the entry's detail and form pages)."""
+    request = context.get("request")
+    href = reverse(url_name)
+    match = getattr(request, "resolver_match", None)
+    current_name = getattr(match, "url_name", None)
+    current = current_name is not None and (current_name == url_name or current_name in also)
+    return format_html(
+        '<a class="nav-link{}" href="{}"{}><span class="nav-link-icon">{}</span>'
+        '<span class="nav-link-title">{}</span></a>',
+        " active" if current else "",
+        href,
+        mark_safe(' aria-current="page"') if current else "",  # noqa: S308 (a constant)
+        icon(icon_name),
+        label,
+    )
+
+
+@register.filter
+def first_letter(value: Any) -> str:
+    """The first character of a name (the avatar of the enterprise switcher)."""
+    text = str(value or "").strip()
+    return text[:1].upper()

@@ -1,0 +1,219 @@
+"""Every console page in real Chromium (UI-1, UI-2): each GET route of config/urls_tenants.py under
+/console/ is opened as the owner at 1280×800 and 390×844, in Simplified Chinese and English; the
+page never scrolls sideways, the browser logs no error (a CSP violation included), and the side
+navigation marks the page shown. The enterprise is seeded with the demo's data (attendance,
+health reports, devices and templates), so tables have rows. Screenshots go to
+.data/test-artifacts/console/."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver
+
+import config.urls_tenants
+from accounts.models import User
+from attendance.services import geofence_create
+from consent.notices.services import notice_publish_default
+from core.models import Membership
+from core.services import membership_create
+from demo import seed
+from requests.workflow.services import request_submit
+from tenants.context import enterprise_schema
+from tenants.models import Enterprise
+from tests.browser.conftest import ARTEFACTS, own_enterprise
+from tests.conftest import sign_in
+
+SHOTS = ARTEFACTS.parent / "console"
+PASSWORD = "browser-layout-pass-7"
+OWNER = "+8613900000097"
+MEMBERS = (
+    ("+8613700007701", "Chen Jing"),
+    ("+8613700007702", "Alexandria Wolfeschlegelsteinhausenbergerdorff-Longname"),
+    ("+8613700007703", "欧阳明月"),
+)
+HOST = "layoutco.localhost"
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
+LANGUAGES = ("zh-hans", "en")
+
+
+@dataclass
+class Layout:
+    enterprise: Enterprise
+    ids: dict[str, int]
+    session: str
+
+
+def console_get_routes() -> list[tuple[str, str]]:
+    """(route, url name) of every console view answering GET."""
+    found: list[tuple[str, str]] = []
+
+    def walk(patterns: list, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                view = getattr(pattern.callback, "view_class", None)
+                if route.startswith("console/") and view is not None and hasattr(view, "get"):
+                    found.append((route, pattern.name or ""))
+
+    walk(config.urls_tenants.urlpatterns, "")
+    return found
+
+
+# The elements reaching furthest past the right edge (to name them when a page is too wide).
+WIDE_ELEMENTS = """() => {
+  const wide = [...document.querySelectorAll("body *")].filter(
+    (e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".table-responsive"));
+  wide.sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right);
+  return wide.slice(0, 4).map(
+    (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + "." + [...e.classList].join(".")
+      + " " + Math.round(e.getBoundingClientRect().right));
+}"""
+
+# Not pages: a photo (an image, 404 without one) and the ledger's CSV export.
+NOT_PAGES = {"console_member_photo", "console_ledger_export"}
+
+
+def fill(route: str, name: str, ids: dict[str, int]) -> str:
+    """The route with its parameters taken from the seeded enterprise."""
+    if "geofence" in name:
+        key = "geofence"
+    elif name.startswith("console_notice"):
+        key = "notice"
+    elif name == "console_request":
+        key = "request"
+    else:
+        key = "member"
+    return "/" + re.sub(r"<[^>]+>", str(ids[key]), route)
+
+
+@pytest.fixture(scope="module")
+def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
+    with own_enterprise(
+        django_db_blocker,
+        owner_mobile=OWNER,
+        password=PASSWORD,
+        name="Layout Co",
+        slug="layoutco",
+        accounts=tuple(mobile for mobile, _ in MEMBERS),
+    ) as enterprise:
+        with django_db_blocker.unblock():
+            notice_publish_default(enterprise=enterprise, actor=None, contact="privacy@layoutco.example.com")
+            owner = User.objects.get(mobile=OWNER)
+            with enterprise_schema(enterprise):
+                owner_member = Membership.objects.get(account=owner)
+            seed.consent_everything(enterprise, owner_member)
+            members = []
+            for mobile, name in MEMBERS:
+                account = User.objects.create_user(mobile, PASSWORD, nickname=name)
+                member = membership_create(
+                    enterprise=enterprise, account=account, role=Membership.Role.MEMBER, display_name=name
+                )
+                seed.consent_everything(enterprise, member)
+                members.append(member)
+            geofence = geofence_create(
+                enterprise=enterprise,
+                actor=owner_member,
+                name="Shanghai office",
+                latitude=31.230416,
+                longitude=121.473701,
+                radius_m=300,
+            )
+            # the demo's seeders, for this enterprise's office and city
+            seed.OFFICES[enterprise.slug] = ("Shanghai office", 31.230416, 121.473701)
+            seed.CITIES[enterprise.slug] = "Shanghai"
+            try:
+                rng = random.Random(enterprise.slug)
+                seed._seed_attendance(enterprise, members[:2], rng)
+                seed._seed_health(enterprise, members, rng)
+                seed._seed_biometrics(enterprise, owner_member, members, rng)
+            finally:
+                del seed.OFFICES[enterprise.slug], seed.CITIES[enterprise.slug]
+            request = request_submit(
+                enterprise=enterprise,
+                account=members[0].account,
+                membership=members[0],
+                kind="access",
+                category="health",
+                description="Please send me every health report you hold about me.",
+            )
+            # the owner's session, past the second factor (as tests/conftest.sign_in makes it),
+            # committed here: a test's own writes are rolled back and the web server never sees them
+            client = Client(HTTP_HOST=HOST)
+            sign_in(client, owner, enterprise.schema_name)
+            session = client.cookies["sessionid"].value
+        yield Layout(
+            enterprise=enterprise,
+            ids={"member": members[1].pk, "geofence": geofence.pk, "notice": 1, "request": request.pk},
+            session=session,
+        )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db
+def test_every_console_page_fits_a_phone_and_a_desktop_in_both_languages(layout, web_server, browser):
+    host = HOST
+    base = f"http://{host}{web_server}"
+    cookie = layout.session
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    routes = [(fill(route, name, layout.ids), name) for route, name in console_get_routes() if name not in NOT_PAGES]
+    # a form's POST target answers GET with 405 (an empty body the browser cannot show): left out
+    client = Client(HTTP_HOST=host)
+    client.cookies["sessionid"] = cookie
+    statuses = {path: client.get(path).status_code for path, _ in routes}
+    assert {path for path, status in statuses.items() if status not in (200, 405)} == set(), statuses
+    routes = [(path, name) for path, name in routes if statuses[path] == 200]
+    assert len(routes) >= 25, routes
+    problems: list[str] = []
+    for language in LANGUAGES:
+        for device, (width, height) in VIEWPORTS.items():  # one browser, a context for each
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.add_cookies(
+                [
+                    {"name": "sessionid", "value": cookie, "domain": host, "path": "/"},
+                    {"name": "django_language", "value": language, "domain": host, "path": "/"},
+                ]
+            )
+            page = context.new_page()
+            errors: list[str] = []
+            page.on(
+                "console",
+                lambda message, errors=errors: errors.append(message.text) if message.type == "error" else None,
+            )
+            page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+            for path, _name in routes:
+                errors.clear()
+                response = page.goto(f"{base}{path}")
+                status = response.status if response is not None else 0
+                if status >= 400 or not page.url.endswith(path):
+                    problems.append(f"{language} {device} {path}: HTTP {status}")
+                    continue
+                assert page.evaluate("document.documentElement.lang") == language
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                if overflow > 0:
+                    culprits = page.evaluate(WIDE_ELEMENTS)
+                    problems.append(f"{language} {device} {path}: {overflow}px wider than the screen: {culprits}")
+                if errors:
+                    problems.append(f"{language} {device} {path}: {errors}")
+                current = page.locator("#console-nav [aria-current=page]")
+                if current.count() != 1:
+                    problems.append(f"{language} {device} {path}: {current.count()} current entries")
+                slug = path.strip("/").replace("/", "-") or "console"
+                page.screenshot(path=str(SHOTS / f"{device}-{language}-{slug}.png"))
+            if device == "phone":
+                # the side navigation is a drawer: hidden until the menu button opens it
+                page.goto(f"{base}/console/ledger/")
+                assert not page.locator("#console-nav").is_visible()
+                page.locator("[data-bs-target='#console-nav']").first.click()
+                page.locator("#console-nav.show").wait_for()
+                assert page.locator("#console-nav [aria-current=page]").is_visible()
+                page.screenshot(path=str(SHOTS / f"{device}-{language}-drawer.png"))
+            context.close()
+    assert problems == [], "\n".join(problems)
