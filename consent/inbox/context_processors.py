@@ -2,7 +2,7 @@
 
 In consent.inbox because the bell counts consent's notifications; the enterprise list is a read
 of the platform's membership index (tenants.selectors). Nothing is queried for anonymous
-visitors; a signed-in page costs one COUNT (the bell) and one query (the switcher)."""
+visitors; a signed-in page costs one query (consent.inbox.selectors.header_for)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from consent.inbox.selectors import unread_count
-from tenants.selectors import enterprises_of_account
+from consent.inbox.selectors import header_for
 
 
 def _port_suffix(request: HttpRequest) -> str:
@@ -31,21 +30,21 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         return {}
     on_public = tenant.schema_name == settings.PUBLIC_SCHEMA_NAME
     inbox_url = ""
-    unread = 0
     if on_public:
         inbox_url = reverse("account_inbox")
-        unread = unread_count(account=user)
     elif getattr(request, "membership", None) is not None:
         inbox_url = reverse("me_inbox")
-        unread = unread_count(account=user, enterprise_id=tenant.pk)
+    unread, links = header_for(
+        account=user, enterprise_id=None if on_public else tenant.pk, count_unread=bool(inbox_url)
+    )
     suffix = _port_suffix(request)
     switcher = [
         {
-            "name": row["enterprise__name"],
-            "url": f"{request.scheme}://{row['domain']}{suffix}/" if row["domain"] else "",
-            "current": not on_public and row["enterprise_id"] == tenant.pk,
-            "closing": row["enterprise__state"] != "active",
+            "name": link["name"],
+            "url": f"{request.scheme}://{link['domain']}{suffix}/" if link["domain"] else "",
+            "current": not on_public and link["id"] == tenant.pk,
+            "closing": link["state"] != "active",
         }
-        for row in enterprises_of_account(account_id=user.pk)
+        for link in links
     ]
     return {"shell_inbox_url": inbox_url, "shell_unread": unread, "shell_enterprises": switcher}

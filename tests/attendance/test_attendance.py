@@ -190,7 +190,7 @@ def test_overview_runs_a_constant_number_of_queries(world, client_for, django_as
     # 6 acting membership, 7 Department's content type (django-tenants clears that cache on every
     # schema switch), 8 Amy's scope grants (guardian), 9 paginator count,
     # 10 the page of members joined with their day (FilteredRelation)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         response = client.get("/console/attendance/")
     assert len(response.context["rows"]) == min(rows + 6, 50)
 
@@ -211,7 +211,7 @@ def test_member_page_constant_queries(world, client_for, clocked, django_assert_
     client = client_for("acme", world.amy)
     client.get("/console/attendance/")  # the same connection state before the measured request
     # 1-8 as on the overview, 9 the member (scope), 10 days, 11 events with geofence and has_raw_location
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         client.get(f"/console/attendance/members/{clocked['bob'].pk}/")
 
 
@@ -344,7 +344,7 @@ def test_geofence_list_constant_queries(world, client_for, django_assert_num_que
             Geofence.objects.bulk_create([Geofence(name=f"Site {i}", latitude=31, longitude=121) for i in range(count)])
         connection.set_schema_to_public()
         # 1-8 as on the overview, 9 the geofences
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(11):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
             response = client.get("/console/attendance/geofences/")
         assert len(response.context["geofences"]) == count
 
@@ -432,7 +432,7 @@ def test_my_attendance_lists_only_my_own_days(world, client_for, clocked, django
     client = client_for("acme", world.bob)
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account, 6 membership,
     # 7 today's record, 8 the last 30 days
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         response = client.get("/me/attendance/")
     assert response.status_code == 200
     assert [day.membership_id for day in response.context["days"]] == [clocked["bob"].pk]

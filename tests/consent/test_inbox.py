@@ -104,12 +104,12 @@ def test_inbox_pages_and_api_run_constant_queries(client_for, world, django_asse
     public = client_for("public", world.bob)
     # 1 SET search_path public, 2 domain -> tenant, 3 SET search_path public (the public tenant's),
     # 4 session, 5 account, 6 page count, 7 page rows
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         assert public.get("/account/inbox/").status_code == 200
     acme = client_for("acme", world.bob)
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session, 5 account,
     # 6 acting membership, 7 page count, 8 page rows
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # +1: the app shell's header (UI-1)
         assert acme.get("/me/inbox/").status_code == 200
     # API: 1-6 as above, 7 page count, 8 page rows
     with django_assert_num_queries(8):

@@ -131,14 +131,15 @@ def test_the_consents_page_and_api_run_a_constant_number_of_queries(world, clien
     client.get(PAGE)  # warm the session
     # 1 SET search_path public, 2 domain -> tenant, 3 SET search_path acme, 4 session, 5 account,
     # 6 membership, 7 the current notice's categories, 8 the member's active consent records (notice
-    # and recorder joined): the same 8 for the page and the API, whatever the records.
+    # and recorder joined): the same 8 for the page and the API, whatever the records; the page adds
+    # 9 the app shell's header (inbox bell and enterprise switcher, UI-1).
     with CaptureQueriesContext(connection) as page_queries:
         assert client.get(PAGE).status_code == 200
     with CaptureQueriesContext(connection) as api_queries:
         assert client.get(API).status_code == 200
     consent_queries = [q for q in page_queries.captured_queries if "consent_consentrecord" in q["sql"]]
     assert len(consent_queries) == 1
-    assert len(page_queries) == 8, [q["sql"] for q in page_queries.captured_queries]
+    assert len(page_queries) == 9, [q["sql"] for q in page_queries.captured_queries]
     assert len(api_queries) == 8, [q["sql"] for q in api_queries.captured_queries]
 
 

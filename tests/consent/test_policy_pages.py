@@ -278,5 +278,5 @@ def test_policy_page_runs_constant_queries(client_for, world, django_assert_num_
     client = client_for("public", world.bob)
     # 1 SET search_path public, 2 domain -> tenant, 3 SET search_path public (the public tenant's),
     # 4 session, 5 account, 6 current version, 7 this account's acceptance of it, 8 published versions
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         assert client.get("/policy/").status_code == 200

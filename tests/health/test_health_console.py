@@ -99,11 +99,11 @@ def test_named_list_runs_a_constant_number_of_queries(world, client_for, django_
     # 5 account, 6 acting membership, 7-9 Sam's scope (content type of Department: django-tenants
     # clears that cache on every schema switch; guardian grants; their departments),
     # 10 the day's reports in scope joined with members
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):  # +1: the app shell's header (UI-1)
         response = client.get("/console/health/reports/")
     assert len(response.context["reports"]) == 5
     add_sales_members(world, 45, prefix="+8613722")
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):  # +1: the app shell's header (UI-1)
         response = client.get("/console/health/reports/")
     assert len(response.context["reports"]) == 50
 
@@ -114,10 +114,10 @@ def test_summary_page_runs_a_constant_number_of_queries(world, client_for, djang
     # 1-6 as for every console page (search paths, domain, session, account, membership),
     # 7-9 Sam's scope (content type, grants, departments), 10 departments in scope, 11 members per
     # department, 12 reports per department and city, 13 members in scope, 14 totals
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):  # +1: the app shell's header (UI-1)
         assert client.get("/console/health/").context["summary"].reported == 5
     add_sales_members(world, 45, prefix="+8613722")
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):  # +1: the app shell's header (UI-1)
         assert client.get("/console/health/").context["summary"].reported == 50
 
 
@@ -241,7 +241,7 @@ def test_me_health_shows_only_the_members_own_last_14(world, client_for, django_
     connection.set_schema_to_public()
     # 1 SET search_path public, 2 domain, 3 SET search_path acme, 4 session, 5 account,
     # 6 membership, 7 today's report (none), 8 the last 14 reports
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # +1: the app shell's header (UI-1)
         response = client.get("/me/health/")
     assert [r.city for r in response.context["recent"]] == [f"City {i}" for i in range(1, 6)]
     assert b"Shenzhen" not in response.content
@@ -259,7 +259,7 @@ def test_me_health_shows_only_the_members_own_last_14(world, client_for, django_
             ]
         )
     connection.set_schema_to_public()
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # +1: the app shell's header (UI-1)
         response = client.get("/me/health/")
     assert len(response.context["recent"]) == 14
 

@@ -258,10 +258,10 @@ def test_console_page_and_api_run_a_constant_number_of_queries(world, client_for
     client.get("/console/retention/")  # warm the per-process caches (notice check, template loading)
     # search_path public; domain; search_path acme; session; account; membership; the session's
     # second factor (SEC-2); settings; last run
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         assert client.get("/console/retention/").status_code == 200
     purge_run(enterprise=world.acme)
-    with django_assert_num_queries(10):  # … and the last run's steps
+    with django_assert_num_queries(11):  # … and the last run's steps
         assert client.get("/console/retention/").status_code == 200
     # search_path public; domain; search_path acme; session; account; membership; second factor; settings
     with django_assert_num_queries(8):
