@@ -253,6 +253,39 @@ def health_summary(
     return HealthSummary(date_from=date_from, date_to=date_to, min_group_size=n, total=total, departments=rows)
 
 
+@dataclass(frozen=True)
+class HealthToday:
+    """A day's reporting over the active members in the admin's health scope, with the same
+    suppression as the summary: members under N, or a reported/not-reported split with a side
+    under N, show as "< N"."""
+
+    members: Figure
+    reported: Figure
+    not_reported: Figure
+
+
+def health_today(*, enterprise: Enterprise, scope: AdminScope, day: datetime.date) -> HealthToday:
+    """Two queries (N, one aggregate) whatever the number of members."""
+    _require_health(scope)
+    n = health_min_group_size(enterprise=enterprise)
+    with enterprise_schema(enterprise):
+        figures = (
+            scope.members(Category.HEALTH, include_invited=False)
+            .annotate(has_report=Exists(HealthReport.objects.filter(membership=OuterRef("pk"), date=day)))
+            .aggregate(members=Count("pk"), reported=Count("pk", filter=Q(has_report=True)))
+        )
+    m, r = figures["members"], figures["reported"]
+    if 0 < m < n:
+        hidden = Figure(None, n)
+        return HealthToday(members=hidden, reported=hidden, not_reported=hidden)
+    pair_hidden = 0 < r < n or 0 < m - r < n
+    return HealthToday(
+        members=Figure(m, n),
+        reported=Figure(None if pair_hidden else r, n),
+        not_reported=Figure(None if pair_hidden else m - r, n),
+    )
+
+
 def health_members_not_reported(*, scope: AdminScope, paths: list[str], day: datetime.date) -> QuerySet[Membership]:
     """Active members in the admin's health scope under `paths` ("/" is the whole enterprise,
     members without a department included) without a report on `day`. Evaluate it in the
