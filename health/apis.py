@@ -143,6 +143,15 @@ class MyHealthReportsApi(EnterpriseApiView):
         return Response(self.OutputSerializer(reports, many=True).data)
 
 
+class HealthFigureSerializer(serializers.Serializer):
+    """The OpenAPI component `HealthFigure` (what FigureField writes)."""
+
+    suppressed = serializers.BooleanField(help_text="True when the figure is about 1 to N-1 people.")
+    value = serializers.IntegerField(allow_null=True, help_text="null when suppressed.")
+    display = serializers.CharField(help_text='The number, or "< N" when suppressed.')
+
+
+@extend_schema_field(HealthFigureSerializer)
 class FigureField(serializers.Field):
     """A suppressible figure (ENT-5, GB/T 35273 §6.2): `{"suppressed": false, "value": 12,
     "display": "12"}`, or `{"suppressed": true, "value": null, "display": "< 5"}` when it is
@@ -152,36 +161,21 @@ class FigureField(serializers.Field):
         return {"suppressed": value.suppressed, "value": value.value, "display": value.display}
 
 
-figure_schema = inline_serializer(
-    "HealthFigure",
-    fields={
-        "suppressed": serializers.BooleanField(help_text="True when the figure is about 1 to N-1 people."),
-        "value": serializers.IntegerField(allow_null=True, help_text="null when suppressed."),
-        "display": serializers.CharField(help_text='The number, or "< N" when suppressed.'),
-    },
-)
-
-
-def _figure_field(**kwargs: Any) -> Any:
-    field = FigureField(**kwargs)
-    return extend_schema_field(figure_schema)(field)
-
-
 class HealthSummaryRowSerializer(serializers.Serializer):
     department = serializers.IntegerField(source="department_id", allow_null=True)
     name = serializers.CharField()
     suppressed = serializers.BooleanField(help_text="A group of fewer than N people: every figure is suppressed.")
-    members = _figure_field()
-    reported = _figure_field(help_text="Members who reported at least once in the range.")
-    not_reported = _figure_field(help_text="Members who did not report in the range.")
-    reports = _figure_field(help_text="Reports submitted in the range.")
-    unwell = _figure_field(help_text="Members unwell at least once in the range.")
+    members = FigureField()
+    reported = FigureField(help_text="Members who reported at least once in the range.")
+    not_reported = FigureField(help_text="Members who did not report in the range.")
+    reports = FigureField(help_text="Reports submitted in the range.")
+    unwell = FigureField(help_text="Members unwell at least once in the range.")
     cities = inline_serializer(
         "HealthSummaryCity",
         many=True,
         fields={
             "city": serializers.CharField(help_text="Empty: the pooled cities with fewer than N people each."),
-            "people": _figure_field(),
+            "people": FigureField(),
         },
     )
 

@@ -403,3 +403,9 @@ def test_selector_page_and_api_run_a_constant_number_of_queries(world, client_fo
         assert client.get(SUMMARY_PAGE).status_code == 200
     with django_assert_num_queries(14):
         assert client.get(SUMMARY_API).json()["total"]["members"]["value"] == size + 2
+
+
+def test_openapi_documents_the_suppressed_figure(client_for):
+    content = client_for("acme").get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
+    assert "HealthFigure" in content and "/api/v1/health/remind/" in content and "/api/v1/health/settings/" in content
+    assert "$ref" in content and "#/components/schemas/HealthFigure" in content
