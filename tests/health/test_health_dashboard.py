@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -28,6 +29,13 @@ from tests.health.test_health import scope_of, submit
 SUMMARY_PAGE = "/console/health/"
 SUMMARY_API = "/api/v1/health/summary/"
 SUPPRESSED = {"suppressed": True, "value": None, "display": "< 5"}
+
+
+@pytest.fixture(autouse=True)
+def _one_instant():
+    """ "Today" is one day for the whole test, even when it starts at 23:59:58 local."""
+    with time_machine.travel(timezone.now(), tick=False):
+        yield
 
 
 def add_members(world, n, department, *, prefix="+8613755", consent=True):
