@@ -5,9 +5,10 @@ request that evaluates them (the enterprise's)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,9 +21,36 @@ from tenants.ids import object_id
 HISTORY_DAYS = 30
 
 
-def attendance_overview(*, scope: AdminScope, day: date, exceptions_only: bool = False) -> QuerySet[Membership]:
+class Status:
+    """The overview's status filter (the console home's attendance figures link to it)."""
+
+    ON_TIME = "on_time"
+    LATE = "late"
+    OUT_OF_RANGE = "out_of_range"
+    NOT_CLOCKED_IN = "not_clocked_in"
+    CHOICES = (ON_TIME, LATE, OUT_OF_RANGE, NOT_CLOCKED_IN)
+
+
+_STATUS_FILTERS: dict[str, Q] = {
+    Status.ON_TIME: Q(day_row__first_in__isnull=False) & ~Q(day_row__exceptions__contains=["late"]),
+    Status.LATE: Q(day_row__exceptions__contains=["late"]),
+    Status.OUT_OF_RANGE: Q(day_row__exceptions__contains=["out_of_range"]),
+    Status.NOT_CLOCKED_IN: Q(day_row__first_in__isnull=True),
+}
+
+
+def _with_day(scope: AdminScope, day: date) -> QuerySet[Membership]:
+    return scope.members(Category.ATTENDANCE, include_invited=False).annotate(
+        day_row=FilteredRelation("attendance_days", condition=Q(attendance_days__date=day))
+    )
+
+
+def attendance_overview(
+    *, scope: AdminScope, day: date, exceptions_only: bool = False, status: str = ""
+) -> QuerySet[Membership]:
     """One row per active member in scope, with that day's record joined in (one query):
-    `day_id`, `first_in`, `last_out`, `exceptions` (None when the member has no record)."""
+    `day_id`, `first_in`, `last_out`, `exceptions` (None when the member has no record).
+    `status` (Status) keeps the members on time, late, out of range or not clocked in."""
     rows = (
         scope.members(Category.ATTENDANCE, include_invited=False)
         .annotate(day_row=FilteredRelation("attendance_days", condition=Q(attendance_days__date=day)))
@@ -36,7 +64,55 @@ def attendance_overview(*, scope: AdminScope, day: date, exceptions_only: bool =
     )
     if exceptions_only:
         rows = rows.filter(day_row__isnull=False).exclude(day_row__exceptions=[])
+    if status in _STATUS_FILTERS:
+        rows = rows.filter(_STATUS_FILTERS[status])
     return rows
+
+
+@dataclass(frozen=True)
+class AttendanceCounts:
+    """A day's figures over the active members in the admin's attendance scope (ENT-4). Late
+    and out of range are the day records' exceptions (attendance.services sets them when the
+    member clocks in); on a working day, members without a clock-in are "not yet clocked in"
+    until the working day ends and "absent" after it."""
+
+    day: date
+    working_day: bool
+    day_over: bool
+    members: int
+    clocked_in: int
+    late: int
+    out_of_range: int
+
+    @property
+    def on_time(self) -> int:
+        return self.clocked_in - self.late
+
+    @property
+    def not_clocked_in(self) -> int:
+        return self.members - self.clocked_in
+
+    @property
+    def absent(self) -> int:
+        return self.not_clocked_in if self.working_day and self.day_over else 0
+
+    @property
+    def not_yet(self) -> int:
+        return self.not_clocked_in if self.working_day and not self.day_over else 0
+
+
+def attendance_counts(*, scope: AdminScope, day: date, work_ends: time, working_day: bool) -> AttendanceCounts:
+    """One aggregate query whatever the number of members. `work_ends` is the policy's end of
+    the working day and `working_day` attendance.services.is_working_day(day)."""
+    figures = _with_day(scope, day).aggregate(
+        members=Count("pk"),
+        clocked_in=Count("pk", filter=Q(day_row__first_in__isnull=False)),
+        late=Count("pk", filter=_STATUS_FILTERS[Status.LATE]),
+        out_of_range=Count("pk", filter=_STATUS_FILTERS[Status.OUT_OF_RANGE]),
+    )
+    zone = timezone.get_default_timezone()
+    day_over = timezone.now() >= timezone.make_aware(datetime.combine(day, work_ends), zone)
+    return AttendanceCounts(day=day, working_day=working_day, day_over=day_over, **figures)
 
 
 def attendance_days_for_member(

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from attendance.models import ClockEvent, Geofence
 from attendance.selectors import (
+    Status,
     attendance_days_for_member,
     attendance_overview,
     attendance_today,
@@ -54,6 +55,17 @@ PAGE_SIZE = 50
 class OverviewForm(forms.Form):
     date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     exceptions_only = forms.BooleanField(label=gettext_lazy("Exceptions only"), required=False)
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("Everyone")),
+            (Status.ON_TIME, gettext_lazy("On time")),
+            (Status.LATE, gettext_lazy("Late")),
+            (Status.OUT_OF_RANGE, gettext_lazy("Out of range")),
+            (Status.NOT_CLOCKED_IN, gettext_lazy("Not clocked in")),
+        ],
+    )
 
 
 class GeofenceForm(forms.Form):
@@ -102,10 +114,12 @@ class AttendanceOverviewView(AttendanceView):
         today = timezone.localdate(timezone=timezone.get_default_timezone())
         day: date = today
         exceptions_only = False
+        status = ""
         if form.is_bound and form.is_valid():
             day = form.cleaned_data["date"] or today
             exceptions_only = form.cleaned_data["exceptions_only"]
-        rows = attendance_overview(scope=self.scope, day=day, exceptions_only=exceptions_only)
+            status = form.cleaned_data["status"]
+        rows = attendance_overview(scope=self.scope, day=day, exceptions_only=exceptions_only, status=status)
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         members = list(page.object_list)
         query = request.GET.copy()
@@ -119,6 +133,7 @@ class AttendanceOverviewView(AttendanceView):
                 "page": page,
                 "rows": members,
                 "exceptions_only": exceptions_only,
+                "status": status,
                 "query": query.urlencode(),
             },
         )

@@ -10,6 +10,7 @@ from attendance import urls as attendance
 from biometrics import urls as biometrics
 from consent import urls as consent_urls
 from core import views as core_views
+from dashboard import urls as dashboard_urls
 from directory import urls as directory
 from health import urls as health
 from incidents import urls as incident_urls
@@ -48,6 +49,7 @@ urlpatterns = [
     path("me/", include(consent_urls.me_patterns)),
     path("me/", include(request_urls.me_patterns)),
     path("me/leave/", views_leave.MeLeaveView.as_view(), name="me_leave"),  # DSR-5
+    path("console/", include(dashboard_urls.console_patterns)),  # the console home (ENT-12)
     path("console/", include(collect("console_patterns"))),
     path("console/", include(consent_urls.console_patterns)),
     path("console/", include(incident_urls.console_patterns)),  # /console/incidents/ (SEC-4)

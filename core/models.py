@@ -245,9 +245,18 @@ class EnterpriseSettings(models.Model):
 
     # ENT-7: clients hash mobile numbers with HMAC-SHA256 under this salt before sending them.
     contact_hash_salt = models.CharField(max_length=64)
+    # ENT-5, GB/T 35273 §6.2: aggregate health figures about fewer people than this are shown as
+    # "< N" and never broken down further. Never below HEALTH_MIN_GROUP_SIZE_FLOOR (the service
+    # refuses it; the check constraint backs it).
+    health_min_group_size = models.PositiveSmallIntegerField(default=5)
 
     class Meta:
         app_label = "enterprise_data"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(health_min_group_size__gte=3), name="enterprise_settings_min_group_size_floor"
+            )
+        ]
 
     def __str__(self) -> str:
         return "enterprise settings"

@@ -5,7 +5,6 @@ from django.urls import path
 from directory import apis, views
 
 console_patterns = [
-    path("", views.ConsoleHomeView.as_view(), name="console"),
     path("members/", views.MemberListView.as_view(), name="console_members"),
     path("members/new/", views.MemberCreateView.as_view(), name="console_member_new"),
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="console_member"),

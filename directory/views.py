@@ -38,22 +38,10 @@ from directory.services import (
     member_photo_set,
 )
 from tenants.access import Manage, Read
-from tenants.categories import ANY_CATEGORY, Category
+from tenants.categories import Category
 from tenants.views import apply_service_errors
 
 PAGE_SIZE = 50
-
-
-class ConsoleHomeView(ConsoleView):
-    access = Read(ANY_CATEGORY)
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        count = (
-            self.scope.members(Category.DIRECTORY, include_invited=False).count()
-            if self.scope.has_category(Category.DIRECTORY)
-            else None
-        )
-        return render(request, "enterprise_data/console_home.html", {"member_count": count})
 
 
 class DirectoryView(ConsoleView):

@@ -10,15 +10,31 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 
 from core.apis import EnterpriseApiView
 from core.encryption import KeyUnavailable
-from health.selectors import health_report_for_admin, health_reports_for_admin, health_reports_of_member, health_summary
-from health.services import CITY_MAX_LENGTH, DETAIL_NAMES, TEXT_MAX_LENGTH, health_report_reveal, health_report_submit
+from core.selectors import get_department_for
+from health.selectors import (
+    Figure,
+    health_min_group_size,
+    health_report_for_admin,
+    health_reports_for_admin,
+    health_reports_of_member,
+    health_summary,
+)
+from health.services import (
+    CITY_MAX_LENGTH,
+    DETAIL_NAMES,
+    TEXT_MAX_LENGTH,
+    health_min_group_size_set,
+    health_reminder_send,
+    health_report_reveal,
+    health_report_submit,
+)
 from tenants.access import ByMethod, Manage, Read, SelfService
 from tenants.apis import service_errors
 from tenants.categories import Category
@@ -127,42 +143,145 @@ class MyHealthReportsApi(EnterpriseApiView):
         return Response(self.OutputSerializer(reports, many=True).data)
 
 
+class HealthFigureSerializer(serializers.Serializer):
+    """The OpenAPI component `HealthFigure` (what FigureField writes)."""
+
+    suppressed = serializers.BooleanField(help_text="True when the figure is about 1 to N-1 people.")
+    value = serializers.IntegerField(allow_null=True, help_text="null when suppressed.")
+    display = serializers.CharField(help_text='The number, or "< N" when suppressed.')
+
+
+@extend_schema_field(HealthFigureSerializer)
+class FigureField(serializers.Field):
+    """A suppressible figure (ENT-5, GB/T 35273 §6.2): `{"suppressed": false, "value": 12,
+    "display": "12"}`, or `{"suppressed": true, "value": null, "display": "< 5"}` when it is
+    about 1 to N-1 people."""
+
+    def to_representation(self, value: Figure) -> dict[str, Any]:
+        return {"suppressed": value.suppressed, "value": value.value, "display": value.display}
+
+
+class HealthSummaryRowSerializer(serializers.Serializer):
+    department = serializers.IntegerField(source="department_id", allow_null=True)
+    name = serializers.CharField()
+    suppressed = serializers.BooleanField(help_text="A group of fewer than N people: every figure is suppressed.")
+    members = FigureField()
+    reported = FigureField(help_text="Members who reported at least once in the range.")
+    not_reported = FigureField(help_text="Members who did not report in the range.")
+    reports = FigureField(help_text="Reports submitted in the range.")
+    unwell = FigureField(help_text="Members unwell at least once in the range.")
+    cities = inline_serializer(
+        "HealthSummaryCity",
+        many=True,
+        fields={
+            "city": serializers.CharField(help_text="Empty: the pooled cities with fewer than N people each."),
+            "people": FigureField(),
+        },
+    )
+
+
+class RangeInputSerializer(serializers.Serializer):
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    date = serializers.DateField(required=False)
+
+
+range_parameters = [
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day (default: date_to, or today)."),
+    OpenApiParameter(
+        "date_to", OpenApiTypes.DATE, description="Last day (default: date_from, or today); 31 days at most."
+    ),
+    OpenApiParameter("date", OpenApiTypes.DATE, description="One day (date_from = date_to)."),
+]
+
+
 class HealthSummaryApi(EnterpriseApiView):
-    """Per department in the admin's health scope, for one day: counts and cities, no names."""
+    """Per department subtree in the admin's health scope, over a range of at most 31 days:
+    counts and cities, no names; every figure about fewer than the enterprise's minimum group
+    size N is suppressed (ENT-5, GB/T 35273 §6.2)."""
 
     access = Read(Category.HEALTH)
 
     class OutputSerializer(serializers.Serializer):
-        date = serializers.DateField(source="day")
-        members = serializers.IntegerField()
-        reported = serializers.IntegerField()
-        unwell = serializers.IntegerField()
-        not_reported = serializers.IntegerField()
-        departments = inline_serializer(
-            "HealthSummaryDepartment",
-            many=True,
-            fields={
-                "department": serializers.IntegerField(source="department_id", allow_null=True),
-                "name": serializers.CharField(),
-                "members": serializers.IntegerField(),
-                "reported": serializers.IntegerField(),
-                "unwell": serializers.IntegerField(),
-                "not_reported": serializers.IntegerField(),
-                "cities": inline_serializer(
-                    "HealthSummaryCity",
-                    many=True,
-                    fields={
-                        "city": serializers.CharField(),
-                        "count": serializers.IntegerField(),
-                    },
-                ),
-            },
-        )
+        date_from = serializers.DateField()
+        date_to = serializers.DateField()
+        min_group_size = serializers.IntegerField(help_text="N: figures about fewer people are suppressed.")
+        total = HealthSummaryRowSerializer()
+        departments = HealthSummaryRowSerializer(many=True)
 
-    @extend_schema(parameters=[date_parameter], responses=OutputSerializer)
+    @extend_schema(parameters=range_parameters, responses=OutputSerializer)
     def get(self, request: Any) -> Response:
-        summary = health_summary(enterprise=self.enterprise, scope=self.scope, day=_day(request))
+        serializer = RangeInputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        today = timezone.localdate()
+        date_from = data.get("date_from") or data.get("date_to") or data.get("date") or today
+        date_to = data.get("date_to") or data.get("date_from") or data.get("date") or today
+        try:
+            summary = health_summary(enterprise=self.enterprise, scope=self.scope, date_from=date_from, date_to=date_to)
+        except DjangoValidationError as error:
+            raise service_errors(error) from None
         return Response(self.OutputSerializer(summary).data)
+
+
+class HealthReminderApi(EnterpriseApiView):
+    """Remind the members in the admin's health scope (of one department subtree, or the whole
+    scope) who have not reported today: inbox and SMS, once per subtree per local day (a second
+    request is 400 with a `department` field error), recorded in the ledger."""
+
+    access = Manage(Category.HEALTH)
+
+    class InputSerializer(serializers.Serializer):
+        department = serializers.IntegerField(required=False, allow_null=True, help_text="Default: the whole scope.")
+
+    class OutputSerializer(serializers.Serializer):
+        reminded = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Any) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        department = None
+        if serializer.validated_data.get("department") is not None:
+            department = get_department_for(self.scope, Category.HEALTH, serializer.validated_data["department"])
+            if department is None:
+                raise NotFound()
+        try:
+            sent = health_reminder_send(
+                enterprise=self.enterprise, actor=self.membership, scope=self.scope, department=department
+            )
+        except DjangoValidationError as error:
+            raise service_errors(error) from None
+        return Response(self.OutputSerializer({"reminded": sent}).data)
+
+
+class HealthSettingsApi(EnterpriseApiView):
+    """GET: the minimum group size N. PUT: set it (3 to 100; the owner or an admin holding the
+    health category over the whole enterprise)."""
+
+    access = ByMethod(get=Read(Category.HEALTH), put=Manage(Category.HEALTH))
+
+    class Serializer(serializers.Serializer):
+        min_group_size = serializers.IntegerField(help_text="At least 3, at most 100; default 5.")
+
+    @extend_schema(responses=Serializer)
+    def get(self, request: Any) -> Response:
+        return Response({"min_group_size": health_min_group_size(enterprise=self.enterprise)})
+
+    @extend_schema(request=Serializer, responses=Serializer)
+    def put(self, request: Any) -> Response:
+        serializer = self.Serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            value = health_min_group_size_set(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                scope=self.scope,
+                value=serializer.validated_data["min_group_size"],
+            )
+        except DjangoValidationError as error:
+            raise service_errors(error) from None
+        return Response({"min_group_size": value})
 
 
 class HealthReportRevealApi(EnterpriseApiView):

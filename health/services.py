@@ -11,23 +11,34 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
 from dataclasses import dataclass
+from typing import Any, cast
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.consents.services import require_basis
+from consent.inbox.services import notify_many
 from consent.minors.services import require_processable
-from consent.models import ConsentPurpose, SensitiveCategory
+from consent.models import ConsentPurpose, ConsentRecord, SensitiveCategory
 from core.encryption import decrypt_for_member, encrypt_for_member
-from core.models import Membership
+from core.models import Department, EnterpriseSettings, Membership
+from core.scopes import AdminScope
 from health.models import HealthReport
-from health.selectors import health_reports_for_admin, health_summary
+from health.selectors import (
+    HEALTH_MIN_GROUP_SIZE_FLOOR,
+    HEALTH_MIN_GROUP_SIZE_MAX,
+    health_members_not_reported,
+    health_reports_for_admin,
+    health_summary,
+)
+from ledger.models import LedgerEntry
 from ledger.services import Action, ledger_record
 from tenants.categories import Category
-from tenants.context import enterprise_schema
+from tenants.context import current_schema, enterprise_schema
 from tenants.models import Enterprise
 
 __all__ = [
@@ -185,3 +196,140 @@ def health_report_reveal(
             details={"fields": list(DETAIL_NAMES), "date": report.date.isoformat()},
         )
     return details
+
+
+# --- the minimum group size (ENT-5, GB/T 35273 §6.2) --------------------------------------------
+
+
+def may_set_min_group_size(actor: Membership, scope: AdminScope) -> bool:
+    """Only the owner or an admin holding the health category over the whole enterprise: a
+    scoped admin could otherwise lower the safeguard that hides small groups of their own
+    departments."""
+    return actor.role == Membership.Role.OWNER or Category.HEALTH in scope.whole
+
+
+def health_min_group_size_set(*, enterprise: Enterprise, actor: Membership, scope: AdminScope, value: Any) -> int:
+    """Set N (an integer from 3 to 100); field error `min_group_size` otherwise, nothing
+    changed. Recorded in the ledger (change, health)."""
+    if not may_set_min_group_size(actor, scope):
+        raise PermissionDenied(
+            _("Only the owner or an administrator of health data for the whole enterprise may do this.")
+        )
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationError({"min_group_size": [_("Enter a whole number.")]}) from None
+    if not HEALTH_MIN_GROUP_SIZE_FLOOR <= number <= HEALTH_MIN_GROUP_SIZE_MAX:
+        raise ValidationError(
+            {
+                "min_group_size": [
+                    _("The minimum group size must be between %(low)d and %(high)d.")
+                    % {"low": HEALTH_MIN_GROUP_SIZE_FLOOR, "high": HEALTH_MIN_GROUP_SIZE_MAX}
+                ]
+            }
+        )
+    with enterprise_schema(enterprise), transaction.atomic():
+        row, _created = EnterpriseSettings.objects.select_for_update().get_or_create(
+            pk=1, defaults={"contact_hash_salt": secrets.token_hex(32)}
+        )
+        before = row.health_min_group_size
+        if before != number:
+            row.health_min_group_size = number
+            row.save(update_fields=["health_min_group_size"])
+            ledger_record(
+                enterprise=enterprise,
+                actor=actor,
+                action=Action.CHANGE,
+                category=Category.HEALTH,
+                obj=row,
+                details={"health_min_group_size": {"from": before, "to": number}},
+            )
+    return number
+
+
+# --- reminding those who have not reported today ------------------------------------------------
+
+REMINDER_KIND = "health_reminder"
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def reminder_paths(*, scope: AdminScope, department: Department | None) -> list[str]:
+    """The department subtrees a reminder covers: "/" for the whole enterprise (members without
+    a department included), else department paths."""
+    whole = Category.HEALTH in scope.whole
+    if department is None:
+        return ["/"] if whole else list(scope.paths.get(Category.HEALTH, ()))
+    if whole and department.path.count("/") == 2:  # the root department
+        return ["/"]
+    return [department.path]
+
+
+def health_reminder_send(
+    *, enterprise: Enterprise, actor: Membership, scope: AdminScope, department: Department | None = None
+) -> int:
+    """Remind the active members in the admin's health scope (under `department`, default the
+    whole scope) who have not reported today and may be asked to (an active consent or legal
+    basis for health monitoring; never the sender): one inbox message and its SMS copy each.
+    At most once per department subtree per local day: a subtree that overlaps one reminded
+    today is refused with a field error `department`, nothing sent. Recorded in the ledger
+    (remind, health) with the subtrees, the day and the number reminded. Returns that number
+    (0: nobody to remind, nothing recorded). The caller fetched `department` through the scope."""
+    if not scope.has_category(Category.HEALTH):
+        raise PermissionDenied(_("Your administrator scope does not include health data."))
+    today = timezone.localdate()
+    paths = reminder_paths(scope=scope, department=department)
+    with enterprise_schema(enterprise), transaction.atomic():
+        with connection.cursor() as cursor:  # one reminder decision at a time per enterprise
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"health_remind:{current_schema()}"])
+        earlier = LedgerEntry.objects.filter(
+            action=Action.REMIND, category=Category.HEALTH, details__date=today.isoformat()
+        ).values_list("details", flat=True)
+        for details in earlier:
+            if any(_overlaps(p, q) for p in paths for q in details.get("paths", [])):
+                raise ValidationError(
+                    {
+                        "department": [
+                            _(
+                                "These members were already reminded today. A reminder can be sent once a day "
+                                "for each department."
+                            )
+                        ]
+                    }
+                )
+        account_ids = list(
+            health_members_not_reported(scope=scope, paths=paths, day=today)
+            .exclude(pk=actor.pk)
+            .filter(
+                account__isnull=False,
+                pk__in=ConsentRecord.objects.filter(
+                    category=SensitiveCategory.HEALTH,
+                    purpose=ConsentPurpose.HEALTH_MONITORING,
+                    withdrawn_at__isnull=True,
+                ).values("membership_id"),
+            )
+            .values_list("account_id", flat=True)
+            .distinct()
+        )
+        if not account_ids:
+            return 0
+        notify_many(
+            account_ids=sorted(cast(int, pk) for pk in account_ids),
+            kind=REMINDER_KIND,
+            title=f"请提交今日健康上报 / Please submit today's health report ({enterprise.name})",
+            body=f"{enterprise.name}：您今天还没有提交健康上报。\n{enterprise.name}: you have not reported today.",
+            url="/me/health/",
+            enterprise_id=enterprise.pk,
+            channels=("sms",),
+        )
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.REMIND,
+            category=Category.HEALTH,
+            obj=department,
+            details={"date": today.isoformat(), "paths": paths, "recipients": len(account_ids)},
+        )
+    return len(account_ids)

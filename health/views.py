@@ -9,26 +9,37 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from consent.consents.services import ConsentRequired
 from core.encryption import KeyUnavailable
+from core.selectors import get_department_for
 from core.views import ConsoleView, EnterpriseMemberView
 from health.selectors import (
+    health_range_check,
     health_report_for_admin,
     health_report_of_member_on,
     health_reports_for_admin,
     health_reports_of_member,
     health_summary,
 )
-from health.services import HealthDetails, health_report_details, health_report_reveal, health_report_submit
+from health.services import (
+    HealthDetails,
+    health_min_group_size_set,
+    health_reminder_send,
+    health_report_details,
+    health_report_reveal,
+    health_report_submit,
+    may_set_min_group_size,
+)
 from tenants.access import Manage, Read, SelfService
 from tenants.categories import Category
+from tenants.views import apply_service_errors
 
 
 class DayForm(forms.Form):
@@ -48,15 +59,139 @@ class RevealForm(forms.Form):
     purpose = forms.CharField(label=gettext_lazy("Purpose"), required=False, max_length=200)
 
 
+class RangeForm(forms.Form):
+    """?from=&to= (default today; `?date=` is one day). At most 31 days."""
+
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        today = timezone.localdate()
+        date_from = data.get("date_from") or data.get("date_to") or today
+        date_to = data.get("date_to") or data.get("date_from") or today
+        try:
+            health_range_check(date_from, date_to)
+        except ValidationError as error:
+            apply_service_errors(self, error)
+        data.update(date_from=date_from, date_to=date_to)
+        return data
+
+
+def _range(request: HttpRequest) -> tuple[datetime.date, datetime.date, RangeForm]:
+    """The range asked for (today when absent or invalid; the form shows the error)."""
+    today = timezone.localdate()
+    query = request.GET.copy()
+    if "date" in query and "date_from" not in query and "date_to" not in query:
+        query["date_from"] = query["date_to"] = query.get("date", "")
+    if "date_from" not in query and "date_to" not in query:
+        return today, today, RangeForm(initial={"date_from": today, "date_to": today})
+    form = RangeForm(query)
+    if form.is_valid():
+        return form.cleaned_data["date_from"], form.cleaned_data["date_to"], form
+    return today, today, form
+
+
+class MinGroupSizeForm(forms.Form):
+    min_group_size = forms.IntegerField(
+        label=gettext_lazy("Minimum group size"),
+        help_text=gettext_lazy("Figures about fewer people than this are shown as “< N” (at least 3)."),
+    )
+
+
+class ReminderForm(forms.Form):
+    department = forms.CharField(required=False)
+
+
 class HealthSummaryView(ConsoleView):
-    """Aggregates per department for one day: counts and cities, no names."""
+    """Aggregates per department subtree over a range: counts and cities, no names; every
+    figure about fewer than N people is suppressed (ENT-5, GB/T 35273 §6.2)."""
 
     access = Read(Category.HEALTH)
 
+    def page(
+        self,
+        request: HttpRequest,
+        *,
+        settings_form: MinGroupSizeForm | None = None,
+        remind_errors: list[str] | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        date_from, date_to, form = _range(request)
+        summary = health_summary(enterprise=self.enterprise, scope=self.scope, date_from=date_from, date_to=date_to)
+        today = timezone.localdate()
+        return render(
+            request,
+            "enterprise_data/health/dashboard.html",
+            {
+                "summary": summary,
+                "day": date_to,
+                "form": form,
+                "is_today": date_from == date_to == today,
+                "may_set_min_group_size": may_set_min_group_size(self.membership, self.scope),
+                "settings_form": settings_form or MinGroupSizeForm(initial={"min_group_size": summary.min_group_size}),
+                "remind_errors": remind_errors or [],
+            },
+            status=status,
+        )
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        day, form = _day(request)
-        summary = health_summary(enterprise=self.enterprise, scope=self.scope, day=day)
-        return render(request, "enterprise_data/health/summary.html", {"summary": summary, "day": day, "form": form})
+        return self.page(request)
+
+
+class HealthReminderView(HealthSummaryView):
+    """POST: remind the members in scope (of one department subtree, or the whole scope) who
+    have not reported today: inbox and SMS, once per subtree per day, recorded in the ledger."""
+
+    access = Manage(Category.HEALTH)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ReminderForm(request.POST)
+        department = None
+        if form.is_valid() and form.cleaned_data["department"]:
+            department = get_department_for(self.scope, Category.HEALTH, form.cleaned_data["department"])
+            if department is None:
+                raise Http404("No such department.")
+        try:
+            sent = health_reminder_send(
+                enterprise=self.enterprise, actor=self.membership, scope=self.scope, department=department
+            )
+        except ValidationError as error:
+            return self.page(request, remind_errors=error.messages, status=409)
+        if sent:
+            messages.success(
+                request,
+                ngettext("%(count)d member was reminded.", "%(count)d members were reminded.", sent) % {"count": sent},
+            )
+        else:
+            messages.info(request, _("Everyone in this group has reported today (or cannot be asked to)."))
+        return redirect("console_health")
+
+
+class HealthSettingsView(HealthSummaryView):
+    """POST: the minimum group size N (owner or whole-enterprise health admin)."""
+
+    access = Manage(Category.HEALTH)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = MinGroupSizeForm(request.POST)
+        try:
+            health_min_group_size_set(
+                enterprise=self.enterprise,
+                actor=self.membership,
+                scope=self.scope,
+                value=request.POST.get("min_group_size", ""),
+            )
+        except ValidationError as error:
+            if form.is_valid():  # parsed; the rule (3 to 100) is the service's
+                apply_service_errors(form, error)
+            return self.page(request, settings_form=form, status=400)
+        messages.success(request, _("The minimum group size has been saved."))
+        return redirect("console_health")
 
 
 class HealthReportListView(ConsoleView):

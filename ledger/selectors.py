@@ -45,6 +45,7 @@ ACTION_LABELS: dict[str, Any] = {
     Action.RETENTION_CHANGE: gettext_lazy("Change a retention setting"),
     Action.ANSWER_REQUEST: gettext_lazy("Answer a request"),
     Action.LEGAL_BASIS: gettext_lazy("Record a legal basis"),
+    Action.REMIND: gettext_lazy("Send a reminder"),
 }
 
 

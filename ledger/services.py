@@ -54,6 +54,7 @@ class Action:
     RETENTION_CHANGE = "retention_change"
     ANSWER_REQUEST = "answer_request"
     LEGAL_BASIS = "legal_basis"
+    REMIND = "remind"
 
 
 def _canonical(values: dict[str, Any]) -> bytes:

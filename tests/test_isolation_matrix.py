@@ -217,6 +217,7 @@ REFERENCE_FIELDS: dict[tuple[str, str, str], str | None] = {
     ("patch", "/api/v1/members/{id}/", "departments"): "department",
     ("patch", "/api/v1/members/{id}/", "secretary"): "member",
     ("post", "/api/v1/members/{id}/scopes/", "department"): "department",
+    ("post", "/api/v1/health/remind/", "department"): "department",  # the subtree to remind (ENT-5)
     ("post", "/api/v1/ledger/export/", "subject"): "member",  # filters of the export (an instruction)
     ("post", "/api/v1/ledger/export/", "actor"): "member",
     # a device names members of its own enterprise, not an admin's scope (tests/biometrics/test_devices.py)
@@ -227,6 +228,7 @@ REFERENCE_FIELDS: dict[tuple[str, str, str], str | None] = {
 # Integer body fields that are quantities, not references.
 QUANTITY_FIELDS = {
     "radius_m",
+    "min_group_size",
     "days_valid",
     "attendance",
     "raw_coordinates",

@@ -29,6 +29,7 @@ PACKAGES = (
     "tenants",
     "incidents",
     "demo",
+    "dashboard",
     "enterprise_data",
     "operators",
 )

@@ -1,0 +1,177 @@
+"""Reads of the console home (ENT-12). Every figure goes through the acting admin's AdminScope
+(ENT-8): a figure whose category the admin does not hold is None (the page leaves it out), and
+counts are over the members, departments and requests in scope. Each section runs a fixed number
+of queries whatever the number of members (tests/dashboard/test_dashboard.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from attendance.models import Geofence
+from attendance.selectors import AttendanceCounts, attendance_counts
+from attendance.services import attendance_policy_get, is_working_day
+from biometrics.models import Device
+from core.models import Department
+from core.scopes import AdminScope
+from health.selectors import HealthToday, health_today
+from invitations.models import Invitation
+from invitations.selectors import invitation_list_pending
+from requests.models import REQUEST_CATEGORIES, Request
+from requests.workflow.calendar import WorkingCalendar
+from requests.workflow.selectors import State, days_left, requests_for_admin
+from retention.selectors import PurgeSummary, purge_last_run
+from tenants.categories import Category
+from tenants.context import enterprise_schema
+from tenants.models import Enterprise
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    pending: int  # open requests in scope
+    overdue: int  # running past their deadline
+    nearest_days_left: int | None  # working days to the nearest deadline (negative: overdue)
+    nearest_id: int | None
+
+
+@dataclass(frozen=True)
+class NoticeFigures:
+    version: int  # 0: no notice published yet
+    members: int
+    acknowledged: int
+
+    @property
+    def rate(self) -> int | None:
+        """Per cent of the active members in scope who acknowledged the current version."""
+        return round(100 * self.acknowledged / self.members) if self.members and self.version else None
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    label: str
+    done: bool
+    url_name: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    today: date
+    attendance: AttendanceCounts | None
+    health: HealthToday | None
+    invitations_pending: int | None
+    requests: RequestFigures | None
+    notice: NoticeFigures | None
+    purge: PurgeSummary | None
+    purge_shown: bool
+    checklist: list[ChecklistItem]
+
+    @property
+    def checklist_open(self) -> bool:
+        return any(not item.done for item in self.checklist)
+
+
+def dashboard_attendance(*, enterprise: Enterprise, scope: AdminScope, day: date) -> AttendanceCounts | None:
+    """Two queries: the policy (end of the working day), one aggregate."""
+    if not scope.has_category(Category.ATTENDANCE):
+        return None
+    policy = attendance_policy_get(enterprise=enterprise)
+    with enterprise_schema(enterprise):
+        return attendance_counts(scope=scope, day=day, work_ends=policy.work_ends, working_day=is_working_day(day))
+
+
+def dashboard_requests(*, scope: AdminScope, today: date) -> RequestFigures | None:
+    """Requests about enterprise data in scope: open, overdue (running past the deadline), and
+    the nearest deadline's working days left (DSR-4). Two queries, three with a deadline."""
+    if not any(scope.has_category(category) for category in REQUEST_CATEGORIES):
+        return None
+    open_requests = requests_for_admin(scope=scope, state=State.OPEN)
+    figures = open_requests.aggregate(
+        pending=Count("pk"),
+        overdue=Count("pk", filter=Q(status__in=Request.RUNNING_STATUSES, due_on__lt=today)),
+    )
+    nearest = open_requests.filter(due_on__isnull=False).order_by("due_on", "id").first()
+    left = days_left(nearest, today=today, calendar=WorkingCalendar()) if nearest is not None else None
+    return RequestFigures(
+        pending=figures["pending"],
+        overdue=figures["overdue"],
+        nearest_days_left=left,
+        nearest_id=nearest.pk if nearest is not None else None,
+    )
+
+
+def dashboard_notice(*, enterprise: Enterprise, scope: AdminScope) -> NoticeFigures | None:
+    """The current notice version's acknowledgement among the active members in the consent
+    scope (CON-3). One aggregate."""
+    if not scope.has_category(Category.CONSENT):
+        return None
+    version = enterprise.notice_version
+    figures = scope.members(Category.CONSENT, include_invited=False).aggregate(
+        members=Count("pk"), acknowledged=Count("pk", filter=Q(notice_acknowledged__gte=max(version, 1)))
+    )
+    return NoticeFigures(version=version, **figures)
+
+
+def dashboard_checklist(*, enterprise: Enterprise, scope: AdminScope) -> list[ChecklistItem]:
+    """The setup of a new enterprise, the items of the categories the admin holds: publish the
+    notice, add departments, invite members, set a geofence, register a device. At most four
+    queries."""
+    items: list[ChecklistItem] = []
+    if scope.has_category(Category.CONSENT):
+        items.append(
+            ChecklistItem(
+                "notice",
+                str(_("Publish the personal information notice")),
+                enterprise.notice_version > 0,
+                "console_notices",
+            )
+        )
+    if scope.has_category(Category.DIRECTORY):
+        items.append(
+            ChecklistItem(
+                "departments",
+                str(_("Add departments")),
+                Department.objects.filter(parent__isnull=False).exists(),
+                "console_org",
+            )
+        )
+        items.append(
+            ChecklistItem("invite", str(_("Invite members")), Invitation.objects.exists(), "console_invitations")
+        )
+    if scope.has_category(Category.ATTENDANCE):
+        items.append(
+            ChecklistItem(
+                "geofence", str(_("Set a geofence for attendance")), Geofence.objects.exists(), "console_geofences"
+            )
+        )
+    if scope.has_category(Category.BIOMETRICS):
+        items.append(
+            ChecklistItem("device", str(_("Register a device")), Device.objects.exists(), "biometrics_devices")
+        )
+    return items
+
+
+def dashboard_for(*, enterprise: Enterprise, scope: AdminScope) -> Dashboard:
+    """Every figure the admin may see, for today (the enterprise's local day)."""
+    today = timezone.localdate()
+    with enterprise_schema(enterprise):
+        health = (
+            health_today(enterprise=enterprise, scope=scope, day=today) if scope.has_category(Category.HEALTH) else None
+        )
+        invitations = invitation_list_pending(scope=scope).count() if scope.has_category(Category.DIRECTORY) else None
+        purge_shown = scope.has_category(Category.RETENTION)
+        return Dashboard(
+            today=today,
+            attendance=dashboard_attendance(enterprise=enterprise, scope=scope, day=today),
+            health=health,
+            invitations_pending=invitations,
+            requests=dashboard_requests(scope=scope, today=today),
+            notice=dashboard_notice(enterprise=enterprise, scope=scope),
+            purge=purge_last_run(enterprise=enterprise) if purge_shown else None,
+            purge_shown=purge_shown,
+            checklist=dashboard_checklist(enterprise=enterprise, scope=scope),
+        )
