@@ -152,3 +152,19 @@ class SmsCode(models.Model):
 
     def __str__(self) -> str:
         return f"{mask_mobile(self.mobile)} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SignInHandoff(models.Model):
+    """A single-use, short-lived pass that signs an account in on one enterprise's host (TEN-2:
+    the creator of an enterprise lands on its console without signing in again). Only a SHA-256
+    of the token is stored; the row is deleted when the token is presented (used or refused) and
+    expires after SIGN_IN_HANDOFF_SECONDS (accounts.handoff)."""
+
+    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    enterprise = models.ForeignKey("tenants.Enterprise", on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id} → {self.enterprise_id} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

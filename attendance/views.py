@@ -41,7 +41,7 @@ from attendance.services import (
     geofence_delete,
     geofence_update,
 )
-from core.views import ConsoleView, EnterpriseMemberView
+from core.views import ConsoleView, EnterpriseMemberView, confirmation_page
 from tenants.access import Manage, Read, SelfService
 from tenants.categories import Category
 from tenants.views import apply_service_errors, safe_next
@@ -282,6 +282,14 @@ class GeofenceDeleteView(AttendanceView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         geofence = geofence_for(scope=self.scope, pk=pk)
+        unconfirmed = confirmation_page(
+            request,
+            _("Delete the geofence %(name)s? Later clock-ins are no longer checked against it.")
+            % {"name": geofence.name},
+            cancel_url=reverse("console_geofences"),
+        )
+        if unconfirmed is not None:
+            return unconfirmed
         geofence_delete(enterprise=self.enterprise, actor=self.membership, geofence=geofence)
         messages.success(request, _("The geofence was deleted."))
         return redirect("console_geofences")

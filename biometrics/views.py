@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +25,7 @@ from biometrics.services import (
     template_enroll,
     template_revoke,
 )
-from core.views import ConsoleView
+from core.views import ConsoleView, confirmation_page
 from tenants.access import Manage, Read
 from tenants.categories import Category
 from tenants.views import apply_service_errors
@@ -82,11 +83,16 @@ class DeviceRevokeView(ConsoleView):
     access = Manage(Category.BIOMETRICS, enterprise_wide=True)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        device = device_revoke(
-            enterprise=self.enterprise,
-            actor=self.membership,
-            device=device_for(enterprise=self.enterprise, scope=self.scope, pk=pk),
+        device = device_for(enterprise=self.enterprise, scope=self.scope, pk=pk)
+        unconfirmed = confirmation_page(
+            request,
+            _("Revoke the key of “%(name)s”? The device can no longer sync or upload until it gets a new key.")
+            % {"name": device.name},
+            cancel_url=reverse("biometrics_devices"),
         )
+        if unconfirmed is not None:
+            return unconfirmed
+        device = device_revoke(enterprise=self.enterprise, actor=self.membership, device=device)
         messages.success(request, _("The key of “%(name)s” is revoked.") % {"name": device.name})
         return redirect("biometrics_devices")
 
@@ -146,6 +152,13 @@ class TemplateRevokeView(ConsoleView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         template = template_for(scope=self.scope, pk=pk)
+        unconfirmed = confirmation_page(
+            request,
+            _("Revoke this template? It stops working and is removed from the devices."),
+            cancel_url=reverse("biometrics_member", kwargs={"pk": template.membership_id}),
+        )
+        if unconfirmed is not None:
+            return unconfirmed
         template_revoke(enterprise=self.enterprise, actor=self.membership, template=template)
         messages.success(request, _("The template is revoked and removed from the devices."))
         return redirect("biometrics_member", pk=template.membership_id)
@@ -157,6 +170,13 @@ class TemplateDeleteView(ConsoleView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         template = template_for(scope=self.scope, pk=pk)
         member_id = template.membership_id
+        unconfirmed = confirmation_page(
+            request,
+            _("Delete this template? It is erased for good and removed from the devices."),
+            cancel_url=reverse("biometrics_member", kwargs={"pk": member_id}),
+        )
+        if unconfirmed is not None:
+            return unconfirmed
         template_delete(enterprise=self.enterprise, actor=self.membership, template=template)
         messages.success(request, _("The template is deleted and removed from the devices."))
         return redirect("biometrics_member", pk=member_id)

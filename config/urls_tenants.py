@@ -43,6 +43,8 @@ api_v1 = [
 urlpatterns = [
     path("", tenant_views.EnterpriseHomeView.as_view(), name="home"),
     path("login/", core_views.EnterpriseLoginView.as_view(), name="login"),
+    # TEN-2: the creator of a new enterprise arrives here from the public host, signed in by a token
+    path("login/handoff/<str:token>/", core_views.EnterpriseHandoffView.as_view(), name="login_handoff"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("me/", self_service_views.MeView.as_view(), name="me"),
     path("me/", include(collect("me_patterns"))),

@@ -6,23 +6,29 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, cast
 
+from django.conf import settings
+from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView
 
+from accounts.handoff import HandoffRefused, handoff_create, handoff_redeem
 from accounts.http import AccountRequest
-from accounts.views import LoginView
+from accounts.views import LoginView, rate_limited
 from core.access import access_scope
 from core.forms import EnterpriseLoginForm, EnterpriseSignupForm
 from core.http import EnterpriseRequest
 from core.models import Membership
 from core.scopes import AdminScope
 from core.services import CreatorDetails, enterprise_create
-from tenants.access import Access, Kind, declared_access
-from tenants.models import Enterprise
+from tenants.access import Access, Kind, Public, declared_access
+from tenants.http import PortalRequest
+from tenants.models import Enterprise, MembershipIndex
+from tenants.throttling import Rate, RateLimited, address_key, client_ip, window_hit
 
 
 class EnterpriseMemberView(LoginRequiredMixin, View):
@@ -84,6 +90,38 @@ class ConsoleView(EnterpriseMemberView):
     allowed_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.ADMIN})
 
 
+CONFIRMED_FIELD = "confirmed"
+CONFIRMED_VALUE = "yes"
+# what the confirmation page does not send again (CSRF gets a fresh token; the answer is added)
+_NOT_RESENT = frozenset({"csrfmiddlewaretoken", CONFIRMED_FIELD})
+
+
+def is_confirmed(request: HttpRequest) -> bool:
+    """Whether a destructive POST carries the explicit confirmation `confirmed=yes`."""
+    return request.POST.get(CONFIRMED_FIELD) == CONFIRMED_VALUE
+
+
+def confirmation_page(request: HttpRequest, message: str, *, cancel_url: str, button: str = "") -> HttpResponse | None:
+    """Issue 16 §1, UI-4: a destructive action (revoke, delete, end, discard) without confirmation
+    does nothing. None when the POST says `confirmed=yes` (the caller acts); otherwise a page
+    (200) naming what would happen — `message` — with a form that posts the same fields again to
+    the same address, plus `confirmed=yes`. With JavaScript, forms and buttons marked
+    `data-confirm="…"` ask in a <dialog> first and add the field themselves (static/js/portal.js),
+    so this page is what a browser without scripts (or a bare POST) sees. Call it after the
+    access check and after the object was fetched, so an unknown id is still a 404."""
+    if is_confirmed(request):
+        return None
+    fields = [(name, value) for name, values in request.POST.lists() if name not in _NOT_RESENT for value in values]
+    context = {
+        "message": message,
+        "fields": fields,
+        "action": request.get_full_path(),
+        "cancel_url": cancel_url,
+        "button": button or _("Yes, go ahead"),
+    }
+    return render(request, "confirm.html", context)
+
+
 class EnterpriseLoginView(LoginView):
     """`/login/` on an enterprise host: the platform's sign-in, for this enterprise's members."""
 
@@ -110,7 +148,61 @@ class EnterpriseSignupView(LoginRequiredMixin, FormView):
             for field, messages in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
             return self.form_invalid(form)
+        # TEN-2: straight to the new host's console, signed in there by a single-use hand-off
+        # (the public host's session is not carried over: sessions are host-bound)
+        token = handoff_create(account=self.request.user, enterprise=enterprise)
         port = self.request.get_port()
         suffix = "" if port in ("80", "443") else f":{port}"
-        url = f"{self.request.scheme}://{enterprise.get_primary_domain()}{suffix}/login/"
-        return render(self.request, "tenants/enterprise_created.html", {"enterprise": enterprise, "url": url})
+        return HttpResponseRedirect(
+            f"{self.request.scheme}://{enterprise.get_primary_domain()}{suffix}/login/handoff/{token}/"
+        )
+
+
+def _handoff_rate_take(request: HttpRequest) -> None:
+    """SEC-7: at most SIGN_IN_HANDOFF_MAX_PER_ADDRESS_PER_MINUTE redemptions from one client
+    address (IPv6: its /64) per clock minute, over every host; RateLimited beyond."""
+    address = address_key(client_ip(request))
+    if address is None:
+        return
+    wait = window_hit(
+        f"handoff:address:{address}", Rate(limit=settings.SIGN_IN_HANDOFF_MAX_PER_ADDRESS_PER_MINUTE, seconds=60)
+    )
+    if wait is not None:
+        raise RateLimited(_("Too many sign-in attempts from your network. Try again in a minute."), retry_after=wait)
+
+
+class EnterpriseHandoffView(View):
+    """`/login/handoff/<token>/` on an enterprise host (TEN-2; accounts.handoff): GET shows a
+    button (pressed by static/js/portal.js, so the creator does not notice) and changes nothing;
+    POST uses the token up and signs its account in on this host — a fresh session bound to this
+    schema (login() rotates the key; tenants.signals binds it) — then goes to /console/, where
+    the second factor is still asked for (accounts.two_factor.middleware). Every refusal is the
+    same page and signs nobody in."""
+
+    access = Public()
+    template_name = "tenants/handoff.html"
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        if getattr(request, "enterprise", None) is None:
+            raise Http404("Not an enterprise host.")
+        return render(request, self.template_name, {"refused": False})
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        enterprise = cast(PortalRequest, request).tenant
+        if getattr(request, "enterprise", None) is None:
+            raise Http404("Not an enterprise host.")
+        try:
+            _handoff_rate_take(request)
+        except RateLimited as limited:
+            page = render(request, self.template_name, {"refused": True, "message": limited.message})
+            return rate_limited(page, limited)
+        try:
+            account = handoff_redeem(token=token, enterprise=enterprise)
+            if not MembershipIndex.objects.filter(account=account, enterprise=enterprise).exists():
+                raise HandoffRefused
+            if request.user.is_authenticated and request.user.pk != account.pk:
+                raise HandoffRefused  # someone else is signed in on this host: never switch silently
+        except HandoffRefused:
+            return render(request, self.template_name, {"refused": True}, status=400)
+        login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("/console/")

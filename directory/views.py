@@ -10,13 +10,14 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from consent.consents.services import ConsentRequired
 from consent.minors.services import is_minor, minor_account_ids
 from core.models import Membership, Position, Rank
 from core.selectors import get_department_for
-from core.views import ConsoleView
+from core.views import ConsoleView, confirmation_page
 from directory.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
 from directory.org import (
     department_create,
@@ -234,6 +235,18 @@ class ScopeGrantView(DirectoryView):
         form = ScopeGrantForm(request.POST, scope=self.scope)
         revoke = request.POST.get("revoke") == "1"
         if form.is_valid():
+            if revoke:
+                unconfirmed = confirmation_page(
+                    request,
+                    _(
+                        "Take these categories over %(department)s back from %(name)s? They can no longer see "
+                        "or change that data."
+                    )
+                    % {"department": form.cleaned_data["department"].name, "name": member.display_name},
+                    cancel_url=reverse("console_member", kwargs={"pk": member.pk}),
+                )
+                if unconfirmed is not None:
+                    return unconfirmed
             try:
                 (scope_revoke if revoke else scope_grant)(
                     enterprise=self.enterprise,
@@ -306,6 +319,14 @@ class OrgView(DirectoryView):
                         enterprise=self.enterprise, actor=self.membership, department=department, new_parent=parent
                     )
                 else:
+                    unconfirmed = confirmation_page(
+                        request,
+                        _("Delete the department %(name)s? Its members stay in the directory without it.")
+                        % {"name": department.name},
+                        cancel_url=reverse("console_org"),
+                    )
+                    if unconfirmed is not None:
+                        return unconfirmed
                     department_delete(enterprise=self.enterprise, actor=self.membership, department=department)
             elif action in ("position_create", "rank_create"):
                 name_form = NameForm(request.POST)

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,7 +24,7 @@ from accounts import views as account_views
 from accounts.masking import mask_mobile
 from accounts.models import User
 from core.models import Membership
-from core.views import ConsoleView
+from core.views import ConsoleView, confirmation_page
 from invitations.models import Invitation
 from invitations.selectors import (
     invitation_by_token,
@@ -169,6 +170,13 @@ class InvitationRevokeView(ConsoleView):
 
     def post(self, request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
         invitation = invitation_for_admin(scope=self.scope, pk=pk)
+        unconfirmed = confirmation_page(
+            request,
+            _("Revoke this invitation? Its link or code stops working."),
+            cancel_url=reverse("console_invitations"),
+        )
+        if unconfirmed is not None:
+            return unconfirmed
         try:
             invitation_revoke(enterprise=self.enterprise, actor=self.membership, invitation=invitation)
         except ValidationError as error:

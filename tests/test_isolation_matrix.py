@@ -153,6 +153,7 @@ MISSING = 999_999
 # the test loudly: add it. None: no object of that kind is outside a scoped admin's reach (the
 # kind is enterprise-wide, or the route is not an enterprise member's).
 ROUTE_KINDS: dict[str, str | None] = {
+    "login_handoff": None,  # a sign-in token, not an object (tests/tenants/test_handoff.py)
     "me_consent_withdraw": "consent_record",
     "me_request": "request",
     "me_export_status": "export",

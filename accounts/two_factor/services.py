@@ -10,15 +10,20 @@ remain). Later sign-ins verify a TOTP code or spend a recovery code (`two_factor
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
+import segno
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.masking import mask_mobile
 from accounts.models import User
 
 RECOVERY_CODES = 10
@@ -31,7 +36,33 @@ TWO_FACTOR_REQUIRED = "two_factor_required"
 class Enrolment:
     device: TOTPDevice
     secret: str  # base32, for typing into an authenticator app
-    config_url: str  # otpauth:// URI
+    config_url: str  # otpauth:// URI (issuer: the platform's name, label: the masked mobile)
+    qr_data_uri: str  # the URI as a QR code: data:image/svg+xml;base64,…
+
+
+def provisioning_uri(*, device: TOTPDevice, account: User) -> str:
+    """The otpauth:// key URI of `device` (Google's Key-Uri-Format) for an authenticator app: the
+    issuer is the platform's name (OTP_TOTP_ISSUER), the label the account's *masked* mobile
+    (ENT-9: the app shows it, and a photo of the screen should not give the number away)."""
+    issuer = str(settings.OTP_TOTP_ISSUER).replace(":", "")
+    label = f"{issuer}:{mask_mobile(str(account.mobile))}"
+    params = urlencode(
+        {
+            "secret": base64.b32encode(device.bin_key).decode(),
+            "algorithm": "SHA1",
+            "digits": device.digits,
+            "period": device.step,
+        }
+    )
+    return f"otpauth://totp/{quote(label)}?{params}&issuer={quote(issuer)}"
+
+
+def qr_svg_data_uri(text: str) -> str:
+    """`text` as a QR code (segno, error correction M), an SVG in a base64 data: URI for an
+    <img> (CSP img-src allows data:)."""
+    buffer = io.BytesIO()
+    segno.make_qr(text, error="m").save(buffer, kind="svg", scale=4, border=4, xmldecl=False, svgns=True)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def two_factor_enabled(*, account: User) -> bool:
@@ -47,7 +78,8 @@ def two_factor_enrolment_start(*, account: User) -> Enrolment:
     if device is None:
         device = TOTPDevice.objects.create(user=account, name=TOTP_NAME, confirmed=False)
     secret = base64.b32encode(device.bin_key).decode()
-    return Enrolment(device=device, secret=secret, config_url=device.config_url)
+    uri = provisioning_uri(device=device, account=account)
+    return Enrolment(device=device, secret=secret, config_url=uri, qr_data_uri=qr_svg_data_uri(uri))
 
 
 def _clean_token(token: Any) -> str:

@@ -198,6 +198,10 @@ SMS_CODE_MAX_PER_HOUR = 5  # per number and purpose (the SmsCode rows of the las
 # whole platform (the SMS budget). Beyond either: 429 with Retry-After.
 SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = env_int("SMS_CODE_MAX_PER_ADDRESS_PER_HOUR", 5)
 SMS_CODE_MAX_PER_HOUR_PLATFORM = env_int("SMS_CODE_MAX_PER_HOUR_PLATFORM", 1000)
+# TEN-2: the sign-in hand-off from the public host to a new enterprise's host (accounts/handoff.py):
+# seconds a token lives, and how many redemptions one client address may try per minute (SEC-7).
+SIGN_IN_HANDOFF_SECONDS = 120
+SIGN_IN_HANDOFF_MAX_PER_ADDRESS_PER_MINUTE = env_int("SIGN_IN_HANDOFF_MAX_PER_ADDRESS_PER_MINUTE", 10)
 # DSR-6: days between asking for an account's deletion and its execution (cancellable meanwhile).
 ACCOUNT_DELETION_COOLING_OFF_DAYS = env_int("ACCOUNT_DELETION_COOLING_OFF_DAYS", 7)
 

@@ -22,6 +22,7 @@ CACHES["throttle"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 # tests/requests/test_open_request_limit.py).
 SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = 100_000
 SMS_CODE_MAX_PER_HOUR_PLATFORM = 100_000
+SIGN_IN_HANDOFF_MAX_PER_ADDRESS_PER_MINUTE = 100_000
 REQUEST_MAX_OPEN_PER_MEMBER = 1_000  # tests that seed long lists of requests
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -36,7 +37,7 @@ from consent.consents.selectors import (
 from consent.consents.services import consent_give, consent_withdraw, legal_basis_end, legal_basis_record
 from consent.models import PURPOSES, ConsentPurpose, ConsentRecord, SensitiveCategory
 from core.models import Department, Membership
-from core.views import ConsoleView, EnterpriseMemberView
+from core.views import ConsoleView, EnterpriseMemberView, confirmation_page, is_confirmed
 from tenants.access import Manage, Read, SelfService
 from tenants.categories import ANY_CATEGORY
 from tenants.views import apply_service_errors
@@ -194,6 +195,16 @@ class LegalBasisEndView(ConsentConsoleView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         record = legal_basis_for(self.scope, pk)
+        unconfirmed = confirmation_page(
+            request,
+            _(
+                "End this legal basis? Processing on it stops at once; unless the member has consented, "
+                "their data of this category and purpose is deleted."
+            ),
+            cancel_url=reverse("console_member_consents", kwargs={"member_id": record.membership_id}),
+        )
+        if unconfirmed is not None:
+            return unconfirmed
         try:
             legal_basis_end(enterprise=self.enterprise, actor=self.membership, record_id=record.pk)
         except PermissionDenied:
@@ -302,6 +313,8 @@ class MeConsentWithdrawView(EnterpriseMemberView):
 
     def post(self, request: HttpRequest, record_id: int) -> HttpResponse:
         record = consent_of_member(membership=self.membership, record_id=record_id)
+        if not is_confirmed(request):  # issue 16 §1: this page is the confirmation; nothing changes
+            return self._render(request, record)
         try:
             closed = consent_withdraw(enterprise=self.enterprise, membership=self.membership, record_id=record.pk)
         except ValidationError as error:

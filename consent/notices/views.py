@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -47,7 +48,7 @@ from consent.notices.services import (
     notice_draft_save,
     notice_publish,
 )
-from core.views import ConsoleView, EnterpriseMemberView
+from core.views import ConsoleView, EnterpriseMemberView, confirmation_page
 from tenants.access import Manage, Public, Read, SelfService
 from tenants.categories import Category
 from tenants.views import apply_service_errors, safe_next
@@ -212,6 +213,13 @@ class NoticeDiscardView(NoticeConsoleView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        unconfirmed = confirmation_page(
+            request,
+            _("Discard the draft notice? Its text is deleted; published versions do not change."),
+            cancel_url=reverse("console_notice_draft"),
+        )
+        if unconfirmed is not None:
+            return unconfirmed
         if notice_draft_discard(enterprise=self.enterprise):
             messages.success(request, _("The draft was discarded."))
         else:

@@ -19,13 +19,14 @@ from django.core.paginator import Paginator
 from django.forms import ChoiceField, Field
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import User
 from core.http import EnterpriseRequest
-from core.views import ConsoleView, EnterpriseMemberView
+from core.views import ConsoleView, EnterpriseMemberView, confirmation_page
 from requests.models import Request
 from requests.workflow.forms import AccountRequestForm, DecisionForm, InformationForm, MemberRequestForm, StateForm
 from requests.workflow.selectors import (
@@ -136,6 +137,14 @@ class _RequesterPages:
         account: User = self.request.user  # type: ignore[assignment]
         action = self.request.POST.get("action")
         if action == "cancel":
+            unconfirmed = confirmation_page(
+                self.request,
+                _("Cancel request #%(id)s? It is closed without an answer; you can make a new one later.")
+                % {"id": row.pk},
+                cancel_url=reverse(self.detail_url, kwargs={"pk": row.pk}),
+            )
+            if unconfirmed is not None:
+                return unconfirmed
             try:
                 request_cancel(enterprise=self.enterprise_or_none(), request=row, account=account)
             except ValidationError as error:

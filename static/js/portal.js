@@ -14,3 +14,50 @@ document.addEventListener("focusin", function (event) {
     target.select();
   }
 });
+// - <form data-submit-on-load> is submitted as soon as the page has loaded (the sign-in hand-off
+//   to a new enterprise's host; without scripts its button does the same);
+// - <form data-confirm="…"> (or a submit button with data-confirm) asks in the page's
+//   <dialog id="confirm-dialog"> before a destructive action; "Yes" adds confirmed=yes and
+//   submits with the same button. Without scripts the server answers with a confirmation page
+//   instead (core.views.confirmation_page): a destructive POST without confirmed=yes does nothing.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector("form[data-submit-on-load]");
+  if (form instanceof HTMLFormElement) {
+    form.submit();
+  }
+});
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.method === "dialog") {
+    return;
+  }
+  var submitter = event.submitter || null;
+  var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+  var dialog = document.getElementById("confirm-dialog");
+  if (!message || form.querySelector('input[name="confirmed"]') || !(dialog instanceof HTMLDialogElement)) {
+    return;
+  }
+  event.preventDefault();
+  document.getElementById("confirm-dialog-message").textContent = message;
+  dialog.returnValue = "";
+  dialog.addEventListener(
+    "close",
+    function () {
+      if (dialog.returnValue !== "yes") {
+        return;
+      }
+      var confirmed = document.createElement("input");
+      confirmed.type = "hidden";
+      confirmed.name = "confirmed";
+      confirmed.value = "yes";
+      form.appendChild(confirmed);
+      if (submitter && typeof form.requestSubmit === "function") {
+        form.requestSubmit(submitter);
+      } else {
+        form.requestSubmit ? form.requestSubmit() : form.submit();
+      }
+    },
+    { once: true }
+  );
+  dialog.showModal();
+});

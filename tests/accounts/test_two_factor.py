@@ -69,6 +69,39 @@ def test_enrolment_then_access_then_recovery_codes(world, alice_without_second_f
     assert StaticToken.objects.filter(device__user=world.alice).count() == RECOVERY_CODES - 1
 
 
+def test_enrolment_shows_a_qr_code_of_the_provisioning_uri(world, alice_without_second_factor):
+    """UI-4/SEC-2: the key URI as an SVG QR code (segno, server-side) with the typed key as a
+    fallback; the label is the masked mobile, the issuer the platform's name."""
+    import base64
+    import io
+    import re
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    import segno
+    from django.conf import settings
+
+    page = alice_without_second_factor.get(SETUP, HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    enrolment = page.context["enrolment"]
+    device = TOTPDevice.objects.get(user=world.alice, confirmed=False)
+    uri = urlsplit(enrolment.config_url)
+    assert uri.scheme == "otpauth" and uri.netloc == "totp"
+    assert unquote(uri.path) == f"/{settings.OTP_TOTP_ISSUER}:139****0001"  # masked, never the number
+    assert "13900000001" not in enrolment.config_url
+    query = parse_qs(uri.query)
+    assert query["issuer"] == [settings.OTP_TOTP_ISSUER] and query["secret"] == [enrolment.secret]
+    assert enrolment.secret == base64.b32encode(device.bin_key).decode()
+    match = re.search(r'<img id="totp-qr" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"[^>]* alt="([^"]+)"', html)
+    assert match is not None and "QR code" in match.group(2)
+    svg = base64.b64decode(match.group(1))
+    expected = io.BytesIO()
+    segno.make_qr(enrolment.config_url, error="m").save(expected, kind="svg", scale=4, border=4, xmldecl=False)
+    assert svg.startswith(b"<svg") and svg == expected.getvalue()
+    assert f'id="totp-secret">{enrolment.secret}<' in html  # the typed key stays
+    zh = alice_without_second_factor.get(SETUP, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert re.search(r'<img id="totp-qr"[^>]* alt="[^"]*二维码', zh)
+
+
 def client_signed_in_again(world):
     from django.test import Client
 

@@ -285,7 +285,7 @@ def test_geofence_create_edit_delete_with_ledger_entries(world, client_for):
     assert client.post(edit, {**VALID_GEOFENCE, "radius_m": "500"}).status_code == 302
     assert ledger_count(world.acme) == before + 2
     assert client.get(f"{edit}delete/").status_code == 200
-    assert client.post(f"{edit}delete/").status_code == 302
+    assert client.post(f"{edit}delete/", {"confirmed": "yes"}).status_code == 302
     assert ledger_count(world.acme) == before + 3
     with enterprise_schema(world.acme):
         assert not Geofence.objects.filter(pk=fence.pk).exists()
@@ -325,7 +325,7 @@ def test_scoped_admin_reads_geofences_but_cannot_change_them(world, client_for, 
     assert client.get("/console/attendance/geofences/new/").status_code == 403
     assert client.post("/console/attendance/geofences/new/", VALID_GEOFENCE).status_code == 403
     assert client.post(f"/console/attendance/geofences/{office.pk}/", VALID_GEOFENCE).status_code == 403
-    assert client.post(f"/console/attendance/geofences/{office.pk}/delete/").status_code == 403
+    assert client.post(f"/console/attendance/geofences/{office.pk}/delete/", {"confirmed": "yes"}).status_code == 403
     assert (
         client.post(
             "/console/attendance/policy/", {"work_starts": "10:00", "work_ends": "19:00", "late_after_minutes": "5"}

@@ -139,10 +139,14 @@ def test_member_page_is_scope_filtered(world, client_for):
     assert sam.get(f"/console/biometrics/members/{member(world, world.erin).pk}/").status_code == 404
     assert sam.get("/console/biometrics/members/999999/").status_code == 404
     before = counts(world.acme)
-    assert sam.post(f"/console/biometrics/templates/{erin_template.pk}/revoke/").status_code == 404
-    assert sam.post(f"/console/biometrics/templates/{erin_template.pk}/delete/").status_code == 404
+    assert (
+        sam.post(f"/console/biometrics/templates/{erin_template.pk}/revoke/", {"confirmed": "yes"}).status_code == 404
+    )
+    assert (
+        sam.post(f"/console/biometrics/templates/{erin_template.pk}/delete/", {"confirmed": "yes"}).status_code == 404
+    )
     assert counts(world.acme) == before
-    assert sam.post(f"/console/biometrics/templates/{bob_template.pk}/revoke/").status_code == 302
+    assert sam.post(f"/console/biometrics/templates/{bob_template.pk}/revoke/", {"confirmed": "yes"}).status_code == 302
     # globex's member ids mean nothing on acme's host
     alice = client_for("acme", world.alice)
     assert alice.get(f"/console/biometrics/members/{member(world, world.gwen, world.globex).pk}/").status_code == 404
@@ -193,14 +197,19 @@ def test_console_revokes_a_device(world, client_for):
     )
     connection.set_schema_to_public()
     before = counts(world.acme)
-    assert client_for("acme", world.amy).post(f"/console/biometrics/devices/{device.pk}/revoke/").status_code == 403
+    assert (
+        client_for("acme", world.amy)
+        .post(f"/console/biometrics/devices/{device.pk}/revoke/", {"confirmed": "yes"})
+        .status_code
+        == 403
+    )
     assert counts(world.acme) == before
     client = client_for("acme", world.alice)
-    assert client.post(f"/console/biometrics/devices/{device.pk}/revoke/").status_code == 302
+    assert client.post(f"/console/biometrics/devices/{device.pk}/revoke/", {"confirmed": "yes"}).status_code == 302
     assert counts(world.acme)[0] == before[0] + 1
     with enterprise_schema(world.acme):
         assert Device.objects.get(pk=device.pk).revoked_at is not None
-    assert client.post("/console/biometrics/devices/999999/revoke/").status_code == 404
+    assert client.post("/console/biometrics/devices/999999/revoke/", {"confirmed": "yes"}).status_code == 404
 
 
 # --- console: enrolments ----------------------------------------------------------------------
@@ -249,12 +258,17 @@ def test_console_revokes_and_deletes_enrolments(world, client_for):
     client = client_for("acme", world.alice)
     template = enrol(world, world.bob)
     before = counts(world.acme)
-    assert client.post(f"/console/biometrics/templates/{template.pk}/revoke/").status_code == 302
+    assert client.post(f"/console/biometrics/templates/{template.pk}/revoke/", {"confirmed": "yes"}).status_code == 302
     assert counts(world.acme) == (before[0] + 1, before[1], before[2], before[3] + 1)
-    assert client.post(f"/console/biometrics/templates/{template.pk}/delete/").status_code == 302
+    assert client.post(f"/console/biometrics/templates/{template.pk}/delete/", {"confirmed": "yes"}).status_code == 302
     assert counts(world.acme) == (before[0] + 2, before[1], before[2] - 1, before[3] + 1)
-    assert client.post(f"/console/biometrics/templates/{template.pk}/delete/").status_code == 404
-    assert client_for("acme", world.amy).post(f"/console/biometrics/templates/{template.pk}/delete/").status_code == 403
+    assert client.post(f"/console/biometrics/templates/{template.pk}/delete/", {"confirmed": "yes"}).status_code == 404
+    assert (
+        client_for("acme", world.amy)
+        .post(f"/console/biometrics/templates/{template.pk}/delete/", {"confirmed": "yes"})
+        .status_code
+        == 403
+    )
 
 
 # --- console: constant queries ----------------------------------------------------------------

@@ -48,6 +48,8 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
     # the two-factor enrolment page (SEC-2) works under the policy too
     page.wait_for_url(f"{base}/security/two-factor/**")
     secret = page.locator("#totp-secret").inner_text()
+    # the QR code (an SVG data: URI, UI-4) is drawn: img-src allows data:
+    assert page.locator("#totp-qr").evaluate("image => image.complete && image.naturalWidth") > 0
     page.fill("input[name=token]", f"{totp(base64.b32decode(secret)):06d}")
     page.locator("main form button[type=submit]").click()
     page.locator("#continue").click()
@@ -64,6 +66,27 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
     button.click()
     page.locator(f"[data-revealed={field}]").wait_for()
     assert page.locator(f"[data-revealed={field}]").inner_text() == MEMBER_MOBILE
+
+    # a destructive action asks first in a <dialog> (static/js/portal.js, issue 16 §1): "Cancel"
+    # does nothing, "Yes" submits with confirmed=yes
+    page.goto(f"{base}/console/org/")
+    page.fill("form.stacked input[name=name]", "Short-lived Team")
+    page.locator("form.stacked select[name=parent]").select_option(index=0)
+    page.locator("form.stacked button[type=submit]").first.click()
+    page.wait_for_url(f"{base}/console/org/")
+    delete = page.locator("form[data-confirm] button[type=submit]").first
+    delete.click()
+    dialog = page.locator("#confirm-dialog")
+    dialog.wait_for(state="visible")
+    assert "Delete the department Short-lived Team?" in page.locator("#confirm-dialog-message").inner_text()
+    dialog.locator("button[value=cancel]").click()
+    dialog.wait_for(state="hidden")
+    assert page.locator("ul.tree").inner_text().count("Short-lived Team") == 1
+    delete.click()
+    dialog.wait_for(state="visible")
+    with page.expect_navigation():
+        page.locator("#confirm-dialog-yes").click()
+    assert "Short-lived Team" not in page.locator("ul.tree").inner_text()
 
     # pages with the nonced <style> and scripts, and the Swagger UI's inline script
     for path in ("/console/", "/console/org/", "/me/", "/api/docs/"):

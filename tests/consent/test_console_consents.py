@@ -305,7 +305,7 @@ def test_a_legal_basis_outlives_the_withdrawn_consent_until_it_is_ended(world, c
     health_report_submit(enterprise=world.acme, membership=bob, city="Shanghai", unwell=False)
     record = legal_basis(world, world.bob)
     before = len(ledger_entries(world))
-    response = client.post(f"/console/consents/legal-bases/{record.pk}/end/")
+    response = client.post(f"/console/consents/legal-bases/{record.pk}/end/", {"confirmed": "yes"})
     assert response.status_code == 302 and response["Location"] == f"/console/consents/{bob.pk}/"
     assert active_records(world, world.bob) == []
     assert len(ledger_entries(world)) == before + 1 and ledger_entries(world)[-1].details["ended"] is True
@@ -313,19 +313,34 @@ def test_a_legal_basis_outlives_the_withdrawn_consent_until_it_is_ended(world, c
         health_report_submit(enterprise=world.acme, membership=bob, city="Shanghai", unwell=False)
     assert refused.value.error_dict["consent"][0].code == "consent_required"
     # ending it again: it is no longer an active legal basis
-    assert client.post(f"/console/consents/legal-bases/{record.pk}/end/").status_code == 404
+    assert client.post(f"/console/consents/legal-bases/{record.pk}/end/", {"confirmed": "yes"}).status_code == 404
 
 
 def test_ending_needs_the_category_over_the_member(world, client_for):
     bob = member(world, world.bob)
     client_for("acme", world.sam).post(f"/console/consents/{bob.pk}/", HEALTH)
     record = legal_basis(world, world.bob)
-    assert client_for("acme", world.amy).post(f"/console/consents/legal-bases/{record.pk}/end/").status_code == 404
-    assert client_for("acme", world.bob).post(f"/console/consents/legal-bases/{record.pk}/end/").status_code == 403
+    assert (
+        client_for("acme", world.amy)
+        .post(f"/console/consents/legal-bases/{record.pk}/end/", {"confirmed": "yes"})
+        .status_code
+        == 404
+    )
+    assert (
+        client_for("acme", world.bob)
+        .post(f"/console/consents/legal-bases/{record.pk}/end/", {"confirmed": "yes"})
+        .status_code
+        == 403
+    )
     # a consent is not a legal basis: not endable here
     with enterprise_schema(world.acme):
         consent = ConsentRecord.objects.get(membership=bob, category="health", basis="consent")
-    assert client_for("acme", world.alice).post(f"/console/consents/legal-bases/{consent.pk}/end/").status_code == 404
+    assert (
+        client_for("acme", world.alice)
+        .post(f"/console/consents/legal-bases/{consent.pk}/end/", {"confirmed": "yes"})
+        .status_code
+        == 404
+    )
     assert client_for("acme", world.alice).get(f"/console/consents/legal-bases/{record.pk}/end/").status_code == 405
     assert active_records(world, world.bob) == [("consent", ""), ("legal_obligation", REASON)]
 
@@ -423,7 +438,7 @@ def test_globex_admin_cannot_see_or_end_acmes_records_by_id(world, client_for):
     record = legal_basis(world, world.bob)
     greg = client_for("globex", world.greg)
     assert greg.post(f"/api/v1/consents/legal-bases/{record.pk}/end/").status_code == 404
-    assert greg.post(f"/console/consents/legal-bases/{record.pk}/end/").status_code == 404
+    assert greg.post(f"/console/consents/legal-bases/{record.pk}/end/", {"confirmed": "yes"}).status_code == 404
     response = greg.get(f"/api/v1/consents/?member={bob.pk}")  # that id is someone else in globex, or nobody
     assert "Bob Member" not in response.content.decode() and REASON not in response.content.decode()
     page = greg.get(f"/console/consents/{bob.pk}/")

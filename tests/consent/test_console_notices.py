@@ -77,7 +77,7 @@ def test_they_cannot_save_publish_or_discard_either(world, client_for, persona):
         enterprise=world.acme, actor=None, summary_zh="草稿", summary_en="", contact="x@example.com", items=[_item()]
     )
     assert client.post("/console/notices/draft/publish/", {"confirm": "on"}).status_code == 403
-    assert client.post("/console/notices/draft/discard/").status_code == 403
+    assert client.post("/console/notices/draft/discard/", {"confirmed": "yes"}).status_code == 403
     assert notices(world.acme) == [(1, "published"), (2, "draft")]
 
 
@@ -330,10 +330,12 @@ def test_publish_and_discard_are_post_only(world, client_for):
 def test_discarding_deletes_the_draft_only(world, client_for):
     client = client_for("acme", world.amy)
     client.post("/console/notices/draft/", draft_post())
-    response = client.post("/console/notices/draft/discard/")
+    response = client.post("/console/notices/draft/discard/", {"confirmed": "yes"})
     assert response.status_code == 302 and response["Location"] == "/console/notices/"
     assert notices(world.acme) == [(1, "published")]
-    assert client.post("/console/notices/draft/discard/").status_code == 302  # nothing to discard: harmless
+    assert (
+        client.post("/console/notices/draft/discard/", {"confirmed": "yes"}).status_code == 302
+    )  # nothing to discard: harmless
     assert notices(world.acme) == [(1, "published")]
 
 

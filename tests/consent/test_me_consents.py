@@ -146,7 +146,7 @@ def test_the_consents_page_and_api_run_a_constant_number_of_queries(world, clien
 def test_give_from_the_page(world, client_for):
     health = record_of(world, world.acme, world.bob, "health", "health_monitoring")
     client = client_for("acme", world.bob)
-    assert client.post(f"/me/consents/{health.pk}/withdraw/").status_code == 302
+    assert client.post(f"/me/consents/{health.pk}/withdraw/", {"confirmed": "yes"}).status_code == 302
     refused = client.post(HEALTH_API, {"city": "Nanjing", "unwell": False}, content_type="application/json")
     assert refused.status_code == 403 and refused.json()["code"] == "consent_required"
     page = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -175,7 +175,7 @@ def test_give_from_the_page(world, client_for):
 def test_giving_bad_input_on_the_page_is_a_400_and_nothing_changes(world, client_for, payload, field):
     health = record_of(world, world.acme, world.bob, "health", "health_monitoring")
     client = client_for("acme", world.bob)
-    client.post(f"/me/consents/{health.pk}/withdraw/")
+    client.post(f"/me/consents/{health.pk}/withdraw/", {"confirmed": "yes"})
     before = state(world.acme)
     response = client.post(PAGE, payload)
     assert response.status_code == 400
@@ -200,7 +200,7 @@ def test_withdrawal_page_previews_the_members_data_and_takes_effect_at_once(
     assert "Health reports: 2" in page.content.decode()
     assert client.get(f"/me/consents/{record.pk}/withdraw/", HTTP_ACCEPT_LANGUAGE="zh-hans").status_code == 200
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post(f"/me/consents/{record.pk}/withdraw/", HTTP_ACCEPT_LANGUAGE="en")
+        response = client.post(f"/me/consents/{record.pk}/withdraw/", {"confirmed": "yes"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302 and response["Location"] == PAGE
     assert len(callbacks) == 1  # retention.tasks.consent_withdrawal_erase, sent after commit
     closed = reload(world.acme, record)
@@ -214,7 +214,7 @@ def test_withdrawal_page_previews_the_members_data_and_takes_effect_at_once(
     assert page_refused.status_code == 400
     # A withdrawn consent cannot be withdrawn again, nor previewed.
     assert client.get(f"/me/consents/{record.pk}/withdraw/").status_code == 404
-    assert client.post(f"/me/consents/{record.pk}/withdraw/").status_code == 404
+    assert client.post(f"/me/consents/{record.pk}/withdraw/", {"confirmed": "yes"}).status_code == 404
 
 
 def test_when_a_legal_basis_covers_the_data_nothing_is_deleted(world, client_for, django_capture_on_commit_callbacks):
@@ -232,11 +232,11 @@ def test_when_a_legal_basis_covers_the_data_nothing_is_deleted(world, client_for
     preview = client.get(f"/api/v1/me/consents/{record.pk}/withdrawal/").json()
     assert preview["deletes"] == [] and [basis["id"] for basis in preview["kept_by"]] == [legal.pk]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert client.post(f"/me/consents/{record.pk}/withdraw/").status_code == 302
+        assert client.post(f"/me/consents/{record.pk}/withdraw/", {"confirmed": "yes"}).status_code == 302
     assert callbacks == [] and reload(world.acme, record).erasure == "not_needed"
     # The legal basis is not the member's to withdraw.
     assert client.get(f"/me/consents/{legal.pk}/withdraw/").status_code == 404
-    assert client.post(f"/me/consents/{legal.pk}/withdraw/").status_code == 404
+    assert client.post(f"/me/consents/{legal.pk}/withdraw/", {"confirmed": "yes"}).status_code == 404
     assert client.post(f"/api/v1/me/consents/{legal.pk}/withdrawal/").status_code == 400
     assert reload(world.acme, legal).withdrawn_at is None
     # Collection goes on under the legal basis.
@@ -374,7 +374,7 @@ def test_withdrawing_a_never_given_consent_is_refused(world, client_for):
     before = state(world.acme)
     for record_id in (999999, 0):
         assert client.get(f"/me/consents/{record_id}/withdraw/").status_code == 404
-        assert client.post(f"/me/consents/{record_id}/withdraw/").status_code == 404
+        assert client.post(f"/me/consents/{record_id}/withdraw/", {"confirmed": "yes"}).status_code == 404
         assert client.get(f"/api/v1/me/consents/{record_id}/withdrawal/").status_code == 404
         response = client.post(f"/api/v1/me/consents/{record_id}/withdrawal/")
         assert response.status_code == 400 and set(response.json()) == {"consent"}
@@ -389,7 +389,7 @@ def test_another_members_record_is_refused(world, client_for):
     erin = client_for("acme", world.erin)
     before = state(world.acme)
     assert erin.get(f"/me/consents/{bobs.pk}/withdraw/").status_code == 404
-    assert erin.post(f"/me/consents/{bobs.pk}/withdraw/").status_code == 404
+    assert erin.post(f"/me/consents/{bobs.pk}/withdraw/", {"confirmed": "yes"}).status_code == 404
     assert erin.get(f"/api/v1/me/consents/{bobs.pk}/withdrawal/").status_code == 404
     assert erin.post(f"/api/v1/me/consents/{bobs.pk}/withdrawal/").status_code == 400
     assert state(world.acme) == before
@@ -410,7 +410,7 @@ def test_a_record_id_from_acme_means_nothing_on_globex(world, client_for):
     client = client_for("globex", world.dana)
     acme_before, globex_before = state(world.acme), state(world.globex)
     assert client.get(f"/me/consents/{record_id}/withdraw/").status_code == 404
-    assert client.post(f"/me/consents/{record_id}/withdraw/").status_code == 404
+    assert client.post(f"/me/consents/{record_id}/withdraw/", {"confirmed": "yes"}).status_code == 404
     assert client.get(f"/api/v1/me/consents/{record_id}/withdrawal/").status_code == 404
     assert client.post(f"/api/v1/me/consents/{record_id}/withdrawal/").status_code == 400
     assert (state(world.acme), state(world.globex)) == (acme_before, globex_before)
@@ -435,7 +435,7 @@ def test_absurd_input_is_a_4xx_never_a_500(world, client_for):
     big = "9" * 25
     before = state(world.acme)
     assert client.get(f"/me/consents/{big}/withdraw/").status_code == 404
-    assert client.post(f"/me/consents/{big}/withdraw/").status_code == 404
+    assert client.post(f"/me/consents/{big}/withdraw/", {"confirmed": "yes"}).status_code == 404
     assert client.get(f"/api/v1/me/consents/{big}/withdrawal/").status_code == 404
     assert client.post(f"/api/v1/me/consents/{big}/withdrawal/").status_code == 400
     assert (

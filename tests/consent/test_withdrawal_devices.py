@@ -119,7 +119,7 @@ def test_withdrawal_on_the_page_removes_the_template_from_the_feed_before_it_ans
     )
     record = record_of(world, world.bob, "biometrics", "attendance")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:  # no worker: the task is never sent
-        response = client_for("acme", world.bob).post(f"/me/consents/{record.pk}/withdraw/")
+        response = client_for("acme", world.bob).post(f"/me/consents/{record.pk}/withdraw/", {"confirmed": "yes"})
     assert response.status_code == 302
     assert len(callbacks) == 1  # the erasure task, scheduled for after commit
 

@@ -323,7 +323,10 @@ def test_org_console_page(world, client_for):
     assert client.post("/console/org/", {"action": "department_create", "name": "Legal"}).status_code == 302
     assert client.post("/console/org/", {"action": "position_create", "name": "Engineer"}).status_code == 302
     assert client.post("/console/org/", {"action": "rank_create", "name": "P5"}).status_code == 302
-    assert client.post("/console/org/", {"action": "department_delete", "department": "x"}).status_code == 400
+    assert (
+        client.post("/console/org/", {"confirmed": "yes", "action": "department_delete", "department": "x"}).status_code
+        == 400
+    )
     assert client.post("/console/org/", {"action": "nonsense"}).status_code == 400
     page = client.get("/console/org/")
     assert b"Legal" in page.content and b"Engineer" in page.content and b"P5" in page.content

@@ -349,14 +349,24 @@ def test_console_create_link_shows_it_once(world, client_for):
 
 def test_console_revoke(world, client_for):
     invitation = invite(world)
-    assert client_for("acme", world.bob).post(f"/console/invitations/{invitation.pk}/revoke/").status_code == 403
-    assert client_for("acme", world.greg).post(f"/console/invitations/{invitation.pk}/revoke/").status_code == 403
+    assert (
+        client_for("acme", world.bob)
+        .post(f"/console/invitations/{invitation.pk}/revoke/", {"confirmed": "yes"})
+        .status_code
+        == 403
+    )
+    assert (
+        client_for("acme", world.greg)
+        .post(f"/console/invitations/{invitation.pk}/revoke/", {"confirmed": "yes"})
+        .status_code
+        == 403
+    )
     sam = client_for("acme", world.sam)  # ENT-8: the card has no department, outside Sam's scope
-    assert sam.post("/console/invitations/999999/revoke/").status_code == 404
-    assert sam.post(f"/console/invitations/{invitation.pk}/revoke/").status_code == 404
+    assert sam.post("/console/invitations/999999/revoke/", {"confirmed": "yes"}).status_code == 404
+    assert sam.post(f"/console/invitations/{invitation.pk}/revoke/", {"confirmed": "yes"}).status_code == 404
     client = client_for("acme", world.amy)
     before = counts(world.acme)
-    response = client.post(f"/console/invitations/{invitation.pk}/revoke/")
+    response = client.post(f"/console/invitations/{invitation.pk}/revoke/", {"confirmed": "yes"})
     assert response.status_code == 302
     assert counts(world.acme)[2] == before[2] + 1
     with enterprise_schema(world.acme):
@@ -368,7 +378,9 @@ def test_scoped_admin_cannot_revoke_an_administrators_invitation(world, client_f
     with enterprise_schema(world.acme):  # in Sam's scope, so that the role is what refuses
         invitation.membership.departments.add(world.sales)
     before = counts(world.acme)
-    response = client_for("acme", world.sam).post(f"/console/invitations/{invitation.pk}/revoke/", follow=True)
+    response = client_for("acme", world.sam).post(
+        f"/console/invitations/{invitation.pk}/revoke/", {"confirmed": "yes"}, follow=True
+    )
     assert b"Only the owner and full administrators" in response.content
     assert counts(world.acme) == before
 
@@ -460,7 +472,7 @@ def test_another_enterprises_admin_cannot_revoke_acmes_invitation(world, client_
     connection.set_schema_to_public()
     globex = client_for("globex", world.greg)
     assert globex.post(f"/api/v1/invitations/{invitation.pk}/revoke/").status_code == 404
-    assert globex.post(f"/console/invitations/{invitation.pk}/revoke/").status_code == 404
+    assert globex.post(f"/console/invitations/{invitation.pk}/revoke/", {"confirmed": "yes"}).status_code == 404
     assert client_for("acme", world.greg).post(f"/api/v1/invitations/{invitation.pk}/revoke/").status_code == 403
     with enterprise_schema(world.acme):
         assert Invitation.objects.get(pk=invitation.pk).status == "pending"

@@ -92,9 +92,9 @@ def test_member_cancels_and_sends_information(world, client_for, submit):
     assert client.post(f"/me/requests/{other.pk}/", {"action": "information", "note": "12 May"}).status_code == 302
     assert _status(world.acme, other) == "in_review"
     assert client.post(f"/me/requests/{request.pk}/", {"action": "explode"}).status_code == 400
-    assert client.post(f"/me/requests/{request.pk}/", {"action": "cancel"}).status_code == 302
+    assert client.post(f"/me/requests/{request.pk}/", {"confirmed": "yes", "action": "cancel"}).status_code == 302
     assert _status(world.acme, request) == "cancelled"
-    response = client.post(f"/me/requests/{request.pk}/", {"action": "cancel"})
+    response = client.post(f"/me/requests/{request.pk}/", {"confirmed": "yes", "action": "cancel"})
     assert response.status_code == 400 and b"Only an open request can be cancelled" in response.content
 
 
@@ -102,7 +102,7 @@ def test_a_member_cannot_see_or_act_on_another_members_request(world, client_for
     request = submit("acme", world.bob, category="directory")
     erin = client_for("acme", world.erin)
     assert erin.get(f"/me/requests/{request.pk}/").status_code == 404
-    assert erin.post(f"/me/requests/{request.pk}/", {"action": "cancel"}).status_code == 404
+    assert erin.post(f"/me/requests/{request.pk}/", {"confirmed": "yes", "action": "cancel"}).status_code == 404
     assert f"#{request.pk}".encode() not in erin.get("/me/requests/").content
     assert _status(world.acme, request) == "identity_verified"
 
