@@ -198,7 +198,7 @@ CASES = [
 
 
 def _resent_fields(html: str) -> list[tuple[str, str]]:
-    form = re.search(r'<form method="post"[^>]*>(.*?)</form>', html, re.S)
+    form = re.search(r'<form method="post"[^>]*id="confirm-form"[^>]*>(.*?)</form>', html, re.S)
     assert form is not None
     return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1))
 
