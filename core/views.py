@@ -10,8 +10,9 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView
@@ -149,13 +150,16 @@ class EnterpriseSignupView(LoginRequiredMixin, FormView):
                 form.add_error(field if field in form.fields else None, messages)
             return self.form_invalid(form)
         # TEN-2: straight to the new host's console, signed in there by a single-use hand-off
-        # (the public host's session is not carried over: sessions are host-bound)
+        # (the public host's session is not carried over: sessions are host-bound). Not a redirect:
+        # the CSP's form-action 'self' also covers where a form's POST is redirected, so browsers
+        # refuse a redirect to the new host; the page follows the link instead (static/js/portal.js).
         token = handoff_create(account=self.request.user, enterprise=enterprise)
         port = self.request.get_port()
         suffix = "" if port in ("80", "443") else f":{port}"
-        return HttpResponseRedirect(
-            f"{self.request.scheme}://{enterprise.get_primary_domain()}{suffix}/login/handoff/{token}/"
-        )
+        url = f"{self.request.scheme}://{enterprise.get_primary_domain()}{suffix}/login/handoff/{token}/"
+        response = render(self.request, "tenants/enterprise_ready.html", {"enterprise": enterprise, "url": url})
+        add_never_cache_headers(response)
+        return response
 
 
 def _handoff_rate_take(request: HttpRequest) -> None:

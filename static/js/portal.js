@@ -61,3 +61,12 @@ document.addEventListener("submit", function (event) {
   );
   dialog.showModal();
 });
+// <a data-autofollow>: follow the link once the page has loaded (the hand-off to a new
+// enterprise's host after creating it; a link, since the CSP's form-action stops redirects
+// of a form's POST to another host).
+document.addEventListener("DOMContentLoaded", function () {
+  var link = document.querySelector("a[data-autofollow]");
+  if (link instanceof HTMLAnchorElement) {
+    window.location.assign(link.href);
+  }
+});
