@@ -159,7 +159,7 @@ def test_signup_page_creates_an_enterprise_owned_by_the_signed_in_account(world,
     # a page that follows the link (a redirect of a form's POST to another host breaks the CSP)
     assert response.status_code == 200
     assert response.context["url"].startswith("http://stark.localhost/login/handoff/")
-    assert 'data-autofollow' in response.content.decode()
+    assert "data-autofollow" in response.content.decode()
     enterprise = Enterprise.objects.get(slug="stark")
     assert (enterprise.creator_name, enterprise.creator_email) == ("Oscar O.", "o@stark.test")
     with schema_context("stark"):
