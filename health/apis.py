@@ -9,10 +9,11 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from core.apis import EnterpriseApiView
@@ -244,8 +245,8 @@ class HealthReminderApi(EnterpriseApiView):
         department = None
         if serializer.validated_data.get("department") is not None:
             department = get_department_for(self.scope, Category.HEALTH, serializer.validated_data["department"])
-            if department is None:
-                raise NotFound()
+            if department is None:  # a body reference: the same field error for missing and out of scope
+                raise ValidationError({"department": [_("Choose a department in your scope.")]})
         try:
             sent = health_reminder_send(
                 enterprise=self.enterprise, actor=self.membership, scope=self.scope, department=department
