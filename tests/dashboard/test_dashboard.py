@@ -313,3 +313,15 @@ def test_queries_do_not_grow_with_the_members(world, client_for, django_assert_m
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get("/console/")
     assert response.context["dashboard"].attendance.members >= 32
+
+
+def test_the_checklist_says_done_not_deleted_in_chinese(world, client_for):
+    """UI-3: the checklist's "Done" is a message of its own (context "setup checklist"), not the
+    erasure status "Done" (已删除) it once shared with consent records and purge runs."""
+    with enterprise_schema(world.acme):
+        has_departments = Department.objects.filter(parent__isnull=False).exists()
+    assert has_departments  # the world has departments: that item is done
+    content = client_for("acme", world.alice).get("/console/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'data-item="departments" data-done="true"' in content
+    item = re.search(r'data-item="departments" data-done="true">(.*?)</li>', content, re.S)
+    assert item is not None and "已完成" in item.group(1) and "已删除" not in item.group(1)
