@@ -34,7 +34,7 @@ def notification_for(*, account: User, notification_id: int, enterprise_id: int 
 
 def header_for(*, account: User, enterprise_id: int | None, count_unread: bool) -> tuple[int, list[dict[str, Any]]]:
     """The app shell's header in ONE query (UI-1): the unread count of the inbox bell (as
-    `unread_count`; 0 when `count_unread` is false) and the enterprises of the switcher
+    `unread_count_query`; 0 when `count_unread` is false) and the enterprises of the switcher
     (`tenants.selectors.enterprise_links`), as a row of the account with two subqueries."""
     unread = (
         unread_count_query(account=account, enterprise_id=enterprise_id)
@@ -61,9 +61,3 @@ def unread_count_query(*, account: User, enterprise_id: int | None) -> Subquery:
         rows.order_by().values("account_id").annotate(total=Count("id")).values("total")[:1],
         output_field=IntegerField(),
     )
-
-
-def unread_count(*, account: User, enterprise_id: int | None = None) -> int:
-    """How many of the notifications `notifications_for` shows are unread: one COUNT on the
-    (account, read_at) index, for the inbox bell of every page (UI-1)."""
-    return notifications_for(account=account, enterprise_id=enterprise_id).filter(read_at__isnull=True).count()
