@@ -12,7 +12,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -52,6 +52,23 @@ def nav_item(context: template.Context, url_name: str, label: str, icon_name: st
         mark_safe(' aria-current="page"') if current else "",  # noqa: S308 (a constant)
         icon(icon_name),
         label,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def chart(context: template.Context, spec: dict[str, Any], label: str, height: str = "md") -> SafeString:
+    """A chart drawn by static/js/charts.js from `spec` (kind, x, series, suppressed; data only).
+    The page loads the script with `{% block scripts %}{% include "charts_js.html" %}{% endblock %}`;
+    the same figures are in a table on the page, so the chart is `role="img"` with a label."""
+    counter = context.render_context.get("portal_chart_counter", 0) + 1
+    context.render_context["portal_chart_counter"] = counter
+    element_id = f"chart-{counter}"
+    return format_html(
+        '<div class="portal-chart portal-chart-{}" role="img" aria-label="{}" data-chart="{}-data"></div>{}',
+        height if height in {"sm", "md", "lg"} else "md",
+        label,
+        element_id,
+        json_script(spec, f"{element_id}-data"),
     )
 
 
