@@ -46,6 +46,7 @@ ACTION_LABELS: dict[str, Any] = {
     Action.ANSWER_REQUEST: gettext_lazy("Answer a request"),
     Action.LEGAL_BASIS: gettext_lazy("Record a legal basis"),
     Action.REMIND: gettext_lazy("Send a reminder"),
+    Action.IMPORT: gettext_lazy("Import"),
 }
 
 

@@ -55,6 +55,7 @@ class Action:
     ANSWER_REQUEST = "answer_request"
     LEGAL_BASIS = "legal_basis"
     REMIND = "remind"
+    IMPORT = "import"
 
 
 def _canonical(values: dict[str, Any]) -> bytes:
