@@ -20,10 +20,12 @@ class NoticeForm(forms.Form):
     """The notice's own text; the rules (a summary, a contact, lengths) are notice_draft_save's."""
 
     summary_zh = forms.CharField(
-        label=gettext_lazy("Summary (Simplified Chinese)"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=gettext_lazy("Summary (Simplified Chinese)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "lang": "zh-Hans"}),
     )
     summary_en = forms.CharField(
-        label=gettext_lazy("Summary (English)"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=gettext_lazy("Summary (English)"), required=False, widget=forms.Textarea(attrs={"rows": 4, "lang": "en"})
     )
     contact = forms.CharField(label=gettext_lazy("Contact for personal-data questions"), required=False)
 
@@ -34,10 +36,12 @@ class NoticeItemForm(forms.Form):
     category = forms.CharField(widget=forms.HiddenInput, required=False)
     collected = forms.BooleanField(label=gettext_lazy("Collected"), required=False)
     purpose_zh = forms.CharField(
-        label=gettext_lazy("Purpose (Simplified Chinese)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Purpose (Simplified Chinese)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "lang": "zh-Hans"}),
     )
     purpose_en = forms.CharField(
-        label=gettext_lazy("Purpose (English)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Purpose (English)"), required=False, widget=forms.Textarea(attrs={"rows": 2, "lang": "en"})
     )
     retention_days = forms.CharField(
         label=gettext_lazy("Kept for (days)"),

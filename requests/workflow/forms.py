@@ -49,7 +49,7 @@ class DecisionForm(forms.Form):
         label=_("Refusal ground"),
         choices=[("", "—"), *RefusalGround.choices],
         required=False,
-        help_text=_("Required for a refusal (DSR-3)."),
+        help_text=_("Required for a refusal."),
     )
     note = forms.CharField(
         label=_("Note to the requester"),
