@@ -60,7 +60,7 @@ def chart(context: template.Context, spec: dict[str, Any], label: str, height: s
     """A chart drawn by static/js/charts.js from `spec` (kind, x, series, suppressed; data only).
     The page loads the script with `{% block scripts %}{% include "charts_js.html" %}{% endblock %}`;
     the same figures are in a table on the page, so the chart is `role="img"` with a label."""
-    counter = context.render_context.get("portal_chart_counter", 0) + 1
+    counter = int(context.render_context.get("portal_chart_counter") or 0) + 1
     context.render_context["portal_chart_counter"] = counter
     element_id = f"chart-{counter}"
     return format_html(
