@@ -383,7 +383,7 @@ def health_export_sheets(summary: HealthSummary) -> list[Sheet]:
         [day.date, _cell(day.members), _cell(day.reported), _cell(day.missing), _cell(day.unwell)]
         for day in summary.trend
     ]
-    about = [
+    about: list[list[Any]] = [
         [_("From"), summary.date_from],
         [_("To"), summary.date_to],
         [_("Department"), summary.department.name if summary.department else _("Everyone in your scope")],

@@ -49,7 +49,10 @@ def chart_specs(content: str) -> list[dict]:
 def workbook(response) -> dict[str, list[tuple]]:
     """The sheets of an .xlsx response as lists of rows, by position: departments, days, filter."""
     book = load_workbook(io.BytesIO(response.content), read_only=True)
-    return {key: list(sheet.iter_rows(values_only=True)) for key, sheet in zip(("departments", "days", "filter"), book)}
+    return {
+        key: list(sheet.iter_rows(values_only=True))
+        for key, sheet in zip(("departments", "days", "filter"), book, strict=True)
+    }
 
 
 def engineering_of(world, size: int, *, unwell: int = 0):
@@ -135,7 +138,8 @@ def test_a_department_of_five_reporters_shows_the_counts_on_page_charts_api_and_
     header, *rows = sheets["departments"]
     assert header[:6] == ("Department", "Members", "Reported", "Not reported", "Reports", "Unwell")
     assert rows[0][:6] == ("Engineering", 5, 5, 0, 5, "< 5")
-    assert [(row[0].date(), *row[1:]) for row in sheets["days"][1:]] == [(yesterday, 5, 0, 5, 0), (today, 5, 5, 0, "< 5")]
+    days = [(row[0].date(), *row[1:]) for row in sheets["days"][1:]]
+    assert days == [(yesterday, 5, 0, 5, 0), (today, 5, 5, 0, "< 5")]
 
 
 def test_the_owner_bar_chart_shows_top_level_departments_and_never_below_a_suppressed_one(world, client_for):
@@ -145,7 +149,7 @@ def test_the_owner_bar_chart_shows_top_level_departments_and_never_below_a_suppr
     content = page.content.decode()
     _trend, departments = chart_specs(content)
     # the root's children (Sales: Sam and Bob, 2 people; Engineering: 5) and the members without a department
-    bars = dict(zip(departments["x"], zip(*(s["data"] for s in departments["series"]))))
+    bars = dict(zip(departments["x"], zip(*(s["data"] for s in departments["series"]), strict=True), strict=True))
     assert bars["Engineering"] == (5, 0) and bars["Sales"] == (None, None)
     assert "Sales East" not in departments["x"]
     # Sales (2 members) is suppressed: its sub-department is not shown on its own anywhere
