@@ -170,6 +170,11 @@ class ReminderForm(forms.Form):
     department = forms.CharField(required=False)
 
 
+def _has_gaps(spec: dict[str, Any]) -> bool:
+    """Whether a chart has a suppressed (null) value: the page then says what a gap means."""
+    return any(value is None for series in spec["series"] for value in series["data"])
+
+
 class HealthSummaryView(ConsoleView):
     """Aggregates per department subtree over a range, with a per-day trend and a
     per-department chart: counts and cities, no names; every figure about fewer than N people is
@@ -193,6 +198,7 @@ class HealthSummaryView(ConsoleView):
             enterprise=self.enterprise, scope=self.scope, date_from=date_from, date_to=date_to, department=department
         )
         today = timezone.localdate()
+        trends, departments = trend_chart(summary), department_chart(summary)
         return render(
             request,
             "enterprise_data/health/dashboard.html",
@@ -200,8 +206,10 @@ class HealthSummaryView(ConsoleView):
                 "summary": summary,
                 "day": date_to,
                 "form": form,
-                "trend_chart": trend_chart(summary),
-                "department_chart": department_chart(summary),
+                "trend_chart": trends,
+                "department_chart": departments,
+                "trend_gaps": _has_gaps(trends),
+                "department_gaps": _has_gaps(departments),
                 "is_today": date_from == date_to == today,
                 "may_set_min_group_size": may_set_min_group_size(self.membership, self.scope),
                 "settings_form": settings_form or MinGroupSizeForm(initial={"min_group_size": summary.min_group_size}),
