@@ -185,6 +185,15 @@ class RangeInputSerializer(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
     date = serializers.DateField(required=False)
+    department = serializers.IntegerField(required=False, allow_null=True)
+
+
+class HealthDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    members = FigureField(help_text="Active members of the selected group.")
+    reported = FigureField(help_text="Members who reported that day.")
+    missing = FigureField(help_text="Members who did not report that day.")
+    unwell = FigureField(help_text="Members unwell that day.")
 
 
 range_parameters = [
@@ -193,6 +202,12 @@ range_parameters = [
         "date_to", OpenApiTypes.DATE, description="Last day (default: date_from, or today); 31 days at most."
     ),
     OpenApiParameter("date", OpenApiTypes.DATE, description="One day (date_from = date_to)."),
+    OpenApiParameter(
+        "department",
+        OpenApiTypes.INT,
+        description="A department of the admin's health scope: its subtree only (default: the whole scope). "
+        "A missing or out-of-scope department is a 400 field error.",
+    ),
 ]
 
 
@@ -206,9 +221,13 @@ class HealthSummaryApi(EnterpriseApiView):
     class OutputSerializer(serializers.Serializer):
         date_from = serializers.DateField()
         date_to = serializers.DateField()
+        department = serializers.IntegerField(source="department.pk", allow_null=True, default=None)
         min_group_size = serializers.IntegerField(help_text="N: figures about fewer people are suppressed.")
         total = HealthSummaryRowSerializer()
-        departments = HealthSummaryRowSerializer(many=True)
+        departments = HealthSummaryRowSerializer(
+            many=True, help_text="Departments in tree order; none below a suppressed department."
+        )
+        days = HealthDaySerializer(many=True, source="trend", help_text="Each day of the range, over `total`'s group.")
 
     @extend_schema(parameters=range_parameters, responses=OutputSerializer)
     def get(self, request: Any) -> Response:
@@ -218,8 +237,19 @@ class HealthSummaryApi(EnterpriseApiView):
         today = timezone.localdate()
         date_from = data.get("date_from") or data.get("date_to") or data.get("date") or today
         date_to = data.get("date_to") or data.get("date_from") or data.get("date") or today
+        department = None
+        if data.get("department") is not None:
+            department = get_department_for(self.scope, Category.HEALTH, data["department"])
+            if department is None:  # the same field error for a missing and an out-of-scope one
+                raise ValidationError({"department": [_("Choose a department in your scope.")]})
         try:
-            summary = health_summary(enterprise=self.enterprise, scope=self.scope, date_from=date_from, date_to=date_to)
+            summary = health_summary(
+                enterprise=self.enterprise,
+                scope=self.scope,
+                date_from=date_from,
+                date_to=date_to,
+                department=department,
+            )
         except DjangoValidationError as error:
             raise service_errors(error) from None
         return Response(self.OutputSerializer(summary).data)

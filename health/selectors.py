@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.models import EnterpriseSettings, Membership
+from core.models import Department, EnterpriseSettings, Membership
 from core.scopes import AdminScope
 from health.models import HealthReport
 from tenants.categories import Category
@@ -90,13 +90,29 @@ class DepartmentHealth:
     cities: list[CityCount] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DayHealth:
+    """One day of the range over the selected group (the active members in scope, under the
+    selected department): members who reported that day, members who did not, members unwell
+    that day, suppressed like a department row (a group under N: all "< N"; reported and missing
+    both hidden when either is 1 to N-1; unwell hidden when 1 to N-1)."""
+
+    date: datetime.date
+    members: Figure
+    reported: Figure
+    missing: Figure
+    unwell: Figure
+
+
 @dataclass
 class HealthSummary:
     date_from: datetime.date
     date_to: datetime.date
     min_group_size: int
-    total: DepartmentHealth  # every active member in the admin's health scope
+    total: DepartmentHealth  # every active member in the admin's health scope (or the department's subtree)
     departments: list[DepartmentHealth]
+    trend: list[DayHealth] = field(default_factory=list)
+    department: Department | None = None  # the selected subtree (None: the whole scope)
 
     @property
     def day(self) -> datetime.date:
@@ -105,6 +121,23 @@ class HealthSummary:
     @property
     def days(self) -> int:
         return (self.date_to - self.date_from).days + 1
+
+    @property
+    def chart_departments(self) -> list[DepartmentHealth]:
+        """The bars of the per-department chart: the child departments of the top row when the
+        rows hang under one top department (the root, a scoped admin's one subtree, the selected
+        department), else the top rows; the "no department" row as its own bar. A suppressed
+        department has no visible children (they are never broken down), so it is one bar."""
+        tree = [row for row in self.departments if row.department_id is not None]
+        if not tree:
+            return list(self.departments)
+        top_depth = min(row.depth for row in tree)
+        tops = [row for row in tree if row.depth == top_depth]
+        if len(tops) == 1:
+            top = tops[0]
+            children = [row for row in tree if row.depth == top_depth + 1 and row.path.startswith(top.path)]
+            tops = children or tops
+        return tops + [row for row in self.departments if row.department_id is None]
 
 
 def _require_health(scope: AdminScope) -> None:
@@ -125,6 +158,14 @@ def health_range_check(date_from: datetime.date, date_to: datetime.date) -> None
         raise ValidationError({"date_to": _("The end date must not be before the start date.")})
     if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
         raise ValidationError({"date_to": _("Choose at most %(days)d days.") % {"days": MAX_RANGE_DAYS}})
+
+
+def health_departments(*, enterprise: Enterprise, scope: AdminScope) -> list[Department]:
+    """The departments of the admin's health scope in tree order (the dashboard's department
+    filter). One query."""
+    _require_health(scope)
+    with enterprise_schema(enterprise):
+        return list(scope.departments(Category.HEALTH).order_by("path").only("pk", "name", "path"))
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -178,13 +219,17 @@ def health_summary(
     day: datetime.date | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
+    department: Department | None = None,
 ) -> HealthSummary:
-    """Per department in the admin's health scope, over a range of at most 31 days (default
-    today): members, members who reported, reports, members unwell at least once, and people
-    per city. A department aggregates its whole subtree. Every figure about 1 to N-1 people is
-    suppressed ("< N", N = the enterprise's minimum group size) and a group of fewer than N is
-    not broken down (ENT-5, GB/T 35273 §6.2). Four queries whatever the number of members; no
-    member is named and no raw figure leaves this function."""
+    """Per department in the admin's health scope (or in the subtree of `department`, fetched
+    through the scope by the caller), over a range of at most 31 days (default today): members,
+    members who reported, reports, members unwell at least once, and people per city; and per
+    day of the range the members who reported, did not, and were unwell (`trend`). A department
+    aggregates its whole subtree. Every figure about 1 to N-1 people is suppressed ("< N", N =
+    the enterprise's minimum group size) and a group of fewer than N is not broken down: the
+    rows below a suppressed department are left out (ENT-5, GB/T 35273 §6.2). Five queries
+    whatever the number of members and days; no member is named and no raw figure leaves this
+    function."""
     _require_health(scope)
     date_to = date_to or day or timezone.localdate()
     date_from = date_from or day or date_to
@@ -192,15 +237,31 @@ def health_summary(
     n = health_min_group_size(enterprise=enterprise)
     with enterprise_schema(enterprise):
         whole = Category.HEALTH in scope.whole
-        departments = list(scope.departments(Category.HEALTH).order_by("path").values_list("pk", "name", "path"))
+        if department is not None and whole and department.path.count("/") == 2:
+            department = None  # the root department: the whole enterprise (as the reminder's rule)
         in_scope = scope.members(Category.HEALTH, include_invited=False)
+        scoped_departments = scope.departments(Category.HEALTH)
+        if department is not None:
+            scoped_departments = scoped_departments.filter(path__startswith=department.path)
+            in_scope = in_scope.filter(
+                pk__in=Membership.objects.filter(departments__path__startswith=department.path).values("pk")
+            )
+        departments = list(scoped_departments.order_by("path").values_list("pk", "name", "path"))
         member_paths = list(in_scope.values_list("pk", "departments__path"))
+        reports_in_range = HealthReport.objects.filter(
+            date__gte=date_from, date__lte=date_to, membership__in=in_scope
+        ).order_by()
         report_rows = list(
-            HealthReport.objects.filter(date__gte=date_from, date__lte=date_to, membership__in=in_scope)
-            .values_list("membership_id", "city")
-            .annotate(n=Count("pk"), sick=Count("pk", filter=Q(unwell=True)))
-            .order_by()
+            reports_in_range.values_list("membership_id", "city").annotate(
+                n=Count("pk"), sick=Count("pk", filter=Q(unwell=True))
+            )
         )
+        day_rows = {
+            day: (reported, sick)
+            for day, reported, sick in reports_in_range.values("date")
+            .annotate(reported=Count("membership_id", distinct=True), sick=Count("pk", filter=Q(unwell=True)))
+            .values_list("date", "reported", "sick")
+        }
     by_path: dict[str, set[int]] = {path: set() for _pk, _name, path in departments}
     everyone: set[int] = set()
     no_department: set[int] = set()
@@ -220,8 +281,12 @@ def health_summary(
         if sick:
             unwell.add(pk)
         cities.setdefault(pk, set()).add(city)
-    rows = [
-        _row(
+    rows: list[DepartmentHealth] = []
+    hidden_below: list[str] = []  # paths of suppressed departments: nothing below them is shown
+    for pk, name, path in departments:
+        if any(path.startswith(prefix) for prefix in hidden_below):
+            continue
+        row = _row(
             DepartmentHealth(department_id=pk, name=name, depth=path.count("/") - 2, path=path),
             by_path[path],
             reports,
@@ -229,9 +294,10 @@ def health_summary(
             cities,
             n,
         )
-        for pk, name, path in departments
-    ]
-    if whole and no_department:
+        rows.append(row)
+        if row.suppressed:
+            hidden_below.append(path)
+    if whole and no_department and department is None:
         rows.append(
             _row(
                 DepartmentHealth(department_id=None, name=_("No department"), depth=0),
@@ -243,14 +309,42 @@ def health_summary(
             )
         )
     total = _row(
-        DepartmentHealth(department_id=0, name=_("Everyone in your scope"), depth=-1),
+        DepartmentHealth(
+            department_id=0, name=department.name if department else _("Everyone in your scope"), depth=-1
+        ),
         everyone,
         reports,
         unwell,
         cities,
         n,
     )
-    return HealthSummary(date_from=date_from, date_to=date_to, min_group_size=n, total=total, departments=rows)
+    dates = [date_from + datetime.timedelta(days=i) for i in range((date_to - date_from).days + 1)]
+    trend = [_day(date, len(everyone), *day_rows.get(date, (0, 0)), n) for date in dates]
+    return HealthSummary(
+        date_from=date_from,
+        date_to=date_to,
+        min_group_size=n,
+        total=total,
+        departments=rows,
+        trend=trend,
+        department=department,
+    )
+
+
+def _day(date: datetime.date, members: int, reported: int, sick: int, n: int) -> DayHealth:
+    """A day's figures over a group of `members`, suppressed as a department row."""
+    if 0 < members < n:
+        hidden = Figure(None, n)
+        return DayHealth(date=date, members=hidden, reported=hidden, missing=hidden, unwell=hidden)
+    missing = max(members - reported, 0)
+    pair_hidden = 0 < reported < n or 0 < missing < n
+    return DayHealth(
+        date=date,
+        members=Figure(members, n),
+        reported=Figure(None if pair_hidden else reported, n),
+        missing=Figure(None if pair_hidden else missing, n),
+        unwell=_figure(sick, sick, n),
+    )
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from health.models import HealthReport
 from health.selectors import (
     HEALTH_MIN_GROUP_SIZE_FLOOR,
     HEALTH_MIN_GROUP_SIZE_MAX,
+    Figure,
+    HealthSummary,
     health_members_not_reported,
     health_reports_for_admin,
     health_summary,
@@ -45,6 +47,7 @@ __all__ = [
     "DETAILS_FIELD",
     "DETAIL_NAMES",
     "HealthDetails",
+    "health_export",
     "health_report_details",
     "health_report_reveal",
     "health_report_submit",
@@ -333,3 +336,107 @@ def health_reminder_send(
             details={"date": today.isoformat(), "paths": paths, "recipients": len(account_ids)},
         )
     return len(account_ids)
+
+
+# --- the export of the dashboard's figures ------------------------------------------------------
+
+Sheet = tuple[str, list[str], list[list[Any]]]
+
+
+def _cell(figure: Figure) -> int | str:
+    """A figure as a spreadsheet cell: the number, or the text "< N" when suppressed (never the
+    value behind it: the selector does not hold it)."""
+    return figure.display if figure.suppressed else cast(int, figure.value)
+
+
+def health_export_sheets(summary: HealthSummary) -> list[Sheet]:
+    """The dashboard's de-identified figures as (title, header, rows) sheets in the reader's
+    language: per department (the selected group first, as the page's table), per day (the
+    trend chart's series), and the filter the figures are about. No names, no individual rows;
+    suppressed figures are "< N" text, as on the page."""
+    n = summary.min_group_size
+    names = {row.path: row.name for row in summary.departments if row.path}
+
+    def full_name(path: str, name: str) -> str:
+        ids = [part for part in path.split("/") if part]
+        chain = [names.get("/" + "/".join(ids[: i + 1]) + "/") for i in range(len(ids) - 1)]
+        return " / ".join([*(c for c in chain if c), name])
+
+    def cities(row: Any) -> str:
+        if row.suppressed:
+            return ""
+        return "; ".join(f"{c.city or _('Other cities')} {c.people.display}" for c in row.cities)
+
+    department_rows = [
+        [
+            full_name(row.path, row.name) if row.path else row.name,
+            _cell(row.members),
+            _cell(row.reported),
+            _cell(row.not_reported),
+            _cell(row.reports),
+            _cell(row.unwell),
+            cities(row),
+        ]
+        for row in [summary.total, *summary.departments]
+    ]
+    day_rows = [
+        [day.date, _cell(day.members), _cell(day.reported), _cell(day.missing), _cell(day.unwell)]
+        for day in summary.trend
+    ]
+    about: list[list[Any]] = [
+        [_("From"), summary.date_from],
+        [_("To"), summary.date_to],
+        [_("Department"), summary.department.name if summary.department else _("Everyone in your scope")],
+        [_("Minimum group size"), n],
+        [
+            _("Note"),
+            _("A figure about fewer than %(n)d people is shown as “< %(n)d” and not broken down.") % {"n": n},
+        ],
+    ]
+    return [
+        (
+            _("Departments"),
+            [_("Department"), _("Members"), _("Reported"), _("Not reported"), _("Reports"), _("Unwell"), _("Cities")],
+            department_rows,
+        ),
+        (_("Days"), [_("Date"), _("Members"), _("Reported"), _("Missing"), _("Unwell")], day_rows),
+        (_("Filter"), [_("Setting"), _("Value")], about),
+    ]
+
+
+def health_export(
+    *,
+    enterprise: Enterprise,
+    actor: Membership,
+    scope: AdminScope,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    department: Department | None = None,
+) -> tuple[str, list[Sheet]]:
+    """The dashboard's figures for a range and a department subtree (fetched through the scope
+    by the caller) as spreadsheet sheets, with the same minimum group size as the page (the
+    figures come from `health_summary`), and its filename. Exporting is processing: one ledger
+    entry (export, health) with the range, the department and N — no names, no rows of people
+    (ENT-5, ENT-10)."""
+    summary = health_summary(
+        enterprise=enterprise, scope=scope, date_from=date_from, date_to=date_to, department=department
+    )
+    sheets = health_export_sheets(summary)
+    with enterprise_schema(enterprise), transaction.atomic():
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.EXPORT,
+            category=Category.HEALTH,
+            obj=summary.department,
+            details={
+                "format": "xlsx",
+                "date_from": summary.date_from.isoformat(),
+                "date_to": summary.date_to.isoformat(),
+                "department": summary.department.pk if summary.department else None,
+                "min_group_size": summary.min_group_size,
+                "departments": len(summary.departments),
+            },
+        )
+    filename = f"health-{summary.date_from.isoformat()}-{summary.date_to.isoformat()}.xlsx"
+    return filename, sheets

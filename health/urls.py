@@ -8,6 +8,7 @@ from health import apis, views
 
 console_patterns = [
     path("health/", views.HealthSummaryView.as_view(), name="console_health"),
+    path("health/export/", views.HealthExportView.as_view(), name="console_health_export"),
     path("health/remind/", views.HealthReminderView.as_view(), name="console_health_remind"),
     path("health/settings/", views.HealthSettingsView.as_view(), name="console_health_settings"),
     path("health/reports/", views.HealthReportListView.as_view(), name="console_health_reports"),
@@ -23,6 +24,7 @@ api_patterns = [
     path("health/reports/mine/", apis.MyHealthReportsApi.as_view(), name="api_health_reports_mine"),
     path("health/reports/<int:pk>/reveal/", apis.HealthReportRevealApi.as_view(), name="api_health_report_reveal"),
     path("health/summary/", apis.HealthSummaryApi.as_view(), name="api_health_summary"),
+    path("health/export/", views.HealthExportView.as_view(), name="console_health_export"),
     path("health/remind/", apis.HealthReminderApi.as_view(), name="api_health_remind"),
     path("health/settings/", apis.HealthSettingsApi.as_view(), name="api_health_settings"),
 ]

@@ -4,7 +4,8 @@ member's daily report form on /me/health/."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -18,9 +19,12 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from consent.consents.services import ConsentRequired
 from core.encryption import KeyUnavailable
+from core.models import Department
 from core.selectors import get_department_for
 from core.views import ConsoleView, EnterpriseMemberView
 from health.selectors import (
+    HealthSummary,
+    health_departments,
     health_range_check,
     health_report_for_admin,
     health_report_of_member_on,
@@ -30,6 +34,7 @@ from health.selectors import (
 )
 from health.services import (
     HealthDetails,
+    health_export,
     health_min_group_size_set,
     health_reminder_send,
     health_report_details,
@@ -39,11 +44,18 @@ from health.services import (
 )
 from tenants.access import Manage, Read, SelfService
 from tenants.categories import Category
+from tenants.spreadsheets import xlsx_response
 from tenants.views import apply_service_errors
 
 
+def date_input() -> forms.DateInput:
+    """An `<input type="date">`: its value must be ISO `YYYY-MM-DD` in every language (the
+    localized "2026/12/07" of zh-Hans leaves Chromium's box empty)."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class DayForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=date_input())
 
 
 def _day(request: HttpRequest) -> tuple[datetime.date, DayForm]:
@@ -60,12 +72,23 @@ class RevealForm(forms.Form):
 
 
 class RangeForm(forms.Form):
-    """?from=&to= (default today; `?date=` is one day). At most 31 days."""
+    """?date_from=&date_to=&department= (default today, the whole scope; `?date=` is one day).
+    At most 31 days. The departments offered are those of the admin's health scope, so a missing
+    and an out-of-scope department get the same field error."""
 
-    date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=date_input())
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=date_input())
+    department = forms.TypedChoiceField(label=gettext_lazy("Department"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, departments: Sequence[Department] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.departments = {d.pk: d for d in departments}
+        top = min((d.path.count("/") for d in departments), default=0)
+        field = cast(forms.TypedChoiceField, self.fields["department"])
+        field.choices = [
+            ("", _("Everyone in your scope")),
+            *((d.pk, "\u2003" * (d.path.count("/") - top) + d.name) for d in departments),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -79,19 +102,61 @@ class RangeForm(forms.Form):
         data.update(date_from=date_from, date_to=date_to)
         return data
 
+    def selection(self) -> tuple[datetime.date, datetime.date, Department | None]:
+        """The range and department asked for; today and the whole scope when invalid (the form
+        shows the errors)."""
+        today = timezone.localdate()
+        if not self.is_bound:
+            return today, today, None
+        if self.is_valid():
+            data = self.cleaned_data
+            return data["date_from"], data["date_to"], self.departments.get(data["department"] or 0)
+        return today, today, None
 
-def _range(request: HttpRequest) -> tuple[datetime.date, datetime.date, RangeForm]:
-    """The range asked for (today when absent or invalid; the form shows the error)."""
+
+def _range_form(data: Any, departments: Sequence[Department]) -> RangeForm:
+    """The dashboard's filter from a query (or the export's POST); unbound (today, the whole
+    scope) when it names neither a date nor a department."""
     today = timezone.localdate()
-    query = request.GET.copy()
+    query = data.copy()
     if "date" in query and "date_from" not in query and "date_to" not in query:
         query["date_from"] = query["date_to"] = query.get("date", "")
-    if "date_from" not in query and "date_to" not in query:
-        return today, today, RangeForm(initial={"date_from": today, "date_to": today})
-    form = RangeForm(query)
-    if form.is_valid():
-        return form.cleaned_data["date_from"], form.cleaned_data["date_to"], form
-    return today, today, form
+    if not any(key in query for key in ("date_from", "date_to", "department")):
+        return RangeForm(initial={"date_from": today, "date_to": today}, departments=departments)
+    return RangeForm(query, departments=departments)
+
+
+def trend_chart(summary: HealthSummary) -> dict[str, Any]:
+    """The per-day line chart (docs/frontend.md "Charts"): reported, missing and unwell over the
+    selected group; a suppressed figure is null (a gap whose tooltip reads "< N")."""
+    same_year = summary.date_from.year == summary.date_to.year
+    return {
+        "kind": "line",
+        "x": [day.date.strftime("%m-%d" if same_year else "%Y-%m-%d") for day in summary.trend],
+        "series": [
+            {"name": _("Reported"), "data": [day.reported.value for day in summary.trend], "tone": "green"},
+            {"name": _("Missing"), "data": [day.missing.value for day in summary.trend], "tone": "orange"},
+            {"name": _("Unwell"), "data": [day.unwell.value for day in summary.trend], "tone": "red"},
+        ],
+        "suppressed": f"< {summary.min_group_size}",
+    }
+
+
+def department_chart(summary: HealthSummary) -> dict[str, Any]:
+    """The per-department bar chart: reports and members unwell over the range for the child
+    departments of the selected group (`HealthSummary.chart_departments`); a suppressed
+    department is one bar of nulls and is not broken down."""
+    rows = summary.chart_departments
+    return {
+        "kind": "bar",
+        "x": [row.name for row in rows],
+        "horizontal": len(rows) > 4,
+        "series": [
+            {"name": _("Reports"), "data": [row.reports.value for row in rows], "tone": "blue"},
+            {"name": _("Unwell"), "data": [row.unwell.value for row in rows], "tone": "red"},
+        ],
+        "suppressed": f"< {summary.min_group_size}",
+    }
 
 
 class MinGroupSizeForm(forms.Form):
@@ -105,9 +170,15 @@ class ReminderForm(forms.Form):
     department = forms.CharField(required=False)
 
 
+def _has_gaps(spec: dict[str, Any]) -> bool:
+    """Whether a chart has a suppressed (null) value: the page then says what a gap means."""
+    return any(value is None for series in spec["series"] for value in series["data"])
+
+
 class HealthSummaryView(ConsoleView):
-    """Aggregates per department subtree over a range: counts and cities, no names; every
-    figure about fewer than N people is suppressed (ENT-5, GB/T 35273 §6.2)."""
+    """Aggregates per department subtree over a range, with a per-day trend and a
+    per-department chart: counts and cities, no names; every figure about fewer than N people is
+    suppressed (ENT-5, GB/T 35273 §6.2)."""
 
     access = Read(Category.HEALTH)
 
@@ -115,13 +186,19 @@ class HealthSummaryView(ConsoleView):
         self,
         request: HttpRequest,
         *,
+        form: RangeForm | None = None,
         settings_form: MinGroupSizeForm | None = None,
         remind_errors: list[str] | None = None,
         status: int = 200,
     ) -> HttpResponse:
-        date_from, date_to, form = _range(request)
-        summary = health_summary(enterprise=self.enterprise, scope=self.scope, date_from=date_from, date_to=date_to)
+        if form is None:
+            form = _range_form(request.GET, health_departments(enterprise=self.enterprise, scope=self.scope))
+        date_from, date_to, department = form.selection()
+        summary = health_summary(
+            enterprise=self.enterprise, scope=self.scope, date_from=date_from, date_to=date_to, department=department
+        )
         today = timezone.localdate()
+        trends, departments = trend_chart(summary), department_chart(summary)
         return render(
             request,
             "enterprise_data/health/dashboard.html",
@@ -129,6 +206,10 @@ class HealthSummaryView(ConsoleView):
                 "summary": summary,
                 "day": date_to,
                 "form": form,
+                "trend_chart": trends,
+                "department_chart": departments,
+                "trend_gaps": _has_gaps(trends),
+                "department_gaps": _has_gaps(departments),
                 "is_today": date_from == date_to == today,
                 "may_set_min_group_size": may_set_min_group_size(self.membership, self.scope),
                 "settings_form": settings_form or MinGroupSizeForm(initial={"min_group_size": summary.min_group_size}),
@@ -139,6 +220,30 @@ class HealthSummaryView(ConsoleView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.page(request)
+
+
+class HealthExportView(HealthSummaryView):
+    """POST (the dashboard's "Export (Excel)"): the figures of the range and department shown,
+    as .xlsx, with the page's minimum group size, recorded in the ledger. A GET is refused
+    (405): an export is an instruction and is never a link."""
+
+    access = Manage(Category.HEALTH)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = _range_form(request.POST, health_departments(enterprise=self.enterprise, scope=self.scope))
+        if form.is_bound and not form.is_valid():
+            return self.page(request, form=form, status=400)
+        date_from, date_to, department = form.selection()
+        filename, sheets = health_export(
+            enterprise=self.enterprise,
+            actor=self.membership,
+            scope=self.scope,
+            date_from=date_from,
+            date_to=date_to,
+            department=department,
+        )
+        return xlsx_response(filename, sheets)
 
 
 class HealthReminderView(HealthSummaryView):
@@ -243,7 +348,7 @@ class HealthReportForm(forms.Form):
     """Parses the member's form; the rules (required city, symptoms when unwell, lengths, date
     range) are the service's, whose field errors are shown on this form."""
 
-    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=date_input())
     city = forms.CharField(label=gettext_lazy("City"), required=False, max_length=64)
     unwell = forms.BooleanField(label=gettext_lazy("I am unwell"), required=False)
     symptoms = forms.CharField(label=gettext_lazy("Symptoms"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
