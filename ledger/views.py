@@ -214,9 +214,12 @@ def ledger_line(row: LedgerRow, scope: AdminScope) -> LedgerLine:
     actor_url = reverse("console_member", args=[entry.actor_membership_id]) if row.actor_card else ""
     subject_url = reverse("console_member", args=[entry.subject_membership_id]) if row.subject_card else ""
     target_url = object_url(row, scope)
-    categories = (entry.details or {}).get("categories") if isinstance(entry.details, dict) else None
+    categories = entry.details.get("categories") if isinstance(entry.details, dict) else None
     scope_change = entry.action in (Action.GRANT, Action.REVOKE) and isinstance(categories, list)
-    fields = join_labels(category_label(str(c)) for c in categories) if scope_change else join_labels(row.field_labels)
+    if scope_change and isinstance(categories, list):  # access granted or revoked: its categories
+        fields = join_labels(category_label(str(category)) for category in categories)
+    else:
+        fields = join_labels(row.field_labels)
     if entry.object_type == MEMBER_CARD or entry.action == Action.INVITE:
         what = fields
     elif row.object_label and fields:
