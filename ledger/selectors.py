@@ -8,6 +8,7 @@ scope holds `ledger` sees every entry of the enterprise; anyone else sees none."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -114,6 +115,15 @@ FIELD_LABELS: dict[str, Any] = {
     "wifi_bssids": gettext_lazy("Wi-Fi BSSIDs"),
 }
 MAX_FIELDS_SHOWN = 6
+# Purposes the platform writes itself (codes or English phrases, not an admin's words): shown as
+# labels on the page; the CSV keeps the stored text (it is hashed).
+PURPOSE_LABELS: dict[str, Any] = {
+    "attendance": gettext_lazy("For attendance"),
+    "door_access": gettext_lazy("For door access"),
+    "retention purge": gettext_lazy("Retention purge (data past its retention period)"),
+    "scheduled erasure": gettext_lazy("Scheduled erasure"),
+}
+SYSTEM_PURPOSE = re.compile(r"^DSR \w+ request: \w+$")  # requests.workflow: "DSR access request: approve"
 
 
 def action_label(action: str) -> str:
@@ -230,6 +240,15 @@ class LedgerRow:
     @property
     def category_label(self) -> str:
         return category_label(self.entry.category)
+
+    @property
+    def purpose_label(self) -> str:
+        purpose = self.entry.purpose
+        if purpose in PURPOSE_LABELS:
+            return str(PURPOSE_LABELS[purpose])
+        if SYSTEM_PURPOSE.match(purpose):
+            return _("Answering a personal-data request")
+        return purpose
 
     @property
     def actor_kind_label(self) -> str:

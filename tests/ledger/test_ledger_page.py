@@ -230,6 +230,17 @@ def test_a_device_acts_under_its_name(world, client_for):
     assert "Device" in text  # the kind badge
 
 
+def test_purposes_the_platform_writes_show_as_labels(world, client_for):
+    """Biometric purposes are stored as codes, request answers and purges as English phrases:
+    the page shows labels (the CSV keeps the stored, hashed text)."""
+    bob = world.membership(world.acme, world.bob)
+    for purpose in ("door_access", "DSR access request: approve", "retention purge"):
+        record(world, action=Action.ENROLL, category=Category.BIOMETRICS, subject=bob, purpose=purpose)
+    rows = ledger_list(client_for("acme", world.amy).get("/console/ledger/", HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert "用于门禁" in rows and "处理个人信息权利请求" in rows and "到期数据清理" in rows
+    assert "door_access" not in rows and "DSR access" not in rows and "retention purge" not in rows
+
+
 # --- links ------------------------------------------------------------------------------------
 
 
