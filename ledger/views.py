@@ -304,9 +304,14 @@ def stream_csv(rows: Iterator[list[str]], language: str | None = None) -> Iterat
 
     writer = csv.writer(Echo())
     yield "\ufeff"  # so spreadsheet programs read UTF-8
-    with translation.override(language):
-        for row in rows:
-            yield writer.writerow(row)
+    while True:
+        # the language is set while a row is read, never across a yield: a response closed
+        # half-way must not leave another request's thread in this reader's language
+        with translation.override(language):
+            row = next(rows, None)
+        if row is None:
+            return
+        yield writer.writerow(row)
 
 
 def ledger_export_response(
