@@ -438,3 +438,16 @@ def test_the_page_costs_the_same_queries_for_5_or_50_entries(world, client_for, 
     queries, rows = queries_for_page(world, client_for, count)
     assert rows >= count
     assert queries == 14, queries  # the same for 5 and 50 entries
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def test_verify_is_a_secondary_action_with_a_clear_result(world, client_for):
+    """ENT-10: the chain check stays one click away (a secondary button) and says plainly
+    whether the chain is intact."""
+    client = client_for("acme", world.amy)
+    page = client.get("/console/ledger/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<a class="btn btn-outline-secondary" href="/console/ledger/verify/">' in page
+    result = client.get("/console/ledger/verify/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'class="alert alert-success ledger-verify-result" role="status"' in result
