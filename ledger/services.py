@@ -56,6 +56,8 @@ class Action:
     LEGAL_BASIS = "legal_basis"
     REMIND = "remind"
     IMPORT = "import"
+    # written by consent.notices.services (its PUBLISH); named here so the ledger can label it
+    PUBLISH_NOTICE = "publish_notice"
 
 
 def _canonical(values: dict[str, Any]) -> bytes:

@@ -58,6 +58,11 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body[1:])))
 
 
+def csv_records(rows: list[list[str]]) -> list[dict[str, str]]:
+    """The body rows of an export keyed by their (English) column headers."""
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
 # --- who may open the ledger ---------------------------------------------------------------------
 
 
@@ -267,7 +272,13 @@ def test_export_writes_exactly_one_entry_and_contains_only_matching_rows(world, 
     header, body = rows[0], rows[1:]
     assert header[0] == "Entry"
     assert [int(row[0]) for row in body] == [e.id for e in reversed(matching)]
-    assert all(row[6] == "health" and row[7] == str(bob.pk) and row[8] == "Bob Member" for row in body)
+    assert all(
+        row["Category (code)"] == "health"
+        and row["Category"] == "Health"
+        and row["Subject id"] == str(bob.pk)
+        and row["Whose data"] == "Bob Member"
+        for row in csv_records(rows)
+    )
     with enterprise_schema(world.acme):
         record = LedgerEntry.objects.order_by("-id").first()
     assert (record.action, record.category) == ("export", "ledger")
@@ -303,7 +314,9 @@ def test_unfiltered_export_ends_with_its_own_record_and_carries_the_hashes(world
     with enterprise_schema(world.acme):
         entries = list(LedgerEntry.objects.order_by("-id"))
     assert [int(row[0]) for row in rows[1:]] == [e.id for e in entries]
-    assert rows[1][5] == "export" and rows[1][6] == "ledger"
+    newest = csv_records(rows)[0]
+    assert newest["Action (code)"] == "export" and newest["Category (code)"] == "ledger"
+    assert newest["Action"] == "Export" and newest["Actor"] == "Alice Owner"
     assert rows[1][-1] == entries[0].entry_hash and rows[1][-2] == entries[0].prev_hash
 
 
@@ -323,7 +336,7 @@ def test_export_cells_never_start_a_formula(world, client_for):
     rows = csv_rows(
         client_for("acme", world.alice).post("/console/ledger/export/", {"category": "health", "action": "change"})
     )
-    assert rows[1][9] == '\'=HYPERLINK("x")'
+    assert csv_records(rows)[0]["Purpose"] == '\'=HYPERLINK("x")'
 
 
 def test_invalid_export_filters_record_nothing(world, client_for):
