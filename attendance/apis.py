@@ -203,7 +203,9 @@ class AttendanceDayListApi(EnterpriseApiView):
 
 class StatisticsFilterSerializer(serializers.Serializer):
     granularity = serializers.ChoiceField(
-        choices=list(Granularity.CHOICES), default=Granularity.DAY, help_text="Period length: day, week (from Monday) or month."
+        choices=list(Granularity.CHOICES),
+        default=Granularity.DAY,
+        help_text="Period length: day, week (from Monday) or month.",
     )
     date_from = serializers.DateField(required=False, help_text="YYYY-MM-DD; default the 1st of date_to's month.")
     date_to = serializers.DateField(required=False, help_text="YYYY-MM-DD; default today (Asia/Shanghai).")

@@ -10,7 +10,9 @@ console_patterns = [
     path("attendance/", views.AttendanceOverviewView.as_view(), name="console_attendance"),
     path("attendance/members/<int:pk>/", views.AttendanceMemberView.as_view(), name="console_attendance_member"),
     path(
-        "attendance/members/<int:pk>/calendar/", views.AttendanceCalendarView.as_view(), name="console_attendance_calendar"
+        "attendance/members/<int:pk>/calendar/",
+        views.AttendanceCalendarView.as_view(),
+        name="console_attendance_calendar",
     ),
     path("attendance/statistics/", views.AttendanceStatisticsView.as_view(), name="console_attendance_statistics"),
     path(

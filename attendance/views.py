@@ -31,18 +31,18 @@ from attendance.selectors import (
     PeriodRow,
     Statistics,
     Status,
-    attendance_month,
-    attendance_statistics,
-    month_start,
-    statistics_range_check,
-    statistics_window,
     attendance_days_for_member,
+    attendance_month,
     attendance_overview,
+    attendance_statistics,
     attendance_today,
     clock_event_for,
     clock_events_for_member,
     geofence_for,
     geofence_list,
+    month_start,
+    statistics_range_check,
+    statistics_window,
 )
 from attendance.services import (
     attendance_clock,
@@ -286,7 +286,8 @@ class AttendanceStatisticsView(AttendanceView):
             work_ends=attendance_policy_get(enterprise=self.enterprise).work_ends,
         )
         statistics = attendance_statistics(scope=self.scope, window=window)
-        page = Paginator(MemberStatistics(scope=self.scope, window=window), PAGE_SIZE).get_page(request.GET.get("page"))
+        rows: Any = MemberStatistics(scope=self.scope, window=window)  # a lazy sequence: count(), slices
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         filters = _filters_query(data)
         return render(
             request,
@@ -344,7 +345,10 @@ def statistics_sheets(
                 _("By week") if granularity == Granularity.WEEK else _("By month"),
                 [_("Week starting (Monday)") if granularity == Granularity.WEEK else _("Month"), *figures_header],
                 [
-                    [row.start if granularity == Granularity.WEEK else row.start.strftime("%Y-%m"), *figures(row.figures)]
+                    [
+                        row.start if granularity == Granularity.WEEK else row.start.strftime("%Y-%m"),
+                        *figures(row.figures),
+                    ]
                     for row in statistics.periods
                 ],
             )

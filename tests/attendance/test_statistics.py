@@ -58,8 +58,12 @@ def seeded(world, today):
     seeded facts: {(member id, day): behaviour}."""
     first = today - datetime.timedelta(days=SPAN_DAYS - 1)
     with enterprise_schema(world.acme):
-        Membership.objects.filter(status=Membership.Status.ACTIVE).update(joined_at=local(first, 9) - datetime.timedelta(days=60))
-    geofence_create(enterprise=world.acme, actor=None, name="HQ", latitude=31.2304, longitude=121.4737, wifi_bssids=[OFFICE_BSSID])
+        Membership.objects.filter(status=Membership.Status.ACTIVE).update(
+            joined_at=local(first, 9) - datetime.timedelta(days=60)
+        )
+    geofence_create(
+        enterprise=world.acme, actor=None, name="HQ", latitude=31.2304, longitude=121.4737, wifi_bssids=[OFFICE_BSSID]
+    )
     facts: dict[tuple[int, datetime.date], int] = {}
     for index, user in enumerate((world.bob, world.sam, world.erin, world.dana)):
         member = world.membership(world.acme, user)
@@ -73,7 +77,12 @@ def seeded(world, today):
             bssid = ELSEWHERE_BSSID if behaviour in (OUT_OF_RANGE, LATE_OUT_OF_RANGE) else OFFICE_BSSID
             for kind, when in (("in", local(day, hour, minute)), ("out", local(day, 18, 5))):
                 attendance_clock(
-                    enterprise=world.acme, membership=member, kind=kind, source="wifi", wifi_bssid=bssid, occurred_at=when
+                    enterprise=world.acme,
+                    membership=member,
+                    kind=kind,
+                    source="wifi",
+                    wifi_bssid=bssid,
+                    occurred_at=when,
                 )
     connection.set_schema_to_public()
     return facts
@@ -173,7 +182,9 @@ def test_figures_equal_the_seeded_clock_records(world, client_for, seeded, today
     by_department = {row["name"]: row for row in data["departments"]}
     sales = active_ids(world, sales_only=True)
     assert by_department["Sales"]["members"] == len(sales)
-    assert figures(by_department["Sales"]["figures"]) == as_expected(expected(world, seeded, sales, date_from, today)[None])
+    assert figures(by_department["Sales"]["figures"]) == as_expected(
+        expected(world, seeded, sales, date_from, today)[None]
+    )
     if persona == "sam":
         assert set(by_department) == {"Sales", "Sales East"}
     else:
@@ -230,9 +241,11 @@ def test_a_department_filter_counts_its_subtree(world, client_for, seeded, today
     date_from = today - datetime.timedelta(days=SPAN_DAYS - 1)
     query = {"date_from": date_from.isoformat(), "date_to": today.isoformat()}
     sales = active_ids(world, sales_only=True)
-    data = client_for("acme", world.alice).get(
-        "/api/v1/attendance/statistics/", {**query, "department": world.sales.pk}
-    ).json()
+    data = (
+        client_for("acme", world.alice)
+        .get("/api/v1/attendance/statistics/", {**query, "department": world.sales.pk})
+        .json()
+    )
     assert figures(data["totals"]) == as_expected(expected(world, seeded, sales, date_from, today)[None])
     assert {row["name"] for row in data["departments"]} == {"Sales", "Sales East"}
 
@@ -298,7 +311,10 @@ def _load(world, count: int, department: Department, first: datetime.date, days:
         AttendanceDay.objects.bulk_create(
             [
                 AttendanceDay(
-                    membership=m, date=first + datetime.timedelta(days=d), first_in=local(first, 9, 30), exceptions=["late"]
+                    membership=m,
+                    date=first + datetime.timedelta(days=d),
+                    first_in=local(first, 9, 30),
+                    exceptions=["late"],
                 )
                 for m in members
                 for d in range(days)
@@ -333,9 +349,9 @@ def test_queries_do_not_grow_with_members_or_days(world, client_for, today):
             assert response.status_code == 200, (path, response.content[:300])
             measured.append(len(queries.captured_queries))
         counts.append(measured)
-        assert len(client.get("/api/v1/attendance/statistics/members/", {**query, "page_size": 200}).json()["results"]) == (
-            3 if members == 3 else 30
-        )
+        assert len(
+            client.get("/api/v1/attendance/statistics/members/", {**query, "page_size": 200}).json()["results"]
+        ) == (3 if members == 3 else 30)
     assert counts[0] == counts[1], counts
     assert counts[0][0] <= 20, counts
 
@@ -380,10 +396,14 @@ def test_a_members_month_as_a_calendar(world, client_for, seeded, today):
     assert this_month.context["calendar"].month == today.replace(day=1)
     assert this_month.context["calendar"].next is None
     # reached from the statistics table and from the member's attendance page
-    assert f"/console/attendance/members/{bob.pk}/calendar/".encode() in client.get("/console/attendance/statistics/").content
-    assert f"/console/attendance/members/{bob.pk}/calendar/".encode() in client.get(
-        f"/console/attendance/members/{bob.pk}/"
-    ).content
+    assert (
+        f"/console/attendance/members/{bob.pk}/calendar/".encode()
+        in client.get("/console/attendance/statistics/").content
+    )
+    assert (
+        f"/console/attendance/members/{bob.pk}/calendar/".encode()
+        in client.get(f"/console/attendance/members/{bob.pk}/").content
+    )
 
 
 def test_a_calendar_out_of_scope_is_a_404_like_a_missing_one(world, client_for, today):
@@ -437,8 +457,16 @@ def test_the_export_is_an_xlsx_of_the_figures_and_is_recorded(world, client_for,
     assert len(days) == SPAN_DAYS
     for row in days:
         counter = per_day[row[0].date()]
-        assert row[1:6] == (counter["clock_ins"], counter["on_time"], counter["late"], counter["absent"], counter["out_of_range"])
-    departments = {row[0].strip("\u3000"): row for row in list(workbook["By department"].iter_rows(values_only=True))[1:]}
+        assert row[1:6] == (
+            counter["clock_ins"],
+            counter["on_time"],
+            counter["late"],
+            counter["absent"],
+            counter["out_of_range"],
+        )
+    departments = {
+        row[0].strip("\u3000"): row for row in list(workbook["By department"].iter_rows(values_only=True))[1:]
+    }
     assert ("Engineering" in departments) == (persona == "alice")
     entries = _entries(world)
     assert len(entries) == before + 1
@@ -469,6 +497,8 @@ def test_a_get_of_the_export_does_nothing(world, client_for, seeded, today):
     client = client_for("acme", world.alice)
     before = len(_entries(world))
     assert client.get("/console/attendance/statistics/export/").status_code == 405
-    bad = client.post("/console/attendance/statistics/export/", {"date_from": today.isoformat(), "date_to": "2000-01-01"})
+    bad = client.post(
+        "/console/attendance/statistics/export/", {"date_from": today.isoformat(), "date_to": "2000-01-01"}
+    )
     assert bad.status_code == 400
     assert len(_entries(world)) == before
