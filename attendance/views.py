@@ -278,6 +278,12 @@ class AttendanceStatisticsView(AttendanceView):
         if not form.is_valid():
             return render(request, "enterprise_data/attendance/statistics.html", {"form": form}, status=400)
         data = form.cleaned_data
+        form.data = {  # the filters in effect (defaults filled in) are what the panel shows
+            "granularity": data["granularity"],
+            "date_from": data["date_from"].isoformat(),
+            "date_to": data["date_to"].isoformat(),
+            "department": data["department"].pk if data["department"] is not None else "",
+        }
         window = statistics_window(
             date_from=data["date_from"],
             date_to=data["date_to"],
