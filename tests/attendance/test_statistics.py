@@ -502,3 +502,15 @@ def test_a_get_of_the_export_does_nothing(world, client_for, seeded, today):
     )
     assert bad.status_code == 400
     assert len(_entries(world)) == before
+
+
+def test_the_api_is_documented(world, client_for):
+    """SEC-3: both endpoints, their filters and the 400 of bad input are in the OpenAPI schema."""
+    doc = client_for("acme", world.alice).get("/api/schema/?format=json").json()
+    for path in ("/api/v1/attendance/statistics/", "/api/v1/attendance/statistics/members/"):
+        operation = doc["paths"][path]["get"]
+        names = {parameter["name"] for parameter in operation["parameters"]}
+        assert {"granularity", "date_from", "date_to", "department"} <= names, path
+        assert "200" in operation["responses"]
+    totals = doc["components"]["schemas"]["StatisticsOutput"]["properties"]
+    assert {"totals", "periods", "departments"} <= set(totals)
