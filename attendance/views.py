@@ -252,6 +252,27 @@ def trend_chart(statistics: Statistics) -> dict[str, Any]:
     }
 
 
+DEPARTMENT_CHART_LIMIT = 20
+
+
+def department_chart(statistics: Statistics) -> dict[str, Any] | None:
+    """Late, absent and out of range per department subtree, stacked (None past
+    DEPARTMENT_CHART_LIMIT departments: the table alone stays readable)."""
+    rows = statistics.departments[::-1]  # a horizontal axis starts at the bottom: the tree reads downwards
+    if not rows or len(rows) > DEPARTMENT_CHART_LIMIT:
+        return None
+    return {
+        "kind": "stacked",
+        "horizontal": True,
+        "x": [row.name for row in rows],
+        "series": [
+            {"name": _("Late"), "data": [row.figures.late for row in rows], "tone": "orange"},
+            {"name": _("Absent"), "data": [row.figures.absent for row in rows], "tone": "red"},
+            {"name": _("Out of range"), "data": [row.figures.out_of_range for row in rows], "tone": "blue"},
+        ],
+    }
+
+
 def _filters_query(window_data: dict[str, Any]) -> str:
     department = window_data.get("department")
     return urlencode(
@@ -305,6 +326,7 @@ class AttendanceStatisticsView(AttendanceView):
                 "total": statistics.total,
                 "periods": [(period_label(row.start, window.granularity), row) for row in statistics.periods],
                 "chart": trend_chart(statistics),
+                "department_chart": department_chart(statistics),
                 "page": page,
                 "members": page.object_list,
                 "filters": filters,
