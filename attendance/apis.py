@@ -2,7 +2,9 @@
 
 Members: `POST attendance/clock/` (clock in/out from the app or by Wi-Fi; the server's clock is
 the time) and `GET attendance/me/` (their last 30 days). Admins with the attendance category:
-`GET attendance/days/?date=YYYY-MM-DD` (members in their scope, paginated), `GET/POST geofences/`
+`GET attendance/days/?date=YYYY-MM-DD` (members in their scope, paginated),
+`GET attendance/statistics/` and `GET attendance/statistics/members/` (ENT-12: figures over a date
+range per period, department subtree and member, within their scope), `GET/POST geofences/`
 and `GET/PATCH/DELETE geofences/<id>/`; changing geofences needs attendance over the whole
 enterprise (a scoped admin of one department gets 403)."""
 
@@ -21,8 +23,26 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from attendance.models import ClockEvent
-from attendance.selectors import attendance_days_for_member, attendance_overview, geofence_for, geofence_list
-from attendance.services import EXCEPTIONS, attendance_clock, geofence_create, geofence_delete, geofence_update
+from attendance.selectors import (
+    Granularity,
+    MemberStatistics,
+    StatisticsWindow,
+    attendance_days_for_member,
+    attendance_overview,
+    attendance_statistics,
+    geofence_for,
+    geofence_list,
+    statistics_range_check,
+    statistics_window,
+)
+from attendance.services import (
+    EXCEPTIONS,
+    attendance_clock,
+    attendance_policy_get,
+    geofence_create,
+    geofence_delete,
+    geofence_update,
+)
 from biometrics.apis import DeviceApiView, NamedChoiceField
 from biometrics.models import Purpose
 from biometrics.selectors import (
@@ -31,7 +51,7 @@ from biometrics.selectors import (
 from consent.permissions.services import DevicePermissionRequired
 from core.apis import EnterpriseApiView
 from tenants.access import Manage, Read, SelfService
-from tenants.apis import Pagination, service_errors
+from tenants.apis import Pagination, paginated, service_errors
 from tenants.categories import Category
 
 
@@ -179,6 +199,137 @@ class AttendanceDayListApi(EnterpriseApiView):
             for row in page
         ]
         return paginator.get_paginated_response(DayRowOutputSerializer(data, many=True).data)
+
+
+class StatisticsFilterSerializer(serializers.Serializer):
+    granularity = serializers.ChoiceField(
+        choices=list(Granularity.CHOICES),
+        default=Granularity.DAY,
+        help_text="Period length: day, week (from Monday) or month.",
+    )
+    date_from = serializers.DateField(required=False, help_text="YYYY-MM-DD; default the 1st of date_to's month.")
+    date_to = serializers.DateField(required=False, help_text="YYYY-MM-DD; default today (Asia/Shanghai).")
+    department = serializers.IntegerField(
+        required=False, min_value=1, help_text="A department in your scope: its subtree is counted."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        today = timezone.localdate(timezone=timezone.get_default_timezone())
+        date_to = attrs.get("date_to") or today
+        date_from = attrs.get("date_from") or date_to.replace(day=1)
+        try:
+            statistics_range_check(date_from=date_from, date_to=date_to, today=today)
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from error
+        department = None
+        if attrs.get("department") is not None:
+            scope = self.context["scope"]
+            department = scope.departments(Category.ATTENDANCE).filter(pk=attrs["department"]).first()
+            if department is None:  # out of scope answers like missing
+                raise ValidationError({"department": [_("No department with this id in your scope.")]})
+        return {**attrs, "date_from": date_from, "date_to": date_to, "department": department}
+
+
+class FiguresOutputSerializer(serializers.Serializer):
+    clock_ins = serializers.IntegerField(help_text="Days with a clock-in.")
+    on_time = serializers.IntegerField()
+    late = serializers.IntegerField()
+    absent = serializers.IntegerField(help_text="Working days due without a clock-in.")
+    out_of_range = serializers.IntegerField(help_text="Days with a clock event out of range.")
+    working_days_due = serializers.IntegerField(source="due")
+    on_time_rate = serializers.FloatField(allow_null=True, help_text="Per cent of clock-ins.")
+    late_rate = serializers.FloatField(allow_null=True, help_text="Per cent of clock-ins.")
+    absent_rate = serializers.FloatField(allow_null=True, help_text="Per cent of working days due.")
+    out_of_range_rate = serializers.FloatField(allow_null=True, help_text="Per cent of days with a clock event.")
+
+
+class PeriodOutputSerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="The period's first day (a Monday for weeks, the 1st for months).")
+    figures = FiguresOutputSerializer()
+
+
+class DepartmentFiguresOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="department_id")
+    name = serializers.CharField()
+    depth = serializers.IntegerField()
+    members = serializers.IntegerField()
+    figures = FiguresOutputSerializer()
+
+
+class MemberFiguresOutputSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    figures = FiguresOutputSerializer()
+
+
+class StatisticsOutputSerializer(serializers.Serializer):
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    granularity = serializers.CharField()
+    department = serializers.IntegerField(allow_null=True)
+    totals = FiguresOutputSerializer()
+    periods = PeriodOutputSerializer(many=True)
+    departments = DepartmentFiguresOutputSerializer(many=True)
+
+
+STATISTICS_PARAMETERS = [
+    OpenApiParameter("granularity", str, enum=list(Granularity.CHOICES), description="day (default), week or month."),
+    OpenApiParameter("date_from", str, description="YYYY-MM-DD; default the 1st of date_to's month."),
+    OpenApiParameter("date_to", str, description="YYYY-MM-DD, not after today; default today (Asia/Shanghai)."),
+    OpenApiParameter("department", int, description="A department in your scope (its subtree is counted)."),
+]
+
+
+class _StatisticsApi(EnterpriseApiView):
+    access = Read(Category.ATTENDANCE)
+
+    def window(self, request: Any) -> StatisticsWindow:
+        filters = StatisticsFilterSerializer(data=request.query_params, context={"scope": self.scope})
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        return statistics_window(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            granularity=data["granularity"],
+            department=data["department"],
+            work_ends=attendance_policy_get(enterprise=self.enterprise).work_ends,
+        )
+
+
+class AttendanceStatisticsApi(_StatisticsApi):
+    """Attendance figures over a date range (at most 366 days, none after today) for the active
+    members in the admin's scope: totals, one entry per period (every period, zeros included) and
+    one per department subtree. Counts are member-days; absent counts working days (Monday to
+    Friday, not a public holiday) from the day a member joined, once the working day has ended."""
+
+    @extend_schema(parameters=STATISTICS_PARAMETERS, responses=StatisticsOutputSerializer)
+    def get(self, request: Any) -> Response:
+        window = self.window(request)
+        statistics = attendance_statistics(scope=self.scope, window=window)
+        data = {
+            "date_from": window.date_from,
+            "date_to": window.date_to,
+            "granularity": window.granularity,
+            "department": window.department.pk if window.department is not None else None,
+            "totals": statistics.total,
+            "periods": statistics.periods,
+            "departments": statistics.departments,
+        }
+        return Response(StatisticsOutputSerializer(data).data)
+
+
+class AttendanceStatisticsMembersApi(_StatisticsApi):
+    """The same figures per member (paginated, by name), with the same filters."""
+
+    @extend_schema(
+        parameters=[*STATISTICS_PARAMETERS, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses=paginated(MemberFiguresOutputSerializer, "PaginatedMemberFiguresList"),
+    )
+    def get(self, request: Any) -> Response:
+        window = self.window(request)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(MemberStatistics(scope=self.scope, window=window), request, view=self)  # type: ignore[arg-type]
+        return paginator.get_paginated_response(MemberFiguresOutputSerializer(page or [], many=True).data)
 
 
 class GeofenceInputSerializer(serializers.Serializer):

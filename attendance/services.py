@@ -26,7 +26,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import holidays
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -34,6 +33,17 @@ from django.utils.translation import gettext as _
 
 from accounts.profile.services import image_content_type
 from attendance.models import AttendanceDay, AttendancePolicy, ClockEvent, ClockEventLocation, ClockEventPhoto, Geofence
+from attendance.selectors import (
+    Granularity,
+    MemberRow,
+    MemberStatistics,
+    PeriodRow,
+    Statistics,
+    StatisticsWindow,
+    attendance_statistics,
+    is_working_day,
+    statistics_periods,
+)
 from biometrics.models import Device
 from consent.consents.services import require_basis
 from consent.minors.services import require_processable
@@ -41,7 +51,7 @@ from consent.models import ConsentPurpose, DevicePermission, SensitiveCategory
 from consent.permissions.services import device_permission_require
 from core.encryption import KeyUnavailable, decrypt_for_member, encrypt_for_member
 from core.models import Membership
-from core.scopes import admin_scope_for
+from core.scopes import AdminScope, admin_scope_for
 from ledger.services import Action, ledger_record
 from tenants.categories import Category
 from tenants.context import enterprise_schema
@@ -118,11 +128,6 @@ def classify(
         if best is not None:
             return Classification(True, best[1])
     return Classification(from_device, None)
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday and not a public holiday of China (the `holidays` package)."""
-    return day.weekday() < 5 and day not in holidays.China(years=day.year)
 
 
 def _number(value: Any, field: str, errors: dict[str, list[str]]) -> float | None:
@@ -683,3 +688,48 @@ def attendance_reveal_location(
             details={"fields": ["coordinates"]},
         )
     return RawCoordinates(latitude=raw["latitude"], longitude=raw["longitude"], accuracy_m=raw.get("accuracy_m"))
+
+
+# --- exporting the statistics (ENT-12) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatisticsExport:
+    """What an export of the statistics holds: the page's figures, every member, every day."""
+
+    statistics: Statistics
+    members: list[MemberRow]
+    days: list[PeriodRow]
+
+
+def attendance_statistics_export(
+    *, enterprise: Enterprise, actor: Membership, scope: AdminScope, window: StatisticsWindow
+) -> StatisticsExport:
+    """Read the statistics of `window` for an export and record it in the ledger (action export,
+    category attendance, the filters), in one transaction: the entry exists exactly when the
+    figures were read for a download (ENT-10). A fixed number of queries."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        statistics = attendance_statistics(scope=scope, window=window)
+        members = MemberStatistics(scope=scope, window=window).rows()
+        days = (
+            statistics.periods
+            if window.granularity == Granularity.DAY
+            else statistics_periods(scope=scope, window=window, granularity=Granularity.DAY)
+        )
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.EXPORT,
+            category=Category.ATTENDANCE,
+            details={
+                "format": "xlsx",
+                "filters": {
+                    "date_from": window.date_from.isoformat(),
+                    "date_to": window.date_to.isoformat(),
+                    "granularity": window.granularity,
+                    "department": window.department.pk if window.department is not None else None,
+                },
+                "members": len(members),
+            },
+        )
+    return StatisticsExport(statistics=statistics, members=members, days=days)

@@ -9,6 +9,17 @@ from attendance import apis, views
 console_patterns = [
     path("attendance/", views.AttendanceOverviewView.as_view(), name="console_attendance"),
     path("attendance/members/<int:pk>/", views.AttendanceMemberView.as_view(), name="console_attendance_member"),
+    path(
+        "attendance/members/<int:pk>/calendar/",
+        views.AttendanceCalendarView.as_view(),
+        name="console_attendance_calendar",
+    ),
+    path("attendance/statistics/", views.AttendanceStatisticsView.as_view(), name="console_attendance_statistics"),
+    path(
+        "attendance/statistics/export/",
+        views.AttendanceStatisticsExportView.as_view(),
+        name="console_attendance_statistics_export",
+    ),
     path("attendance/events/<int:pk>/reveal/", views.ClockEventRevealView.as_view(), name="console_clock_event_reveal"),
     path("attendance/geofences/", views.GeofenceListView.as_view(), name="console_geofences"),
     path("attendance/geofences/new/", views.GeofenceCreateView.as_view(), name="console_geofence_create"),
@@ -24,6 +35,12 @@ api_patterns = [
     path("attendance/clock/", apis.AttendanceClockApi.as_view(), name="api_attendance_clock"),
     path("attendance/me/", apis.AttendanceMeApi.as_view(), name="api_attendance_me"),
     path("attendance/days/", apis.AttendanceDayListApi.as_view(), name="api_attendance_days"),
+    path("attendance/statistics/", apis.AttendanceStatisticsApi.as_view(), name="api_attendance_statistics"),
+    path(
+        "attendance/statistics/members/",
+        apis.AttendanceStatisticsMembersApi.as_view(),
+        name="api_attendance_statistics_members",
+    ),
     path("geofences/", apis.GeofenceListApi.as_view(), name="api_geofences"),
     path("geofences/<int:pk>/", apis.GeofenceDetailApi.as_view(), name="api_geofence"),
 ]

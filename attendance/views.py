@@ -1,5 +1,6 @@
-"""Attendance pages (ENT-4): the console's daily overview, a member's last 30 days, geofences and
-the policy (category attendance), and the member's own clock-in on /me/.
+"""Attendance pages (ENT-4): the console's daily overview, a member's last 30 days and month
+calendar, the statistics with their Excel export (ENT-12), geofences and the policy (category
+attendance), and the member's own clock-in on /me/.
 
 Geofences and the policy are enterprise-wide settings: every attendance admin may read them, but
 only an admin whose attendance scope is the whole enterprise (owner, full admin, or a grant on the
@@ -7,8 +8,9 @@ root department) may change them; a scoped admin of one department gets 403."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -19,31 +21,45 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from attendance.models import ClockEvent, Geofence
 from attendance.selectors import (
+    DayStatus,
+    Granularity,
+    MemberStatistics,
+    PeriodRow,
+    Statistics,
     Status,
     attendance_days_for_member,
+    attendance_month,
     attendance_overview,
+    attendance_statistics,
     attendance_today,
     clock_event_for,
     clock_events_for_member,
     geofence_for,
     geofence_list,
+    month_start,
+    statistics_range_check,
+    statistics_window,
 )
 from attendance.services import (
     attendance_clock,
     attendance_policy_get,
     attendance_policy_update,
     attendance_reveal_location,
+    attendance_statistics_export,
     geofence_create,
     geofence_delete,
     geofence_update,
 )
+from core.models import Department
+from core.scopes import AdminScope
 from core.views import ConsoleView, EnterpriseMemberView, confirmation_page
 from tenants.access import Manage, Read, SelfService
 from tenants.categories import Category
+from tenants.spreadsheets import xlsx_response
 from tenants.views import apply_service_errors, safe_next
 
 PAGE_SIZE = 50
@@ -66,6 +82,60 @@ class OverviewForm(forms.Form):
             (Status.NOT_CLOCKED_IN, gettext_lazy("Not clocked in")),
         ],
     )
+
+
+GRANULARITY_CHOICES = [
+    (Granularity.DAY, gettext_lazy("Day")),
+    (Granularity.WEEK, gettext_lazy("Week")),
+    (Granularity.MONTH, gettext_lazy("Month")),
+]
+ISO_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class DepartmentChoiceField(forms.ModelChoiceField):
+    """Departments indented by depth (the tree order of their paths)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return "\u3000" * obj.depth + obj.name
+
+
+class StatisticsForm(forms.Form):
+    """The statistics' filters (GET on the page, the same fields POSTed by the export): the range
+    defaults to this month so far; at most MAX_STATISTICS_DAYS days, none after today; the
+    department is one of the admin's attendance scope (its subtree is counted)."""
+
+    granularity = forms.ChoiceField(label=gettext_lazy("Period"), choices=GRANULARITY_CHOICES, required=False)
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=ISO_DATE)
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=ISO_DATE)
+    department = DepartmentChoiceField(
+        label=gettext_lazy("Department"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All departments in your scope"),
+    )
+
+    def __init__(self, *args: Any, scope: AdminScope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        assert isinstance(field, DepartmentChoiceField)
+        field.queryset = scope.departments(Category.ATTENDANCE).order_by("path")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        today = timezone.localdate(timezone=timezone.get_default_timezone())
+        date_to = data.get("date_to") or today
+        date_from = data.get("date_from") or date_to.replace(day=1)
+        try:
+            statistics_range_check(date_from=date_from, date_to=date_to, today=today)
+        except ValidationError as error:
+            for field, messages_ in error.message_dict.items():
+                for message in messages_:
+                    self.add_error(field, message)
+            return data
+        data.update(date_from=date_from, date_to=date_to, granularity=data.get("granularity") or Granularity.DAY)
+        return data
 
 
 class GeofenceForm(forms.Form):
@@ -151,6 +221,240 @@ class AttendanceMemberView(AttendanceView):
                 "member": member,
                 "days": attendance_days_for_member(membership=member),
                 "events": clock_events_for_member(membership=member),
+            },
+        )
+
+
+def period_label(start: date, granularity: str) -> str:
+    """A period as people read it: a day, the Monday of a week, a month."""
+    if granularity == Granularity.MONTH:
+        return start.strftime("%Y-%m")
+    if granularity == Granularity.WEEK:
+        return _("Week of %(date)s") % {"date": start.isoformat()}
+    return start.isoformat()
+
+
+def trend_chart(statistics: Statistics) -> dict[str, Any]:
+    """Late, absent and out of range per period (the spec of {% chart %})."""
+    periods = statistics.periods
+    granularity = statistics.window.granularity
+    return {
+        "kind": "bar" if len(periods) <= 2 else "line",
+        "x": [
+            row.start.strftime("%Y-%m") if granularity == Granularity.MONTH else row.start.strftime("%m-%d")
+            for row in periods
+        ],
+        "series": [
+            {"name": _("Late"), "data": [row.figures.late for row in periods], "tone": "orange"},
+            {"name": _("Absent"), "data": [row.figures.absent for row in periods], "tone": "red"},
+            {"name": _("Out of range"), "data": [row.figures.out_of_range for row in periods], "tone": "blue"},
+        ],
+    }
+
+
+DEPARTMENT_CHART_LIMIT = 20
+
+
+def department_chart(statistics: Statistics) -> dict[str, Any] | None:
+    """Late, absent and out of range per department subtree, stacked (None past
+    DEPARTMENT_CHART_LIMIT departments: the table alone stays readable)."""
+    rows = statistics.departments[::-1]  # a horizontal axis starts at the bottom: the tree reads downwards
+    if not rows or len(rows) > DEPARTMENT_CHART_LIMIT:
+        return None
+    return {
+        "kind": "stacked",
+        "horizontal": True,
+        "x": [row.name for row in rows],
+        "series": [
+            {"name": _("Late"), "data": [row.figures.late for row in rows], "tone": "orange"},
+            {"name": _("Absent"), "data": [row.figures.absent for row in rows], "tone": "red"},
+            {"name": _("Out of range"), "data": [row.figures.out_of_range for row in rows], "tone": "blue"},
+        ],
+    }
+
+
+def _filters_query(window_data: dict[str, Any]) -> str:
+    department = window_data.get("department")
+    return urlencode(
+        {
+            "granularity": window_data["granularity"],
+            "date_from": window_data["date_from"].isoformat(),
+            "date_to": window_data["date_to"].isoformat(),
+            **({"department": department.pk} if department is not None else {}),
+        }
+    )
+
+
+class AttendanceStatisticsView(AttendanceView):
+    """Statistics over a date range (ENT-12): headline figures, the trend per day, week or month,
+    a table per department subtree and one per member, all within the admin's scope."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = StatisticsForm(request.GET or None, scope=self.scope)
+        if not form.is_bound:
+            form = StatisticsForm({}, scope=self.scope)
+        return self.render_page(request, form)
+
+    def render_page(self, request: HttpRequest, form: StatisticsForm) -> HttpResponse:
+        if not form.is_valid():
+            return render(request, "enterprise_data/attendance/statistics.html", {"form": form}, status=400)
+        data = form.cleaned_data
+        form.data = {  # the filters in effect (defaults filled in) are what the panel shows
+            "granularity": data["granularity"],
+            "date_from": data["date_from"].isoformat(),
+            "date_to": data["date_to"].isoformat(),
+            "department": data["department"].pk if data["department"] is not None else "",
+        }
+        window = statistics_window(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            granularity=data["granularity"],
+            department=data["department"],
+            work_ends=attendance_policy_get(enterprise=self.enterprise).work_ends,
+        )
+        statistics = attendance_statistics(scope=self.scope, window=window)
+        rows: Any = MemberStatistics(scope=self.scope, window=window)  # a lazy sequence: count(), slices
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        filters = _filters_query(data)
+        return render(
+            request,
+            "enterprise_data/attendance/statistics.html",
+            {
+                "form": form,
+                "window": window,
+                "statistics": statistics,
+                "total": statistics.total,
+                "periods": [(period_label(row.start, window.granularity), row) for row in statistics.periods],
+                "chart": trend_chart(statistics),
+                "department_chart": department_chart(statistics),
+                "page": page,
+                "members": page.object_list,
+                "filters": filters,
+                "calendar_month": window.date_to.strftime("%Y-%m"),
+                "can_export": self.may(AttendanceStatisticsExportView),
+            },
+        )
+
+
+def statistics_sheets(
+    statistics: Statistics, members: list[Any], days: list[PeriodRow]
+) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The export's sheets (headers in the reader's language): per department, per member, per
+    day, and per week or month when that is the chosen period."""
+    figures_header = [
+        _("Clock-ins"),
+        _("On time"),
+        _("Late"),
+        _("Absent"),
+        _("Out of range"),
+        _("Working days due"),
+    ]
+
+    def figures(f: Any) -> list[int]:
+        return [f.clock_ins, f.on_time, f.late, f.absent, f.out_of_range, f.due]
+
+    sheets = [
+        (
+            _("By department"),
+            [_("Department"), _("Members"), *figures_header],
+            [["\u3000" * row.depth + row.name, row.members, *figures(row.figures)] for row in statistics.departments],
+        ),
+        (
+            _("By member"),
+            [_("Name"), *figures_header],
+            [[row.display_name, *figures(row.figures)] for row in members],
+        ),
+        (_("By day"), [_("Date"), *figures_header], [[row.start, *figures(row.figures)] for row in days]),
+    ]
+    granularity = statistics.window.granularity
+    if granularity != Granularity.DAY:
+        sheets.append(
+            (
+                _("By week") if granularity == Granularity.WEEK else _("By month"),
+                [_("Week starting (Monday)") if granularity == Granularity.WEEK else _("Month"), *figures_header],
+                [
+                    [
+                        row.start if granularity == Granularity.WEEK else row.start.strftime("%Y-%m"),
+                        *figures(row.figures),
+                    ]
+                    for row in statistics.periods
+                ],
+            )
+        )
+    return sheets
+
+
+class AttendanceStatisticsExportView(AttendanceView):
+    """POST: the statistics of the filters sent as an .xlsx (sheets per department, per member,
+    per day), recorded in the ledger (ENT-10). GET is not allowed (405)."""
+
+    access = Manage(Category.ATTENDANCE)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = StatisticsForm(request.POST, scope=self.scope)
+        if not form.is_valid():
+            return render(request, "enterprise_data/attendance/statistics.html", {"form": form}, status=400)
+        data = form.cleaned_data
+        window = statistics_window(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            granularity=data["granularity"],
+            department=data["department"],
+            work_ends=attendance_policy_get(enterprise=self.enterprise).work_ends,
+        )
+        export = attendance_statistics_export(
+            enterprise=self.enterprise, actor=self.membership, scope=self.scope, window=window
+        )
+        filename = f"attendance-{window.date_from:%Y%m%d}-{window.date_to:%Y%m%d}.xlsx"
+        return xlsx_response(filename, statistics_sheets(export.statistics, export.members, export.days))
+
+
+DAY_STATUS_LABELS = {
+    DayStatus.ON_TIME: gettext_lazy("On time"),
+    DayStatus.LATE: gettext_lazy("Late"),
+    DayStatus.ABSENT: gettext_lazy("Absent"),
+    DayStatus.NOT_YET: gettext_lazy("Not yet clocked in"),
+    DayStatus.OFF: gettext_lazy("Rest day"),
+    DayStatus.NOT_JOINED: gettext_lazy("Not yet a member"),
+}
+
+
+def _month_param(value: str | None) -> date | None:
+    try:
+        return datetime.strptime(value or "", "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+class AttendanceCalendarView(AttendanceView):
+    """A member's month as a calendar (Monday first): each day on time, late, absent, out of
+    range or no clock-in needed, with the times; `?month=YYYY-MM` (default: this month)."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        member = self.scope.member_for(Category.ATTENDANCE, pk)
+        today = timezone.localdate(timezone=timezone.get_default_timezone())
+        month = _month_param(request.GET.get("month"))
+        if month is None or month > today:
+            month = month_start(today)
+        calendar = attendance_month(
+            membership=member, month=month, work_ends=attendance_policy_get(enterprise=self.enterprise).work_ends
+        )
+        return render(
+            request,
+            "enterprise_data/attendance/calendar.html",
+            {
+                "member": member,
+                "calendar": calendar,
+                "weeks": [[(cell, DAY_STATUS_LABELS.get(cell.status, "")) for cell in week] for week in calendar.weeks],
+                "weekdays": [
+                    pgettext("weekday", "Mon"),
+                    pgettext("weekday", "Tue"),
+                    pgettext("weekday", "Wed"),
+                    pgettext("weekday", "Thu"),
+                    pgettext("weekday", "Fri"),
+                    pgettext("weekday", "Sat"),
+                    pgettext("weekday", "Sun"),
+                ],
             },
         )
 

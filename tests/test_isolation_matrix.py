@@ -165,6 +165,7 @@ ROUTE_KINDS: dict[str, str | None] = {
     "console_member_scopes": "member",
     "console_invitation_revoke": "invitation",
     "console_attendance_member": "member",
+    "console_attendance_calendar": "member",
     "console_clock_event_reveal": "clock_event",
     "console_geofence_edit": None,
     "console_geofence_delete": None,
