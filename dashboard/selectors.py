@@ -6,15 +6,22 @@ of queries whatever the number of members (tests/dashboard/test_dashboard.py).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from attendance.models import Geofence
-from attendance.selectors import AttendanceCounts, attendance_counts
-from attendance.services import attendance_policy_get, is_working_day
+from attendance.selectors import (
+    AttendanceCounts,
+    Figures,
+    attendance_counts,
+    is_working_day,
+    statistics_periods,
+    statistics_window,
+)
+from attendance.services import attendance_policy_get
 from biometrics.models import Device
 from core.models import Department
 from core.scopes import AdminScope
@@ -58,10 +65,30 @@ class ChecklistItem:
     url_name: str
 
 
+# The home's attendance trend: the last two weeks, today included.
+TREND_DAYS = 14
+
+
+@dataclass(frozen=True)
+class AttendanceTrend:
+    """Late, absent and out-of-range member-days per day (attendance statistics' definitions)."""
+
+    days: list[tuple[date, Figures]]
+
+    @property
+    def date_from(self) -> date:
+        return self.days[0][0]
+
+    @property
+    def date_to(self) -> date:
+        return self.days[-1][0]
+
+
 @dataclass(frozen=True)
 class Dashboard:
     today: date
     attendance: AttendanceCounts | None
+    attendance_trend: AttendanceTrend | None
     health: HealthToday | None
     invitations_pending: int | None
     requests: RequestFigures | None
@@ -75,13 +102,21 @@ class Dashboard:
         return any(not item.done for item in self.checklist)
 
 
-def dashboard_attendance(*, enterprise: Enterprise, scope: AdminScope, day: date) -> AttendanceCounts | None:
-    """Two queries: the policy (end of the working day), one aggregate."""
+def dashboard_attendance(
+    *, enterprise: Enterprise, scope: AdminScope, day: date
+) -> tuple[AttendanceCounts | None, AttendanceTrend | None]:
+    """Today's counts and the last TREND_DAYS days' trend. Three queries: the policy (end of the
+    working day), one aggregate for today, one for the trend."""
     if not scope.has_category(Category.ATTENDANCE):
-        return None
+        return None, None
     policy = attendance_policy_get(enterprise=enterprise)
     with enterprise_schema(enterprise):
-        return attendance_counts(scope=scope, day=day, work_ends=policy.work_ends, working_day=is_working_day(day))
+        counts = attendance_counts(scope=scope, day=day, work_ends=policy.work_ends, working_day=is_working_day(day))
+        window = statistics_window(
+            date_from=day - timedelta(days=TREND_DAYS - 1), date_to=day, work_ends=policy.work_ends
+        )
+        rows = statistics_periods(scope=scope, window=window)
+    return counts, AttendanceTrend(days=[(row.start, row.figures) for row in rows])
 
 
 def dashboard_requests(*, scope: AdminScope, today: date) -> RequestFigures | None:
@@ -164,9 +199,11 @@ def dashboard_for(*, enterprise: Enterprise, scope: AdminScope) -> Dashboard:
         )
         invitations = invitation_list_pending(scope=scope).count() if scope.has_category(Category.DIRECTORY) else None
         purge_shown = scope.has_category(Category.RETENTION)
+        attendance, trend = dashboard_attendance(enterprise=enterprise, scope=scope, day=today)
         return Dashboard(
             today=today,
-            attendance=dashboard_attendance(enterprise=enterprise, scope=scope, day=today),
+            attendance=attendance,
+            attendance_trend=trend,
             health=health,
             invitations_pending=invitations,
             requests=dashboard_requests(scope=scope, today=today),

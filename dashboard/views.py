@@ -3,12 +3,15 @@ the categories in their scope (ENT-8)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from attendance.selectors import Status as AttendanceStatus
 from core.views import ConsoleView
-from dashboard.selectors import dashboard_for
+from dashboard.selectors import AttendanceTrend, dashboard_for
 from tenants.access import Read
 from tenants.categories import ANY_CATEGORY, Category
 
@@ -26,5 +29,29 @@ class ConsoleHomeView(ConsoleView):
         return render(
             request,
             "enterprise_data/dashboard/home.html",
-            {"member_count": count, "dashboard": dashboard, "attendance_status": AttendanceStatus},
+            {
+                "member_count": count,
+                "dashboard": dashboard,
+                "attendance_status": AttendanceStatus,
+                "attendance_chart": trend_chart(dashboard.attendance_trend),
+            },
         )
+
+
+def trend_chart(trend: AttendanceTrend | None) -> dict[str, Any] | None:
+    """The chart spec of the attendance trend (docs/frontend.md "Charts")."""
+    if trend is None:
+        return None
+    return {
+        "kind": "line",
+        "x": [day.strftime("%m-%d") for day, _figures in trend.days],
+        "series": [
+            {"name": _("Late"), "data": [figures.late for _day, figures in trend.days], "tone": "orange"},
+            {"name": _("Absent"), "data": [figures.absent for _day, figures in trend.days], "tone": "red"},
+            {
+                "name": _("Out of range"),
+                "data": [figures.out_of_range for _day, figures in trend.days],
+                "tone": "purple",
+            },
+        ],
+    }

@@ -289,6 +289,31 @@ def test_admin_without_attendance_or_health_sees_no_such_figure(world, client_fo
 
 
 @pytest.mark.parametrize("persona", ["alice", "sam"])
+def test_the_trend_shows_each_of_the_last_two_weeks_exceptions(world, client_for, morning, persona):
+    """ENT-12, UI-1: the home's attendance trend has one point per day of the last 14, today
+    last; its late and out-of-range counts are the day rows of the members in scope, and the chart
+    drawn from it carries the same numbers."""
+    day = morning
+    build(world, day)
+    response = client_for("acme", getattr(world, persona)).get("/console/")
+    trend = response.context["dashboard"].attendance_trend
+    assert [d for d, _ in trend.days] == [day - datetime.timedelta(days=13 - i) for i in range(14)]
+    want = expected(world, day, sales_only=persona == "sam")
+    with enterprise_schema(world.acme):
+        active = Membership.objects.filter(status=Membership.Status.ACTIVE)
+        if persona == "sam":
+            active = active.filter(departments__path__startswith=world.sales.path)
+        rows = AttendanceDay.objects.filter(membership_id__in=active.values("pk"))
+        for d, figures in trend.days:
+            assert figures.late == rows.filter(date=d, exceptions__contains=["late"]).count(), d
+            assert figures.out_of_range == rows.filter(date=d, exceptions__contains=["out_of_range"]).count(), d
+    assert trend.days[-1][1].late == want["late"] > 0
+    chart = response.context["attendance_chart"]
+    assert chart["series"][0]["data"] == [figures.late for _, figures in trend.days]
+    assert 'id="chart-1-data"' in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", ["alice", "sam"])
 def test_queries_do_not_grow_with_the_members(world, client_for, django_assert_max_num_queries, morning, persona):
     build(world, morning)
     client = client_for("acme", getattr(world, persona))
