@@ -18,7 +18,7 @@
     var value = { type: "value", minInterval: 1 };
     var suppressed = spec.suppressed || "";
     return {
-      aria: { enabled: true },
+      aria: { enabled: false },  // the element carries its own label (role="img"); the table holds the figures
       animation: false,
       grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
       legend: { top: 0, type: "scroll" },
