@@ -23,6 +23,7 @@ from consent.notices.services import notice_publish_default
 from core.models import Membership
 from core.services import membership_create
 from demo import seed
+from directory.org import department_create, position_create, rank_create
 from requests.workflow.services import request_submit
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -89,6 +90,8 @@ def fill(route: str, name: str, ids: dict[str, int]) -> str:
         key = "notice"
     elif name == "console_request":
         key = "request"
+    elif name.startswith("console_org_"):
+        key = name.split("_")[2]  # department, position or rank
     else:
         key = "member"
     return "/" + re.sub(r"<[^>]+>", str(ids[key]), route)
@@ -136,6 +139,9 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
                 seed._seed_biometrics(enterprise, owner_member, members, rng)
             finally:
                 del seed.OFFICES[enterprise.slug], seed.CITIES[enterprise.slug]
+            department = department_create(enterprise=enterprise, actor=None, name="Sales")
+            position = position_create(enterprise=enterprise, actor=None, name="Engineer")
+            rank = rank_create(enterprise=enterprise, actor=None, name="P5", level=5)
             request = request_submit(
                 enterprise=enterprise,
                 account=members[0].account,
@@ -151,7 +157,15 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
             session = client.cookies["sessionid"].value
         yield Layout(
             enterprise=enterprise,
-            ids={"member": members[1].pk, "geofence": geofence.pk, "notice": 1, "request": request.pk},
+            ids={
+                "member": members[1].pk,
+                "geofence": geofence.pk,
+                "notice": 1,
+                "request": request.pk,
+                "department": department.pk,
+                "position": position.pk,
+                "rank": rank.pk,
+            },
             session=session,
         )
 
