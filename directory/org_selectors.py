@@ -8,7 +8,7 @@ it. The counts are correlated subqueries of ONE query, whatever the number of de
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Exists, F, Func, IntegerField, OuterRef, QuerySet, Subquery
 
@@ -39,7 +39,7 @@ class OrgNode:
     direct: int  # members in this department itself
     total: int  # distinct members in its subtree (one person in two sub-departments counts once)
     empty: bool  # no sub-departments and no card at all (departed ones included): it may be deleted
-    children: list[OrgNode] = field(default_factory=list)
+    has_children: bool = False
     closes: range = range(0)  # how many open <details> end after this node (the flat template)
 
     @property
@@ -53,10 +53,6 @@ class OrgNode:
     @property
     def is_root(self) -> bool:
         return self.department.parent_id is None
-
-    @property
-    def has_children(self) -> bool:
-        return bool(self.children)
 
     @property
     def open(self) -> bool:
@@ -97,7 +93,7 @@ def org_tree(scope: AdminScope) -> list[OrgNode]:
             )
             flat.append(node)
             if department.pk in children:
-                node.children = list(children[department.pk])
+                node.has_children = True
                 walk(department.pk, level + 1)
 
     walk(None, 0)
@@ -111,12 +107,10 @@ def org_tree(scope: AdminScope) -> list[OrgNode]:
 def move_targets(scope: AdminScope, department: Department) -> QuerySet[Department]:
     """Where `department` may move: every visible department outside its own subtree except its
     current parent, in tree order (the select indents each name by its depth)."""
-    return (
-        scope.departments(Category.DIRECTORY)
-        .exclude(path__startswith=department.path)
-        .exclude(pk=department.parent_id)
-        .order_by("path")
-    )
+    targets = scope.departments(Category.DIRECTORY).exclude(path__startswith=department.path)
+    if department.parent_id is not None:
+        targets = targets.exclude(pk=department.parent_id)
+    return targets.order_by("path")
 
 
 def positions_with_counts(scope: AdminScope) -> QuerySet[Position]:
