@@ -33,7 +33,14 @@ class DepartmentChoiceField(forms.ModelChoiceField):
 
 
 class DepartmentCreateForm(NameForm):
-    parent = DepartmentChoiceField(label=_("Parent department"), queryset=Department.objects.none())
+    # optional: a new enterprise has no departments yet (the root, named after the enterprise,
+    # is created with the first one); empty means "directly under the root"
+    parent = DepartmentChoiceField(
+        label=_("Parent department"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("Top level (directly under the enterprise)"),
+    )
 
     def __init__(self, *args: Any, parents: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

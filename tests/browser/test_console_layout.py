@@ -91,7 +91,7 @@ def fill(route: str, name: str, ids: dict[str, int]) -> str:
     elif name == "console_request":
         key = "request"
     elif name.startswith("console_org_"):
-        key = name.split("_")[2]  # department, position or rank
+        key = name.split("_")[2].removesuffix("s")  # department, position or rank
     else:
         key = "member"
     return "/" + re.sub(r"<[^>]+>", str(ids[key]), route)

@@ -379,3 +379,19 @@ def test_the_editor_in_chinese(world, client_for):
         assert text in html, text
     delete = alice.get(f"/console/org/departments/{world.sales.pk}/delete/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "暂不能删除" in delete.content.decode()
+
+
+def test_a_new_enterprise_adds_its_first_department(world, client_for):
+    """A new enterprise has no department yet: the add page needs no parent, and the enterprise
+    (the root, created then) becomes the top of the tree."""
+    gina = client_for("globex", world.gina)
+    with enterprise_schema(world.globex):
+        assert not Department.objects.exists()
+    assert "No departments in your scope." in gina.get("/console/org/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert gina.get("/console/org/departments/new/").status_code == 200
+    assert gina.post("/console/org/departments/new/", {"name": "Finance", "parent": ""}).status_code == 302
+    with enterprise_schema(world.globex):
+        finance = Department.objects.get(name="Finance")
+        assert finance.parent is not None and finance.parent.parent_id is None
+    html = gina.get("/console/org/").content.decode()
+    assert set(tree_counts(html)) == {finance.pk, finance.parent_id}
