@@ -375,7 +375,8 @@ def test_the_editor_in_chinese(world, client_for):
     """UI-3: zh-Hans first — tabs, counts and menus are translated."""
     alice = client_for("acme", world.alice)
     html = alice.get("/console/org/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    for text in ("组织架构", "部门", "职位", "职级", "全部展开", "全部收起", "添加子部门", "重命名", "移动", "2 名成员"):
+    expected = ("组织架构", "部门", "职位", "职级", "全部展开", "全部收起", "添加子部门", "重命名", "移动", "2 名成员")
+    for text in expected:
         assert text in html, text
     delete = alice.get(f"/console/org/departments/{world.sales.pk}/delete/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "暂不能删除" in delete.content.decode()
