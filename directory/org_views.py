@@ -176,7 +176,13 @@ class DepartmentRenameView(DepartmentChange):
 
 class DepartmentMoveView(DepartmentChange):
     def context(self, department: Department, form: DepartmentMoveForm) -> dict[str, Any]:
-        return {"form": form, "mode": "move", "department": department, "parent": department.parent}
+        return {
+            "form": form,
+            "mode": "move",
+            "department": department,
+            "parent": department.parent,
+            "nowhere": not form.fields["parent"].queryset.exists(),  # type: ignore[attr-defined]
+        }
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         department = self.department(pk)

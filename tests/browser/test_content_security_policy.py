@@ -76,9 +76,9 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
     page.locator("form.stacked button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/console/org/#department-\d+$"))
     # the ⋯ menu of the new department (a Bootstrap dropdown), then its "Delete"
-    row = page.locator(".portal-org-node", has_text="Short-lived Team")
-    row.locator("button.portal-org-more").click()
-    delete = row.locator("form[data-confirm] button[type=submit]")
+    more = page.get_by_role("button", name="Actions for Short-lived Team")
+    more.click()
+    delete = page.locator("form[data-confirm^='Delete the department Short-lived Team'] button[type=submit]")
     delete.click()
     dialog = page.locator("#confirm-dialog")
     dialog.wait_for(state="visible")
@@ -86,7 +86,7 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
     dialog.locator("button[value=cancel]").click()
     dialog.wait_for(state="hidden")
     assert page.locator("#org-tree").inner_text().count("Short-lived Team") == 1
-    row.locator("button.portal-org-more").click()
+    more.click()
     delete.click()
     dialog.wait_for(state="visible")
     with page.expect_navigation():

@@ -86,6 +86,7 @@ def test_expand_and_collapse_without_inline_script(world, client_for):
     sales = html[html.index(f'id="department-{world.sales.pk}"') :]
     sales_row = sales[: sales.index(f'id="department-{world.sales_east.pk}"')]
     assert '<details class="portal-org-sub" open>' in sales_row  # has a child: collapsible
+    assert '<details class="portal-org-sub" open data-details-keep>' in html  # the top stays open
     east = html[html.index(f'id="department-{world.sales_east.pk}"') :]
     assert "<details" not in east[: east.index("</li>")]  # a leaf has nothing to collapse
     assert 'data-details-toggle="open" data-target="org-tree"' in html
@@ -396,3 +397,6 @@ def test_a_new_enterprise_adds_its_first_department(world, client_for):
         assert finance.parent is not None and finance.parent.parent_id is None
     html = gina.get("/console/org/").content.decode()
     assert set(tree_counts(html)) == {finance.pk, finance.parent_id}
+    # nowhere else to go yet: the move page says so instead of an empty choice
+    move = gina.get(f"/console/org/departments/{finance.pk}/move/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "There is no other department to move it under yet" in move and "<select" not in move
