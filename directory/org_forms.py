@@ -7,12 +7,13 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import Department
 
 
 class NameForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("org item", "Name"), max_length=100)  # 名称, not a person's 姓名
 
 
 class RankForm(NameForm):

@@ -400,3 +400,12 @@ def test_a_new_enterprise_adds_its_first_department(world, client_for):
     # nowhere else to go yet: the move page says so instead of an empty choice
     move = gina.get(f"/console/org/departments/{finance.pk}/move/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "There is no other department to move it under yet" in move and 'name="parent"' not in move
+
+
+def test_positions_and_ranks_are_named_not_people(world, client_for):
+    """UI-3: the column and the field read 名称 (a thing's name), not 姓名 (a person's)."""
+    alice = client_for("acme", world.alice)
+    for path in ("/console/org/positions/", "/console/org/ranks/new/", "/console/org/departments/new/"):
+        html = alice.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        main = html[html.index("<main") : html.index("</main>")]
+        assert "名称" in main and "姓名" not in main, path
