@@ -79,19 +79,6 @@ class MemberCardForm(forms.Form):
         return data
 
 
-class NameForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
-
-
-class DepartmentForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
-    parent = forms.ModelChoiceField(label=_("Parent department"), queryset=Department.objects.none(), required=False)
-
-    def __init__(self, *args: Any, scope: AdminScope, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = scope.departments(Category.DIRECTORY)  # type: ignore[attr-defined]
-
-
 class ScopeGrantForm(forms.Form):
     department = forms.ModelChoiceField(
         label=_("Department (with its sub-departments)"), queryset=Department.objects.none()

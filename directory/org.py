@@ -1,6 +1,7 @@
 """The org structure an administrator edits (ENT-3, ENT-8): departments (create, rename, move,
 delete), positions and ranks, and the scopes granted to scoped administrators. Every change is
-a ledger entry (ENT-10); the acting admin's right to grant is checked here (`may_grant_scopes`)."""
+a ledger entry (ENT-10). Positions and ranks are renamed and deleted here too; like a
+department, one still in use is not deleted. The acting admin's right to grant is checked here (`may_grant_scopes`)."""
 
 from __future__ import annotations
 
@@ -144,6 +145,81 @@ def rank_create(*, enterprise: Enterprise, actor: Membership | None, name: str, 
         rank = Rank.objects.create(name=name, level=level)
         ledger_record(enterprise=enterprise, actor=actor, action=Action.CREATE, category=Category.DIRECTORY, obj=rank)
     return rank
+
+
+def _in_use_error(kind: str) -> ValidationError:
+    messages = {
+        "position": _("Members hold this position: give them another position first."),
+        "rank": _("Members hold this rank: give them another rank first."),
+    }
+    return ValidationError({"name": messages[kind]})
+
+
+# members whose card still names a position or rank (departed cards lose it: SET_NULL)
+_HOLDING = (Membership.Status.ACTIVE, Membership.Status.INVITED)
+
+
+def position_rename(*, enterprise: Enterprise, actor: Membership | None, position: Position, name: str) -> Position:
+    name = _clean_name(name)
+    with enterprise_schema(enterprise), transaction.atomic():
+        if Position.objects.filter(name=name).exclude(pk=position.pk).exists():
+            raise ValidationError({"name": _("This position already exists.")})
+        position.name = name
+        position.save(update_fields=["name"])
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CHANGE,
+            category=Category.DIRECTORY,
+            obj=position,
+            details={"fields": ["name"]},
+        )
+    return position
+
+
+def position_delete(*, enterprise: Enterprise, actor: Membership | None, position: Position) -> None:
+    """Only a position no active or invited member holds can be deleted (as an empty department)."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        if position.members.filter(status__in=_HOLDING).exists():
+            raise _in_use_error("position")
+        ledger_record(  # before the row goes, so the entry names its type and id
+            enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.DIRECTORY, obj=position
+        )
+        position.delete()
+
+
+def rank_update(*, enterprise: Enterprise, actor: Membership | None, rank: Rank, name: str, level: int) -> Rank:
+    name = _clean_name(name)
+    if level < 0 or level > 32767:
+        raise ValidationError({"level": _("Enter a level from 0 to 32767.")})
+    with enterprise_schema(enterprise), transaction.atomic():
+        if Rank.objects.filter(name=name).exclude(pk=rank.pk).exists():
+            raise ValidationError({"name": _("This rank already exists.")})
+        changed = [f for f, value in (("name", name), ("level", level)) if getattr(rank, f) != value]
+        if not changed:
+            return rank
+        rank.name, rank.level = name, level
+        rank.save(update_fields=changed)
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.CHANGE,
+            category=Category.DIRECTORY,
+            obj=rank,
+            details={"fields": changed},
+        )
+    return rank
+
+
+def rank_delete(*, enterprise: Enterprise, actor: Membership | None, rank: Rank) -> None:
+    """Only a rank no active or invited member holds can be deleted."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        if rank.members.filter(status__in=_HOLDING).exists():
+            raise _in_use_error("rank")
+        ledger_record(  # before the row goes, so the entry names its type and id
+            enterprise=enterprise, actor=actor, action=Action.DELETE, category=Category.DIRECTORY, obj=rank
+        )
+        rank.delete()
 
 
 def may_grant_scopes(actor: Membership) -> bool:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from directory import apis, views
+from directory import apis, org_views, views
 
 console_patterns = [
     path("members/", views.MemberListView.as_view(), name="console_members"),
@@ -12,7 +12,28 @@ console_patterns = [
     path("members/<int:pk>/photo/", views.MemberPhotoView.as_view(), name="console_member_photo"),
     path("members/<int:pk>/reveal/<str:field>/", views.MemberRevealView.as_view(), name="console_member_reveal"),
     path("members/<int:pk>/scopes/", views.ScopeGrantView.as_view(), name="console_member_scopes"),
-    path("org/", views.OrgView.as_view(), name="console_org"),
+    # the org editor (issue 16 §6): three tabs, one small page per change
+    path("org/", org_views.OrgView.as_view(), name="console_org"),
+    path("org/positions/", org_views.PositionListView.as_view(), name="console_org_positions"),
+    path("org/ranks/", org_views.RankListView.as_view(), name="console_org_ranks"),
+    path("org/departments/new/", org_views.DepartmentCreateView.as_view(), name="console_org_department_new"),
+    path(
+        "org/departments/<int:pk>/rename/",
+        org_views.DepartmentRenameView.as_view(),
+        name="console_org_department_rename",
+    ),
+    path("org/departments/<int:pk>/move/", org_views.DepartmentMoveView.as_view(), name="console_org_department_move"),
+    path(
+        "org/departments/<int:pk>/delete/",
+        org_views.DepartmentDeleteView.as_view(),
+        name="console_org_department_delete",
+    ),
+    path("org/positions/new/", org_views.PositionCreateView.as_view(), name="console_org_position_new"),
+    path("org/positions/<int:pk>/edit/", org_views.PositionEditView.as_view(), name="console_org_position_edit"),
+    path("org/positions/<int:pk>/delete/", org_views.PositionDeleteView.as_view(), name="console_org_position_delete"),
+    path("org/ranks/new/", org_views.RankCreateView.as_view(), name="console_org_rank_new"),
+    path("org/ranks/<int:pk>/edit/", org_views.RankEditView.as_view(), name="console_org_rank_edit"),
+    path("org/ranks/<int:pk>/delete/", org_views.RankDeleteView.as_view(), name="console_org_rank_delete"),
 ]
 me_patterns: list = []
 api_patterns = [

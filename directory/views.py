@@ -15,21 +15,11 @@ from django.utils.translation import gettext as _
 
 from consent.consents.services import ConsentRequired
 from consent.minors.services import is_minor, minor_account_ids
-from core.models import Membership, Position, Rank
-from core.selectors import get_department_for
+from core.models import Membership
 from core.views import ConsoleView, confirmation_page
-from directory.forms import DepartmentForm, MemberCardForm, NameForm, ScopeGrantForm
-from directory.org import (
-    department_create,
-    department_delete,
-    department_move,
-    department_rename,
-    may_grant_scopes,
-    position_create,
-    rank_create,
-    scope_grant,
-    scope_revoke,
-)
+from directory.forms import MemberCardForm, ScopeGrantForm
+from directory.org import may_grant_scopes, scope_grant, scope_revoke
+from directory.org_views import OrgView
 from directory.services import (
     REVEALABLE_FIELDS,
     member_card_create,
@@ -262,83 +252,3 @@ class ScopeGrantView(DirectoryView):
         else:
             messages.error(request, _("Choose a department and at least one category."))
         return redirect("console_member", pk=member.pk)
-
-
-class OrgView(DirectoryView):
-    """Departments (tree), positions and ranks; changed by owners and full admins only."""
-
-    access = Manage(Category.DIRECTORY, enterprise_wide=True)
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        return self._render(request)
-
-    def _render(self, request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
-        return render(
-            request,
-            "enterprise_data/org.html",
-            {
-                "departments": self.scope.departments(Category.DIRECTORY),
-                "positions": Position.objects.all(),
-                "ranks": Rank.objects.all(),
-                "can_manage_org": self.may(),
-                "department_form": forms.get("department_form") or DepartmentForm(scope=self.scope),
-                "name_form": forms.get("name_form") or NameForm(),
-            },
-            status=status,
-        )
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        action = request.POST.get("action", "")
-        try:
-            if action == "department_create":
-                department_form = DepartmentForm(request.POST, scope=self.scope)
-                if not department_form.is_valid():
-                    return self._render(request, 400, department_form=department_form)
-                department_create(
-                    enterprise=self.enterprise,
-                    actor=self.membership,
-                    name=department_form.cleaned_data["name"],
-                    parent=department_form.cleaned_data["parent"],
-                )
-            elif action in ("department_rename", "department_move", "department_delete"):
-                department = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("department"))
-                if department is None:
-                    raise ValidationError({"department": _("Choose an existing department.")})
-                if action == "department_rename":
-                    department_rename(
-                        enterprise=self.enterprise,
-                        actor=self.membership,
-                        department=department,
-                        name=request.POST.get("name", ""),
-                    )
-                elif action == "department_move":
-                    parent = get_department_for(self.scope, Category.DIRECTORY, request.POST.get("parent"))
-                    if parent is None:
-                        raise ValidationError({"parent": _("Choose an existing department.")})
-                    department_move(
-                        enterprise=self.enterprise, actor=self.membership, department=department, new_parent=parent
-                    )
-                else:
-                    unconfirmed = confirmation_page(
-                        request,
-                        _("Delete the department %(name)s? Its members stay in the directory without it.")
-                        % {"name": department.name},
-                        cancel_url=reverse("console_org"),
-                    )
-                    if unconfirmed is not None:
-                        return unconfirmed
-                    department_delete(enterprise=self.enterprise, actor=self.membership, department=department)
-            elif action in ("position_create", "rank_create"):
-                name_form = NameForm(request.POST)
-                if not name_form.is_valid():
-                    return self._render(request, 400, name_form=name_form)
-                create = position_create if action == "position_create" else rank_create
-                create(enterprise=self.enterprise, actor=self.membership, name=name_form.cleaned_data["name"])
-            else:
-                raise ValidationError({"action": _("Unknown action.")})
-        except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
-            return self._render(request, 400)
-        messages.success(request, _("Saved."))
-        return redirect("console_org")

@@ -89,8 +89,9 @@ def template_delete(world) -> Case:
 def department_delete(world) -> Case:
     department = department_create(enterprise=world.acme, actor=None, name="Temporary Team")
     state = _in_acme(world, lambda: Department.objects.filter(pk=department.pk).exists())
-    data = {"action": "department_delete", "department": str(department.pk)}
-    return Case("alice", "/console/org/", data, state, "Delete the department Temporary Team")
+    return Case(
+        "alice", f"/console/org/departments/{department.pk}/delete/", {}, state, "Delete the department Temporary Team"
+    )
 
 
 def scope_revoke(world) -> Case:
@@ -254,7 +255,7 @@ def test_the_console_forms_ask_first_with_javascript(world, client_for):
     client = client_for("acme", world.alice)
     department_create(enterprise=world.acme, actor=None, name="Temporary Team")
     org = client.get("/console/org/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert re.search(r'<form class="inline" method="post" data-confirm="Delete the department Temporary Team\?', org)
+    assert re.search(r'<form method="post" action="[^"]+" data-confirm="Delete the department Temporary Team\?', org)
     assert 'id="confirm-dialog"' in org and "onclick" not in org
     erin = world.membership(world.acme, world.erin)
     detail = client.get(f"/console/members/{erin.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()

@@ -189,6 +189,13 @@ ROUTE_KINDS: dict[str, str | None] = {
     "api_member_reveal": "member",
     "api_member_scopes": "member",
     "api_department": "department",
+    "console_org_department_rename": "department",
+    "console_org_department_move": "department",
+    "console_org_department_delete": "department",
+    "console_org_position_edit": None,  # positions and ranks are enterprise-wide
+    "console_org_position_delete": None,
+    "console_org_rank_edit": None,
+    "console_org_rank_delete": None,
     "api_invitation_revoke": "invitation",
     "api_geofence": None,
     "api_health_report_reveal": "health_report",

@@ -70,3 +70,17 @@ document.addEventListener("DOMContentLoaded", function () {
     window.location.assign(link.href);
   }
 });
+// Org editor (issue 16 §6): <button data-details-toggle="open|close" data-target="<id>"> opens or
+// closes every <details> inside the element with that id ("expand all" / "collapse all"; those
+// marked data-details-keep stay open, so the first level still shows).
+document.addEventListener("click", function (event) {
+  var button = event.target instanceof Element ? event.target.closest("[data-details-toggle]") : null;
+  var container = button ? document.getElementById(button.getAttribute("data-target") || "") : null;
+  if (!container) {
+    return;
+  }
+  var open = button.getAttribute("data-details-toggle") === "open";
+  container.querySelectorAll("details").forEach(function (details) {
+    details.open = open || details.hasAttribute("data-details-keep");
+  });
+});

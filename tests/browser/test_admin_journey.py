@@ -5,6 +5,7 @@ Screenshots go to .data/test-artifacts/browser/."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,11 +56,11 @@ def test_admin_adds_a_member_reveals_the_id_number_and_finds_it_in_the_ledger(jo
     page.wait_for_url(f"{base}/console/")
     page.screenshot(path=str(ARTEFACTS / "01-console.png"), full_page=True)
 
-    page.goto(f"{base}/console/org/")
-    page.locator("form:has(input[value=department_create]) input[name=name]").fill("Research")
-    page.locator("form:has(input[value=department_create]) button[type=submit]").click()
-    page.wait_for_url(f"{base}/console/org/")
-    assert page.locator("ul.tree", has_text="Research").count() == 1
+    page.goto(f"{base}/console/org/departments/new/")
+    page.locator("main form input[name=name]").fill("Research")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/console/org/#department-\d+$"))
+    assert page.locator("#org-tree", has_text="Research").count() == 1
 
     page.goto(f"{base}/console/members/new/")
     page.fill("input[name=display_name]", "Li Si")

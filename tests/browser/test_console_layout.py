@@ -24,10 +24,10 @@ from attendance.models import Geofence
 from attendance.services import geofence_create
 from biometrics.models import Device
 from consent.notices.services import notice_publish_default
-from core.models import Department, Membership
+from core.models import Department, Membership, Position, Rank
 from core.services import membership_create
 from demo import seed
-from directory.org import department_create, scope_grant
+from directory.org import department_create, position_create, rank_create, scope_grant
 from requests.workflow.services import request_submit
 from tenants.categories import Category
 from tenants.context import enterprise_schema
@@ -155,6 +155,8 @@ def fill(route: str, name: str, ids: dict[str, int]) -> str:
         key = "notice"
     elif name == "console_request":
         key = "request"
+    elif name.startswith("console_org_"):
+        key = name.split("_")[2].removesuffix("s")  # department, position or rank
     else:
         key = "member"
     return "/" + re.sub(r"<[^>]+>", str(ids[key]), route)
@@ -202,6 +204,9 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
                 seed._seed_biometrics(enterprise, owner_member, members, rng)
             finally:
                 del seed.OFFICES[enterprise.slug], seed.CITIES[enterprise.slug]
+            department = department_create(enterprise=enterprise, actor=None, name="Sales")
+            position = position_create(enterprise=enterprise, actor=None, name="Engineer")
+            rank = rank_create(enterprise=enterprise, actor=None, name="P5", level=5)
             request = request_submit(
                 enterprise=enterprise,
                 account=members[0].account,
@@ -212,7 +217,7 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
             )
             # a scoped administrator: directory, attendance and health over Sales, which holds the
             # first two members (the member whose pages are opened among them)
-            sales = department_create(enterprise=enterprise, actor=owner_member, name="Sales")
+            sales = department
             scoped_account = User.objects.create_user(SCOPED, PASSWORD, nickname="Sam Scoped")
             scoped = membership_create(
                 enterprise=enterprise, account=scoped_account, role=Membership.Role.MEMBER, display_name="Sam Scoped"
@@ -238,7 +243,15 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
             names = names_in(enterprise)
         yield Layout(
             enterprise=enterprise,
-            ids={"member": members[1].pk, "geofence": geofence.pk, "notice": 1, "request": request.pk},
+            ids={
+                "member": members[1].pk,
+                "geofence": geofence.pk,
+                "notice": 1,
+                "request": request.pk,
+                "department": department.pk,
+                "position": position.pk,
+                "rank": rank.pk,
+            },
             session=sessions[0],
             scoped_session=sessions[1],
             names=names,
@@ -254,6 +267,8 @@ def names_in(enterprise: Enterprise) -> set[str]:
             *Membership.objects.values_list("display_name", flat=True),
             *Membership.objects.values_list("account__nickname", flat=True),
             *Department.objects.values_list("name", flat=True),
+            *Position.objects.values_list("name", flat=True),
+            *Rank.objects.values_list("name", flat=True),
             *Device.objects.values_list("name", flat=True),
             *Geofence.objects.values_list("name", flat=True),
             "Please send me every health report you hold about me.",  # the seeded request's own words

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -69,24 +70,28 @@ def test_the_pages_work_under_the_policy(csp_enterprise, web_server, browser):
 
     # a destructive action asks first in a <dialog> (static/js/portal.js, issue 16 §1): "Cancel"
     # does nothing, "Yes" submits with confirmed=yes
-    page.goto(f"{base}/console/org/")
+    page.goto(f"{base}/console/org/departments/new/")
     page.fill("form.stacked input[name=name]", "Short-lived Team")
     page.locator("form.stacked select[name=parent]").select_option(index=0)
     page.locator("form.stacked button[type=submit]").first.click()
-    page.wait_for_url(f"{base}/console/org/")
-    delete = page.locator("form[data-confirm] button[type=submit]").first
+    page.wait_for_url(re.compile(r".*/console/org/#department-\d+$"))
+    # the ⋯ menu of the new department (a Bootstrap dropdown), then its "Delete"
+    more = page.get_by_role("button", name="Actions for Short-lived Team")
+    more.click()
+    delete = page.locator("form[data-confirm^='Delete the department Short-lived Team'] button[type=submit]")
     delete.click()
     dialog = page.locator("#confirm-dialog")
     dialog.wait_for(state="visible")
     assert "Delete the department Short-lived Team?" in page.locator("#confirm-dialog-message").inner_text()
     dialog.locator("button[value=cancel]").click()
     dialog.wait_for(state="hidden")
-    assert page.locator("ul.tree").inner_text().count("Short-lived Team") == 1
+    assert page.locator("#org-tree").inner_text().count("Short-lived Team") == 1
+    more.click()
     delete.click()
     dialog.wait_for(state="visible")
     with page.expect_navigation():
         page.locator("#confirm-dialog-yes").click()
-    assert "Short-lived Team" not in page.locator("ul.tree").inner_text()
+    assert "Short-lived Team" not in page.locator("#org-tree").inner_text()
 
     # pages with the nonced <style> and scripts, and the Swagger UI's inline script
     for path in ("/console/", "/console/org/", "/me/", "/api/docs/"):

@@ -256,4 +256,4 @@ def test_enterprise_wide_settings_need_the_category_over_the_whole_enterprise(wo
     assert sam.get("/console/attendance/geofences/new/").status_code == 403
     assert sam.get("/api/v1/departments/").status_code == 200
     assert sam.post("/api/v1/departments/", {"name": "Shadow"}, content_type="application/json").status_code == 403
-    assert sam.post("/console/org/", {"action": "department_create", "name": "Shadow"}).status_code == 403
+    assert sam.post("/console/org/departments/new/", {"name": "Shadow"}).status_code == 403

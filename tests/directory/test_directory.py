@@ -319,22 +319,20 @@ def test_org_tree_create_rename_move_delete(world, client_for):
 
 
 def test_org_console_page(world, client_for):
+    """The org editor's own pages are tested in tests/directory/test_org.py."""
     client = client_for("acme", world.alice)
-    assert client.post("/console/org/", {"action": "department_create", "name": "Legal"}).status_code == 302
-    assert client.post("/console/org/", {"action": "position_create", "name": "Engineer"}).status_code == 302
-    assert client.post("/console/org/", {"action": "rank_create", "name": "P5"}).status_code == 302
-    assert (
-        client.post("/console/org/", {"confirmed": "yes", "action": "department_delete", "department": "x"}).status_code
-        == 400
-    )
-    assert client.post("/console/org/", {"action": "nonsense"}).status_code == 400
+    assert client.post("/console/org/departments/new/", {"name": ""}).status_code == 400
+    root = client.get("/console/org/departments/new/").context["form"].initial["parent"]
+    assert client.post("/console/org/departments/new/", {"name": "Legal", "parent": root}).status_code == 302
+    assert client.post("/console/org/positions/new/", {"name": "Engineer"}).status_code == 302
+    assert client.post("/console/org/ranks/new/", {"name": "P5", "level": 5}).status_code == 302
     page = client.get("/console/org/")
-    assert b"Legal" in page.content and b"Engineer" in page.content and b"P5" in page.content
+    assert b"Legal" in page.content
+    assert b"Engineer" in client.get("/console/org/positions/").content
+    assert b"P5" in client.get("/console/org/ranks/").content
     # scoped admins see the org but may not change it
-    assert (
-        client_for("acme", world.sam).post("/console/org/", {"action": "department_create", "name": "X"}).status_code
-        == 403
-    )
+    sam = client_for("acme", world.sam)
+    assert sam.post("/console/org/departments/new/", {"name": "X", "parent": root}).status_code == 403
     assert client_for("acme", world.sam).post("/api/v1/positions/", {"name": "X"}).status_code == 403
 
 
