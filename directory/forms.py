@@ -131,7 +131,13 @@ class MemberFilterForm(forms.Form):
     department outside the admin's scope is an invalid choice exactly like a missing one."""
 
     q = forms.CharField(label=_("Name or mobile number"), max_length=100, required=False)
-    department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(
+        label=_("Department"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": _("Choose a department in your scope.")},
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -141,8 +147,20 @@ class MemberFilterForm(forms.Form):
             (Membership.Status.INVITED, _("Invited")),
         ],
     )
-    position = forms.TypedChoiceField(label=_("Position"), required=False, coerce=int, empty_value=None)
-    rank = forms.TypedChoiceField(label=_("Rank"), required=False, coerce=int, empty_value=None)
+    position = forms.TypedChoiceField(
+        label=_("Position"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": _("Choose an existing position.")},
+    )
+    rank = forms.TypedChoiceField(
+        label=_("Rank"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": _("Choose an existing rank.")},
+    )
     joined_from = forms.DateField(label=_("Joined from"), required=False, widget=DATE_INPUT)
     joined_to = forms.DateField(label=_("Joined until"), required=False, widget=DATE_INPUT)
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
@@ -190,7 +208,13 @@ class BulkActionForm(forms.Form):
 
     action = forms.ChoiceField(label=_("Action"), choices=Action.choices)
     members = forms.Field(label=_("Members"), required=False, widget=forms.MultipleHiddenInput)
-    department = forms.TypedChoiceField(label=_("Move to"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(
+        label=_("Move to"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": _("Choose a department in your scope.")},
+    )
 
     def __init__(self, *args: Any, lookups: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -151,6 +151,19 @@ def department_names(member_ids: list[int], lookups: DirectoryLookups) -> dict[i
     return {pk: [name for _path, name in sorted(pairs)] for pk, pairs in names.items()}
 
 
+def department_ids(member_ids: list[int]) -> dict[int, list[int]]:
+    """Each member's department ids (the API's list): one query."""
+    ids: dict[int, list[int]] = defaultdict(list)
+    link = Membership.departments.through
+    for membership_id, department_id in (
+        link.objects.filter(membership_id__in=member_ids)
+        .order_by("membership_id", "department_id")
+        .values_list("membership_id", "department_id")
+    ):
+        ids[membership_id].append(department_id)
+    return ids
+
+
 def member_rows(members: list[Membership], lookups: DirectoryLookups, minor_ids: set[int]) -> list[MemberRow]:
     """The page's rows with every label computed here (one query: the departments)."""
     names = department_names([m.pk for m in members], lookups)

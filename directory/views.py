@@ -117,7 +117,7 @@ class MemberListView(DirectoryView):
             {
                 "page": page,
                 "rows": rows,
-                "members": rows,
+                "members": members,
                 "filter_form": form,
                 "filters_active": any(k in params for k in ("status", "position", "rank", "joined_from", "joined_to")),
                 "departments": lookups.departments,
