@@ -27,15 +27,17 @@ from core.scopes import AdminScope
 from tenants.categories import Category
 
 # sort key (as in the URL) → ORDER BY; `id` breaks ties so pages never overlap
+# The name order is read off the (display_name, id) index (a page of 50 is not a sort of 10,000
+# rows: PERF-3); the other orders fall back to it for ties.
 SORTS: dict[str, tuple[Any, ...]] = {
-    "name": (Lower("display_name").asc(), "id"),
-    "-name": (Lower("display_name").desc(), "-id"),
-    "department": (F("first_department").asc(nulls_last=True), Lower("display_name").asc(), "id"),
-    "-department": (F("first_department").desc(nulls_last=True), Lower("display_name").desc(), "-id"),
-    "joined": (F("joined_at").asc(nulls_last=True), "id"),
-    "-joined": (F("joined_at").desc(nulls_last=True), "-id"),
-    "status": ("status", Lower("display_name").asc(), "id"),
-    "-status": ("-status", Lower("display_name").desc(), "-id"),
+    "name": ("display_name", "id"),
+    "-name": ("-display_name", "-id"),
+    "department": (F("first_department").asc(nulls_last=True), "display_name", "id"),
+    "-department": (F("first_department").desc(nulls_last=True), "-display_name", "-id"),
+    "joined": (F("joined_at").asc(nulls_last=True), "display_name", "id"),
+    "-joined": (F("joined_at").desc(nulls_last=True), "-display_name", "-id"),
+    "status": ("status", "display_name", "id"),
+    "-status": ("-status", "-display_name", "-id"),
 }
 DEFAULT_SORT = "name"
 LISTED_STATUSES = (Membership.Status.ACTIVE, Membership.Status.INVITED)
