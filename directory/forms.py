@@ -32,14 +32,15 @@ EXTERNAL_FIELD_LABELS = {
 
 
 class MemberCardForm(forms.Form):
-    display_name = forms.CharField(label=_("Name"), max_length=100)
+    display_name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("As shown in the directory, e.g. the person's real name.")
+    )
     gender = forms.ChoiceField(label=_("Gender"), choices=Membership.Gender.choices, required=False)
     mobile = forms.CharField(label=_("Mobile number"), max_length=32, required=False)
     id_number = forms.CharField(
         label=_("Resident ID number"),
         max_length=18,
         required=False,
-        help_text=_("Stored encrypted. Leave empty to keep the current one."),
     )
     company = forms.CharField(label=_("Company"), max_length=200, required=False)
     invoice_title = forms.CharField(label=_("Invoice title"), max_length=200, required=False)
@@ -57,21 +58,44 @@ class MemberCardForm(forms.Form):
     secretary = forms.ModelChoiceField(label=_("Secretary"), queryset=Membership.objects.none(), required=False)
     enterprise_mailbox = forms.CharField(label=_("Enterprise mailbox"), max_length=254, required=False)
     external_fields = forms.MultipleChoiceField(
-        label=_("Shown outside the company"),
+        label=_("Fields shown to external contacts"),
+        help_text=_("Everything else stays inside the company."),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         choices=[(f, EXTERNAL_FIELD_LABELS[f]) for f in Membership.EXTERNAL_FIELDS],
     )
     photo = forms.FileField(label=_("Photo (JPEG or PNG, at most 2 MB)"), required=False)
 
-    def __init__(self, *args: Any, scope: AdminScope, **kwargs: Any) -> None:
+    SECTIONS = (
+        (_("Basic information"), ("display_name", "gender", "photo")),
+        (_("Contact"), ("mobile", "email", "landline", "fax", "enterprise_mailbox")),
+        (_("Organisation"), ("departments", "position", "rank", "title", "secretary", "seat")),
+        (_("Company and identity"), ("company", "invoice_title", "work_signature", "id_number")),
+        (_("Shown outside the company"), ("external_fields",)),
+    )
+
+    def __init__(self, *args: Any, scope: AdminScope, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            self.fields["id_number"].help_text = _("Stored encrypted. Leave empty to keep the current one.")
+        else:
+            self.fields["mobile"].help_text = _(
+                "The invitation is sent to this number; without one, invite the person by link later."
+            )
+            self.fields["id_number"].help_text = _(
+                "Stored encrypted. It can be added once the person has joined and consented."
+            )
         self.fields["position"].queryset = Position.objects.all()  # type: ignore[attr-defined]
         self.fields["rank"].queryset = Rank.objects.all()  # type: ignore[attr-defined]
         self.fields["departments"].queryset = scope.departments(Category.DIRECTORY)  # type: ignore[attr-defined]
         self.fields["secretary"].queryset = scope.members(  # type: ignore[attr-defined]
             Category.DIRECTORY, include_invited=False
         )
+
+    def sections(self) -> list[tuple[str, list[Any]]]:
+        """The ~20 fields in titled groups, for the card form's fieldsets."""
+        return [(str(title), [self[name] for name in names]) for title, names in self.SECTIONS]
 
     def card_data(self) -> dict[str, Any]:
         data = {k: v for k, v in self.cleaned_data.items() if k != "photo"}

@@ -352,7 +352,7 @@ class MemberEditView(DirectoryView):
             )
         }
         initial["departments"] = list(member.departments.all())
-        return MemberCardForm(data, files, initial=initial, scope=self.scope)
+        return MemberCardForm(data, files, initial=initial, scope=self.scope, editing=True)
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         member = self.scope.member_for(Category.DIRECTORY, pk)

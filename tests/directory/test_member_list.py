@@ -372,3 +372,18 @@ def test_api_filters_sorting_and_field_errors(world, client_for):
     assert outside.json() == missing.json() and "department" in outside.json()
     response = client.get("/api/v1/members/?status=x&joined_from=yesterday&sort=id")
     assert response.status_code == 400 and {"status", "joined_from", "sort"} <= set(response.json())
+
+
+# --- the card form ---------------------------------------------------------------------------------
+
+
+def test_add_form_has_sections_required_markers_and_no_keep_text(world, client_for):
+    """Issue 16 §5: required markers, help text, no "Leave empty to keep" when adding."""
+    client = client_for("acme", world.alice)
+    add = client.get("/console/members/new/", HTTP_ACCEPT_LANGUAGE="en")
+    assert add.status_code == 200
+    assert b"Leave empty to keep the current one" not in add.content
+    assert b'class="form-required"' in add.content and b"<fieldset" in add.content
+    assert b"Organisation" in add.content
+    edit = client.get(f"/console/members/{_pk(world, world.bob)}/edit/", HTTP_ACCEPT_LANGUAGE="en")
+    assert b"Leave empty to keep the current one" in edit.content
