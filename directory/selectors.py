@@ -213,7 +213,7 @@ def export_rows(
     ranks = {r.pk: r.name for r in lookups.ranks}
     statuses = dict(Membership.Status.choices)
     genders = dict(Membership.Gender.choices)
-    fields = ("id", "display_name", "status", "position_id", "rank_id", "title", "gender", "joined_at")
+    fields: tuple[str, ...] = ("id", "display_name", "status", "position_id", "rank_id", "title", "gender", "joined_at")
     fields += tuple(SENSITIVE_EXPORT_FIELDS)
     rows: list[list[Any]] = []
     chunk: list[Membership] = []

@@ -437,7 +437,7 @@ def members_bulk_move(
     return changed
 
 
-def _pending_invitations(members: list[Membership]) -> dict[int, Any]:
+def _pending_invitations(members: list[Membership]) -> dict[int | None, Any]:
     from invitations.models import Invitation
 
     return {

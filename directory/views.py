@@ -153,7 +153,7 @@ class MemberListView(DirectoryView):
         # ACC-4: under-18 badge, set-based (two queries for the whole page)
         minor_ids = minor_account_ids(account_ids=[m.account_id for m in members if m.account_id])
         rows = member_rows(members, lookups, minor_ids)
-        params = {k: v for k, v in request.GET.items() if k != "page" and v} if valid else {}
+        params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k != "page" and v} if valid else {}
         sort_links = {}
         for key in ("name", "department", "joined", "status"):
             descending = filters.sort == key
@@ -162,7 +162,10 @@ class MemberListView(DirectoryView):
                 "state": "asc" if filters.sort == key else "desc" if filters.sort == f"-{key}" else "",
             }
         may_manage = self.may(MemberBulkView)
-        value = form.data.get if form.is_bound else {}.get
+
+        def value(name: str) -> str:
+            return str(form.data.get(name) or "") if form.is_bound else ""
+
         selects = {
             name: _options(form.fields[name].choices, value(name))  # type: ignore[attr-defined]
             for name in ("department", "status", "position", "rank")
