@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -215,7 +215,9 @@ class MemberBulkView(MemberListView):
     def post(self, request: HttpRequest) -> HttpResponse:
         lookups = directory_lookups(self.scope)
         form = BulkActionForm(request.POST, lookups=lookups)
-        back = reverse("console_members") + ("?" + request.POST["next"] if request.POST.get("next") else "")
+        # the list's query string, re-encoded (never a header injection nor another address)
+        next_query = QueryDict(request.POST.get("next", "")[:2000]).urlencode()
+        back = reverse("console_members") + ("?" + next_query if next_query else "")
         if form.is_valid():
             action = form.cleaned_data["action"]
             ids = form.cleaned_data["members"]

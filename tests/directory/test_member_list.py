@@ -387,3 +387,19 @@ def test_add_form_has_sections_required_markers_and_no_keep_text(world, client_f
     assert b"Organisation" in add.content
     edit = client.get(f"/console/members/{_pk(world, world.bob)}/edit/", HTTP_ACCEPT_LANGUAGE="en")
     assert b"Leave empty to keep the current one" in edit.content
+
+
+def test_bulk_returns_to_the_filtered_list(world, client_for):
+    client = client_for("acme", world.alice)
+    response = client.post(
+        "/console/members/bulk/",
+        {
+            "action": "move",
+            "department": world.sales.pk,
+            "members": [_pk(world, world.sam)],
+            "next": f"department={world.sales.pk}&sort=-name\r\nX-Evil: 1",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/console/members/?department={world.sales.pk}&sort=-name")
+    assert "\n" not in response["Location"]
