@@ -243,9 +243,8 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args: Any, lookups: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lookups = lookups
-        self.fields["department"].choices = [("", _("Move to…"))] + [
-            (d.pk, _tree_label(d)) for d in lookups.departments
-        ]  # type: ignore[attr-defined]
+        choices = [("", _("Move to…"))] + [(d.pk, _tree_label(d)) for d in lookups.departments]
+        self.fields["department"].choices = choices  # type: ignore[attr-defined]
 
     def clean_members(self) -> list[int]:
         raw = self.data.getlist("members") if hasattr(self.data, "getlist") else self.data.get("members", [])

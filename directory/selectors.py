@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -58,10 +58,38 @@ class DirectoryLookups:
 
 
 def directory_lookups(scope: AdminScope) -> DirectoryLookups:
+    """One query (UNION ALL of the three tables): every console request of the list pays one
+    round trip instead of three (PERF-3)."""
+    kind = Value("", output_field=CharField())
+    departments = (
+        scope.departments(Category.DIRECTORY)
+        .order_by()
+        .annotate(kind=Value("d", output_field=CharField()), level=Value(0))
+        .values_list("kind", "id", "name", "path", "parent_id", "level")
+    )
+    positions = (
+        Position.objects.order_by()
+        .annotate(kind=Value("p", output_field=CharField()), path=kind, parent=Value(None, output_field=IntegerField()))
+        .values_list("kind", "id", "name", "path", "parent", Value(0))
+    )
+    ranks = (
+        Rank.objects.order_by()
+        .annotate(kind=Value("r", output_field=CharField()), path=kind, parent=Value(None, output_field=IntegerField()))
+        .values_list("kind", "id", "name", "path", "parent", "level")
+    )
+    found: dict[str, list[tuple[Any, ...]]] = {"d": [], "p": [], "r": []}
+    for row in departments.union(positions, ranks, all=True):
+        found[row[0]].append(row)
     return DirectoryLookups(
-        departments=list(scope.departments(Category.DIRECTORY).only("pk", "name", "path", "parent_id")),
-        positions=list(Position.objects.all()),
-        ranks=list(Rank.objects.all()),
+        departments=[
+            Department(pk=pk, name=name, path=path, parent_id=parent)
+            for _k, pk, name, path, parent, _l in sorted(found["d"], key=lambda r: r[3])
+        ],
+        positions=[Position(pk=pk, name=name) for _k, pk, name, *_rest in sorted(found["p"], key=lambda r: r[2])],
+        ranks=[
+            Rank(pk=pk, name=name, level=level)
+            for _k, pk, name, _p, _parent, level in sorted(found["r"], key=lambda r: (r[5], r[2]))
+        ],
     )
 
 

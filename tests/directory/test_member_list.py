@@ -189,10 +189,10 @@ def test_query_count_is_the_same_for_5_and_50_members(world, client_for):
             counts[(url, total)] = len(queries)
     for url in urls:
         assert counts[(url, 5)] == counts[(url, 50)], url
-    assert counts[(urls[0], 50)] == 15
+    assert counts[(urls[0], 50)] == 13
     with CaptureQueriesContext(connection) as queries:  # the department sort: a subquery, no more
         assert client.get("/console/members/?sort=department").status_code == 200
-    assert len(queries) <= 15
+    assert len(queries) <= 13
 
 
 # --- bulk actions --------------------------------------------------------------------------------
