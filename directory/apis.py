@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -24,6 +24,7 @@ from core.apis import EnterpriseApiView
 from core.models import Department, Membership, Position, Rank
 from core.selectors import get_department_for
 from directory.contacts import MAX_HASHES, contacts_match, contacts_salt_get
+from directory.forms import MemberFilterForm
 from directory.org import (
     department_create,
     department_delete,
@@ -34,6 +35,7 @@ from directory.org import (
     scope_grant,
     scope_revoke,
 )
+from directory.selectors import SORTS, department_ids, directory_lookups, member_list
 from directory.services import (
     REVEALABLE_FIELDS,
     member_card_create,
@@ -97,6 +99,8 @@ class MemberListItemSerializer(serializers.Serializer):
     role = serializers.CharField()
     mobile = serializers.CharField(help_text="Masked, e.g. 138****1234.")
     title = serializers.CharField()
+    joined_at = serializers.DateTimeField(allow_null=True)
+    departments = serializers.ListField(child=serializers.IntegerField(), help_text="Department ids.")
 
 
 class MemberDetailSerializer(MemberListItemSerializer):
@@ -118,16 +122,19 @@ class MemberDetailSerializer(MemberListItemSerializer):
     has_photo = serializers.BooleanField()
 
 
-def _list_item(member: Membership) -> dict[str, Any]:
-
-    return {
+def _list_item(member: Membership, departments: list[int] | None = None) -> dict[str, Any]:
+    item = {
         "id": member.pk,
         "display_name": member.display_name,
         "status": member.status,
         "role": member.role,
         "mobile": mask_mobile(member.mobile) if member.mobile else "",
         "title": member.title,
+        "joined_at": member.joined_at,
     }
+    if departments is not None:
+        item["departments"] = departments
+    return item
 
 
 class MemberListApi(EnterpriseApiView):
@@ -136,28 +143,33 @@ class MemberListApi(EnterpriseApiView):
     access = Manage(Category.DIRECTORY)
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str), OpenApiParameter("department", int), OpenApiParameter("page", int)],
+        parameters=[
+            OpenApiParameter("q", str, description="Part of the name or mobile number."),
+            OpenApiParameter("department", int, description="A department in your scope, with its subtree."),
+            OpenApiParameter("status", str, enum=["active", "invited"]),
+            OpenApiParameter("position", int),
+            OpenApiParameter("rank", int),
+            OpenApiParameter("joined_from", OpenApiTypes.DATE, description="Joined on or after (local day)."),
+            OpenApiParameter("joined_to", OpenApiTypes.DATE, description="Joined on or before (local day)."),
+            OpenApiParameter("sort", str, enum=list(SORTS), description="Ties are broken by id."),
+            OpenApiParameter("page", int),
+        ],
         responses=paginated(MemberListItemSerializer, "MemberPage"),
         operation_id="v1_members_list",
     )
     def get(self, request: Any) -> Response:
-        members = self.scope.members(Category.DIRECTORY)
-        department_id = request.query_params.get("department")
-        if department_id:
-            department = (
-                self.scope.departments(Category.DIRECTORY)
-                .filter(pk=int(department_id) if department_id.isdigit() else 0)
-                .first()
-            )
-            if department is None:
-                raise ValidationError({"department": ["Choose a department in your scope."]})
-            members = members.filter(departments__path__startswith=department.path).distinct()
-        query = (request.query_params.get("q") or "").strip()[:100]
-        if query:
-            members = members.filter(Q(display_name__icontains=query) | Q(mobile__contains=query))
+        """The same filters and sorting as the console's list (ENT-11); a bad value, or a
+        department outside the caller's scope, is a 400 field error."""
+        lookups = directory_lookups(self.scope)
+        params = {k: v for k, v in request.query_params.items() if k != "page"}
+        form = MemberFilterForm(params, lookups=lookups)
+        if not form.is_valid():
+            raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
         paginator = Pagination()
-        page = paginator.paginate_queryset(members.order_by("display_name", "id"), request, view=self)
-        return paginator.get_paginated_response([_list_item(m) for m in page or []])
+        page = paginator.paginate_queryset(member_list(self.scope, form.filters()), request, view=self)
+        members = list(page or [])
+        names = department_ids([m.pk for m in members])
+        return paginator.get_paginated_response([_list_item(m, names.get(m.pk, [])) for m in members])
 
     @extend_schema(request=CardInputSerializer, responses={201: MemberDetailSerializer})
     def post(self, request: Any) -> Response:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
@@ -380,3 +382,223 @@ def member_field_reveal(
             details={"field": field},
         )
     return value
+
+
+# --- bulk actions and export (ENT-11) ------------------------------------------------------------
+
+BULK_MAX = 1000
+RESEND_DAYS = 7
+
+
+def _members_resolved(scope: AdminScope, member_ids: list[int], *, lock: bool = True) -> list[Membership]:
+    """Every id through the scope, or a field error naming how many are not there (an id outside
+    the scope answers like a missing one). Rows are locked for the caller's transaction."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        raise ValidationError({"members": _("Tick at least one member.")})
+    if len(ids) > BULK_MAX:
+        raise ValidationError({"members": _("At most %(n)d members at a time.") % {"n": BULK_MAX}})
+    queryset = scope.members(Category.DIRECTORY).filter(pk__in=ids).order_by("pk")
+    found = list(queryset.select_for_update(of=("self",)) if lock else queryset)
+    if len(found) != len(ids):
+        raise ValidationError(
+            {
+                "members": _(
+                    "%(n)d of the chosen members are not in the directory you administer; nothing was changed."
+                )
+                % {"n": len(ids) - len(found)}
+            }
+        )
+    return found
+
+
+def members_bulk_move(
+    *, enterprise: Enterprise, actor: Membership | None, scope: AdminScope, member_ids: list[int], department_id: Any
+) -> int:
+    """Move the chosen members to one department (replacing the departments of theirs that the
+    admin administers; others are kept, as `member_card_update` does). All or nothing, one
+    transaction; one ledger entry per member whose card changed, as for a single edit. Returns
+    how many changed."""
+    with enterprise_schema(enterprise), transaction.atomic():
+        department = get_departments_for(scope, Category.DIRECTORY, [department_id])
+        if not department:
+            raise ValidationError({"department": _("Choose a department in your scope.")})
+        members = _members_resolved(scope, member_ids)
+        changed = 0
+        for member in members:
+            fields = member_card_update(
+                enterprise=enterprise,
+                actor=actor,
+                scope=scope,
+                membership=member,
+                data={"departments": [department[0].pk]},
+            )
+            changed += bool(fields)
+    return changed
+
+
+def _pending_invitations(members: list[Membership]) -> dict[int | None, Any]:
+    from invitations.models import Invitation
+
+    return {
+        i.membership_id: i
+        for i in Invitation.objects.select_for_update()
+        .filter(membership__in=members, status=Invitation.Status.PENDING)
+        .order_by("created_at")
+    }
+
+
+def members_bulk_remove(
+    *, enterprise: Enterprise, actor: Membership | None, scope: AdminScope, member_ids: list[int]
+) -> int:
+    """Remove invited cards from the directory: their pending invitation is revoked
+    (`invitation_revoke`, the console's single "Revoke"), a card without one is closed the same
+    way, with one ledger entry each. An active member leaves through their own account (DSR-5),
+    which also schedules the erasure of their data; such ids are refused with a field error.
+    All or nothing, one transaction."""
+    from invitations.services import invitation_revoke
+
+    with enterprise_schema(enterprise), transaction.atomic():
+        members = _members_resolved(scope, member_ids)
+        active = [m.display_name for m in members if m.status != Membership.Status.INVITED]
+        if active:
+            raise ValidationError(
+                {
+                    "members": _(
+                        "Only invited cards can be removed here; %(names)s joined and leave from their own account. "
+                        "Nothing was changed."
+                    )
+                    % {"names": ", ".join(active[:5]) + ("…" if len(active) > 5 else "")}
+                }
+            )
+        pending = _pending_invitations(members)
+        now = timezone.now()
+        for member in members:
+            invitation = pending.get(member.pk)
+            if invitation is not None:
+                invitation_revoke(enterprise=enterprise, actor=actor, invitation=invitation)
+            else:
+                member.status = Membership.Status.LEFT
+                member.left_at = now
+                member.save(update_fields=["status", "left_at"])
+                ledger_record(
+                    enterprise=enterprise,
+                    actor=actor,
+                    action=Action.DELETE,
+                    category=Category.DIRECTORY,
+                    subject=member,
+                    obj=member,
+                    details={"status": Membership.Status.LEFT},
+                )
+    return len(members)
+
+
+def members_bulk_resend(
+    *, enterprise: Enterprise, actor: Membership | None, scope: AdminScope, member_ids: list[int]
+) -> int:
+    """Send the invitation SMS again to invited members whose mobile invitation is pending (an
+    expired one is extended by RESEND_DAYS days); one ledger entry (`invite`, resent) each.
+    Members without such an invitation are refused with a field error; all or nothing."""
+    from consent.inbox.delivery import send_to_address
+    from consent.models import NotificationDelivery
+    from invitations.models import Invitation
+    from tenants.models import InvitationIndex
+
+    with enterprise_schema(enterprise), transaction.atomic():
+        members = _members_resolved(scope, member_ids)
+        pending = _pending_invitations(members)
+        without = [
+            m.display_name
+            for m in members
+            if m.status != Membership.Status.INVITED
+            or m.pk not in pending
+            or pending[m.pk].kind != Invitation.Kind.MOBILE
+        ]
+        if without:
+            raise ValidationError(
+                {
+                    "members": _("%(names)s have no pending invitation by mobile number. Nothing was sent.")
+                    % {"names": ", ".join(without[:5]) + ("…" if len(without) > 5 else "")}
+                }
+            )
+        expires = timezone.now() + timedelta(days=RESEND_DAYS)
+        text = _(
+            "%(enterprise)s invites you to join it on the personal-data portal. Sign in or register "
+            "with this mobile number to accept or decline."
+        ) % {"enterprise": enterprise.name}
+        for member in members:
+            invitation = pending[member.pk]
+            if invitation.expires_at < expires:
+                invitation.expires_at = expires
+                invitation.save(update_fields=["expires_at"])
+                InvitationIndex.objects.filter(enterprise=enterprise, invitation_id=invitation.pk).update(
+                    expires_at=expires
+                )
+            send_to_address(
+                channel=NotificationDelivery.Channel.SMS, address=invitation.mobile, kind="invitation", text=text
+            )
+            ledger_record(
+                enterprise=enterprise,
+                actor=actor,
+                action=Action.INVITE,
+                category=Category.DIRECTORY,
+                subject=member,
+                obj=invitation,
+                details={"kind": invitation.kind, "resent": True},
+            )
+    return len(members)
+
+
+def members_export(
+    *,
+    enterprise: Enterprise,
+    actor: Membership,
+    scope: AdminScope,
+    filters: Any,
+    unmasked: bool,
+    purpose: str = "",
+) -> tuple[list[str], list[list[Any]]]:
+    """The filtered list as spreadsheet rows (header, rows), with one ledger entry (`export`,
+    masked or unmasked, the filters and the row count). Unmasked values need the category of
+    every sensitive column in the admin's scope and a purpose (ENT-9, ENT-11); otherwise a field
+    error on `unmasked`."""
+    from directory.selectors import SENSITIVE_EXPORT_FIELDS, directory_lookups, export_rows, member_list
+
+    if unmasked:
+        missing = {c for c in SENSITIVE_EXPORT_FIELDS.values() if not scope.has_category(c)}
+        if missing or actor is None:
+            raise ValidationError({"unmasked": _("Your scope does not include these values unmasked.")})
+        if not purpose.strip():
+            raise ValidationError({"purpose": _("Say why you need the unmasked values.")})
+    header = [
+        _("Name"),
+        _("Departments"),
+        _("Status"),
+        _("Position"),
+        _("Rank"),
+        _("Title"),
+        _("Gender"),
+        _("Mobile number"),
+        _("Email"),
+        _("Landline"),
+        _("Enterprise mailbox"),
+        _("Joined"),
+    ]
+    with enterprise_schema(enterprise), transaction.atomic():
+        lookups = directory_lookups(scope)
+        rows = export_rows(member_list(scope, filters), lookups, unmasked=unmasked)
+        ledger_record(
+            enterprise=enterprise,
+            actor=actor,
+            action=Action.EXPORT,
+            category=Category.DIRECTORY,
+            purpose=purpose.strip(),
+            details={
+                "what": "members",
+                "masked": not unmasked,
+                "unmasked": unmasked,
+                "rows": len(rows),
+                "filters": filters.as_ledger_details(),
+            },
+        )
+    return [str(h) for h in header], rows

@@ -7,6 +7,8 @@ from directory import apis, org_views, views
 console_patterns = [
     path("members/", views.MemberListView.as_view(), name="console_members"),
     path("members/new/", views.MemberCreateView.as_view(), name="console_member_new"),
+    path("members/bulk/", views.MemberBulkView.as_view(), name="console_members_bulk"),
+    path("members/export/", views.MemberExportView.as_view(), name="console_members_export"),
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="console_member"),
     path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="console_member_edit"),
     path("members/<int:pk>/photo/", views.MemberPhotoView.as_view(), name="console_member_photo"),

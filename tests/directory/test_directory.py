@@ -100,11 +100,13 @@ def test_member_list_page_and_api_run_constant_queries(world, client_for, django
     client = client_for("acme", world.alice)
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
     # 5 account, 6 acting membership, 7 departments in scope, 8 page count, 9 page rows,
-    # 10 the page's accounts for the under-18 badge (ACC-4; +1 for keys if any is real-name verified)
-    with django_assert_num_queries(12):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
+    # 10 the page's accounts for the under-18 badge (ACC-4; +1 for keys if any is real-name verified),
+    # + the page's departments (ENT-11); departments, positions and ranks are one query
+    with django_assert_num_queries(13):  # +2: the app shell's header (inbox bell and enterprise switcher, UI-1)
         assert client.get("/console/members/").status_code == 200
-    # API: 1-6 as above, 7 page count, 8 page rows
-    with django_assert_num_queries(9):
+    # API: 9 as before (1-6 as above, page count, page rows, …) + departments, positions and ranks
+    # (the filters' choices, ENT-11, one query) + the page's departments
+    with django_assert_num_queries(11):
         assert client.get("/api/v1/members/").status_code == 200
 
 
