@@ -84,3 +84,15 @@ document.addEventListener("click", function (event) {
     details.open = open || details.hasAttribute("data-details-keep");
   });
 });
+// <input type="checkbox" data-select-all="FORM-ID">: ticks or clears every checkbox of that form
+// on the page (the member list's bulk actions; the row checkboxes carry form="FORM-ID").
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  if (!(box instanceof HTMLInputElement) || !box.hasAttribute("data-select-all")) {
+    return;
+  }
+  var formId = box.getAttribute("data-select-all");
+  document.querySelectorAll('input[type="checkbox"][form="' + formId + '"]').forEach(function (row) {
+    row.checked = box.checked;
+  });
+});
