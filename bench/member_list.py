@@ -1,4 +1,5 @@
-"""PERF-3: the member list (console page and API) with 10,000 members in one enterprise.
+"""PERF-3: the member list (console page and API) and the console home (its figures and the
+attendance trend) with 10,000 members in one enterprise.
 
 Measured in one run, in-process through the whole middleware stack (Django's test client):
 queries per request, and median latency relative to a minimal view on the same database (one
@@ -16,7 +17,7 @@ from typing import Any
 
 from bench.common import admin_client, say
 
-TITLE = "member list (console and API) vs a minimal view, 10,000 members"
+TITLE = "member list (console and API) and console home vs a minimal view, 10,000 members"
 DEFAULT_MEMBERS = 10_000
 DEFAULT_REQUESTS = 30
 # `--small` (bench/run.py): CI's quick run
@@ -125,6 +126,8 @@ def run(args: argparse.Namespace) -> None:
     minimal_ms = _median_ms(admin, "/bench/minimal/", args.requests)
     page_ms = _median_ms(admin, "/console/members/", args.requests)
     api_ms = _median_ms(admin, "/api/v1/members/", args.requests)
+    dashboard_queries = _queries(admin, "/console/")
+    dashboard_ms = _median_ms(admin, "/console/", args.requests)
     public_minimal_ms = _median_ms(Client(HTTP_HOST="localhost"), "/bench/minimal/", args.requests)
     tenant_minimal_ms = _median_ms(Client(HTTP_HOST="perf-three.localhost"), "/bench/minimal/", args.requests)
 
@@ -136,4 +139,7 @@ def run(args: argparse.Namespace) -> None:
     say(f"PERF-3 member_api_median_ms={api_ms:.2f}")
     say(f"PERF-3 member_list_vs_minimal={page_ms / minimal_ms:.1f}x")
     say(f"PERF-3 member_api_vs_minimal={api_ms / minimal_ms:.1f}x")
+    say(f"PERF-3 dashboard_queries={dashboard_queries}")
+    say(f"PERF-3 dashboard_median_ms={dashboard_ms:.2f}")
+    say(f"PERF-3 dashboard_vs_minimal={dashboard_ms / minimal_ms:.1f}x")
     say(f"PERF-3 tenant_routing_overhead={tenant_minimal_ms / public_minimal_ms:.2f}x")
