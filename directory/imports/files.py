@@ -82,8 +82,8 @@ def _header_key(text: str) -> str:
 
 HEADER_FIELDS: dict[str, str] = {}
 for _column in COLUMNS:
-    for _text in (_column.en, _column.zh, _column.field):
-        HEADER_FIELDS[_header_key(_text)] = _column.field
+    for _spelling in (_column.en, _column.zh, _column.field):
+        HEADER_FIELDS[_header_key(_spelling)] = _column.field
 # Other spellings Chinese spreadsheets use.
 HEADER_FIELDS.update(
     {

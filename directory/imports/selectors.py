@@ -226,9 +226,9 @@ def _clean_row(
         for part in DEPARTMENT_SEPARATORS.split(text):
             if not part.strip():
                 continue
-            pk, error = departments.resolve(part.strip())
+            pk, problem = departments.resolve(part.strip())
             if pk is None:
-                row.fail("departments", error)
+                row.fail("departments", problem)
             elif pk not in found:
                 found.append(pk)
         row.departments = found

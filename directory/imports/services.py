@@ -178,8 +178,8 @@ def _run(enterprise: Enterprise, job: MemberImport) -> MemberImport:
         return _fail(job, _("The administrator who started this import no longer administers the directory."))
     try:
         parsed = file_read(name=job.file_name, content=bytes(job.content or b""))
-    except FileRefused as refused:
-        return _fail(job, refused.message)
+    except FileRefused as unreadable:
+        return _fail(job, unreadable.message)
     plan = import_plan(scope=scope, rows=parsed.rows)
     counts = {NEW: 0, UPDATE: 0, UNCHANGED: plan.count(UNCHANGED), BAD: 0}
     bad: list[RowPlan] = plan.bad_rows

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 
+from core.views import ConsoleView
 from directory.imports.files import MAX_BYTES, template_csv, template_rows
 from directory.imports.forms import ImportConfirmForm, ImportUploadForm
 from directory.imports.models import MemberImport
@@ -20,7 +21,6 @@ from directory.imports.services import (
     member_import_start,
     member_imports_recent,
 )
-from core.views import ConsoleView
 from tenants.access import Manage
 from tenants.categories import Category
 from tenants.spreadsheets import xlsx_response

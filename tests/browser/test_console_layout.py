@@ -23,6 +23,7 @@ from consent.notices.services import notice_publish_default
 from core.models import Membership
 from core.services import membership_create
 from demo import seed
+from directory.imports.models import MemberImport
 from requests.workflow.services import request_submit
 from tenants.context import enterprise_schema
 from tenants.models import Enterprise
@@ -77,8 +78,8 @@ WIDE_ELEMENTS = """() => {
       + " " + Math.round(e.getBoundingClientRect().right));
 }"""
 
-# Not pages: a photo (an image, 404 without one) and the ledger's CSV export.
-NOT_PAGES = {"console_member_photo", "console_ledger_export"}
+# Not pages: a photo (an image, 404 without one), the ledger's CSV export, the import's template.
+NOT_PAGES = {"console_member_photo", "console_ledger_export", "console_member_import_template"}
 
 
 def fill(route: str, name: str, ids: dict[str, int]) -> str:
@@ -89,6 +90,8 @@ def fill(route: str, name: str, ids: dict[str, int]) -> str:
         key = "notice"
     elif name == "console_request":
         key = "request"
+    elif name == "console_member_import_job":
+        key = "member_import"
     else:
         key = "member"
     return "/" + re.sub(r"<[^>]+>", str(ids[key]), route)
@@ -144,6 +147,17 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
                 category="health",
                 description="Please send me every health report you hold about me.",
             )
+            with enterprise_schema(enterprise):  # a finished import with one refused row (issue 16 §5)
+                member_import = MemberImport.objects.create(
+                    created_by=owner_member,
+                    file_name="成员名单-members.xlsx",
+                    state=MemberImport.State.DONE,
+                    progress=100,
+                    rows_total=3,
+                    created_count=2,
+                    bad_count=1,
+                    errors=[{"row": 4, "errors": {"mobile": ["请输入有效的手机号码。"]}}],
+                )
             # the owner's session, past the second factor (as tests/conftest.sign_in makes it),
             # committed here: a test's own writes are rolled back and the web server never sees them
             client = Client(HTTP_HOST=HOST)
@@ -151,7 +165,13 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
             session = client.cookies["sessionid"].value
         yield Layout(
             enterprise=enterprise,
-            ids={"member": members[1].pk, "geofence": geofence.pk, "notice": 1, "request": request.pk},
+            ids={
+                "member": members[1].pk,
+                "geofence": geofence.pk,
+                "notice": 1,
+                "request": request.pk,
+                "member_import": member_import.pk,
+            },
             session=session,
         )
 
