@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from directory.imports.files import MAX_BYTES, MAX_ROWS
@@ -11,8 +12,11 @@ from directory.imports.files import MAX_BYTES, MAX_ROWS
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("File"),
-        help_text=_("An Excel workbook (.xlsx) or a CSV file (UTF-8 or GB18030), at most %(mb)d MB and %(rows)d rows.")
-        % {"mb": MAX_BYTES // (1024 * 1024), "rows": MAX_ROWS},
+        help_text=format_lazy(
+            _("An Excel workbook (.xlsx) or a CSV file (UTF-8 or GB18030), at most {mb} MB and {rows} rows."),
+            mb=MAX_BYTES // (1024 * 1024),
+            rows=MAX_ROWS,
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
 

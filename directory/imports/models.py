@@ -15,9 +15,9 @@ class MemberImport(models.Model):
     the job refused by row number and field, never their values."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Importing")
-        DONE = "done", _("Done")
+        QUEUED = "queued", pgettext_lazy("import state", "Queued")
+        RUNNING = "running", pgettext_lazy("import state", "Importing")
+        DONE = "done", pgettext_lazy("import state", "Done")
         FAILED = "failed", pgettext_lazy("import state", "Failed")
 
     created_by = models.ForeignKey(

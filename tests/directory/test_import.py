@@ -30,6 +30,7 @@ from ledger.models import LedgerEntry
 from ledger.services import Action
 from tenants.context import enterprise_schema
 from tenants.models import InvitationIndex
+from tests.tenants.test_tasks import celery_worker  # noqa: F401  (the module's real worker)
 
 HEADER_EN = ["Name*", "Mobile number*", "Department", "Position", "Rank", "Title", "Gender", "Email"]
 HEADER_ZH = ["姓名*", "手机号*", "部门", "职位", "职级", "职务", "性别", "邮箱"]
@@ -410,3 +411,53 @@ def test_the_job_page_polls_until_done_and_the_task_is_safe_twice(
     assert snapshot() == before  # a second run does nothing
     done = client.get(started["Location"])
     assert b"hx-trigger" not in done.content and b'data-state="done"' in done.content
+
+
+# --- a real worker ------------------------------------------------------------------------------------
+
+
+@pytest.mark.celery_worker
+def test_a_real_worker_runs_a_confirmed_import_in_acme(world, celery_worker):  # noqa: F811
+    """The confirmation sends the task by name after the commit, with acme's schema in its header;
+    a real worker (a separate process) finds it and runs it there. The file's one row is Bob as
+    he is, so nothing is written but the job's own row (removed at the end)."""
+    import time
+
+    from directory.imports.services import member_import_start
+    from tests.consent.test_withdrawal_worker import committed
+
+    acme = world.acme
+
+    def start() -> int:
+        with enterprise_schema(acme):
+            alice = Membership.objects.get(account=world.alice)
+            scope = admin_scope_for(alice)
+        _parsed, plan, token = member_import_preview(
+            enterprise=acme,
+            actor=alice,
+            scope=scope,
+            name="bob.csv",
+            content=csv_bytes(HEADER_EN, [["Bob Member", "13900000003", "", "", "", "", "", ""]]),
+        )
+        assert plan.counts["unchanged"] == 1
+        return member_import_start(enterprise=acme, actor=alice, token=token).pk
+
+    job_id = committed(start)
+    try:
+
+        def state() -> tuple[str, int]:
+            with enterprise_schema(acme):
+                job = MemberImport.objects.get(pk=job_id)
+                return job.state, job.unchanged_count
+
+        deadline = time.monotonic() + 120
+        while (current := committed(state))[0] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert current == ("done", 1)
+    finally:
+
+        def cleanup() -> None:
+            with enterprise_schema(acme):
+                MemberImport.objects.filter(pk=job_id).delete()
+
+        committed(cleanup)
