@@ -10,8 +10,8 @@ from django.utils.translation import pgettext_lazy
 
 
 class MemberImport(models.Model):
-    """A confirmed import. `content` holds the uploaded file until the job has run (then it is
-    emptied: the outcome stays, the personal data in the file does not); `errors` lists the rows
+    """A confirmed import. `content` holds the rows read from the uploaded file (JSON) until the
+    job has run (then it is emptied: the outcome stays, the personal data in the file does not); `errors` lists the rows
     the job refused by row number and field, never their values."""
 
     class State(models.TextChoices):
