@@ -177,7 +177,13 @@ def member_import_run(*, enterprise: Enterprise, import_id: int) -> MemberImport
             if job is None or job.finished:
                 return job
             with translation.override(job.language):
-                return _run(enterprise, job)
+                try:
+                    return _run(enterprise, job)
+                except Exception:
+                    # the page stops polling and says so; the batches already written stay
+                    # (each was atomic) and a new import of the file finds them unchanged
+                    _fail(job, _("The import stopped because of an error. Import the file again."))
+                    raise
         finally:
             _unlock(lock)
 

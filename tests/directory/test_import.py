@@ -461,3 +461,18 @@ def test_a_real_worker_runs_a_confirmed_import_in_acme(world, celery_worker):  #
                 MemberImport.objects.filter(pk=job_id).delete()
 
         committed(cleanup)
+
+
+def test_a_job_that_crashes_is_marked_failed(world, client_for, django_capture_on_commit_callbacks):
+    """A job whose rows cannot be read fails visibly (the page stops polling), never stays running."""
+    client = client_for("acme", world.alice)
+    response = preview(client, csv_bytes(HEADER_EN, [["P", mobile(1), "Sales", "", "", "", "", ""]]))
+    with django_capture_on_commit_callbacks(execute=False):
+        started = client.post(CONFIRM_URL, {"token": token_of(response)})
+    job_id = int(started["Location"].rstrip("/").rsplit("/", 1)[1])
+    with enterprise_schema(world.acme):
+        MemberImport.objects.filter(pk=job_id).update(content=b"not json")
+    result = member_import_run.apply(kwargs={"import_id": job_id}, headers={"_schema_name": "acme"}).get()
+    assert result["state"] == "failed"
+    page = client.get(started["Location"])
+    assert b'data-state="failed"' in page.content and b"hx-trigger" not in page.content
