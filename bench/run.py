@@ -50,6 +50,7 @@ BENCHMARKS: dict[str, str] = {
     "PERF-2": "bench.purge",
     "PERF-3": "bench.member_list",
     "PERF-5": "bench.export",
+    "PERF-6": "bench.member_import",
 }
 
 SCRATCH_SUFFIX = "_bench"

@@ -11,4 +11,4 @@ app = TenantAwareCeleryApp("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()  # `tasks` of every installed app
 # Feature packages that are not Django apps of their own keep their tasks beside their services.
-app.autodiscover_tasks(["core", "attendance", "retention"])
+app.autodiscover_tasks(["core", "attendance", "retention", "directory.imports"])

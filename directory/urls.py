@@ -3,12 +3,18 @@
 from django.urls import path
 
 from directory import apis, org_views, views
+from directory.imports import views as imports
 
 console_patterns = [
     path("members/", views.MemberListView.as_view(), name="console_members"),
     path("members/new/", views.MemberCreateView.as_view(), name="console_member_new"),
     path("members/bulk/", views.MemberBulkView.as_view(), name="console_members_bulk"),
     path("members/export/", views.MemberExportView.as_view(), name="console_members_export"),
+    # issue 16 §5: import from Excel/CSV (directory/imports/)
+    path("members/import/", imports.ImportView.as_view(), name="console_member_import"),
+    path("members/import/template/", imports.ImportTemplateView.as_view(), name="console_member_import_template"),
+    path("members/import/confirm/", imports.ImportConfirmView.as_view(), name="console_member_import_confirm"),
+    path("members/import/<int:pk>/", imports.ImportJobView.as_view(), name="console_member_import_job"),
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="console_member"),
     path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="console_member_edit"),
     path("members/<int:pk>/photo/", views.MemberPhotoView.as_view(), name="console_member_photo"),

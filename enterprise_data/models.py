@@ -3,6 +3,7 @@
 from attendance.models import AttendanceDay, AttendancePolicy, ClockEvent, ClockEventLocation, ClockEventPhoto, Geofence
 from biometrics.models import BiometricTemplate, Device, TemplateChange
 from core.models import Department, EnterpriseSettings, MemberDataKey, Membership, Position, Rank
+from directory.imports.models import MemberImport
 from health.models import HealthReport
 from invitations.models import Invitation
 from ledger.models import LedgerCheckpoint, LedgerEntry
@@ -25,6 +26,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerEntry",
     "MemberDataKey",
+    "MemberImport",
     "Membership",
     "Position",
     "PurgeRun",

@@ -27,6 +27,7 @@ from consent.notices.services import notice_publish_default
 from core.models import Department, Membership, Position, Rank
 from core.services import membership_create
 from demo import seed
+from directory.imports.models import MemberImport
 from directory.org import department_create, position_create, rank_create, scope_grant
 from requests.workflow.services import request_submit
 from tenants.categories import Category
@@ -143,8 +144,8 @@ WIDE_ELEMENTS = """() => {
       + " " + Math.round(e.getBoundingClientRect().right));
 }"""
 
-# Not pages: a photo (an image, 404 without one) and the ledger's CSV export.
-NOT_PAGES = {"console_member_photo", "console_ledger_export"}
+# Not pages: a photo (an image, 404 without one), the ledger's CSV export, the import's template.
+NOT_PAGES = {"console_member_photo", "console_ledger_export", "console_member_import_template"}
 
 
 def fill(route: str, name: str, ids: dict[str, int]) -> str:
@@ -157,6 +158,8 @@ def fill(route: str, name: str, ids: dict[str, int]) -> str:
         key = "request"
     elif name.startswith("console_org_"):
         key = name.split("_")[2].removesuffix("s")  # department, position or rank
+    elif name == "console_member_import_job":
+        key = "member_import"
     else:
         key = "member"
     return "/" + re.sub(r"<[^>]+>", str(ids[key]), route)
@@ -215,6 +218,17 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
                 category="health",
                 description="Please send me every health report you hold about me.",
             )
+            with enterprise_schema(enterprise):  # a finished import with one refused row (issue 16 §5)
+                member_import = MemberImport.objects.create(
+                    created_by=owner_member,
+                    file_name="成员名单-members.xlsx",
+                    state=MemberImport.State.DONE,
+                    progress=100,
+                    rows_total=3,
+                    created_count=2,
+                    bad_count=1,
+                    errors=[{"row": 4, "errors": {"mobile": ["请输入有效的手机号码。"]}}],
+                )
             # a scoped administrator: directory, attendance and health over Sales, which holds the
             # first two members (the member whose pages are opened among them)
             sales = department
@@ -251,6 +265,7 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
                 "department": department.pk,
                 "position": position.pk,
                 "rank": rank.pk,
+                "member_import": member_import.pk,
             },
             session=sessions[0],
             scoped_session=sessions[1],
@@ -260,7 +275,7 @@ def layout(django_db_setup: None, django_db_blocker) -> Iterator[Layout]:
 
 def names_in(enterprise: Enterprise) -> set[str]:
     """The Latin words of every name a page may show: people, the enterprise, departments,
-    devices, geofences (data, not interface)."""
+    positions, ranks, devices, geofences, imported files (data, not interface)."""
     with enterprise_schema(enterprise):
         texts = [
             enterprise.name,
@@ -269,6 +284,7 @@ def names_in(enterprise: Enterprise) -> set[str]:
             *Department.objects.values_list("name", flat=True),
             *Position.objects.values_list("name", flat=True),
             *Rank.objects.values_list("name", flat=True),
+            *MemberImport.objects.values_list("file_name", flat=True),
             *Device.objects.values_list("name", flat=True),
             *Geofence.objects.values_list("name", flat=True),
             "Please send me every health report you hold about me.",  # the seeded request's own words
