@@ -24,7 +24,6 @@ api_patterns = [
     path("health/reports/mine/", apis.MyHealthReportsApi.as_view(), name="api_health_reports_mine"),
     path("health/reports/<int:pk>/reveal/", apis.HealthReportRevealApi.as_view(), name="api_health_report_reveal"),
     path("health/summary/", apis.HealthSummaryApi.as_view(), name="api_health_summary"),
-    path("health/export/", views.HealthExportView.as_view(), name="console_health_export"),
     path("health/remind/", apis.HealthReminderApi.as_view(), name="api_health_remind"),
     path("health/settings/", apis.HealthSettingsApi.as_view(), name="api_health_settings"),
 ]

@@ -196,6 +196,8 @@ ROUTE_KINDS: dict[str, str | None] = {
     "console_org_position_delete": None,
     "console_org_rank_edit": None,
     "console_org_rank_delete": None,
+    # an import job: its author's or a whole-directory admin's, else 404 (tests/directory/test_import.py)
+    "console_member_import_job": None,
     "api_invitation_revoke": "invitation",
     "api_geofence": None,
     "api_health_report_reveal": "health_report",

@@ -67,6 +67,7 @@ ALLOWED_LATIN = {
     # standards, products, formats and units
     *["API", "CSV", "Excel", "JSON", "PDF", "SMS", "TOTP", "URL", "ID", "IP", "GPS", "PIN", "PIPL", "GB/T"],
     *["ISO", "IEC", "UTC", "Android", "iOS", "HTTP", "HTTPS", "App", "JPEG", "PNG", "Wi-Fi", "BSSID", "MAC"],
+    *["UTF", "xlsx", "csv"],
     *["iPhone", "iPad", "Windows", "macOS", "Chrome", "Chromium", "Safari", "Firefox", "WeCom", "Lark"],
     *["DingTalk", "Fides", "km", "m", "kg", "cm", "KiB", "MiB", "KB", "MB", "GB"],
 }
