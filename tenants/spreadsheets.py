@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils import timezone
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -28,9 +29,9 @@ def cell_value(value: Any) -> Any:
         return None
     if isinstance(value, bool | int | float | datetime.date | datetime.datetime):
         if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-            # Excel has no time zones: write the local wall time the pages show, with the offset
-            # in the header of the column (the caller names it).
-            return value.replace(tzinfo=None)
+            # Excel has no time zones: write the enterprise's local wall time the pages show (a
+            # database value arrives in UTC), with the offset in the column's header (the caller's)
+            return timezone.localtime(value).replace(tzinfo=None)
         return value
     text = str(value)
     if text.startswith(FORMULA_START):
