@@ -5,9 +5,12 @@ of queries whatever the number of members (tests/dashboard/test_dashboard.py).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -87,6 +90,8 @@ class AttendanceTrend:
 @dataclass(frozen=True)
 class Dashboard:
     today: date
+    computed_at: datetime  # when the figures were read (they may come from the cache)
+    members: int | None  # active members in the directory scope
     attendance: AttendanceCounts | None
     attendance_trend: AttendanceTrend | None
     health: HealthToday | None
@@ -190,10 +195,45 @@ def dashboard_checklist(*, enterprise: Enterprise, scope: AdminScope) -> list[Ch
     return items
 
 
-def dashboard_for(*, enterprise: Enterprise, scope: AdminScope) -> Dashboard:
-    """Every figure the admin may see, for today (the enterprise's local day)."""
+# Part of the cache key: raise it whenever Dashboard or the figures it holds change shape.
+DASHBOARD_CACHE_VERSION = 1
+
+
+def _cache_key(*, enterprise: Enterprise, scope: AdminScope, today: date) -> str:
+    """One entry per enterprise, administrator, scope and local day: a scoped admin's figures are
+    never read by anyone else, and a change of scope or of day misses the cache."""
+    scope_text = repr((sorted(scope.whole), sorted((c, tuple(sorted(p))) for c, p in scope.paths.items())))
+    digest = hashlib.sha256(scope_text.encode()).hexdigest()[:16]
+    admin = scope.membership.pk if scope.membership is not None else 0
+    return f"dashboard:{DASHBOARD_CACHE_VERSION}:{enterprise.schema_name}:{enterprise.pk}:{admin}:{digest}:{today}"
+
+
+def dashboard_for(*, enterprise: Enterprise, scope: AdminScope, fresh: bool = False) -> Dashboard:
+    """Every figure the admin may see, for today (the enterprise's local day).
+
+    The figures are kept for settings.DASHBOARD_CACHE_SECONDS per administrator and scope (the
+    page says when they were read and offers a refresh, `fresh=True`); the setup checklist is
+    always read anew, so that a step done shows as done at once (docs/dashboard.md)."""
     today = timezone.localdate()
+    key = _cache_key(enterprise=enterprise, scope=scope, today=today)
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    dashboard = None if fresh or not seconds else cache.get(key)
+    # The age is read on the portal's clock (Redis expires the entry on its own, later).
+    if dashboard is None or timezone.now() - dashboard.computed_at >= timedelta(seconds=seconds):
+        dashboard = _dashboard_read(enterprise=enterprise, scope=scope, today=today)
+        if seconds:
+            cache.set(key, dashboard, timeout=seconds + 5)
     with enterprise_schema(enterprise):
+        return replace(dashboard, checklist=dashboard_checklist(enterprise=enterprise, scope=scope))
+
+
+def _dashboard_read(*, enterprise: Enterprise, scope: AdminScope, today: date) -> Dashboard:
+    with enterprise_schema(enterprise):
+        members = (
+            scope.members(Category.DIRECTORY, include_invited=False).count()
+            if scope.has_category(Category.DIRECTORY)
+            else None
+        )
         health = (
             health_today(enterprise=enterprise, scope=scope, day=today) if scope.has_category(Category.HEALTH) else None
         )
@@ -202,6 +242,8 @@ def dashboard_for(*, enterprise: Enterprise, scope: AdminScope) -> Dashboard:
         attendance, trend = dashboard_attendance(enterprise=enterprise, scope=scope, day=today)
         return Dashboard(
             today=today,
+            computed_at=timezone.now(),
+            members=members,
             attendance=attendance,
             attendance_trend=trend,
             health=health,
@@ -210,5 +252,5 @@ def dashboard_for(*, enterprise: Enterprise, scope: AdminScope) -> Dashboard:
             notice=dashboard_notice(enterprise=enterprise, scope=scope),
             purge=purge_last_run(enterprise=enterprise) if purge_shown else None,
             purge_shown=purge_shown,
-            checklist=dashboard_checklist(enterprise=enterprise, scope=scope),
+            checklist=[],
         )

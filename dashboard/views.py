@@ -13,24 +13,20 @@ from attendance.selectors import Status as AttendanceStatus
 from core.views import ConsoleView
 from dashboard.selectors import AttendanceTrend, dashboard_for
 from tenants.access import Read
-from tenants.categories import ANY_CATEGORY, Category
+from tenants.categories import ANY_CATEGORY
 
 
 class ConsoleHomeView(ConsoleView):
     access = Read(ANY_CATEGORY)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        count = (
-            self.scope.members(Category.DIRECTORY, include_invited=False).count()
-            if self.scope.has_category(Category.DIRECTORY)
-            else None
-        )
-        dashboard = dashboard_for(enterprise=self.enterprise, scope=self.scope)
+        fresh = request.GET.get("refresh") == "1"
+        dashboard = dashboard_for(enterprise=self.enterprise, scope=self.scope, fresh=fresh)
         return render(
             request,
             "enterprise_data/dashboard/home.html",
             {
-                "member_count": count,
+                "member_count": dashboard.members,
                 "dashboard": dashboard,
                 "attendance_status": AttendanceStatus,
                 "attendance_chart": trend_chart(dashboard.attendance_trend),

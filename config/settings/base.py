@@ -225,6 +225,9 @@ SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
+# The console home keeps an administrator's figures this long (0: never); the page says when
+# they were read and offers a refresh (docs/dashboard.md).
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 
 # --- HTTP hardening (docs/security.md) ----------------------------------------------------------
 # Content-Security-Policy (django-csp) everywhere, so development shows what production blocks:
