@@ -7,11 +7,12 @@ ledger entry names the fields that changed (never their values)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
@@ -448,32 +449,60 @@ def _pending_invitations(members: list[Membership]) -> dict[int | None, Any]:
     }
 
 
+# The leaving of an active member (DSR-5) lives in `requests`, a layer above: it registers
+# itself here when the apps are ready (requests.apps), as the exports' purge does for retention.
+_ACTIVE_MEMBER_REMOVAL: list[Callable[..., Any]] = []
+
+
+def active_member_removal_register(remove: Callable[..., Any]) -> None:
+    """Called once by requests' AppConfig.ready with `requests.leave.services.member_remove`."""
+    _ACTIVE_MEMBER_REMOVAL[:] = [remove]
+
+
 def members_bulk_remove(
     *, enterprise: Enterprise, actor: Membership | None, scope: AdminScope, member_ids: list[int]
 ) -> int:
-    """Remove invited cards from the directory: their pending invitation is revoked
-    (`invitation_revoke`, the console's single "Revoke"), a card without one is closed the same
-    way, with one ledger entry each. An active member leaves through their own account (DSR-5),
-    which also schedules the erasure of their data; such ids are refused with a field error.
-    All or nothing, one transaction."""
+    """Remove members from the directory (ENT-11). An invited card's pending invitation is
+    revoked (`invitation_revoke`, the console's single "Revoke"), a card without one is closed
+    the same way. An active member leaves as by DSR-5 (`requests.leave.services.member_remove`:
+    access ends at once, their templates and health reports are deleted, the card is anonymised
+    after the grace period, they are told in their inbox), with the administrator recorded as the
+    actor. Owners, the acting administrator's own card, and — unless the actor is an owner —
+    other administrators are refused with a field error. One ledger entry each; all or nothing,
+    one transaction."""
     from invitations.services import invitation_revoke
 
     with enterprise_schema(enterprise), transaction.atomic():
         members = _members_resolved(scope, member_ids)
-        active = [m.display_name for m in members if m.status != Membership.Status.INVITED]
-        if active:
+        actor_is_owner = actor is None or actor.role == Membership.Role.OWNER
+        refused = [
+            m.display_name
+            for m in members
+            if m.status == Membership.Status.ACTIVE
+            and (
+                m.role == Membership.Role.OWNER
+                or (actor is not None and m.pk == actor.pk)
+                or (m.role != Membership.Role.MEMBER and not actor_is_owner)
+            )
+        ]
+        if refused:
             raise ValidationError(
                 {
                     "members": _(
-                        "Only invited cards can be removed here; %(names)s joined and leave from their own account. "
-                        "Nothing was changed."
+                        "%(names)s cannot be removed here: owners and your own card leave from their own account, "
+                        "and only an owner removes an administrator. Nothing was changed."
                     )
-                    % {"names": ", ".join(active[:5]) + ("…" if len(active) > 5 else "")}
+                    % {"names": ", ".join(refused[:5]) + ("…" if len(refused) > 5 else "")}
                 }
             )
         pending = _pending_invitations(members)
         now = timezone.now()
         for member in members:
+            if member.status == Membership.Status.ACTIVE:
+                if not _ACTIVE_MEMBER_REMOVAL:
+                    raise ImproperlyConfigured("The removal of active members is registered by requests.")
+                _ACTIVE_MEMBER_REMOVAL[0](enterprise=enterprise, actor=actor, member=member)
+                continue
             invitation = pending.get(member.pk)
             if invitation is not None:
                 invitation_revoke(enterprise=enterprise, actor=actor, invitation=invitation)

@@ -207,8 +207,12 @@ class MemberBulkView(MemberListView):
                 unconfirmed = confirmation_page(
                     request,
                     ngettext(
-                        "Remove %(n)d member from the directory? Their invitation is withdrawn.",
-                        "Remove %(n)d members from the directory? Their invitations are withdrawn.",
+                        "Remove %(n)d member from the enterprise? An invitation is withdrawn; a member who joined "
+                        "loses access at once, their biometric templates and health reports are deleted now and "
+                        "their card is anonymised after the grace period, as when a member leaves.",
+                        "Remove %(n)d members from the enterprise? Invitations are withdrawn; members who joined "
+                        "lose access at once, their biometric templates and health reports are deleted now and "
+                        "their cards are anonymised after the grace period, as when a member leaves.",
                         len(ids),
                     )
                     % {"n": len(ids)},

@@ -15,7 +15,10 @@ class RequestsConfig(AppConfig):
     def ready(self) -> None:
         # Django's way to wire an app once the apps are loaded (not a cycle dodge): the retention
         # purge, a layer below, runs the exports' purge of requests through this registration.
+        from directory.services import active_member_removal_register
         from requests.export.services import exports_purge_expired
+        from requests.leave.services import member_remove
         from retention.services.purge import exports_purge_register
 
         exports_purge_register(exports_purge_expired)
+        active_member_removal_register(member_remove)

@@ -85,13 +85,16 @@ def membership_leave(
     now: datetime | None = None,
     reason: str = LEAVE_REASON,
     notify_member: bool = True,
+    removed_by: Membership | None = None,
 ) -> LeaveResult:
     """Leave `enterprise` once the member has confirmed it (the password for DSR-5, the account
     deletion's re-authentication for DSR-6): everything `member_leave` does after its password
     check. Refused (ValidationError, nothing changed) for a membership that is not the account's
     active one, or the only owner (code `sole_owner`). `reason` is recorded in the ledger, the
     erasure plan and the completed `leave` request; without `notify_member` no inbox message is
-    written (account deletion sends its own final notice)."""
+    written (account deletion sends its own final notice). With `removed_by`, an administrator
+    removes the member (ENT-11): the ledger names that administrator as the actor, the request
+    history says an administrator submitted it, and the inbox message says so."""
     now = now or timezone.now()
     grace = retention_days_for(enterprise)[RetentionCategory.DEPARTED_PROFILES]
     anonymise_at = now + timedelta(days=grace)
@@ -113,12 +116,12 @@ def membership_leave(
         )
         ledger_record(
             enterprise=enterprise,
-            actor=member,
+            actor=removed_by or member,
             action=Action.CHANGE,
             category=Category.DIRECTORY,
             subject=member,
             purpose=reason,
-            actor_kind=LedgerEntry.ActorKind.MEMBER,
+            actor_kind=LedgerEntry.ActorKind.ADMIN if removed_by is not None else LedgerEntry.ActorKind.MEMBER,
             details={
                 "status": "left",
                 "templates_deleted": templates,
@@ -149,9 +152,9 @@ def membership_leave(
                     created_at=now,
                     action=RequestEvent.Action.SUBMITTED,
                     status=Request.Status.SUBMITTED,
-                    actor_kind=RequestEvent.ActorKind.REQUESTER,
-                    actor_account=account,
-                    actor_membership_id=member.pk,
+                    actor_kind=RequestEvent.ActorKind.ADMIN if removed_by else RequestEvent.ActorKind.REQUESTER,
+                    actor_account_id=removed_by.account_id if removed_by else account.pk,
+                    actor_membership_id=removed_by.pk if removed_by else member.pk,
                 ),
                 RequestEvent(
                     request=request,
@@ -163,7 +166,7 @@ def membership_leave(
             ]
         )
         if notify_member:  # the message exists exactly when the leaving does
-            _notify_left(enterprise, account, templates, health, grace, anonymise_at)
+            _notify_left(enterprise, account, templates, health, grace, anonymise_at, removed=removed_by is not None)
     enterprise_refresh_member_count(enterprise=enterprise)
     return LeaveResult(
         templates=templates,
@@ -174,25 +177,64 @@ def membership_leave(
     )
 
 
+REMOVED_REASON = "removed from the enterprise by an administrator (ENT-11, DSR-5)"
+
+
+def member_remove(*, enterprise: Enterprise, actor: Membership | None, member: Membership) -> LeaveResult:
+    """An administrator removes an active member (ENT-11: the directory's bulk "Remove"): the
+    member leaves exactly as by DSR-5 — access ends at once, templates and health reports are
+    deleted, the card is anonymised after the grace period — with the administrator recorded as
+    the actor and the member told in their inbox. Owners are refused (they hand over or leave
+    themselves), as is the acting administrator's own card (they leave from their own account)."""
+    if member.role == Membership.Role.OWNER:
+        raise ValidationError(
+            _("%(name)s is an owner: owners leave from their own account.") % {"name": member.display_name},
+            code="owner",
+        )
+    if actor is not None and actor.pk == member.pk:
+        raise ValidationError(_("You cannot remove yourself; leave from your own account."), code="self")
+    account = User.objects.get(pk=member.account_id)
+    return membership_leave(
+        enterprise=enterprise, membership=member, account=account, reason=REMOVED_REASON, removed_by=actor
+    )
+
+
 def _notify_left(
-    enterprise: Enterprise, account: User, templates: int, health: int, grace: int, anonymise_at: datetime
+    enterprise: Enterprise,
+    account: User,
+    templates: int,
+    health: int,
+    grace: int,
+    anonymise_at: datetime,
+    *,
+    removed: bool = False,
 ) -> None:
-    body = _(
-        "You have left %(enterprise)s; your access ended at once. Deleted now: %(templates)s biometric "
-        "templates and %(health)s health reports. On %(date)s (after the %(days)s-day grace period) your "
-        "directory card is anonymised and your ID number and raw clock-in locations are deleted. Attendance "
-        "records and the instruction ledger are kept for their retention periods under a pseudonym."
-    ) % {
-        "enterprise": enterprise.name,
-        "templates": templates,
-        "health": health,
-        "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d"),
-        "days": grace,
-    }
+    first = (
+        _("An administrator of %(enterprise)s removed you from the enterprise; your access ended at once.")
+        if removed
+        else _("You have left %(enterprise)s; your access ended at once.")
+    ) % {"enterprise": enterprise.name}
+    body = (
+        first
+        + " "
+        + _(
+            "Deleted now: %(templates)s biometric "
+            "templates and %(health)s health reports. On %(date)s (after the %(days)s-day grace period) your "
+            "directory card is anonymised and your ID number and raw clock-in locations are deleted. Attendance "
+            "records and the instruction ledger are kept for their retention periods under a pseudonym."
+        )
+        % {
+            "templates": templates,
+            "health": health,
+            "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d"),
+            "days": grace,
+        }
+    )
     notify(
         account=account,
         kind=NOTIFICATION_KIND,
         enterprise_id=enterprise.pk,
-        title=_("You left %(enterprise)s") % {"enterprise": enterprise.name},
+        title=(_("You were removed from %(enterprise)s") if removed else _("You left %(enterprise)s"))
+        % {"enterprise": enterprise.name},
         body=body,
     )

@@ -13,12 +13,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from consent.models import Notification
 from core.models import Department, Membership, Position
 from core.scopes import dangerously_whole_enterprise
 from directory.services import member_card_create
+from health.models import HealthReport
+from health.services import health_report_submit
 from invitations.models import Invitation
 from ledger.models import LedgerEntry
+from retention.models import ErasurePlan
 from tenants.context import enterprise_schema
+from tenants.models import MembershipIndex
 
 
 def _names(response) -> list[str]:
@@ -238,11 +243,11 @@ def test_bulk_remove_needs_confirmation_and_revokes_invitations(world, client_fo
     with enterprise_schema(world.acme):
         assert Membership.objects.get(pk=card.pk).status == "invited"
     assert len(_ledger(world)) == before
-    # an active member among them: refused, nothing changed
+    # the admin's own card among them: refused, nothing changed
     response = client.post(
-        "/console/members/bulk/", {**data, "members": [card.pk, _pk(world, world.bob)], "confirmed": "yes"}
+        "/console/members/bulk/", {**data, "members": [card.pk, _pk(world, world.sam)], "confirmed": "yes"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 400 and "members" in response.context["bulk_form"].errors
     with enterprise_schema(world.acme):
         assert Membership.objects.get(pk=card.pk).status == "invited"
     response = client.post("/console/members/bulk/", {**data, "confirmed": "yes"})
@@ -251,6 +256,52 @@ def test_bulk_remove_needs_confirmation_and_revokes_invitations(world, client_fo
         assert Membership.objects.get(pk=card.pk).status == "left"
         assert Invitation.objects.get(membership_id=card.pk).status == "revoked"
     assert [e.action for e in _ledger(world)[before:]] == ["revoke"]
+
+
+def test_bulk_remove_of_an_active_member_is_their_leaving_recorded_as_the_admins(world, client_for):
+    """ENT-11, DSR-5, ENT-10: a scoped admin removes Bob (active, in Sales): his access ends at once,
+    his health reports go now, his card is scheduled for anonymisation, /account/ no longer lists
+    the enterprise, the ledger names Sam as the actor and Bob is told in his inbox."""
+    bob = _pk(world, world.bob)
+    health_report_submit(
+        enterprise=world.acme, membership=world.membership(world.acme, world.bob), city="Shanghai", unwell=False
+    )
+    bob_client = client_for("acme", world.bob)
+    assert bob_client.get("/me/").status_code == 200
+    before = len(_ledger(world))
+    response = client_for("acme", world.sam).post(
+        "/console/members/bulk/", {"action": "remove", "members": [bob], "confirmed": "yes"}
+    )
+    assert response.status_code == 302
+    with enterprise_schema(world.acme):
+        card = Membership.objects.get(pk=bob)
+        assert card.status == "left" and card.left_at is not None
+        assert not HealthReport.objects.filter(membership_id=bob).exists()
+        assert ErasurePlan.objects.filter(membership_id=bob).exists()
+        (entry,) = [e for e in _ledger(world)[before:] if e.details.get("status") == "left"]
+        assert entry.actor_membership_id == _pk(world, world.sam) and entry.actor_kind == "admin"
+        assert entry.subject_membership_id == bob and entry.details["status"] == "left"
+    connection.set_schema_to_public()
+    assert not MembershipIndex.objects.filter(account=world.bob, enterprise=world.acme).exists()
+    assert Notification.objects.filter(account=world.bob, kind="leave").count() == 1
+    assert bob_client.get("/me/").status_code in (302, 403, 404)
+
+
+def test_bulk_remove_refuses_owners_and_admins_unless_an_owner_acts(world, client_for):
+    """Owners leave from their own account; only an owner removes an administrator."""
+    alice, amy = _pk(world, world.alice), _pk(world, world.amy)
+    response = client_for("acme", world.amy).post(
+        "/console/members/bulk/", {"action": "remove", "members": [alice], "confirmed": "yes"}
+    )
+    assert response.status_code == 400 and "members" in response.context["bulk_form"].errors
+    with enterprise_schema(world.acme):
+        assert Membership.objects.get(pk=alice).status == "active"
+    response = client_for("acme", world.alice).post(
+        "/console/members/bulk/", {"action": "remove", "members": [amy], "confirmed": "yes"}
+    )
+    assert response.status_code == 302
+    with enterprise_schema(world.acme):
+        assert Membership.objects.get(pk=amy).status == "left"
 
 
 def test_bulk_resend_only_for_pending_invitations(world, client_for):
