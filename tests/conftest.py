@@ -109,6 +109,14 @@ def _moved_clock() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _dashboard_figures_fresh(settings: Any) -> None:
+    """Tests read the console home's figures anew after every change (the bench and the portal
+    keep them for DASHBOARD_CACHE_SECONDS); tests/dashboard/test_dashboard_cache.py proves the
+    cache with its real default."""
+    settings.DASHBOARD_CACHE_SECONDS = 0
+
+
 @dataclass
 class World:
     acme: Enterprise

@@ -20,9 +20,6 @@ CACHES["throttle"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 # generous limits here. Each limit is proved with its real default or a low one set by the test,
 # with counters of its own (tests/accounts/test_throttling.py, tests/tenants/test_throttling.py,
 # tests/requests/test_open_request_limit.py).
-# Tests read the console home's figures fresh after every change; the cache itself is proved with
-# its real default in tests/dashboard/test_dashboard_cache.py.
-DASHBOARD_CACHE_SECONDS = 0
 SMS_CODE_MAX_PER_ADDRESS_PER_HOUR = 100_000
 SMS_CODE_MAX_PER_HOUR_PLATFORM = 100_000
 SIGN_IN_HANDOFF_MAX_PER_ADDRESS_PER_MINUTE = 100_000

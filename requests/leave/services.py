@@ -193,6 +193,8 @@ def member_remove(*, enterprise: Enterprise, actor: Membership | None, member: M
         )
     if actor is not None and actor.pk == member.pk:
         raise ValidationError(_("You cannot remove yourself; leave from your own account."), code="self")
+    if member.account_id is None:  # an invited card: the directory revokes its invitation instead
+        raise ValidationError(_("You are not an active member of this enterprise."), code="invalid")
     account = User.objects.get(pk=member.account_id)
     return membership_leave(
         enterprise=enterprise, membership=member, account=account, reason=REMOVED_REASON, removed_by=actor
