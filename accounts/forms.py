@@ -34,7 +34,10 @@ class MobileAuthenticationForm(AuthenticationForm):
         if getattr(user, "frozen_at", None) is not None:
             self.frozen = True
             raise ValidationError(
-                _("This account is frozen: nobody can sign in until it is unfrozen with a code sent to its mobile number."),
+                _(
+                    "This account is frozen: nobody can sign in until it is unfrozen with a code sent to its "
+                    "mobile number."
+                ),
                 code="frozen",
             )
 

@@ -128,8 +128,7 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None, deliver: 
     if deliver:
         get_sms_sender().send(
             mobile=mobile,
-            text=_("Your verification code is %(code)s. It is valid for 5 minutes. Do not share it.")
-            % {"code": code},
+            text=_("Your verification code is %(code)s. It is valid for 5 minutes. Do not share it.") % {"code": code},
         )
     return sms_code
 

@@ -24,9 +24,7 @@ def policy_accept_at_registration(sender: type, *, account: User, ip: str | None
 
 
 @receiver(account_security_notice, dispatch_uid="consent.account_security_notice")
-def account_security_notify(
-    sender: type, *, account: User, kind: str, title: str, body: str, **kwargs: Any
-) -> None:
+def account_security_notify(sender: type, *, account: User, kind: str, title: str, body: str, **kwargs: Any) -> None:
     """Issue 17 §2: a security notice is an inbox message with an SMS copy, linking to the
     account's security page."""
     notify(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import normalize_mobile
 
 
-def _password(label: str, autocomplete: str = "new-password") -> forms.CharField:
+def _password(label: Any, autocomplete: str = "new-password") -> forms.CharField:
     return forms.CharField(
         label=label, strip=False, max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": autocomplete})
     )

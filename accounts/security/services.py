@@ -51,7 +51,7 @@ SESSION_TOUCH_SECONDS = 5 * 60
 DEVICE_COOKIE = "portal_device"
 DEVICE_COOKIE_SALT = "accounts.security.device"
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
-EMAIL_TOKEN_SALT = "accounts.security.email"
+EMAIL_TOKEN_SALT = "accounts.security.email"  # noqa: S105 (a signing salt, not a secret)
 EMAIL_VERIFICATION_SECONDS = 24 * 3600
 USER_AGENT_MAX = 300
 
@@ -190,13 +190,16 @@ def _end_every_session(account: User, *, keep: HttpRequest | None = None) -> Non
     User.objects.filter(pk=account.pk).update(session_generation=F("session_generation") + 1)
     account.refresh_from_db(fields=["session_generation"])
     current = keep.session.get(SESSION_ROW_KEY) if keep is not None else None
-    sessions_end(account=account, rows=list(_open_sessions(account).exclude(pk=current)))
+    others = _open_sessions(account)
+    if current is not None:
+        others = others.exclude(pk=current)
+    sessions_end(account=account, rows=list(others))
     if keep is not None:
         _keep_current_session(keep, account)
 
 
 def sessions_end_others(*, account: User, request: HttpRequest) -> None:
-    """"Sign out everywhere else": every session of the account but this one ends."""
+    """ "Sign out everywhere else": every session of the account but this one ends."""
     with transaction.atomic():
         _end_every_session(account, keep=request)
         event_record(account=account, kind=AccountEvent.Kind.OTHER_SESSIONS_ENDED, request=request)
@@ -387,7 +390,8 @@ def email_token(*, account: User) -> str:
 
 
 def email_set(
-    *, account: User, email: str, verify_url: Callable[[str], str], request: HttpRequest | None = None) -> User:
+    *, account: User, email: str, verify_url: Callable[[str], str], request: HttpRequest | None = None
+) -> User:
     """Store the holder's e-mail address unverified and send a verification link (signed, valid
     EMAIL_VERIFICATION_SECONDS, single use). `verify_url` turns a token into the link."""
     email = (email or "").strip()
@@ -425,7 +429,8 @@ def email_token_account(*, token: str) -> User:
         raise ValidationError(_("This link has expired. Set your e-mail address again to get a new one.")) from error
     except signing.BadSignature as error:
         raise ValidationError(_("This link is not valid.")) from error
-    account = User.objects.filter(pk=data.get("a")).first() if isinstance(data, dict) else None
+    account_id = data.get("a") if isinstance(data, dict) else None
+    account = User.objects.filter(pk=account_id).first() if isinstance(account_id, int) else None
     if (
         account is None
         or not data.get("n")
