@@ -11,11 +11,10 @@ import logging
 from collections.abc import Callable
 
 from django.contrib.auth import logout
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import User
-from accounts.security.services import SESSION_TOUCH_SECONDS, key_hash, session_touch
+from accounts.security.services import session_touch, touch_due
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +38,8 @@ class AccountSessionMiddleware:
         if not session_key:
             return
         try:
-            due = cache.add(f"account-session-touch:{key_hash(session_key)}", 1, timeout=SESSION_TOUCH_SECONDS)
-        except Exception:  # the cache is down: the list is a little stale, the request goes on
+            due = touch_due(session_key)
+        except Exception:  # noqa: BLE001  # the cache is down: the list is a little stale, the request goes on
             logger.warning("account session touch skipped: cache unavailable", exc_info=True)
             return
         if due:

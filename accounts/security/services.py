@@ -17,6 +17,7 @@ which owns the inbox, sends them (consent/receivers.py): accounts sit below cons
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -26,6 +27,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -42,6 +44,8 @@ from accounts.services import sms_code_send, sms_code_verify
 from accounts.signals import account_security_notice
 from accounts.validators import normalize_mobile
 from tenants.throttling import client_ip
+
+logger = logging.getLogger(__name__)
 
 # The session's AccountSession id (set at sign-in; the "this device" marker and touches use it).
 SESSION_ROW_KEY = "_account_session"
@@ -120,7 +124,24 @@ def session_record_sign_in(*, request: HttpRequest, account: User) -> AccountSes
         last_seen=now,
     )
     session[SESSION_ROW_KEY] = row.pk
+    _touched(str(session.session_key))
     return row
+
+
+def touch_key(session_key: str) -> str:
+    return f"account-session-touch:{key_hash(session_key)}"
+
+
+def touch_due(session_key: str) -> bool:
+    """True at most once every SESSION_TOUCH_SECONDS per session (a Redis `add`)."""
+    return bool(cache.add(touch_key(session_key), 1, timeout=SESSION_TOUCH_SECONDS))
+
+
+def _touched(session_key: str) -> None:
+    try:
+        cache.set(touch_key(session_key), 1, timeout=SESSION_TOUCH_SECONDS)
+    except Exception:  # noqa: BLE001 (the cache is down: the next request touches the row again)
+        logger.warning("account session touch not remembered: cache unavailable", exc_info=True)
 
 
 def session_touch(*, request: HttpRequest, account: User) -> None:

@@ -11,14 +11,15 @@ import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail, signing
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from accounts import sms
 from accounts.models import AccountEvent, AccountSession, KnownDevice, SmsCode, User
-from accounts.security.devices import coarse_address, device_label
 from accounts.security import services as security_services
-from accounts.security.services import DEVICE_COOKIE, EMAIL_TOKEN_SALT, key_hash
+from accounts.security.devices import coarse_address, device_label
+from accounts.security.services import DEVICE_COOKIE, EMAIL_TOKEN_SALT, key_hash, touch_key
 from consent.models import Notification, NotificationDelivery
 
 MOBILE = "+8613700001701"
@@ -154,9 +155,7 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(accoun
 
 def reset(client: Client, mobile: str, code: str, password: str = NEW_PASSWORD):
     client.post("/login/reset/", {"mobile": mobile})
-    return client.post(
-        "/login/reset/verify/", {"code": code, "new_password": password, "new_password_again": password}
-    )
+    return client.post("/login/reset/verify/", {"code": code, "new_password": password, "new_password_again": password})
 
 
 def test_the_sign_in_page_links_to_the_reset(db):
@@ -329,6 +328,11 @@ def test_a_request_touches_last_seen_at_most_every_few_minutes(account):
     client.get("/account/security/")  # the sign-in's own touch is still fresh: nothing written
     row.refresh_from_db()
     assert row.last_seen == earlier
+    cache.delete(touch_key(client.cookies["sessionid"].value))  # five minutes later
+    client.get("/account/security/")
+    row.refresh_from_db()
+    assert row.last_seen > earlier + timedelta(minutes=59)
+    assert AccountSession.objects.filter(account=account).count() == 1
 
 
 # --- new-device notice -------------------------------------------------------------------------
@@ -387,7 +391,9 @@ def test_freezing_refuses_sign_in_and_ends_every_session_then_an_sms_code_unfree
     client = browser()
     assert client.post("/login/unfreeze/", {"mobile": MOBILE}).status_code == 302
     code = last_code(MOBILE)
-    assert client.post("/login/unfreeze/verify/", {"code": "000000" if code != "000000" else "111111"}).status_code == 400
+    assert (
+        client.post("/login/unfreeze/verify/", {"code": "000000" if code != "000000" else "111111"}).status_code == 400
+    )
     response = client.post("/login/unfreeze/verify/", {"code": code})
     assert response.status_code == 302 and response["Location"] == "/login/"
     account.refresh_from_db()
@@ -412,10 +418,11 @@ def verification_link() -> str:
     return re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
 
 
-def test_an_email_address_is_verified_by_its_link_once(account):
+def test_an_email_address_is_verified_by_its_link_once(account, django_capture_on_commit_callbacks):
     client = browser()
     sign_in(client)
-    response = client.post("/account/security/email/", {"email": "sec.tester@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):  # the mail leaves after the commit
+        response = client.post("/account/security/email/", {"email": "sec.tester@example.com"})
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.email == "sec.tester@example.com" and account.email_verified_at is None
@@ -438,10 +445,11 @@ def test_an_email_address_is_verified_by_its_link_once(account):
     assert AccountEvent.objects.filter(account=account, kind=AccountEvent.Kind.EMAIL_VERIFIED).exists()
 
 
-def test_an_expired_or_tampered_link_is_refused(account):
+def test_an_expired_or_tampered_link_is_refused(account, django_capture_on_commit_callbacks):
     client = browser()
     sign_in(client)
-    client.post("/account/security/email/", {"email": "sec.tester@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/account/security/email/", {"email": "sec.tester@example.com"})
     path = verification_link().split("localhost", 1)[1]
     token = path.rstrip("/").rsplit("/", 1)[1]
     # tampered: another account id in the payload, with the old signature
