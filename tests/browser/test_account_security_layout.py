@@ -77,7 +77,8 @@ def test_the_account_security_pages_fit_a_phone_and_a_desktop_in_both_languages(
             def check(path: str, slug: str, *, page=page, errors=errors, language=language, device=device) -> None:
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 if overflow > 0:
-                    problems.append(f"{language} {device} {path}: {overflow}px too wide: {page.evaluate(WIDE_ELEMENTS)}")
+                    wide = page.evaluate(WIDE_ELEMENTS)
+                    problems.append(f"{language} {device} {path}: {overflow}px too wide: {wide}")
                 if errors:
                     problems.append(f"{language} {device} {path}: {errors}")
                     errors.clear()
