@@ -32,7 +32,7 @@ def sessions_for(*, account: User, current_id: int | None) -> list[SessionRow]:
             id=row.pk,
             device=device_label(row.user_agent),
             place=coarse_address(row.ip),
-            host=row.host,
+            host=row.host.rsplit(":", 1)[0] if row.host.count(":") == 1 else row.host,
             signed_in=row.created_at,
             last_seen=row.last_seen,
             current=row.pk == current_id,
@@ -44,3 +44,10 @@ def sessions_for(*, account: User, current_id: int | None) -> list[SessionRow]:
 
 def events_for(*, account: User, limit: int = RECENT_EVENTS) -> QuerySet[AccountEvent]:
     return AccountEvent.objects.filter(account=account).order_by("-created_at", "-id")[:limit]
+
+
+def other_session_exists(*, account: User, session_id: int, current_id: int | None) -> bool:
+    """An open session of `account` other than the current one."""
+    if session_id == current_id:
+        return False
+    return AccountSession.objects.filter(account=account, pk=session_id, ended_at__isnull=True).exists()

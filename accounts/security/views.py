@@ -128,6 +128,17 @@ class SessionEndView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         user: User = request.user  # type: ignore[assignment]
+        current = request.session.get(services.SESSION_ROW_KEY)
+        if not selectors.other_session_exists(account=user, session_id=pk, current_id=current):
+            raise Http404
+        unconfirmed = _confirmation_page(
+            request,
+            _("Sign out this session? That browser must sign in again."),
+            cancel_url=reverse("account_sessions"),
+            button=_("Sign out"),
+        )
+        if unconfirmed is not None:
+            return unconfirmed
         if not services.session_end_one(account=user, session_id=pk, request=request):
             raise Http404
         messages.success(request, _("That session was signed out."))

@@ -281,7 +281,10 @@ def test_signing_out_one_session_really_ends_it(account):
     sign_in(there)
     other = AccountSession.objects.get(account=account, user_agent=SAFARI_IPHONE)
     there_key = there.cookies["sessionid"].value
-    assert here.post(f"/account/security/sessions/{other.pk}/end/").status_code == 302
+    unconfirmed = here.post(f"/account/security/sessions/{other.pk}/end/")  # asks first (confirmation page)
+    assert unconfirmed.status_code == 200 and b'name="confirmed"' in unconfirmed.content
+    assert signed_in(there)
+    assert here.post(f"/account/security/sessions/{other.pk}/end/", {"confirmed": "yes"}).status_code == 302
     assert not Session.objects.filter(session_key=there_key).exists()
     assert not signed_in(there)
     assert signed_in(here)
@@ -289,13 +292,13 @@ def test_signing_out_one_session_really_ends_it(account):
     assert other.ended_at is not None
     # the current session cannot be ended here, nor someone else's, nor twice
     mine = AccountSession.objects.get(account=account, user_agent=CHROME_WINDOWS, ended_at__isnull=True)
-    assert here.post(f"/account/security/sessions/{mine.pk}/end/").status_code == 404
-    assert here.post(f"/account/security/sessions/{other.pk}/end/").status_code == 404
+    assert here.post(f"/account/security/sessions/{mine.pk}/end/", {"confirmed": "yes"}).status_code == 404
+    assert here.post(f"/account/security/sessions/{other.pk}/end/", {"confirmed": "yes"}).status_code == 404
     stranger = User.objects.create_user("+8613700001702", PASSWORD)
     theirs = browser()
     sign_in(theirs, mobile="+8613700001702")
     row = AccountSession.objects.get(account=stranger)
-    assert here.post(f"/account/security/sessions/{row.pk}/end/").status_code == 404
+    assert here.post(f"/account/security/sessions/{row.pk}/end/", {"confirmed": "yes"}).status_code == 404
     assert signed_in(theirs)
 
 
