@@ -280,8 +280,8 @@ def password_reset_complete(
     errors: dict[str, list[str]] = {}
     if new != new_again:
         errors["new_password_again"] = [_("The two passwords differ.")]
-    try:
-        validate_password(new or "", user=account)
+    try:  # an unknown number is checked as an account with that number would be (no tell)
+        validate_password(new or "", user=account or User(mobile=mobile))
     except ValidationError as error:
         errors["new_password"] = list(error.messages)
     if errors:
