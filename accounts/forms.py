@@ -27,6 +27,20 @@ class MobileAuthenticationForm(AuthenticationForm):
         "invalid_login": _("Wrong mobile number or password."),
     }
 
+    frozen = False  # set when the password was right but the account is frozen (the page links to unfreezing)
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if getattr(user, "frozen_at", None) is not None:
+            self.frozen = True
+            raise ValidationError(
+                _(
+                    "This account is frozen: nobody can sign in until it is unfrozen with a code sent to its "
+                    "mobile number."
+                ),
+                code="frozen",
+            )
+
     def clean(self) -> dict[str, Any]:
         raw = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password")

@@ -68,6 +68,6 @@ def handoff_redeem(*, token: str, enterprise: Enterprise) -> User:
     if handoff.expires_at <= timezone.now() or handoff.enterprise_id != enterprise.pk:
         raise HandoffRefused
     account = handoff.account
-    if not account.is_active:  # as ModelBackend.user_can_authenticate
+    if not account.is_active or account.is_frozen:  # as ModelBackend.user_can_authenticate; a frozen account
         raise HandoffRefused
     return account

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -72,6 +73,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     # in only to cancel it. Loaded with the user, so the check costs no query
     # (requests.account_deletion.middleware.AccountDeletionCoolingOffMiddleware).
     deletion_pending = models.BooleanField(default=False, editable=False)
+    # Account security (issue 17 §2, docs/account-security.md). `session_generation` is part of
+    # the session auth hash (`_get_session_auth_hash`): raising it ends every session signed in
+    # before, in one UPDATE and at no cost per request (the user row is loaded anyway).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Frozen by the holder: sign-in is refused until unfrozen with an SMS code.
+    frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True, editable=False)
+    email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True, editable=False)
+    # The nonce of the one verification link that may still be used (empty: none).
+    email_verification_nonce = models.CharField(max_length=32, blank=True, default="", editable=False)
     is_staff = models.BooleanField(_("platform operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -97,6 +107,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def masked_mobile(self) -> str:
         return mask_mobile(str(self.mobile)) if self.mobile else ""
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.frozen_at is not None
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's hash of the password, plus the session generation once it was raised, so
+        that ending every session (sign out everywhere, freeze) needs no per-request query.
+        Generation 0 keeps Django's own value: sessions signed in before this existed live on."""
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        key_salt = "accounts.User.get_session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def get_full_name(self) -> str:
         return self.display_name
@@ -137,6 +161,8 @@ class SmsCode(models.Model):
         REGISTER = "register", _("Registration")
         SENSITIVE = "sensitive", _("Sensitive action")
         ACCOUNT_DELETION = "account_deletion", _("Account deletion")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        UNFREEZE = "unfreeze", _("Unfreezing the account")
 
     mobile = models.CharField(max_length=20)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -168,3 +194,80 @@ class SignInHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} → {self.enterprise_id} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- account security (issue 17 §2, docs/account-security.md) --------------------------------------
+
+
+class AccountSession(models.Model):
+    """A signed-in session of an account, on any host, for the session list. Written when the
+    account signs in (accounts.security.receivers) and touched by
+    accounts.security.middleware.AccountSessionMiddleware at most every SESSION_TOUCH_SECONDS.
+    Only a SHA-256 of the session key is stored; ending a session deletes it from Django's session
+    store (accounts.security.services.sessions_end)."""
+
+    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_sessions")
+    session_key_hash = models.CharField(max_length=64, db_index=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    host = models.CharField(max_length=253, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")
+        indexes = [models.Index(fields=["account", "ended_at"], name="account_session_open")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class KnownDevice(models.Model):
+    """A browser the account has signed in from: keyed by a SHA-256 of the random id in the
+    long-lived signed cookie `portal_device` (accounts.security.services.DEVICE_COOKIE). A sign-in
+    without a known device sends a notice (issue 17 §2)."""
+
+    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    device_hash = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=300, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("known device")
+        verbose_name_plural = _("known devices")
+        constraints = [models.UniqueConstraint(fields=["account", "device_hash"], name="known_device_once")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.device_hash[:8]}"
+
+
+class AccountEvent(models.Model):
+    """What happened to the account's security, shown on the security page."""
+
+    class Kind(models.TextChoices):
+        NEW_DEVICE = "new_device", _("Signed in from a new device")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PASSWORD_RESET = "password_reset", _("Password reset with an SMS code")
+        SESSION_ENDED = "session_ended", _("A session was signed out")
+        OTHER_SESSIONS_ENDED = "other_sessions_ended", _("Signed out everywhere else")
+        FROZEN = "frozen", _("Account frozen")
+        UNFROZEN = "unfrozen", _("Account unfrozen")
+        EMAIL_SET = "email_set", _("E-mail address set")
+        EMAIL_VERIFIED = "email_verified", _("E-mail address verified")
+
+    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_events")
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("account security event")
+        verbose_name_plural = _("account security events")
+        indexes = [models.Index(fields=["account", "-created_at"], name="account_event_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

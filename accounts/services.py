@@ -85,11 +85,14 @@ def _platform_limit_message(n: int) -> str:
     ) % {"n": n}
 
 
-def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCode:
+def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None, deliver: bool = True) -> SmsCode:
     """Send a new 6-digit code. Refused (ValidationError on `mobile`) when one was sent less than
     SMS_CODE_RESEND_SECONDS ago or SMS_CODE_MAX_PER_HOUR were sent in the last hour to that
     number; refused with RateLimited (a 429) beyond the caps per client address `ip` and for
-    the platform (`_sms_caps_take`). `ip` is tenants.throttling.client_ip of the request."""
+    the platform (`_sms_caps_take`). `ip` is tenants.throttling.client_ip of the request.
+
+    `deliver=False` writes and counts the code exactly the same but sends no SMS: for a number
+    that must not be told apart from one with an account (password reset, unfreezing)."""
     mobile = normalize_mobile(mobile)
     now = timezone.now()
     recent = SmsCode.objects.filter(mobile=mobile, purpose=purpose, created_at__gte=now - timedelta(hours=1))
@@ -122,10 +125,11 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCod
         expires_at=now + timedelta(seconds=settings.SMS_CODE_TTL_SECONDS),
         sent_to_ip=ip,
     )
-    get_sms_sender().send(
-        mobile=mobile,
-        text=_("Your verification code is %(code)s. It is valid for 5 minutes. Do not share it.") % {"code": code},
-    )
+    if deliver:
+        get_sms_sender().send(
+            mobile=mobile,
+            text=_("Your verification code is %(code)s. It is valid for 5 minutes. Do not share it.") % {"code": code},
+        )
     return sms_code
 
 

@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # Sent inside account_register's transaction, once the account row exists: `account`, `ip`,
 # `channel`. A receiver that raises rolls the registration back.
 account_registered = Signal()
+
+# Account security (issue 17 §2): the account should be told (inbox + SMS) — `account`, `kind`
+# (a short code), `title`, `body` in the language of the request. Sent inside the action's
+# transaction; consent writes the inbox message (consent/receivers.py).
+account_security_notice = Signal()

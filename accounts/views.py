@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -17,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
 from accounts.http import AccountRequest
 from accounts.models import SmsCode
+from accounts.security.services import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, device_sign_in
 from accounts.services import account_register, sms_code_send
 from tenants.access import Public
 from tenants.models import MembershipIndex
@@ -40,6 +43,22 @@ class LoginView(auth_views.LoginView):
     form_class = MobileAuthenticationForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = False
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        """Signed in; a browser the account has not used before is remembered and the account
+        told (issue 17 §2, accounts.security.services.device_sign_in)."""
+        response = super().form_valid(form)
+        cookie = device_sign_in(request=self.request, account=form.get_user())
+        if cookie is not None:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                cookie,
+                max_age=DEVICE_COOKIE_MAX_AGE,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
 
 
 def login_locked_out(

@@ -19,6 +19,7 @@ urlpatterns = [
     path("signup/", account_views.SignupStartView.as_view(), name="signup"),
     path("signup/verify/", account_views.SignupVerifyView.as_view(), name="signup_verify"),
     path("", include("accounts.profile.urls")),  # /account/profile/…, /account/real-name/
+    path("", include("accounts.security.urls")),  # /account/security/…, /login/reset/, /login/unfreeze/
     path("", include(invitation_urls.public_patterns)),  # /account/invitations/…, /invitations/<slug>/<token>/
     path("", include("consent.permissions.urls")),  # /account/permissions/ (CON-5)
     path("", include(consent_urls.public_patterns)),  # /policy/…, /account/inbox/

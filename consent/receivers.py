@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.dispatch import receiver
+from django.urls import reverse
 
 from accounts.models import User
-from accounts.signals import account_registered
+from accounts.signals import account_registered, account_security_notice
+from consent.inbox.services import notify
 from consent.policy.selectors import policy_current
 from consent.policy.services import policy_accept
 
@@ -19,3 +21,17 @@ def policy_accept_at_registration(sender: type, *, account: User, ip: str | None
     current = policy_current()
     if current is not None:
         policy_accept(account=account, version=current, channel=channel, ip=ip)
+
+
+@receiver(account_security_notice, dispatch_uid="consent.account_security_notice")
+def account_security_notify(sender: type, *, account: User, kind: str, title: str, body: str, **kwargs: Any) -> None:
+    """Issue 17 §2: a security notice is an inbox message with an SMS copy, linking to the
+    account's security page."""
+    notify(
+        account=account,
+        kind=f"security_{kind}"[:32],
+        title=title,
+        body=body,
+        url=reverse("account_security", urlconf="config.urls_public"),
+        channels=("sms",),
+    )

@@ -39,7 +39,11 @@ PARAMETERS: dict[str, tuple[object, ...]] = {
     "slug": ("acme",),
 }
 # table -> why a GET may write it
-READ_ACCOUNTING: dict[str, str] = {}
+READ_ACCOUNTING: dict[str, str] = {
+    # issue 17 §2: a signed-in request records when its session was last seen (the session list),
+    # at most every few minutes (accounts.security.middleware)
+    "public.accounts_accountsession": "the session's last seen",
+}
 
 
 def _routes(patterns, prefix: str = "") -> list[tuple[str, str]]:

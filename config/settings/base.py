@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.HostBoundSessionMiddleware",
+    "accounts.security.middleware.AccountSessionMiddleware",  # the session list's last seen; frozen accounts out
     "tenants.input.InputGuardMiddleware",  # SEC-3: control characters refused before any view
     "consent.policy.middleware.PolicyInterstitialMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
