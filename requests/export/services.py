@@ -30,7 +30,6 @@ from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from django.http import Http404
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -39,6 +38,7 @@ from core.encryption import KeyUnavailable, decrypt_for_member, decrypt_many_for
 from core.models import Membership
 from directory.services import ID_NUMBER_FIELD
 from health.services import DETAIL_NAMES, DETAILS_FIELD
+from requests.export.document import document_render
 from requests.export.selectors import LIMIT_DAYS, exports_recent_count
 from requests.models import Export, RefusalGround
 from requests.selectors import (
@@ -167,7 +167,7 @@ def _card(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
 
 
 def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
-    events = list(clock_events_of(membership=member))
+    events = list(clock_events_of(membership=member).select_related("geofence", "device"))
     locations = {loc.event_id: loc for loc in clock_locations_of(membership=member)}
     plain = decrypt_many_for_members(
         enterprise=enterprise,
@@ -177,6 +177,9 @@ def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
     rows = []
     for event in events:
         row = _row(event, exclude=("membership",))
+        # the enterprise's own names of the place and the terminal (nobody's personal data)
+        row["geofence"] = event.geofence.name if event.geofence_id else None  # type: ignore[union-attr]
+        row["device"] = event.device.name if event.device_id else None  # type: ignore[union-attr]
         raw = plain.get(event.pk)
         row["raw_location"] = json.loads(raw.decode()) if raw is not None else None
         rows.append(row)
@@ -280,32 +283,6 @@ def export_collect(*, enterprise: Enterprise, membership: Membership, on_section
         return data
 
 
-def _titles() -> dict[str, str]:
-    return {
-        "member": _("Directory card and membership"),
-        "attendance": _("Attendance"),
-        "health_reports": _("Health reports"),
-        "biometric_enrolments": _("Biometric enrolments (metadata only; templates are never exported)"),
-        "consents": _("Consents"),
-        "notice_acknowledgements": _("Acknowledged notices"),
-        "device_permissions": _("Device permissions"),
-        "invitations": _("Invitations"),
-        "requests": _("Requests"),
-        "ledger": _("Processing records about you"),
-    }
-
-
-def _html(data: dict[str, Any], language: str) -> str:
-    with translation.override(language):
-        sections = [
-            {"key": key, "title": title, "json": json.dumps(data[key], ensure_ascii=False, indent=2)}
-            for key, title in _titles().items()
-        ]
-        return render_to_string(
-            "requests/export_index.html", {"data": data, "sections": sections, "language": translation.get_language()}
-        )
-
-
 def export_build(*, enterprise: Enterprise, export_id: int) -> Export:
     """Build the zip of a queued export (the worker). Idempotent: a finished export is left as is."""
     with enterprise_schema(enterprise):
@@ -323,7 +300,7 @@ def export_build(*, enterprise: Enterprise, export_id: int) -> Export:
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr("data.json", body)
-                archive.writestr("index.html", _html(data, export.language))
+                archive.writestr("index.html", document_render(data=data, language=export.language))
             path = default_storage.save(f"exports/{secrets.token_hex(16)}.zip", ContentFile(buffer.getvalue()))
         except Exception:
             Export.objects.filter(pk=export.pk).update(state=Export.State.FAILED, finished_at=timezone.now())
