@@ -60,6 +60,7 @@ class Moment(str):
         value.iso = iso
         return value
 
+
 # What the attendance day's exception codes mean (as templates/enterprise_data/attendance/_exceptions.html).
 EXCEPTION_LABELS: dict[str, Any] = {
     "late": gettext_lazy("Late"),
@@ -173,7 +174,10 @@ def _number(value: Any) -> str:
 
 def _card(data: dict[str, Any]) -> Section:
     card = data["member"]
-    shown = [capfirst(field_label("enterprise_data.membership", name)) for name in card.get("shown_outside_the_company") or []]
+    shown = [
+        capfirst(field_label("enterprise_data.membership", name))
+        for name in card.get("shown_outside_the_company") or []
+    ]
     pairs: list[tuple[str, Cell]] = [
         (_("Name"), text(card.get("display_name"))),
         (_("Status"), choice(Membership, "status", card.get("status"))),
@@ -253,7 +257,15 @@ def _health(data: dict[str, Any]) -> Section:
         return text(details.get(name))
 
     table = Table(
-        [_("Day"), _("City"), _("Unwell"), _("Symptoms"), _("Close contacts"), _("Special circumstances"), _("Reported")],
+        [
+            _("Day"),
+            _("City"),
+            _("Unwell"),
+            _("Symptoms"),
+            _("Close contacts"),
+            _("Special circumstances"),
+            _("Reported"),
+        ],
         [
             [
                 day(report.get("date")),
@@ -294,7 +306,10 @@ def _biometrics(data: dict[str, Any]) -> Section:
 def _erased(counts: Any) -> Cell:
     if not isinstance(counts, dict) or not counts:
         return [DASH]
-    return [f"{ERASED_LABELS[key] if key in ERASED_LABELS else _('Other records')}: {count}" for key, count in counts.items()]
+    return [
+        f"{ERASED_LABELS[key] if key in ERASED_LABELS else _('Other records')}: {count}"
+        for key, count in counts.items()
+    ]
 
 
 def _consents(data: dict[str, Any]) -> Section:
@@ -464,7 +479,10 @@ def _ledger(data: dict[str, Any]) -> Section:
         "ledger",
         _("Processing records about you"),
         [table],
-        note=_("Who acted is given as a kind only (an administrator, a device, the system): other people's identities are not your data."),
+        note=_(
+            "Who acted is given as a kind only (an administrator, a device, the system): other people's "
+            "identities are not your data."
+        ),
     )
 
 
@@ -508,7 +526,10 @@ def _account(data: dict[str, Any]) -> Section:
     ]
     documents = Table(
         [_("Side"), _("Uploaded")],
-        [[choice(IdDocument, "side", row.get("side")), moment(row.get("uploaded_at"))] for row in data.get("id_documents", [])],
+        [
+            [choice(IdDocument, "side", row.get("side")), moment(row.get("uploaded_at"))]
+            for row in data.get("id_documents", [])
+        ],
         title=_("ID document photos"),
         note=_("The photos themselves are not in this file; they are kept encrypted."),
     )
@@ -516,12 +537,13 @@ def _account(data: dict[str, Any]) -> Section:
 
 
 def _acceptances(data: dict[str, Any]) -> Section:
+    chinese = (translation.get_language() or "").lower().startswith("zh")
     table = Table(
         [_("Version"), _("Title"), _("Accepted"), _("Channel"), _("Address")],
         [
             [
                 text(row.get("version")),
-                text(row.get("title")),
+                text(row.get("title_zh") if chinese else row.get("title_en")),
                 moment(row.get("accepted_at")),
                 choice(PolicyAcceptance, "channel", row.get("channel")),
                 text(row.get("ip")),
@@ -529,7 +551,15 @@ def _acceptances(data: dict[str, Any]) -> Section:
             for row in data["policy_acceptances"]
         ],
     )
-    return Section("policy_acceptances", _("Privacy policy acceptances"), [table])
+    dismissed = Table(
+        [_("Version"), _("Dismissed")],
+        [
+            [text(row.get("version")), moment(row.get("dismissed_at"))]
+            for row in data.get("policy_notice_dismissals", [])
+        ],
+        title=_("Notices of minor changes you dismissed"),
+    )
+    return Section("policy_acceptances", _("Privacy policy acceptances"), [table, dismissed])
 
 
 def _account_permissions(data: dict[str, Any]) -> Section:
@@ -559,7 +589,9 @@ def _memberships(data: dict[str, Any]) -> Section:
         "memberships",
         _("Memberships"),
         [table],
-        note=_("What each enterprise holds about you is exported on that enterprise's site (My data → Export my data)."),
+        note=_(
+            "What each enterprise holds about you is exported on that enterprise's site (My data → Export my data)."
+        ),
     )
 
 
@@ -575,7 +607,9 @@ def _inbox(data: dict[str, Any]) -> Section:
 
 
 def _account_requests(data: dict[str, Any]) -> Section:
-    return Section("requests", _("Requests about your account"), [requests_table(data["requests"], with_category=False)])
+    return Section(
+        "requests", _("Requests about your account"), [requests_table(data["requests"], with_category=False)]
+    )
 
 
 ACCOUNT_SECTIONS: tuple[Callable[[dict[str, Any]], Section], ...] = (
