@@ -323,7 +323,7 @@ def _consents(data: dict[str, Any]) -> Section:
             _("Reason"),
             _("Withdrawn"),
             _("Deletion"),
-            _("Deleted"),
+            _("What was deleted"),
         ],
         [
             [
@@ -597,7 +597,7 @@ def _memberships(data: dict[str, Any]) -> Section:
 
 def _inbox(data: dict[str, Any]) -> Section:
     table = Table(
-        [_("Received"), _("Title"), _("Message"), _("Read")],
+        [_("Received"), _("Title"), _("Message"), _("Read at")],
         [
             [moment(row.get("created_at")), text(row.get("title")), text(row.get("body")), moment(row.get("read_at"))]
             for row in data["notifications"]
