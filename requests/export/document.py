@@ -322,7 +322,7 @@ def _consents(data: dict[str, Any]) -> Section:
             _("Channel"),
             _("Reason"),
             _("Withdrawn"),
-            _("Deletion"),
+            _("Data deletion"),
             _("What was deleted"),
         ],
         [
