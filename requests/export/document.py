@@ -50,8 +50,8 @@ DASH = "—"
 
 
 class Moment(str):
-    """A timestamp as shown (`2026-12-07 13:05 +08:00`) that keeps its ISO 8601 form for the
-    `<time datetime>` element."""
+    """A timestamp (`2026-12-07 13:05 +08:00`) or a date as shown, keeping its ISO 8601 form for
+    the `<time datetime>` element."""
 
     iso: str
 
@@ -136,7 +136,8 @@ def moment(value: Any) -> Cell:
 def day(value: Any) -> Cell:
     if value in (None, ""):
         return [DASH]
-    return [value.isoformat() if isinstance(value, dt.date) else str(value)[:10]]
+    shown = value.isoformat() if isinstance(value, dt.date) else str(value)[:10]
+    return [Moment(shown, shown)]
 
 
 def yes_no(value: Any) -> Cell:
@@ -415,7 +416,7 @@ def _history(events: list[dict[str, Any]]) -> Cell:
     for event in events:
         action = choice(RequestEvent, "action", event.get("action"))[0]
         who = choice(RequestEvent, "actor_kind", event.get("actor_kind"))[0]
-        lines.append(f"{moment(event.get('created_at'))[0]} · {action} · {who}")
+        lines.append(f"{action} ({who}), {moment(event.get('created_at'))[0]}")
     return lines or [DASH]
 
 

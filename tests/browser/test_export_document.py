@@ -39,7 +39,10 @@ def test_the_export_documents_read_well_in_chromium(seeded, account_seeded, brow
         for size, (width, height) in SIZES.items():
             page = browser.new_page(viewport={"width": width, "height": height})
             errors: list[str] = []
-            page.on("console", lambda message, errors=errors: errors.append(message.text) if message.type == "error" else None)
+            page.on(
+                "console",
+                lambda message, errors=errors: errors.append(message.text) if message.type == "error" else None,
+            )
             page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
             requests: list[str] = []
             page.on("request", lambda request, requests=requests: requests.append(request.url))

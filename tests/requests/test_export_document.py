@@ -63,14 +63,20 @@ def _headings(document: str, level: int) -> list[str]:
         (
             "en",
             'lang="en"',
-            ["Directory card and membership", "Attendance", "Health reports", "Requests", "Processing records about you"],
+            ["Directory card and membership", "Attendance", "Health reports", "Requests"],
             ["Time", "Kind", "Symptoms", "In range"],
             ["Clock in", "Yes", "Complaint", "Sales East"],
         ),
     ],
 )
-def test_index_html_is_a_readable_document_in_the_readers_language(
-    seeded, client_for, language, marker, headings, columns, words
+def test_index_html_is_a_readable_document_in_the_readers_language(  # noqa: F811
+    seeded,  # noqa: F811
+    client_for,
+    language,
+    marker,
+    headings,
+    columns,
+    words,
 ):
     world = seeded
     document = _index_html(world, client_for, language)
@@ -101,13 +107,16 @@ def test_index_html_is_a_readable_document_in_the_readers_language(
     shown = re.findall(r"<time datetime=\"([^\"]+)\">([^<]+)</time>", document)
     assert len(shown) >= 5
     for iso, words_shown in shown:
+        if "T" not in iso:  # a date is a day, shown as it is
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d", iso) and words_shown == iso
+            continue
         assert iso.endswith("+08:00") and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d \+08:00", words_shown), words_shown
     # self-contained: no script, no external resource
     assert "<script" not in document and "http://" not in document and "https://" not in document
     assert "<link" not in document and "src=" not in document
 
 
-def test_the_document_holds_the_same_rows_as_data_json(seeded):
+def test_the_document_holds_the_same_rows_as_data_json(seeded):  # noqa: F811
     """Sections of the document count the rows data.json holds (one row per record)."""
     world = seeded
     bob = world.membership(world.acme, world.bob)
