@@ -96,9 +96,21 @@ class Table:
     kind: str = "table"
 
     @property
+    def kept(self) -> list[int]:
+        """The columns shown: a column empty in every row ("—" throughout) is left out, so the
+        columns that hold something get the width (a single record, `Fields`, keeps its "—")."""
+        return [i for i in range(len(self.headers)) if any(row[i] != [DASH] for row in self.rows)]
+
+    @property
+    def shown_headers(self) -> list[str]:
+        return [self.headers[i] for i in self.kept]
+
+    @property
     def labelled_rows(self) -> list[list[tuple[str, Cell]]]:
-        """Each row's cells with their column's label (a phone shows a row as label: value lines)."""
-        return [list(zip(self.headers, row, strict=True)) for row in self.rows]
+        """Each row's shown cells with their column's label (a phone shows a row as label: value
+        lines)."""
+        kept = self.kept
+        return [[(self.headers[i], row[i]) for i in kept] for row in self.rows]
 
 
 @dataclass(frozen=True)
@@ -414,9 +426,12 @@ def _invitations(data: dict[str, Any]) -> Section:
 def _history(events: list[dict[str, Any]]) -> Cell:
     lines = []
     for event in events:
-        action = choice(RequestEvent, "action", event.get("action"))[0]
-        who = choice(RequestEvent, "actor_kind", event.get("actor_kind"))[0]
-        lines.append(f"{action} ({who}), {moment(event.get('created_at'))[0]}")
+        step = {
+            "what": choice(RequestEvent, "action", event.get("action"))[0],
+            "who": choice(RequestEvent, "actor_kind", event.get("actor_kind"))[0],
+            "when": moment(event.get("created_at"))[0],
+        }
+        lines.append(_("%(what)s (%(who)s), %(when)s") % step)
     return lines or [DASH]
 
 
