@@ -88,6 +88,10 @@ def test_the_url_names_are_kept():
     assert reverse("account_export", urlconf="config.urls_public") == EXPORT
 
 
+def test_the_account_page_links_the_download(world, client_for):
+    assert f'href="{EXPORT}"'.encode() in client_for("public", world.bob).get("/account/").content
+
+
 def test_bobs_account_export_holds_his_data_and_nothing_of_erin(seeded, client_for):
     world = seeded
     client = client_for("public", world.bob)
