@@ -281,3 +281,37 @@ class AccountDeletion(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in self.PENDING_STATUSES
+
+
+class AccountExport(models.Model):
+    """A copy of what the platform holds about an account (DSR-2 for account data; issue 17 §3),
+    public schema only: built by a Celery task into a zip under the public schema's media folder
+    (`MEDIA_ROOT/public/account-exports/`). Its owner downloads it from `/account/export/` while
+    the link is valid (`expires_at`); beat removes the file once it has expired
+    (requests.account_export.services)."""
+
+    class State(models.TextChoices):
+        PREPARING = "preparing", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", pgettext_lazy("export state", "Failed")
+        EXPIRED = "expired", _("Expired")
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PREPARING)
+    # The language of the pages the account used when asking: index.html is written in it.
+    language = models.CharField(_("language"), max_length=16, default="zh-hans")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("link valid until"), null=True, blank=True)
+    file_path = models.CharField(max_length=200, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("account data export")
+        verbose_name_plural = _("account data exports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "created_at"], name="account_export_created")]
+
+    def __str__(self) -> str:
+        return f"account export #{self.pk} {self.state}"

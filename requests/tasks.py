@@ -11,8 +11,10 @@ from typing import Any
 
 from config.celery import app
 from requests.account_deletion.services import account_deletions_execute_due
+from requests.account_export.services import account_export_build as build_account_export
+from requests.account_export.services import account_exports_purge as purge_account_exports
 from requests.export.services import export_build as build
-from requests.models import Export
+from requests.models import AccountExport, Export
 from requests.workflow.reminders import request_send_reminders as send
 from tenants.tasks import current_enterprise
 
@@ -50,3 +52,22 @@ def account_deletions_execute() -> dict[str, Any]:
     cooling-off is over, and finish any a lost worker left half done. Safe to run twice."""
 
     return {"schema": "public", "executed": account_deletions_execute_due()}
+
+
+@app.task(name="requests.tasks.account_export_build", acks_late=True)
+def account_export_build(export_id: int) -> dict[str, Any]:
+    """DSR-2 for account data: build an account's export (public schema)."""
+
+    try:
+        export = build_account_export(export_id=export_id)
+    except AccountExport.DoesNotExist:  # gone (purged, the account erased): nothing to do
+        return {"schema": "public", "export_id": export_id, "state": "missing"}
+    return {"schema": "public", "export_id": export_id, "state": export.state}
+
+
+@app.task(name="requests.tasks.account_exports_purge")
+def account_exports_purge() -> dict[str, Any]:
+    """Beat, hourly (public schema): delete the files of account exports whose link has expired,
+    and the rows past the DSR-7 window. Safe to run twice."""
+
+    return {"schema": "public", **purge_account_exports()}

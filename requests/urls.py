@@ -7,6 +7,7 @@ from django.urls import path
 
 from requests.account_deletion import apis as apis_account_deletion
 from requests.account_deletion import views as views_account_deletion
+from requests.account_export import views as views_account_export
 from requests.correction import views as views_correction
 from requests.data import apis as apis_data
 from requests.data import views as views_data
@@ -68,4 +69,15 @@ public_patterns = [
     path("account/requests/", views.AccountRequestListView.as_view(), name="account_requests"),
     path("account/requests/<int:pk>/", views.AccountRequestDetailView.as_view(), name="account_request"),
     path("account/delete/", views_account_deletion.AccountDeletionView.as_view(), name="account_delete"),  # DSR-6
+    path("account/export/", views_account_export.AccountExportView.as_view(), name="account_export"),  # DSR-2
+    path(
+        "account/export/<int:pk>/status/",
+        views_account_export.AccountExportStatusView.as_view(),
+        name="account_export_status",
+    ),
+    path(
+        "account/export/<int:pk>/download/",
+        views_account_export.AccountExportDownloadView.as_view(),
+        name="account_export_download",
+    ),
 ]

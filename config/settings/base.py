@@ -95,7 +95,7 @@ SPLIT_APP_PUBLIC_MODELS = {
         "notification",
         "notificationdelivery",
     },
-    "requests": {"holidayoverride", "accountdeletion"},
+    "requests": {"holidayoverride", "accountdeletion", "accountexport"},
 }
 # Models of split apps that have a table in the public schema AND in every enterprise schema:
 # requests about account data live in public, requests about an enterprise's data in its schema.
@@ -366,6 +366,10 @@ CELERY_BEAT_SCHEDULE = {
         # switches to each enterprise's schema to leave it), every 10 minutes
         "task": "requests.tasks.account_deletions_execute",
         "schedule": 10 * 60,
+    },
+    "account-exports-purge": {  # DSR-2: account exports whose download link has expired, hourly (public schema)
+        "task": "requests.tasks.account_exports_purge",
+        "schedule": 60 * 60,
     },
 }
 

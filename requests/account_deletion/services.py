@@ -59,6 +59,7 @@ from requests.account_deletion.selectors import (
     account_deletion_pending,
     cooling_off_days,
 )
+from requests.account_export.services import account_exports_delete
 from requests.leave.services import membership_leave
 from requests.models import AccountDeletion, Request, RequestEvent, RequestKind
 from requests.workflow.services import request_schema
@@ -452,6 +453,7 @@ def _account_erase(deletion: AccountDeletion, account: User, now: datetime) -> N
         if locked.status != S.EXECUTING:
             return
         account_data_erase(account=account, now=now)
+        account_exports_delete(account=account)  # its copies of that data too
         request = _record_request(
             locked,
             account,

@@ -30,7 +30,6 @@ from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from django.http import Http404
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -39,6 +38,7 @@ from core.encryption import KeyUnavailable, decrypt_for_member, decrypt_many_for
 from core.models import Membership
 from directory.services import ID_NUMBER_FIELD
 from health.services import DETAIL_NAMES, DETAILS_FIELD
+from requests.export.document import document_render
 from requests.export.selectors import LIMIT_DAYS, exports_recent_count
 from requests.models import Export, RefusalGround
 from requests.selectors import (
@@ -122,7 +122,7 @@ def export_for_member(*, membership: Membership, pk: Any) -> Export:
 # --- collecting -------------------------------------------------------------------------------
 
 
-def _value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         return timezone.localtime(value).isoformat()  # the enterprise's +08:00, as the pages show it
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
@@ -134,12 +134,12 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _row(obj: models.Model, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
+def json_row(obj: models.Model, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
     """Every concrete field of `obj` except binary ones (ciphertexts) and `exclude`; foreign keys
     as ids."""
     skip = set(exclude)
     return {
-        field.attname: _value(getattr(obj, field.attname))
+        field.attname: json_value(getattr(obj, field.attname))
         for field in obj._meta.concrete_fields
         if field.name not in skip and field.attname not in skip and not isinstance(field, models.BinaryField)
     }
@@ -157,7 +157,7 @@ def _decrypt(enterprise: Enterprise, membership: Membership, field: str, blob: A
 
 
 def _card(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
-    card = _row(member, exclude=("account", "external_fields", "notice_acknowledged"))
+    card = json_row(member, exclude=("account", "external_fields", "notice_acknowledged"))
     card["id_number"] = _decrypt(enterprise, member, ID_NUMBER_FIELD, member.id_number_encrypted)
     card["position"] = member.position.name if member.position_id else None  # type: ignore[union-attr]
     card["rank"] = member.rank.name if member.rank_id else None  # type: ignore[union-attr]
@@ -167,7 +167,7 @@ def _card(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
 
 
 def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
-    events = list(clock_events_of(membership=member))
+    events = list(clock_events_of(membership=member).select_related("geofence", "device"))
     locations = {loc.event_id: loc for loc in clock_locations_of(membership=member)}
     plain = decrypt_many_for_members(
         enterprise=enterprise,
@@ -176,11 +176,14 @@ def _attendance(enterprise: Enterprise, member: Membership) -> dict[str, Any]:
     )
     rows = []
     for event in events:
-        row = _row(event, exclude=("membership",))
+        row = json_row(event, exclude=("membership",))
+        # the enterprise's own names of the place and the terminal (nobody's personal data)
+        row["geofence"] = event.geofence.name if event.geofence_id else None  # type: ignore[union-attr]
+        row["device"] = event.device.name if event.device_id else None  # type: ignore[union-attr]
         raw = plain.get(event.pk)
         row["raw_location"] = json.loads(raw.decode()) if raw is not None else None
         rows.append(row)
-    days = [_row(day, exclude=("membership",)) for day in attendance_days_of(membership=member)]
+    days = [json_row(day, exclude=("membership",)) for day in attendance_days_of(membership=member)]
     return {"events": rows, "days": days}
 
 
@@ -193,7 +196,7 @@ def _health(enterprise: Enterprise, member: Membership) -> list[dict[str, Any]]:
     )
     rows = []
     for report in reports:
-        row = _row(report, exclude=("membership",))
+        row = json_row(report, exclude=("membership",))
         raw = plain.get(report.pk)
         values = json.loads(raw.decode()) if raw is not None else None
         row["details"] = {name: str(values.get(name, "")) for name in DETAIL_NAMES} if values is not None else None
@@ -207,11 +210,11 @@ def _requests(member: Membership) -> list[dict[str, Any]]:
     for event in request_events_of(membership=member):
         # who acted is kept as a kind only: another person's identity is not the member's data
         events.setdefault(event.request_id, []).append(
-            _row(event, exclude=("request", "actor_account", "actor_membership"))
+            json_row(event, exclude=("request", "actor_account", "actor_membership"))
         )
     rows = []
     for request in requests:
-        row = _row(request, exclude=("account", "membership", "reminded_days_left"))
+        row = json_row(request, exclude=("account", "membership", "reminded_days_left"))
         row["history"] = events.get(request.pk, [])
         rows.append(row)
     return rows
@@ -243,28 +246,30 @@ def export_collect(*, enterprise: Enterprise, membership: Membership, on_section
             "attendance": lambda: _attendance(enterprise, member),
             "health_reports": lambda: _health(enterprise, member),
             "biometric_enrolments": lambda: [  # metadata only, never the template
-                _row(template, exclude=("membership", "enrolled_by", "template_encrypted"))
+                json_row(template, exclude=("membership", "enrolled_by", "template_encrypted"))
                 for template in enrolments_metadata_of(membership=member)
             ],
             "consents": lambda: [
-                _row(record, exclude=("membership", "recorded_by", "withdrawn_by"))
+                json_row(record, exclude=("membership", "recorded_by", "withdrawn_by"))
                 for record in consents_of(membership=member)
             ],
             "notice_acknowledgements": lambda: [
-                {**_row(ack, exclude=("membership",)), "notice_version": ack.notice.version}
+                {**json_row(ack, exclude=("membership",)), "notice_version": ack.notice.version}
                 for ack in notice_acknowledgements_of(membership=member)
             ],
             "device_permissions": lambda: {
-                "current": [_row(p, exclude=("account",)) for p in device_permissions_of(account_id=account_id)],
-                "history": [_row(e, exclude=("account",)) for e in device_permission_events_of(account_id=account_id)],
+                "current": [json_row(p, exclude=("account",)) for p in device_permissions_of(account_id=account_id)],
+                "history": [
+                    json_row(e, exclude=("account",)) for e in device_permission_events_of(account_id=account_id)
+                ],
             },
             "invitations": lambda: [
-                _row(invitation, exclude=("membership", "token_hash", "created_by", "accepted_account_id"))
+                json_row(invitation, exclude=("membership", "token_hash", "created_by", "accepted_account_id"))
                 for invitation in invitations_of(membership=member)
             ],
             "requests": lambda: _requests(member),
             "ledger": lambda: [
-                _row(entry, exclude=("prev_hash",)) for entry in ledger_entries_about(membership=member)
+                json_row(entry, exclude=("prev_hash",)) for entry in ledger_entries_about(membership=member)
             ],
         }
         data: dict[str, Any] = {
@@ -278,32 +283,6 @@ def export_collect(*, enterprise: Enterprise, membership: Membership, on_section
             if on_section is not None:
                 on_section(position + 1, len(SECTIONS))
         return data
-
-
-def _titles() -> dict[str, str]:
-    return {
-        "member": _("Directory card and membership"),
-        "attendance": _("Attendance"),
-        "health_reports": _("Health reports"),
-        "biometric_enrolments": _("Biometric enrolments (metadata only; templates are never exported)"),
-        "consents": _("Consents"),
-        "notice_acknowledgements": _("Acknowledged notices"),
-        "device_permissions": _("Device permissions"),
-        "invitations": _("Invitations"),
-        "requests": _("Requests"),
-        "ledger": _("Processing records about you"),
-    }
-
-
-def _html(data: dict[str, Any], language: str) -> str:
-    with translation.override(language):
-        sections = [
-            {"key": key, "title": title, "json": json.dumps(data[key], ensure_ascii=False, indent=2)}
-            for key, title in _titles().items()
-        ]
-        return render_to_string(
-            "requests/export_index.html", {"data": data, "sections": sections, "language": translation.get_language()}
-        )
 
 
 def export_build(*, enterprise: Enterprise, export_id: int) -> Export:
@@ -323,7 +302,7 @@ def export_build(*, enterprise: Enterprise, export_id: int) -> Export:
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr("data.json", body)
-                archive.writestr("index.html", _html(data, export.language))
+                archive.writestr("index.html", document_render(data=data, language=export.language))
             path = default_storage.save(f"exports/{secrets.token_hex(16)}.zip", ContentFile(buffer.getvalue()))
         except Exception:
             Export.objects.filter(pk=export.pk).update(state=Export.State.FAILED, finished_at=timezone.now())

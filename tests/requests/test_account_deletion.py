@@ -31,13 +31,13 @@ from core.services import membership_create
 from demo.seed import consent_everything
 from health.models import HealthReport
 from requests.account_deletion.services import account_deletions_execute_due
-from requests.models import AccountDeletion, Request, RequestKind
+from requests.models import AccountDeletion, AccountExport, Request, RequestKind
 from requests.tasks import account_deletions_execute
 from requests.workflow.services import request_schema
 from retention.models import ErasurePlan
 from retention.services.erasure import erasure_plans_run_due
 from retention.services.termination import enterprise_termination_start
-from tenants.context import enterprise_schema
+from tenants.context import enterprise_schema, public_schema
 from tenants.models import Enterprise, MembershipIndex
 from tests.conftest import PASSWORD
 from tests.requests.test_leave import _give_data
@@ -560,6 +560,9 @@ def test_execution_leaves_both_enterprises_erases_the_account_and_frees_the_numb
     avatar = pat.avatar.name
     assert default_storage.exists(avatar)
     PolicyAcceptance.objects.filter(account=pat).update(ip="10.0.0.7")
+    with public_schema():  # a copy of the account data (issue 17 §3) goes with the account
+        copy_path = default_storage.save("account-exports/pat-copy.zip", ContentFile(b"zip"))
+    AccountExport.objects.create(account=pat, state=AccountExport.State.READY, file_path=copy_path)
     old_session = client_for("public", pat)
     members = {e.slug: Membership.objects.none() for e in (world.acme, world.globex)}
     for enterprise in (world.acme, world.globex):
@@ -579,6 +582,9 @@ def test_execution_leaves_both_enterprises_erases_the_account_and_frees_the_numb
 
     deletion.refresh_from_db()
     assert deletion.status == AccountDeletion.Status.DONE and deletion.executed_at == executed_at
+    assert not AccountExport.objects.filter(account=pat).exists()
+    with public_schema():
+        assert not default_storage.exists(copy_path)
     recorded, history = _recorded_request(deletion)
     assert recorded.kind == RequestKind.ACCOUNT_DELETION and recorded.status == Request.Status.COMPLETED
     assert history == ["submitted", "identity_verified", "completed"]
