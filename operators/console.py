@@ -93,7 +93,13 @@ def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
     """The sidebar's groups (unfold's SIDEBAR.navigation), each link only where it resolves."""
     groups: list[dict[str, Any]] = [
         {
-            "items": [{"title": _("Dashboard"), "icon": "dashboard", "link": reverse("admin:index")}],
+            "items": [
+                {
+                    "title": _("Dashboard"),
+                    "icon": "dashboard",
+                    "link": reverse("admin:index", urlconf=getattr(request, "urlconf", None)),
+                }
+            ],
         }
     ]
     for title, links in NAVIGATION:
@@ -102,7 +108,9 @@ def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
             model = apps.get_model(link.model)
             opts = model._meta
             try:
-                url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+                url = reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_changelist", urlconf=getattr(request, "urlconf", None)
+                )
             except NoReverseMatch:  # not registered in the admin
                 continue
             items.append(

@@ -119,7 +119,9 @@ def request_figures(*, today: date | None = None) -> RequestFigures:
             for status, n, late in rows:
                 by_status[status] = by_status.get(status, 0) + n
                 overdue += late
-    return RequestFigures(by_status=by_status, overdue=overdue, overdue_platform=overdue_platform, unavailable=unavailable)
+    return RequestFigures(
+        by_status=by_status, overdue=overdue, overdue_platform=overdue_platform, unavailable=unavailable
+    )
 
 
 def platform_dashboard(*, now: datetime | None = None) -> PlatformDashboard:
@@ -137,9 +139,7 @@ def platform_dashboard(*, now: datetime | None = None) -> PlatformDashboard:
         draft=Count("pk", filter=Q(status=SecurityIncident.Status.DRAFT)),
         pending=Count(
             "pk",
-            filter=Q(
-                status=SecurityIncident.Status.PUBLISHED, regulator_status=SecurityIncident.Regulator.PENDING
-            ),
+            filter=Q(status=SecurityIncident.Status.PUBLISHED, regulator_status=SecurityIncident.Regulator.PENDING),
         ),
     )
     failed = NotificationDelivery.objects.filter(status=NotificationDelivery.Status.FAILED).aggregate(
@@ -151,11 +151,12 @@ def platform_dashboard(*, now: datetime | None = None) -> PlatformDashboard:
         requests=request_figures(today=today),
         purge_receipts_7d=purge_totals["receipts"] or 0,
         purged_rows_7d=purge_totals["rows"] or 0,
-        purges_by_day=[(week_start + timedelta(days=i), per_day.get(week_start + timedelta(days=i), 0)) for i in range(7)],
+        purges_by_day=[
+            (week_start + timedelta(days=i), per_day.get(week_start + timedelta(days=i), 0)) for i in range(7)
+        ],
         incidents_draft=incidents["draft"],
         incidents_report_pending=incidents["pending"],
         deliveries_failed=failed["total"],
         deliveries_failed_7d=failed["week"],
         generated_at=now,
     )
-
