@@ -25,11 +25,27 @@ from tenants.models import Domain, Enterprise, PurgeReceipt, TerminationReceipt
 from tenants.services import enterprise_reactivate, enterprise_suspend, enterprise_validate_new
 
 
-class DomainInline(TabularInline):
+class DomainLabels:
+    """django-tenants' Domain fields carry no translatable labels: these columns do."""
+
+    @admin.display(description=_("domain"), ordering="domain")
+    def domain_name(self, obj: Domain) -> str:
+        return obj.domain
+
+    @admin.display(description=_("enterprise"), ordering="tenant__name")
+    def enterprise(self, obj: Domain) -> str:
+        return str(obj.tenant)
+
+    @admin.display(description=_("primary domain"), boolean=True)
+    def primary(self, obj: Domain) -> bool:
+        return bool(obj.is_primary)
+
+
+class DomainInline(DomainLabels, TabularInline):
     model = Domain
     extra = 0
-    fields = ("domain", "is_primary")
-    readonly_fields = ("domain", "is_primary")
+    fields = ("domain_name", "primary")
+    readonly_fields = ("domain_name", "primary")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -67,13 +83,13 @@ class EnterpriseAddForm(forms.ModelForm):
 
 @admin.register(Enterprise)
 class EnterpriseAdmin(ModelAdmin):
-    list_display = ("name", "slug", "schema_name", "state", "members", "created_at")
+    list_display = ("name", "slug", "schema", "state", "members", "created_at")
     list_filter = ("state",)
     search_fields = ("name", "slug")
     inlines = [DomainInline]
     actions = ["suspend", "reactivate", "give_termination_notice", "cancel_termination", "execute_termination"]
     readonly_fields = (
-        "schema_name",
+        "schema",
         "slug",
         "state",
         "state_reason",
@@ -91,6 +107,10 @@ class EnterpriseAdmin(ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enterprise]:
         # the live member count (tenants.MembershipIndex), not the periodic task's stored figure
         return super().get_queryset(request).exclude(schema_name="public").annotate(live_members=Count("account_links"))
+
+    @admin.display(description=_("schema"), ordering="schema_name")
+    def schema(self, obj: Enterprise) -> str:
+        return obj.schema_name
 
     @admin.display(description=_("members"), ordering="live_members")
     def members(self, obj: Enterprise) -> int:
@@ -187,8 +207,8 @@ class EnterpriseAdmin(ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(ModelAdmin):
-    list_display = ("domain", "tenant", "is_primary")
+class DomainAdmin(DomainLabels, ModelAdmin):
+    list_display = ("domain_name", "enterprise", "primary")
     search_fields = ("domain", "tenant__name")
     list_select_related = ("tenant",)
 
@@ -252,6 +272,7 @@ def theme_other_admins(site: admin.AdminSite) -> None:
     """Give the other packages' admins (django-axes, django-otp, django-celery-beat, auth's groups)
     unfold's ModelAdmin as well, so their lists, filters and forms take the console's look. Called
     once by config/urls_public.py, when every app's admin module has been imported."""
+    site.index_title = _("Platform overview")  # the dashboard's heading (Django's: "Site administration")
     for model, model_admin in list(site._registry.items()):
         if isinstance(model_admin, ModelAdmin):
             continue

@@ -19,7 +19,6 @@ from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import date_format
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from operators.selectors import platform_dashboard
@@ -31,53 +30,54 @@ from tenants.models import Enterprise
 class _Link:
     model: str  # "app_label.ModelName"
     icon: str  # a Material Symbols name (served by unfold's static files)
+    title: Any  # our own words (lazy), not the model's verbose name: internals' names mean little
 
 
-# Each group: (title, links). Titles are the models' own verbose_name_plural (translated there).
+# Each group: (title, links), in the order the sidebar shows them.
 NAVIGATION: tuple[tuple[Any, tuple[_Link, ...]], ...] = (
     (
         _("Enterprises & people"),
         (
-            _Link("tenants.Enterprise", "apartment"),
-            _Link("tenants.Domain", "language"),
-            _Link("accounts.User", "person"),
-            _Link("tenants.TerminationReceipt", "receipt_long"),
-            _Link("tenants.PurgeReceipt", "delete_sweep"),
+            _Link("tenants.Enterprise", "apartment", _("Enterprises")),
+            _Link("tenants.Domain", "language", _("Domains")),
+            _Link("accounts.User", "person", _("Accounts")),
+            _Link("tenants.TerminationReceipt", "receipt_long", _("Termination receipts")),
+            _Link("tenants.PurgeReceipt", "delete_sweep", _("Purge receipts")),
         ),
     ),
     (
         _("Requests & incidents"),
         (
-            _Link("requests.Request", "assignment"),
-            _Link("requests.AccountDeletion", "person_remove"),
-            _Link("incidents.SecurityIncident", "gpp_maybe"),
-            _Link("requests.HolidayOverride", "event"),
+            _Link("requests.Request", "assignment", _("Data-subject requests")),
+            _Link("requests.AccountDeletion", "person_remove", _("Account deletions")),
+            _Link("incidents.SecurityIncident", "gpp_maybe", _("Security incidents")),
+            _Link("requests.HolidayOverride", "event", _("Working-day overrides")),
         ),
     ),
     (
         _("Policies & consent"),
         (
-            _Link("consent.PolicyVersion", "policy"),
-            _Link("consent.PolicyAcceptance", "task_alt"),
-            _Link("consent.GuardianConsent", "family_restroom"),
-            _Link("consent.Notification", "notifications"),
+            _Link("consent.PolicyVersion", "policy", _("Privacy policy versions")),
+            _Link("consent.PolicyAcceptance", "task_alt", _("Policy acceptances")),
+            _Link("consent.GuardianConsent", "family_restroom", _("Guardian consents")),
+            _Link("consent.Notification", "notifications", _("Inbox messages")),
         ),
     ),
     (
         _("Advanced"),
         (
-            _Link("axes.AccessAttempt", "lock_clock"),
-            _Link("axes.AccessFailureLog", "report"),
-            _Link("axes.AccessLog", "login"),
-            _Link("otp_totp.TOTPDevice", "phonelink_lock"),
-            _Link("otp_static.StaticDevice", "password"),
-            _Link("accounts.SmsCode", "sms"),
-            _Link("django_celery_beat.PeriodicTask", "schedule"),
-            _Link("django_celery_beat.IntervalSchedule", "timer"),
-            _Link("django_celery_beat.CrontabSchedule", "calendar_clock"),
-            _Link("django_celery_beat.ClockedSchedule", "alarm"),
-            _Link("django_celery_beat.SolarSchedule", "wb_twilight"),
-            _Link("auth.Group", "groups"),
+            _Link("axes.AccessAttempt", "lock_clock", _("Failed sign-in attempts")),
+            _Link("axes.AccessFailureLog", "report", _("Sign-in failure log")),
+            _Link("axes.AccessLog", "login", _("Sign-in log")),
+            _Link("otp_totp.TOTPDevice", "phonelink_lock", _("Authenticator apps")),
+            _Link("otp_static.StaticDevice", "password", _("Recovery codes")),
+            _Link("accounts.SmsCode", "sms", _("SMS codes")),
+            _Link("django_celery_beat.PeriodicTask", "schedule", _("Scheduled jobs")),
+            _Link("django_celery_beat.IntervalSchedule", "timer", _("Interval schedules")),
+            _Link("django_celery_beat.CrontabSchedule", "calendar_clock", _("Crontab schedules")),
+            _Link("django_celery_beat.ClockedSchedule", "alarm", _("One-off schedules")),
+            _Link("django_celery_beat.SolarSchedule", "wb_twilight", _("Solar schedules")),
+            _Link("auth.Group", "groups", _("Permission groups")),
         ),
     ),
 )
@@ -115,7 +115,7 @@ def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
                 continue
             items.append(
                 {
-                    "title": capfirst(opts.verbose_name_plural),
+                    "title": link.title,
                     "icon": link.icon,
                     "link": url,
                     "permission": _may_view(model),
