@@ -160,5 +160,9 @@ def _bar(x: list[Any], name: Any, data: list[int], *, horizontal: bool = False) 
     }
 
 
+def favicon(request: HttpRequest) -> str:
+    return static("img/favicon.svg")  # the portal's own
+
+
 def admin_styles(request: HttpRequest) -> str:
     return static("css/operators-console.css")

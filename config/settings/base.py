@@ -265,6 +265,7 @@ UNFOLD = {
     "SITE_SUBHEADER": _("Operators' console"),
     "SITE_URL": "/",
     "SITE_SYMBOL": "shield_person",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "operators.console.favicon"}],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "BORDER_RADIUS": "6px",

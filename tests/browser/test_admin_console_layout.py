@@ -24,6 +24,11 @@ LANGUAGES = ("zh-hans", "en")
 # Latin words the admin shows as data or as names of things, not as interface: the enterprises'
 # names and slugs (schema names), the operator's nickname.
 DATA_WORDS = {"public"}
+# Unfold's icons are ligatures of the Material Symbols font ("dock_to_right" drawn as an icon),
+# and SimpleBar labels its scrolling areas "scrollable content" (aria-label) with no way to set it
+# from the templates: neither is text a reader sees.
+ICONS = "script,style,.material-symbols-outlined,"
+SIMPLEBAR_LABEL = "scrollable content"
 
 
 def untranslatable_labels() -> set[str]:
@@ -46,7 +51,7 @@ def operator_session(django_db_setup: None, django_db_blocker) -> Iterator[tuple
         client = Client(HTTP_HOST=HOST)
         sign_in(client, olga, "public")
         key = client.cookies["sessionid"].value
-        names = {olga.nickname}
+        names = set(User.objects.values_list("nickname", flat=True))
         for enterprise in Enterprise.objects.all():
             names |= {enterprise.name, enterprise.slug, enterprise.schema_name}
         acme = Enterprise.objects.get(slug="acme").pk
@@ -107,7 +112,8 @@ def test_the_console_fits_a_phone_and_a_desktop_in_both_languages(operator_sessi
                     if drawn != 3:
                         problems.append(f"{language} {device}: {drawn} of 3 charts drawn")
                 if language == "zh-hans":
-                    english = untranslated(page.evaluate(LATIN_TEXT), names)
+                    texts = page.evaluate(LATIN_TEXT.replace("script,style,", ICONS))
+                    english = untranslated([text for text in texts if text != SIMPLEBAR_LABEL], names)
                     if english:
                         problems.append(f"{language} {device} {path}: untranslated {english}")
                 if errors:
