@@ -100,7 +100,7 @@ def request_figures(*, today: date | None = None) -> RequestFigures:
     )
     if schemas:
         parts: list[str] = []
-        params: list[object] = []
+        params: list[str | date] = []
         for schema in schemas:
             # the schema name is an identifier from the Enterprise table, quoted; values are parameters
             table = f"{connection.ops.quote_name(schema)}.requests_request"
