@@ -138,6 +138,11 @@ def test_dashboard_figures_equal_counts_made_here(world, activity):
     assert (figures.deliveries_failed, figures.deliveries_failed_7d) == (2, 1)
 
 
+def test_the_enterprise_form_masks_the_creators_mobile(world):
+    page = operator_client(world).get(f"/admin/tenants/enterprise/{world.acme.pk}/change/").content.decode()
+    assert "139****0001" in page and "13900000001" not in page
+
+
 def test_member_counts_are_live_not_the_stored_figure(world, client_for):
     """A member who joins counts at once, on the dashboard and in the enterprises' list."""
     Enterprise.objects.filter(pk=world.acme.pk).update(member_count=0)
