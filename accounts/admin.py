@@ -14,6 +14,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm
 
 from accounts.forms import AccountChangeForm, AccountCreationForm
 from accounts.models import IdDocument, SmsCode, User
@@ -139,12 +141,13 @@ class RealNameAdminMixin:
 
 
 @admin.register(User)
-class UserAdmin(RealNameAdminMixin, BaseUserAdmin):
+class UserAdmin(RealNameAdminMixin, BaseUserAdmin, ModelAdmin):
     """Accounts; mobile numbers and ID numbers are masked (ENT-9). Real-name submissions are
     verified or rejected with the list's actions (ACC-2, accounts.admin)."""
 
     form = AccountChangeForm
     add_form = AccountCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = (
         "masked_mobile",
         "nickname",
@@ -174,7 +177,7 @@ class UserAdmin(RealNameAdminMixin, BaseUserAdmin):
 
 
 @admin.register(SmsCode)
-class SmsCodeAdmin(admin.ModelAdmin):
+class SmsCodeAdmin(ModelAdmin):
     list_display = ("__str__", "purpose", "attempts", "expires_at", "consumed_at")
     list_filter = ("purpose",)
     fields = ("purpose", "attempts", "created_at", "expires_at", "consumed_at")

@@ -9,8 +9,11 @@ from consent import urls as consent_urls
 from core import views as core_views
 from incidents import urls as incident_urls
 from invitations import urls as invitation_urls
+from operators.admin import theme_other_admins
 from requests import urls as request_urls
 from tenants import views as tenant_views
+
+theme_other_admins(admin.site)  # the other packages' admins in the console's theme (unfold)
 
 urlpatterns = [
     path("", tenant_views.LandingView.as_view(), name="home"),

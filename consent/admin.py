@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from accounts.masking import mask_mobile
 from consent.models import Notification, PolicyAcceptance, PolicyVersion
@@ -43,7 +44,7 @@ def _is_published(obj: PolicyVersion | None) -> bool:
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(ModelAdmin):
     form = PolicyVersionForm
     list_display = ("version", "title_en", "level", "status", "effective_at", "published_at")
     list_filter = ("status", "level")
@@ -91,7 +92,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

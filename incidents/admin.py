@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from incidents.models import SecurityIncident
 from incidents.services import TEXT_FIELDS, incident_publish
@@ -21,7 +22,7 @@ STATE_FIELDS = ("status", "published_at", "notified_accounts", "created_at", "cr
 
 
 @admin.register(SecurityIncident)
-class SecurityIncidentAdmin(admin.ModelAdmin):
+class SecurityIncidentAdmin(ModelAdmin):
     list_display = ("title_en", "discovered_at", "status", "regulator_status", "notified_accounts", "published_at")
     list_filter = ("status", "regulator_status")
     search_fields = ("title_en", "title_zh")

@@ -7,11 +7,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
+from accounts.masking import mask_mobile
 from accounts.models import User
 from accounts.selectors import account_by_mobile
 from core.services import enterprise_create
@@ -24,11 +26,27 @@ from tenants.models import Domain, Enterprise, PurgeReceipt, TerminationReceipt
 from tenants.services import enterprise_reactivate, enterprise_suspend, enterprise_validate_new
 
 
-class DomainInline(admin.TabularInline):
+class DomainLabels:
+    """django-tenants' Domain fields carry no translatable labels: these columns do."""
+
+    @admin.display(description=_("domain"), ordering="domain")
+    def domain_name(self, obj: Domain) -> str:
+        return obj.domain
+
+    @admin.display(description=_("enterprise"), ordering="tenant__name")
+    def enterprise(self, obj: Domain) -> str:
+        return str(obj.tenant)
+
+    @admin.display(description=_("primary domain"), boolean=True)
+    def primary(self, obj: Domain) -> bool:
+        return bool(obj.is_primary)
+
+
+class DomainInline(DomainLabels, TabularInline):
     model = Domain
     extra = 0
-    fields = ("domain", "is_primary")
-    readonly_fields = ("domain", "is_primary")
+    fields = ("domain_name", "primary")
+    readonly_fields = ("domain_name", "primary")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -65,14 +83,14 @@ class EnterpriseAddForm(forms.ModelForm):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "schema_name", "state", "member_count", "created_at")
+class EnterpriseAdmin(ModelAdmin):
+    list_display = ("name", "slug", "schema", "state", "members", "created_at")
     list_filter = ("state",)
     search_fields = ("name", "slug")
     inlines = [DomainInline]
     actions = ["suspend", "reactivate", "give_termination_notice", "cancel_termination", "execute_termination"]
     readonly_fields = (
-        "schema_name",
+        "schema",
         "slug",
         "state",
         "state_reason",
@@ -81,15 +99,29 @@ class EnterpriseAdmin(admin.ModelAdmin):
         "termination_effective_at",
         "created_by",
         "creator_name",
-        "creator_mobile",
+        "creator_masked_mobile",
         "creator_email",
         "created_at",
-        "member_count",
-        "member_count_at",
+        "members",
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enterprise]:
-        return super().get_queryset(request).exclude(schema_name="public")
+        # the live member count (tenants.MembershipIndex), not the periodic task's stored figure
+        return super().get_queryset(request).exclude(schema_name="public").annotate(live_members=Count("account_links"))
+
+    @admin.display(description=_("creator's mobile"))
+    def creator_masked_mobile(self, obj: Enterprise) -> str:
+        """Masked like every mobile number in the admin (ENT-9)."""
+        return mask_mobile(obj.creator_mobile) if obj.creator_mobile else "—"
+
+    @admin.display(description=_("schema"), ordering="schema_name")
+    def schema(self, obj: Enterprise) -> str:
+        return obj.schema_name
+
+    @admin.display(description=_("members"), ordering="live_members")
+    def members(self, obj: Enterprise) -> int:
+        live = getattr(obj, "live_members", None)
+        return obj.account_links.count() if live is None else live
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
@@ -181,14 +213,14 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
-    list_display = ("domain", "tenant", "is_primary")
+class DomainAdmin(DomainLabels, ModelAdmin):
+    list_display = ("domain_name", "enterprise", "primary")
     search_fields = ("domain", "tenant__name")
     list_select_related = ("tenant",)
 
 
 @admin.register(PurgeReceipt)
-class PurgeReceiptAdmin(admin.ModelAdmin):
+class PurgeReceiptAdmin(ModelAdmin):
     """Receipts of retention purges (RET-5): what each enterprise's purge removed, read-only."""
 
     list_display = ("finished_at", "enterprise", "category", "rows", "cutoff", "retention_days", "run_id")
@@ -220,7 +252,7 @@ class PurgeReceiptAdmin(admin.ModelAdmin):
 
 
 @admin.register(TerminationReceipt)
-class TerminationReceiptAdmin(admin.ModelAdmin):
+class TerminationReceiptAdmin(ModelAdmin):
     list_display = (
         "name",
         "slug",
@@ -240,3 +272,17 @@ class TerminationReceiptAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def theme_other_admins(site: admin.AdminSite) -> None:
+    """Give the other packages' admins (django-axes, django-otp, django-celery-beat, auth's groups)
+    unfold's ModelAdmin as well, so their lists, filters and forms take the console's look. Called
+    once by config/urls_public.py, when every app's admin module has been imported."""
+    site.index_title = _("Platform overview")  # the dashboard's heading (Django's: "Site administration")
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, ModelAdmin):
+            continue
+        original = type(model_admin)
+        themed = type(original.__name__, (original, ModelAdmin), {"__module__": original.__module__})
+        site.unregister(model)
+        site.register(model, themed)

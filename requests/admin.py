@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from accounts.masking import mask_mobile
 from requests.models import HolidayOverride, Request
@@ -50,7 +51,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Request)
-class RequestAdmin(admin.ModelAdmin):
+class RequestAdmin(ModelAdmin):
     list_display = ("number", "kind", "status", "masked_account", "submitted_at", "due_on", "deadline")
     list_filter = (OverdueFilter, "status", "kind")
     list_select_related = ("account",)
@@ -114,7 +115,7 @@ class RequestAdmin(admin.ModelAdmin):
         """Working days left (DSR-4); overdue in red; paused while awaiting information."""
         today = timezone.localdate()
         if obj.status in Request.RUNNING_STATUSES and obj.due_on is not None and obj.due_on < today:
-            return format_html('<strong style="color:#b91c1c">{}</strong>', _("Overdue"))
+            return format_html('<strong class="oc-overdue">{}</strong>', _("Overdue"))
         if obj.status in Request.CLOSED_STATUSES or obj.due_on is None:
             return "—"
         if getattr(_page, "calendar", None) is None:
@@ -220,7 +221,7 @@ class RequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(HolidayOverride)
-class HolidayOverrideAdmin(admin.ModelAdmin):
+class HolidayOverrideAdmin(ModelAdmin):
     """Dates the holiday library does not know (e.g. a year's make-up working days announced
     after the installed version); an override wins over the library (DSR-4)."""
 

@@ -35,6 +35,9 @@ SHARED_APPS = [
     "accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    # the operators' admin theme (docs/operators-console.md); before django.contrib.admin, whose
+    # templates it overrides, and it replaces admin.site with its UnfoldAdminSite
+    "unfold",
     "django.contrib.admin",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -116,6 +119,7 @@ MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "operators.middleware.AdminScriptPolicyMiddleware",  # /admin/ only: Alpine.js needs 'unsafe-eval'
     "config.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -254,6 +258,45 @@ PORTAL_NO_STORE_PATH_PREFIXES = ["/me/", "/console/", "/account/", "/api/", "/ad
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- the operators' admin (django-unfold, docs/operators-console.md) -----------------------------
+# The product's name instead of "Django administration"; the sidebar's groups and the dashboard
+# are built per request by operators.console (only what the operator may see; internals under
+# "Advanced"). The admin loads no web font, style or script from outside (all are static files).
+UNFOLD = {
+    "SITE_TITLE": _("Personal-data portal"),
+    "SITE_HEADER": _("Personal-data portal"),
+    "SITE_SUBHEADER": _("Operators' console"),
+    "SITE_URL": "/",
+    "SITE_SYMBOL": "shield_person",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "operators.console.favicon"}],
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "BORDER_RADIUS": "6px",
+    "COLORS": {
+        "primary": {  # the portal's blue (Tabler's, static/css/portal.css)
+            "50": "239 246 255",
+            "100": "219 234 254",
+            "200": "191 219 254",
+            "300": "147 197 253",
+            "400": "96 165 250",
+            "500": "59 130 246",
+            "600": "6 111 209",
+            "700": "29 78 216",
+            "800": "30 64 175",
+            "900": "30 58 138",
+            "950": "23 37 84",
+        },
+    },
+    "STYLES": ["operators.console.admin_styles"],
+    "DASHBOARD_CALLBACK": "operators.console.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": False,
+        "command_search": False,
+        "show_all_applications": False,
+        "navigation": "operators.console.sidebar_navigation",
+    },
+}
 
 # --- i18n --------------------------------------------------------------------------------------
 LANGUAGE_CODE = env_str("PORTAL_LANGUAGE", "zh-hans")

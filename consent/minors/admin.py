@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from unfold.admin import ModelAdmin, TabularInline
 
 from consent.minors.services import account_age, guardian_consent_record, guardian_consent_revoke
 from consent.models.platform import GuardianConsent
@@ -25,7 +26,7 @@ SHOWN_FIELDS = (*RECORD_FIELDS, "recorded_at", "recorded_by", "revoked_at")
 
 
 @admin.register(GuardianConsent)
-class GuardianConsentAdmin(admin.ModelAdmin):
+class GuardianConsentAdmin(ModelAdmin):
     list_display = (
         "account",
         "account_age_display",
@@ -79,7 +80,7 @@ class GuardianConsentAdmin(admin.ModelAdmin):
         )
 
 
-class GuardianConsentInline(admin.TabularInline):
+class GuardianConsentInline(TabularInline):
     """Read-only list of an account's guardian consents, for the account admin (ACC-4)."""
 
     model = GuardianConsent

@@ -11,12 +11,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from requests.models import AccountDeletion
 
 
 @admin.register(AccountDeletion)
-class AccountDeletionAdmin(admin.ModelAdmin):
+class AccountDeletionAdmin(ModelAdmin):
     list_display = (
         "id",
         "account_label",
