@@ -94,11 +94,15 @@ def pages(django_db_setup: None, django_db_blocker) -> Iterator[Pages]:
                 category="directory",
                 description="我的工位号写错了，应为 3-12。",
             )
-            request_decide(enterprise=enterprise, request=open_request, actor=owner_member, action=Decision.START_REVIEW)
+            request_decide(
+                enterprise=enterprise, request=open_request, actor=owner_member, action=Decision.START_REVIEW
+            )
             notify(account=account, kind="test", title="您的请求正在审核", enterprise_id=enterprise.pk)
             notify(account=account, kind="test", title="隐私政策已更新")
             unread = {
-                HOST: notifications_for(account=account, enterprise_id=enterprise.pk).filter(read_at__isnull=True).count(),
+                HOST: notifications_for(account=account, enterprise_id=enterprise.pk)
+                .filter(read_at__isnull=True)
+                .count(),
                 PUBLIC_HOST: notifications_for(account=account).filter(read_at__isnull=True).count(),
             }
             sessions = []
@@ -106,7 +110,13 @@ def pages(django_db_setup: None, django_db_blocker) -> Iterator[Pages]:
                 client = Client(HTTP_HOST=host)
                 sign_in(client, account, schema)
                 sessions.append(client.cookies["sessionid"].value)
-        yield Pages(request_id=open_request.pk, member_id=member.pk, session=sessions[0], public_session=sessions[1], unread=unread)
+        yield Pages(
+            request_id=open_request.pk,
+            member_id=member.pk,
+            session=sessions[0],
+            public_session=sessions[1],
+            unread=unread,
+        )
 
 
 @pytest.mark.django_db

@@ -99,15 +99,16 @@ def test_inbox_tile_carries_the_unread_count(world, client_for):
 # --- the stepper ------------------------------------------------------------------------------
 
 
+CURRENT_STEP = re.compile(
+    r'aria-current="step">\s*<span class="portal-step-dot"[^>]*>[^<]*</span>\s*'
+    r'<span class="portal-step-label">(.*?)</span>\s*(?:<time|<span class="portal-step-note"|</li>)',
+    re.S,
+)
+
+
 def _current_step(html: str) -> list[str]:
-    return [
-        re.sub(r"<[^>]+>|\s+\(current step\)", "", label).strip()
-        for label in re.findall(
-            r'aria-current="step">\s*<span class="portal-step-dot"[^>]*>[^<]*</span>\s*<span class="portal-step-label">(.*?)</span>\s*(?:<time|<span class="portal-step-note"|</li>)',
-            html,
-            re.S,
-        )
-    ]
+    """The label of each step marked current, without its words for screen readers."""
+    return [re.sub(r"<[^>]+>|\s+\(current step\)", "", label).strip() for label in CURRENT_STEP.findall(html)]
 
 
 @pytest.mark.parametrize(
@@ -180,7 +181,11 @@ def test_account_request_pages_have_the_stepper(world, client_for, submit):
 def _give_bob_an_id_number(world):
     bob = world.membership(world.acme, world.bob)
     member_card_update(
-        scope=dangerously_whole_enterprise(), enterprise=world.acme, actor=None, membership=bob, data={"id_number": VALID_ID}
+        scope=dangerously_whole_enterprise(),
+        enterprise=world.acme,
+        actor=None,
+        membership=bob,
+        data={"id_number": VALID_ID},
     )
     return bob
 
