@@ -102,13 +102,13 @@ STEP_LABELS = {
     "in_review": gettext_lazy("In review"),
     "decision": gettext_lazy("Completed or refused"),
 }
-_OUTCOMES = {
+_OUTCOMES: dict[str, tuple[Promise, str]] = {
     Request.Status.COMPLETED: (gettext_lazy("Completed"), "success"),
     Request.Status.REFUSED: (gettext_lazy("Refused"), "danger"),
     Request.Status.CANCELLED: (gettext_lazy("Cancelled"), "muted"),
 }
 # the step each open status stands on
-_OPEN_STEP = {
+_OPEN_STEP: dict[str, int] = {
     Request.Status.SUBMITTED: 0,
     Request.Status.IDENTITY_VERIFIED: 1,
     Request.Status.IN_REVIEW: 2,
