@@ -216,7 +216,9 @@ def test_member_shows_their_own_id_number_and_the_ledger_records_it_as_their_own
     assert plain.status_code == 200 and "+8613900000003" in plain.content.decode()
     assert 'id="directory"' in plain.content.decode()
     # the member's own records list it as theirs; the console's ledger reads it as a sentence
-    assert "View own data" in client.get("/me/data/").content.decode()
+    own_records = client.get("/me/data/").content.decode()
+    records = own_records[own_records.index('id="ledger"') :]
+    assert "View own data" in records and "mobile number" in records.lower() and "field: mobile" not in records
     ledger = client_for("acme", world.alice).get("/console/ledger/").content.decode()
     assert "Bob Member viewed their own ID number" in re.sub(r"<[^>]+>", "", ledger)
 
