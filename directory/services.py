@@ -385,6 +385,34 @@ def member_field_reveal(
     return value
 
 
+# The member's own values masked on "everything held about you" (/me/data/) that they may show.
+OWN_REVEALABLE_FIELDS = ("mobile", "id_number")
+
+
+def member_own_field_reveal(*, enterprise: Enterprise, membership: Membership, field: str) -> str:
+    """The full value of one of the member's own masked fields, for that member (DSR-2, issue 17
+    §1; the caller fetched `membership` as the signed-in member's own). Recorded in the ledger as
+    the member's own access (`Action.VIEW_OWN`, the member both actor and subject, actor kind
+    `member` even for an admin reading their own card), so an admin reading the ledger never
+    mistakes it for another person's reveal. No consent check: the member's access to what is
+    held about them is a right, not a processing purpose."""
+    if field not in OWN_REVEALABLE_FIELDS:
+        raise ValidationError({"field": _("This field cannot be shown.")})
+    with enterprise_schema(enterprise), transaction.atomic():
+        value = _decrypt_id_number(enterprise, membership) if field == ID_NUMBER_FIELD else membership.mobile
+        ledger_record(
+            enterprise=enterprise,
+            actor=membership,
+            action=Action.VIEW_OWN,
+            category=Category.DIRECTORY,
+            subject=membership,
+            obj=membership,
+            details={"field": field},
+            actor_kind="member",
+        )
+    return value
+
+
 # --- bulk actions and export (ENT-11) ------------------------------------------------------------
 
 BULK_MAX = 1000

@@ -337,4 +337,12 @@ class AccountView(account_views.AccountView):
         invitations = pending_invitations_for_account(account=user).annotate(
             notice_host=Subquery(primary_host.values("domain")[:1])
         )
-        return super().get_context_data(invitations=list(invitations), port_suffix=_port_suffix(self.request), **kwargs)
+        context = super().get_context_data(
+            invitations=list(invitations), port_suffix=_port_suffix(self.request), **kwargs
+        )
+        # the index keeps the role's code: shown as its label (issue 17, no raw codes)
+        roles = dict(Membership.Role.choices)
+        context["links"] = list(context["links"])
+        for link in context["links"]:
+            link.role_label = roles.get(link.role, link.role)
+        return context

@@ -53,6 +53,7 @@ ACTION_LABELS: dict[str, Any] = {
     Action.REMIND: gettext_lazy("Send a reminder"),
     Action.IMPORT: gettext_lazy("Import"),
     Action.PUBLISH_NOTICE: gettext_lazy("Publish the notice"),
+    Action.VIEW_OWN: gettext_lazy("View own data"),
 }
 # The verb of a row's sentence: "Amy Admin <revealed> Bob Member's mobile number".
 ACTION_VERBS: dict[str, Any] = {
@@ -71,6 +72,7 @@ ACTION_VERBS: dict[str, Any] = {
     Action.REMIND: pgettext_lazy("ledger verb", "sent a reminder to"),
     Action.IMPORT: pgettext_lazy("ledger verb", "imported"),
     Action.PUBLISH_NOTICE: pgettext_lazy("ledger verb", "published"),
+    Action.VIEW_OWN: pgettext_lazy("ledger verb", "viewed their own"),
 }
 # What an entry's `object_type` (`app_label.model`) names, for people. Models with a translated
 # verbose_name of their own need no line here (object_type_label falls back to it).

@@ -58,6 +58,8 @@ class Action:
     IMPORT = "import"
     # written by consent.notices.services (its PUBLISH); named here so the ledger can label it
     PUBLISH_NOTICE = "publish_notice"
+    # a member's own access to their masked values on /me/data/ (issue 17 §1): actor = subject
+    VIEW_OWN = "view_own"
 
 
 def _canonical(values: dict[str, Any]) -> bytes:

@@ -234,7 +234,9 @@ def ledger_line(row: LedgerRow, scope: AdminScope) -> LedgerLine:
         "subject": _link(row.subject_name, subject_url, "ledger-subject"),
         "what": _link(what, "" if entry.object_type == MEMBER_CARD else target_url, "ledger-object"),
     }
-    if scope_change and entry.subject_membership_id and entry.action == Action.GRANT:
+    if entry.action == Action.VIEW_OWN and entry.actor_membership_id == entry.subject_membership_id:
+        pattern = gettext("{actor} viewed their own {what}")  # the member's own access (issue 17 §1)
+    elif scope_change and entry.subject_membership_id and entry.action == Action.GRANT:
         pattern = gettext("{actor} granted {subject} access to {what}")
     elif scope_change and entry.subject_membership_id:
         pattern = gettext("{actor} revoked {subject}’s access to {what}")

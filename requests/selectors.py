@@ -9,6 +9,7 @@ caller switches to the enterprise's. Nothing here selects another member's rows.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from attendance.models import AttendanceDay, ClockEvent, ClockEventLocation
 from biometrics.models import BiometricTemplate
@@ -23,6 +24,14 @@ from requests.models import Export, Request, RequestEvent
 def card_of(*, membership: Membership) -> Membership:
     """The member's directory card with its position and rank (one query)."""
     return Membership.objects.select_related("position", "rank").get(pk=membership.pk)
+
+
+def own_card_for(*, membership: Membership, pk: int) -> Membership:
+    """Fetch-and-authorize (STYLE §3): the signed-in member's own card by its id, else 404 — the
+    same answer for another member's id as for one that does not exist."""
+    if pk != membership.pk:
+        raise Http404("No such member.")
+    return membership
 
 
 def clock_events_of(*, membership: Membership) -> QuerySet[ClockEvent]:

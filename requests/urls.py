@@ -17,6 +17,7 @@ from requests.workflow import apis, views
 
 me_patterns = [
     path("data/", views_data.MeDataView.as_view(), name="me_data"),  # DSR-2
+    path("data/<int:pk>/show/<str:field>/", views_data.MeDataRevealView.as_view(), name="me_data_reveal"),
     path("profile/", views_correction.MeProfileView.as_view(), name="me_profile"),  # DSR-3
     path("profile/correction/", views_correction.MeCorrectionView.as_view(), name="me_correction"),
     path("requests/", views.MeRequestListView.as_view(), name="me_requests"),

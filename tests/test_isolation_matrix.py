@@ -156,6 +156,7 @@ ROUTE_KINDS: dict[str, str | None] = {
     "login_handoff": None,  # a sign-in token, not an object (tests/tenants/test_handoff.py)
     "me_consent_withdraw": "consent_record",
     "me_request": "request",
+    "me_data_reveal": "member",  # the member's own card only: any other id is 404 (issue 17 §1)
     "me_export_status": "export",
     "me_export_download": "export",
     "console_member": "member",

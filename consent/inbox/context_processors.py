@@ -22,6 +22,16 @@ def _port_suffix(request: HttpRequest) -> str:
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
+    """Computed once per request (issue 17 §1): a view that renders more than one template with
+    the request (a page and a partial) reuses the first answer instead of querying again."""
+    cached = getattr(request, "_portal_shell", None)
+    if cached is None:
+        cached = _shell(request)
+        request._portal_shell = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}

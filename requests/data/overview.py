@@ -44,7 +44,7 @@ from core.scopes import admin_scope_for
 from directory.services import ID_NUMBER_FIELD
 from health.services import DETAIL_NAMES, DETAILS_FIELD
 from ledger.models import LedgerEntry
-from ledger.selectors import action_label, category_label
+from ledger.selectors import action_label, category_label, detail_fields, field_label, join_labels
 from requests.export.selectors import export_effective_state
 from requests.models import Request
 from requests.selectors import (
@@ -377,6 +377,8 @@ def _ledger(member: Membership, number: int, kept: dict[str, int]) -> Paged:
                 "details": ", ".join(
                     f"{key}: {_detail(value)}" for key, value in sorted((entry.details or {}).items())
                 ),
+                # the fields concerned as words (the page shows these, not `details`' codes)
+                "fields_label": join_labels(field_label(entry.object_type, name) for name in detail_fields(entry)),
                 "kept_until": _until(entry.created_at, kept[RetentionCategory.LEDGER]),
             }
             for entry in rows

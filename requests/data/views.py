@@ -16,7 +16,9 @@ from django.views import View
 
 from accounts.models import User
 from core.views import EnterpriseMemberView
+from directory.services import OWN_REVEALABLE_FIELDS, member_own_field_reveal
 from requests.data.overview import PAGED, account_overview, clean_pages, data_overview
+from requests.selectors import own_card_for
 from tenants.access import SelfService
 
 # The section of the page each paged list is in (the links jump back to it).
@@ -62,9 +64,35 @@ class MeDataView(EnterpriseMemberView):
     access = SelfService()
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        return self.page(request)
+
+    def page(self, request: HttpRequest, revealed: dict[str, str] | None = None) -> HttpResponse:
         pages = clean_pages(request.GET)
         data = data_overview(enterprise=self.enterprise, membership=self.membership, pages=pages)
-        return render(request, "requests/data.html", {"data": data, "links": _page_links(pages, data)})
+        return render(
+            request,
+            "requests/data.html",
+            {"data": data, "links": _page_links(pages, data), "revealed": revealed or {}},
+        )
+
+
+class MeDataRevealView(MeDataView):
+    """POST: one of the member's own masked values (mobile, ID number) in full, for that member
+    only (issue 17 §1). Another member's id answers 404 like a missing one; each showing is a
+    ledger entry of the member's own access. With htmx the value replaces the masked one in
+    place; without JavaScript the page comes back with the value shown."""
+
+    access = SelfService()
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        member = own_card_for(membership=self.membership, pk=pk)
+        if field not in OWN_REVEALABLE_FIELDS:
+            raise Http404("No such field.")
+        value = member_own_field_reveal(enterprise=self.enterprise, membership=member, field=field)
+        if getattr(request, "htmx", False):
+            return render(request, "requests/_own_masked.html", {"field": field, "shown": value or "—"})
+        return self.page(request, revealed={field: value or "—"})
 
 
 class AccountDataView(LoginRequiredMixin, View):

@@ -7,7 +7,8 @@ answer the same 404 for a missing and a forbidden request."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
 
@@ -15,6 +16,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from core.models import Membership
@@ -68,6 +71,101 @@ def with_deadlines(
     for row in rows:
         row.days_left = days_left(row, today=today, calendar=calendar) if calendar else None  # type: ignore[attr-defined]
         row.overdue = is_overdue(row, today=today)  # type: ignore[attr-defined]
+    return rows
+
+
+# --- the requester's stepper (issue 17 §1) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a request as its requester sees it: submitted → identity verified → in review
+    → completed / refused. `state` is `done`, `current`, `upcoming` or `skipped` (a step the
+    request never went through, e.g. review of a request refused before it); `tone` colours the
+    last step (`success`, `danger`, `muted`); `when` is the step's time where the request keeps it."""
+
+    key: str
+    label: str | Promise
+    state: str
+    tone: str = ""
+    when: datetime | None = None
+    note: str | Promise = ""
+
+    @property
+    def is_current(self) -> bool:
+        return self.state == "current"
+
+
+STEP_LABELS = {
+    "submitted": gettext_lazy("Submitted"),
+    "identity_verified": gettext_lazy("Identity verified"),
+    "in_review": gettext_lazy("In review"),
+    "decision": gettext_lazy("Completed or refused"),
+}
+_OUTCOMES: dict[str, tuple[Promise, str]] = {
+    Request.Status.COMPLETED: (gettext_lazy("Completed"), "success"),
+    Request.Status.REFUSED: (gettext_lazy("Refused"), "danger"),
+    Request.Status.CANCELLED: (gettext_lazy("Cancelled"), "muted"),
+}
+# the step each open status stands on
+_OPEN_STEP: dict[str, int] = {
+    Request.Status.SUBMITTED: 0,
+    Request.Status.IDENTITY_VERIFIED: 1,
+    Request.Status.IN_REVIEW: 2,
+    Request.Status.AWAITING_INFORMATION: 2,
+}
+
+
+def request_steps(request: Request) -> list[Step]:
+    """The request's four steps from its status and dates alone (no query, so a list of requests
+    costs nothing more). Open: the steps before the status are done, the status's step current.
+    Closed: the outcome is the current, last step; identity verification is done when the
+    request has `verified_at`; review is done for a completed request and for one refused after
+    verification (a refusal is the review's answer), skipped otherwise (cancelled, or refused
+    before the identity was verified)."""
+    status = request.status
+    verified = request.verified_at is not None
+    if status in _OPEN_STEP:
+        position = _OPEN_STEP[status]
+        keys = ("submitted", "identity_verified", "in_review", "decision")
+        steps = []
+        for index, key in enumerate(keys):
+            state = "done" if index < position else "current" if index == position else "upcoming"
+            note: str | Promise = ""
+            if key == "in_review" and status == Request.Status.AWAITING_INFORMATION:
+                note = gettext_lazy("Waiting for the information asked of you")
+            elif key == "submitted" and state == "current":
+                note = gettext_lazy("Waiting for identity verification")
+            steps.append(Step(key, STEP_LABELS[key], state, when=_step_time(request, key), note=note))
+        return steps
+    label, tone = _OUTCOMES.get(status, (STEP_LABELS["decision"], "muted"))
+    reviewed = status == Request.Status.COMPLETED or (status == Request.Status.REFUSED and verified)
+    return [
+        Step("submitted", STEP_LABELS["submitted"], "done", when=request.submitted_at),
+        Step(
+            "identity_verified",
+            STEP_LABELS["identity_verified"],
+            "done" if verified else "skipped",
+            when=request.verified_at,
+        ),
+        Step("in_review", STEP_LABELS["in_review"], "done" if reviewed else "skipped"),
+        Step("decision", label, "current", tone=tone, when=request.closed_at),
+    ]
+
+
+def _step_time(request: Request, key: str) -> datetime | None:
+    if key == "submitted":
+        return request.submitted_at
+    if key == "identity_verified":
+        return request.verified_at
+    return None
+
+
+def with_steps(rows: Iterable[Request]) -> list[Request]:
+    """The rows with `steps` set (see `request_steps`); no query."""
+    rows = list(rows)
+    for row in rows:
+        row.steps = request_steps(row)  # type: ignore[attr-defined]
     return rows
 
 

@@ -40,6 +40,7 @@ from requests.workflow.selectors import (
     requests_of_account,
     requests_of_member,
     with_deadlines,
+    with_steps,
 )
 from requests.workflow.services import request_cancel, request_decide, request_provide_information, request_submit
 from tenants.access import Manage, Read, SelfService
@@ -89,7 +90,7 @@ class _RequesterPages:
         return render(
             self.request,
             self.list_template,
-            {"form": form, "page": page, "rows": with_deadlines(page.object_list)},
+            {"form": form, "page": page, "rows": with_steps(with_deadlines(page.object_list))},
             status=status,
         )
 
@@ -100,7 +101,7 @@ class _RequesterPages:
             self.request,
             self.detail_template,
             {
-                "row": with_deadlines([row])[0],
+                "row": with_steps(with_deadlines([row]))[0],
                 "history": request_history(request=row),
                 "information_form": information_form or InformationForm(),
             },
