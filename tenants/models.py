@@ -100,12 +100,18 @@ class MembershipIndex(models.Model):
     Written by the membership services in the same transaction as the membership itself; the
     enterprise's own schema stays the source of truth for roles and profile data."""
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_links")
-    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="account_links")
-    role = models.CharField(max_length=16)
-    joined_at = models.DateTimeField()
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_links", verbose_name=_("account")
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="account_links", verbose_name=_("enterprise")
+    )
+    role = models.CharField(max_length=16, verbose_name=_("role"))
+    joined_at = models.DateTimeField(verbose_name=_("joined at"))
 
     class Meta:
+        verbose_name = _("membership index")
+        verbose_name_plural = _("membership index entries")
         constraints = [
             models.UniqueConstraint(fields=["account", "enterprise"], name="membership_index_unique"),
         ]
@@ -118,10 +124,16 @@ class EnterpriseKey(models.Model):
     """The salt from which the enterprise key is derived (HKDF over the master key, RET-6).
     Destroying it (termination, TEN-4) makes every member key of the enterprise unwrappable."""
 
-    enterprise = models.OneToOneField(Enterprise, on_delete=models.PROTECT, related_name="key")
-    salt = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    destroyed_at = models.DateTimeField(null=True, blank=True)
+    enterprise = models.OneToOneField(
+        Enterprise, on_delete=models.PROTECT, related_name="key", verbose_name=_("enterprise")
+    )
+    salt = models.BinaryField(verbose_name=_("salt"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    destroyed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("destroyed at"))
+
+    class Meta:
+        verbose_name = _("enterprise key")
+        verbose_name_plural = _("enterprise keys")
 
     def __str__(self) -> str:
         return f"key of {self.enterprise_id}"
@@ -131,12 +143,16 @@ class InvitationIndex(models.Model):
     """Public mirror of pending mobile-number invitations (ENT-3), so an account's `/account/`
     page lists them without visiting every schema. Written with the invitation itself."""
 
-    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="invitation_links")
-    invitation_id = models.BigIntegerField()
-    mobile = models.CharField(max_length=20, db_index=True)
-    expires_at = models.DateTimeField()
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="invitation_links", verbose_name=_("enterprise")
+    )
+    invitation_id = models.BigIntegerField(verbose_name=_("invitation"))
+    mobile = models.CharField(max_length=20, db_index=True, verbose_name=_("mobile"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
 
     class Meta:
+        verbose_name = _("invitation index")
+        verbose_name_plural = _("invitation index entries")
         constraints = [
             models.UniqueConstraint(fields=["enterprise", "invitation_id"], name="invitation_index_unique"),
         ]
