@@ -17,6 +17,7 @@ from django.views.generic import FormView, TemplateView
 from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVerifyForm
 from accounts.http import AccountRequest
 from accounts.models import SmsCode
+from accounts.selectors import sms_code_resend_wait
 from accounts.services import account_register, sms_code_send
 from tenants.access import Public
 from tenants.models import MembershipIndex
@@ -104,8 +105,13 @@ class SignupVerifyView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        # the policy in force is shown by the template (`{% current_policy %}`, consent's tag)
-        return super().get_context_data(mobile=self.mobile, **kwargs)
+        # the policy in force is shown by the template (`{% current_policy %}`, consent's tag);
+        # the countdown on "send a new code" starts from the server's own resend rule
+        return super().get_context_data(
+            mobile=self.mobile,
+            resend_wait=sms_code_resend_wait(mobile=self.mobile, purpose=SmsCode.Purpose.REGISTER),
+            **kwargs,
+        )
 
     def form_valid(self, form: SignupVerifyForm) -> HttpResponse:
         data = form.cleaned_data

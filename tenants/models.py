@@ -94,6 +94,16 @@ class Domain(DomainMixin):
         return self.domain
 
 
+# The roles of enterprise_data.Membership.Role (the source of truth, a layer above), with the same
+# labels, so that a person reads "Member", not the code "member", on the public host's pages.
+MEMBERSHIP_ROLE_CHOICES = [
+    ("owner", _("Owner")),
+    ("admin", _("Administrator")),
+    ("scoped_admin", _("Scoped administrator")),
+    ("member", _("Member")),
+]
+
+
 class MembershipIndex(models.Model):
     """Public mirror of `enterprise_data.Membership`: which enterprises an account belongs to.
 
@@ -106,7 +116,7 @@ class MembershipIndex(models.Model):
     enterprise = models.ForeignKey(
         Enterprise, on_delete=models.CASCADE, related_name="account_links", verbose_name=_("enterprise")
     )
-    role = models.CharField(max_length=16, verbose_name=_("role"))
+    role = models.CharField(max_length=16, choices=MEMBERSHIP_ROLE_CHOICES, verbose_name=_("role"))
     joined_at = models.DateTimeField(verbose_name=_("joined at"))
 
     class Meta:

@@ -36,7 +36,7 @@ ALLOWED_LATIN = {
     # standards, products, formats and units Chinese software writes in Latin letters too
     *["API", "CSV", "Excel", "JSON", "PDF", "SMS", "TOTP", "URL", "ID", "IP", "GPS", "PIN", "PIPL", "GB/T"],
     *["ISO", "IEC", "UTC", "Android", "iOS", "HTTP", "HTTPS", "App", "JPEG", "PNG", "Wi-Fi", "BSSID", "MAC"],
-    *["UTF", "xlsx", "csv", "OpenAPI", "Swagger", "QR", "WiFi", "GBK", "GB18030", "UTF-8", "VPN", "OTP"],
+    *["UTF", "xlsx", "csv", "OpenAPI", "Swagger", "QR", "WiFi", "GBK", "GB18030", "UTF-8", "VPN", "OTP", "ZIP"],
     *["iPhone", "iPad", "Windows", "macOS", "Chrome", "Chromium", "Safari", "Firefox", "WeCom", "Lark"],
     *["DingTalk", "Google", "Authenticator", "Microsoft", "FreeOTP", "Celery", "Redis"],
     *["km", "m", "kg", "cm", "mm", "mmHg", "bpm", "KiB", "MiB", "KB", "MB", "GB", "AM", "PM"],
@@ -52,6 +52,7 @@ NOT_WORDS = re.compile(
     r"[\w.+-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses
     r"|\b[\w-]+(\.[\w-]+)*\.(localhost|example\.com|example\.org|com|cn)\b(:\d+)?(/\S*)?"  # hosts and URLs
     r"|https?://\S+"
+    r"|\b[\w-]+\.(json|html|csv|xlsx|zip|pdf)\b"  # file names
     r"|(?<![\w])/[\w/.<>:-]*"  # paths
     r"|\b[0-9A-Fa-f]{8,}\b"  # hashes, keys and ids
     r"|\b([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}\b"  # MAC addresses (BSSIDs)
@@ -75,6 +76,7 @@ class VisibleText(HTMLParser):
         self.language = language
         self.stack: list[tuple[str, bool]] = []  # (tag, skipped)
         self.texts: list[str] = []
+        self.date_values: list[str] = []  # the values of <input type="date">
 
     @property
     def skipping(self) -> bool:
@@ -92,6 +94,8 @@ class VisibleText(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
+        if tag == "input" and values.get("type") == "date" and values.get("value"):
+            self.date_values.append(values["value"] or "")
         skipped = self.skipping or self._skips(tag, values)
         if not skipped:
             if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
@@ -117,11 +121,15 @@ class VisibleText(HTMLParser):
             self.texts.append(text)
 
 
-def visible_texts(html: str, language: str) -> list[str]:
+def visible_texts(html: str, language: str) -> tuple[list[str], list[str]]:
+    """The page's visible texts, and the values of its date inputs."""
     parser = VisibleText(language)
     parser.feed(html)
     parser.close()
-    return parser.texts
+    return parser.texts, parser.date_values
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def english_words(texts: list[str]) -> list[str]:
@@ -255,8 +263,10 @@ def crawl(client: Client, paths: list[str], language: str) -> Iterator[tuple[str
         response = client.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=False)
         if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
             continue
-        texts = visible_texts(response.content.decode(), language)
+        texts, dates = visible_texts(response.content.decode(), language)
         found = english_words(texts) if language == "zh-hans" else chinese_text(texts)
+        # <input type="date"> takes ISO yyyy-mm-dd in every language (a localized value is an empty box)
+        found += [f"date input value {value!r} is not yyyy-mm-dd" for value in dates if not ISO_DATE.match(value)]
         yield path, response.status_code, found
 
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from consent.messages import render as render_message
+
 
 class PolicyVersion(models.Model):
     """A version of the platform privacy policy (CON-1). Published versions are immutable and stay
@@ -169,6 +171,10 @@ class Notification(models.Model):
     kind = models.CharField(max_length=32, verbose_name=_("kind"))
     title = models.CharField(max_length=200, verbose_name=_("title"))
     body = models.TextField(blank=True, verbose_name=_("body"))
+    # What the title and body say, to be put in the reader's language when read (consent.messages):
+    # title/body hold the text in the sender's language (older rows have only that).
+    title_message = models.JSONField(null=True, blank=True, verbose_name=_("title (message and parameters)"))
+    body_message = models.JSONField(null=True, blank=True, verbose_name=_("body (message and parameters)"))
     url = models.CharField(max_length=300, blank=True, verbose_name=_("link"))
     enterprise_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("enterprise"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -182,6 +188,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language (the stored text for messages without a key)."""
+        return render_message(self.title_message) if self.title_message else self.title
+
+    @property
+    def display_body(self) -> str:
+        return render_message(self.body_message) if self.body_message else self.body
 
 
 class NotificationDelivery(models.Model):

@@ -85,4 +85,9 @@ class Migration(migrations.Migration):
             name='role',
             field=models.CharField(max_length=16, verbose_name='role'),
         ),
+        migrations.AlterField(
+            model_name='membershipindex',
+            name='role',
+            field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Administrator'), ('scoped_admin', 'Scoped administrator'), ('member', 'Member')], max_length=16, verbose_name='role'),
+        ),
     ]

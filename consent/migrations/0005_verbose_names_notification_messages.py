@@ -283,4 +283,14 @@ class Migration(migrations.Migration):
             name='created_at',
             field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
         ),
+        migrations.AddField(
+            model_name='notification',
+            name='body_message',
+            field=models.JSONField(blank=True, null=True, verbose_name='body (message and parameters)'),
+        ),
+        migrations.AddField(
+            model_name='notification',
+            name='title_message',
+            field=models.JSONField(blank=True, null=True, verbose_name='title (message and parameters)'),
+        ),
     ]
