@@ -8,3 +8,6 @@ class TenantsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401
+        from .third_party_labels import label_third_party_apps
+
+        label_third_party_apps()

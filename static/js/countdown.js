@@ -1,4 +1,4 @@
-// <button data-countdown="N" data-countdown-format="%(seconds)s s">: disabled for N seconds, its
+// <button data-countdown="N" data-countdown-unit="s">: disabled for N seconds, its
 // text replaced by the seconds left ("60 s", "59 s", …), then enabled again with its own text (the
 // sign-up page's "send a new code"; N is what the server's resend rule leaves, 0: usable now).
 // Without JavaScript the button is usable at once and the server refuses a request that is early.
@@ -10,9 +10,9 @@
       return;
     }
     var label = button.textContent;
-    var format = button.getAttribute("data-countdown-format") || "%(seconds)s s";
+    var unit = button.getAttribute("data-countdown-unit") || "s";
     var show = function () {
-      button.textContent = format.replace("%(seconds)s", String(left));
+      button.textContent = String(left) + " " + unit;
     };
     button.disabled = true;
     button.setAttribute("aria-live", "off");
