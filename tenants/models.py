@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
 
 from tenants.provisioning import clone_template_schema
 
@@ -22,6 +23,10 @@ class Enterprise(TenantMixin):
         TERMINATING = "terminating", _("Terminating")
         TERMINATED = "terminated", _("Terminated")
 
+    # django-tenants' field, redeclared only to give it a translated label (the same column)
+    schema_name = models.CharField(
+        _("schema name"), max_length=63, unique=True, db_index=True, validators=[_check_schema_name]
+    )
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("short name"), max_length=40, unique=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.ACTIVE)
@@ -86,6 +91,17 @@ class Enterprise(TenantMixin):
 
 
 class Domain(DomainMixin):
+    # django-tenants' fields, redeclared only to give them translated labels (the same columns)
+    domain = models.CharField(_("domain"), max_length=253, unique=True, db_index=True)
+    tenant = models.ForeignKey(
+        settings.TENANT_MODEL,
+        db_index=True,
+        related_name="domains",
+        on_delete=models.CASCADE,
+        verbose_name=_("enterprise"),
+    )
+    is_primary = models.BooleanField(_("primary"), default=True, db_index=True)
+
     class Meta:
         verbose_name = _("domain")
         verbose_name_plural = _("domains")

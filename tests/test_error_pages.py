@@ -80,3 +80,34 @@ def test_a_failing_view_gets_the_server_error_page(world):
     assert response.status_code == 500
     _in_shell(response.content)
     assert "出错了".encode() in response.content and b"boom" not in response.content
+
+
+# --- the demo serves as production does (issue 17 §5) ----------------------------------------------
+
+
+def test_static_files_are_served_by_whitenoise_without_debug(db, settings):
+    assert settings.DEBUG is False
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" in settings.MIDDLEWARE
+    response = Client(HTTP_HOST="acme.localhost").get("/static/js/countdown.js")
+    assert response.status_code == 200
+    assert b"data-countdown" in b"".join(response.streaming_content)
+
+
+def test_the_demo_settings_have_debug_off_and_keep_the_localhost_hosts(monkeypatch):
+    import importlib
+
+    monkeypatch.delenv("DJANGO_DEBUG", raising=False)
+    local = importlib.import_module("config.settings.local")
+    local = importlib.reload(local)
+    assert local.DEBUG is False
+    assert ".localhost" in local.ALLOWED_HOSTS and "localhost" in local.ALLOWED_HOSTS
+    assert local.STORAGES["staticfiles"]["BACKEND"].startswith("whitenoise.")
+
+
+def test_seed_demo_prints_links_on_the_launchers_port(db, capsys, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("PORT", "8765")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "http://acme.localhost:8765/" in out and ":8000" not in out

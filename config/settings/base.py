@@ -272,8 +272,9 @@ MEDIA_URL = "/media/"
 # another's folder. Served only through views that check access, never as static files.
 STORAGES = {
     "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
-    # hashed names (a new release never meets an old cached file) and gzip copies, served by whitenoise
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # gzip copies next to the files, served by whitenoise. Not the manifest (hashed names) variant:
+    # vendored CSS refers to source maps that are not vendored, which its collectstatic refuses.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 

@@ -3,6 +3,7 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+import django_tenants.postgresql_backend.base
 
 
 class Migration(migrations.Migration):
@@ -89,5 +90,25 @@ class Migration(migrations.Migration):
             model_name='membershipindex',
             name='role',
             field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Administrator'), ('scoped_admin', 'Scoped administrator'), ('member', 'Member')], max_length=16, verbose_name='role'),
+        ),
+        migrations.AlterField(
+            model_name='domain',
+            name='domain',
+            field=models.CharField(db_index=True, max_length=253, unique=True, verbose_name='domain'),
+        ),
+        migrations.AlterField(
+            model_name='domain',
+            name='is_primary',
+            field=models.BooleanField(db_index=True, default=True, verbose_name='primary'),
+        ),
+        migrations.AlterField(
+            model_name='domain',
+            name='tenant',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='domains', to='tenants.enterprise', verbose_name='enterprise'),
+        ),
+        migrations.AlterField(
+            model_name='enterprise',
+            name='schema_name',
+            field=models.CharField(db_index=True, max_length=63, unique=True, validators=[django_tenants.postgresql_backend.base._check_schema_name], verbose_name='schema name'),
         ),
     ]
