@@ -25,10 +25,16 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
+from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from config import urls_public, urls_tenants
+from consent.inbox.services import notify_many
+from consent.messages import Message
+from requests.workflow.services import request_submit
 from tests.conftest import HOSTS, World, sign_in
 
 # --- what a page may show in Latin letters in zh-Hans ---------------------------------------------
@@ -282,6 +288,29 @@ def persona_paths(persona: str, world: World) -> list[str]:
     return paths
 
 
+@pytest.fixture
+def activity(world: World) -> None:
+    """Demo-like activity, so that the pages whose text depends on data show some: Bob's
+    request in acme (his admins' inboxes get "New request …"), a message in every persona's
+    inbox written while another language was active (it must read in the reader's)."""
+    bob = world.membership(world.acme, world.bob)
+    request_submit(
+        enterprise=world.acme, account=world.bob, membership=bob, kind="complaint", category="health", description="—"
+    )
+    connection.set_schema_to_public()
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            notify_many(
+                account_ids=[world.olga.pk, world.oscar.pk, world.alice.pk, world.sam.pk, world.bob.pk],
+                kind="test",
+                title=Message(
+                    gettext_noop("%(enterprise)s will close on %(date)s"),
+                    {"enterprise": "Acme Test", "date": "2027-01-31"},
+                ),
+                body=Message(gettext_noop("Nothing was deleted")),
+            )
+
+
 def crawl(client: Client, paths: list[str], language: str) -> Iterator[tuple[str, int, list[str]]]:
     for path in paths:
         response = client.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=False)
@@ -296,7 +325,7 @@ def crawl(client: Client, paths: list[str], language: str) -> Iterator[tuple[str
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
-def test_every_page_speaks_only_the_readers_language(world, persona, language):
+def test_every_page_speaks_only_the_readers_language(world, activity, persona, language):
     host, account = PERSONAS[persona]
     client = Client(HTTP_HOST=HOSTS[host])
     sign_in(client, getattr(world, account), host)

@@ -11,7 +11,7 @@ LANGUAGE_CODE = "en"
 # No collectstatic before the tests: plain names, and whitenoise serves from the finders.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT = None  # nothing collected: whitenoise looks for no folder
+STATIC_ROOT = None  # type: ignore[assignment]  # nothing collected: whitenoise looks for no folder
 SMS_SENDER = "accounts.sms.OutboxSmsSender"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A queue and key prefix of this test run's own, so a `make run` sharing the same Redis never

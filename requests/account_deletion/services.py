@@ -467,6 +467,6 @@ def _account_erase(deletion: AccountDeletion, account: User, now: datetime) -> N
             account,
             Request.Status.COMPLETED,
             now,
-            _("The account was deleted: every enterprise was left (DSR-5) and the account data erased."),
+            _("The account was deleted: every enterprise was left and the account data erased."),
         )
         AccountDeletion.objects.filter(pk=deletion.pk).update(status=S.DONE, executed_at=now, request=request)
