@@ -45,6 +45,7 @@ ALLOWED_LATIN = {
     *["UTF", "xlsx", "csv", "OpenAPI", "Swagger", "QR", "WiFi", "GBK", "GB18030", "UTF-8", "VPN", "OTP", "ZIP"],
     *["iPhone", "iPad", "Windows", "macOS", "Chrome", "Chromium", "Safari", "Firefox", "WeCom", "Lark"],
     *["DingTalk", "Google", "Authenticator", "Microsoft", "FreeOTP", "Celery", "Redis"],
+    *["Control", "Command", "Mac"],  # keys, as Chinese keyboards and Django's admin name them
     *["km", "m", "kg", "cm", "mm", "mmHg", "bpm", "KiB", "MiB", "KB", "MB", "GB", "AM", "PM"],
 }
 # Phrases of the test world's own data (tests/conftest.py), removed before looking for words.
@@ -54,6 +55,7 @@ WORLD_NAMES = (
     *["Greg Admin", "Gwen Member", "Acme Test", "Globex Test", "Initech Test", "Sales East", "Sales"],
     *["Engineering", "Unpaid invoices", "authenticator", "Acme", "Globex", "Initech"],
     *["acme", "globex", "initech", "localhost"],  # the enterprises' schema names, the public host
+    "Platform",  # the public schema's tenant row (tenants.services.public_tenant_ensure), a choice in the admin
 )
 NOT_WORDS = re.compile(
     r"[\w.+-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses
