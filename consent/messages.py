@@ -19,6 +19,26 @@ from typing import Any
 
 from django.apps import apps
 from django.utils.translation import get_language, gettext, pgettext
+from django.utils.translation import gettext_lazy as _
+
+# What each notification `kind` (a code its sender sets) is, for people (the operators' admin).
+KIND_LABELS: dict[str, Any] = {
+    "request": _("Data-subject request"),
+    "policy": _("Privacy policy"),
+    "enterprise_notice": _("Notice about personal data"),
+    "account_deletion": _("Account deletion"),
+    "leave": _("Leaving an enterprise"),
+    "termination": _("Enterprise closing"),
+    "health_reminder": _("Health report reminder"),
+    "incident": _("Security incident"),
+    "incident_admin": _("Security incident (administrators)"),
+    "invitation": _("Invitation"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS[kind]) if kind in KIND_LABELS else gettext("Other message")
+
 
 MESSAGE = "$message"
 CHOICE = "$choice"

@@ -187,7 +187,7 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["account", "read_at"], name="notification_unread")]
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
 
     @property
     def display_title(self) -> str:
