@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.masking import mask_mobile
@@ -63,25 +64,33 @@ class User(AbstractBaseUser, PermissionsMixin):
     real_name_status = models.CharField(
         _("real-name status"), max_length=16, choices=RealNameStatus.choices, default=RealNameStatus.NONE
     )
-    legal_name_encrypted = models.BinaryField(null=True, blank=True, editable=False)
-    id_number_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    legal_name_encrypted = models.BinaryField(
+        null=True, blank=True, editable=False, verbose_name=_("legal name (encrypted)")
+    )
+    id_number_encrypted = models.BinaryField(
+        null=True, blank=True, editable=False, verbose_name=_("ID number (encrypted)")
+    )
     real_name_verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     # CON-2: set for every account when a major policy version takes effect, cleared when the
     # account accepts it; loaded with the user, so the interstitial costs no query.
-    policy_acceptance_required = models.BooleanField(default=False, editable=False)
+    policy_acceptance_required = models.BooleanField(
+        default=False, editable=False, verbose_name=_("policy acceptance required")
+    )
     # DSR-6: set while the account's deletion is cooling off (or executing): the account can sign
     # in only to cancel it. Loaded with the user, so the check costs no query
     # (requests.account_deletion.middleware.AccountDeletionCoolingOffMiddleware).
-    deletion_pending = models.BooleanField(default=False, editable=False)
+    deletion_pending = models.BooleanField(default=False, editable=False, verbose_name=_("deletion pending"))
     # Account security (issue 17 §2, docs/account-security.md). `session_generation` is part of
     # the session auth hash (`_get_session_auth_hash`): raising it ends every session signed in
     # before, in one UPDATE and at no cost per request (the user row is loaded anyway).
-    session_generation = models.PositiveIntegerField(default=0, editable=False)
+    session_generation = models.PositiveIntegerField(_("session generation"), default=0, editable=False)
     # Frozen by the holder: sign-in is refused until unfrozen with an SMS code.
     frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True, editable=False)
     email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True, editable=False)
     # The nonce of the one verification link that may still be used (empty: none).
-    email_verification_nonce = models.CharField(max_length=32, blank=True, default="", editable=False)
+    email_verification_nonce = models.CharField(
+        _("e-mail verification nonce"), max_length=32, blank=True, default="", editable=False
+    )
     is_staff = models.BooleanField(_("platform operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -132,25 +141,31 @@ class User(AbstractBaseUser, PermissionsMixin):
 class AccountDataKey(models.Model):
     """The account's data key, wrapped by the platform key (RET-6 for account data)."""
 
-    account = models.OneToOneField(User, on_delete=models.CASCADE, related_name="data_key")
-    wrapped_key = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    account = models.OneToOneField(User, on_delete=models.CASCADE, related_name="data_key", verbose_name=_("account"))
+    wrapped_key = models.BinaryField(verbose_name=_("wrapped key"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("account data key")
+        verbose_name_plural = _("account data keys")
 
 
 class IdDocument(models.Model):
     """A photo of an identity document for real-name verification, encrypted like the fields."""
 
     class Side(models.TextChoices):
-        FRONT = "front", _("Front")
-        BACK = "back", _("Back")
+        FRONT = "front", pgettext_lazy("side of an ID card", "Front")
+        BACK = "back", pgettext_lazy("side of an ID card", "Back")
 
-    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="id_documents")
-    side = models.CharField(max_length=8, choices=Side.choices)
-    content_type = models.CharField(max_length=32)
-    data_encrypted = models.BinaryField()
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="id_documents", verbose_name=_("account"))
+    side = models.CharField(max_length=8, choices=Side.choices, verbose_name=_("side"))
+    content_type = models.CharField(max_length=32, verbose_name=_("content type"))
+    data_encrypted = models.BinaryField(verbose_name=_("data (encrypted)"))
+    uploaded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("uploaded at"))
 
     class Meta:
+        verbose_name = _("ID document")
+        verbose_name_plural = _("ID documents")
         constraints = [models.UniqueConstraint(fields=["account", "side"], name="id_document_one_per_side")]
 
 
@@ -164,16 +179,18 @@ class SmsCode(models.Model):
         PASSWORD_RESET = "password_reset", _("Password reset")
         UNFREEZE = "unfreeze", _("Unfreezing the account")
 
-    mobile = models.CharField(max_length=20)
-    purpose = models.CharField(max_length=16, choices=Purpose.choices)
-    code_hash = models.CharField(max_length=128)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    consumed_at = models.DateTimeField(null=True, blank=True)
-    sent_to_ip = models.GenericIPAddressField(null=True, blank=True)
+    mobile = models.CharField(max_length=20, verbose_name=_("mobile"))
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, verbose_name=_("purpose"))
+    code_hash = models.CharField(max_length=128, verbose_name=_("code hash"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    consumed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consumed at"))
+    sent_to_ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("sent to IP address"))
 
     class Meta:
+        verbose_name = _("SMS code")
+        verbose_name_plural = _("SMS codes")
         indexes = [models.Index(fields=["mobile", "purpose", "-created_at"], name="smscode_lookup")]
 
     def __str__(self) -> str:
@@ -186,11 +203,17 @@ class SignInHandoff(models.Model):
     of the token is stored; the row is deleted when the token is presented (used or refused) and
     expires after SIGN_IN_HANDOFF_SECONDS (accounts.handoff)."""
 
-    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    enterprise = models.ForeignKey("tenants.Enterprise", on_delete=models.CASCADE, related_name="+")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    account = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("account"))
+    enterprise = models.ForeignKey(
+        "tenants.Enterprise", on_delete=models.CASCADE, related_name="+", verbose_name=_("enterprise")
+    )
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("token hash"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+
+    class Meta:
+        verbose_name = _("sign-in hand-off")
+        verbose_name_plural = _("sign-in hand-offs")
 
     def __str__(self) -> str:
         return f"{self.account_id} → {self.enterprise_id} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -20,6 +20,7 @@ from accounts.forms import MobileAuthenticationForm, SignupStartForm, SignupVeri
 from accounts.http import AccountRequest
 from accounts.models import SmsCode
 from accounts.security.services import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, device_sign_in
+from accounts.selectors import sms_code_resend_wait
 from accounts.services import account_register, sms_code_send
 from tenants.access import Public
 from tenants.models import MembershipIndex
@@ -123,8 +124,13 @@ class SignupVerifyView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        # the policy in force is shown by the template (`{% current_policy %}`, consent's tag)
-        return super().get_context_data(mobile=self.mobile, **kwargs)
+        # the policy in force is shown by the template (`{% current_policy %}`, consent's tag);
+        # the countdown on "send a new code" starts from the server's own resend rule
+        return super().get_context_data(
+            mobile=self.mobile,
+            resend_wait=sms_code_resend_wait(mobile=self.mobile, purpose=SmsCode.Purpose.REGISTER),
+            **kwargs,
+        )
 
     def form_valid(self, form: SignupVerifyForm) -> HttpResponse:
         data = form.cleaned_data

@@ -17,6 +17,8 @@ class Geofence(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("geofence")
+        verbose_name_plural = _("geofences")
         app_label = "enterprise_data"
         ordering = ["name"]
 
@@ -32,6 +34,8 @@ class AttendancePolicy(models.Model):
     late_after_minutes = models.PositiveSmallIntegerField(_("late after (minutes)"), default=5)
 
     class Meta:
+        verbose_name = _("attendance policy")
+        verbose_name_plural = _("attendance policies")
         app_label = "enterprise_data"
 
 
@@ -48,20 +52,34 @@ class ClockEvent(models.Model):
         WIFI = "wifi", _("Wi-Fi")
         DEVICE = "device", _("Device")
 
-    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.CASCADE, related_name="clock_events")
+    membership = models.ForeignKey(
+        "enterprise_data.Membership",
+        on_delete=models.CASCADE,
+        related_name="clock_events",
+        verbose_name=_("membership"),
+    )
     kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
     occurred_at = models.DateTimeField(_("time"))
     within_geofence = models.BooleanField(_("in range"))
-    geofence = models.ForeignKey(Geofence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    geofence = models.ForeignKey(
+        Geofence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("geofence")
+    )
     location_cell = models.CharField(_("location cell"), max_length=32, blank=True)
     accuracy_m = models.PositiveIntegerField(_("accuracy (m)"), null=True, blank=True)
     device = models.ForeignKey(
-        "enterprise_data.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="clock_events"
+        "enterprise_data.Device",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clock_events",
+        verbose_name=_("device"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("clock event")
+        verbose_name_plural = _("clock events")
         app_label = "enterprise_data"
         ordering = ["-occurred_at"]
         indexes = [models.Index(fields=["membership", "occurred_at"], name="clock_member_time")]
@@ -73,11 +91,15 @@ class ClockEventLocation(models.Model):
 
     # No foreign-key constraint: triggers keep the link instead, set-based (migration 0008,
     # docs/retention.md "Clock events and their details"). on_delete is what Django's collector does.
-    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="raw_location", db_constraint=False)
-    coordinates_encrypted = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    event = models.OneToOneField(
+        ClockEvent, on_delete=models.CASCADE, related_name="raw_location", db_constraint=False, verbose_name=_("event")
+    )
+    coordinates_encrypted = models.BinaryField(verbose_name=_("coordinates (encrypted)"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("clock event location")
+        verbose_name_plural = _("clock event locations")
         app_label = "enterprise_data"
 
 
@@ -87,12 +109,16 @@ class ClockEventPhoto(models.Model):
     purged with the raw location detail (retention category "raw coordinates")."""
 
     # linked like ClockEventLocation.event: triggers, no foreign-key constraint (migration 0008)
-    event = models.OneToOneField(ClockEvent, on_delete=models.CASCADE, related_name="photo", db_constraint=False)
-    photo_encrypted = models.BinaryField()
-    content_type = models.CharField(max_length=16)
-    created_at = models.DateTimeField(auto_now_add=True)
+    event = models.OneToOneField(
+        ClockEvent, on_delete=models.CASCADE, related_name="photo", db_constraint=False, verbose_name=_("event")
+    )
+    photo_encrypted = models.BinaryField(verbose_name=_("photo (encrypted)"))
+    content_type = models.CharField(max_length=16, verbose_name=_("content type"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("clock event photo")
+        verbose_name_plural = _("clock event photos")
         app_label = "enterprise_data"
 
 
@@ -101,15 +127,20 @@ class AttendanceDay(models.Model):
     out_of_range)."""
 
     membership = models.ForeignKey(
-        "enterprise_data.Membership", on_delete=models.CASCADE, related_name="attendance_days"
+        "enterprise_data.Membership",
+        on_delete=models.CASCADE,
+        related_name="attendance_days",
+        verbose_name=_("membership"),
     )
     date = models.DateField(_("date"))
-    first_in = models.DateTimeField(null=True, blank=True)
-    last_out = models.DateTimeField(null=True, blank=True)
-    exceptions = models.JSONField(default=list, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    first_in = models.DateTimeField(null=True, blank=True, verbose_name=_("first in"))
+    last_out = models.DateTimeField(null=True, blank=True, verbose_name=_("last out"))
+    exceptions = models.JSONField(default=list, blank=True, verbose_name=_("exceptions"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("attendance day")
+        verbose_name_plural = _("attendance days")
         app_label = "enterprise_data"
         ordering = ["-date"]
         constraints = [models.UniqueConstraint(fields=["membership", "date"], name="attendance_day_unique")]

@@ -69,7 +69,9 @@ PAGE_SIZE = 50
 
 
 class OverviewForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     exceptions_only = forms.BooleanField(label=gettext_lazy("Exceptions only"), required=False)
     status = forms.ChoiceField(
         label=gettext_lazy("Status"),

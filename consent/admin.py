@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from accounts.masking import mask_mobile
+from consent.messages import kind_label
 from consent.models import Notification, PolicyAcceptance, PolicyVersion
 from consent.policy.services import policy_version_publish
 
@@ -118,15 +119,36 @@ class PolicyAcceptanceAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("title", "masked_account", "kind", "created_at", "read_at")
-    list_filter = ("kind",)
+    # the title and body in the reading operator's language, the kind as a label (issue 17 §5)
+    list_display = ("message_title", "masked_account", "kind_label", "created_at", "read_at")
     list_select_related = ("account",)
-    fields = ("masked_account", "kind", "title", "body", "url", "enterprise_id", "created_at", "read_at")
+    fields = (
+        "masked_account",
+        "kind_label",
+        "message_title",
+        "message_body",
+        "url",
+        "enterprise_id",
+        "created_at",
+        "read_at",
+    )
     readonly_fields = fields
 
     @admin.display(description=_("account"))
     def masked_account(self, obj: Notification) -> str:
         return mask_mobile(str(obj.account.mobile))
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: Notification) -> str:
+        return kind_label(obj.kind)
+
+    @admin.display(description=_("title"))
+    def message_title(self, obj: Notification) -> str:
+        return obj.display_title
+
+    @admin.display(description=_("body"))
+    def message_body(self, obj: Notification) -> str:
+        return obj.display_body
 
 
 from consent.minors import admin as admin_minors  # noqa: E402, F401  (ACC-4: guardian consents in the operators' admin)

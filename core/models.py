@@ -85,7 +85,9 @@ class Membership(models.Model):
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True, default="")
     mobile = models.CharField(_("mobile number"), max_length=20, blank=True, help_text=_("E.164"))
     # Resident ID number, encrypted with the member's data key (RET-6); never stored in clear.
-    id_number_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    id_number_encrypted = models.BinaryField(
+        null=True, blank=True, editable=False, verbose_name=_("ID number (encrypted)")
+    )
     company = models.CharField(_("company"), max_length=200, blank=True)
     invoice_title = models.CharField(_("invoice title"), max_length=200, blank=True)
     work_signature = models.CharField(_("work signature"), max_length=200, blank=True)
@@ -174,9 +176,9 @@ class Department(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
-    path = models.CharField(max_length=255, editable=False, db_index=True)
+    path = models.CharField(max_length=255, editable=False, db_index=True, verbose_name=_("path"))
     sort_order = models.PositiveIntegerField(_("order"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         app_label = "enterprise_data"
@@ -229,11 +231,15 @@ class MemberDataKey(models.Model):
     """A member's data key, wrapped (AES-GCM) by the enterprise key. Deleting this row is
     crypto-shredding: every ciphertext made with it becomes unreadable (docs/encryption.md)."""
 
-    membership = models.OneToOneField("enterprise_data.Membership", on_delete=models.CASCADE, related_name="data_key")
-    wrapped_key = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    membership = models.OneToOneField(
+        "enterprise_data.Membership", on_delete=models.CASCADE, related_name="data_key", verbose_name=_("membership")
+    )
+    wrapped_key = models.BinaryField(verbose_name=_("wrapped key"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("member data key")
+        verbose_name_plural = _("member data keys")
         app_label = "enterprise_data"
 
     def __str__(self) -> str:
@@ -244,13 +250,15 @@ class EnterpriseSettings(models.Model):
     """One row per enterprise schema (pk=1): settings that belong to the enterprise itself."""
 
     # ENT-7: clients hash mobile numbers with HMAC-SHA256 under this salt before sending them.
-    contact_hash_salt = models.CharField(max_length=64)
+    contact_hash_salt = models.CharField(max_length=64, verbose_name=_("contact hash salt"))
     # ENT-5, GB/T 35273 §6.2: aggregate health figures about fewer people than this are shown as
     # "< N" and never broken down further. Never below HEALTH_MIN_GROUP_SIZE_FLOOR (the service
     # refuses it; the check constraint backs it).
-    health_min_group_size = models.PositiveSmallIntegerField(default=5)
+    health_min_group_size = models.PositiveSmallIntegerField(default=5, verbose_name=_("health min group size"))
 
     class Meta:
+        verbose_name = _("enterprise settings")
+        verbose_name_plural = _("enterprise settings")
         app_label = "enterprise_data"
         constraints = [
             models.CheckConstraint(

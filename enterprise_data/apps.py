@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EnterpriseDataConfig(AppConfig):
@@ -7,7 +8,7 @@ class EnterpriseDataConfig(AppConfig):
     retention, whose models declare it (docs/architecture.md). It sits at the top of the layers."""
 
     name = "enterprise_data"
-    verbose_name = "Enterprise data"
+    verbose_name = _("Enterprise data")
 
     def ready(self) -> None:
         # Django's way to connect receivers once the apps are loaded (not a cycle dodge): retention

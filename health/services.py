@@ -19,9 +19,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from consent.consents.services import require_basis
 from consent.inbox.services import notify_many
+from consent.messages import Message
 from consent.minors.services import require_processable
 from consent.models import ConsentPurpose, ConsentRecord, SensitiveCategory
 from core.encryption import decrypt_for_member, encrypt_for_member
@@ -321,8 +323,10 @@ def health_reminder_send(
         notify_many(
             account_ids=sorted(cast(int, pk) for pk in account_ids),
             kind=REMINDER_KIND,
-            title=f"请提交今日健康上报 / Please submit today's health report ({enterprise.name})",
-            body=f"{enterprise.name}：您今天还没有提交健康上报。\n{enterprise.name}: you have not reported today.",
+            title=Message(
+                gettext_noop("Please submit today's health report (%(enterprise)s)"), {"enterprise": enterprise.name}
+            ),
+            body=Message(gettext_noop("%(enterprise)s: you have not reported today."), {"enterprise": enterprise.name}),
             url="/me/health/",
             enterprise_id=enterprise.pk,
             channels=("sms",),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consent.inbox.services import notify_many
+from consent.messages import Texts
 from incidents.models import SecurityIncident
 from tenants.models import Enterprise, MembershipIndex
 
@@ -79,8 +80,15 @@ def incident_publish(*, incident: SecurityIncident, actor: User | None = None) -
         locked.published_at = timezone.now()
         locked.notified_accounts = len(affected)
         locked.save(update_fields=["status", "published_at", "notified_accounts"])
-        title = f"{locked.title_zh} / {locked.title_en}"
-        body = "\n\n".join((locked.what_happened_zh, locked.advice_zh, locked.what_happened_en, locked.advice_en))
+        # written by the operator in both languages: each reader gets theirs (consent.messages)
+        title = Texts({"zh-hans": locked.title_zh, "en": locked.title_en})
+        body = Texts(
+            {
+                "zh-hans": "\n\n".join((locked.what_happened_zh, locked.advice_zh)),
+                "en": "\n\n".join((locked.what_happened_en, locked.advice_en)),
+            },
+            separator="\n\n",
+        )
         notify_many(
             account_ids=sorted(affected),
             kind=AFFECTED_KIND,

@@ -23,18 +23,18 @@ class LedgerEntry(models.Model):
     actor_kind = models.CharField(_("actor kind"), max_length=16, choices=ActorKind.choices)
     # Ids, not foreign keys: entries outlive the rows they mention (members leave, devices go).
     actor_membership_id = models.BigIntegerField(_("actor"), null=True, blank=True)
-    actor_device_id = models.BigIntegerField(null=True, blank=True)
+    actor_device_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("device"))
     action = models.CharField(_("action"), max_length=32)
     category = models.CharField(_("category"), max_length=16)
     subject_membership_id = models.BigIntegerField(_("whose data"), null=True, blank=True, db_index=True)
     purpose = models.CharField(_("purpose"), max_length=200, blank=True)
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
+    object_type = models.CharField(max_length=64, blank=True, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object id"))
     # Field names and non-personal facts only; never the personal values themselves.
-    details = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(max_length=64, verbose_name=_("prev hash"))
+    entry_hash = models.CharField(max_length=64, unique=True, verbose_name=_("entry hash"))
 
     class Meta:
         app_label = "enterprise_data"
@@ -53,11 +53,13 @@ class LedgerEntry(models.Model):
 class LedgerCheckpoint(models.Model):
     """Left by a purge of old entries: the chain continues from `upto_hash` (ENT-10, RET-5)."""
 
-    upto_id = models.BigIntegerField()
-    upto_hash = models.CharField(max_length=64)
-    rows_purged = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    upto_id = models.BigIntegerField(verbose_name=_("up to entry"))
+    upto_hash = models.CharField(max_length=64, verbose_name=_("up to hash"))
+    rows_purged = models.BigIntegerField(verbose_name=_("rows purged"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ledger checkpoint")
+        verbose_name_plural = _("ledger checkpoints")
         app_label = "enterprise_data"
         ordering = ["-upto_id"]

@@ -192,6 +192,34 @@ def detail_fields(entry: LedgerEntry) -> list[str]:
     return []
 
 
+def purpose_label(purpose: str) -> str:
+    """An entry's purpose for people: a label for the purposes the platform writes itself (codes
+    such as `door_access`), an administrator's own words as they were written."""
+    if purpose in PURPOSE_LABELS:
+        return str(PURPOSE_LABELS[purpose])
+    if SYSTEM_PURPOSE.match(purpose):
+        return _("Answering a personal-data request")
+    return purpose
+
+
+def details_summary(entry: LedgerEntry) -> str:
+    """What an entry's `details` say that a person can read, in their language: the data
+    categories and the fields it touched, the kind of object. Other keys are facts for machines
+    (counts, ids, formats) and are left out rather than shown as codes (issue 17 §5)."""
+    details = entry.details if isinstance(entry.details, dict) else {}
+    parts: list[str] = []
+    categories = details.get("categories")
+    if isinstance(categories, list) and categories:
+        parts.append(join_labels(category_label(str(category)) for category in categories))
+    fields = [field_label(entry.object_type, name) for name in detail_fields(entry)]
+    if fields:
+        parts.append(join_labels(fields))
+    object_type = details.get("object_type")
+    if isinstance(object_type, str) and object_type and not entry.object_type:
+        parts.append(object_type_label(object_type))
+    return pgettext("list separator", ", ").join(parts)
+
+
 @dataclass(frozen=True)
 class LedgerFilters:
     """The filters of the ledger list and export; empty values do not filter."""
@@ -245,12 +273,7 @@ class LedgerRow:
 
     @property
     def purpose_label(self) -> str:
-        purpose = self.entry.purpose
-        if purpose in PURPOSE_LABELS:
-            return str(PURPOSE_LABELS[purpose])
-        if SYSTEM_PURPOSE.match(purpose):
-            return _("Answering a personal-data request")
-        return purpose
+        return purpose_label(self.entry.purpose)
 
     @property
     def actor_kind_label(self) -> str:

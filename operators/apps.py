@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OperatorsConfig(AppConfig):
@@ -7,4 +8,4 @@ class OperatorsConfig(AppConfig):
     `session_for`). No models of its own; it sits at the top of the layers."""
 
     name = "operators"
-    verbose_name = "Platform operators"
+    verbose_name = _("Platform operators")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RequestsConfig(AppConfig):
@@ -10,7 +11,7 @@ class RequestsConfig(AppConfig):
 
     name = "requests"
     label = "requests"
-    verbose_name = "Data-subject requests"
+    verbose_name = _("Data-subject requests")
 
     def ready(self) -> None:
         # Django's way to wire an app once the apps are loaded (not a cycle dodge): the retention

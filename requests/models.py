@@ -100,7 +100,9 @@ class Request(models.Model):
     paused_on = models.DateField(_("paused since"), null=True, blank=True)
     paused_working_days = models.PositiveIntegerField(_("working days paused"), default=0)
     # The smallest "working days left" threshold a reminder was sent for (5, then 2).
-    reminded_days_left = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    reminded_days_left = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False, verbose_name=_("reminded days left")
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     refusal_ground = models.CharField(
         _("refusal ground"), max_length=32, blank=True, default="", choices=RefusalGround.choices
@@ -144,13 +146,18 @@ class RequestEvent(models.Model):
         OPERATOR = "operator", _("Platform operator")
         SYSTEM = "system", _("System")
 
-    request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="events")
+    request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="events", verbose_name=_("request"))
     created_at = models.DateTimeField(_("when"), default=timezone.now)
     action = models.CharField(_("what"), max_length=24, choices=Action.choices)
     status = models.CharField(_("status afterwards"), max_length=24, choices=Request.Status.choices)
     actor_kind = models.CharField(_("who"), max_length=16, choices=ActorKind.choices)
     actor_account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("actor account"),
     )
     actor_membership = models.ForeignKey(
         "enterprise_data.Membership",
@@ -159,6 +166,7 @@ class RequestEvent(models.Model):
         on_delete=models.PROTECT,
         db_constraint=False,
         related_name="+",
+        verbose_name=_("actor membership"),
     )
     refusal_ground = models.CharField(
         _("refusal ground"), max_length=32, blank=True, default="", choices=RefusalGround.choices
@@ -202,14 +210,16 @@ class Export(models.Model):
         FAILED = "failed", pgettext_lazy("export state", "Failed")
         EXPIRED = "expired", _("Expired")
 
-    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        "enterprise_data.Membership", on_delete=models.CASCADE, related_name="+", verbose_name=_("membership")
+    )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(_("progress"), default=0)
     language = models.CharField(_("language"), max_length=16, default="zh-hans")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    file_path = models.CharField(max_length=200, blank=True, editable=False)
-    token_hash = models.CharField(max_length=64, editable=False)
+    file_path = models.CharField(max_length=200, blank=True, editable=False, verbose_name=_("file path"))
+    token_hash = models.CharField(max_length=64, editable=False, verbose_name=_("token hash"))
     expires_at = models.DateTimeField(_("expires"))
     downloaded_at = models.DateTimeField(_("downloaded"), null=True, blank=True)
 

@@ -15,12 +15,19 @@ class RetentionSetting(models.Model):
 
     category = models.CharField(_("category"), max_length=32, choices=RetentionCategory.choices, unique=True)
     days = models.PositiveIntegerField(_("days kept"))
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     updated_by = models.ForeignKey(
-        "enterprise_data.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "enterprise_data.Membership",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
 
     class Meta:
+        verbose_name = _("retention setting")
+        verbose_name_plural = _("retention settings")
         app_label = "enterprise_data"
         ordering = ["category"]
 
@@ -37,12 +44,14 @@ class PurgeRun(models.Model):
         DONE = "done", _("Done")
 
     id = models.BigAutoField(primary_key=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING, verbose_name=_("status"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    attempts = models.PositiveIntegerField(default=1, verbose_name=_("attempts"))
 
     class Meta:
+        verbose_name = _("purge run")
+        verbose_name_plural = _("purge runs")
         app_label = "enterprise_data"
         ordering = ["-id"]
         constraints = [
@@ -59,18 +68,20 @@ class PurgeStep(models.Model):
     (set in the same transaction as its receipt)."""
 
     id = models.BigAutoField(primary_key=True)
-    run = models.ForeignKey(PurgeRun, on_delete=models.CASCADE, related_name="steps")
-    category = models.CharField(max_length=32, choices=RetentionCategory.choices)
-    position = models.PositiveSmallIntegerField()
-    retention_days = models.PositiveIntegerField()
-    cutoff = models.DateTimeField()
-    rows = models.BigIntegerField(default=0)
-    batches = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    ledger_entry_id = models.BigIntegerField(null=True, blank=True)
+    run = models.ForeignKey(PurgeRun, on_delete=models.CASCADE, related_name="steps", verbose_name=_("run"))
+    category = models.CharField(max_length=32, choices=RetentionCategory.choices, verbose_name=_("category"))
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    retention_days = models.PositiveIntegerField(verbose_name=_("retention days"))
+    cutoff = models.DateTimeField(verbose_name=_("cutoff"))
+    rows = models.BigIntegerField(default=0, verbose_name=_("rows"))
+    batches = models.PositiveIntegerField(default=0, verbose_name=_("batches"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    ledger_entry_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("ledger entry"))
 
     class Meta:
+        verbose_name = _("purge step")
+        verbose_name_plural = _("purge steps")
         app_label = "enterprise_data"
         ordering = ["run_id", "position"]
         constraints = [models.UniqueConstraint(fields=["run", "category"], name="purge_step_unique")]
@@ -88,23 +99,35 @@ class ErasurePlan(models.Model):
         DONE = "done", _("Done")
 
     id = models.BigAutoField(primary_key=True)
-    membership = models.ForeignKey("enterprise_data.Membership", on_delete=models.PROTECT, related_name="erasure_plans")
-    # {"steps": [{"category": …, "action": …}, …]} (retention.services.erasure.ERASURE_STEPS)
-    plan = models.JSONField()
-    reason = models.CharField(max_length=200, blank=True)
-    not_before = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        "enterprise_data.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    membership = models.ForeignKey(
+        "enterprise_data.Membership",
+        on_delete=models.PROTECT,
+        related_name="erasure_plans",
+        verbose_name=_("membership"),
     )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    result = models.JSONField(default=dict, blank=True)
+    # {"steps": [{"category": …, "action": …}, …]} (retention.services.erasure.ERASURE_STEPS)
+    plan = models.JSONField(verbose_name=_("plan"))
+    reason = models.CharField(max_length=200, blank=True, verbose_name=_("reason"))
+    not_before = models.DateTimeField(verbose_name=_("not before"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED, verbose_name=_("status"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_by = models.ForeignKey(
+        "enterprise_data.Membership",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
 
     class Meta:
+        verbose_name = _("erasure plan")
+        verbose_name_plural = _("erasure plans")
         app_label = "enterprise_data"
         ordering = ["not_before", "id"]
         indexes = [models.Index(fields=["status", "not_before"], name="erasure_plan_due")]

@@ -65,6 +65,19 @@ class PurgeSummary:
     finished_at: datetime | None
     rows: dict[str, int]
 
+    @property
+    def status_label(self) -> str:
+        """ "Done" / "Running" in the reader's language, never the stored code."""
+        return str(PurgeRun.Status(self.status).label) if self.status in PurgeRun.Status.values else ""
+
+    @property
+    def rows_labelled(self) -> list[tuple[str, int]]:
+        """(the category's label, rows deleted) per step, in the run's order."""
+        return [
+            (str(RetentionCategory(category).label) if category in RetentionCategory.values else "", rows)
+            for category, rows in self.rows.items()
+        ]
+
 
 def purge_last_run(*, enterprise: Enterprise) -> PurgeSummary | None:
     """The newest purge run with the rows each category lost (two queries), or None."""

@@ -672,6 +672,8 @@ def run_setup_steps() -> list[tuple[str, list[str]]]:
     return [
         ("migrate", [PY, "manage.py", "migrate", "--noinput"]),
         ("sync_template_schema", [PY, "manage.py", "sync_template_schema"]),
+        # DEBUG is off in the demo as in production: whitenoise serves the collected static files
+        ("collectstatic", [PY, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]),
         ("seed_demo", [PY, "manage.py", "seed_demo"]),
     ]
 

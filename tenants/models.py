@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
 
 from tenants.provisioning import clone_template_schema
 
@@ -22,6 +23,10 @@ class Enterprise(TenantMixin):
         TERMINATING = "terminating", _("Terminating")
         TERMINATED = "terminated", _("Terminated")
 
+    # django-tenants' field, redeclared only to give it a translated label (the same column)
+    schema_name = models.CharField(
+        _("schema name"), max_length=63, unique=True, db_index=True, validators=[_check_schema_name]
+    )
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("short name"), max_length=40, unique=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.ACTIVE)
@@ -86,6 +91,17 @@ class Enterprise(TenantMixin):
 
 
 class Domain(DomainMixin):
+    # django-tenants' fields, redeclared only to give them translated labels (the same columns)
+    domain = models.CharField(_("domain"), max_length=253, unique=True, db_index=True)
+    tenant = models.ForeignKey(
+        settings.TENANT_MODEL,
+        db_index=True,
+        related_name="domains",
+        on_delete=models.CASCADE,
+        verbose_name=_("enterprise"),
+    )
+    is_primary = models.BooleanField(_("primary"), default=True, db_index=True)
+
     class Meta:
         verbose_name = _("domain")
         verbose_name_plural = _("domains")
@@ -94,18 +110,34 @@ class Domain(DomainMixin):
         return self.domain
 
 
+# The roles of enterprise_data.Membership.Role (the source of truth, a layer above), with the same
+# labels, so that a person reads "Member", not the code "member", on the public host's pages.
+MEMBERSHIP_ROLE_CHOICES = [
+    ("owner", _("Owner")),
+    ("admin", _("Administrator")),
+    ("scoped_admin", _("Scoped administrator")),
+    ("member", _("Member")),
+]
+
+
 class MembershipIndex(models.Model):
     """Public mirror of `enterprise_data.Membership`: which enterprises an account belongs to.
 
     Written by the membership services in the same transaction as the membership itself; the
     enterprise's own schema stays the source of truth for roles and profile data."""
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_links")
-    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="account_links")
-    role = models.CharField(max_length=16)
-    joined_at = models.DateTimeField()
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_links", verbose_name=_("account")
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="account_links", verbose_name=_("enterprise")
+    )
+    role = models.CharField(max_length=16, choices=MEMBERSHIP_ROLE_CHOICES, verbose_name=_("role"))
+    joined_at = models.DateTimeField(verbose_name=_("joined at"))
 
     class Meta:
+        verbose_name = _("membership index")
+        verbose_name_plural = _("membership index entries")
         constraints = [
             models.UniqueConstraint(fields=["account", "enterprise"], name="membership_index_unique"),
         ]
@@ -118,10 +150,16 @@ class EnterpriseKey(models.Model):
     """The salt from which the enterprise key is derived (HKDF over the master key, RET-6).
     Destroying it (termination, TEN-4) makes every member key of the enterprise unwrappable."""
 
-    enterprise = models.OneToOneField(Enterprise, on_delete=models.PROTECT, related_name="key")
-    salt = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    destroyed_at = models.DateTimeField(null=True, blank=True)
+    enterprise = models.OneToOneField(
+        Enterprise, on_delete=models.PROTECT, related_name="key", verbose_name=_("enterprise")
+    )
+    salt = models.BinaryField(verbose_name=_("salt"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    destroyed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("destroyed at"))
+
+    class Meta:
+        verbose_name = _("enterprise key")
+        verbose_name_plural = _("enterprise keys")
 
     def __str__(self) -> str:
         return f"key of {self.enterprise_id}"
@@ -131,12 +169,16 @@ class InvitationIndex(models.Model):
     """Public mirror of pending mobile-number invitations (ENT-3), so an account's `/account/`
     page lists them without visiting every schema. Written with the invitation itself."""
 
-    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="invitation_links")
-    invitation_id = models.BigIntegerField()
-    mobile = models.CharField(max_length=20, db_index=True)
-    expires_at = models.DateTimeField()
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="invitation_links", verbose_name=_("enterprise")
+    )
+    invitation_id = models.BigIntegerField(verbose_name=_("invitation"))
+    mobile = models.CharField(max_length=20, db_index=True, verbose_name=_("mobile"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
 
     class Meta:
+        verbose_name = _("invitation index")
+        verbose_name_plural = _("invitation index entries")
         constraints = [
             models.UniqueConstraint(fields=["enterprise", "invitation_id"], name="invitation_index_unique"),
         ]

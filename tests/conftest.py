@@ -30,6 +30,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from tenant_schemas_celery.task import _shared_storage as tenant_cache_storage
@@ -250,6 +251,9 @@ def world(db: None) -> World:
 def _public_schema_after_each_test() -> Iterator[None]:
     yield
     connection.set_schema_to_public()
+    # LocaleMiddleware leaves the language of a test's last request active in this thread: a test
+    # that asked for a zh-Hans page must not make the next one's service messages Chinese.
+    translation.deactivate()
 
 
 HOSTS = {"public": "localhost", "acme": "acme.localhost", "globex": "globex.localhost", "initech": "initech.localhost"}

@@ -118,6 +118,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # static files from STATIC_ROOT (collectstatic), in production and in the demo alike: compressed,
+    # with far-future caching of the hashed names (whitenoise; docs/running.md)
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "operators.middleware.AdminScriptPolicyMiddleware",  # /admin/ only: Alpine.js needs 'unsafe-eval'
     "config.middleware.NoStoreMiddleware",
@@ -316,7 +319,9 @@ MEDIA_URL = "/media/"
 # another's folder. Served only through views that check access, never as static files.
 STORAGES = {
     "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # gzip copies next to the files, served by whitenoise. Not the manifest (hashed names) variant:
+    # vendored CSS refers to source maps that are not vendored, which its collectstatic refuses.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 

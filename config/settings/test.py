@@ -4,10 +4,14 @@ import os
 import uuid
 
 from .base import *  # noqa: F403
-from .base import CACHES
+from .base import CACHES, STORAGES
 
 DEBUG = False
 LANGUAGE_CODE = "en"
+# No collectstatic before the tests: plain names, and whitenoise serves from the finders.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None  # type: ignore[assignment]  # nothing collected: whitenoise looks for no folder
 SMS_SENDER = "accounts.sms.OutboxSmsSender"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A queue and key prefix of this test run's own, so a `make run` sharing the same Redis never

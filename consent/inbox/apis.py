@@ -22,8 +22,8 @@ from tenants.apis import paginated, service_errors
 class NotificationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
-    title = serializers.CharField()
-    body = serializers.CharField()
+    title = serializers.CharField(source="display_title", help_text="In the reader's language.")
+    body = serializers.CharField(source="display_body", help_text="In the reader's language.")
     url = serializers.CharField()
     created_at = serializers.DateTimeField()
     read_at = serializers.DateTimeField(allow_null=True)

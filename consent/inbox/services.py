@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from consent.inbox.delivery import clean_channels, deliveries_schedule, delivery_rows
 from consent.inbox.selectors import notifications_for
+from consent.messages import Renderable, stored
 from consent.models import Notification, NotificationDelivery
 
 BATCH_SIZE = 1000
@@ -26,17 +27,27 @@ def notify(
     *,
     account: User,
     kind: str,
-    title: str,
-    body: str = "",
+    title: str | Renderable,
+    body: str | Renderable = "",
     url: str = "",
     enterprise_id: int | None = None,
     channels: Iterable[str] = (),
 ) -> Notification:
-    """One message in `account`'s inbox, and its SMS/e-mail copies if `channels` asks."""
+    """One message in `account`'s inbox, and its SMS/e-mail copies if `channels` asks. A `Message`
+    title or body is stored as such and read in the reader's language (consent.messages)."""
     wanted = clean_channels(channels)
+    title, title_message = stored(title)
+    body, body_message = stored(body)
     with transaction.atomic():
         notification = Notification.objects.create(
-            account=account, kind=kind, title=title[:200], body=body, url=url[:300], enterprise_id=enterprise_id
+            account=account,
+            kind=kind,
+            title=title[:200],
+            body=body,
+            title_message=title_message,
+            body_message=body_message,
+            url=url[:300],
+            enterprise_id=enterprise_id,
         )
         if wanted:
             rows = NotificationDelivery.objects.bulk_create(
@@ -59,8 +70,8 @@ def notify_many(
     *,
     account_ids: Iterable[int],
     kind: str,
-    title: str,
-    body: str = "",
+    title: str | Renderable,
+    body: str | Renderable = "",
     url: str = "",
     enterprise_id: int | None = None,
     channels: Iterable[str] = (),
@@ -70,6 +81,8 @@ def notify_many(
     With `channels`, one more query per batch reads the addresses and one INSERT writes the
     deliveries."""
     wanted = clean_channels(channels)
+    title, title_message = stored(title)
+    body, body_message = stored(body)
     ids = iter(account_ids)
     written = 0
     with transaction.atomic():
@@ -81,6 +94,8 @@ def notify_many(
                         kind=kind,
                         title=title[:200],
                         body=body,
+                        title_message=title_message,
+                        body_message=body_message,
                         url=url[:300],
                         enterprise_id=enterprise_id,
                     )

@@ -68,11 +68,21 @@ class EnterpriseNotice(models.Model):
     contact = models.CharField(_("contact for personal-data questions"), max_length=200)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(
-        "enterprise_data.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "enterprise_data.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     published_by = models.ForeignKey(
-        "enterprise_data.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "enterprise_data.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("published by"),
     )
 
     class Meta:
@@ -90,7 +100,9 @@ class EnterpriseNotice(models.Model):
 class NoticeItem(models.Model):
     """One line of a notice: a category the enterprise collects, why, and how long it keeps it."""
 
-    notice = models.ForeignKey(EnterpriseNotice, on_delete=models.CASCADE, related_name="items")
+    notice = models.ForeignKey(
+        EnterpriseNotice, on_delete=models.CASCADE, related_name="items", verbose_name=_("notice")
+    )
     category = models.CharField(_("category"), max_length=20, choices=NoticeCategory.choices)
     purpose_zh = models.TextField(_("purpose (Simplified Chinese)"))
     purpose_en = models.TextField(_("purpose (English)"), blank=True)
@@ -113,9 +125,14 @@ class NoticeAcknowledgement(models.Model):
         INVITATION = "invitation", _("Accepting an invitation")
 
     membership = models.ForeignKey(
-        "enterprise_data.Membership", on_delete=models.CASCADE, related_name="notice_acknowledgements"
+        "enterprise_data.Membership",
+        on_delete=models.CASCADE,
+        related_name="notice_acknowledgements",
+        verbose_name=_("membership"),
     )
-    notice = models.ForeignKey(EnterpriseNotice, on_delete=models.PROTECT, related_name="acknowledgements")
+    notice = models.ForeignKey(
+        EnterpriseNotice, on_delete=models.PROTECT, related_name="acknowledgements", verbose_name=_("notice")
+    )
     acknowledged_at = models.DateTimeField(_("acknowledged at"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
 
@@ -150,7 +167,10 @@ class ConsentRecord(models.Model):
         NOT_NEEDED = "not_needed", _("Not needed (another basis covers the data)")
 
     membership = models.ForeignKey(
-        "enterprise_data.Membership", on_delete=models.CASCADE, related_name="consent_records"
+        "enterprise_data.Membership",
+        on_delete=models.CASCADE,
+        related_name="consent_records",
+        verbose_name=_("membership"),
     )
     category = models.CharField(_("category"), max_length=20, choices=SensitiveCategory.choices)
     purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
@@ -166,12 +186,22 @@ class ConsentRecord(models.Model):
     given_at = models.DateTimeField(_("given at"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     recorded_by = models.ForeignKey(
-        "enterprise_data.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "enterprise_data.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     reason = models.TextField(_("reason"), blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     withdrawn_by = models.ForeignKey(
-        "enterprise_data.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "enterprise_data.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("withdrawn by"),
     )
     erasure = models.CharField(_("deletion"), max_length=16, choices=Erasure.choices, blank=True, default="")
     erased_at = models.DateTimeField(_("deleted at"), null=True, blank=True)

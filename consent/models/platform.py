@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from consent.messages import render as render_message
+
 
 class PolicyVersion(models.Model):
     """A version of the platform privacy policy (CON-1). Published versions are immutable and stay
@@ -39,7 +41,7 @@ class PolicyVersion(models.Model):
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     # When it took effect for accounts (consent.policy.services.policy_activate_due).
     activated_at = models.DateTimeField(_("took effect at"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("privacy policy version")
@@ -58,13 +60,19 @@ class PolicyAcceptance(models.Model):
         API = "api", _("API")
         APP = "app", _("App")
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acceptances")
-    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acceptances")
-    accepted_at = models.DateTimeField()
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acceptances", verbose_name=_("account")
+    )
+    version = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, related_name="acceptances", verbose_name=_("version")
+    )
+    accepted_at = models.DateTimeField(verbose_name=_("accepted at"))
+    channel = models.CharField(max_length=8, choices=Channel.choices, verbose_name=_("channel"))
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
 
     class Meta:
+        verbose_name = _("policy acceptance")
+        verbose_name_plural = _("policy acceptances")
         constraints = [models.UniqueConstraint(fields=["account", "version"], name="policy_accepted_once")]
         ordering = ["-accepted_at"]
 
@@ -72,11 +80,15 @@ class PolicyAcceptance(models.Model):
 class PolicyNoticeDismissal(models.Model):
     """An account dismissed the notice of a minor version (CON-2)."""
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+")
-    dismissed_at = models.DateTimeField()
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+", verbose_name=_("version"))
+    dismissed_at = models.DateTimeField(verbose_name=_("dismissed at"))
 
     class Meta:
+        verbose_name = _("policy notice dismissal")
+        verbose_name_plural = _("policy notice dismissals")
         constraints = [models.UniqueConstraint(fields=["account", "version"], name="policy_notice_dismissed_once")]
 
 
@@ -90,12 +102,16 @@ class DevicePermission(models.Model):
         CALENDAR = "calendar", _("Calendar")
         CONTACTS = "contacts", _("Contacts")
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="device_permissions")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    granted = models.BooleanField(default=False)
-    changed_at = models.DateTimeField()
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="device_permissions", verbose_name=_("account")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    granted = models.BooleanField(default=False, verbose_name=_("granted"))
+    changed_at = models.DateTimeField(verbose_name=_("changed at"))
 
     class Meta:
+        verbose_name = _("device permission")
+        verbose_name_plural = _("device permissions")
         constraints = [models.UniqueConstraint(fields=["account", "kind"], name="device_permission_one_per_kind")]
 
 
@@ -104,13 +120,17 @@ class DevicePermissionEvent(models.Model):
         GRANT = "grant", _("Granted")
         REVOKE = "revoke", _("Revoked")
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=16, choices=DevicePermission.Kind.choices)
-    action = models.CharField(max_length=8, choices=Action.choices)
-    channel = models.CharField(max_length=8, choices=PolicyAcceptance.Channel.choices)
-    at = models.DateTimeField()
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    kind = models.CharField(max_length=16, choices=DevicePermission.Kind.choices, verbose_name=_("kind"))
+    action = models.CharField(max_length=8, choices=Action.choices, verbose_name=_("action"))
+    channel = models.CharField(max_length=8, choices=PolicyAcceptance.Channel.choices, verbose_name=_("channel"))
+    at = models.DateTimeField(verbose_name=_("at"))
 
     class Meta:
+        verbose_name = _("device permission change")
+        verbose_name_plural = _("device permission changes")
         ordering = ["-at", "-id"]
 
 
@@ -118,17 +138,26 @@ class GuardianConsent(models.Model):
     """A guardian's consent for an account under 14 (ACC-4), needed before any enterprise may
     process the account's data."""
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian_consents")
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian_consents", verbose_name=_("account")
+    )
     guardian_name = models.CharField(_("guardian's name"), max_length=100)
     relation = models.CharField(_("relation"), max_length=50)
     contact = models.CharField(_("guardian's contact"), max_length=100)
-    recorded_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
+        verbose_name = _("guardian consent")
+        verbose_name_plural = _("guardian consents")
         ordering = ["-recorded_at"]
 
 
@@ -136,21 +165,38 @@ class Notification(models.Model):
     """The in-app inbox (SEC-5): one message to one account. Its SMS and e-mail copies, if any,
     are NotificationDelivery rows."""
 
-    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=32)
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=300, blank=True)
-    enterprise_id = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("account")
+    )
+    kind = models.CharField(max_length=32, verbose_name=_("kind"))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    # What the title and body say, to be put in the reader's language when read (consent.messages):
+    # title/body hold the text in the sender's language (older rows have only that).
+    title_message = models.JSONField(null=True, blank=True, verbose_name=_("title (message and parameters)"))
+    body_message = models.JSONField(null=True, blank=True, verbose_name=_("body (message and parameters)"))
+    url = models.CharField(max_length=300, blank=True, verbose_name=_("link"))
+    enterprise_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("enterprise"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "read_at"], name="notification_unread")]
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language (the stored text for messages without a key)."""
+        return render_message(self.title_message) if self.title_message else self.title
+
+    @property
+    def display_body(self) -> str:
+        return render_message(self.body_message) if self.body_message else self.body
 
 
 class NotificationDelivery(models.Model):
@@ -168,18 +214,23 @@ class NotificationDelivery(models.Model):
         FAILED = "failed", _("Failed")
 
     notification = models.ForeignKey(
-        Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+        Notification,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("notification"),
     )
-    kind = models.CharField(max_length=32)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    address = models.CharField(max_length=254)
-    subject = models.CharField(max_length=200, blank=True)
-    text = models.TextField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=32, verbose_name=_("kind"))
+    channel = models.CharField(max_length=8, choices=Channel.choices, verbose_name=_("channel"))
+    address = models.CharField(max_length=254, verbose_name=_("address"))
+    subject = models.CharField(max_length=200, blank=True, verbose_name=_("subject"))
+    text = models.TextField(verbose_name=_("text"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.CharField(max_length=200, blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
         verbose_name = _("notification delivery")

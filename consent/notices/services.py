@@ -18,8 +18,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from consent.inbox.services import notify_many
+from consent.messages import Message
 from consent.models import EnterpriseNotice, NoticeAcknowledgement, NoticeCategory, NoticeItem
 from consent.notices.selectors import notice_retention_days
 from core.models import Membership
@@ -163,7 +165,10 @@ def notice_publish(*, enterprise: Enterprise, actor: Membership | None, notice: 
             .values_list("account_id", flat=True)
             .order_by("account_id")
         )
-        title = _("%(enterprise)s published a new notice about your personal data") % {"enterprise": enterprise.name}
+        title = Message(
+            gettext_noop("%(enterprise)s published a new notice about your personal data"),
+            {"enterprise": enterprise.name},
+        )
         notify_many(
             account_ids=list(accounts), kind=NOTICE_KIND, title=title, url="/me/notice/", enterprise_id=enterprise.pk
         )

@@ -22,9 +22,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from consent.inbox.services import notify_many
+from consent.messages import Message
 from consent.models import PolicyAcceptance, PolicyNoticeDismissal, PolicyVersion
 from consent.policy.selectors import policy_current
 
@@ -101,16 +103,24 @@ def policy_version_publish(
 
 
 def _notify_everyone(version: PolicyVersion) -> int:
+    params = {"version": version.version, "date": timezone.localtime(version.effective_at).strftime("%Y-%m-%d")}
     if version.level == PolicyVersion.Level.MAJOR:
-        title = _("Privacy policy %(version)s: major change — please read and accept it") % {"version": version.version}
-        body = _(
-            "A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a major "
-            "change: you will be asked to accept it before continuing."
+        title = Message(gettext_noop("Privacy policy %(version)s: major change — please read and accept it"), params)
+        body = Message(
+            gettext_noop(
+                "A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a major "
+                "change: you will be asked to accept it before continuing."
+            ),
+            params,
         )
     else:
-        title = _("Privacy policy %(version)s: minor change") % {"version": version.version}
-        body = _("A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a minor change.")
-    body = body % {"version": version.version, "date": timezone.localtime(version.effective_at).strftime("%Y-%m-%d")}
+        title = Message(gettext_noop("Privacy policy %(version)s: minor change"), params)
+        body = Message(
+            gettext_noop(
+                "A new version of the privacy policy (%(version)s) takes effect on %(date)s. It is a minor change."
+            ),
+            params,
+        )
     account_ids = User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
     # SEC-5: a major change also goes out by e-mail to accounts that gave an address
     channels = ("email",) if version.level == PolicyVersion.Level.MAJOR else ()

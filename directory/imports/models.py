@@ -21,24 +21,29 @@ class MemberImport(models.Model):
         FAILED = "failed", pgettext_lazy("import state", "Failed")
 
     created_by = models.ForeignKey(
-        "enterprise_data.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "enterprise_data.Membership",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     file_name = models.CharField(_("file"), max_length=200)
-    file_sha256 = models.CharField(max_length=64, editable=False)
-    content = models.BinaryField(null=True, blank=True, editable=False)
-    language = models.CharField(max_length=16, default="zh-hans")
+    file_sha256 = models.CharField(max_length=64, editable=False, verbose_name=_("file SHA-256"))
+    content = models.BinaryField(null=True, blank=True, editable=False, verbose_name=_("content"))
+    language = models.CharField(max_length=16, default="zh-hans", verbose_name=_("language"))
     send_invitations = models.BooleanField(_("send invitations by SMS"), default=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(_("progress"), default=0)
-    rows_total = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    updated_count = models.PositiveIntegerField(default=0)
-    unchanged_count = models.PositiveIntegerField(default=0)
-    bad_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, editable=False)
+    rows_total = models.PositiveIntegerField(default=0, verbose_name=_("rows total"))
+    created_count = models.PositiveIntegerField(default=0, verbose_name=_("created count"))
+    updated_count = models.PositiveIntegerField(default=0, verbose_name=_("updated count"))
+    unchanged_count = models.PositiveIntegerField(default=0, verbose_name=_("unchanged count"))
+    bad_count = models.PositiveIntegerField(default=0, verbose_name=_("bad count"))
+    errors = models.JSONField(default=list, blank=True, editable=False, verbose_name=_("errors"))
 
     class Meta:
         app_label = "enterprise_data"

@@ -40,11 +40,13 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import SmsCode, User
 from accounts.services import sms_code_send, sms_code_verify
 from consent.inbox.delivery import deliveries_attempt, deliveries_schedule, delivery_rows
 from consent.inbox.services import notify
+from consent.messages import Message
 from consent.models import (
     NotificationDelivery,
 )
@@ -147,13 +149,15 @@ def account_deletion_start(
             kind=NOTIFICATION_KIND,
             url="/account/delete/",
             channels=CHANNELS,
-            title=_("Your account will be deleted after %(date)s") % {"date": day},
-            body=_(
-                "You asked for your account to be deleted. Until %(date)s you can sign in only to cancel it, "
-                "at /account/delete/. After that it is deleted for good: you leave every enterprise and your "
-                "account data is erased. If this was not you, sign in and cancel now."
-            )
-            % {"date": day},
+            title=Message(gettext_noop("Your account will be deleted after %(date)s"), {"date": day}),
+            body=Message(
+                gettext_noop(
+                    "You asked for your account to be deleted. Until %(date)s you can sign in only to cancel it, "
+                    "at /account/delete/. After that it is deleted for good: you leave every enterprise and your "
+                    "account data is erased. If this was not you, sign in and cancel now."
+                ),
+                {"date": day},
+            ),
         )
     account.deletion_pending = True
     return deletion
@@ -241,10 +245,12 @@ def account_deletion_cancel(*, account: User, now: datetime | None = None) -> Ac
             kind=NOTIFICATION_KIND,
             url="/account/",
             channels=CHANNELS,
-            title=_("The deletion of your account was cancelled"),
-            body=_(
-                "Your account will not be deleted and can be used as before. If you did not cancel it "
-                "yourself, change your password."
+            title=Message(gettext_noop("The deletion of your account was cancelled")),
+            body=Message(
+                gettext_noop(
+                    "Your account will not be deleted and can be used as before. If you did not cancel it "
+                    "yourself, change your password."
+                )
             ),
         )
     account.deletion_pending = False
@@ -342,9 +348,9 @@ def _stop(deletion: AccountDeletion, account: User, blockers: list[Blocker], now
     # Normally nothing has happened yet; only a race (an owner leaving while this execution was
     # leaving the enterprises) can stop it after some were left, and the notice says which.
     done = (
-        _("You have already left: %(enterprises)s; nothing else was deleted") % {"enterprises": left}
+        Message(gettext_noop("You have already left: %(enterprises)s; nothing else was deleted"), {"enterprises": left})
         if left
-        else _("Nothing was deleted")
+        else Message(gettext_noop("Nothing was deleted"))
     )
     with transaction.atomic():
         AccountDeletion.objects.filter(pk=deletion.pk).update(status=S.BLOCKED, blocked_reason=reason)
@@ -354,9 +360,13 @@ def _stop(deletion: AccountDeletion, account: User, blockers: list[Blocker], now
             kind=NOTIFICATION_KIND,
             url="/account/delete/",
             channels=CHANNELS,
-            title=_("Your account could not be deleted"),
-            body=_("%(done)s, and your account can be used as before. %(reason)s Then ask for the deletion again.")
-            % {"done": done, "reason": reason},
+            title=Message(gettext_noop("Your account could not be deleted")),
+            body=Message(
+                gettext_noop(
+                    "%(done)s, and your account can be used as before. %(reason)s Then ask for the deletion again."
+                ),
+                {"done": done, "reason": reason},
+            ),
         )
     deletion.refresh_from_db()
     return deletion
@@ -459,6 +469,6 @@ def _account_erase(deletion: AccountDeletion, account: User, now: datetime) -> N
             account,
             Request.Status.COMPLETED,
             now,
-            _("The account was deleted: every enterprise was left (DSR-5) and the account data erased."),
+            _("The account was deleted: every enterprise was left and the account data erased."),
         )
         AccountDeletion.objects.filter(pk=deletion.pk).update(status=S.DONE, executed_at=now, request=request)

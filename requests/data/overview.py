@@ -44,7 +44,15 @@ from core.scopes import admin_scope_for
 from directory.services import ID_NUMBER_FIELD
 from health.services import DETAIL_NAMES, DETAILS_FIELD
 from ledger.models import LedgerEntry
-from ledger.selectors import action_label, category_label, detail_fields, field_label, join_labels
+from ledger.selectors import (
+    action_label,
+    category_label,
+    detail_fields,
+    details_summary,
+    field_label,
+    join_labels,
+    purpose_label,
+)
 from requests.export.selectors import export_effective_state
 from requests.models import Request
 from requests.selectors import (
@@ -374,6 +382,8 @@ def _ledger(member: Membership, number: int, kept: dict[str, int]) -> Paged:
                 "category": entry.category,
                 "category_label": category_label(entry.category),
                 "purpose": entry.purpose,
+                "purpose_label": purpose_label(entry.purpose),
+                "details_label": details_summary(entry),
                 "details": ", ".join(
                     f"{key}: {_detail(value)}" for key, value in sorted((entry.details or {}).items())
                 ),

@@ -25,10 +25,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import User
 from consent.inbox.services import notify
+from consent.messages import Message
 from core.models import Membership
 from core.services import enterprise_refresh_member_count
 from ledger.models import LedgerEntry
@@ -211,32 +212,34 @@ def _notify_left(
     *,
     removed: bool = False,
 ) -> None:
-    first = (
-        _("An administrator of %(enterprise)s removed you from the enterprise; your access ended at once.")
-        if removed
-        else _("You have left %(enterprise)s; your access ended at once.")
-    ) % {"enterprise": enterprise.name}
-    body = (
-        first
-        + " "
-        + _(
-            "Deleted now: %(templates)s biometric "
-            "templates and %(health)s health reports. On %(date)s (after the %(days)s-day grace period) your "
-            "directory card is anonymised and your ID number and raw clock-in locations are deleted. Attendance "
-            "records and the instruction ledger are kept for their retention periods under a pseudonym."
+    params = {
+        "enterprise": enterprise.name,
+        "templates": templates,
+        "health": health,
+        "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d"),
+        "days": grace,
+    }
+    if removed:  # ENT-11: an administrator removed the member
+        body = Message(
+            gettext_noop(
+                "An administrator of %(enterprise)s removed you from the enterprise; your access ended at once. "
+                "Deleted now: %(templates)s biometric templates and %(health)s health reports. On %(date)s (after "
+                "the %(days)s-day grace period) your directory card is anonymised and your ID number and raw "
+                "clock-in locations are deleted. Attendance records and the instruction ledger are kept for their "
+                "retention periods under a pseudonym."
+            ),
+            params,
         )
-        % {
-            "templates": templates,
-            "health": health,
-            "date": timezone.localtime(anonymise_at).strftime("%Y-%m-%d"),
-            "days": grace,
-        }
-    )
-    notify(
-        account=account,
-        kind=NOTIFICATION_KIND,
-        enterprise_id=enterprise.pk,
-        title=(_("You were removed from %(enterprise)s") if removed else _("You left %(enterprise)s"))
-        % {"enterprise": enterprise.name},
-        body=body,
-    )
+        title = Message(gettext_noop("You were removed from %(enterprise)s"), {"enterprise": enterprise.name})
+    else:
+        body = Message(
+            gettext_noop(
+                "You have left %(enterprise)s; your access ended at once. Deleted now: %(templates)s biometric "
+                "templates and %(health)s health reports. On %(date)s (after the %(days)s-day grace period) your "
+                "directory card is anonymised and your ID number and raw clock-in locations are deleted. Attendance "
+                "records and the instruction ledger are kept for their retention periods under a pseudonym."
+            ),
+            params,
+        )
+        title = Message(gettext_noop("You left %(enterprise)s"), {"enterprise": enterprise.name})
+    notify(account=account, kind=NOTIFICATION_KIND, enterprise_id=enterprise.pk, title=title, body=body)

@@ -13,9 +13,10 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from consent.inbox.services import notify_many
+from consent.messages import Message
 from requests.models import Request
 from requests.workflow.calendar import WorkingCalendar
 from requests.workflow.selectors import responsible_account_ids
@@ -63,12 +64,12 @@ def request_send_reminders(*, enterprise: Enterprise | None, today: date | None 
                 if not claimed:
                     continue  # another run sent it, or the request moved on
                 if left < 0:
-                    title = _("Request #%(id)s is overdue (due %(due)s)")
+                    msgid = gettext_noop("Request #%(id)s is overdue (due %(due)s)")
                 elif left == 0:
-                    title = _("Request #%(id)s is due today")
+                    msgid = gettext_noop("Request #%(id)s is due today")
                 else:
-                    title = _("Request #%(id)s: %(left)d working days left (due %(due)s)")
-                title = title % {"id": request.pk, "left": left, "due": request.due_on.isoformat()}  # type: ignore[union-attr]
+                    msgid = gettext_noop("Request #%(id)s: %(left)d working days left (due %(due)s)")
+                title = Message(msgid, {"id": request.pk, "left": left, "due": request.due_on.isoformat()})  # type: ignore[union-attr]
                 url = (
                     f"/console/requests/{request.pk}/"
                     if enterprise is not None

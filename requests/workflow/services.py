@@ -23,10 +23,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from accounts.models import User
 from consent.inbox.services import notify, notify_many
+from consent.messages import Choice, Message
 from core.models import Membership
 from core.scopes import admin_scope_for
 from ledger.services import Action, ledger_record
@@ -142,12 +143,17 @@ SMS_EMAIL_STATUSES = frozenset({S.COMPLETED, S.REFUSED, S.AWAITING_INFORMATION})
 
 def _notify_requester(request: Request, enterprise: Enterprise | None, note: str) -> None:
     """The decision, with the note to the requester (the answer, or the question asked)."""
-    labels = dict(Request.Status.choices)
     notify(
         account=request.account,
         kind=NOTIFICATION_KIND,
-        title=_("Your request #%(id)s (%(kind)s): %(status)s")
-        % {"id": request.pk, "kind": request.get_kind_display(), "status": labels[request.status]},
+        title=Message(
+            gettext_noop("Your request #%(id)s (%(kind)s): %(status)s"),
+            {
+                "id": request.pk,
+                "kind": Choice("requests.request", "kind", request.kind),
+                "status": Choice("requests.request", "status", request.status),
+            },
+        ),
         body=note,
         url=_request_url(request),
         enterprise_id=enterprise.pk if enterprise is not None else None,
@@ -155,7 +161,7 @@ def _notify_requester(request: Request, enterprise: Enterprise | None, note: str
     )
 
 
-def _notify_responsible(request: Request, enterprise: Enterprise | None, title: str) -> int:
+def _notify_responsible(request: Request, enterprise: Enterprise | None, title: Message) -> int:
     account_ids = responsible_account_ids(requests=[request])[request.pk]
     url = (
         f"/console/requests/{request.pk}/"
@@ -276,7 +282,10 @@ def request_submit(
         _notify_responsible(
             request,
             enterprise,
-            _("New request #%(id)s (%(kind)s) to answer") % {"id": request.pk, "kind": request.get_kind_display()},
+            Message(
+                gettext_noop("New request #%(id)s (%(kind)s) to answer"),
+                {"id": request.pk, "kind": Choice("requests.request", "kind", request.kind)},
+            ),
         )
     return request
 
@@ -339,7 +348,9 @@ def request_provide_information(
             note=note,
         )
         _notify_responsible(
-            locked, enterprise, _("Request #%(id)s: the requester sent the information asked for") % {"id": locked.pk}
+            locked,
+            enterprise,
+            Message(gettext_noop("Request #%(id)s: the requester sent the information asked for"), {"id": locked.pk}),
         )
     return locked
 

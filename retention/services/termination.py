@@ -22,8 +22,10 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from consent.inbox.services import notify_many
+from consent.messages import Message
 from core.encryption import enterprise_key_destroy
 from tenants.context import enterprise_schema, use_public_schema
 from tenants.models import Enterprise, InvitationIndex, MembershipIndex, TerminationReceipt
@@ -80,12 +82,16 @@ def enterprise_termination_start(
             account_ids=_member_account_ids(enterprise),
             kind=NOTIFICATION_KIND,
             enterprise_id=enterprise.pk,
-            title=_("%(enterprise)s will close on %(date)s") % {"enterprise": enterprise.name, "date": when},
-            body=_(
-                "The enterprise's use of the portal ends on %(date)s. Until then you can still see and copy "
-                "your data; nothing can be changed. Afterwards all of its data is deleted."
-            )
-            % {"date": when},
+            title=Message(
+                gettext_noop("%(enterprise)s will close on %(date)s"), {"enterprise": enterprise.name, "date": when}
+            ),
+            body=Message(
+                gettext_noop(
+                    "The enterprise's use of the portal ends on %(date)s. Until then you can still see and copy "
+                    "your data; nothing can be changed. Afterwards all of its data is deleted."
+                ),
+                {"date": when},
+            ),
             url="/me/",
             channels=("email",),
         )
@@ -148,7 +154,9 @@ def enterprise_termination_execute(*, enterprise: Enterprise, now: datetime | No
         notify_many(
             account_ids=accounts,
             kind=NOTIFICATION_KIND,
-            title=_("%(enterprise)s has closed and its data has been deleted") % {"enterprise": locked.name},
+            title=Message(
+                gettext_noop("%(enterprise)s has closed and its data has been deleted"), {"enterprise": locked.name}
+            ),
         )
         # its files too (member photos, exports: not encrypted), once the deletion is committed
         transaction.on_commit(lambda: shutil.rmtree(media, ignore_errors=True))

@@ -96,3 +96,13 @@ document.addEventListener("change", function (event) {
     row.checked = box.checked;
   });
 });
+
+// <a data-history-back href="/">: goes back to the previous page when there is one in this tab
+// (the error pages); otherwise, and without JavaScript, the link's own address.
+document.addEventListener("click", function (event) {
+  var link = event.target instanceof Element ? event.target.closest("a[data-history-back]") : null;
+  if (link && window.history.length > 1 && document.referrer) {
+    event.preventDefault();
+    window.history.back();
+  }
+});
