@@ -54,7 +54,7 @@ WORLD_NAMES = (
     *["Gary Member", "Dana Dual", "Oscar Outsider", "Olga Operator", "Sam Scoped", "Erin Engineer"],
     *["Greg Admin", "Gwen Member", "Acme Test", "Globex Test", "Initech Test", "Sales East", "Sales"],
     *["Engineering", "Unpaid invoices", "authenticator", "Acme", "Globex", "Initech"],
-    *["acme", "globex", "initech", "localhost"],  # the enterprises' schema names, the public host
+    *["acme", "globex", "initech", "localhost", "Localhost"],  # schema names, the public host (capitalised as a title)
     "Platform",  # the public schema's tenant row (tenants.services.public_tenant_ensure), a choice in the admin
 )
 NOT_WORDS = re.compile(
@@ -73,7 +73,9 @@ HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]+")
 
 # Elements whose text is data or code, never interface.
 SKIPPED_TAGS = {"script", "style", "code", "pre", "kbd", "samp", "svg", "noscript", "template"}
-SKIPPED_CLASSES = {"masked"}
+# "material-symbols-outlined": the operators' console's icons (django-unfold) are ligatures of an
+# icon font, written as their names ("shield_person"); a person sees the icon, not the word.
+SKIPPED_CLASSES = {"masked", "material-symbols-outlined"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # What else a person reads or hears. Not `alt`: the only images with one are the Django admin's
 # boolean icons, whose alt is Python's "True"/"False" (the admin retheme replaces them).

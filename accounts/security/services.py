@@ -27,7 +27,8 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -132,14 +133,20 @@ def touch_key(session_key: str) -> str:
     return f"account-session-touch:{key_hash(session_key)}"
 
 
+def touch_cache() -> BaseCache:
+    """The remembered touches: the `throttle` cache, whose keys carry no schema prefix — a
+    session is the platform's, and sign-in may run in another schema than the requests after it."""
+    return caches["throttle"]
+
+
 def touch_due(session_key: str) -> bool:
     """True at most once every SESSION_TOUCH_SECONDS per session (a Redis `add`)."""
-    return bool(cache.add(touch_key(session_key), 1, timeout=SESSION_TOUCH_SECONDS))
+    return bool(touch_cache().add(touch_key(session_key), 1, timeout=SESSION_TOUCH_SECONDS))
 
 
 def _touched(session_key: str) -> None:
     try:
-        cache.set(touch_key(session_key), 1, timeout=SESSION_TOUCH_SECONDS)
+        touch_cache().set(touch_key(session_key), 1, timeout=SESSION_TOUCH_SECONDS)
     except Exception:  # noqa: BLE001 (the cache is down: the next request touches the row again)
         logger.warning("account session touch not remembered: cache unavailable", exc_info=True)
 
