@@ -17,7 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.encryption import account_key_destroy
-from accounts.models import IdDocument, SmsCode, User
+from accounts.models import AccountEvent, AccountSession, IdDocument, KnownDevice, SmsCode, User
 from consent.models import (
     DevicePermission,
     GuardianConsent,
@@ -49,6 +49,11 @@ def account_data_erase(*, account: User, now: datetime) -> None:
         SmsCode.objects.filter(mobile=mobile).delete()
         AccessAttempt.objects.filter(username=mobile).delete()
     TOTPDevice.objects.filter(user_id=account.pk).delete()
+    # account security (issue 17 §2): signed-in sessions, known browsers and security events hold
+    # addresses and user agents
+    AccountSession.objects.filter(account_id=account.pk).delete()
+    KnownDevice.objects.filter(account_id=account.pk).delete()
+    AccountEvent.objects.filter(account_id=account.pk).delete()
     StaticDevice.objects.filter(user_id=account.pk).delete()
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(account.pk)).update(
         object_repr=f"account #{account.pk}"
@@ -66,6 +71,10 @@ def account_data_erase(*, account: User, now: datetime) -> None:
         legal_name_encrypted=None,
         id_number_encrypted=None,
         real_name_verified_at=None,
+        session_generation=0,
+        frozen_at=None,
+        email_verified_at=None,
+        email_verification_nonce="",
         policy_acceptance_required=False,
         deletion_pending=False,
         is_staff=False,

@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import sms
 from accounts.encryption import encrypt_for_account
-from accounts.models import AccountDataKey, IdDocument, SmsCode, User
+from accounts.models import AccountDataKey, AccountEvent, AccountSession, IdDocument, KnownDevice, SmsCode, User
 from attendance.models import ClockEvent
 from biometrics.models import BiometricTemplate
 from config.celery import app
@@ -546,6 +546,10 @@ TOMBSTONE = {
     "legal_name_encrypted": None,
     "id_number_encrypted": None,
     "real_name_verified_at": None,
+    "session_generation": 0,
+    "frozen_at": None,
+    "email_verified_at": None,
+    "email_verification_nonce": "",
     "policy_acceptance_required": False,
     "deletion_pending": False,
     "is_staff": False,
@@ -607,6 +611,8 @@ def test_execution_leaves_both_enterprises_erases_the_account_and_frees_the_numb
     # the account row is a tombstone: nothing identifying in any column
     row = User.objects.filter(pk=pat.pk).values().get()
     assert set(row) == {*TOMBSTONE, "id", "password", "date_joined"}, "a new column: decide what deletion does with it"
+    for model in (AccountSession, KnownDevice, AccountEvent):  # addresses and user agents (issue 17 §2)
+        assert not model.objects.filter(account_id=pat.pk).exists(), model
     assert {column: row[column] for column in TOMBSTONE} == TOMBSTONE
     assert row["date_joined"] == executed_at  # no trace of when the person joined
     tombstone = User.objects.get(pk=pat.pk)

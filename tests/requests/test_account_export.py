@@ -162,7 +162,7 @@ def _strings(value):
 
 
 @pytest.mark.parametrize(
-    "language, heading, column", [("en", "Account and profile", "Version"), ("zh-hans", "账号和个人资料", "版本")]
+    "language, heading, column", [("en", "Account and profile", "Version"), ("zh-hans", "账号与个人资料", "版本")]
 )
 def test_the_readable_document_is_in_the_language_of_the_page(seeded, client_for, language, heading, column):
     client = client_for("public", seeded.bob)
