@@ -194,7 +194,7 @@ class SmsCode(models.Model):
         indexes = [models.Index(fields=["mobile", "purpose", "-created_at"], name="smscode_lookup")]
 
     def __str__(self) -> str:
-        return f"{mask_mobile(self.mobile)} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{mask_mobile(self.mobile)} {self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class SignInHandoff(models.Model):
@@ -293,4 +293,4 @@ class AccountEvent(models.Model):
         indexes = [models.Index(fields=["account", "-created_at"], name="account_event_recent")]
 
     def __str__(self) -> str:
-        return f"{self.account_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.account_id} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

@@ -226,6 +226,24 @@ def _build_world() -> World:
 
 
 _world: World | None = None
+_world_fields: dict[str, dict[str, object]] = {}
+
+
+def _world_snapshot(world: World) -> None:
+    """Remember every world object's field values as committed."""
+    for name, obj in vars(world).items():
+        _world_fields[name] = {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def _world_restore(world: World) -> None:
+    """Put back the committed field values (no query): a test's rollback undoes its writes in the
+    database, not a `refresh_from_db()` it made on a shared object, which a later test would see
+    (an e-mail address set by one test made another's account receive e-mail)."""
+    for name, values in _world_fields.items():
+        obj = getattr(world, name)
+        for attname, value in values.items():
+            setattr(obj, attname, value)
+        obj._state.fields_cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -234,12 +252,14 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
     global _world
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         _world = _build_world()
+        _world_snapshot(_world)
     yield
 
 
 @pytest.fixture
 def world(db: None) -> World:
     assert _world is not None
+    _world_restore(_world)
     # A test may publish a notice, which bumps the shared Enterprise objects' notice_version in
     # memory; its transaction is rolled back, so read the committed value again.
     for enterprise in (_world.acme, _world.globex):

@@ -47,7 +47,9 @@ def _seed(user: User, marker: str, version: PolicyVersion) -> None:
     """Account data with a marker in each kind of row: nickname, inbox, device permission, policy
     acceptance, an account-data request."""
     User.objects.filter(pk=user.pk).update(nickname=f"{marker} nickname", email=f"{marker}@example.com")
-    user.refresh_from_db()
+    # A fresh instance: the world's accounts are shared by every test in the session, and this
+    # test's rollback would not undo a refresh of them (a later test would see this e-mail).
+    user = User.objects.get(pk=user.pk)
     notify(account=user, kind="test", title=f"{marker} inbox title", body=f"{marker} inbox body")
     device_permission_set(account=user, kind="camera", granted=True, channel="web")
     policy_accept(account=user, version=version, channel="web", ip="192.0.2.7" if marker == "bob" else "198.51.100.9")
