@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -78,31 +79,31 @@ CHECKBOX_HTML = (
 )
 
 
-def _rows_html(rows: list[MemberRow], *, checkboxes: bool) -> str:
-    """The table body, escaped by format_html: one Python call per row instead of a dozen template
-    lookups (PERF-3, the time of this page was template rendering)."""
-    members_url = reverse("console_members")
-    minor = format_html(' <span class="badge bad">{}</span>', _("Under 18"))
-    return format_html_join(
-        "\n",
-        ROW_HTML,
-        (
-            (
-                format_html(CHECKBOX_HTML, row.pk, row.name) if checkboxes else "",
+def _rows_html(rows: list[MemberRow], *, checkboxes: bool) -> SafeString:
+    """The table body: one string format per row instead of a dozen template lookups, every value
+    escaped with the standard library's `html.escape` (what Django's `escape` calls, without its
+    lazy-string wrapper on each of ~500 values a page: PERF-3, the page's time was rendering)."""
+    members_url = html.escape(reverse("console_members"))
+    minor = str(format_html(' <span class="badge bad">{}</span>', _("Under 18")))
+    lines = []
+    for row in rows:
+        name = html.escape(row.name)
+        lines.append(
+            ROW_HTML.format(
+                CHECKBOX_HTML.format(int(row.pk), name) if checkboxes else "",
                 members_url,
-                row.pk,
-                row.name,
+                int(row.pk),
+                name,
                 minor if row.minor else "",
-                row.departments,
-                row.mobile,
-                row.title,
-                row.status,
-                row.status_label,
-                row.joined,
+                html.escape(row.departments),
+                html.escape(row.mobile),
+                html.escape(row.title),
+                html.escape(row.status),
+                html.escape(row.status_label),
+                html.escape(row.joined),
             )
-            for row in rows
-        ),
-    )
+        )
+    return mark_safe("\n".join(lines))  # noqa: S308 (every value escaped above)
 
 
 class MemberListView(DirectoryView):

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -13,10 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
+from accounts.admin import UserAdmin as AccountUserAdmin
 from accounts.masking import mask_mobile
 from accounts.models import User
 from accounts.selectors import account_by_mobile
 from core.services import enterprise_create
+from operators.permissions import TranslatedPermissionsMixin
 from retention.services.termination import (
     enterprise_termination_cancel,
     enterprise_termination_execute,
@@ -286,3 +290,20 @@ def theme_other_admins(site: admin.AdminSite) -> None:
         themed = type(original.__name__, (original, ModelAdmin), {"__module__": original.__module__})
         site.unregister(model)
         site.register(model, themed)
+
+
+# --- the permission pickers in the reader's language (operators/permissions.py) ----------------
+# The account admin (accounts.admin) and Django's group admin get the translated pickers here: the
+# console's words for models live in this package, which the accounts package must not import.
+admin.site.unregister(Group)
+admin.site.unregister(User)
+
+
+@admin.register(Group)
+class GroupAdmin(TranslatedPermissionsMixin, BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(User)
+class OperatorUserAdmin(TranslatedPermissionsMixin, AccountUserAdmin):
+    pass

@@ -71,3 +71,24 @@ def test_admin_is_for_operators_only(world, client_for):
     response = client_for("public", world.alice).get("/admin/")
     assert response.status_code == 302
     assert client_for("acme", world.alice).get("/admin/").status_code == 404  # not on enterprise hosts
+
+
+def test_permission_pickers_name_permissions_in_the_readers_language(world):
+    """Issue 17 §5: the group and account forms' permission pickers read "账号 | 可添加", not the
+    English names Django stored ("Can add account"); only the console's models are offered, and
+    the chosen permissions are saved."""
+    from django.contrib.auth.models import Group, Permission
+
+    client = operator_client(world)
+    client.cookies["django_language"] = "zh-hans"
+    for url in ("/admin/auth/group/add/", f"/admin/accounts/user/{world.bob.pk}/change/"):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "可添加" in page and "可查看" in page, url
+        assert "Can add" not in page and "Scope: " not in page and "content type" not in page, url
+    add_account = Permission.objects.get(content_type__app_label="accounts", codename="add_user")
+    response = client.post("/admin/auth/group/add/", {"name": "Support desk", "permissions": [add_account.pk]})
+    assert response.status_code == 302
+    assert list(Group.objects.get(name="Support desk").permissions.all()) == [add_account]
+    session = Permission.objects.get(content_type__app_label="sessions", codename="add_session")
+    response = client.post("/admin/auth/group/add/", {"name": "Sessions desk", "permissions": [session.pk]})
+    assert response.status_code == 200 and not Group.objects.filter(name="Sessions desk").exists()

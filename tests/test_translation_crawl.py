@@ -250,10 +250,6 @@ TENANT_ROUTES = [r for r in _routes(get_resolver(urls_tenants).url_patterns) if 
 # being rethemed (django-unfold, issue 17 §4) in a branch of its own, which owns operators/admin.py
 # and templates/admin/ and groups these internals under "Advanced".
 ADMIN_SKIPPED: dict[str, str] = {
-    # Django stores permission names in English when it migrates (auth_permission.name, "Can add
-    # …"): the group form's and the account form's permission pickers list them as stored.
-    "/admin/auth/group/add/": "permission names stored in English by Django",
-    "/admin/accounts/user/1/change/": "permission names stored in English by Django",
     # django-otp's device fields have plain-string labels and help texts; translating them would
     # change that package's migrations. Its admin's search help is also a plain string.
     "/admin/otp_totp/totpdevice/": "django-otp: plain-string field labels and help texts",
