@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.selectors import account_by_mobile
 from core.services import enterprise_create
 from operators.permissions import TranslatedPermissionsMixin
+from retention.services.platform import purge_category_label
 from retention.services.termination import (
     enterprise_termination_cancel,
     enterprise_termination_execute,
@@ -223,12 +224,26 @@ class DomainAdmin(DomainLabels, ModelAdmin):
     list_select_related = ("tenant",)
 
 
+class PurgeCategoryFilter(admin.SimpleListFilter):
+    """The receipts' categories in words (the enterprises' and the platform's own)."""
+
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        stored = PurgeReceipt.objects.values_list("category", flat=True).distinct().order_by("category")
+        return [(category, purge_category_label(category)) for category in stored]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[PurgeReceipt]) -> QuerySet[PurgeReceipt]:
+        return queryset.filter(category=self.value()) if self.value() else queryset
+
+
 @admin.register(PurgeReceipt)
 class PurgeReceiptAdmin(ModelAdmin):
     """Receipts of retention purges (RET-5): what each enterprise's purge removed, read-only."""
 
-    list_display = ("finished_at", "enterprise", "category", "rows", "cutoff", "retention_days", "run_id")
-    list_filter = ("category", "enterprise")
+    list_display = ("finished_at", "enterprise", "category_name", "rows", "cutoff", "retention_days", "run_id")
+    list_filter = (PurgeCategoryFilter, "enterprise")
     search_fields = ("enterprise__name", "schema_name")
     list_select_related = ("enterprise",)
     date_hierarchy = "finished_at"
@@ -236,7 +251,7 @@ class PurgeReceiptAdmin(ModelAdmin):
         "enterprise",
         "schema_name",
         "run_id",
-        "category",
+        "category_name",
         "cutoff",
         "rows",
         "retention_days",
@@ -244,6 +259,10 @@ class PurgeReceiptAdmin(ModelAdmin):
         "finished_at",
         "ledger_entry_id",
     )
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_name(self, obj: PurgeReceipt) -> str:
+        return purge_category_label(obj.category)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -259,8 +259,6 @@ ADMIN_SKIPPED: dict[str, str] = {
     "/admin/django_celery_beat/": "django-celery-beat: time-zone names, task paths, upstream texts",
     # django-axes' attempt list filters on a plain-string title ("Locked Out").
     "/admin/axes/accessattempt/": "django-axes: a plain-string list filter title",
-    # operators/admin.py (the admin retheme's): the purge receipts' category filter
-    "/admin/tenants/purgereceipt/": "the category filter lists stored category names (operators/admin.py)",
 }
 # Words every admin page still shows until the retheme lands: the default site header and title
 # ("Django 管理", "Django 站点管理员"), replaced by the product's name there (issue 17 §4).

@@ -197,7 +197,17 @@ SMS_CODE_TTL_SECONDS = 5 * 60
 # docs/retention.md): SMS codes outlive their 5 minutes only for the hourly send limit; the
 # SMS/e-mail copies of messages (number or address and text) for questions about delivery; the
 # in-app inbox for a year.
-PLATFORM_RETENTION_DAYS = {"sms_codes": 1, "notification_deliveries": 90, "notifications": 365}
+PLATFORM_RETENTION_DAYS = {
+    "sms_codes": 1,
+    "notification_deliveries": 90,
+    "notifications": 365,
+    # account security (docs/retention.md): a session unseen for 30 days is long over (the cookie
+    # lives SESSION_COOKIE_AGE); a browser unseen for a year counts as new again; the security
+    # event log is kept six months, as network logs are (网络安全法 art. 21).
+    "account_sessions": 30,
+    "known_devices": 365,
+    "account_events": 180,
+}
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_CODE_RESEND_SECONDS = 60
 SMS_CODE_MAX_PER_HOUR = 5  # per number and purpose (the SmsCode rows of the last hour)

@@ -1,9 +1,11 @@
 """Retention of the platform's own personal data (RET-1..RET-5 for the public schema).
 
 The enterprises' categories are purged per enterprise (retention.services.purge). The
-public schema holds three kinds of short-lived personal data of its own, which nothing deleted
-before: SMS verification codes (a mobile number and a code hash), the inbox (SEC-5: one message
-per account) and the SMS/e-mail copies of messages (a mobile number or address and the text).
+public schema holds short-lived personal data of its own, which nothing deleted before: SMS
+verification codes (a mobile number and a code hash), the inbox (SEC-5: one message per account),
+the SMS/e-mail copies of messages (a mobile number or address and the text), and the account
+security records (issue 17 §2): signed-in sessions and known browsers (address, browser) no
+longer seen, and the security event log.
 Their periods are `settings.PLATFORM_RETENTION_DAYS`; docs/retention.md says why each.
 
 `platform_purge()` runs daily from beat (retention.tasks.platform_purge): under a session advisory
@@ -22,9 +24,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from accounts.models import SmsCode
+from accounts.models import AccountEvent, AccountSession, KnownDevice, SmsCode
 from consent.models import Notification, NotificationDelivery
+from retention.bounds import RetentionCategory
 from tenants.context import public_schema
 from tenants.models import PurgeReceipt
 
@@ -32,13 +36,34 @@ BATCH_SIZE = 5000
 # A lock space of its own ("PP"), one lock for the whole platform purge.
 PLATFORM_PURGE_LOCK = (0x5050, 0)
 
-# category -> model whose rows are deleted by `created_at`. Deliveries go before the inbox
+# category -> (model, the time column a row's age is judged by). Deliveries go before the inbox
 # messages they copy (they would go with them by cascade; doing them first counts them apart).
-CATEGORIES: dict[str, Any] = {
-    "sms_codes": SmsCode,
-    "notification_deliveries": NotificationDelivery,
-    "notifications": Notification,
+# Sessions and browsers age from when they were last seen, not from when they began.
+CATEGORIES: dict[str, tuple[Any, str]] = {
+    "sms_codes": (SmsCode, "created_at"),
+    "notification_deliveries": (NotificationDelivery, "created_at"),
+    "notifications": (Notification, "created_at"),
+    "account_sessions": (AccountSession, "last_seen"),
+    "known_devices": (KnownDevice, "last_seen"),
+    "account_events": (AccountEvent, "created_at"),
 }
+
+
+CATEGORY_LABELS: dict[str, Any] = {
+    "sms_codes": _("SMS verification codes"),
+    "notification_deliveries": _("SMS and e-mail copies of messages"),
+    "notifications": _("Inbox messages"),
+    "account_sessions": _("Signed-in sessions no longer seen"),
+    "known_devices": _("Browsers no longer used"),
+    "account_events": _("Account security events"),
+}
+
+
+def purge_category_label(category: str) -> str:
+    """A purge receipt's category in words: an enterprise's (RET-1) or the platform's own."""
+    if category in RetentionCategory.values:
+        return str(RetentionCategory(category).label)
+    return str(CATEGORY_LABELS.get(category, category))
 
 
 @dataclass
@@ -60,11 +85,11 @@ def platform_retention_days() -> dict[str, int]:
     return days
 
 
-def _delete_batch(table: str, cutoff: datetime, limit: int) -> int:
+def _delete_batch(table: str, column: str, cutoff: datetime, limit: int) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f'DELETE FROM "{table}" WHERE id IN '  # noqa: S608 — table names come from CATEGORIES
-            f'(SELECT id FROM "{table}" WHERE created_at < %s ORDER BY id LIMIT %s)',
+            f'DELETE FROM "{table}" WHERE id IN '  # noqa: S608 — table and column names come from CATEGORIES
+            f'(SELECT id FROM "{table}" WHERE "{column}" < %s ORDER BY id LIMIT %s)',
             [cutoff, limit],
         )
         return cursor.rowcount
@@ -82,12 +107,12 @@ def platform_purge(*, now: datetime | None = None, batch_size: int = BATCH_SIZE)
                 return PlatformPurgeOutcome(status="skipped")
         try:
             outcome = PlatformPurgeOutcome(status="done")
-            for category, model in CATEGORIES.items():
+            for category, (model, column) in CATEGORIES.items():
                 cutoff = started - timedelta(days=days[category])
                 category_started = timezone.now()
                 rows = 0
                 while True:
-                    deleted = _delete_batch(model._meta.db_table, cutoff, batch_size)
+                    deleted = _delete_batch(model._meta.db_table, column, cutoff, batch_size)
                     rows += deleted
                     if deleted < batch_size:
                         break

@@ -1,6 +1,8 @@
-"""The platform's own retention purge (RET-2..RET-5 for the public schema): SMS codes, the inbox
-and the SMS/e-mail copies of messages are deleted past their periods, nothing younger, with a
-receipt per category; a concurrent run is skipped; the task works from an enterprise's schema too."""
+"""The platform's own retention purge (RET-2..RET-5 for the public schema): SMS codes, the inbox,
+the SMS/e-mail copies of messages and the account security records (sessions and browsers by when
+they were last seen, the event log by when it was written) are deleted past their periods, nothing
+younger, with a receipt per category; a concurrent run is skipped; the task works from an
+enterprise's schema too."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.models import SmsCode
+from accounts.models import AccountEvent, AccountSession, KnownDevice, SmsCode
 from accounts.services import sms_code_send
 from consent.inbox.services import notify
 from consent.models import Notification, NotificationDelivery
@@ -21,11 +23,18 @@ from retention.tasks import platform_purge as platform_purge_task
 from tenants.context import enterprise_schema, public_schema
 from tenants.models import PurgeReceipt
 
-DAYS = {"sms_codes": 1, "notification_deliveries": 90, "notifications": 365}
+DAYS = {
+    "sms_codes": 1,
+    "notification_deliveries": 90,
+    "notifications": 365,
+    "account_sessions": 30,
+    "known_devices": 365,
+    "account_events": 180,
+}
 
 
-def _age(model, pks, days: float) -> None:
-    model.objects.filter(pk__in=pks).update(created_at=timezone.now() - timedelta(days=days))
+def _age(model, pks, days: float, column: str = "created_at") -> None:
+    model.objects.filter(pk__in=pks).update(**{column: timezone.now() - timedelta(days=days)})
 
 
 @pytest.fixture
@@ -50,11 +59,56 @@ def aged(world):
     _age(NotificationDelivery, new_copies, 89)
     due["notifications"], kept["notifications"] = [n.pk for n in old], [n.pk for n in new]
     due["notification_deliveries"], kept["notification_deliveries"] = old_copies, new_copies
+
+    # Security records: a session that began long ago but was seen yesterday stays (its age is
+    # from when it was last seen); so does a browser first seen years ago and used last week.
+    now = timezone.now()
+    for category, model, column, days, make in (
+        (
+            "account_sessions",
+            AccountSession,
+            "last_seen",
+            30,
+            lambda user, n: AccountSession.objects.create(
+                account=user, session_key_hash=f"{user.pk:x}{n}".ljust(64, "0")
+            ),
+        ),
+        (
+            "known_devices",
+            KnownDevice,
+            "last_seen",
+            365,
+            lambda user, n: KnownDevice.objects.create(account=user, device_hash=f"{user.pk:x}{n}".ljust(64, "0")),
+        ),
+        (
+            "account_events",
+            AccountEvent,
+            "created_at",
+            180,
+            lambda user, n: AccountEvent.objects.create(account=user, kind=AccountEvent.Kind.EMAIL_SET),
+        ),
+    ):
+        old_rows = [make(user, 1).pk for user in (world.bob, world.gus)]
+        new_rows = [make(user, 2).pk for user in (world.bob, world.gus)]
+        _age(model, old_rows, days + 0.01, column)
+        _age(model, new_rows, days - 0.01, column)
+        if column != "created_at":
+            model.objects.filter(pk__in=new_rows).update(
+                **{"first_seen" if model is KnownDevice else "created_at": now - timedelta(days=5 * 365)}
+            )
+        due[category], kept[category] = old_rows, new_rows
     assert all(due.values()) and all(kept.values())
     return due, kept
 
 
-MODELS = {"sms_codes": SmsCode, "notification_deliveries": NotificationDelivery, "notifications": Notification}
+MODELS = {
+    "sms_codes": SmsCode,
+    "notification_deliveries": NotificationDelivery,
+    "notifications": Notification,
+    "account_sessions": AccountSession,
+    "known_devices": KnownDevice,
+    "account_events": AccountEvent,
+}
 
 
 @override_settings(PLATFORM_RETENTION_DAYS=DAYS)
@@ -115,10 +169,22 @@ def test_a_second_run_while_one_holds_the_lock_is_skipped_and_deletes_nothing(ag
 
 @pytest.mark.parametrize(
     "days",
-    [{"sms_codes": 0, "notification_deliveries": 90, "notifications": 365}, {"sms_codes": 1, "notifications": 365}],
+    [{**DAYS, "sms_codes": 0}, {key: value for key, value in DAYS.items() if key != "notification_deliveries"}],
 )
 def test_bad_settings_are_refused_before_anything_is_deleted(aged, days):
     with override_settings(PLATFORM_RETENTION_DAYS=days), pytest.raises(ValueError):
         platform_purge()
     with public_schema():
         assert SmsCode.objects.filter(pk__in=aged[0]["sms_codes"]).exists()
+
+
+@override_settings(PLATFORM_RETENTION_DAYS=DAYS)
+def test_the_operators_read_the_receipts_categories_in_words(world, aged):
+    from tests.test_admin import operator_client
+
+    platform_purge()
+    client = operator_client(world)
+    page = client.get("/admin/tenants/purgereceipt/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for words in ("短信验证码", "已不再活动的登录会话", "已不再使用的浏览器", "账号安全事件"):
+        assert words in page
+    assert "account_sessions" not in page.replace('category=account_sessions"', "")  # only in filter links
