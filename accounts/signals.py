@@ -8,6 +8,7 @@ from django.dispatch import Signal
 account_registered = Signal()
 
 # Account security (issue 17 §2): the account should be told (inbox + SMS) — `account`, `kind`
-# (a short code), `title`, `body` in the language of the request. Sent inside the action's
+# (a short code), `title` and `body` as msgids (gettext_noop) with `params` for the body's
+# %(name)s, so that the message reads in the reader's language. Sent inside the action's
 # transaction; consent writes the inbox message (consent/receivers.py).
 account_security_notice = Signal()

@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.signals import account_registered, account_security_notice
 from consent.inbox.services import notify
+from consent.messages import Message
 from consent.policy.selectors import policy_current
 from consent.policy.services import policy_accept
 
@@ -24,14 +25,23 @@ def policy_accept_at_registration(sender: type, *, account: User, ip: str | None
 
 
 @receiver(account_security_notice, dispatch_uid="consent.account_security_notice")
-def account_security_notify(sender: type, *, account: User, kind: str, title: str, body: str, **kwargs: Any) -> None:
+def account_security_notify(
+    sender: type,
+    *,
+    account: User,
+    kind: str,
+    title: str,
+    body: str,
+    params: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
     """Issue 17 §2: a security notice is an inbox message with an SMS copy, linking to the
-    account's security page."""
+    account's security page; its title and body are msgids, read in the reader's language."""
     notify(
         account=account,
         kind=f"security_{kind}"[:32],
-        title=title,
-        body=body,
+        title=Message(title),
+        body=Message(body, params or {}),
         url=reverse("account_security", urlconf="config.urls_public"),
         channels=("sms",),
     )

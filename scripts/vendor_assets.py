@@ -1,7 +1,10 @@
-"""Vendored front-end assets (SPEC UI-1, docs/frontend.md): pinned npm tarballs, verified against
-the registry's `dist.integrity` (sha512), of which only the files the portal serves are kept under
-static/vendor/<name>/ with the package's licence. The lock, static/vendor/ASSETS.json, records
-each package's version, tarball integrity and every vendored file with its sha256.
+"""Vendored assets (SPEC UI-1, docs/frontend.md): pinned npm tarballs, verified against the
+registry's `dist.integrity` (sha512), of which only the files the portal uses are kept with the
+package's licence: front-end files under static/vendor/<name>/, and data the server reads (a
+folder written `@path`, relative to the repository, never served as a static file: the
+ip2region address-to-region database, accounts/security/ip2region/). The lock,
+static/vendor/ASSETS.json, records each package's version, tarball integrity and every vendored
+file with its sha256.
 
     python scripts/vendor_assets.py            # download the pinned versions, write files and lock
     python scripts/vendor_assets.py --check    # verify the committed files against the lock (offline)
@@ -116,7 +119,19 @@ PINS: dict[str, tuple[str, str, dict[str, str]]] = {
         "htmx",
         {"package/dist/htmx.min.js": "htmx.min.js", "package/LICENSE": "LICENSE"},
     ),
+    # ip2region's IPv4 database (lionsoul2014/ip2region, Apache-2.0 data; the npm package MIT): an
+    # address to "country|area|province|city|ISP", read by accounts/security/places.py.
+    "ip2region": (
+        "2.3.0",
+        "@accounts/security/ip2region",
+        {"package/data/ip2region.db": "ip2region.db", "package/LICENSE": "LICENSE"},
+    ),
 }
+
+
+def located(relative: str) -> Path:
+    """A lock entry's file: `tabler/…` under static/vendor/, `@accounts/…` under the repository."""
+    return ROOT / relative[1:] if relative.startswith("@") else VENDOR / relative
 
 
 def sha256(data: bytes) -> str:
@@ -159,7 +174,6 @@ def vendor() -> None:
         integrity = meta["dist"]["integrity"]
         tarball = fetch_bytes(meta["dist"]["tarball"])
         verify_integrity(tarball, integrity)
-        target = VENDOR / folder
         recorded: dict[str, str] = {}
         with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
             for member_path, relative in sorted(files.items(), key=lambda item: item[1]):
@@ -170,7 +184,7 @@ def vendor() -> None:
                     if member is None:
                         raise SystemExit(f"{package}@{version}: {member_path} is not a file")
                     data = member.read()
-                destination = target / relative
+                destination = located(f"{folder}/{relative}")
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 destination.write_bytes(data)
                 recorded[f"{folder}/{relative}"] = sha256(data)
@@ -181,7 +195,7 @@ def vendor() -> None:
             "integrity": integrity,
             "files": recorded,
         }
-        print(f"{package}@{version}: {len(recorded)} files in static/vendor/{folder}/")
+        print(f"{package}@{version}: {len(recorded)} files in {located(folder).relative_to(ROOT)}/")
     LOCK.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n")
 
 
@@ -198,7 +212,7 @@ def check() -> list[str]:
         if set(entry["files"]) != expected:
             problems.append(f"{package}: the lock's files differ from the pinned list")
         for relative, digest in entry["files"].items():
-            path = VENDOR / relative
+            path = located(relative)
             if not path.is_file():
                 problems.append(f"{relative}: missing")
             elif sha256(path.read_bytes()) != digest:

@@ -3,8 +3,7 @@
 browsers and systems people use; anything else is "Unknown browser" / "unknown system".
 
 The address is shown masked (IPv4: its last number hidden, `203.0.113.x`; IPv6: its /48,
-`2001:db8:1::/48`), not as a place: turning an address into a city needs a geolocation database
-(a new dependency with its own licence and updates), which the platform does not ship."""
+`2001:db8:1::/48`), beside its region (accounts.security.places)."""
 
 from __future__ import annotations
 

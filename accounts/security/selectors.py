@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from accounts.models import AccountEvent, AccountSession, User
 from accounts.security.devices import coarse_address, device_label
+from accounts.security.places import region
 
 RECENT_EVENTS = 10
 
@@ -17,7 +18,8 @@ RECENT_EVENTS = 10
 class SessionRow:
     id: int
     device: str
-    place: str
+    place: str  # the masked address
+    region: str  # where it is (accounts.security.places), "" when unknown
     host: str
     signed_in: datetime
     last_seen: datetime
@@ -32,6 +34,7 @@ def sessions_for(*, account: User, current_id: int | None) -> list[SessionRow]:
             id=row.pk,
             device=device_label(row.user_agent),
             place=coarse_address(row.ip),
+            region=region(row.ip),
             host=row.host.rsplit(":", 1)[0] if row.host.count(":") == 1 else row.host,
             signed_in=row.created_at,
             last_seen=row.last_seen,

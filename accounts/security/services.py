@@ -37,9 +37,11 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import AccountEvent, AccountSession, KnownDevice, SmsCode, User
-from accounts.security.devices import device_label
+from accounts.security.devices import browser_name, coarse_address, system_name
+from accounts.security.places import region
 from accounts.selectors import account_by_mobile
 from accounts.services import sms_code_send, sms_code_verify
 from accounts.signals import account_security_notice
@@ -82,9 +84,10 @@ def event_record(*, account: User, kind: str, request: HttpRequest | None = None
     return AccountEvent.objects.create(account=account, kind=kind, ip=_ip(request), user_agent=_user_agent(request))
 
 
-def _notice(*, account: User, kind: str, title: str, body: str) -> None:
-    """An inbox message and its SMS copy (sent by consent's receiver, in this transaction)."""
-    account_security_notice.send(sender=User, account=account, kind=kind, title=title, body=body)
+def _notice(*, account: User, kind: str, title: str, body: str, params: dict[str, str] | None = None) -> None:
+    """An inbox message and its SMS copy (sent by consent's receiver, in this transaction). `title`
+    and `body` are msgids (marked with gettext_noop), read in the reader's language."""
+    account_security_notice.send(sender=User, account=account, kind=kind, title=title, body=body, params=params or {})
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -258,8 +261,8 @@ def password_change(*, account: User, current: str, new: str, new_again: str, re
         _notice(
             account=account,
             kind="password_changed",
-            title=_("Your password was changed"),
-            body=_("If this was not you, reset your password from the sign-in page at once."),
+            title=gettext_noop("Your password was changed"),
+            body=gettext_noop("If this was not you, reset your password from the sign-in page at once."),
         )
 
 
@@ -304,8 +307,8 @@ def password_reset_complete(
         _notice(
             account=account,
             kind="password_reset",
-            title=_("Your password was reset"),
-            body=_(
+            title=gettext_noop("Your password was reset"),
+            body=gettext_noop(
                 "Your password was reset with a code sent to your mobile number, and every session was "
                 "signed out. If this was not you, reset it again and contact the platform."
             ),
@@ -340,16 +343,21 @@ def device_sign_in(*, request: HttpRequest, account: User) -> str | None:
         )
         if not first:
             event_record(account=account, kind=AccountEvent.Kind.NEW_DEVICE, request=request)
-            label = device_label(_user_agent(request))
+            agent = _user_agent(request)
+            ip = _ip(request)
+            # product names, the region's own name and a masked address: the same in every language
+            device = " · ".join(
+                part for part in (browser_name(agent), system_name(agent), region(ip), coarse_address(ip)) if part
+            )
             _notice(
                 account=account,
                 kind="new_device",
-                title=_("New sign-in to your account"),
-                body=_(
+                title=gettext_noop("New sign-in to your account"),
+                body=gettext_noop(
                     "Your account was signed in from a device it has not used before (%(device)s) at %(time)s. "
                     "If this was not you, change your password and sign out everywhere else."
-                )
-                % {"device": label, "time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M")},
+                ),
+                params={"device": device or "?", "time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M")},
             )
     return cookie
 
@@ -368,8 +376,8 @@ def account_freeze(*, account: User, request: HttpRequest) -> None:
         _notice(
             account=account,
             kind="frozen",
-            title=_("Your account is frozen"),
-            body=_(
+            title=gettext_noop("Your account is frozen"),
+            body=gettext_noop(
                 "Nobody can sign in to it until you unfreeze it with a code sent to your mobile number "
                 "(from the sign-in page)."
             ),
@@ -402,8 +410,8 @@ def account_unfreeze(*, mobile: str, code: str, request: HttpRequest | None = No
         _notice(
             account=account,
             kind="unfrozen",
-            title=_("Your account was unfrozen"),
-            body=_("You can sign in again. If this was not you, freeze it again and reset your password."),
+            title=gettext_noop("Your account was unfrozen"),
+            body=gettext_noop("You can sign in again. If this was not you, freeze it again and reset your password."),
         )
     return account
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail, signing
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts import sms
 from accounts.models import AccountEvent, AccountSession, KnownDevice, SmsCode, User
@@ -259,13 +259,15 @@ def test_reset_refuses_a_weak_password_without_spending_the_code(account):
 
 
 def test_the_session_list_shows_both_sessions_with_device_place_and_this_device(account):
-    here, there = browser(), browser(SAFARI_IPHONE, "198.51.100.20")
+    here, there = browser(), browser(SAFARI_IPHONE, "58.60.1.20")  # an address in Shenzhen (ip2region)
     sign_in(here)
     sign_in(there)
     response = here.get("/account/security/sessions/")
     page = response.content.decode()
     assert "Chrome on Windows" in page and "Safari on iPhone" in page
-    assert "198.51.100.x" in page and "198.51.100.20" not in page
+    assert "58.60.1.x" in page and "58.60.1.20" not in page
+    assert '<span lang="zh-Hans" data-region>广东省 深圳市</span>' in page  # a place name, marked as Chinese
+    assert page.count("data-region") == 1  # 203.0.113.7 is a documentation address: no place
     assert page.count('id="this-device"') == 1
     sessions = response.context["sessions"]
     assert [s.current for s in sessions] == [True, False]
@@ -352,7 +354,10 @@ def test_a_new_device_notice_on_the_first_sign_in_from_a_new_device_only(account
     sign_in(phone)  # a new one: a notice in the inbox and by SMS
     notices = Notification.objects.filter(account=account, kind="security_new_device")
     assert notices.count() == 1
-    assert "Safari on iPhone" in notices.get().body
+    notice = notices.get()
+    assert "Safari · iPhone · 203.0.113.x" in notice.display_body  # product names, masked address
+    with translation.override("zh-hans"):  # read in the reader's language, whatever the sender's
+        assert "您的账号" in notice.display_body and "Safari · iPhone" in notice.display_body
     assert NotificationDelivery.objects.filter(notification=notices.get(), channel="sms").exists()
     phone.post("/logout/")
     sign_in(phone)  # known now
