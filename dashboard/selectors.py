@@ -202,7 +202,7 @@ def dashboard_checklist(*, enterprise: Enterprise, scope: AdminScope) -> list[Ch
 DASHBOARD_CACHE_VERSION = 1
 
 
-def _cache_key(*, enterprise: Enterprise, scope: AdminScope, today: date) -> str:
+def dashboard_cache_key(*, enterprise: Enterprise, scope: AdminScope, today: date) -> str:
     """One entry per enterprise, administrator, scope and local day: a scoped admin's figures are
     never read by anyone else, and a change of scope or of day misses the cache."""
     scope_text = repr((sorted(scope.whole), sorted((c, tuple(sorted(p))) for c, p in scope.paths.items())))
@@ -218,7 +218,7 @@ def dashboard_for(*, enterprise: Enterprise, scope: AdminScope, fresh: bool = Fa
     page says when they were read and offers a refresh, `fresh=True`); the setup checklist is
     always read anew, so that a step done shows as done at once (docs/dashboard.md)."""
     today = timezone.localdate()
-    key = _cache_key(enterprise=enterprise, scope=scope, today=today)
+    key = dashboard_cache_key(enterprise=enterprise, scope=scope, today=today)
     seconds = settings.DASHBOARD_CACHE_SECONDS
     dashboard = None if fresh or not seconds else cache.get(key)
     # The age is read on the portal's clock (Redis expires the entry on its own, later).

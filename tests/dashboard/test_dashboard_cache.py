@@ -110,3 +110,32 @@ def test_a_scoped_admin_never_reads_the_owners_kept_figures(world, client_for, c
 
 def timezone_iso(value: datetime.datetime) -> str:
     return date_format(timezone.localtime(value), "c")
+
+
+def _templates(response) -> set[str]:
+    return {template.name for template in response.templates}
+
+
+def test_the_figures_are_rendered_once_per_read_and_language(world, client_for, cached, morning):
+    """PERF-3: the cards are rendered with the figures they show and kept beside them: a second
+    visit renders no card; a refresh (new figures) renders them again; each language has its own
+    rendering; the checklist, outside the kept cards, is always current."""
+    day, traveller = morning
+    build(world, day)
+    client = client_for("acme", world.alice)
+    first = client.get("/console/")
+    assert "enterprise_data/dashboard/_figures.html" in _templates(first)
+    traveller.shift(datetime.timedelta(seconds=10))
+    again = client.get("/console/")
+    assert "enterprise_data/dashboard/_figures.html" not in _templates(again)
+    assert figure(again.content.decode(), "members") == figure(first.content.decode(), "members")
+    chinese = client.get("/console/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "enterprise_data/dashboard/_figures.html" in _templates(chinese)  # its own language
+    assert "今日考勤" in chinese.content.decode() or "考勤" in chinese.content.decode()
+    _join(world, "+8613900009998")
+    refreshed = client.get("/console/?refresh=1")
+    assert "enterprise_data/dashboard/_figures.html" in _templates(refreshed)
+    assert int(figure(refreshed.content.decode(), "members")) == int(figure(first.content.decode(), "members")) + 1
+    after = client.get("/console/")  # the new read's rendering, not the first one's
+    assert "enterprise_data/dashboard/_figures.html" not in _templates(after)
+    assert figure(after.content.decode(), "members") == figure(refreshed.content.decode(), "members")
