@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryD
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 
 from consent.consents.services import ConsentRequired
 from consent.minors.services import is_minor, minor_account_ids
-from core.models import Membership
+from core.models import Department, Membership
 from core.views import ConsoleView, confirmation_page
 from directory.forms import BulkActionForm, MemberCardForm, MemberExportForm, MemberFilterForm, ScopeGrantForm
 from directory.org import may_grant_scopes, scope_grant, scope_revoke
@@ -58,15 +58,33 @@ class DirectoryView(ConsoleView):
     access = Read(Category.DIRECTORY)
 
 
-def _options(choices: Any, selected: Any) -> str:
+def _options(choices: Any, selected: Any) -> SafeString:
     """<option>s of a <select>, built here rather than through the widget templates (each option
-    would be a template render: PERF-3)."""
+    would be a template render: PERF-3), escaped with the standard library's `html.escape`."""
     chosen = "" if selected in (None, "") else str(selected)
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((value, mark_safe(" selected") if str(value) == chosen else "", label) for value, label in choices),
+    return mark_safe(  # noqa: S308 (every value escaped)
+        "".join(
+            f'<option value="{html.escape(str(value))}"{" selected" if str(value) == chosen else ""}>'
+            f"{html.escape(str(label))}</option>"
+            for value, label in choices
+        )
     )
+
+
+CURRENT_LINK = ' aria-current="true" class="active"'
+
+
+def _tree_html(departments: list[Department], selected: Department | None) -> SafeString:
+    """The department tree's links (one per department in scope), the selected one marked:
+    built here, not through ~5 template lookups per department (PERF-3)."""
+    items = []
+    for department in departments:
+        current = CURRENT_LINK if selected is not None and selected.pk == department.pk else ""
+        items.append(
+            f'<li style="padding-left: {int(department.depth)}rem"><a href="?department={int(department.pk)}"'
+            f"{current}>{html.escape(department.name)}</a></li>"
+        )
+    return mark_safe("".join(items))  # noqa: S308 (every value escaped)
 
 
 ROW_HTML = (
@@ -169,6 +187,7 @@ class MemberListView(DirectoryView):
                 "filter_form": form,
                 "filters_active": any(k in params for k in ("status", "position", "rank", "joined_from", "joined_to")),
                 "departments": lookups.departments,
+                "tree_html": _tree_html(lookups.departments, filters.department),
                 "selected": filters.department,
                 "query": filters.q,
                 "query_string": urlencode(params),
