@@ -72,3 +72,24 @@ def test_the_header_is_one_query_computed_once_per_request(world, django_assert_
     finally:
         set_urlconf(None)
     assert first is second and first["shell_unread"] == 1 and first["shell_inbox_url"] == "/account/inbox/"
+
+
+def test_the_headers_statement_reads_what_the_orm_reads(world):
+    """consent.inbox.selectors.header_for is hand-written SQL (PERF-3): its count and its
+    switcher equal the ORM's reads (notifications_for, tenants.selectors.enterprise_links) for
+    an account in two enterprises, one suspended, on either host, with and without the count."""
+    from consent.inbox.selectors import header_for, notifications_for
+    from tenants.selectors import enterprise_links
+
+    notify(account=world.dana, kind="test", title="Platform")
+    notify(account=world.dana, kind="test", title="Acme", enterprise_id=world.acme.pk)
+    notify(account=world.dana, kind="test", title="Globex", enterprise_id=world.globex.pk)
+    expected_links = list(enterprise_links(account_id=world.dana.pk).values_list("link", flat=True))
+    assert len(expected_links) == 2
+    for enterprise_id in (None, world.acme.pk, world.globex.pk):
+        unread, links = header_for(account=world.dana, enterprise_id=enterprise_id, count_unread=True)
+        wanted = notifications_for(account=world.dana, enterprise_id=enterprise_id).filter(read_at__isnull=True)
+        assert unread == wanted.count() and unread in (3, 2)
+        assert links == expected_links
+        assert header_for(account=world.dana, enterprise_id=enterprise_id, count_unread=False) == (0, links)
+    assert header_for(account=world.oscar, enterprise_id=None, count_unread=True)[1] == []
