@@ -15,7 +15,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.db.models import ManyToManyField, Q, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from operators.console import NAVIGATION
@@ -67,7 +68,9 @@ class PermissionChoices(forms.ModelMultipleChoiceField):
 class TranslatedPermissionsMixin:
     """For a ModelAdmin with a `permissions` or `user_permissions` many-to-many field."""
 
-    def formfield_for_manytomany(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+    def formfield_for_manytomany(
+        self, db_field: ManyToManyField[Any, Any], request: HttpRequest | None = None, **kwargs: Any
+    ) -> forms.ModelMultipleChoiceField[Any] | None:
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
         if db_field.name in ("permissions", "user_permissions") and formfield is not None:
             field = PermissionChoices(
