@@ -99,4 +99,3 @@ def enterprise_files_delete(schema_name: str) -> None:
         raise SuspiciousFileOperation(f"the files of {schema_name!r} are not an enterprise's")
     storage: Any = default_storage
     storage.enterprise_files_delete(schema_name)
-

@@ -20,8 +20,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,17 +79,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(endpoint: str, server: subprocess.Popen[bytes]) -> None:
+def wait_until_up(address: tuple[str, int], server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_WAIT
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"moto_server exited with {server.returncode}")
         try:
-            with urllib.request.urlopen(f"{endpoint}/", timeout=2):
-                return
-        except urllib.error.HTTPError:  # an S3 error document: it answers
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            with socket.create_connection(address, timeout=2):
+                return  # listening (werkzeug binds once the app is loaded)
+        except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"moto_server did not answer within {START_WAIT:.0f}s")
 
@@ -112,7 +108,7 @@ def running_moto_server(run_dir: Path) -> Iterator[MotoServer]:
         start_new_session=True,
     )
     try:
-        wait_until_up(endpoint, server)
+        wait_until_up(("127.0.0.1", port), server)
         yield MotoServer(endpoint_url=endpoint, pid=server.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -332,8 +332,10 @@ MEDIA_URL = "/media/"
 MEDIA_STORAGE = env_str("MEDIA_STORAGE", "filesystem")
 
 
-def s3_media_backend(*, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str) -> dict[str, Any]:
-    """STORAGES["default"] for MEDIA_STORAGE=s3 (tests/s3 builds its own against moto alike)."""
+def s3_media_backend(
+    *, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str
+) -> dict[str, Any]:
+    """STORAGES["default"] for MEDIA_STORAGE=s3 (tests/tenants/test_storage.py: one against moto)."""
     options = {
         "bucket_name": bucket,
         "endpoint_url": endpoint_url or None,  # None: AWS itself
