@@ -9,6 +9,10 @@ nothing reaches the web node's disk."""
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -205,3 +209,40 @@ def test_the_platforms_and_the_templates_prefixes_are_never_deleted_whole(bucket
         with pytest.raises(SuspiciousFileOperation):
             enterprise_files_delete(schema)
     assert bucket.keys() == {"public/avatars/a.png"}
+
+
+def _settings_in_a_fresh_process(**environment: str) -> subprocess.CompletedProcess[str]:
+    """The base settings read in a new interpreter with `environment` added (they are read once)."""
+    code = (
+        "import json; from config.settings import base; "
+        "print(json.dumps({'storage': base.STORAGES['default'], 'media': base.MEDIA_STORAGE}))"
+    )
+    env = {**os.environ, "SECRET_KEY": "x", "PORTAL_MASTER_KEY": "unused", **environment}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+
+
+def test_media_storage_is_chosen_by_the_environment_and_the_filesystem_is_the_default():
+    default = _settings_in_a_fresh_process(MEDIA_STORAGE="")
+    assert json.loads(default.stdout)["storage"] == {"BACKEND": "tenants.storage.TenantFileSystemStorage"}
+    s3 = _settings_in_a_fresh_process(
+        MEDIA_STORAGE="s3",
+        S3_BUCKET="portal-media",
+        S3_ENDPOINT_URL="http://minio:9000",
+        S3_ACCESS_KEY_ID="k",
+        S3_SECRET_ACCESS_KEY="",
+    )
+    storage = json.loads(s3.stdout)["storage"]
+    assert storage["BACKEND"] == "tenants.storage.TenantS3Storage"
+    options = storage["OPTIONS"]
+    assert (options["bucket_name"], options["endpoint_url"], options["access_key"]) == (
+        "portal-media",
+        "http://minio:9000",
+        "k",
+    )
+    assert options["secret_key"] is None and options["file_overwrite"] is False and "location" not in options
+    no_bucket = _settings_in_a_fresh_process(MEDIA_STORAGE="s3", S3_BUCKET="")
+    assert no_bucket.returncode != 0 and "S3_BUCKET" in no_bucket.stderr
+    unknown = _settings_in_a_fresh_process(MEDIA_STORAGE="nfs")
+    assert unknown.returncode != 0 and "MEDIA_STORAGE must be" in unknown.stderr
