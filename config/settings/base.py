@@ -327,8 +327,43 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
 # Uploaded files go under MEDIA_ROOT/<schema>/… (TEN-5): one enterprise's files are never in
 # another's folder. Served only through views that check access, never as static files.
+# MEDIA_STORAGE=s3: the same layout as keys `<schema>/…` in an S3-compatible bucket, so that every
+# web node and worker sees the same files (RUN-4, tenants.storage, docs/storage.md).
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", "filesystem")
+
+
+def s3_media_backend(
+    *, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str
+) -> dict[str, Any]:
+    """STORAGES["default"] for MEDIA_STORAGE=s3 (tests/tenants/test_storage.py: one against moto)."""
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,  # None: AWS itself
+        "region_name": region or None,
+        "access_key": access_key or None,  # None: boto3's own chain (environment, instance role…)
+        "secret_key": secret_key or None,
+        "file_overwrite": False,  # as on the filesystem: a name in use gets a suffix
+        "default_acl": None,  # the bucket's own (private) policy
+        "querystring_auth": True,  # never an unsigned URL, should anything ask for one
+        "addressing_style": "path",  # minio, moto and most S3-compatible servers
+    }
+    return {"BACKEND": "tenants.storage.TenantS3Storage", "OPTIONS": options}
+
+
+if MEDIA_STORAGE == "filesystem":
+    MEDIA_BACKEND: dict[str, Any] = {"BACKEND": "tenants.storage.TenantFileSystemStorage"}
+elif MEDIA_STORAGE == "s3":
+    MEDIA_BACKEND = s3_media_backend(
+        bucket=env_str("S3_BUCKET"),
+        endpoint_url=env_str("S3_ENDPOINT_URL", ""),
+        region=env_str("S3_REGION", ""),
+        access_key=env_str("S3_ACCESS_KEY_ID", ""),
+        secret_key=env_str("S3_SECRET_ACCESS_KEY", ""),
+    )
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {MEDIA_STORAGE!r}.")
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "default": MEDIA_BACKEND,
     # gzip copies next to the files, served by whitenoise. Not the manifest (hashed names) variant:
     # vendored CSS refers to source maps that are not vendored, which its collectstatic refuses.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -13,12 +13,9 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,8 +24,9 @@ from django.utils.translation import gettext_noop
 from consent.inbox.services import notify_many
 from consent.messages import Message
 from core.encryption import enterprise_key_destroy
-from tenants.context import enterprise_schema, use_public_schema
+from tenants.context import use_public_schema
 from tenants.models import Enterprise, InvitationIndex, MembershipIndex, TerminationReceipt
+from tenants.storage import enterprise_files_delete
 
 MIN_NOTICE_DAYS = 30
 MAX_NOTICE_DAYS = 365
@@ -120,7 +118,7 @@ def enterprise_termination_execute(*, enterprise: Enterprise, now: datetime | No
     now = now or timezone.now()
     with transaction.atomic():
         locked = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
-        media = _media_folder(locked)
+        schema_name = locked.schema_name
         if locked.state != Enterprise.State.TERMINATING or locked.termination_effective_at is None:
             raise ValidationError({"state": [_("This enterprise is not under notice of termination.")]})
         if locked.termination_effective_at > now:
@@ -158,19 +156,12 @@ def enterprise_termination_execute(*, enterprise: Enterprise, now: datetime | No
                 gettext_noop("%(enterprise)s has closed and its data has been deleted"), {"enterprise": locked.name}
             ),
         )
-        # its files too (member photos, exports: not encrypted), once the deletion is committed
-        transaction.on_commit(lambda: shutil.rmtree(media, ignore_errors=True))
+        # its files too (member photos, exports: not encrypted), once the deletion is committed:
+        # its folder under MEDIA_ROOT or its prefix in the bucket (tenants.storage)
+        # (robust: the termination stands if the bucket is unreachable; the error is logged)
+        transaction.on_commit(lambda: enterprise_files_delete(schema_name), robust=True)
     enterprise.state = locked.state
     return receipt
-
-
-def _media_folder(enterprise: Enterprise) -> Path:
-    """The enterprise's own media folder (TenantFileSystemStorage: MEDIA_ROOT/<schema>/)."""
-    with enterprise_schema(enterprise):
-        folder = Path(default_storage.path(".")).resolve()
-    if folder.name != enterprise.schema_name or not enterprise.schema_name:  # never MEDIA_ROOT itself
-        raise RuntimeError(f"unexpected media folder for {enterprise.schema_name!r}: {folder}")
-    return folder
 
 
 def terminations_due(*, now: datetime | None = None) -> list[Enterprise]:
