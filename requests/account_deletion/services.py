@@ -267,7 +267,8 @@ def account_deletions_execute_due(
     """Beat (public schema): execute every deletion whose cooling-off is over, and finish any a
     dead worker left executing, one at a time under a transaction-level advisory lock held for
     the run (tenants.locks.exclusive_run, issue 18 §4; a second runner returns at once). A
-    deletion is claimed scheduled → executing under a row lock, so a cancellation either happens before (and it never runs) or is refused. Returns the ids executed now.
+    deletion is claimed scheduled → executing under a row lock, so a cancellation either happens
+    before (and it never runs) or is refused. Returns the ids executed now.
     `before_step` is a test hook (called with the deletion and the step's name)."""
     now = now or timezone.now()
     done: list[int] = []
