@@ -5,7 +5,8 @@ Session-level advisory locks (`pg_try_advisory_lock` … `pg_advisory_unlock`) b
 transaction pooler: the unlock may reach another server connection, and a lock left on a server
 connection is inherited by whichever client gets it next. `exclusive_run` takes
 `pg_try_advisory_xact_lock` instead, in a transaction of a connection of its own that stays open
-for the run: the run's own transactions (its batches, its progress) commit on the usual
+for the run (a copy of the default connection: the same database, through the same pooler, if
+any): the run's own transactions (its batches, its progress) commit on the usual
 connection as before, and the lock ends with the holder's transaction — at the end of the block,
 or when the worker dies and its connection with it. Behind PgBouncer the open transaction pins
 one server connection for the run's length (docs/operations.md, "Connection pooling").
@@ -31,7 +32,7 @@ def _key_sql(key: tuple[int | str, ...]) -> str:
 def exclusive_run(*key: int | str) -> Iterator[bool]:
     """Yield True when this run holds the lock `key` for the block, False at once when another
     run holds it (the caller then skips its work)."""
-    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    holder = connections[DEFAULT_DB_ALIAS].copy()  # the same database, through the same pooler
     try:
         holder.set_autocommit(False)
         with holder.cursor() as cursor:
