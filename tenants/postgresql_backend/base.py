@@ -68,6 +68,8 @@ class ScopedSearchPathCursor(psycopg2.extensions.cursor):
 
 
 class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    _setting_search_path: bool  # django-tenants': a SET of its own is being sent
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # the SET LOCAL already sent in the current transaction (None: none yet)
         self._local_search_path: str | None = None
