@@ -74,6 +74,7 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         # the SET LOCAL already sent in the current transaction (None: none yet)
         self._local_search_path: str | None = None
         self._set_local_cache: dict[tuple[str, bool], str] = {}
+        self._run_lock_holder: DatabaseWrapper | None = None
         super().__init__(*args, **kwargs)
         self.pools_transactions = self.settings_dict.get("POOL_MODE", "") == TRANSACTION_POOLING
 
@@ -138,6 +139,25 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
                 return query
             self._local_search_path = set_local
         return f"{set_local}; {query}"
+
+    # --- the run-lock holder (tenants.locks) ---
+
+    def run_lock_holder(self) -> DatabaseWrapper:
+        """A second connection to the same database (through the same pooler, if any), kept while
+        this one is: it holds the run locks of tenants.locks.exclusive_run in a transaction of its
+        own. Kept, because a new PostgreSQL connection for every run costs tens of milliseconds."""
+        if self._run_lock_holder is None:
+            self._run_lock_holder = self.copy()
+        return self._run_lock_holder
+
+    def close(self) -> None:
+        holder = self._run_lock_holder
+        try:
+            super().close()
+        finally:
+            if holder is not None and (holder.connection is None or holder.autocommit):  # not while it holds a lock
+                self._run_lock_holder = None
+                holder.close()
 
     # --- a transaction's end forgets its SET LOCAL ---
 
