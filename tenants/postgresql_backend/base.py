@@ -22,7 +22,9 @@ with `SET LOCAL search_path = …` sent in the same simple-query message as its 
 client. Statements that cannot run in a transaction (`VACUUM`, `… CONCURRENTLY`,
 `CREATE DATABASE`) and transaction control are sent unprefixed: run migrations and maintenance
 against PostgreSQL directly, not through the pooler. Server-side cursors are refused in this
-mode (`DISABLE_SERVER_SIDE_CURSORS`, checked at start-up by tenants.checks).
+mode (`DISABLE_SERVER_SIDE_CURSORS`, checked at start-up by tenants.checks); psycopg2's
+`copy_expert`/`callproc` are not routed (nothing here uses them: inside `atomic()` after a first
+statement they are safe).
 
 Without `POOL_MODE = "transaction"` the backend is django-tenants' own, unchanged."""
 
