@@ -43,7 +43,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def db_config(url: str) -> dict[str, Any]:
-    """Turn a DATABASE_URL into a Django DATABASES entry using the django-tenants backend."""
+    """Turn a DATABASE_URL into a Django DATABASES entry using the project's backend (django-tenants'
+    own, made safe behind a transaction pooler when DATABASE_POOL_MODE=transaction: issue 18 §4)."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured(f"DATABASE_URL must be a PostgreSQL URL, not {parts.scheme!r}.")
@@ -55,8 +56,13 @@ def db_config(url: str) -> dict[str, Any]:
     query = parse_qs(parts.query)
     if "host" in query:
         host = query["host"][0]
+    pool_mode = env_str("DATABASE_POOL_MODE", "none").strip().lower()
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "tenants.postgresql_backend",
+        # "transaction" behind PgBouncer's transaction pooling: the search_path goes inside every
+        # transaction, and server-side cursors (which outlive a transaction) are off
+        "POOL_MODE": "" if pool_mode == "none" else pool_mode,
+        "DISABLE_SERVER_SIDE_CURSORS": pool_mode == "transaction",
         "NAME": unquote(parts.path.lstrip("/")) or "portal",
         "USER": unquote(parts.username or "postgres"),
         "PASSWORD": unquote(parts.password or ""),

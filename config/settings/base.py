@@ -105,7 +105,9 @@ SPLIT_APP_PUBLIC_MODELS = {
 SPLIT_APP_BOTH_MODELS = {
     "requests": {"request", "requestevent"},
 }
-# Set search_path once per schema switch instead of before every query.
+# Set search_path once per schema switch instead of before every query. Behind a transaction
+# pooler (DATABASE_POOL_MODE=transaction) the backend sets it inside every transaction instead
+# (tenants.postgresql_backend; docs/operations.md, "Connection pooling").
 TENANT_LIMIT_SET_CALLS = True
 # Hosts served by the public schema (landing page, sign-up, /account/, operators' /admin/).
 PUBLIC_DOMAINS = env_list("PORTAL_PUBLIC_DOMAINS", ["localhost", "127.0.0.1"])

@@ -47,6 +47,7 @@ from invitations.models import Invitation
 from ledger.services import Action, ledger_record
 from tenants.categories import Category
 from tenants.context import enterprise_schema
+from tenants.locks import exclusive_run
 from tenants.models import Enterprise, InvitationIndex
 from tenants.queue import task_send_on_commit
 
@@ -142,17 +143,6 @@ def member_imports_recent(*, scope: AdminScope, limit: int = 10) -> list[MemberI
 # --- the worker ---------------------------------------------------------------------------------
 
 
-def _try_lock(key: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
-        return bool(cursor.fetchone()[0])
-
-
-def _unlock(key: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
-
-
 def _fail(job: MemberImport, message: str) -> MemberImport:
     MemberImport.objects.filter(pk=job.pk).update(
         state=MemberImport.State.FAILED,
@@ -166,13 +156,14 @@ def _fail(job: MemberImport, message: str) -> MemberImport:
 
 def member_import_run(*, enterprise: Enterprise, import_id: int) -> MemberImport | None:
     """Run a confirmed import (the Celery task). Safe to run twice: a finished import is left
-    as it is, two workers never run one import at once (an advisory lock), and rows already
+    as it is, two workers never run one import at once (a transaction-level advisory lock held
+    for the run: tenants.locks.exclusive_run, issue 18 §4), and rows already
     written by an interrupted run are found unchanged. None when the import does not exist."""
     with enterprise_schema(enterprise):
         lock = f"member-import:{enterprise.schema_name}:{import_id}"
-        if not _try_lock(lock):
-            return MemberImport.objects.filter(pk=import_id).defer("content").first()
-        try:
+        with exclusive_run(lock) as held:
+            if not held:
+                return MemberImport.objects.filter(pk=import_id).defer("content").first()
             job = MemberImport.objects.filter(pk=import_id).select_related("created_by").first()
             if job is None or job.finished:
                 return job
@@ -184,8 +175,6 @@ def member_import_run(*, enterprise: Enterprise, import_id: int) -> MemberImport
                     # (each was atomic) and a new import of the file finds them unchanged
                     _fail(job, _("The import stopped because of an error. Import the file again."))
                     raise
-        finally:
-            _unlock(lock)
 
 
 def _run(enterprise: Enterprise, job: MemberImport) -> MemberImport:

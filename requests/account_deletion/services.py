@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -67,6 +67,7 @@ from requests.models import AccountDeletion, Request, RequestEvent, RequestKind
 from requests.workflow.services import request_schema
 from retention.services.account import account_data_erase
 from tenants.context import enterprise_schema
+from tenants.locks import exclusive_run
 from tenants.models import InvitationIndex, MembershipIndex
 
 NOTIFICATION_KIND = "account_deletion"
@@ -264,48 +265,38 @@ def account_deletions_execute_due(
     *, now: datetime | None = None, before_step: Callable[[AccountDeletion, str], None] | None = None
 ) -> list[int]:
     """Beat (public schema): execute every deletion whose cooling-off is over, and finish any a
-    dead worker left executing, one at a time under an advisory lock (a second runner returns at
-    once). A deletion is claimed scheduled → executing under a row lock, so a cancellation
-    either happens before (and it never runs) or is refused. Returns the ids executed now.
+    dead worker left executing, one at a time under a transaction-level advisory lock held for
+    the run (tenants.locks.exclusive_run, issue 18 §4; a second runner returns at once). A
+    deletion is claimed scheduled → executing under a row lock, so a cancellation either happens
+    before (and it never runs) or is refused. Returns the ids executed now.
     `before_step` is a test hook (called with the deletion and the step's name)."""
     now = now or timezone.now()
     done: list[int] = []
-    with request_schema(None):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(LOCK_KEY))
-            if not cursor.fetchone()[0]:
-                return done
-        try:
-            # holding the lock, a deletion still executing was left by a worker that died: finish it
-            pending = list(
-                AccountDeletion.objects.filter(status=S.EXECUTING).order_by("id").values_list("pk", flat=True)
-            )
-            while True:
-                if pending:
-                    deletion_id = pending.pop(0)
-                    AccountDeletion.objects.filter(pk=deletion_id).update(attempts=F("attempts") + 1)
-                else:
-                    with transaction.atomic():
-                        due = (
-                            AccountDeletion.objects.select_for_update(skip_locked=True)
-                            .filter(status=S.SCHEDULED, not_before__lte=now)
-                            .order_by("not_before", "id")
-                            .first()
-                        )
-                        if due is None:
-                            return done
-                        AccountDeletion.objects.filter(pk=due.pk).update(
-                            status=S.EXECUTING, started_at=now, attempts=F("attempts") + 1
-                        )
-                    deletion_id = due.pk
-                if account_deletion_execute(deletion_id=deletion_id, now=now, before_step=before_step).status == S.DONE:
-                    done.append(deletion_id)
-        finally:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(LOCK_KEY))
-            except DatabaseError:  # the connection broke: its session, and the lock, are gone already
-                connection.close()
+    with request_schema(None), exclusive_run(*LOCK_KEY) as held:
+        if not held:
+            return done
+        # holding the lock, a deletion still executing was left by a worker that died: finish it
+        pending = list(AccountDeletion.objects.filter(status=S.EXECUTING).order_by("id").values_list("pk", flat=True))
+        while True:
+            if pending:
+                deletion_id = pending.pop(0)
+                AccountDeletion.objects.filter(pk=deletion_id).update(attempts=F("attempts") + 1)
+            else:
+                with transaction.atomic():
+                    due = (
+                        AccountDeletion.objects.select_for_update(skip_locked=True)
+                        .filter(status=S.SCHEDULED, not_before__lte=now)
+                        .order_by("not_before", "id")
+                        .first()
+                    )
+                    if due is None:
+                        return done
+                    AccountDeletion.objects.filter(pk=due.pk).update(
+                        status=S.EXECUTING, started_at=now, attempts=F("attempts") + 1
+                    )
+                deletion_id = due.pk
+            if account_deletion_execute(deletion_id=deletion_id, now=now, before_step=before_step).status == S.DONE:
+                done.append(deletion_id)
 
 
 def account_deletion_execute(

@@ -32,7 +32,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,6 +53,7 @@ from ledger.services import Action, ledger_record
 from retention.models import ErasurePlan
 from tenants.categories import Category
 from tenants.context import current_schema, enterprise_schema
+from tenants.locks import exclusive_run
 from tenants.models import Enterprise
 
 
@@ -457,7 +458,8 @@ def erasure_plans_run_due(
     before_step: Callable[[ErasurePlan, dict[str, str]], None] | None = None,
 ) -> list[int]:
     """Run every plan of `enterprise` that is due (and any left running by a crashed worker), one
-    at a time, under a per-enterprise advisory lock (a second runner returns at once). A plan is
+    at a time, under a per-enterprise transaction-level advisory lock held for the run
+    (tenants.locks.exclusive_run, issue 18 §4; a second runner returns at once). A plan is
     claimed by a conditional UPDATE (scheduled → running), so a plan cancelled before that moment
     never runs. A plan with the `profile/anonymise` step ends by destroying the member's data key
     (crypto-shredding, RET-6) in the transaction that marks it done — only if the card is now
@@ -467,11 +469,9 @@ def erasure_plans_run_due(
     completed: list[int] = []
     with enterprise_schema(enterprise):
         schema = current_schema()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, schema])
-            if not cursor.fetchone()[0]:
+        with exclusive_run(ERASURE_LOCK_CLASS, schema) as held:
+            if not held:
                 return completed
-        try:
             # holding the lock, a plan still running was left by a worker that died: finish it
             pending = list(ErasurePlan.objects.filter(status=ErasurePlan.Status.RUNNING).values_list("pk", flat=True))
             while True:
@@ -507,12 +507,6 @@ def erasure_plans_run_due(
                         status=ErasurePlan.Status.DONE, finished_at=timezone.now(), result=result
                     )
                 completed.append(plan.pk)
-        finally:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, schema])
-            except DatabaseError:  # the connection broke: its session, and the lock, are gone already
-                connection.close()
 
 
 def withdrawn_data_erase(*, enterprise: Enterprise, record_id: int) -> dict[str, int] | None:

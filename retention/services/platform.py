@@ -8,8 +8,9 @@ security records (issue 17 §2): signed-in sessions and known browsers (address,
 longer seen, and the security event log.
 Their periods are `settings.PLATFORM_RETENTION_DAYS`; docs/retention.md says why each.
 
-`platform_purge()` runs daily from beat (retention.tasks.platform_purge): under a session advisory
-lock (a second run at the same time returns `skipped`), each category deletes the rows created
+`platform_purge()` runs daily from beat (retention.tasks.platform_purge): under a
+transaction-level advisory lock held for the run (tenants.locks.exclusive_run, issue 18 §4; a
+second run at the same time returns `skipped`), each category deletes the rows created
 before its cut-off in batches — `DELETE … WHERE id IN (SELECT id … ORDER BY id LIMIT n)`, each
 batch its own transaction, no ORM object loaded — and then writes a PurgeReceipt without an
 enterprise (schema `public`) for the operators. The cut-offs are fixed when the run starts, so a
@@ -30,6 +31,7 @@ from accounts.models import AccountEvent, AccountSession, KnownDevice, SmsCode
 from consent.models import Notification, NotificationDelivery
 from retention.bounds import RetentionCategory
 from tenants.context import public_schema
+from tenants.locks import exclusive_run
 from tenants.models import PurgeReceipt
 
 BATCH_SIZE = 5000
@@ -100,35 +102,29 @@ def platform_purge(*, now: datetime | None = None, batch_size: int = BATCH_SIZE)
     days = platform_retention_days()
     started = now or timezone.now()
     run_id = int(started.timestamp())
-    with public_schema():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", PLATFORM_PURGE_LOCK)
-            if not cursor.fetchone()[0]:
-                return PlatformPurgeOutcome(status="skipped")
-        try:
-            outcome = PlatformPurgeOutcome(status="done")
-            for category, (model, column) in CATEGORIES.items():
-                cutoff = started - timedelta(days=days[category])
-                category_started = timezone.now()
-                rows = 0
-                while True:
-                    deleted = _delete_batch(model._meta.db_table, column, cutoff, batch_size)
-                    rows += deleted
-                    if deleted < batch_size:
-                        break
-                PurgeReceipt.objects.create(
-                    enterprise=None,
-                    schema_name=settings.PUBLIC_SCHEMA_NAME,
-                    run_id=run_id,
-                    category=category,
-                    cutoff=cutoff,
-                    rows=rows,
-                    retention_days=days[category],
-                    started_at=category_started,
-                    finished_at=timezone.now(),
-                )
-                outcome.rows[category] = rows
-            return outcome
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", PLATFORM_PURGE_LOCK)
+    with public_schema(), exclusive_run(*PLATFORM_PURGE_LOCK) as held:
+        if not held:
+            return PlatformPurgeOutcome(status="skipped")
+        outcome = PlatformPurgeOutcome(status="done")
+        for category, (model, column) in CATEGORIES.items():
+            cutoff = started - timedelta(days=days[category])
+            category_started = timezone.now()
+            rows = 0
+            while True:
+                deleted = _delete_batch(model._meta.db_table, column, cutoff, batch_size)
+                rows += deleted
+                if deleted < batch_size:
+                    break
+            PurgeReceipt.objects.create(
+                enterprise=None,
+                schema_name=settings.PUBLIC_SCHEMA_NAME,
+                run_id=run_id,
+                category=category,
+                cutoff=cutoff,
+                rows=rows,
+                retention_days=days[category],
+                started_at=category_started,
+                finished_at=timezone.now(),
+            )
+            outcome.rows[category] = rows
+        return outcome

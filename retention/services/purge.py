@@ -2,9 +2,11 @@
 
 `purge_run(enterprise=…)` is what the daily per-enterprise task calls:
 
-1. **Lock** (RET-4): a session-level `pg_try_advisory_lock(PURGE_LOCK_CLASS, hashtext(schema))`.
-   A second run for the same enterprise — another beat, another worker — does not wait: it
-   returns `skipped`. A worker that dies loses its connection and with it the lock.
+1. **Lock** (RET-4): `pg_try_advisory_xact_lock(PURGE_LOCK_CLASS, hashtext(schema))`, held for
+   the run by a transaction of its own (tenants.locks.exclusive_run; transaction-level, so it
+   works behind a transaction pooler: issue 18 §4). A second run for the same enterprise —
+   another beat, another worker — does not wait: it returns `skipped`. A worker that dies loses
+   its connection and with it the lock.
 2. **Plan**: an unfinished run (status running: its worker crashed or was killed) is resumed with
    the cut-offs it was started with; otherwise a new run fixes one cut-off per category
    (start time − the enterprise's retention period) in PurgeStep rows, committed before any row
@@ -62,6 +64,7 @@ from retention.services.erasure import (
     departed_data_keys_destroy,
 )
 from tenants.context import current_schema, enterprise_schema
+from tenants.locks import exclusive_run
 from tenants.models import Enterprise, InvitationIndex, PurgeReceipt
 
 # Rows per batch: each batch also costs a statement, the step's counter update and a commit
@@ -98,21 +101,6 @@ class PurgeOutcome:
 # --- the lock ---------------------------------------------------------------------------------
 
 
-def _try_lock(schema: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, schema])
-        return bool(cursor.fetchone()[0])
-
-
-def _unlock(schema: str) -> None:
-    """Release the lock; if the connection broke, its session (and the lock) are gone already."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, schema])
-    except DatabaseError:
-        connection.close()
-
-
 @contextmanager
 def _asynchronous_commits() -> Iterator[None]:
     """`synchronous_commit = off` for this session while the run's batches commit, restored after.
@@ -122,7 +110,13 @@ def _asynchronous_commits() -> Iterator[None]:
     the middle, and each transaction whole (a batch with its step counter, a receipt with its
     step). Losing a suffix of a run is a crash of the run: it is still `running`, and the next
     attempt resumes it and redoes exactly the lost part (RET-4). The run's final update commits
-    synchronously, which makes the whole run durable before the task reports it done."""
+    synchronously, which makes the whole run durable before the task reports it done.
+
+    Behind a transaction pooler (POOL_MODE "transaction") a session setting would stay on the
+    server connection for other clients: the run's commits are then synchronous (issue 18 §4)."""
+    if connection.settings_dict.get("POOL_MODE") == "transaction":
+        yield
+        return
     with connection.cursor() as cursor:
         # (the target list is evaluated in order: the current value, then the change)
         cursor.execute("SELECT current_setting('synchronous_commit'), set_config('synchronous_commit', 'off', false)")
@@ -609,9 +603,9 @@ def purge_run(
         raise ValueError("batch_size must be positive")
     with enterprise_schema(enterprise):
         schema = current_schema()
-        if not _try_lock(schema):
-            return PurgeOutcome(schema=schema, status="skipped")
-        try:
+        with exclusive_run(PURGE_LOCK_CLASS, schema) as held:
+            if not held:
+                return PurgeOutcome(schema=schema, status="skipped")
             with _asynchronous_commits():
                 run, resumed, steps, due = _start_or_resume(enterprise=enterprise, now=now)
                 for step in steps:
@@ -627,8 +621,6 @@ def purge_run(
             PurgeRun.objects.filter(pk=run.pk).update(status=PurgeRun.Status.DONE, finished_at=timezone.now())
             rows = {step.category: step.rows for step in steps}
             return PurgeOutcome(schema=schema, status="done", run_id=run.pk, resumed=resumed, rows=rows)
-        finally:
-            _unlock(schema)
 
 
 # Minimisation does not pause while an enterprise is suspended or serving its termination

@@ -216,14 +216,14 @@ def test_a_second_runner_returns_at_once(world):
         enterprise=world.acme, member=_leaver(world.acme), plan=LEAVER_PLAN, not_before=timezone.now()
     )
     other = connections.create_connection("default")
-    try:
+    try:  # the lock is transaction-level (issue 18 §4): another runner's open transaction holds it
+        other.set_autocommit(False)
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, "acme"])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, "acme"])
         assert erasure_plans_run_due(enterprise=world.acme) == []
         assert _status(world.acme, plan).status == "scheduled"
     finally:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [ERASURE_LOCK_CLASS, "acme"])
+        other.rollback()
         other.close()
     assert erasure_plans_run_due(enterprise=world.acme) == [plan.pk]
 

@@ -10,7 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -146,12 +146,12 @@ def test_a_second_run_while_one_holds_the_lock_is_skipped_and_deletes_nothing(ag
     held, release = threading.Event(), threading.Event()
 
     def other_worker():
+        # another run's transaction holds the transaction-level lock (issue 18 §4) until it ends
         try:
-            with connections["default"].cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(%s, %s)", PLATFORM_PURGE_LOCK)
+            with transaction.atomic(), connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", PLATFORM_PURGE_LOCK)
                 held.set()
                 release.wait(10)
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", PLATFORM_PURGE_LOCK)
         finally:
             connections["default"].close()
 

@@ -288,17 +288,18 @@ def test_batches_commit_asynchronously_and_the_session_setting_comes_back(world)
 
 
 def test_a_purge_holding_the_enterprise_lock_makes_another_skip(world):
+    """The lock is transaction-level (issue 18 §4): another run's open transaction holds it."""
     other = connections.create_connection("default")
     try:
+        other.set_autocommit(False)
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, "acme"])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, "acme"])
         assert purge_run(enterprise=world.acme).status == "skipped"
         assert purge_run(enterprise=world.globex).status == "done"  # a lock per enterprise
         with enterprise_schema(world.acme):
             assert not PurgeRun.objects.exists()
     finally:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [PURGE_LOCK_CLASS, "acme"])
+        other.rollback()  # the transaction's end releases the lock
         other.close()
     assert purge_run(enterprise=world.acme).status == "done"
 
