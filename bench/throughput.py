@@ -44,7 +44,6 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
 
 from bench.common import ROOT, positive_int, say
 
@@ -297,8 +296,10 @@ def _load(port: int, host: str, session: str, url: str, concurrency: int, second
 def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     host, member_session, admin_session = _prepare(args.perf7_members)
-    say(f"  enterprise with {args.perf7_members} members, a member and an administrator signed in "
-        f"({time.perf_counter() - started:.1f} s)")
+    say(
+        f"  enterprise with {args.perf7_members} members, a member and an administrator signed in "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
 
     cases = {
         "minimal_member": (member_session, MINIMAL),

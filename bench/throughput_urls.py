@@ -5,7 +5,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from config.urls_tenants import handler400, handler403, handler404, handler500, urlpatterns as project_patterns
+from config.urls_tenants import handler400, handler403, handler404, handler500
+from config.urls_tenants import urlpatterns as project_patterns
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 
