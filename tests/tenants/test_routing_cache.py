@@ -131,3 +131,16 @@ def test_isolation_holds_with_the_cache(world, client_for, routing_cache):
     for _ in range(2):
         assert gus.get("/api/v1/me/").status_code == 200
         assert bob.get("/api/v1/me/").status_code == 200
+
+
+def test_a_new_notice_version_stops_the_member_at_once_despite_the_cache(world, client_for, routing_cache):
+    """CON-3: publishing writes Enterprise.notice_version with QuerySet.update(); the member is
+    sent to the notice from the next request although the enterprise row was cached."""
+    from tests.consent.test_me_notice import publish
+
+    client = client_for("acme", world.bob)
+    assert client.get("/api/v1/me/").status_code == 200
+    assert client.get("/api/v1/me/").status_code == 200  # served from the cache
+    publish(world.acme, summary_en="Version two")
+    response = client.get("/api/v1/me/")
+    assert (response.status_code, response.json()["code"]) == (403, "notice_acknowledgement_required")
