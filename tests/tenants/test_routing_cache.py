@@ -144,3 +144,18 @@ def test_a_new_notice_version_stops_the_member_at_once_despite_the_cache(world, 
     publish(world.acme, summary_en="Version two")
     response = client.get("/api/v1/me/")
     assert (response.status_code, response.json()["code"]) == (403, "notice_acknowledgement_required")
+
+
+def test_a_removed_member_loses_access_at_once_with_a_cached_host(world, client_for, routing_cache):
+    """TEN-5 / DSR-5: the membership is still read on every request (it is not cached); with
+    the host served from the cache, a removed member is refused from the next request."""
+    from requests.leave.services import member_remove
+
+    client = client_for("acme", world.erin)
+    assert client.get("/api/v1/me/").status_code == 200
+    assert client.get("/api/v1/me/").status_code == 200  # the host from the cache
+    acme = Enterprise.objects.get(schema_name="acme")
+    member_remove(enterprise=acme, actor=None, member=world.membership(acme, world.erin))
+    connection.set_schema_to_public()
+    response = client.get("/api/v1/me/")
+    assert (response.status_code, response.json()["code"]) == (403, "not_member")
