@@ -51,6 +51,7 @@ BENCHMARKS: dict[str, str] = {
     "PERF-3": "bench.member_list",
     "PERF-5": "bench.export",
     "PERF-6": "bench.member_import",
+    "PERF-7": "bench.throughput",
 }
 
 SCRATCH_SUFFIX = "_bench"

@@ -12,6 +12,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 
 from tenants.provisioning import clone_template_schema
+from tenants.routing import RoutingInvalidatingQuerySet
 
 
 class Enterprise(TenantMixin):
@@ -56,6 +57,8 @@ class Enterprise(TenantMixin):
     member_count_at = models.DateTimeField(_("members counted at"), null=True, blank=True)
 
     auto_create_schema = True
+    # issue 18 §8: bulk writes invalidate the host -> enterprise cache (tenants/routing.py)
+    objects = RoutingInvalidatingQuerySet.as_manager()
     auto_drop_schema = False  # schemas are dropped only by the termination flow
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
@@ -101,6 +104,8 @@ class Domain(DomainMixin):
         verbose_name=_("enterprise"),
     )
     is_primary = models.BooleanField(_("primary"), default=True, db_index=True)
+
+    objects = RoutingInvalidatingQuerySet.as_manager()  # issue 18 §8: see Enterprise.objects
 
     class Meta:
         verbose_name = _("domain")

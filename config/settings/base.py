@@ -118,7 +118,8 @@ DATABASES = {"default": db_config(env_str("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # django-tenants' TenantMainMiddleware with the host -> enterprise lookup cached (issue 18 §8)
+    "tenants.routing.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # static files from STATIC_ROOT (collectstatic), in production and in the demo alike: compressed,
     # with far-future caching of the hashed names (whitenoise; docs/running.md)
@@ -390,7 +391,18 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
     },
+    # Host -> enterprise (tenants/routing.py, issue 18 §8): platform-wide keys, never prefixed with
+    # the connection's schema (a change made in any schema must reach them).
+    "routing": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
+    },
 }
+# Upper bound on how long a cached host -> enterprise row lives; any change invalidates it at once.
+ROUTING_CACHE_SECONDS = 300
+# Tests only: use the cache also for a request served inside an open transaction (tenants/routing.py).
+ROUTING_CACHE_IN_TRANSACTION = False
 
 # --- Celery (tenant-schemas-celery: every task carries the schema it runs in) --------------------
 CELERY_BROKER_URL = REDIS_URL

@@ -20,6 +20,7 @@ os.environ.setdefault("CELERY_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
 CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_QUEUE"]
 CACHES["default"]["KEY_PREFIX"] = f"test-{CELERY_TASK_DEFAULT_QUEUE}"
 CACHES["throttle"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
+CACHES["routing"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 # SEC-7: the whole suite runs from one address (127.0.0.1) as a few personas, within minutes:
 # generous limits here. Each limit is proved with its real default or a low one set by the test,
 # with counters of its own (tests/accounts/test_throttling.py, tests/tenants/test_throttling.py,
