@@ -174,10 +174,18 @@ def migrate_one_schema(schema: str, verbosity: int = 1) -> SchemaOutcome:
     return SchemaOutcome(schema, True, time.perf_counter() - started)
 
 
-def _worker_start() -> None:
-    """In a forked worker: never reuse the parent's sockets (closed before forking anyway)."""
-    for conn in connections.all(initialized_only=True):
-        conn.connection = None
+def _worker_start(settings_module: str, database_names: dict[str, str]) -> None:
+    """In a spawned worker: Django set up as in the parent, on the same databases (the parent's
+    names may have been changed at run time, e.g. a test database)."""
+    if settings_module:
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    import django
+
+    django.setup()
+    for alias, name in database_names.items():
+        settings.DATABASES[alias]["NAME"] = name
+        connections[alias].close()
+        connections[alias].settings_dict["NAME"] = name
     connection.set_schema_to_public()
 
 
@@ -192,11 +200,16 @@ def _run_pending(schemas: Sequence[str], *, workers: int, verbosity: int) -> Ite
         for schema in schemas:
             yield migrate_one_schema(schema, verbosity)
         return
-    # Forked workers inherit the loaded apps and settings; the parent closes its connections
-    # first so that no socket is shared, and uses none until the pool is done.
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(schemas)), mp_context=context, initializer=_worker_start) as pool:
+    # Spawned, not forked: a forked child would inherit the parent's open connections (whose
+    # clean-up in the child ends the parent's sessions); each worker sets Django up once and
+    # keeps one connection for all the schemas it migrates.
+    names = {alias: str(connections[alias].settings_dict["NAME"]) for alias in connections}
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(schemas)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_start,
+        initargs=(os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE or "", names),
+    ) as pool:
         futures = {pool.submit(migrate_one_schema, schema, verbosity): schema for schema in schemas}
         for future in as_completed(futures):
             schema = futures[future]
