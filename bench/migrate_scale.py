@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url = os.environ.get("DATABASE_URL")
     if not url:
-        say("set DATABASE_URL (e.g. `eval \"$(scripts/launcher.py shell-env)\"` while `make run` runs)")
+        say('set DATABASE_URL (e.g. `eval "$(scripts/launcher.py shell-env)"` while `make run` runs)')
         return 2
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("SECRET_KEY", "bench")

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, connections
 
+from tenants.context import use_public_schema
+
 # Schemas read per query: each contributes a table and its index to the query's locks, and
 # PostgreSQL's shared lock table holds 64 × max_connections by default.
 QUERY_BATCH = 500
@@ -128,7 +130,7 @@ def pending_migrations(
         for start in range(0, len(tabled), QUERY_BATCH):
             batch = tabled[start : start + QUERY_BATCH]
             recorded = " UNION ALL ".join(
-                f"SELECT %s::text AS schema_name, app::text, name::text FROM {_quoted(schema)}.{MIGRATIONS_TABLE}"
+                f"SELECT %s::text AS schema_name, app::text, name::text FROM {_quoted(schema)}.{MIGRATIONS_TABLE}"  # noqa: S608 (quoted names from pg_catalog)
                 for schema in batch
             )
             cursor.execute(
@@ -142,7 +144,7 @@ def pending_migrations(
                     WHERE r.schema_name = s.schema_name AND r.app = e.app AND r.name = e.name
                 )
                 ORDER BY 1, 2, 3
-                """,  # noqa: S608 (schema names are quoted identifiers read from pg_catalog)
+                """,  # noqa: S608 (the quoted schema names come from pg_catalog)
                 [apps, names, batch, *batch],
             )
             for schema, app, name in cursor.fetchall():
@@ -168,9 +170,9 @@ def migrate_one_schema(schema: str, verbosity: int = 1) -> SchemaOutcome:
         call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=verbosity)
     except Exception as error:  # reported per schema; the other schemas go on
         connection.close()  # a failed migration may leave the connection in a broken transaction
-        connection.set_schema_to_public()
+        use_public_schema()
         return SchemaOutcome(schema, False, time.perf_counter() - started, f"{type(error).__name__}: {error}")
-    connection.set_schema_to_public()
+    use_public_schema()
     return SchemaOutcome(schema, True, time.perf_counter() - started)
 
 
@@ -186,7 +188,7 @@ def _worker_start(settings_module: str, database_names: dict[str, str]) -> None:
         settings.DATABASES[alias]["NAME"] = name
         connections[alias].close()
         connections[alias].settings_dict["NAME"] = name
-    connection.set_schema_to_public()
+    use_public_schema()
 
 
 def progress_line(done: int, total: int, elapsed: float) -> str:
@@ -234,7 +236,7 @@ def fleet_migrate(
     workers = default_workers() if workers is None else max(1, workers)
     if public:
         migrate_public(verbosity=verbosity)
-        connection.set_schema_to_public()
+        use_public_schema()
     names = fleet_schemas() if schemas is None else sorted(schemas)
     pending = pending_migrations(names)
     report = FleetReport(schemas=names, pending=pending)
@@ -253,6 +255,6 @@ def fleet_migrate(
             report.failed[outcome.schema] = outcome.error
             state = f"FAILED: {outcome.error}"
         say(f"{progress_line(done, len(todo), time.perf_counter() - run_started)} | {outcome.schema}: {state}")
-    connection.set_schema_to_public()
+    use_public_schema()
     report.seconds = time.perf_counter() - started
     return report

@@ -35,12 +35,14 @@ WORLD_SCHEMAS = ("acme", "globex", "initech", settings.TENANT_BASE_SCHEMA)
 
 
 def guardian_migrations() -> list[str]:
-    return sorted(name for app, name in MigrationLoader(None, ignore_no_migrations=True).graph.nodes if app == "guardian")
+    return sorted(
+        name for app, name in MigrationLoader(None, ignore_no_migrations=True).graph.nodes if app == "guardian"
+    )
 
 
 def recorded(schema: str, app: str) -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT name FROM "{schema}".django_migrations WHERE app = %s ORDER BY name', [app])
+        cursor.execute(f'SELECT name FROM "{schema}".django_migrations WHERE app = %s ORDER BY name', [app])  # noqa: S608
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -72,7 +74,7 @@ def break_history(schema: str) -> None:
     `migrate` refuses the schema (InconsistentMigrationHistory)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM \"{schema}\".django_migrations WHERE app = 'guardian' AND name = %s",
+            f"DELETE FROM \"{schema}\".django_migrations WHERE app = 'guardian' AND name = %s",  # noqa: S608
             [guardian_migrations()[0]],
         )
 
@@ -80,7 +82,7 @@ def break_history(schema: str) -> None:
 def mend_history(schema: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO \"{schema}\".django_migrations (app, name, applied) VALUES ('guardian', %s, now())",
+            f"INSERT INTO \"{schema}\".django_migrations (app, name, applied) VALUES ('guardian', %s, now())",  # noqa: S608
             [guardian_migrations()[0]],
         )
 
