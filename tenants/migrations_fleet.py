@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from tenants.context import use_public_schema
+from tenants.fleet_worker import worker_start
 
 # Schemas read per query: each contributes a table and its index to the query's locks, and
 # PostgreSQL's shared lock table holds 64 × max_connections by default.
@@ -176,21 +177,6 @@ def migrate_one_schema(schema: str, verbosity: int = 1) -> SchemaOutcome:
     return SchemaOutcome(schema, True, time.perf_counter() - started)
 
 
-def _worker_start(settings_module: str, database_names: dict[str, str]) -> None:
-    """In a spawned worker: Django set up as in the parent, on the same databases (the parent's
-    names may have been changed at run time, e.g. a test database)."""
-    if settings_module:
-        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    import django
-
-    django.setup()
-    for alias, name in database_names.items():
-        settings.DATABASES[alias]["NAME"] = name
-        connections[alias].close()
-        connections[alias].settings_dict["NAME"] = name
-    use_public_schema()
-
-
 def progress_line(done: int, total: int, elapsed: float) -> str:
     eta = elapsed / done * (total - done) if done else 0.0
     return f"{done}/{total} schemas, elapsed {elapsed:.1f} s, eta {eta:.1f} s"
@@ -209,7 +195,7 @@ def _run_pending(schemas: Sequence[str], *, workers: int, verbosity: int) -> Ite
     with ProcessPoolExecutor(
         max_workers=min(workers, len(schemas)),
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_start,
+        initializer=worker_start,
         initargs=(os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE or "", names),
     ) as pool:
         futures = {pool.submit(migrate_one_schema, schema, verbosity): schema for schema in schemas}
