@@ -82,6 +82,11 @@ def fleet_schemas_create(n: int, *, prefix: str = SCHEMA_PREFIX) -> list[str]:
             statements = [f'CREATE SCHEMA "{name}"']
             statements += [f'CREATE TABLE "{name}"."{t}" (LIKE "{template}"."{t}" INCLUDING ALL)' for t in tables]
             statements.append(f'INSERT INTO "{name}".django_migrations SELECT * FROM "{template}".django_migrations')
+            # the copied identity column's new sequence starts at 1: move it past the copied ids
+            statements.append(
+                f"SELECT setval(pg_get_serial_sequence('\"{name}\".django_migrations', 'id'), "
+                f'(SELECT max(id) FROM "{name}".django_migrations))'
+            )
             cursor.execute("; ".join(statements))
     return names
 
