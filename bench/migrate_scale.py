@@ -65,7 +65,7 @@ def fleet_schemas_create(n: int, *, prefix: str = SCHEMA_PREFIX) -> list[str]:
     """Create `n` schemas `<prefix>0001…` with the template schema's tables and migration records
     (see the module docstring); returns their names. Each schema is created in one statement."""
     from django.conf import settings
-    from django.db import connection
+    from django.db import OperationalError, connection
 
     template = settings.TENANT_BASE_SCHEMA
     with connection.cursor() as cursor:
@@ -87,7 +87,14 @@ def fleet_schemas_create(n: int, *, prefix: str = SCHEMA_PREFIX) -> list[str]:
                 f"SELECT setval(pg_get_serial_sequence('\"{name}\".django_migrations', 'id'), "
                 f'(SELECT max(id) FROM "{name}".django_migrations))'
             )
-            cursor.execute("; ".join(statements))
+            for attempt in range(30):  # PostgreSQL's lock table is shared with every other session
+                try:
+                    cursor.execute("; ".join(statements))
+                    break
+                except OperationalError as error:
+                    if "out of shared memory" not in str(error) or attempt == 29:
+                        raise
+                    time.sleep(1)
     return names
 
 
