@@ -670,7 +670,8 @@ PY = sys.executable
 
 def run_setup_steps() -> list[tuple[str, list[str]]]:
     return [
-        ("migrate", [PY, "manage.py", "migrate", "--noinput"]),
+        # the deploy step (docs/operations.md): public, then only the schemas lacking migrations
+        ("migrate_fleet", [PY, "manage.py", "migrate_fleet"]),
         ("sync_template_schema", [PY, "manage.py", "sync_template_schema"]),
         # DEBUG is off in the demo as in production: whitenoise serves the collected static files
         ("collectstatic", [PY, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]),
