@@ -19,7 +19,7 @@ import secrets
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from tenants.provisioning import schema_create_from_definition, template_state
+from tenants.provisioning import clone_template_schema, template_state
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +93,6 @@ def pool_fill(*, size: int | None = None, template: str | None = None) -> dict[s
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('tenants.pool_fill'))")
             if len(pool_schemas(state=state)) >= size:
                 break
-            schema_create_from_definition(
-                template=template, new=f"{_state_prefix(state)}{secrets.token_hex(6)}", state=state
-            )
+            clone_template_schema(template=template, new=f"{_state_prefix(state)}{secrets.token_hex(6)}")
             created += 1
     return {"dropped": dropped, "created": created}

@@ -69,9 +69,6 @@ def clone_names_align(*, template: str, clone: str) -> int:
     return renamed
 
 
-_clone_function_installed: set[str] = set()
-
-
 def clone_schema_copy(*, template: str, new: str) -> None:
     """Create schema `new` as a copy of `template`, tables, data (the migration records) and all,
     with the template's constraint and index names (TEN-3), by django-tenants' clone_schema: the
@@ -80,12 +77,12 @@ def clone_schema_copy(*, template: str, new: str) -> None:
     django-tenants would re-install its PL/pgSQL `clone_schema` function on every call and then
     run a fake `migrate` that changes nothing (the records are copied with the data, and
     `template_schema_check` has made sure the template is current); both cost more than the
-    copy of a small schema, so the function is installed once per process and database."""
-    database = str(connection.settings_dict["NAME"])
+    copy of a small schema, so the function is installed only when the database lacks it (not
+    remembered per process: a rolled-back transaction can take it away again)."""
     with connection.cursor() as cursor:
-        if database not in _clone_function_installed:
+        cursor.execute("SELECT 1 FROM pg_proc WHERE proname = 'clone_schema' AND pronamespace = 'public'::regnamespace")
+        if cursor.fetchone() is None:
             CloneSchema()._create_clone_schema_function()
-            _clone_function_installed.add(database)
         cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [template, new])
     clone_names_align(template=template, clone=new)
 
