@@ -182,8 +182,10 @@ def fan_out(count_expected: int) -> tuple[float, float]:
     from celery.result import AsyncResult
     from django.conf import settings
 
+    from config.celery import app
     from tenants.tasks import dispatch_per_enterprise
 
+    app.loader.import_default_modules()  # the task modules, as a worker loads them
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.test")}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "warning",
