@@ -44,11 +44,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# Benchmark id -> module. A later issue adds PERF-4 here.
+# Benchmark id -> module.
 BENCHMARKS: dict[str, str] = {
     "PERF-1": "bench.provisioning",
     "PERF-2": "bench.purge",
     "PERF-3": "bench.member_list",
+    "PERF-4": "bench.scale",
     "PERF-5": "bench.export",
     "PERF-6": "bench.member_import",
     "PERF-7": "bench.throughput",

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 
+from tenants.pool import pool_claim
 from tenants.provisioning import clone_template_schema
 from tenants.routing import RoutingInvalidatingQuerySet
 
@@ -62,8 +63,10 @@ class Enterprise(TenantMixin):
     auto_drop_schema = False  # schemas are dropped only by the termination flow
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
-        """Provision by cloning the template (tenants.provisioning.clone_template_schema) when
-        settings ask for it; otherwise django-tenants' own path (CREATE SCHEMA + migrate)."""
+        """Provision from the template when settings ask for it — a warm pool schema renamed
+        (tenants.pool), else a copy built from the template's definition
+        (tenants.provisioning.clone_template_schema); otherwise django-tenants' own path (CREATE
+        SCHEMA + migrate)."""
         from django.db import connection
         from django_tenants.postgresql_backend.base import _check_schema_name
         from django_tenants.utils import schema_exists
@@ -76,7 +79,9 @@ class Enterprise(TenantMixin):
             return False
         tenant_connection = cast(Any, connection)  # django-tenants' wrapper; the stubs know Django's (tenants.context)
         tenant_connection.set_schema_to_public()
-        clone_template_schema(template=template, new=self.schema_name)
+        # issue 18 §2: a warm pool schema when there is one (a rename), else the template's definition
+        if not (settings.TENANT_POOL_SIZE and pool_claim(new=self.schema_name, template=template)):
+            clone_template_schema(template=template, new=self.schema_name)
         tenant_connection.set_schema_to_public()
         return True
 

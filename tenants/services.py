@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.conf import settings
@@ -14,6 +15,10 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants.context import use_public_schema
 from tenants.models import Domain, Enterprise
+from tenants.pool import pool_fill
+from tenants.provisioning import TemplateDefinitionUnavailable, template_definition
+
+logger = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -181,4 +186,16 @@ def template_schema_sync(*, verbosity: int = 0) -> bool:
         call_command("migrate_schemas", tenant=True, schema_name=name, interactive=False, verbosity=verbosity)
     use_public_schema()
     _template_checked = False
+    template_definition_refresh()
     return pending
+
+
+def template_definition_refresh() -> None:
+    """Issue 18 §2: write the template's definition for its migration state now (not at the next
+    sign-up), and drop the warm pool's schemas made for an older state (beat refills the pool).
+    Without a usable pg_dump, provisioning falls back to clone_schema: said, not raised."""
+    try:
+        template_definition(settings.TENANT_BASE_SCHEMA, refresh=True)
+    except TemplateDefinitionUnavailable as exc:
+        logger.warning("the template's definition could not be written: %s", exc)
+    pool_fill(size=0)

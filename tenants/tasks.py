@@ -14,6 +14,7 @@ from django.db import connection
 from config.celery import app
 from tenants.context import current_schema
 from tenants.models import Enterprise
+from tenants.pool import pool_fill
 from tenants.selectors import enterprise_list
 
 
@@ -35,3 +36,12 @@ def dispatch_per_enterprise(task_name: str, states: list[str] | None = None, **k
     task = app.tasks[task_name]
     schemas = enterprise_list(states=tuple(states or [Enterprise.State.ACTIVE])).values_list("schema_name", flat=True)
     return [task.apply_async(kwargs=kwargs, headers={"_schema_name": schema}).id for schema in schemas]
+
+
+@app.task(name="tenants.tasks.tenant_pool_refill")
+def tenant_pool_refill() -> dict[str, int]:
+    """Beat, in the public schema (issue 18 §2): top the warm pool up to TENANT_POOL_SIZE and drop
+    pool schemas made for an older migration state. Safe to run twice (it counts first)."""
+    if current_schema() != settings.PUBLIC_SCHEMA_NAME:
+        raise RuntimeError("The pool is refilled from the public schema.")
+    return pool_fill()  # TENANT_POOL_SIZE 0: only drops what is left of an older state

@@ -83,6 +83,10 @@ ROOT_URLCONF = "config.urls_tenants"
 # migrated. It has no Enterprise row, so `migrate` alone never touches it.
 TENANT_BASE_SCHEMA = "enterprise_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# issue 18 §2: empty enterprise schemas kept ready for sign-up (tenants.pool; beat refills them),
+# and the pg_dump that writes the template's definition (empty: found on PATH or by version).
+TENANT_POOL_SIZE = env_int("PORTAL_TENANT_POOL_SIZE", 3)
+PG_DUMP = env_str("PORTAL_PG_DUMP", "")
 DATABASE_ROUTERS = ("config.routers.PortalRouter",)
 TENANT_SYNC_ROUTER = "config.routers.PortalRouter"
 # Apps in both SHARED_APPS and TENANT_APPS: which of their models live in the public schema
@@ -421,6 +425,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # when beat starts (operators can then change them in the admin). Each entry is one dispatcher
 # per tick that fans out one task per active enterprise (tenants.tasks).
 CELERY_BEAT_SCHEDULE = {
+    "tenant-pool-refill": {  # issue 18 §2: keep TENANT_POOL_SIZE schemas ready for sign-up (public schema)
+        "task": "tenants.tasks.tenant_pool_refill",
+        "schedule": 60,
+    },
     "refresh-member-counts": {
         "task": "tenants.tasks.dispatch_per_enterprise",
         "schedule": 15 * 60,

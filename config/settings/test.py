@@ -12,6 +12,7 @@ LANGUAGE_CODE = "en"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None  # type: ignore[assignment]  # nothing collected: whitenoise looks for no folder
+TENANT_POOL_SIZE = 0  # issue 18 §2: no warm pool unless a test sets one (tests/tenants/test_pool.py)
 SMS_SENDER = "accounts.sms.OutboxSmsSender"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A queue and key prefix of this test run's own, so a `make run` sharing the same Redis never
