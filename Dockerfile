@@ -11,9 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORTAL_DATA_DIR=/var/lib/portal \
     MEDIA_ROOT=/var/lib/portal/media
 
-# gettext: compilemessages below.
+# gettext: compilemessages below. postgresql-client: pg_dump, from which a new enterprise's schema
+# is built (tenants/provisioning.py; Debian bookworm's 15 matches docker-compose's postgres:15 —
+# without it provisioning falls back to the slower clone_schema).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gettext \
+    && apt-get install -y --no-install-recommends gettext postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
