@@ -20,6 +20,7 @@ from accounts.masking import mask_mobile
 from accounts.models import User
 from accounts.selectors import account_by_mobile
 from core.services import enterprise_create
+from operators import otp_admin
 from operators.permissions import TranslatedPermissionsMixin
 from retention.services.platform import purge_category_label
 from retention.services.termination import (
@@ -326,3 +327,7 @@ class GroupAdmin(TranslatedPermissionsMixin, BaseGroupAdmin, ModelAdmin):
 @admin.register(User)
 class OperatorUserAdmin(TranslatedPermissionsMixin, AccountUserAdmin):
     pass
+
+
+# django-otp's devices with labels in the reader's language (operators/otp_admin.py)
+otp_admin.register()

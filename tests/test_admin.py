@@ -92,3 +92,24 @@ def test_permission_pickers_name_permissions_in_the_readers_language(world):
     session = Permission.objects.get(content_type__app_label="sessions", codename="add_session")
     response = client.post("/admin/auth/group/add/", {"name": "Sessions desk", "permissions": [session.pk]})
     assert response.status_code == 200 and not Group.objects.filter(name="Sessions desk").exists()
+
+
+def test_second_factor_devices_read_in_the_readers_language_and_keep_their_secrets(world):
+    """Issue 17 §5: django-otp's admins with our words (operators/otp_admin.py); an existing
+    authenticator's key and QR code are never shown (OTP_ADMIN_HIDE_SENSITIVE_DATA)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = operator_client(world)
+    device = TOTPDevice.objects.filter(user=world.amy).first()
+    assert device is not None
+    listing = client.get("/admin/otp_totp/totpdevice/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "设备名称" in listing and "按账号的手机号或电子邮箱搜索" in listing
+    assert "Last used at" not in listing and "QR Code" not in listing
+    change = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert change.status_code == 200
+    page = change.content.decode()
+    assert "时间步长（秒）" in page and "Identity" not in page and "Throttling" not in page
+    assert device.key not in page  # the secret never reaches the page
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
+    static = client.get("/admin/otp_static/staticdevice/add/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "恢复码" in static and "Token" not in static

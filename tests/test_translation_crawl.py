@@ -41,7 +41,7 @@ from tests.conftest import HOSTS, World, sign_in
 ALLOWED_LATIN = {
     # standards, products, formats and units Chinese software writes in Latin letters too
     *["API", "CSV", "Excel", "JSON", "PDF", "SMS", "TOTP", "URL", "ID", "IP", "GPS", "PIN", "PIPL", "GB/T"],
-    *["ISO", "IEC", "UTC", "Android", "iOS", "HTTP", "HTTPS", "App", "JPEG", "PNG", "Wi-Fi", "BSSID", "MAC"],
+    *["ISO", "IEC", "UTC", "Unix", "Android", "iOS", "HTTP", "HTTPS", "App", "JPEG", "PNG", "Wi-Fi", "BSSID", "MAC"],
     *["UTF", "xlsx", "csv", "OpenAPI", "Swagger", "QR", "WiFi", "GBK", "GB18030", "UTF-8", "VPN", "OTP", "ZIP"],
     *["iPhone", "iPad", "Windows", "macOS", "Chrome", "Chromium", "Safari", "Firefox", "WeCom", "Lark"],
     *["DingTalk", "Google", "Authenticator", "Microsoft", "FreeOTP", "Celery", "Redis"],
@@ -250,10 +250,6 @@ TENANT_ROUTES = [r for r in _routes(get_resolver(urls_tenants).url_patterns) if 
 # being rethemed (django-unfold, issue 17 §4) in a branch of its own, which owns operators/admin.py
 # and templates/admin/ and groups these internals under "Advanced".
 ADMIN_SKIPPED: dict[str, str] = {
-    # django-otp's device fields have plain-string labels and help texts; translating them would
-    # change that package's migrations. Its admin's search help is also a plain string.
-    "/admin/otp_totp/totpdevice/": "django-otp: plain-string field labels and help texts",
-    "/admin/otp_static/staticdevice/": "django-otp: plain-string field labels and help texts",
     # django-celery-beat's schedule forms: IANA time-zone names and task paths (machine names),
     # help texts partly untranslated upstream; list filters with plain-string titles.
     "/admin/django_celery_beat/": "django-celery-beat: time-zone names, task paths, upstream texts",

@@ -556,3 +556,6 @@ LOGGING = {
 
 # --- two-factor authentication (SEC-2) ------------------------------------------------------------
 OTP_TOTP_ISSUER = "Personal-data portal"
+# The operators' console never shows a device's secret: an authenticator's key and QR code, a
+# recovery-code set's codes (operators/otp_admin.py).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
