@@ -41,6 +41,12 @@ AXES_MESSAGES = (
     gettext_noop("The time when access attempt expires and is no longer valid."),
     gettext_noop("Logout Time"),
     gettext_noop("Session key hash (sha256)"),
+    # its admin (axes/admin.py): the attempt list's filter, action and fieldsets
+    gettext_noop("Locked Out"),
+    gettext_noop("Attempt Remaining"),
+    gettext_noop("Clean up expired attempts"),
+    gettext_noop("Form Data"),
+    gettext_noop("Meta Data"),
 )
 
 # Django 5.2's admin: a string of its user-creation form that its zh_Hans catalogue lacks.

@@ -253,8 +253,6 @@ ADMIN_SKIPPED: dict[str, str] = {
     # django-celery-beat's schedule forms: IANA time-zone names and task paths (machine names),
     # help texts partly untranslated upstream; list filters with plain-string titles.
     "/admin/django_celery_beat/": "django-celery-beat: time-zone names, task paths, upstream texts",
-    # django-axes' attempt list filters on a plain-string title ("Locked Out").
-    "/admin/axes/accessattempt/": "django-axes: a plain-string list filter title",
 }
 # Words every admin page still shows until the retheme lands: the default site header and title
 # ("Django 管理", "Django 站点管理员"), replaced by the product's name there (issue 17 §4).
