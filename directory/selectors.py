@@ -17,11 +17,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from django.db.models import CharField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.contrib.postgres.expressions import ArraySubquery
+from django.core.paginator import Page, Paginator
+from django.db.models import CharField, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.masking import mask_email, mask_mobile, mask_phone
+from consent.minors.services import MINOR_FIELDS
 from core.models import Department, Membership, Position, Rank
 from core.scopes import AdminScope
 from tenants.categories import Category
@@ -194,24 +197,66 @@ def department_ids(member_ids: list[int]) -> dict[int, list[int]]:
     return ids
 
 
-def member_rows(members: list[Membership], lookups: DirectoryLookups, minor_ids: set[int]) -> list[MemberRow]:
-    """The page's rows with every label computed here (one query: the departments)."""
-    names = department_names([m.pk for m in members], lookups)
-    labels = dict(Membership.Status.choices)
+# a page's columns; the account's, for the under-18 badge (ACC-4, `consent.minors.minors_among`)
+PAGE_FIELDS = ("pk", "account_id", "display_name", "mobile", "title", "status", "joined_at") + tuple(
+    f"account__{name}" for name in MINOR_FIELDS
+)
+
+
+def member_page(members: QuerySet[Membership], number: Any, per_page: int) -> tuple[Page, list[dict[str, Any]]]:
+    """One page of `members` (what `member_list` returns) for the console's list, as Django's
+    `Paginator.get_page` would give it (a bad or missing number is page 1, one past the end the
+    last page), in one statement: the page's columns, each member's department ids, and the
+    filtered list's count as an uncorrelated subquery PostgreSQL runs once (a window count would
+    visit every row in the list's order; a count, a page and the departments apart are three
+    round trips: PERF-3). Returns the `Page` (for the template's links) and its rows as dicts."""
+    try:
+        wanted = max(int(number), 1)
+    except (TypeError, ValueError):
+        wanted = 1
+    link = Membership.departments.through
+    count = members.order_by().values(all=Value(1)).annotate(n=Count("*")).values("n")
+    values = members.values(*PAGE_FIELDS).annotate(
+        total=Subquery(count, output_field=IntegerField()),
+        department_ids=ArraySubquery(link.objects.filter(membership_id=OuterRef("pk")).values("department_id")),
+    )
+    rows = list(values[(wanted - 1) * per_page : wanted * per_page])
+    if rows:
+        total = rows[0]["total"]
+    else:
+        total = members.count() if wanted > 1 else 0
+        last = max(1, -(-total // per_page))
+        if wanted > last:  # past the end: the last page, as get_page does
+            wanted = last
+            rows = list(values[(wanted - 1) * per_page : wanted * per_page])
+    paginator = Paginator(members, per_page)
+    paginator.__dict__["count"] = total  # the cached_property, known from the statement
+    return Page(rows, wanted, paginator), rows
+
+
+def member_rows(members: list[dict[str, Any]], lookups: DirectoryLookups, minor_ids: set[int]) -> list[MemberRow]:
+    """The page's rows (from `member_page`) with every label computed here, no query: each
+    member's departments that the admin's tree holds, by name in tree order."""
+    labels = {value: str(label) for value, label in Membership.Status.choices}
     rows = []
     for m in members:
-        joined = timezone.localdate(m.joined_at).isoformat() if m.joined_at else ""
+        joined = m["joined_at"]
+        departments = sorted(
+            (department.path, department.name)
+            for department in (lookups.by_id.get(pk) for pk in m["department_ids"] or ())
+            if department is not None
+        )
         rows.append(
             MemberRow(
-                pk=m.pk,
-                name=m.display_name,
-                departments=", ".join(names.get(m.pk, ())),
-                mobile=mask_mobile(m.mobile) if m.mobile else "",
-                title=m.title,
-                status=m.status,
-                status_label=str(labels.get(m.status, "")),
-                joined=joined,
-                minor=m.account_id in minor_ids if m.account_id else False,
+                pk=m["pk"],
+                name=m["display_name"],
+                departments=", ".join(name for _path, name in departments),
+                mobile=mask_mobile(m["mobile"]) if m["mobile"] else "",
+                title=m["title"],
+                status=m["status"],
+                status_label=labels.get(m["status"], ""),
+                joined=timezone.localdate(joined).isoformat() if joined else "",
+                minor=m["account_id"] in minor_ids if m["account_id"] else False,
             )
         )
     return rows

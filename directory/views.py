@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from consent.consents.services import ConsentRequired
-from consent.minors.services import is_minor, minor_account_ids
+from consent.minors.services import MINOR_FIELDS, is_minor, minors_among
 from core.models import Department, Membership
 from core.views import ConsoleView, confirmation_page
 from directory.forms import BulkActionForm, MemberCardForm, MemberExportForm, MemberFilterForm, ScopeGrantForm
@@ -32,6 +31,7 @@ from directory.selectors import (
     MemberRow,
     directory_lookups,
     member_list,
+    member_page,
     member_rows,
 )
 from directory.services import (
@@ -149,10 +149,13 @@ class MemberListView(DirectoryView):
         filters = form.filters() if form.is_bound and valid else MemberFilters()
         if not valid:
             status = 400
-        page = Paginator(member_list(self.scope, filters), PAGE_SIZE).get_page(request.GET.get("page"))
-        members = list(page.object_list)
-        # ACC-4: under-18 badge, set-based (two queries for the whole page)
-        minor_ids = minor_account_ids(account_ids=[m.account_id for m in members if m.account_id])
+        page, members = member_page(member_list(self.scope, filters), request.GET.get("page"), PAGE_SIZE)
+        # ACC-4: under-18 badge, from the accounts' columns of the page's query
+        minor_ids = minors_among(
+            tuple(m[key] for key in ("account_id", *(f"account__{name}" for name in MINOR_FIELDS)))
+            for m in members
+            if m["account_id"]
+        )
         rows = member_rows(members, lookups, minor_ids)
         params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k != "page" and v} if valid else {}
         sort_links = {}
@@ -183,7 +186,6 @@ class MemberListView(DirectoryView):
                 "page": page,
                 "rows": rows,
                 "rows_html": _rows_html(rows, checkboxes=may_manage),
-                "members": members,
                 "filter_form": form,
                 "filters_active": any(k in params for k in ("status", "position", "rank", "joined_from", "joined_to")),
                 "departments": lookups.departments,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import suppress
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -96,6 +97,10 @@ def require_processable(account: User | None) -> None:
         )
 
 
+# the columns of accounts_user `minors_among` reads, for a caller that selects them with its rows
+MINOR_FIELDS = ("birthday", "real_name_status", "id_number_encrypted")
+
+
 def minor_account_ids(*, account_ids: Iterable[int | None], today: date | None = None) -> set[int]:
     """The ids among `account_ids` of accounts under 18 (ACC-4), for the console's list badge,
     set-based: one query for the accounts and one for the keys of the real-name-verified ones
@@ -104,10 +109,16 @@ def minor_account_ids(*, account_ids: Iterable[int | None], today: date | None =
     ids = {pk for pk in account_ids if pk is not None}
     if not ids:
         return set()
+    rows = User.objects.filter(pk__in=ids).values_list("pk", *MINOR_FIELDS)
+    return minors_among(rows, today=today)
+
+
+def minors_among(rows: Iterable[tuple[int, date | None, str, Any]], *, today: date | None = None) -> set[int]:
+    """The account ids of `rows` — (account id, *MINOR_FIELDS) tuples a caller already selected,
+    e.g. joined into its page's query — that are under 18 (ACC-4); one query for the keys of the
+    real-name-verified ones, none when there are none."""
+    rows = list(rows)
     today = today or timezone.localdate()
-    rows = list(
-        User.objects.filter(pk__in=ids).values_list("pk", "birthday", "real_name_status", "id_number_encrypted")
-    )
     verified = {pk: bytes(blob) for pk, _b, status, blob in rows if status == User.RealNameStatus.VERIFIED and blob}
     numbers = decrypt_many_for_accounts(field=ID_NUMBER_FIELD, blobs=verified) if verified else {}
     minors: set[int] = set()

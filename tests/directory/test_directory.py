@@ -56,9 +56,9 @@ def test_scoped_admin_sees_only_their_subtree_in_lists_search_details_and_counts
     bob = world.membership(world.acme, world.bob)
     erin = world.membership(world.acme, world.erin)
     page = sam.get("/console/members/")
-    names = {m.display_name for m in page.context["members"]}
+    names = {row.name for row in page.context["rows"]}
     assert "Bob Member" in names and "Erin Engineer" not in names and "Alice Owner" not in names
-    assert list(sam.get("/console/members/?q=Erin").context["members"]) == []
+    assert list(sam.get("/console/members/?q=Erin").context["rows"]) == []
     assert b"Erin Engineer" not in sam.get("/console/members/?q=Erin").content
     assert sam.get(f"/console/members/{erin.pk}/").status_code == 404
     assert sam.get(f"/api/v1/members/{erin.pk}/").status_code == 404
@@ -99,10 +99,10 @@ def test_member_list_page_and_api_run_constant_queries(world, client_for, django
     _add_members(world, rows)
     client = client_for("acme", world.alice)
     # 1 SET search_path public, 2 domain -> enterprise, 3 SET search_path acme, 4 session,
-    # 5 account, 6 acting membership, 7 departments in scope, 8 page count, 9 page rows,
-    # 10 the page's accounts for the under-18 badge (ACC-4; +1 for keys if any is real-name verified),
-    # + the page's departments (ENT-11); departments, positions and ranks are one query
-    with django_assert_num_queries(13):  # +2: the app shell's header (inbox bell and enterprise switcher, UI-1)
+    # 5 account, 6 acting membership, 7 the admin's second factor, 8 departments, positions and
+    # ranks (one query), 9 the page: rows, their department ids (ENT-11), the accounts' columns
+    # for the under-18 badge (ACC-4; +1 for keys if any is real-name verified) and the count
+    with django_assert_num_queries(10):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         assert client.get("/console/members/").status_code == 200
     # API: 9 as before (1-6 as above, page count, page rows, …) + departments, positions and ranks
     # (the filters' choices, ENT-11, one query) + the page's departments
