@@ -20,7 +20,7 @@ from accounts.masking import mask_mobile
 from accounts.models import User
 from accounts.selectors import account_by_mobile
 from core.services import enterprise_create
-from operators import otp_admin
+from operators import beat_admin, otp_admin
 from operators.permissions import TranslatedPermissionsMixin
 from retention.services.platform import purge_category_label
 from retention.services.termination import (
@@ -329,5 +329,7 @@ class OperatorUserAdmin(TranslatedPermissionsMixin, AccountUserAdmin):
     pass
 
 
-# django-otp's devices with labels in the reader's language (operators/otp_admin.py)
+# django-otp's devices and django-celery-beat's jobs with labels in the reader's language
+# (operators/otp_admin.py, operators/beat_admin.py)
 otp_admin.register()
+beat_admin.register()

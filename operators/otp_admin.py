@@ -61,7 +61,9 @@ FIELDSET_TITLES: dict[str, Any] = {
 READ_ONLY = {"created_at": "created", "last_used_at": "last_used"}
 
 
-def _titled(filter_class: type[admin.FieldListFilter], title: Any) -> type[admin.FieldListFilter]:
+def titled_filter(filter_class: type[admin.FieldListFilter], title: Any) -> type[admin.FieldListFilter]:
+    """`filter_class` with `title` (a list filter on a field whose label is not ours)."""
+
     class Titled(filter_class):  # type: ignore[valid-type,misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -75,9 +77,9 @@ class TranslatedDeviceAdmin:
 
     list_display = ["account", "device_name", "created", "last_used", "is_confirmed"]
     list_filter = [
-        ("created_at", _titled(admin.DateFieldListFilter, _("created"))),
-        ("last_used_at", _titled(admin.DateFieldListFilter, _("last used"))),
-        ("confirmed", _titled(admin.BooleanFieldListFilter, _("confirmed"))),
+        ("created_at", titled_filter(admin.DateFieldListFilter, _("created"))),
+        ("last_used_at", titled_filter(admin.DateFieldListFilter, _("last used"))),
+        ("confirmed", titled_filter(admin.BooleanFieldListFilter, _("confirmed"))),
     ]
     search_help_text = _("Search by the account's mobile number or e-mail address")
     readonly_fields = ["created", "last_used"]

@@ -19,6 +19,7 @@ checked, whatever its status: a 403/404 page is read by people too.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -28,8 +29,9 @@ from django.contrib import admin
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
 from config import urls_public, urls_tenants
 from consent.inbox.services import notify_many
@@ -53,7 +55,7 @@ WORLD_NAMES = (
     *["Alice Owner", "Gina Owner", "Ivan Owner", "Amy Admin", "Bob Member", "Gus Member", "Gail Member"],
     *["Gary Member", "Dana Dual", "Oscar Outsider", "Olga Operator", "Sam Scoped", "Erin Engineer"],
     *["Greg Admin", "Gwen Member", "Acme Test", "Globex Test", "Initech Test", "Sales East", "Sales"],
-    *["Engineering", "Unpaid invoices", "authenticator", "Acme", "Globex", "Initech"],
+    *["Engineering", "Unpaid invoices", "authenticator", "Acme", "Globex", "Initech", "Nightly purge", "Pool refill"],
     *["acme", "globex", "initech", "localhost", "Localhost"],  # schema names, the public host (capitalised as a title)
     "Platform",  # the public schema's tenant row (tenants.services.public_tenant_ensure), a choice in the admin
 )
@@ -67,6 +69,17 @@ NOT_WORDS = re.compile(
     r"|\b([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}\b"  # MAC addresses (BSSIDs)
     r"|\+?\d[\d ()-]{6,}\d"  # phone numbers
     r"|\S*\*{3,}\S*"  # masked values ("Ano******User")
+    r"|\b[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*){2,}\b"  # dotted machine names: a job's task
+)
+# IANA time-zone names (the schedules' time-zone choices; django-timezone-field shows "_" as a space),
+# identifiers, as Chinese operators' consoles show them. A name without a "/" ("Japan", "Zulu") only
+# as a whole text, an option of the choice; one with a "/" wherever it is ("… (Asia/Shanghai)").
+_ZONES = sorted({name for zone in zoneinfo.available_timezones() for name in (zone, zone.replace("_", " "))}, key=len)
+ZONE_NAMES = re.compile(
+    "^(?:"
+    + "|".join(re.escape(name) for name in reversed(_ZONES) if "/" not in name)
+    + ")$|"
+    + "|".join(re.escape(name) for name in reversed(_ZONES) if "/" in name)
 )
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]+")
@@ -149,7 +162,7 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def english_words(texts: list[str]) -> list[str]:
     found: list[str] = []
     for text in texts:
-        stripped = NOT_WORDS.sub(" ", text)
+        stripped = NOT_WORDS.sub(" ", ZONE_NAMES.sub(" ", text))
         for name in WORLD_NAMES:
             stripped = stripped.replace(name, " ")
         for word in LATIN_WORD.findall(stripped):
@@ -250,9 +263,7 @@ TENANT_ROUTES = [r for r in _routes(get_resolver(urls_tenants).url_patterns) if 
 # being rethemed (django-unfold, issue 17 §4) in a branch of its own, which owns operators/admin.py
 # and templates/admin/ and groups these internals under "Advanced".
 ADMIN_SKIPPED: dict[str, str] = {
-    # django-celery-beat's schedule forms: IANA time-zone names and task paths (machine names),
-    # help texts partly untranslated upstream; list filters with plain-string titles.
-    "/admin/django_celery_beat/": "django-celery-beat: time-zone names, task paths, upstream texts",
+    # none since django-celery-beat's admins speak the reader's language (operators/beat_admin.py)
 }
 # Words every admin page still shows until the retheme lands: the default site header and title
 # ("Django 管理", "Django 站点管理员"), replaced by the product's name there (issue 17 §4).
@@ -284,7 +295,14 @@ def persona_paths(persona: str, world: World) -> list[str]:
 def activity(world: World) -> None:
     """Demo-like activity, so that the pages whose text depends on data show some: Bob's
     request in acme (his admins' inboxes get "New request …"), a message in every persona's
-    inbox written while another language was active (it must read in the reader's)."""
+    inbox written while another language was active (it must read in the reader's), and a
+    scheduled job on each kind of schedule (their lists, change pages and inlines)."""
+    crontab = CrontabSchedule.objects.create(minute="30", hour="3", day_of_week="1-5", timezone="Asia/Shanghai")
+    PeriodicTask.objects.create(name="Nightly purge", task="tenants.tasks.platform_purge", crontab=crontab)
+    every = IntervalSchedule.objects.create(every=6, period=IntervalSchedule.HOURS)
+    PeriodicTask.objects.create(name="Pool refill", task="tenants.tasks.tenant_pool_refill", interval=every)
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    SolarSchedule.objects.create(event="sunrise", latitude="31.23", longitude="121.47")
     bob = world.membership(world.acme, world.bob)
     request_submit(
         enterprise=world.acme, account=world.bob, membership=bob, kind="complaint", category="health", description="—"
