@@ -265,9 +265,6 @@ TENANT_ROUTES = [r for r in _routes(get_resolver(urls_tenants).url_patterns) if 
 ADMIN_SKIPPED: dict[str, str] = {
     # none since django-celery-beat's admins speak the reader's language (operators/beat_admin.py)
 }
-# Words every admin page still shows until the retheme lands: the default site header and title
-# ("Django 管理", "Django 站点管理员"), replaced by the product's name there (issue 17 §4).
-ADMIN_PENDING_WORDS = {"Django"}
 
 # (persona, host): who is signed in where. The operator's public-host crawl includes /admin/.
 PERSONAS = {
@@ -345,8 +342,6 @@ def test_every_page_speaks_only_the_readers_language(world, activity, persona, l
     for path, status, found in crawl(client, persona_paths(persona, world), language):
         seen += 1
         assert status < 500, (path, status)
-        if path.startswith("/admin/"):
-            found = [item for item in found if item.split(" in ", 1)[0].strip("'\"") not in ADMIN_PENDING_WORDS]
         problems += [f"{path} [{status}]: {item}" for item in dict.fromkeys(found)]
     assert seen > 5
     assert not problems, f"{len(problems)} untranslated on {persona}'s pages in {language}:\n" + "\n".join(problems)
