@@ -38,6 +38,7 @@ from django_celery_beat.admin import (
     PeriodicTaskAdmin,
     PeriodicTaskInline,
     SolarScheduleAdmin,
+    TaskSelectWidget,
 )
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -48,6 +49,7 @@ from django_celery_beat.models import (
     cronexp,
 )
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.widgets import SELECT_CLASSES, UnfoldAdminTextInputWidget
 
 from operators.otp_admin import titled_filter
 
@@ -65,7 +67,7 @@ JOB_HELP_TEXTS: dict[str, Any] = {
     "exchange": _("Overrides the exchange the task's message is routed through."),
     "routing_key": _("Overrides the routing key of the task's message."),
     "headers": _("Headers of the task's message, as a JSON object."),
-    "priority": _("A number from 0 to 255; with Redis, 0 is the highest."),
+    "priority": _("A number from 0 to 255; on this platform's message broker, 0 is the highest."),
     "one_off": _("Ticked: the job runs once, then disables itself."),
     "enabled": _("Untick to pause the job."),
 }
@@ -141,6 +143,16 @@ class TranslatedForm:
         return super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
 
 
+class UnfoldTaskSelectWidget(TaskSelectWidget):
+    """The package's list of registered tasks, drawn as the console's other selects (a plain select
+    is as wide as its longest task path: wider than a phone)."""
+
+    template_name = "unfold/widgets/select.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={**(attrs or {}), "class": " ".join(SELECT_CLASSES)})
+
+
 class OperatorPeriodicTaskAdmin(TranslatedForm, PeriodicTaskAdmin, ModelAdmin):
     labels = JOB_LABELS
     help_texts = JOB_HELP_TEXTS
@@ -157,7 +169,7 @@ class OperatorPeriodicTaskAdmin(TranslatedForm, PeriodicTaskAdmin, ModelAdmin):
     readonly_fields = ("last_run", "schedule_description")
     # the package's, with our titles (its Chinese catalogue lacks them) and our read-only fields
     fieldsets = (
-        (None, {"fields": ("name", "regtask", "task", "enabled", "description"), "classes": ("wide",)}),
+        (None, {"fields": ("name", "regtask", "task", "enabled", "description")}),
         (
             _("When it runs"),
             {
@@ -165,18 +177,24 @@ class OperatorPeriodicTaskAdmin(TranslatedForm, PeriodicTaskAdmin, ModelAdmin):
                     *("interval", "crontab", "schedule_description", "solar", "clocked"),
                     *("start_time", "last_run", "one_off"),
                 ),
-                "classes": ("wide",),
             },
         ),
-        (_("The task's arguments"), {"fields": ("args", "kwargs"), "classes": ("wide", "collapse")}),
+        (_("The task's arguments"), {"fields": ("args", "kwargs"), "classes": ("collapse",)}),
         (
             _("Sending options"),
             {
                 "fields": ("expires", "expire_seconds", "queue", "exchange", "routing_key", "priority", "headers"),
-                "classes": ("wide", "collapse"),
+                "classes": ("collapse",),
             },
         ),
     )
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # the package's own form fields, on the console's widgets
+        form.base_fields["regtask"].widget = UnfoldTaskSelectWidget()
+        form.base_fields["task"].widget = UnfoldAdminTextInputWidget(attrs={"maxlength": 200})
+        return form
 
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None

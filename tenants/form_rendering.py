@@ -23,7 +23,12 @@ def widget_css_class(widget: widgets.Widget) -> str:
 class PortalBoundField(BoundField):
     def build_widget_attrs(self, attrs: dict[str, Any], widget: widgets.Widget | None = None) -> dict[str, Any]:
         attrs = super().build_widget_attrs(attrs, widget)
-        css = widget_css_class(widget or self.field.widget)
+        widget = widget or self.field.widget
+        if widget.attrs.get("class"):
+            # a widget styled by its own theme (the operators' console: django-unfold's) keeps its
+            # classes; a "class" here would replace them (a render's attrs win over the widget's)
+            return attrs
+        css = widget_css_class(widget)
         if self.form.is_bound and self.errors and css:
             css += " is-invalid"
         if css:

@@ -47,3 +47,18 @@ def test_a_job_form_shows_the_description_and_no_inline_script(world):
     assert "作业名称" in listing and "Nightly purge" in listing
     crontabs = client.get(f"/admin/django_celery_beat/crontabschedule/{crontab.pk}/change/").content.decode()
     assert "使用此计划的作业" in crontabs and "含义" in crontabs
+
+
+def test_admin_widgets_keep_their_themes_classes_and_portal_forms_get_tablers(world, client_for):
+    """tenants.form_rendering gives a widget without a class Tabler's; a widget styled by its own
+    theme (django-unfold's in /admin/) keeps its classes — a render's "class" would replace them
+    and leave the operators' inputs without a border."""
+    client = Client(HTTP_HOST="localhost")
+    sign_in(client, world.olga, "public")
+    page = client.get(f"/admin/tenants/enterprise/{world.acme.pk}/change/").content.decode()
+    name_input = re.search(r'<input[^>]*name="name"[^>]*>', page)
+    assert name_input is not None
+    assert "border-base-200" in name_input.group(0) and "form-control" not in name_input.group(0)
+    member_form = client_for("acme", world.alice).get("/console/members/new/").content.decode()
+    display_name = re.search(r'<input[^>]*name="display_name"[^>]*>', member_form)
+    assert display_name is not None and "form-control" in display_name.group(0)

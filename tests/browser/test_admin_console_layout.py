@@ -1,5 +1,6 @@
 """The operators' console in real Chromium (issue 17 §4, docs/operators-console.md): the admin
-home (dashboard), the enterprises' list and an enterprise's form, at 1280×800 and 390×844, in
+home (dashboard), the enterprises' list and an enterprise's form, a scheduled job's form and its
+crontab schedule, at 1280×800 and 390×844, in
 Simplified Chinese and English — the page never scrolls sideways, the browser logs no error (no
 CSP violation, no Alpine.js expression error), the dashboard's charts are drawn, and on the
 zh-Hans pages no English word is left (names aside). Screenshots go to
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from tenants.models import Enterprise
 from tests.browser.conftest import ARTEFACTS
@@ -56,18 +58,28 @@ def operator_session(django_db_setup: None, django_db_blocker) -> Iterator[tuple
             names |= {enterprise.name, enterprise.slug, enterprise.schema_name}
         acme = Enterprise.objects.get(slug="acme").pk
         names |= untranslatable_labels()
+        # a scheduled job on a crontab: its form drew the package's inline script (a CSP error)
+        crontab = CrontabSchedule.objects.create(minute="30", hour="3", day_of_week="1-5", timezone="Asia/Shanghai")
+        job = PeriodicTask.objects.create(name="Nightly purge", task="tenants.tasks.platform_purge", crontab=crontab)
+        names |= {"Nightly purge", "Asia/Shanghai", "tenants.tasks.platform_purge"}
     words = {word for text in names for word in LATIN_WORD.findall(text)} | DATA_WORDS
-    yield key, words, acme  # type: ignore[misc]
+    yield key, words, (acme, job.pk, crontab.pk)  # type: ignore[misc]
     with django_db_blocker.unblock():
         Session.objects.filter(session_key=key).delete()
+        job.delete()
+        crontab.delete()
 
 
 @pytest.mark.browser
 @pytest.mark.django_db
 def test_the_console_fits_a_phone_and_a_desktop_in_both_languages(operator_session, web_server, browser):
-    key, names, acme = operator_session  # type: ignore[misc]
+    key, names, (acme, job, crontab) = operator_session  # type: ignore[misc]
     base = f"http://{HOST}{web_server}"
-    paths = ("/admin/", "/admin/tenants/enterprise/", f"/admin/tenants/enterprise/{acme}/change/")
+    paths = (
+        *("/admin/", "/admin/tenants/enterprise/", f"/admin/tenants/enterprise/{acme}/change/"),
+        f"/admin/django_celery_beat/periodictask/{job}/change/",
+        f"/admin/django_celery_beat/crontabschedule/{crontab}/change/",
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     for language in LANGUAGES:
