@@ -46,6 +46,14 @@ def _checked_schema(schema_name: str) -> str:
 class TenantFileSystemStorage(_TenantFileSystemStorage):
     """MEDIA_ROOT/<schema>/… (django-tenants), with the folder removal termination needs."""
 
+    def _clear_cached_properties(self, setting: str, **kwargs: Any) -> None:
+        """django-tenants 4.0.1 keeps the root it computed from MEDIA_ROOT when MEDIA_ROOT changes
+        (it forgets it only for MULTITENANT_RELATIVE_MEDIA_ROOT), so a storage first used while a
+        test had moved MEDIA_ROOT kept writing under that test's folder for every later test."""
+        super()._clear_cached_properties(setting, **kwargs)
+        if setting in ("MEDIA_ROOT", "MULTITENANT_RELATIVE_MEDIA_ROOT"):
+            self.__dict__.pop("relative_media_root", None)
+
     def enterprise_files_delete(self, schema_name: str) -> None:
         root = Path(settings.MEDIA_ROOT).resolve()
         folder = (root / _checked_schema(schema_name)).resolve()

@@ -246,3 +246,14 @@ def test_media_storage_is_chosen_by_the_environment_and_the_filesystem_is_the_de
     assert no_bucket.returncode != 0 and "S3_BUCKET" in no_bucket.stderr
     unknown = _settings_in_a_fresh_process(MEDIA_STORAGE="nfs")
     assert unknown.returncode != 0 and "MEDIA_STORAGE must be" in unknown.stderr
+
+
+def test_the_filesystem_storage_follows_media_root_when_it_changes(world, settings, tmp_path):
+    """django-tenants kept the root it first computed from MEDIA_ROOT; ours forgets it when
+    MEDIA_ROOT changes, so what one test does with MEDIA_ROOT never sends another's files
+    elsewhere (found by running the suite in another order)."""
+    with enterprise_schema(world.acme):
+        before = Path(default_storage.location)
+        settings.MEDIA_ROOT = str(tmp_path / "moved")
+        moved = Path(default_storage.location)
+    assert moved == tmp_path / "moved" / "acme" and before != moved
