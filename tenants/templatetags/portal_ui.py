@@ -57,6 +57,50 @@ def nav_item(context: template.Context, url_name: str, label: str, icon_name: st
     )
 
 
+TILE_HTML = (
+    '<li><a class="portal-tile{danger}" href="{href}"{tile_id}><span class="portal-tile-icon">{icon}</span>'
+    '<span class="portal-tile-body"><span class="portal-tile-title">{title}{badge}</span>'
+    '<span class="portal-tile-text">{text}</span></span></a></li>'
+)
+
+
+@register.simple_tag
+def tile(
+    href: str,
+    icon_name: str,
+    title: str,
+    text: str,
+    *,
+    danger: bool = False,
+    badge: int | None = None,
+    badge_label: str = "",
+    tile_id: str = "",
+) -> SafeString:
+    """An action tile of the self-service pages (issue 17 §1, docs/self-service.md): a link with
+    an icon, a title and a line of text; `danger` for leaving and deleting, `badge` a count (its
+    words for screen readers in `badge_label`). One string format (every value escaped), not an
+    include: /me/ shows seven of them (PERF-7)."""
+    badge_html = ""
+    if badge:
+        shown = "99+" if int(badge) > 99 else str(int(badge))
+        badge_html = format_html(
+            ' <span class="badge bg-red text-red-fg" aria-hidden="true">{}</span>'
+            '<span class="visually-hidden"> ({})</span>',
+            shown,
+            badge_label,
+        )
+    return format_html(
+        TILE_HTML,
+        danger=" portal-tile-danger" if danger else "",
+        href=href,
+        tile_id=format_html(' id="{}"', tile_id) if tile_id else "",
+        icon=icon(icon_name),
+        title=title,
+        badge=badge_html,
+        text=text,
+    )
+
+
 # {% console_nav %}: the rendered side navigation by (language, categories, current view, URL conf,
 # script prefix); a few dozen entries in practice, cleared past NAV_CACHE_SIZE
 _NAV_CACHE: dict[tuple[Any, ...], SafeString] = {}
