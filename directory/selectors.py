@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.core.paginator import Page, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import CharField, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -184,52 +184,57 @@ def department_names(member_ids: list[int], lookups: DirectoryLookups) -> dict[i
     return {pk: [name for _path, name in sorted(pairs)] for pk, pairs in names.items()}
 
 
-def department_ids(member_ids: list[int]) -> dict[int, list[int]]:
-    """Each member's department ids (the API's list): one query."""
-    ids: dict[int, list[int]] = defaultdict(list)
-    link = Membership.departments.through
-    for membership_id, department_id in (
-        link.objects.filter(membership_id__in=member_ids)
-        .order_by("membership_id", "department_id")
-        .values_list("membership_id", "department_id")
-    ):
-        ids[membership_id].append(department_id)
-    return ids
-
-
 # a page's columns; the account's, for the under-18 badge (ACC-4, `consent.minors.minors_among`)
-PAGE_FIELDS = ("pk", "account_id", "display_name", "mobile", "title", "status", "joined_at") + tuple(
+PAGE_FIELDS = ("pk", "account_id", "display_name", "mobile", "title", "status", "role", "joined_at") + tuple(
     f"account__{name}" for name in MINOR_FIELDS
 )
 
 
-def member_page(members: QuerySet[Membership], number: Any, per_page: int) -> tuple[Page, list[dict[str, Any]]]:
-    """One page of `members` (what `member_list` returns) for the console's list, as Django's
-    `Paginator.get_page` would give it (a bad or missing number is page 1, one past the end the
-    last page), in one statement: the page's columns, each member's department ids, and the
-    filtered list's count as an uncorrelated subquery PostgreSQL runs once (a window count would
-    visit every row in the list's order; a count, a page and the departments apart are three
-    round trips: PERF-3). Returns the `Page` (for the template's links) and its rows as dicts."""
-    try:
-        wanted = max(int(number), 1)
-    except (TypeError, ValueError):
-        wanted = 1
+def member_page(
+    members: QuerySet[Membership], number: Any, per_page: int, *, strict: bool = False
+) -> tuple[Page, list[dict[str, Any]]]:
+    """One page of `members` (what `member_list` returns) in one statement: the page's columns,
+    each member's department ids, and the filtered list's count as an uncorrelated subquery
+    PostgreSQL runs once (a window count would visit every row in the list's order; a count, a
+    page and the departments apart are three round trips: PERF-3). Returns the `Page` (for the
+    links) and its rows as dicts.
+
+    As Django's `Paginator.get_page` (the console): a bad or missing number is page 1, one past
+    the end the last page. `strict` (the API, as DRF's `PageNumberPagination`): "last" is the last
+    page, and a bad number or one past the end raises `InvalidPage` (page 1 of an empty list is
+    valid)."""
     link = Membership.departments.through
     count = members.order_by().values(all=Value(1)).annotate(n=Count("*")).values("n")
     values = members.values(*PAGE_FIELDS).annotate(
         total=Subquery(count, output_field=IntegerField()),
         department_ids=ArraySubquery(link.objects.filter(membership_id=OuterRef("pk")).values("department_id")),
     )
+    paginator = Paginator(members, per_page)
+    if strict and number in ("last",):
+        wanted = paginator.num_pages  # a count first: the last page's number is needed
+    elif strict:  # Paginator.validate_number without its count (the statement brings it)
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(paginator.error_messages["invalid_page"]) from None
+        if wanted < 1:
+            raise EmptyPage(paginator.error_messages["min_page"])
+    else:
+        try:
+            wanted = max(int(number), 1)
+        except (TypeError, ValueError):
+            wanted = 1
     rows = list(values[(wanted - 1) * per_page : wanted * per_page])
     if rows:
         total = rows[0]["total"]
     else:
         total = members.count() if wanted > 1 else 0
         last = max(1, -(-total // per_page))
-        if wanted > last:  # past the end: the last page, as get_page does
-            wanted = last
+        if wanted > last:  # past the end
+            if strict:
+                raise EmptyPage(paginator.error_messages["no_results"])
+            wanted = last  # the last page, as get_page does
             rows = list(values[(wanted - 1) * per_page : wanted * per_page])
-    paginator = Paginator(members, per_page)
     paginator.__dict__["count"] = total  # the cached_property, known from the statement
     return Page(rows, wanted, paginator), rows
 

@@ -166,6 +166,20 @@ def test_pagination_keeps_the_filters(world, client_for):
         first = client.get(base + f"&page={junk}")
         assert first.context["page"].number == 1 and len(_names(first)) == 50, junk
         assert first.context["page"].paginator.count == 56
+    # the API reads page numbers as DRF's PageNumberPagination does
+    api = f"/api/v1/members/?department={world.engineering.pk}&sort=-name"
+    assert client.get(api + "&page=2").json()["count"] == 56 and len(client.get(api + "&page=2").json()["results"]) == 6
+    assert client.get(api + "&page=last").json()["results"] == client.get(api + "&page=2").json()["results"]
+    assert client.get(api + "&page=2").json()["previous"] is not None and client.get(api).json()["next"] is not None
+    for junk in ("abc", "0", "-3", "9"):
+        refused = client.get(api + f"&page={junk}")
+        assert refused.status_code == 404 and refused.json()["detail"] == "Invalid page.", junk
+    assert client.get("/api/v1/members/?q=nobody-like-this").json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
     nobody = client.get("/console/members/?q=nobody-like-this&page=3")
     assert nobody.context["page"].number == 1 and nobody.context["page"].paginator.count == 0
 
