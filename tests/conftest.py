@@ -126,7 +126,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if relative.startswith(CITUS_MODULES):
             item.add_marker(pytest.mark.citus)
-        if relative.startswith("tests/citus/") and not citus_url():
+        figures = relative.endswith("test_scale_figures.py") and os.environ.get("CITUS_FIGURES") == "1"
+        if relative.startswith("tests/citus/") and not citus_url() and not figures:
             item.add_marker(skip)
 
 
