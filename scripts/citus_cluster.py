@@ -43,7 +43,6 @@ SETTINGS = {
     "max_replication_slots": "20",
     "shared_buffers": "128MB",
     "fsync": "off",  # a throw-away test cluster
-    "synchronous_commit": "off",
     "full_page_writes": "off",
     "citus.enable_unsafe_triggers": "on",  # the enterprise tables' own triggers (append-only ledger, clock events)
     "citus.enable_schema_based_sharding": "off",  # provisioning distributes explicitly (tenants.citus)
