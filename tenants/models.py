@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 
+from tenants.citus import schema_distribute
 from tenants.pool import pool_claim
 from tenants.provisioning import clone_template_schema
 from tenants.routing import RoutingInvalidatingQuerySet
@@ -66,7 +67,7 @@ class Enterprise(TenantMixin):
         """Provision from the template when settings ask for it — a warm pool schema renamed
         (tenants.pool), else a copy built from the template's definition
         (tenants.provisioning.clone_template_schema); otherwise django-tenants' own path (CREATE
-        SCHEMA + migrate)."""
+        SCHEMA + migrate). On Citus the new schema is then distributed (tenants.citus)."""
         from django.db import connection
         from django_tenants.postgresql_backend.base import _check_schema_name
         from django_tenants.utils import schema_exists
@@ -83,6 +84,8 @@ class Enterprise(TenantMixin):
         if not (settings.TENANT_POOL_SIZE and pool_claim(new=self.schema_name, template=template)):
             clone_template_schema(template=template, new=self.schema_name)
         tenant_connection.set_schema_to_public()
+        # issue 18 §5: on Citus the schema, built on the coordinator, moves whole to a worker
+        schema_distribute(self.schema_name)
         return True
 
     class Meta:

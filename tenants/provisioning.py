@@ -6,7 +6,16 @@ The clone re-creates unique constraints (and their indexes) under names PostgreS
 (`<table>_<column>_key`) instead of the names the migrations gave them. A later migration that
 drops or alters such a constraint by name would then fail on every cloned enterprise, so the
 clone is brought back to the template's names: constraints and indexes are paired by table,
-kind and definition, and renamed. tests/tenants/test_provisioning.py compares the catalogues."""
+kind and definition, and renamed. tests/tenants/test_provisioning.py compares the catalogues.
+
+Renaming uses `ALTER INDEX … RENAME` only, which renames an index-backed constraint (primary key,
+unique, exclusion) with its index: Citus refuses renaming a constraint through ALTER TABLE (issue 18 §5;
+tests/test_citus_static.py keeps it out of the code). Foreign-key and check constraints keep
+their names in a clone, so only index-backed ones are paired.
+
+On Citus every path builds the schema with schema-based sharding off (a schema created with it on
+is listed as distributed while its tables stay on the coordinator); `Enterprise.create_schema`
+then distributes it (tenants.citus.schema_distribute)."""
 
 from __future__ import annotations
 
@@ -17,10 +26,14 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import sqlparse
 from django.conf import settings
 from django.db import connection, transaction
 from django_tenants.clone import CloneSchema
+
+from tenants.citus import citus_present, sharding_off
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +46,7 @@ _CONSTRAINT_PAIRS = """
     JOIN pg_class rel ON rel.relnamespace = ns_c.oid AND rel.relname = rel_t.relname
     JOIN pg_constraint clone ON clone.conrelid = rel.oid AND clone.contype = tmpl.contype
          AND pg_get_constraintdef(clone.oid) = pg_get_constraintdef(tmpl.oid)
-    WHERE clone.conname <> tmpl.conname
+    WHERE clone.conname <> tmpl.conname AND tmpl.conindid <> 0 AND clone.conindid <> 0
       AND NOT EXISTS (SELECT 1 FROM pg_constraint same WHERE same.conrelid = rel.oid AND same.conname = tmpl.conname)
 """
 
@@ -60,7 +73,8 @@ def clone_names_align(*, template: str, clone: str) -> int:
             if (table, current) in seen:  # ambiguous pairing: leave it for the test to report
                 continue
             seen.add((table, current))
-            cursor.execute(f'ALTER TABLE "{clone}"."{table}" RENAME CONSTRAINT "{current}" TO "{wanted}"')
+            # the constraint's index has the constraint's name, and renaming it renames both
+            cursor.execute(f'ALTER INDEX "{clone}"."{current}" RENAME TO "{wanted}"')
             renamed += 1
         cursor.execute(_INDEX_PAIRS, params)
         for current, wanted in cursor.fetchall():
@@ -83,6 +97,7 @@ def clone_schema_copy(*, template: str, new: str) -> None:
         cursor.execute("SELECT 1 FROM pg_proc WHERE proname = 'clone_schema' AND pronamespace = 'public'::regnamespace")
         if cursor.fetchone() is None:
             CloneSchema()._create_clone_schema_function()
+        sharding_off(cursor)
         cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [template, new])
     clone_names_align(template=template, clone=new)
 
@@ -227,12 +242,33 @@ def template_definition(template: str, *, state: str | None = None, refresh: boo
     return script
 
 
+_statements: dict[str, list[str]] = {}  # a script -> its statements (Citus only)
+
+
+def script_execute(cursor: Any, script: str) -> None:
+    """Run a creation script: as one message on plain PostgreSQL (one round trip), statement by
+    statement on Citus, which forwards DDL to the workers and refuses several commands in one there
+    ("cannot insert multiple commands into a prepared statement", issue 18 §5)."""
+    if not citus_present():
+        cursor.execute(script)
+        return
+    statements = _statements.get(script)
+    if statements is None:
+        statements = [part for part in sqlparse.split(script) if part.strip()]
+        if len(_statements) > 8:
+            _statements.clear()
+        _statements[script] = statements
+    for statement in statements:
+        cursor.execute(statement)
+
+
 def schema_create_from_definition(*, template: str, new: str, state: str | None = None) -> None:
     """Create schema `new` as the template is, from the template's cached definition, in the
     caller's transaction (SET LOCAL needs one: callers hold `transaction.atomic`)."""
     script = template_definition(template, state=state).replace(_SCRIPT_PLACEHOLDER, _quoted(new))
     with connection.cursor() as cursor:
-        cursor.execute(script)
+        sharding_off(cursor)
+        script_execute(cursor, script)
 
 
 def clone_template_schema(*, template: str, new: str) -> None:
@@ -245,7 +281,8 @@ def clone_template_schema(*, template: str, new: str) -> None:
         clone_schema_copy(template=template, new=new)
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(script.replace(_SCRIPT_PLACEHOLDER, _quoted(new)))
+        sharding_off(cursor)
+        script_execute(cursor, script.replace(_SCRIPT_PLACEHOLDER, _quoted(new)))
 
 
 def schemas_create_from_definition(*, template: str, names: list[str]) -> None:
@@ -253,4 +290,8 @@ def schemas_create_from_definition(*, template: str, names: list[str]) -> None:
     transaction (bench/scale.py builds its hundreds of enterprises this way)."""
     script = template_definition(template)
     with connection.cursor() as cursor:
-        cursor.execute("\n".join(script.replace(_SCRIPT_PLACEHOLDER, _quoted(name)) for name in names))
+        sharding_off(cursor)
+        for name in names if citus_present() else []:
+            script_execute(cursor, script.replace(_SCRIPT_PLACEHOLDER, _quoted(name)))
+        if not citus_present():
+            cursor.execute("\n".join(script.replace(_SCRIPT_PLACEHOLDER, _quoted(name)) for name in names))

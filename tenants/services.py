@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
+from tenants.citus import reference_tables_ensure
 from tenants.context import use_public_schema
 from tenants.models import Domain, Enterprise
 from tenants.pool import pool_fill
@@ -172,7 +173,9 @@ def template_schema_check() -> None:
 
 def template_schema_sync(*, verbosity: int = 0) -> bool:
     """Create the template schema if missing and apply any pending tenant migrations to it.
-    Returns True when something changed. Run after every `migrate` (make run, deployment)."""
+    Returns True when something changed. Run after every `migrate` (make run, deployment).
+    On Citus the public tables enterprise schemas point to then become reference tables
+    (issue 18 §5; tenants.citus)."""
     from django.core.management import call_command
 
     global _template_checked
@@ -185,6 +188,7 @@ def template_schema_sync(*, verbosity: int = 0) -> bool:
     if pending:
         call_command("migrate_schemas", tenant=True, schema_name=name, interactive=False, verbosity=verbosity)
     use_public_schema()
+    reference_tables_ensure()  # issue 18 §5: Citus only; after the template is migrated (tenants.citus)
     _template_checked = False
     template_definition_refresh()
     return pending

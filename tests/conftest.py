@@ -19,11 +19,14 @@ Olga      platform operator
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,8 +80,62 @@ def clock_instant() -> datetime | None:
     return instant
 
 
+# --- Citus (issue 18 §5; docs/scaling.md "Citus") ----------------------------------------------
+# The tests marked `citus` (these modules, and tests/citus/) are the tenancy, provisioning, purge,
+# ledger, isolation and migration tests. With CITUS_DATABASE_URL set, config/settings/test.py points
+# the session at that Citus coordinator database; `-m citus` runs just them there:
+#   CITUS_DATABASE_URL=postgres://postgres@127.0.0.1:5440/portal_citus scripts/launcher.py test -m citus
+# The database is dropped and made anew on every node first (scripts/citus_cluster.py; workers on the
+# ports after the coordinator's, CITUS_WORKERS of them, default 2). Without it tests/citus/ is skipped
+# and the other modules run on plain PostgreSQL as always.
+CITUS_URL_ENV = "CITUS_DATABASE_URL"
+CITUS_MODULES = (
+    "tests/tenants/test_provisioning.py",
+    "tests/tenants/test_pool.py",
+    "tests/tenants/test_isolation.py",
+    "tests/tenants/test_migrate_fleet.py",
+    "tests/retention/test_purge.py",
+    "tests/ledger/",
+    "tests/test_isolation_matrix.py",
+    "tests/test_citus_static.py",
+    "tests/citus/",
+)
+
+
+def citus_url() -> str:
+    return os.environ.get(CITUS_URL_ENV, "").strip()
+
+
+def _citus_database_recreate(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    script = Path(__file__).resolve().parent.parent / "scripts" / "citus_cluster.py"
+    name = parts.path.lstrip("/")
+    common = ["--port", str(parts.port or 5432), "--workers", os.environ.get("CITUS_WORKERS", "2")]
+    for command in ("dropdb", "createdb"):
+        subprocess.run([sys.executable, str(script), command, name, *common], check=True, capture_output=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    skip = pytest.mark.skip(reason=f"{CITUS_URL_ENV} is not set (a Citus coordinator: docs/scaling.md)")
+    for item in items:
+        relative = (
+            Path(str(item.path)).relative_to(root).as_posix() if Path(str(item.path)).is_relative_to(root) else ""
+        )
+        if relative.startswith(CITUS_MODULES):
+            item.add_marker(pytest.mark.citus)
+        figures = relative.endswith("test_scale_figures.py") and os.environ.get("CITUS_FIGURES") == "1"
+        if relative.startswith("tests/citus/") and not citus_url() and not figures:
+            item.add_marker(skip)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _clock, _session_travel
+    if citus_url():
+        _citus_database_recreate(citus_url())
+        config.option.reuse_db = True  # the database made on every node above, not one Django creates
     _clock = clock_instant()
     if _clock is not None:
         _session_travel = time_machine.travel(_clock - WORLD_BUILT_BEFORE, tick=True)

@@ -3,8 +3,19 @@
 import os
 import uuid
 
+from config.env import db_config
+
 from .base import *  # noqa: F403
 from .base import CACHES, STORAGES
+
+# issue 18 §5: `CITUS_DATABASE_URL` (a Citus coordinator's database, made on every node by
+# `scripts/citus_cluster.py createdb`) runs the session there instead of DATABASE_URL. The tests use
+# that database itself (pytest-django --reuse-db; tests/conftest.py empties it first): a
+# database created by Django on the coordinator would exist on no worker.
+CITUS_DATABASE_URL = os.environ.get("CITUS_DATABASE_URL", "").strip()
+if CITUS_DATABASE_URL:
+    DATABASES = {"default": db_config(CITUS_DATABASE_URL)}
+    DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
 
 DEBUG = False
 LANGUAGE_CODE = "en"

@@ -6,7 +6,9 @@ TRUNCATE is refused too (statement-level trigger)."""
 
 from django.db import migrations
 
-FORWARD = """
+# one statement per entry (issue 18 §5: Citus refuses several in one on a distributed schema)
+FORWARD = [
+    """
 CREATE OR REPLACE FUNCTION enterprise_data_ledger_refuse_change() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND coalesce(current_setting('portal.ledger_purge', true), '') = 'on' THEN
@@ -15,22 +17,32 @@ BEGIN
     RAISE EXCEPTION 'the instruction ledger is append-only: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
-$$ LANGUAGE plpgsql;
-
+$$ LANGUAGE plpgsql
+""",
+    """
 CREATE TRIGGER ledger_append_only
     BEFORE UPDATE OR DELETE ON enterprise_data_ledgerentry
-    FOR EACH ROW EXECUTE FUNCTION enterprise_data_ledger_refuse_change();
-
+    FOR EACH ROW EXECUTE FUNCTION enterprise_data_ledger_refuse_change()
+""",
+    """
 CREATE TRIGGER ledger_no_truncate
     BEFORE TRUNCATE ON enterprise_data_ledgerentry
-    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_ledger_refuse_change();
-"""
+    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_ledger_refuse_change()
+""",
+]
 
-BACKWARD = """
-DROP TRIGGER IF EXISTS ledger_no_truncate ON enterprise_data_ledgerentry;
-DROP TRIGGER IF EXISTS ledger_append_only ON enterprise_data_ledgerentry;
-DROP FUNCTION IF EXISTS enterprise_data_ledger_refuse_change();
-"""
+# one statement per entry (issue 18 §5: Citus refuses several in one on a distributed schema)
+BACKWARD = [
+    """
+DROP TRIGGER IF EXISTS ledger_no_truncate ON enterprise_data_ledgerentry
+""",
+    """
+DROP TRIGGER IF EXISTS ledger_append_only ON enterprise_data_ledgerentry
+""",
+    """
+DROP FUNCTION IF EXISTS enterprise_data_ledger_refuse_change()
+""",
+]
 
 
 class Migration(migrations.Migration):

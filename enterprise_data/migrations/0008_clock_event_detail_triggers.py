@@ -28,7 +28,9 @@ search_path of the session that deletes."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-FORWARD = """
+# one statement per entry (issue 18 §5: Citus refuses several in one on a distributed schema)
+FORWARD = [
+    """
 CREATE OR REPLACE FUNCTION enterprise_data_clock_event_details_delete() RETURNS trigger AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM deleted_events) THEN
@@ -44,8 +46,9 @@ BEGIN
                    'WHERE d.event_id = e.id', TG_TABLE_SCHEMA);
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
-
+$$ LANGUAGE plpgsql
+""",
+    """
 CREATE OR REPLACE FUNCTION enterprise_data_clock_event_detail_check() RETURNS trigger AS $$
 DECLARE
     wanted bigint;
@@ -64,8 +67,9 @@ BEGIN
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
-
+$$ LANGUAGE plpgsql
+""",
+    """
 CREATE OR REPLACE FUNCTION enterprise_data_clock_event_refuse_change() RETURNS trigger AS $$
 DECLARE
     details boolean;
@@ -82,44 +86,79 @@ BEGIN
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
-
+$$ LANGUAGE plpgsql
+""",
+    """
 CREATE TRIGGER clock_event_details_delete
     AFTER DELETE ON enterprise_data_clockevent REFERENCING OLD TABLE AS deleted_events
-    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_details_delete();
+    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_details_delete()
+""",
+    """
 CREATE TRIGGER clock_event_id_fixed
     BEFORE UPDATE OF id ON enterprise_data_clockevent
-    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION enterprise_data_clock_event_refuse_change();
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION enterprise_data_clock_event_refuse_change()
+""",
+    """
 CREATE TRIGGER clock_event_truncate_check
     AFTER TRUNCATE ON enterprise_data_clockevent
-    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_refuse_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_refuse_change()
+""",
+    """
 -- transition tables need one trigger per event
 CREATE TRIGGER clock_event_location_insert_check
     AFTER INSERT ON enterprise_data_clockeventlocation REFERENCING NEW TABLE AS new_details
-    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check();
+    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check()
+""",
+    """
 CREATE TRIGGER clock_event_location_update_check
     AFTER UPDATE ON enterprise_data_clockeventlocation REFERENCING NEW TABLE AS new_details
-    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check();
+    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check()
+""",
+    """
 CREATE TRIGGER clock_event_photo_insert_check
     AFTER INSERT ON enterprise_data_clockeventphoto REFERENCING NEW TABLE AS new_details
-    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check();
+    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check()
+""",
+    """
 CREATE TRIGGER clock_event_photo_update_check
     AFTER UPDATE ON enterprise_data_clockeventphoto REFERENCING NEW TABLE AS new_details
-    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check();
-"""
+    FOR EACH STATEMENT EXECUTE FUNCTION enterprise_data_clock_event_detail_check()
+""",
+]
 
-BACKWARD = """
-DROP TRIGGER IF EXISTS clock_event_photo_update_check ON enterprise_data_clockeventphoto;
-DROP TRIGGER IF EXISTS clock_event_photo_insert_check ON enterprise_data_clockeventphoto;
-DROP TRIGGER IF EXISTS clock_event_location_update_check ON enterprise_data_clockeventlocation;
-DROP TRIGGER IF EXISTS clock_event_location_insert_check ON enterprise_data_clockeventlocation;
-DROP TRIGGER IF EXISTS clock_event_truncate_check ON enterprise_data_clockevent;
-DROP TRIGGER IF EXISTS clock_event_id_fixed ON enterprise_data_clockevent;
-DROP TRIGGER IF EXISTS clock_event_details_delete ON enterprise_data_clockevent;
-DROP FUNCTION IF EXISTS enterprise_data_clock_event_refuse_change();
-DROP FUNCTION IF EXISTS enterprise_data_clock_event_detail_check();
-DROP FUNCTION IF EXISTS enterprise_data_clock_event_details_delete();
-"""
+# one statement per entry (issue 18 §5: Citus refuses several in one on a distributed schema)
+BACKWARD = [
+    """
+DROP TRIGGER IF EXISTS clock_event_photo_update_check ON enterprise_data_clockeventphoto
+""",
+    """
+DROP TRIGGER IF EXISTS clock_event_photo_insert_check ON enterprise_data_clockeventphoto
+""",
+    """
+DROP TRIGGER IF EXISTS clock_event_location_update_check ON enterprise_data_clockeventlocation
+""",
+    """
+DROP TRIGGER IF EXISTS clock_event_location_insert_check ON enterprise_data_clockeventlocation
+""",
+    """
+DROP TRIGGER IF EXISTS clock_event_truncate_check ON enterprise_data_clockevent
+""",
+    """
+DROP TRIGGER IF EXISTS clock_event_id_fixed ON enterprise_data_clockevent
+""",
+    """
+DROP TRIGGER IF EXISTS clock_event_details_delete ON enterprise_data_clockevent
+""",
+    """
+DROP FUNCTION IF EXISTS enterprise_data_clock_event_refuse_change()
+""",
+    """
+DROP FUNCTION IF EXISTS enterprise_data_clock_event_detail_check()
+""",
+    """
+DROP FUNCTION IF EXISTS enterprise_data_clock_event_details_delete()
+""",
+]
 
 
 class Migration(migrations.Migration):

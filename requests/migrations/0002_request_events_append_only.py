@@ -6,7 +6,9 @@ transaction (SET LOCAL) to delete whole expired histories, like the ledger's pur
 
 from django.db import migrations
 
-FORWARD = """
+# one statement per entry (issue 18 §5: Citus refuses several in one on a distributed schema)
+FORWARD = [
+    """
 CREATE OR REPLACE FUNCTION requests_event_refuse_change() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND coalesce(current_setting('portal.requests_purge', true), '') = 'on' THEN
@@ -15,22 +17,32 @@ BEGIN
     RAISE EXCEPTION 'a request''s history is append-only: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
-$$ LANGUAGE plpgsql;
-
+$$ LANGUAGE plpgsql
+""",
+    """
 CREATE TRIGGER request_events_append_only
     BEFORE UPDATE OR DELETE ON requests_requestevent
-    FOR EACH ROW EXECUTE FUNCTION requests_event_refuse_change();
-
+    FOR EACH ROW EXECUTE FUNCTION requests_event_refuse_change()
+""",
+    """
 CREATE TRIGGER request_events_no_truncate
     BEFORE TRUNCATE ON requests_requestevent
-    FOR EACH STATEMENT EXECUTE FUNCTION requests_event_refuse_change();
-"""
+    FOR EACH STATEMENT EXECUTE FUNCTION requests_event_refuse_change()
+""",
+]
 
-BACKWARD = """
-DROP TRIGGER IF EXISTS request_events_no_truncate ON requests_requestevent;
-DROP TRIGGER IF EXISTS request_events_append_only ON requests_requestevent;
-DROP FUNCTION IF EXISTS requests_event_refuse_change();
-"""
+# one statement per entry (issue 18 §5: Citus refuses several in one on a distributed schema)
+BACKWARD = [
+    """
+DROP TRIGGER IF EXISTS request_events_no_truncate ON requests_requestevent
+""",
+    """
+DROP TRIGGER IF EXISTS request_events_append_only ON requests_requestevent
+""",
+    """
+DROP FUNCTION IF EXISTS requests_event_refuse_change()
+""",
+]
 
 
 class Migration(migrations.Migration):

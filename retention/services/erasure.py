@@ -26,6 +26,7 @@ beat-dispatched task once due, so a restart loses nothing and a cancelled plan n
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -193,7 +194,7 @@ WITH due AS (SELECT id, photo FROM {member}
              ORDER BY id LIMIT %(limit)s FOR UPDATE),
      unfiled AS (DELETE FROM {member_departments} WHERE membership_id IN (SELECT id FROM due))
 UPDATE {member} AS m SET
-    display_name = 'former-' || substr(md5(random()::text || clock_timestamp()::text), 1, 12),
+    display_name = 'former-' || substr(md5(%(salt)s || m.id::text), 1, 12),
     photo = '', gender = '', mobile = '', id_number_encrypted = NULL, company = '', invoice_title = '',
     work_signature = '', landline = '', email = '', position_id = NULL, rank_id = NULL, title = '', fax = '',
     seat = '', secretary_id = NULL, enterprise_mailbox = '', external_fields = '[]'::jsonb, account_id = NULL,
@@ -222,7 +223,9 @@ def cards_anonymise(*, condition: str, params: dict[str, Any], limit: int) -> li
         member_departments=quote(Membership.departments.through._meta.db_table),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, "limit": limit})
+        # the name's randomness comes from a salt drawn here: Citus refuses volatile functions
+        # (random(), clock_timestamp()) in an UPDATE of a distributed table (issue 18 §5)
+        cursor.execute(sql, {**params, "limit": limit, "salt": secrets.token_hex(16)})
         rows = cursor.fetchall()
     for _pk, photo in rows:
         if photo:

@@ -63,6 +63,7 @@ from retention.services.erasure import (
     cards_anonymise,
     departed_data_keys_destroy,
 )
+from tenants.citus import set_local_propagated
 from tenants.context import current_schema, enterprise_schema
 from tenants.locks import exclusive_run
 from tenants.models import Enterprise, InvitationIndex, PurgeReceipt
@@ -323,6 +324,7 @@ def _ledger(enterprise: Enterprise, cutoff: datetime, limit: int) -> tuple[int, 
         if last is None:
             return 0, False
         upto_id, upto_hash, stopped = last
+        set_local_propagated(cursor)  # Citus: the switch must reach the worker's trigger (issue 18 §5)
         cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
         cursor.execute(_sql(_LEDGER_DELETE), {"upto": upto_id})
         rows = int(cursor.rowcount)

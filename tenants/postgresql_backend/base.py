@@ -26,15 +26,25 @@ mode (`DISABLE_SERVER_SIDE_CURSORS`, checked at start-up by tenants.checks); psy
 `copy_expert`/`callproc` are not routed (nothing here uses them: inside `atomic()` after a first
 statement they are safe).
 
-Without `POOL_MODE = "transaction"` the backend is django-tenants' own, unchanged."""
+Without `POOL_MODE = "transaction"` the backend is django-tenants' own, unchanged.
+
+Citus (issue 18 §5): a foreign-key violation found on a worker — a deferred constraint checked at
+commit, or a statement the coordinator forwarded — reaches the client as an internal error
+(SQLSTATE XX000, psycopg2's InternalError) carrying PostgreSQL's own message, where plain
+PostgreSQL raises 23503 (IntegrityError). `wrap_database_errors` turns such an InternalError whose
+message is a foreign-key violation into Django's IntegrityError, so every `except IntegrityError`
+of the product behaves the same on both. Nothing else changes on plain PostgreSQL."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import psycopg2
 import psycopg2.extensions
 from django.core.exceptions import ImproperlyConfigured
+from django.db.utils import DatabaseErrorWrapper, IntegrityError
+from django.utils.functional import cached_property
 from django_tenants.postgresql_backend import base as tenants_base
 from django_tenants.utils import quote_schema_name
 
@@ -48,6 +58,47 @@ _UNSCOPED = re.compile(
     r"|\bCONCURRENTLY\b",
     re.IGNORECASE,
 )
+
+
+# PostgreSQL's message for 23503, as Citus passes it on inside an XX000 error
+_FOREIGN_KEY_VIOLATION = re.compile(r"violates foreign key constraint|is still referenced from table")
+
+
+def is_foreign_key_violation(error: BaseException) -> bool:
+    """A foreign-key violation, whether PostgreSQL (23503) or a Citus worker (XX000) reported it."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    code = getattr(cause, "pgcode", None)
+    if code == "23503":
+        return True
+    return code in (None, "XX000") and bool(_FOREIGN_KEY_VIOLATION.search(str(error)))
+
+
+class CitusErrorWrapper(DatabaseErrorWrapper):
+    """Django's error wrapper, with Citus' internal errors for foreign-key violations raised as
+    IntegrityError (as PostgreSQL's own are).
+
+    At commit Citus says only "could not commit transaction for shard … on at least one active
+    node" (XX000); the worker's own message arrives just before it as a WARNING, which psycopg2
+    keeps in the connection's `notices`: a foreign-key violation there makes the error an
+    IntegrityError carrying that message."""
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        if exc_type is not None and issubclass(exc_type, psycopg2.InternalError):
+            worker_said = self._worker_warnings()
+            if is_foreign_key_violation(exc_value) or _FOREIGN_KEY_VIOLATION.search(worker_said):
+                message = f"{exc_value}\n{worker_said}".strip()
+                raise IntegrityError(message).with_traceback(traceback) from exc_value
+        super().__exit__(exc_type, exc_value, traceback)
+
+    def _worker_warnings(self) -> str:
+        """The WARNINGs the server sent since the last error (then forgotten)."""
+        raw = getattr(getattr(self, "wrapper", None), "connection", None)
+        notices = getattr(raw, "notices", None)
+        if not notices:
+            return ""
+        said = "".join(notice for notice in notices if notice.startswith("WARNING"))
+        del notices[:]
+        return said
 
 
 class ScopedSearchPathCursor(psycopg2.extensions.cursor):
@@ -79,6 +130,10 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         self._run_lock_holder: DatabaseWrapper | None = None
         super().__init__(*args, **kwargs)
         self.pools_transactions = self.settings_dict.get("POOL_MODE", "") == TRANSACTION_POOLING
+
+    @cached_property
+    def wrap_database_errors(self) -> DatabaseErrorWrapper:
+        return CitusErrorWrapper(self)
 
     # --- the connection and its cursors ---
 

@@ -17,6 +17,7 @@ from django.db.models import Count
 from ledger.models import LedgerEntry
 from ledger.services import GENESIS, Action, entry_hash, ledger_record, ledger_verify
 from tenants.categories import Category
+from tenants.citus import set_local_propagated
 from tenants.context import enterprise_schema
 
 
@@ -84,6 +85,7 @@ def test_the_purge_setting_allows_delete_but_never_update(world):
     first, second = record(world, 2)
     with enterprise_schema(world.acme), connection.cursor() as cursor:
         with transaction.atomic():
+            set_local_propagated(cursor)  # Citus: the switch reaches the worker (issue 18 §5)
             cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
             assert "append-only: UPDATE refused" in refused(
                 cursor, "UPDATE enterprise_data_ledgerentry SET purpose = 'rewritten' WHERE id = %s", [second.id]
@@ -103,6 +105,7 @@ def test_the_purge_setting_allows_delete_but_never_update(world):
 def test_any_other_value_of_the_purge_setting_is_refused(world):
     entry = record(world)[0]
     with enterprise_schema(world.acme), connection.cursor() as cursor, transaction.atomic():
+        set_local_propagated(cursor)  # Citus: the switch reaches the worker (issue 18 §5)
         cursor.execute("SET LOCAL portal.ledger_purge = 'yes'")
         assert "DELETE refused" in refused(cursor, "DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [entry.id])
 
@@ -182,6 +185,7 @@ def test_a_deleted_middle_entry_is_detected(world):
 def test_a_deleted_entry_through_the_purge_hatch_without_a_checkpoint_is_detected(world):
     entries = record(world, 3)
     with enterprise_schema(world.acme), connection.cursor() as cursor, transaction.atomic():
+        set_local_propagated(cursor)  # Citus: the switch reaches the worker (issue 18 §5)
         cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
         cursor.execute("DELETE FROM enterprise_data_ledgerentry WHERE id = %s", [entries[0].id])
         cursor.execute("SET LOCAL portal.ledger_purge = 'off'")
@@ -194,6 +198,7 @@ def test_a_purge_that_leaves_a_checkpoint_keeps_the_chain_verifiable(world):
 
     entries = record(world, 3)
     with enterprise_schema(world.acme), connection.cursor() as cursor, transaction.atomic():
+        set_local_propagated(cursor)  # Citus: the switch reaches the worker (issue 18 §5)
         cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
         cursor.execute("DELETE FROM enterprise_data_ledgerentry WHERE id <= %s", [entries[0].id])
         purged = cursor.rowcount
@@ -260,6 +265,7 @@ def purge_committed(world, first_id: int) -> None:
 
     def purge() -> None:
         with enterprise_schema(world.acme), transaction.atomic(), connection.cursor() as cursor:
+            set_local_propagated(cursor)  # Citus: the switch reaches the worker (issue 18 §5)
             cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
             cursor.execute("DELETE FROM enterprise_data_ledgerentry WHERE id >= %s", [first_id])
 
@@ -460,6 +466,7 @@ def purge_upto(world, upto: LedgerEntry) -> None:
     from ledger.models import LedgerCheckpoint
 
     with enterprise_schema(world.acme), connection.cursor() as cursor, transaction.atomic():
+        set_local_propagated(cursor)  # Citus: the switch reaches the worker (issue 18 §5)
         cursor.execute("SET LOCAL portal.ledger_purge = 'on'")
         cursor.execute("DELETE FROM enterprise_data_ledgerentry WHERE id <= %s", [upto.id])
         purged = cursor.rowcount
