@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +104,16 @@ def admin_client(host: str, mobile: str, password: str) -> Any:
     )
     expect(client.get("/console/"), 200, "GET /console/ after the second factor")
     return client
+
+
+def median_ms(client: Any, url: str, requests: int) -> float:
+    """Median latency in ms of `requests` GETs of `url` after 3 warm-up requests (each must be 200)."""
+    for _ in range(3):  # warm-up
+        assert client.get(url).status_code == 200, url
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, url
+    return statistics.median(samples)

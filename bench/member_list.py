@@ -15,7 +15,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.common import admin_client, say
+from bench.common import admin_client, median_ms, say
 
 TITLE = "member list (console and API) and console home vs a minimal view, 10,000 members"
 DEFAULT_MEMBERS = 10_000
@@ -63,18 +63,6 @@ def _install_minimal_view() -> None:
     for module in (urls_public, urls_tenants):
         module.urlpatterns.append(path("bench/minimal/", minimal))
     clear_url_caches()
-
-
-def _median_ms(client: Any, url: str, requests: int) -> float:
-    for _ in range(3):  # warm-up
-        assert client.get(url).status_code == 200, url
-    samples = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, url
-    return statistics.median(samples)
 
 
 def _interleaved_medians(client: Any, urls: list[str], requests: int) -> dict[str, float]:
@@ -182,8 +170,8 @@ def run(args: argparse.Namespace) -> None:
         args.requests,
     )
     minimal_ms, page_ms, api_ms, dashboard_ms, dashboard_fresh_ms = medians.values()
-    public_minimal_ms = _median_ms(Client(HTTP_HOST="localhost"), "/bench/minimal/", args.requests)
-    tenant_minimal_ms = _median_ms(Client(HTTP_HOST="perf-three.localhost"), "/bench/minimal/", args.requests)
+    public_minimal_ms = median_ms(Client(HTTP_HOST="localhost"), "/bench/minimal/", args.requests)
+    tenant_minimal_ms = median_ms(Client(HTTP_HOST="perf-three.localhost"), "/bench/minimal/", args.requests)
 
     if args.profile:
         for url in ("/console/members/", "/api/v1/members/", "/console/", "/console/?refresh=1"):

@@ -31,7 +31,7 @@ import sys
 import time
 from typing import Any
 
-from bench.common import ROOT, admin_client, positive_int, say
+from bench.common import ROOT, admin_client, median_ms, positive_int, say
 
 ID = "PERF-4"
 TITLE = "provisioning, pool claim, page latency, beat fan-out and backend memory at 10 / 100 / N enterprises"
@@ -144,18 +144,7 @@ def pool_claims(owner: Any, repeats: int) -> tuple[list[float], list[float]]:
 
 
 def page_medians(client: Any, requests: int) -> dict[str, float]:
-    result = {}
-    for url in ("/console/", "/api/v1/members/"):
-        for _ in range(3):
-            assert client.get(url).status_code == 200, url
-        samples = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            response = client.get(url)
-            samples.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, url
-        result[url] = statistics.median(samples)
-    return result
+    return {url: median_ms(client, url, requests) for url in ("/console/", "/api/v1/members/")}
 
 
 def backend_memory_mb(schemas: list[str]) -> tuple[float, float]:

@@ -51,7 +51,7 @@ from django_celery_beat.models import (
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import SELECT_CLASSES, UnfoldAdminTextInputWidget
 
-from operators.otp_admin import titled_filter
+from operators.admin_labels import TranslatedForm, titled_filter
 
 JOB_LABELS: dict[str, Any] = {
     "name": _("name of the job"),
@@ -129,18 +129,6 @@ class OperatorPeriodicTaskInline(PeriodicTaskInline, TabularInline):
     @admin.display(description=_("enabled"), boolean=True)
     def job_enabled(self, obj: PeriodicTask) -> bool:
         return bool(obj.enabled)
-
-
-class TranslatedForm:
-    """get_form with our labels and help texts (mixed in before the package's admin class)."""
-
-    labels: dict[str, Any] = {}
-    help_texts: dict[str, Any] = {}
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        kwargs["labels"] = {**self.labels, **kwargs.get("labels", {})}
-        kwargs["help_texts"] = {**self.help_texts, **kwargs.get("help_texts", {})}
-        return super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
 
 
 class UnfoldTaskSelectWidget(TaskSelectWidget):

@@ -23,6 +23,8 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.admin import ModelAdmin, TabularInline
 
+from operators.admin_labels import TranslatedForm, titled_filter
+
 LABELS: dict[str, Any] = {
     "user": _("account"),
     "name": _("name of the device"),
@@ -61,19 +63,11 @@ FIELDSET_TITLES: dict[str, Any] = {
 READ_ONLY = {"created_at": "created", "last_used_at": "last_used"}
 
 
-def titled_filter(filter_class: type[admin.FieldListFilter], title: Any) -> type[admin.FieldListFilter]:
-    """`filter_class` with `title` (a list filter on a field whose label is not ours)."""
-
-    class Titled(filter_class):  # type: ignore[valid-type,misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.title = title
-
-    return Titled
-
-
-class TranslatedDeviceAdmin:
+class TranslatedDeviceAdmin(TranslatedForm):
     """Mixed in before django-otp's admin class and unfold's ModelAdmin."""
+
+    labels = LABELS
+    help_texts = HELP_TEXTS
 
     list_display = ["account", "device_name", "created", "last_used", "is_confirmed"]
     list_filter = [
@@ -86,11 +80,6 @@ class TranslatedDeviceAdmin:
 
     def get_list_display(self, request: HttpRequest) -> list[str]:
         return list(self.list_display)  # without django-otp's QR-code column
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        kwargs["labels"] = {**LABELS, **kwargs.get("labels", {})}
-        kwargs["help_texts"] = {**HELP_TEXTS, **kwargs.get("help_texts", {})}
-        return super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict[str, Any]]]:
         translated = []
