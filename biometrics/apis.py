@@ -53,6 +53,7 @@ from tenants.access import DeviceKey, Manage
 from tenants.apis import service_errors
 from tenants.categories import Category
 from tenants.models import Enterprise
+from tenants.throttling import ThrottledInOneTrip
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -237,7 +238,7 @@ class IsDevice(BasePermission):
         return isinstance(request.auth, Device)
 
 
-class DeviceApiView(APIView):
+class DeviceApiView(ThrottledInOneTrip, APIView):
     """Base of every device endpoint: the host's enterprise must be active and the request must
     carry a valid, unrevoked key of a device of that enterprise. `self.device` is that device."""
 

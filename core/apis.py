@@ -15,6 +15,7 @@ from core.scopes import AdminScope
 from tenants.access import Access, Kind, declared_access
 from tenants.http import PortalRequest
 from tenants.models import Enterprise
+from tenants.throttling import ThrottledInOneTrip
 
 
 class IsEnterpriseMember(BasePermission):
@@ -37,7 +38,7 @@ class DeclaredAccess(BasePermission):
         return allowed
 
 
-class EnterpriseApiView(APIView):
+class EnterpriseApiView(ThrottledInOneTrip, APIView):
     """Base of every API view on an enterprise host: resolves the enterprise and the acting
     member and refuses everyone else (SEC-1). Every subclass declares its `access`
     (core.access: SelfService(), Read(category), Manage(category), ByMethod(…)); a

@@ -36,7 +36,7 @@ from directory.org import (
     scope_grant,
     scope_revoke,
 )
-from directory.selectors import SORTS, directory_lookups, member_list, member_page
+from directory.selectors import SORTS, filter_lookups, member_list, member_page
 from directory.services import (
     REVEALABLE_FIELDS,
     member_card_create,
@@ -175,9 +175,8 @@ class MemberListApi(EnterpriseApiView):
     def get(self, request: Any) -> Response:
         """The same filters and sorting as the console's list (ENT-11); a bad value, or a
         department outside the caller's scope, is a 400 field error."""
-        lookups = directory_lookups(self.scope)
         params = {k: v for k, v in request.query_params.items() if k != "page"}
-        form = MemberFilterForm(params, lookups=lookups)
+        form = MemberFilterForm(params, lookups=filter_lookups(self.scope, params))
         if not form.is_valid():
             raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
         # one statement for the page, its departments and the count (PERF-3, PERF-7); the page

@@ -96,6 +96,18 @@ def directory_lookups(scope: AdminScope) -> DirectoryLookups:
     )
 
 
+# the filters that name a row of the lookups (validated against the admin's tree and lists)
+LOOKUP_FILTERS = ("department", "position", "rank")
+
+
+def filter_lookups(scope: AdminScope, params: Any) -> DirectoryLookups:
+    """The lookups a filter's validation needs: `directory_lookups` when `params` name a
+    department, position or rank, else none (no query: the API's plain list, PERF-7)."""
+    if any(params.get(name) for name in LOOKUP_FILTERS):
+        return directory_lookups(scope)
+    return DirectoryLookups(departments=[], positions=[], ranks=[])
+
+
 @dataclass(frozen=True)
 class MemberFilters:
     """Validated filters (directory.forms.MemberFilterForm, the API's serializer)."""

@@ -2,12 +2,13 @@
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from biometrics.selectors import enrolments_of
 from consent.policy.selectors import policy_status
 from core.http import EnterpriseRequest
 from core.views import EnterpriseMemberView
 from requests.data.views import platform_url
+from requests.today import me_today
 from tenants.access import SelfService
 
 
@@ -22,7 +23,8 @@ class MeView(EnterpriseMemberView):
             "requests/me.html",
             {
                 "member": self.membership,
-                "enrolments": enrolments_of(membership=self.membership),  # metadata only, one query
+                # the four sections (attendance, health, consents, biometrics) in one query
+                "today": me_today(membership=self.membership, today=timezone.localdate()),
                 "policy_status": policy_status(account=request.user),  # CON-2: a minor version's notice
                 "member_enterprise_name": self.enterprise.name,
                 # a complaint about the platform (the processor) is an account-data request, on its host

@@ -104,10 +104,12 @@ def test_member_list_page_and_api_run_constant_queries(world, client_for, django
     # for the under-18 badge (ACC-4; +1 for keys if any is real-name verified) and the count
     with django_assert_num_queries(10):  # +1: the app shell's header (inbox bell and enterprise switcher, UI-1)
         assert client.get("/console/members/").status_code == 200
-    # API: 1-7 as above, departments, positions and ranks (the filters' choices, ENT-11, one
-    # query), the page with its departments and count (one statement)
-    with django_assert_num_queries(9):
+    # API: 1-7 as above, the page with its departments and count (one statement); the filters'
+    # choices (departments, positions and ranks, one query) only when a filter names one (PERF-7)
+    with django_assert_num_queries(8):
         assert client.get("/api/v1/members/").status_code == 200
+    with django_assert_num_queries(9):
+        assert client.get(f"/api/v1/members/?department={world.sales.pk}").status_code == 200
 
 
 # --- create / update: validation, nothing written, ledger exactly on change -----------------------

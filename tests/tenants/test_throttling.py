@@ -188,3 +188,34 @@ def test_new_requests_are_throttled_at_the_real_rate(world, client_for):
         )
         assert correction.status_code == 429
     assert _open_requests(world, world.bob) == before + 10
+
+
+def test_a_requests_throttles_are_counted_in_one_redis_round_trip(world, client_for, monkeypatch):
+    """PERF-7 (issue 18 §8): the address and account throttles of a GET are one pipeline (a
+    `SET … NX EX` and an `INCRBY` per counter), not an EXISTS and an INCR each; every throttle
+    still counts the hit, and over both rates the longer wait is the Retry-After."""
+    from django.core.cache.backends.redis import RedisCacheClient
+    from redis.client import Pipeline
+
+    pipelines: list[list[str]] = []
+    real_execute = Pipeline.execute
+
+    def observed(self, *args, **kwargs):
+        pipelines.append([str(command[0][0]) for command in self.command_stack])
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", observed)
+    incr = RedisCacheClient.incr
+    monkeypatch.setattr(RedisCacheClient, "incr", lambda *a, **k: pytest.fail("a throttle used cache.incr"))
+    bob = from_address(client_for("acme", world.bob), "198.51.100.90")
+    with rates(account="2/min", address="3/hour"):
+        within_one_window(3600, needed=90)  # more than a minute left in the address's hour
+        within_one_window(60, needed=5)
+        assert [bob.get(ME).status_code for _ in range(2)] == [200, 200]
+        assert pipelines == [["SET", "INCRBY", "SET", "INCRBY"]] * 2
+        refused = bob.get(ME)  # the account's third in the minute, the address's third in the hour
+        assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+        # the address counted that refused hit too: its fourth is over 3/hour, a wait of the hour
+        refused = from_address(client_for("acme", world.erin), "198.51.100.90").get(ME)
+        assert refused.status_code == 429 and int(refused["Retry-After"]) > 60
+    monkeypatch.setattr(RedisCacheClient, "incr", incr)
