@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import os
+import re
 import signal
 import socket
 import statistics
@@ -48,13 +50,14 @@ import time
 from bench.common import ROOT, positive_int, say
 
 TITLE = "throughput at concurrency 8 under gunicorn: /me/ and an API list vs a minimal view"
-SMALL = {"perf7_seconds": 1.0, "perf7_rounds": 1, "perf7_members": 20}
+SMALL = {"perf7_seconds": 1.0, "perf7_rounds": 1, "perf7_members": 20, "perf7_cpu_requests": 20}
 DEFAULT_SECONDS = 5.0
 DEFAULT_ROUNDS = 3
 DEFAULT_CONCURRENCY = 8
 DEFAULT_WORKERS = 4
 DEFAULT_THREADS = 2
 DEFAULT_MEMBERS = 200
+DEFAULT_CPU_REQUESTS = 200
 TARGET = 0.5
 
 OWNER_MOBILE = "+8613600000700"  # no other benchmark's account has these
@@ -114,7 +117,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--perf7-profile",
         action="store_true",
-        help="PERF-7: also print each URL's queries (SQL) as run in this process",
+        help="PERF-7: also print each URL's queries (SQL) as run in this process, and a cProfile of each",
+    )
+    parser.add_argument(
+        "--perf7-cpu-requests",
+        type=positive_int,
+        default=DEFAULT_CPU_REQUESTS,
+        metavar="N",
+        help=f"PERF-7: requests of each URL timed in this process (CPU per request; default {DEFAULT_CPU_REQUESTS})",
     )
 
 
@@ -180,6 +190,40 @@ def _queries(host: str, session: str, url: str, show: bool) -> int:
         for query in captured.captured_queries:
             say(f"    {query['sql'][:300]}")
     return len(captured)
+
+
+def _cpu_ms(host: str, session: str, url: str, requests: int, profile: bool) -> float:
+    """CPU time of this process per request (`time.process_time`), the test client with the
+    bench URL conf, after a warm-up: the Django side of a request, without the database's CPU
+    or gunicorn's. With `profile`, the 25 functions with the most cumulative time."""
+    import cProfile
+    import pstats
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    client = Client(HTTP_HOST=host)
+    client.cookies[settings.SESSION_COOKIE_NAME] = session
+    with override_settings(ROOT_URLCONF="bench.throughput_urls"):
+        client.get(url)
+        started = time.process_time()
+        for _ in range(requests):
+            client.get(url)
+        spent = (time.process_time() - started) / requests * 1000
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(lambda: [client.get(url) for _ in range(requests)])
+            say(f"  cProfile of {requests} requests of {url}:")
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+            stats.print_stats(25)
+            stats.print_stats(re.escape(str(ROOT)) + r"/(?!\.venv)", 40)  # the project's own functions
+            for line in out.getvalue().splitlines():
+                if line.strip():
+                    say(f"    {line}")
+    connection.set_schema_to_public()
+    return spent
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -251,6 +295,31 @@ def _stop_server(server: subprocess.Popen[bytes]) -> None:
             server.wait()
 
 
+def _cpu_split(server_pid: int) -> tuple[float, float, float]:
+    """CPU seconds used so far by gunicorn (its master and workers), by the PostgreSQL backends of
+    the scratch database (those serving gunicorn and this process) and by this process (the load's
+    client threads). Read from /proc with psutil; where each request's CPU goes (PERF-7)."""
+    import psutil
+    from django.conf import settings
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+            return float(times.user + times.system)
+        except psutil.Error:  # gone meanwhile
+            return 0.0
+
+    server = psutil.Process(server_pid)
+    web = used(server) + sum(used(child) for child in server.children(recursive=True))
+    database_name = settings.DATABASES["default"]["NAME"]
+    database = 0.0
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if cmdline and cmdline[0].startswith("postgres:") and f" {database_name} " in f"{cmdline[0]} ":
+            database += used(process)
+    return web, database, used(psutil.Process())
+
+
 # --- the load ---------------------------------------------------------------------------------
 
 
@@ -310,6 +379,9 @@ def run(args: argparse.Namespace) -> None:
     for name, (session, url) in cases.items():
         queries = _queries(host, session, url, args.perf7_profile)
         say(f"PERF-7 {name}_queries={queries}")
+    for name, (session, url) in cases.items():
+        cpu = _cpu_ms(host, session, url, args.perf7_cpu_requests, args.perf7_profile)
+        say(f"PERF-7 {name}_cpu_ms={cpu:.1f}")
 
     port = _free_port()
     server = _start_server(port, args.perf7_workers, args.perf7_threads)
@@ -322,13 +394,24 @@ def run(args: argparse.Namespace) -> None:
         for session, url in cases.values():  # warm-up: every worker has served every URL
             _load(port, host, session, url, args.perf7_concurrency, 1.0)
         rates: dict[str, list[float]] = {name: [] for name in cases}
+        split: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
         for attempt in range(1, args.perf7_rounds + 1):
             for name, (session, url) in cases.items():
+                before = _cpu_split(server.pid)
                 rps = _load(port, host, session, url, args.perf7_concurrency, args.perf7_seconds)
+                after = _cpu_split(server.pid)
+                served = max(1.0, rps * args.perf7_seconds)
+                split[name].append(tuple((b - a) / served * 1000 for a, b in zip(before, after, strict=True)))  # type: ignore[arg-type]
                 rates[name].append(rps)
                 say(f"  [{attempt}] {url} ({name}): {rps:,.0f} requests/s")
     finally:
         _stop_server(server)
+    for name, values in split.items():
+        web, database, clients = (statistics.median(v[i] for v in values) for i in range(3))
+        say(
+            f"  CPU per request of {name}: gunicorn {web:.1f} ms, PostgreSQL {database:.1f} ms, "
+            f"the clients {clients:.1f} ms"
+        )
 
     rps = {name: statistics.median(values) for name, values in rates.items()}
     me_ratio = rps["me"] / rps["minimal_member"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 
@@ -11,7 +13,8 @@ from accounts.models import User
 from accounts.signals import account_registered, account_security_notice
 from consent.inbox.services import notify
 from consent.messages import Message
-from consent.policy.selectors import policy_current
+from consent.models import PolicyVersion
+from consent.policy.selectors import policy_current, policy_versions_forget
 from consent.policy.services import policy_accept
 
 
@@ -22,6 +25,15 @@ def policy_accept_at_registration(sender: type, *, account: User, ip: str | None
     current = policy_current()
     if current is not None:
         policy_accept(account=account, version=current, channel=channel, ip=ip)
+
+
+@receiver(post_save, sender=PolicyVersion, dispatch_uid="consent.policy_versions_forget_saved")
+@receiver(post_delete, sender=PolicyVersion, dispatch_uid="consent.policy_versions_forget_deleted")
+def policy_versions_changed(sender: type, **kwargs: Any) -> None:
+    """A version was published, changed or deleted: the kept list is forgotten now and again when
+    the transaction commits (a request between the two could have kept the old list)."""
+    policy_versions_forget()
+    transaction.on_commit(policy_versions_forget)
 
 
 @receiver(account_security_notice, dispatch_uid="consent.account_security_notice")

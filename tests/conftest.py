@@ -173,6 +173,8 @@ def _dashboard_figures_fresh(settings: Any) -> None:
     keep them for DASHBOARD_CACHE_SECONDS); tests/dashboard/test_dashboard_cache.py proves the
     cache with its real default."""
     settings.DASHBOARD_CACHE_SECONDS = 0
+    # likewise the published policy versions /me/ reads (tests/consent/test_policy_cache.py proves that cache)
+    settings.POLICY_CACHE_SECONDS = 0
 
 
 @dataclass

@@ -253,6 +253,9 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 # The console home keeps an administrator's figures this long (0: never); the page says when
 # they were read and offers a refresh (docs/dashboard.md).
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
+# How long a process keeps the list of published privacy-policy versions for /me/'s notice
+# (consent.policy.selectors; a save or delete in the same process forgets it at once).
+POLICY_CACHE_SECONDS = env_int("POLICY_CACHE_SECONDS", 30)
 
 # --- HTTP hardening (docs/security.md) ----------------------------------------------------------
 # Content-Security-Policy (django-csp) everywhere, so development shows what production blocks:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -36,6 +38,35 @@ def policy_current(*, at: datetime | None = None) -> PolicyVersion | None:
     )
 
 
+# The published versions as `policy_status` reads them on every /me/ (PERF-7): kept in the process
+# for POLICY_CACHE_SECONDS and forgotten at once, and again at commit, when this process saves or
+# deletes a version (consent.receivers). Another process sees a new version within that time: the
+# dismissible notice of a minor version may appear that much later. A major version's stop does
+# not read this (it is the account's `policy_acceptance_required`, consent/policy/middleware.py).
+_KEPT: list[tuple[float, list[PolicyVersion]]] = []
+
+
+def policy_versions_forget() -> None:
+    _KEPT.clear()
+
+
+def _policy_versions_kept() -> list[PolicyVersion]:
+    seconds = settings.POLICY_CACHE_SECONDS
+    now = time.monotonic()
+    if _KEPT and now - _KEPT[0][0] < seconds:
+        return _KEPT[0][1]
+    # the columns a status needs; a caller reading a version's text loads it then (deferred fields)
+    versions = list(policy_versions_published().only("id", "version", "level", "status", "effective_at"))
+    _KEPT[:] = [(now, versions)] if seconds > 0 else []
+    return versions
+
+
+def _policy_in_force_kept() -> PolicyVersion | None:
+    """`policy_current()` from the kept list."""
+    now = timezone.now()
+    return next((v for v in _policy_versions_kept() if v.effective_at is not None and v.effective_at <= now), None)
+
+
 @dataclass(frozen=True)
 class PolicyStatus:
     current: PolicyVersion | None
@@ -45,8 +76,9 @@ class PolicyStatus:
 
 
 def policy_status(*, account: User) -> PolicyStatus:
-    """Where `account` stands with the current version (CON-2). At most three queries."""
-    current = policy_current()
+    """Where `account` stands with the current version (CON-2). At most three queries, none for
+    the version in force while it is kept (`_policy_versions_kept`)."""
+    current = _policy_in_force_kept()
     if current is None:
         return PolicyStatus(current=None, accepted=False, needs_reacceptance=False, show_notice=False)
     accepted = PolicyAcceptance.objects.filter(account=account, version=current).exists()

@@ -144,6 +144,26 @@ def console_nav(context: template.Context) -> SafeString:
     return html
 
 
+# {% kept %}: static fragments rendered once per (template, language, URL conf, script prefix)
+_KEPT: dict[tuple[Any, ...], SafeString] = {}
+
+
+@register.simple_tag
+def kept(template_name: str) -> SafeString:
+    """A fragment that depends on nothing but the language and the URLs — translated words,
+    `{% url %}` links without arguments, icons — rendered once and then kept in the process
+    (PERF-7: /me/'s tiles, the header's language lists). Its template is rendered with an empty
+    context, so nothing of a request, an enterprise or a reader can reach another's page."""
+    key = (template_name, translation.get_language(), get_urlconf(), get_script_prefix())
+    html = _KEPT.get(key)
+    if html is None:
+        html = mark_safe(render_to_string(template_name, {}))  # noqa: S308 (a template render: escaped there)
+        if len(_KEPT) >= NAV_CACHE_SIZE:
+            _KEPT.clear()
+        _KEPT[key] = html
+    return html
+
+
 @register.simple_tag(takes_context=True)
 def chart(context: template.Context, spec: dict[str, Any], label: str, height: str = "md") -> SafeString:
     """A chart drawn by static/js/charts.js from `spec` (kind, x, series, suppressed; data only).

@@ -50,3 +50,27 @@ def test_the_kept_navigation_is_bounded(world, client_for, monkeypatch):
     for path in ("/console/", "/console/members/", "/console/org/", "/console/invitations/"):
         _nav(owner.get(path))
         assert 1 <= len(portal_ui._NAV_CACHE) <= 2
+
+
+def test_kept_fragments_follow_the_language_and_hold_nothing_of_a_reader(world, client_for):
+    """`{% kept %}` (PERF-7): /me/'s tiles and the header's language list are rendered once per
+    language and kept; each language gets its own words and its own selected option, and the kept
+    fragments never carry a name, a count or a token of the reader who rendered them first."""
+    portal_ui._KEPT.clear()
+    bob = client_for("acme", world.bob)
+    erin = client_for("acme", world.erin)
+    en = bob.get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="en" lang="en" selected>' in en and "Everything held about me" in en
+    erin.cookies["django_language"] = "zh-hans"
+    zh = erin.get("/me/").content.decode()
+    assert '<option value="zh-hans" lang="zh-hans" selected>' in zh
+    assert "Everything held about me" not in zh and '<option value="en" lang="en" selected>' not in zh
+    kept = "".join(portal_ui._KEPT.values())
+    assert {key[0] for key in portal_ui._KEPT} == {
+        "_language_options.html",
+        "_language_buttons.html",
+        "requests/me_tiles/before_inbox.html",
+        "requests/me_tiles/after_inbox.html",
+    }
+    for private in ("Bob", "Erin", "139", "csrfmiddlewaretoken", "acme"):
+        assert private not in kept, private
