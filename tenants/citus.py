@@ -86,14 +86,21 @@ def schema_distribute(name: str) -> bool:
 
 
 def schema_node(name: str) -> tuple[str, int] | None:
-    """The (host, port) of the node holding distributed schema `name`, else None."""
+    """The (host, port) of the node holding distributed schema `name`, else None. Read from the
+    metadata tables: the `citus_shards` view would also size every shard of the cluster, through
+    connections of its own that wait for this transaction's locks (a schema distributed earlier in
+    it)."""
     if not citus_present():
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nodename, nodeport FROM citus_shards WHERE citus_table_type = 'schema' "
-            "AND table_name::text LIKE %s LIMIT 1",
-            [f'"{name}".%' if not name.islower() else f"{name}.%"],
+            """SELECT n.nodename, n.nodeport FROM pg_dist_schema ds
+               JOIN pg_dist_partition p ON p.colocationid = ds.colocationid
+               JOIN pg_dist_shard s ON s.logicalrelid = p.logicalrelid
+               JOIN pg_dist_placement pl ON pl.shardid = s.shardid
+               JOIN pg_dist_node n ON n.groupid = pl.groupid
+               WHERE ds.schemaid = %s::regnamespace LIMIT 1""",
+            [f'"{name}"'],
         )
         row = cursor.fetchone()
     return (str(row[0]), int(row[1])) if row else None
@@ -113,7 +120,7 @@ def reference_tables_ensure() -> list[str]:
     with connection.cursor() as cursor:
         before = _citus_relations(cursor)
         for table in REFERENCE_TABLES:
-            if _table_type(cursor, table) == "reference":
+            if _is_reference_table(cursor, table):
                 continue
             # a plain table, or a Citus local one (made so by a foreign key to a reference table)
             cursor.execute("SELECT create_reference_table(%s::regclass)", [f"public.{table}"])
@@ -135,11 +142,17 @@ def _citus_relations(cursor: Any) -> set[int]:
     return {int(row[0]) for row in cursor.fetchall()}
 
 
-def _table_type(cursor: Any, table: str) -> str | None:
-    """'reference', 'local' (a Citus local table), … or None for a table Citus does not track."""
-    cursor.execute("SELECT citus_table_type FROM citus_tables WHERE table_name = %s::regclass", [f"public.{table}"])
-    row = cursor.fetchone()
-    return str(row[0]) if row else None
+def _is_reference_table(cursor: Any, table: str) -> bool:
+    """A reference table: not hash-distributed, replicated to every node by two-phase commit (what
+    the `citus_tables` view calls 'reference'; read from the metadata table, since that view also
+    sizes every shard of the cluster — slow with thousands of enterprises, and blocked by this
+    transaction's own locks once it has distributed a schema)."""
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = %s::regclass "
+        "AND partmethod = 'n' AND repmodel = 't')",
+        [f"public.{table}"],
+    )
+    return bool(cursor.fetchone()[0])
 
 
 _SEQUENCES = """
@@ -161,3 +174,4 @@ def identities_reset(cursor: Any, relations: list[int]) -> None:
             f'SELECT setval(%s, coalesce(max("{column}"), 1), max("{column}") IS NOT NULL) FROM {table}',  # noqa: S608
             [sequence],
         )
+
