@@ -13,6 +13,7 @@ normal CI on plain PostgreSQL (no Citus needed; docs/scaling.md, "Citus"):
 from __future__ import annotations
 
 import re
+from io import StringIO
 from pathlib import Path
 
 import psycopg2
@@ -20,11 +21,13 @@ import pytest
 import sqlparse
 from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.db import IntegrityError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import RunSQL
+from django.test.utils import CaptureQueriesContext
 
-from tenants.citus import REFERENCE_TABLES
+from tenants.citus import REFERENCE_TABLES, citus_present
 from tenants.postgresql_backend.base import is_foreign_key_violation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,3 +282,19 @@ def test_the_do_update_set_check_catches_the_old_clock_in_upsert(db):
     ]
     # what the VALUES list calls is evaluated on the coordinator: not refused, not reported
     assert do_update_set_mutable_calls(old.split("ON CONFLICT")[0], mutable) == []
+
+
+# --- manage.py citus_distribute_enterprises --------------------------------------------------------
+
+
+def test_the_distribute_command_says_citus_is_absent_and_changes_nothing(world):
+    """On Citus: tests/citus/test_distribute_command.py."""
+    if citus_present():
+        pytest.skip("this database has Citus (tests/citus/test_distribute_command.py)")
+    out = StringIO()
+    with CaptureQueriesContext(connection) as queries:
+        call_command("citus_distribute_enterprises", stdout=out)
+    assert "Citus is not installed in this database" in out.getvalue()
+    assert "nothing changed" in out.getvalue()
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert all(sql.lstrip().upper().startswith("SELECT") for sql in statements), statements
