@@ -195,6 +195,7 @@ class DistributionPlan:
     pending: list[str] = field(default_factory=list)
     distributed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # asked for, but no enterprise's schema
 
 
 @dataclass
@@ -220,7 +221,7 @@ def distribution_plan(*, schemas: Sequence[str] | None = None) -> DistributionPl
     with connection.cursor() as cursor:
         cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [names])
         existing = {row[0] for row in cursor.fetchall()}
-    plan = DistributionPlan()
+    plan = DistributionPlan(unknown=sorted(set(schemas or ()) - set(names)))
     for name in names:
         if name not in existing:
             plan.missing.append(name)
@@ -259,6 +260,7 @@ def enterprises_distribute(
     say(
         f"{len(plan.pending)} enterprise schema(s) to distribute, {len(plan.distributed)} distributed already"
         + (f", {len(plan.missing)} without a schema ({', '.join(plan.missing)})" if plan.missing else "")
+        + (f"; not an enterprise's schema, left alone: {', '.join(plan.unknown)}" if plan.unknown else "")
     )
     for number, name in enumerate(plan.pending, 1):
         prefix = f"[{number}/{len(plan.pending)}] {name}"
