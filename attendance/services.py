@@ -225,33 +225,40 @@ def attendance_policy_update(
 
 # --- clock-in / clock-out ----------------------------------------------------------------------
 
+# Citus refuses non-IMMUTABLE functions in DO UPDATE SET on a distributed table (each enterprise
+# schema is one there; docs/scaling.md "Citus"): the time is a parameter, and the exceptions array is
+# built from jsonb constants with `||` (immutable), not with to_jsonb (stable). The items keep their
+# order: late, missing_in, missing_out, out_of_range.
 _DAY_UPSERT = """
 INSERT INTO {day} AS d (membership_id, date, first_in, last_out, exceptions, updated_at)
 VALUES (%(membership)s, %(date)s, %(first_in)s, %(last_out)s,
-        to_jsonb(array_remove(ARRAY[
-            CASE WHEN %(first_in)s::timestamptz > %(late_at)s THEN 'late' END,
-            CASE WHEN %(out_of_range)s THEN 'out_of_range' END
-        ]::text[], NULL)),
-        now())
+        '[]'::jsonb
+        || CASE WHEN %(first_in)s::timestamptz > %(late_at)s THEN '["late"]'::jsonb ELSE '[]'::jsonb END
+        || CASE WHEN %(out_of_range)s THEN '["out_of_range"]'::jsonb ELSE '[]'::jsonb END,
+        %(now)s)
 ON CONFLICT (membership_id, date) DO UPDATE SET
     first_in = LEAST(d.first_in, EXCLUDED.first_in),
     last_out = GREATEST(d.last_out, EXCLUDED.last_out),
-    exceptions = to_jsonb(array_remove(ARRAY[
-        CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) > %(late_at)s THEN 'late' END,
-        CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) IS NULL
-                  AND d.exceptions @> '["missing_in"]'::jsonb THEN 'missing_in' END,
-        CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) IS NOT NULL
-                  AND GREATEST(d.last_out, EXCLUDED.last_out) IS NULL
-                  AND d.exceptions @> '["missing_out"]'::jsonb THEN 'missing_out' END,
-        CASE WHEN d.exceptions @> '["out_of_range"]'::jsonb OR %(out_of_range)s THEN 'out_of_range' END
-    ]::text[], NULL)),
-    updated_at = now()
+    exceptions = '[]'::jsonb
+        || CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) > %(late_at)s
+                THEN '["late"]'::jsonb ELSE '[]'::jsonb END
+        || CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) IS NULL
+                     AND d.exceptions @> '["missing_in"]'::jsonb
+                THEN '["missing_in"]'::jsonb ELSE '[]'::jsonb END
+        || CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) IS NOT NULL
+                     AND GREATEST(d.last_out, EXCLUDED.last_out) IS NULL
+                     AND d.exceptions @> '["missing_out"]'::jsonb
+                THEN '["missing_out"]'::jsonb ELSE '[]'::jsonb END
+        || CASE WHEN d.exceptions @> '["out_of_range"]'::jsonb OR %(out_of_range)s
+                THEN '["out_of_range"]'::jsonb ELSE '[]'::jsonb END,
+    updated_at = EXCLUDED.updated_at
 """
 
 
 def _day_upsert(*, event: ClockEvent, policy: AttendancePolicy) -> None:
     """One statement: insert the day or fold the event into it (safe under concurrent clocks,
-    since ON CONFLICT DO UPDATE sees the latest committed row)."""
+    since ON CONFLICT DO UPDATE sees the latest committed row). `updated_at` is Django's clock,
+    as `auto_now` writes it; the statement calls no stable function (Citus)."""
     day = timezone.localdate(event.occurred_at, timezone=timezone.get_default_timezone())
     params: dict[str, Any] = {
         "membership": event.membership_id,
@@ -260,6 +267,7 @@ def _day_upsert(*, event: ClockEvent, policy: AttendancePolicy) -> None:
         "last_out": event.occurred_at if event.kind == ClockEvent.Kind.OUT else None,
         "late_at": late_threshold(policy, day),
         "out_of_range": not event.within_geofence,
+        "now": timezone.now(),
     }
     with connection.cursor() as cursor:
         cursor.execute(_DAY_UPSERT.format(day=connection.ops.quote_name(AttendanceDay._meta.db_table)), params)

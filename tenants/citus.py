@@ -16,14 +16,22 @@ extension): the product runs unchanged there, and CI has no Citus.
   schema with sharding off (`sharding_off()`), then distributes it.
 - `set_local_propagated(cursor)` — `SET LOCAL citus.propagate_set_commands = 'local'`, so a
   `SET LOCAL portal.…` switch that a trigger reads (the ledger's purge) reaches the workers.
+- `enterprises_distribute()` — for a database moved onto Citus: the reference tables, then every
+  enterprise schema not distributed yet, one transaction each (`manage.py
+  citus_distribute_enterprises`; resumable, a second run does only what is left).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django_tenants.utils import get_tenant_model
 
 # Public (shared) tables that enterprise tables reference: Citus only allows foreign keys from a
 # distributed schema's tables to reference tables. Order matters: a reference table may only point
@@ -86,14 +94,21 @@ def schema_distribute(name: str) -> bool:
 
 
 def schema_node(name: str) -> tuple[str, int] | None:
-    """The (host, port) of the node holding distributed schema `name`, else None."""
+    """The (host, port) of the node holding distributed schema `name`, else None. Read from the
+    metadata tables: the `citus_shards` view would also size every shard of the cluster, through
+    connections of its own that wait for this transaction's locks (a schema distributed earlier in
+    it)."""
     if not citus_present():
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nodename, nodeport FROM citus_shards WHERE citus_table_type = 'schema' "
-            "AND table_name::text LIKE %s LIMIT 1",
-            [f'"{name}".%' if not name.islower() else f"{name}.%"],
+            """SELECT n.nodename, n.nodeport FROM pg_dist_schema ds
+               JOIN pg_dist_partition p ON p.colocationid = ds.colocationid
+               JOIN pg_dist_shard s ON s.logicalrelid = p.logicalrelid
+               JOIN pg_dist_placement pl ON pl.shardid = s.shardid
+               JOIN pg_dist_node n ON n.groupid = pl.groupid
+               WHERE ds.schemaid = %s::regnamespace LIMIT 1""",
+            [f'"{name}"'],
         )
         row = cursor.fetchone()
     return (str(row[0]), int(row[1])) if row else None
@@ -113,7 +128,7 @@ def reference_tables_ensure() -> list[str]:
     with connection.cursor() as cursor:
         before = _citus_relations(cursor)
         for table in REFERENCE_TABLES:
-            if _table_type(cursor, table) == "reference":
+            if _is_reference_table(cursor, table):
                 continue
             # a plain table, or a Citus local one (made so by a foreign key to a reference table)
             cursor.execute("SELECT create_reference_table(%s::regclass)", [f"public.{table}"])
@@ -135,11 +150,17 @@ def _citus_relations(cursor: Any) -> set[int]:
     return {int(row[0]) for row in cursor.fetchall()}
 
 
-def _table_type(cursor: Any, table: str) -> str | None:
-    """'reference', 'local' (a Citus local table), … or None for a table Citus does not track."""
-    cursor.execute("SELECT citus_table_type FROM citus_tables WHERE table_name = %s::regclass", [f"public.{table}"])
-    row = cursor.fetchone()
-    return str(row[0]) if row else None
+def _is_reference_table(cursor: Any, table: str) -> bool:
+    """A reference table: not hash-distributed, replicated to every node by two-phase commit (what
+    the `citus_tables` view calls 'reference'; read from the metadata table, since that view also
+    sizes every shard of the cluster — slow with thousands of enterprises, and blocked by this
+    transaction's own locks once it has distributed a schema)."""
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = %s::regclass "
+        "AND partmethod = 'n' AND repmodel = 't')",
+        [f"public.{table}"],
+    )
+    return bool(cursor.fetchone()[0])
 
 
 _SEQUENCES = """
@@ -161,3 +182,101 @@ def identities_reset(cursor: Any, relations: list[int]) -> None:
             f'SELECT setval(%s, coalesce(max("{column}"), 1), max("{column}") IS NOT NULL) FROM {table}',  # noqa: S608
             [sequence],
         )
+
+
+# --- distributing the enterprises of a database moved onto Citus ---------------------------------
+
+
+@dataclass
+class DistributionPlan:
+    """What `enterprises_distribute` finds: enterprise schemas to distribute, those distributed
+    already, and enterprises whose schema does not exist (dropped after termination)."""
+
+    pending: list[str] = field(default_factory=list)
+    distributed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # asked for, but no enterprise's schema
+
+
+@dataclass
+class DistributionOutcome:
+    citus: bool
+    plan: DistributionPlan = field(default_factory=DistributionPlan)
+    reference_tables: list[str] = field(default_factory=list)  # converted by this run
+    distributed: list[str] = field(default_factory=list)  # by this run
+    failed: dict[str, str] = field(default_factory=dict)  # schema -> the database's error
+
+
+def distribution_plan(*, schemas: Sequence[str] | None = None) -> DistributionPlan:
+    """The schemas of enterprises (rows of the tenant model), sorted, without the public schema
+    and the template (which stays a plain schema on the coordinator: provisioning builds new
+    enterprises from it there). Pool schemas have no enterprise row and are left alone: a claimed
+    pool schema is distributed at sign-up (`Enterprise.create_schema`). `schemas` narrows it."""
+    excluded = {settings.PUBLIC_SCHEMA_NAME, settings.TENANT_BASE_SCHEMA}
+    names = sorted(
+        name
+        for name in get_tenant_model().objects.values_list("schema_name", flat=True)
+        if name not in excluded and (schemas is None or name in schemas)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [names])
+        existing = {row[0] for row in cursor.fetchall()}
+    plan = DistributionPlan(unknown=sorted(set(schemas or ()) - set(names)))
+    for name in names:
+        if name not in existing:
+            plan.missing.append(name)
+        elif schema_is_distributed(name):
+            plan.distributed.append(name)
+        else:
+            plan.pending.append(name)
+    return plan
+
+
+def enterprises_distribute(
+    *,
+    schemas: Sequence[str] | None = None,
+    dry_run: bool = False,
+    say: Callable[[str], None] = lambda line: None,
+) -> DistributionOutcome:
+    """Make a database moved onto Citus look like one provisioned there: the public tables
+    enterprises point to become reference tables (`reference_tables_ensure`), then every
+    enterprise schema not distributed yet is distributed, each in a transaction of its own (a
+    failure leaves the others done; running again does only what is left). Nothing on plain
+    PostgreSQL (`outcome.citus` is False). `say` receives one line per step.
+
+    `citus_schema_distribute` copies the schema's tables to a worker: that enterprise's writes
+    wait for its transaction (seconds for a small schema)."""
+    if not citus_present():
+        return DistributionOutcome(citus=False)
+    outcome = DistributionOutcome(citus=True)
+    if dry_run:
+        say("reference tables: not converted (dry run)")
+    else:
+        with transaction.atomic():
+            outcome.reference_tables = reference_tables_ensure()
+        converted = ", ".join(outcome.reference_tables)
+        say(f"reference tables: converted {converted}" if converted else "reference tables: already in place")
+    outcome.plan = plan = distribution_plan(schemas=schemas)
+    say(
+        f"{len(plan.pending)} enterprise schema(s) to distribute, {len(plan.distributed)} distributed already"
+        + (f", {len(plan.missing)} without a schema ({', '.join(plan.missing)})" if plan.missing else "")
+        + (f"; not an enterprise's schema, left alone: {', '.join(plan.unknown)}" if plan.unknown else "")
+    )
+    for number, name in enumerate(plan.pending, 1):
+        prefix = f"[{number}/{len(plan.pending)}] {name}"
+        if dry_run:
+            say(f"{prefix}: would be distributed")
+            continue
+        started = time.monotonic()
+        try:
+            with transaction.atomic():
+                schema_distribute(name)
+        except DatabaseError as error:
+            outcome.failed[name] = (str(error).strip().splitlines() or [repr(error)])[0]
+            say(f"{prefix}: FAILED: {outcome.failed[name]}")
+            continue
+        outcome.distributed.append(name)
+        node = schema_node(name)
+        where = f" to {node[0]}:{node[1]}" if node else ""
+        say(f"{prefix}: distributed{where} in {time.monotonic() - started:.1f} s")
+    return outcome

@@ -95,6 +95,7 @@ CITUS_MODULES = (
     "tests/tenants/test_isolation.py",
     "tests/tenants/test_migrate_fleet.py",
     "tests/retention/test_purge.py",
+    "tests/retention/test_clock_event_links.py",
     "tests/ledger/",
     "tests/test_isolation_matrix.py",
     "tests/test_citus_static.py",

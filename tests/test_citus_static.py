@@ -13,6 +13,7 @@ normal CI on plain PostgreSQL (no Citus needed; docs/scaling.md, "Citus"):
 from __future__ import annotations
 
 import re
+from io import StringIO
 from pathlib import Path
 
 import psycopg2
@@ -20,11 +21,13 @@ import pytest
 import sqlparse
 from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.db import IntegrityError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import RunSQL
+from django.test.utils import CaptureQueriesContext
 
-from tenants.citus import REFERENCE_TABLES
+from tenants.citus import REFERENCE_TABLES, citus_present
 from tenants.postgresql_backend.base import is_foreign_key_violation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,3 +208,93 @@ def committed_foreign_key_violation(schema: str) -> None:
 def test_a_real_foreign_key_violation_at_commit_is_an_integrity_error(world):
     with pytest.raises(IntegrityError):
         committed_foreign_key_violation(world.acme.schema_name)
+
+
+# --- ON CONFLICT DO UPDATE ------------------------------------------------------------------------
+
+# SQL's value functions written without parentheses (all stable)
+_VALUE_FUNCTIONS = ("current_timestamp", "current_date", "current_time", "localtime", "localtimestamp")
+# Raw SQL of the product that still calls one; each must go (then leave this list). Kept here, not
+# hidden, so that a new one fails the test: attendance's missing-clock marking (`_MISSING_IN`,
+# `updated_at = now()`) was outside the change that made the clock-in upsert Citus-safe.
+KNOWN_MUTABLE_DO_UPDATE_SET = [("attendance/services.py", "now")]  # one call each
+
+
+def _mutable_function_names() -> set[str]:
+    """Functions of which no overload is IMMUTABLE (now, random, to_jsonb, nextval, …)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc GROUP BY proname HAVING bool_and(provolatile <> 'i')")
+        return {row[0].lower() for row in cursor.fetchall()} | set(_VALUE_FUNCTIONS)
+
+
+def do_update_set_mutable_calls(sql: str, mutable: set[str]) -> list[str]:
+    """The non-IMMUTABLE functions called after `ON CONFLICT … DO UPDATE SET` in `sql` (its SET
+    list and WHERE): Citus refuses them on a distributed table ("functions used in the DO UPDATE
+    SET clause of INSERTs on distributed tables must be marked IMMUTABLE")."""
+    found = []
+    for match in re.finditer(r"\bDO\s+UPDATE\s+SET\b", sql, re.I):
+        tail = sql[match.end() :]
+        for name in re.findall(r"\b([a-z_][a-z0-9_]*)\s*\(", tail, re.I):
+            if name.lower() in mutable:
+                found.append(name.lower())
+        for name in _VALUE_FUNCTIONS:
+            if re.search(rf"\b{name}\b(?!\s*\()", tail, re.I):
+                found.append(name)
+    return found
+
+
+def _string_constants(path: Path) -> list[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(), str(path))
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def test_no_mutable_function_in_do_update_set_of_raw_sql(db):
+    mutable = _mutable_function_names()
+    found = sorted(
+        (str(path.relative_to(ROOT)), name)
+        for path in _product_sources()
+        for text in _string_constants(path)
+        for name in do_update_set_mutable_calls(text, mutable)
+    )
+    assert found == KNOWN_MUTABLE_DO_UPDATE_SET, (
+        "Citus refuses non-IMMUTABLE functions in ON CONFLICT DO UPDATE SET (pass the value as a "
+        "parameter, use EXCLUDED.<column> or immutable operators): " + repr(found)
+    )
+
+
+def test_the_do_update_set_check_catches_the_old_clock_in_upsert(db):
+    """The check refuses attendance's day upsert as it was (the Citus isolation matrix's 3 errors)."""
+    old = """INSERT INTO day AS d (membership_id, date, first_in, exceptions, updated_at)
+        VALUES (%(membership)s, %(date)s, %(first_in)s, '[]'::jsonb, now())
+        ON CONFLICT (membership_id, date) DO UPDATE SET
+            first_in = LEAST(d.first_in, EXCLUDED.first_in),
+            exceptions = to_jsonb(array_remove(ARRAY[
+                CASE WHEN LEAST(d.first_in, EXCLUDED.first_in) > %(late_at)s THEN 'late' END
+            ]::text[], NULL)),
+            updated_at = now()"""
+    mutable = _mutable_function_names()
+    assert do_update_set_mutable_calls(old, mutable) == ["to_jsonb", "now"]
+    assert do_update_set_mutable_calls(old.replace("now()", "CURRENT_TIMESTAMP"), mutable) == [
+        "to_jsonb",
+        "current_timestamp",
+    ]
+    # what the VALUES list calls is evaluated on the coordinator: not refused, not reported
+    assert do_update_set_mutable_calls(old.split("ON CONFLICT")[0], mutable) == []
+
+
+# --- manage.py citus_distribute_enterprises --------------------------------------------------------
+
+
+def test_the_distribute_command_says_citus_is_absent_and_changes_nothing(world):
+    """On Citus: tests/citus/test_distribute_command.py."""
+    if citus_present():
+        pytest.skip("this database has Citus (tests/citus/test_distribute_command.py)")
+    out = StringIO()
+    with CaptureQueriesContext(connection) as queries:
+        call_command("citus_distribute_enterprises", stdout=out)
+    assert "Citus is not installed in this database" in out.getvalue()
+    assert "nothing changed" in out.getvalue()
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert all(sql.lstrip().upper().startswith("SELECT") for sql in statements), statements
