@@ -583,18 +583,19 @@ def geofence_delete(*, enterprise: Enterprise, actor: Membership | None, geofenc
 
 _MISSING_IN = """
 INSERT INTO {day} AS d (membership_id, date, first_in, last_out, exceptions, updated_at)
-SELECT m.id, %(date)s, NULL, NULL, '["missing_in"]'::jsonb, now()
+SELECT m.id, %(date)s, NULL, NULL, '["missing_in"]'::jsonb, %(now)s
 FROM {membership} AS m
 WHERE m.status IN ('active', 'left')
   AND COALESCE(m.joined_at, m.created_at) < %(end)s
   AND (m.left_at >= %(start)s OR (m.status = 'active' AND m.left_at IS NULL))
 ON CONFLICT (membership_id, date) DO UPDATE
-    SET exceptions = d.exceptions || '["missing_in"]'::jsonb, updated_at = now()
+    SET exceptions = d.exceptions || '["missing_in"]'::jsonb, updated_at = EXCLUDED.updated_at
     WHERE d.first_in IS NULL AND NOT d.exceptions @> '["missing_in"]'::jsonb
+RETURNING 1
 """
 
 _MISSING_OUT = """
-UPDATE {day} AS d SET exceptions = d.exceptions || '["missing_out"]'::jsonb, updated_at = now()
+UPDATE {day} AS d SET exceptions = d.exceptions || '["missing_out"]'::jsonb, updated_at = %(now)s
 WHERE d.date = %(date)s AND d.first_in IS NOT NULL AND d.last_out IS NULL
   AND NOT d.exceptions @> '["missing_out"]'::jsonb
 """
@@ -618,14 +619,18 @@ def attendance_mark_missing(*, enterprise: Enterprise, day: date) -> MissingMark
         return MissingMarked(day=day, working_day=False)
     zone = timezone.get_default_timezone()
     start = timezone.make_aware(datetime.combine(day, time.min), zone)
-    params: dict[str, Any] = {"date": day, "start": start, "end": start + timedelta(days=1)}
+    # `updated_at` from Django's clock, as `auto_now` and the clock-in upsert: Citus refuses a
+    # stable function such as now() in an upsert's DO UPDATE SET on a distributed table
+    params: dict[str, Any] = {"date": day, "start": start, "end": start + timedelta(days=1), "now": timezone.now()}
     names = {
         "day": connection.ops.quote_name(AttendanceDay._meta.db_table),
         "membership": connection.ops.quote_name(Membership._meta.db_table),
     }
     with enterprise_schema(enterprise), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_MISSING_IN.format(**names), params)
-        missing_in = cursor.rowcount
+        # the rows it returns, not `rowcount`: on Citus an INSERT … SELECT counts the conflicting
+        # rows its WHERE left alone too
+        missing_in = len(cursor.fetchall())
         cursor.execute(_MISSING_OUT.format(**names), params)
         missing_out = cursor.rowcount
     return MissingMarked(day=day, working_day=True, missing_in=missing_in, missing_out=missing_out)

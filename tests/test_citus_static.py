@@ -214,10 +214,9 @@ def test_a_real_foreign_key_violation_at_commit_is_an_integrity_error(world):
 
 # SQL's value functions written without parentheses (all stable)
 _VALUE_FUNCTIONS = ("current_timestamp", "current_date", "current_time", "localtime", "localtimestamp")
-# Raw SQL of the product that still calls one; each must go (then leave this list). Kept here, not
-# hidden, so that a new one fails the test: attendance's missing-clock marking (`_MISSING_IN`,
-# `updated_at = now()`) was outside the change that made the clock-in upsert Citus-safe.
-KNOWN_MUTABLE_DO_UPDATE_SET = [("attendance/services.py", "now")]  # one call each
+# Raw SQL of the product that still calls one; each must go (then leave this list). Empty since
+# attendance's missing-clock marking (`_MISSING_IN`) takes its `updated_at` as a parameter too.
+KNOWN_MUTABLE_DO_UPDATE_SET: list[tuple[str, str]] = []  # (file, function), one call each
 
 
 def _mutable_function_names() -> set[str]:
