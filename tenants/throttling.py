@@ -211,6 +211,18 @@ def _window_key(key: str, rate: Rate, now: float) -> tuple[str, float]:
     return f"{key}:{rate.seconds}:{window}", float((window + 1) * rate.seconds)
 
 
+_CLIENT: list[Any] = []  # [redis client] of this process, on django's connection pool
+
+
+def _redis_client(cache: Any) -> Any:
+    """A redis client on the cache's connection pool, made once per process: django's RedisCache
+    makes a new one (with its ~170 response callbacks) for every call (PERF-7)."""
+    pool = cast(Any, cache)._cache._get_connection_pool(True)  # django's RedisCache: its write pool
+    if not _CLIENT or _CLIENT[0].connection_pool is not pool:
+        _CLIENT[:] = [cast(Any, cache)._cache._client(connection_pool=pool)]
+    return _CLIENT[0]
+
+
 def window_hit(key: str, rate: Rate, *, now: float | None = None) -> int | None:
     """Count one hit for `key`; None while the window's count is within `rate.limit`, else the
     whole seconds until the window ends (Retry-After; at least 1). The hit is counted either
@@ -226,8 +238,7 @@ def window_hits(counters: list[tuple[str, Rate]], *, now: float | None = None) -
         return []
     now = time.time() if now is None else now
     cache = caches[THROTTLE_CACHE]
-    client = cast(Any, cache)._cache.get_client(write=True)  # django's RedisCache: its redis client
-    pipeline = client.pipeline(transaction=False)
+    pipeline = _redis_client(cache).pipeline(transaction=False)
     windows = []
     for key, rate in counters:
         counter, ends = _window_key(key, rate, now)

@@ -67,6 +67,8 @@ def test_kept_fragments_follow_the_language_and_hold_nothing_of_a_reader(world, 
     assert "Everything held about me" not in zh and '<option value="en" lang="en" selected>' not in zh
     kept = "".join(portal_ui._KEPT.values())
     assert {key[0] for key in portal_ui._KEPT} == {
+        "_head_assets.html",
+        "_shell_end.html",
         "_language_options.html",
         "_language_buttons.html",
         "requests/me_tiles/before_inbox.html",
