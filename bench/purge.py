@@ -50,8 +50,11 @@ django.setup()."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import re
 import statistics
 import sys
 import time
@@ -99,6 +102,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"PERF-2: rows of the QuerySet.delete() sample, rounded up to whole enterprises "
         f"(default {DEFAULT_ORM_ROWS})",
+    )
+    parser.add_argument(
+        "--perf2-profile",
+        action="store_true",
+        help="PERF-2: the worker also reports where the purge's time goes (per statement kind, per enterprise)",
     )
     parser.add_argument(
         "--perf2-repeat",
@@ -314,24 +322,60 @@ def worker_main() -> None:
     # (imports, Celery's task set-up, Django's query compilation paths) a running worker has paid
     retention_purge.apply(headers={"_schema_name": warmup}, throw=True).get()
     rows = 0
+    statements: dict[str, list[float]] = {}  # with PERF2_PROFILE: seconds per statement kind
+
+    def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        begun = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            kind = _statement_kind(sql)
+            statements.setdefault(kind, []).append(time.perf_counter() - begun)
+
+    profile = bool(os.environ.get("PERF2_PROFILE"))
+    per_enterprise = []
     started = time.perf_counter()
-    for schema in schemas:
-        result = retention_purge.apply(headers={"_schema_name": schema}, throw=True).get()
-        if result.get("status") != "done" or result.get("schema") != schema:
-            raise RuntimeError(f"worker: unexpected result {result!r}")
-        rows += int(result["rows"].get("attendance", 0))
+    with connection.execute_wrapper(timed) if profile else contextlib.nullcontext():
+        for schema in schemas:
+            begun = time.perf_counter()
+            result = retention_purge.apply(headers={"_schema_name": schema}, throw=True).get()
+            per_enterprise.append(time.perf_counter() - begun)
+            if result.get("status") != "done" or result.get("schema") != schema:
+                raise RuntimeError(f"worker: unexpected result {result!r}")
+            rows += int(result["rows"].get("attendance", 0))
     elapsed = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "seconds": elapsed,
-                "rows": rows,
-                "baseline_kb": baseline_kb,
-                "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            }
-        ),
-        flush=True,
+    report: dict[str, Any] = {
+        "seconds": elapsed,
+        "rows": rows,
+        "baseline_kb": baseline_kb,
+        "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+    if profile:
+        report["per_enterprise_ms"] = [round(x * 1000, 1) for x in per_enterprise]
+        report["statements"] = {kind: [len(times), round(sum(times) * 1000, 1)] for kind, times in statements.items()}
+    print(json.dumps(report), flush=True)
+
+
+def _statement_kind(sql: str) -> str:
+    """A statement without its schema names and numbers: what the profile groups by."""
+    text = re.sub(r'"[a-z0-9_]+"\.', "", " ".join(sql.split()))
+    text = re.sub(r"\b\d+\b", "N", text)
+    return text[:110]
+
+
+def _say_profile(report: dict[str, Any], raw_seconds: float, count: int) -> None:
+    """--perf2-profile: the purge per enterprise against the raw DELETE's, and its statements by
+    kind (count, total ms), the costliest first; the rest of the time is Python and commits."""
+    each = report["per_enterprise_ms"]
+    statements = sorted(report["statements"].items(), key=lambda item: -item[1][1])
+    in_statements = sum(total for _count, total in report["statements"].values())
+    say(
+        f"    per enterprise: purge median {statistics.median(each):.1f} ms "
+        f"(min {min(each):.1f}, max {max(each):.1f}), "
+        f"raw DELETE mean {raw_seconds / count * 1000:.1f} ms; statements {in_statements / count:.1f} ms of it"
     )
+    for kind, (times, total) in statements[:14]:
+        say(f"    {total / count:7.2f} ms/enterprise  {times / count:5.1f}x  {kind}")
 
 
 def purge_in_worker(schemas: list[str], warmup: str) -> dict[str, Any]:
@@ -359,6 +403,8 @@ def run(args: argparse.Namespace) -> None:
         f"({time.perf_counter() - started:.1f} s); {per_enterprise} expired events each"
     )
 
+    if args.perf2_profile:
+        os.environ["PERF2_PROFILE"] = "1"  # read by the worker
     # Memory at N/10 (and a first, untimed-for-the-ratio purge).
     load(schemas, small)
     report_small = purge_in_worker(schemas, warmup)
@@ -392,6 +438,8 @@ def run(args: argparse.Namespace) -> None:
             f"({total / report['seconds']:,.0f} rows/s), baseline {report['baseline_kb'] / 1024:.0f} MB, "
             f"peak {report['peak_kb'] / 1024:.0f} MB"
         )
+        if args.perf2_profile:
+            _say_profile(report, seconds, count)
 
     # QuerySet.delete() on a sample: the first enterprises' whole share; the purge on the same.
     sample_schemas = schemas[:orm_enterprises]

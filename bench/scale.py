@@ -13,6 +13,8 @@ validation, schema from the template's definition, rows, the owner's membership)
                                              vs at 10; the larger of the two ratios)
     PERF-4 fanout_enqueue_s=… / fanout_drain_s=…  (one beat tick of dispatch_per_enterprise over N
                                              enterprises, drained by a real Celery worker, --pool=solo)
+    PERF-4 backend_memory_mb_max_recycled=… (the largest backend while one connection serves every
+                                            schema, recycled past DATABASE_SCHEMAS_PER_CONNECTION)
     PERF-4 backend_memory_mb_after_N=…      (pg_backend_memory_contexts of one backend after it
                                              read three tables in each of N schemas)
     PERF-4 noop_migrate_s_per_1000=…        (from bench/migrate_scale.py when that module exists)
@@ -165,6 +167,27 @@ def backend_memory_mb(schemas: list[str]) -> tuple[float, float]:
     return before, after
 
 
+def backend_memory_recycled_mb(schemas: list[str]) -> float:
+    """The largest memory of any backend while one connection serves `schemas` one request each
+    (the three tables read through the schema's search_path, then Django's end-of-request check,
+    which closes a connection past DATABASE_SCHEMAS_PER_CONNECTION schemas)."""
+    from django.db import connection
+
+    connection.close()
+    largest = 0.0
+    for schema in schemas:
+        connection.set_schema(schema)
+        with connection.cursor() as cursor:
+            for table in ("enterprise_data_membership", "enterprise_data_department", "enterprise_data_ledgerentry"):
+                cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 (catalogue names)
+            cursor.execute("SELECT sum(total_bytes) FROM pg_backend_memory_contexts")
+            largest = max(largest, cursor.fetchone()[0] / 2**20)
+        connection.close_if_unusable_or_obsolete()
+    connection.close()
+    connection.set_schema_to_public()
+    return largest
+
+
 def fan_out(count_expected: int) -> tuple[float, float]:
     """(seconds to enqueue one tick of dispatch_per_enterprise, seconds until a real worker
     — started beforehand, --pool=solo, one process — has run every child task)."""
@@ -276,6 +299,14 @@ def run(args: argparse.Namespace) -> None:
     say(f"  backend memory {before:.1f} MB fresh, {after:.1f} MB after {len(schemas)} schemas")
     say(f"PERF-4 backend_memory_mb_after_N={after:.1f}")
     say(f"PERF-4 backend_memory_mb_per_schema={(after - before) / max(1, len(schemas)):.3f}")
+    from django.conf import settings
+
+    recycled = backend_memory_recycled_mb(schemas)
+    say(
+        f"  one connection serving the {len(schemas)} schemas a request each, recycled past "
+        f"DATABASE_SCHEMAS_PER_CONNECTION={settings.DATABASE_SCHEMAS_PER_CONNECTION}: largest backend {recycled:.1f} MB"
+    )
+    say(f"PERF-4 backend_memory_mb_max_recycled={recycled:.1f}")
 
     noop_migrate_hook(schemas)
     met = ratio <= TARGET_RATIO and medians[high] <= TARGET_PROVISIONING_S

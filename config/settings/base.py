@@ -119,6 +119,9 @@ PUBLIC_DOMAINS = env_list("PORTAL_PUBLIC_DOMAINS", ["localhost", "127.0.0.1"])
 ENTERPRISE_DOMAIN_SUFFIX = env_str("PORTAL_DOMAIN_SUFFIX", "localhost")
 
 DATABASES = {"default": db_config(env_str("DATABASE_URL"))}
+# A connection that has worked in more schemas than this is closed at the end of its request or
+# task (tenants/postgresql_backend; each schema read costs its backend ~0.12 MB: docs/scaling.md).
+DATABASE_SCHEMAS_PER_CONNECTION = env_int("DATABASE_SCHEMAS_PER_CONNECTION", 100)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [

@@ -42,6 +42,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import DatabaseErrorWrapper, IntegrityError
 from django.utils.functional import cached_property
@@ -128,8 +129,26 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         self._local_search_path: str | None = None
         self._set_local_cache: dict[tuple[str, bool], str] = {}
         self._run_lock_holder: DatabaseWrapper | None = None
+        # the enterprise schemas this connection has worked in since it was opened (issue 18 §1)
+        self._schemas_used: set[str] = set()
         super().__init__(*args, **kwargs)
         self.pools_transactions = self.settings_dict.get("POOL_MODE", "") == TRANSACTION_POOLING
+
+    # --- bounded backend memory (issue 18 §1) ---
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        """Django's check between requests and tasks, plus: a connection that has worked in more
+        than DATABASE_SCHEMAS_PER_CONNECTION schemas is closed. A PostgreSQL backend keeps the
+        catalogue and relation caches of every schema it has read (~0.12 MB each, docs/scaling.md),
+        so a long-lived connection serving every enterprise would grow without bound."""
+        super().close_if_unusable_or_obsolete()
+        limit = settings.DATABASE_SCHEMAS_PER_CONNECTION
+        if self.connection is not None and limit and len(self._schemas_used) > limit:
+            self.close()
+
+    def connect(self) -> None:
+        self._schemas_used = set()
+        super().connect()
 
     @cached_property
     def wrap_database_errors(self) -> DatabaseErrorWrapper:
@@ -155,6 +174,8 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         return cursor
 
     def _handle_search_path(self, cursor: Any = None) -> None:
+        if self.schema_name:
+            self._schemas_used.add(self.schema_name)
         if not self.pools_transactions:
             super()._handle_search_path(cursor)
             return
