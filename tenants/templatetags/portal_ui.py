@@ -130,17 +130,25 @@ def console_nav(context: template.Context) -> SafeString:
     match = getattr(context.get("request"), "resolver_match", None)
     url_name = getattr(match, "url_name", None)
     key = (translation.get_language(), tuple(sorted(categories)), url_name, get_urlconf(), get_script_prefix())
-    html = _NAV_CACHE.get(key)
+    return _rendered_once(
+        _NAV_CACHE,
+        key,
+        "enterprise_data/_console_nav.html",
+        {"scope": _NavScope(categories), "request": _NavRequest(url_name)},
+    )
+
+
+def _rendered_once(
+    store: dict[tuple[Any, ...], SafeString], key: tuple[Any, ...], name: str, context: dict
+) -> SafeString:
+    """`name` rendered with `context` the first time `key` is asked for, then kept in `store`
+    (cleared past NAV_CACHE_SIZE entries)."""
+    html = store.get(key)
     if html is None:
-        html = mark_safe(  # noqa: S308 (a template render: escaped there)
-            render_to_string(
-                "enterprise_data/_console_nav.html",
-                {"scope": _NavScope(categories), "request": _NavRequest(url_name)},
-            )
-        )
-        if len(_NAV_CACHE) >= NAV_CACHE_SIZE:
-            _NAV_CACHE.clear()
-        _NAV_CACHE[key] = html
+        html = mark_safe(render_to_string(name, context))  # noqa: S308 (a template render: escaped there)
+        if len(store) >= NAV_CACHE_SIZE:
+            store.clear()
+        store[key] = html
     return html
 
 
@@ -155,13 +163,7 @@ def kept(template_name: str) -> SafeString:
     (PERF-7: /me/'s tiles, the header's language lists). Its template is rendered with an empty
     context, so nothing of a request, an enterprise or a reader can reach another's page."""
     key = (template_name, translation.get_language(), get_urlconf(), get_script_prefix())
-    html = _KEPT.get(key)
-    if html is None:
-        html = mark_safe(render_to_string(template_name, {}))  # noqa: S308 (a template render: escaped there)
-        if len(_KEPT) >= NAV_CACHE_SIZE:
-            _KEPT.clear()
-        _KEPT[key] = html
-    return html
+    return _rendered_once(_KEPT, key, template_name, {})
 
 
 @register.simple_tag(takes_context=True)
